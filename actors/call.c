@@ -1,0 +1,201 @@
+/*
+ * actors/call.c: calling a registered function from any thread: blocking,
+ * as a future, or by completing the caller's nng_aio.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "core/actor.h"
+#include "core/clock.h"
+#include "core/errors.h"
+#include "core/future.h"
+#include "core/ptrmap.h"
+#include "proto/proto.h"
+
+/* Encodes the CALL into a new message. */
+static int
+encode_call(sni_actor *a, const char *name, const syn_value *args,
+    size_t nargs, nng_msg **mp)
+{
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	int rc = sni_msg_encode_call(&w, 0, NULL, name,
+	    name != NULL ? strlen(name) : 0, args, nargs, &a->limits);
+	if (rc == 0 && w.err == 0) {
+		rc = nng_msg_alloc(mp, 0);
+		if (rc == 0 && nng_msg_append(*mp, w.buf, w.len) != 0) {
+			nng_msg_free(*mp);
+			rc = SYN_ENOMEM;
+		}
+	}
+	rc = rc != 0 ? rc : w.err;
+	if (rc != 0) {
+		sni_error_set_detail(rc, name != NULL ? name : "");
+	}
+	sni_wbuf_fini(&w);
+	return rc;
+}
+
+/* Starts the call: a future posted to the synchronizer. */
+static int
+start_call(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, syn_future **fp)
+{
+	sni_actor *a;
+	int        rc = sni_actor_hold(s.id, &a);
+	if (rc != 0) {
+		return sni_error_set(rc,
+		    rc == SYN_EFORK ? "the synchronizer belongs to the parent "
+		                      "process"
+		                    : "no such synchronizer, or it is closed",
+		    name != NULL ? name : "");
+	}
+	nng_msg *msg;
+	if ((rc = encode_call(a, name, args, nargs, &msg)) != 0) {
+		sni_actor_release(a);
+		return rc;
+	}
+	syn_future *f = sni_future_alloc(s.id, a->spin_ns);
+	if (f == NULL) {
+		nng_msg_free(msg);
+		sni_actor_release(a);
+		return sni_error_set(SYN_ENOMEM, NULL, name);
+	}
+	f->msg = msg;
+	sni_actor_post(a, &f->node);
+	sni_actor_release(a);
+	*fp = f;
+	return 0;
+}
+
+static int
+check_not_own_thread(syn_synchronizer s, const char *name)
+{
+	sni_actor *self = sni_actor_self();
+	if (self != NULL && self->id == s.id) {
+		return sni_error_set(SYN_EDEADLK,
+		    "blocking call from the synchronizer's own thread: use "
+		    "syn_call_future() and syn_await() there",
+		    name != NULL ? name : "");
+	}
+	return 0;
+}
+
+int
+syn_call_future(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, syn_future **fp)
+{
+	if (fp == NULL) {
+		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
+	}
+	*fp = NULL;
+	return start_call(s, name, args, nargs, fp);
+}
+
+int
+syn_call_timeout(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, syn_duration timeout, syn_result *res)
+{
+	syn_future *f;
+	int         rc = check_not_own_thread(s, name);
+	if (rc != 0 || (rc = start_call(s, name, args, nargs, &f)) != 0) {
+		return rc;
+	}
+	if (sni_future_wait_until(f, sni_deadline_ms(timeout)) != 0) {
+		syn_future_cancel(f);
+		sni_future_wait_until(f, UINT64_MAX);
+		syn_future_free(f);
+		return sni_error_set(SYN_ETIMEDOUT,
+		    "the call did not finish in time and was cancelled", name);
+	}
+	rc = sni_future_outcome(f, res);
+	syn_future_free(f);
+	return rc;
+}
+
+int
+syn_call(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, syn_result *res)
+{
+	return syn_call_timeout(
+	    s, name, args, nargs, SYN_DURATION_INFINITE, res);
+}
+
+/* ---- the aio form -------------------------------------------------------------- */
+
+/* The aio calls in flight, so that nng's cancel callback finds its call. */
+static pthread_mutex_t aio_lock  = PTHREAD_MUTEX_INITIALIZER;
+static sni_ptrmap      aio_calls = SNI_PTRMAP_INIT;
+
+/* nng calls this when the caller cancels the aio or it times out. */
+static void
+aio_cancel(nng_aio *aio, void *arg, int rv)
+{
+	pthread_mutex_lock(&aio_lock);
+	syn_future *f = sni_ptrmap_get(&aio_calls, aio);
+	if (f == arg) {
+		f->aio_cancel_rv = rv;
+		syn_future_cancel(f);
+	}
+	pthread_mutex_unlock(&aio_lock);
+}
+
+/* The future's callback: completes the caller's aio, once. */
+static void
+aio_complete(syn_future *f, void *arg)
+{
+	nng_aio *aio = f->aio;
+	(void) arg;
+	pthread_mutex_lock(&aio_lock);
+	sni_ptrmap_del(&aio_calls, aio);
+	pthread_mutex_unlock(&aio_lock);
+	int rc = f->rc;
+	if (sni_future_cancel_requested(f)) {
+		rc = f->aio_cancel_rv != 0 ? f->aio_cancel_rv : SYN_ECANCELED;
+	} else if (f->msg != NULL) {
+		nng_aio_set_msg(aio, f->msg);
+		f->msg = NULL;
+	}
+	syn_future_free(f);
+	nng_aio_finish(aio, rc);
+}
+
+void
+syn_call_aio(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, nng_aio *aio)
+{
+	syn_future *f;
+	if (aio == NULL || !nng_aio_begin(aio)) {
+		return;
+	}
+	nng_aio_set_msg(aio, NULL);
+	int rc = start_call(s, name, args, nargs, &f);
+	if (rc == 0) {
+		f->aio = aio;
+		pthread_mutex_lock(&aio_lock);
+		rc = sni_ptrmap_put(&aio_calls, aio, f);
+		pthread_mutex_unlock(&aio_lock);
+		if (rc != 0) {
+			syn_future_cancel(f);
+			syn_future_free(f);
+		}
+	}
+	if (rc != 0) {
+		nng_aio_finish(aio, rc);
+		return;
+	}
+	nng_aio_defer(aio, aio_cancel, f);
+	syn_future_callback(f, aio_complete, NULL);
+}
+
+int
+syn_aio_result(nng_aio *aio, syn_result *res)
+{
+	if (aio == NULL) {
+		return sni_error_set(SYN_EINVAL, "aio is NULL", "");
+	}
+	int      rc  = nng_aio_result(aio);
+	nng_msg *msg = nng_aio_get_msg(aio);
+	nng_aio_set_msg(aio, NULL);
+	return sni_reply_take(msg, rc, res);
+}

@@ -1,0 +1,151 @@
+/*
+ * actors/synchronizer.c: synchronizers as users see them: creating,
+ * closing, destroying, and registering functions on them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/actor.h"
+#include "core/errors.h"
+#include "core/registry.h"
+#include "functab.h"
+#include "proto/proto.h"
+
+/* What the actors layer keeps per synchronizer (on its thread). */
+typedef struct sni_sync {
+	sni_functab funcs;
+} sni_sync;
+
+static int
+resolve(void *arg, const sni_call_view *v, sni_callable *out)
+{
+	sni_sync *s = arg;
+	if (v->has_target) {
+		sni_detail_set("no object %llu on this synchronizer",
+		    (unsigned long long) v->target.object);
+		return SYN_ENOENT;
+	}
+	const sni_func *f = sni_functab_find(&s->funcs, v->method, v->method_len);
+	if (f == NULL) {
+		sni_detail_set("no function named '%.*s' is registered",
+		    (int) v->method_len, v->method);
+		return SYN_ENOENT;
+	}
+	out->fn       = f->def.fn;
+	out->userdata = f->def.userdata;
+	out->name     = f->name;
+	return 0;
+}
+
+static void
+sync_fini(void *arg)
+{
+	sni_sync *s = arg;
+	sni_functab_fini(&s->funcs);
+	free(s);
+}
+
+static const sni_actor_ops sync_ops = { resolve, sync_fini };
+
+int
+syn_synchronizer_new(syn_synchronizer *sp, const syn_config *cfg)
+{
+	if (sp == NULL) {
+		return sni_error_set(SYN_EINVAL, "synchronizer pointer is NULL", "");
+	}
+	sp->id      = 0;
+	sni_sync *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		return sni_error_set(SYN_ENOMEM, NULL, "");
+	}
+	sni_actor *a;
+	uint32_t   id;
+	int        rc = sni_actor_start(cfg, &sync_ops, s, &a, &id);
+	if (rc != 0) {
+		free(s);
+		return rc;
+	}
+	sp->id = id;
+	return 0;
+}
+
+int
+syn_synchronizer_close(syn_synchronizer s)
+{
+	return sni_actor_close(s.id);
+}
+
+int
+syn_synchronizer_destroy(syn_synchronizer s)
+{
+	int rc = sni_actor_destroy(s.id);
+	if (rc == SYN_EDEADLK) {
+		sni_error_set(rc,
+		    "a synchronizer cannot be destroyed from its own thread", "");
+	}
+	return rc;
+}
+
+int
+syn_synchronizer_url(syn_synchronizer s, char *buf, size_t size)
+{
+	sni_actor *a;
+	int        rc = sni_registry_pin(s.id, true, &a);
+	if (rc != 0) {
+		return rc;
+	}
+	if (a->url == NULL) {
+		rc = SYN_ENOENT;
+	} else if (buf == NULL || strlen(a->url) + 1 > size) {
+		rc = SYN_EINVAL;
+	} else {
+		memcpy(buf, a->url, strlen(a->url) + 1);
+	}
+	sni_registry_unpin(s.id);
+	return rc;
+}
+
+/* ---- registering functions ------------------------------------------------- */
+
+static int
+check_def(const syn_func_def *def)
+{
+	if (def == NULL || def->name == NULL || def->fn == NULL) {
+		return sni_error_set(SYN_EINVAL, "a function needs a name and an "
+		                                 "implementation", "");
+	}
+	size_t len = strlen(def->name);
+	if (len == 0 || len > SNI_METHOD_MAX ||
+	    !sni_utf8_valid((const uint8_t *) def->name, len)) {
+		return sni_error_set(SYN_EINVAL,
+		    "a function name has 1 to 255 bytes of UTF-8", "");
+	}
+	if (def->kind != SYN_KIND_FUNCTION) {
+		return sni_error_set(SYN_EINVAL, "unknown function kind", def->name);
+	}
+	return 0;
+}
+
+static int
+add_on_actor(sni_actor *a, void *arg)
+{
+	sni_sync *s = a->ops_arg;
+	return sni_functab_add(&s->funcs, arg);
+}
+
+int
+syn_register(syn_synchronizer s, const syn_func_def *def)
+{
+	int rc = check_def(def);
+	if (rc != 0) {
+		return rc;
+	}
+	rc = sni_actor_run(s.id, add_on_actor, (void *) def);
+	if (rc == SYN_EEXIST) {
+		sni_error_set(rc, "a function of this name is registered already",
+		    def->name);
+	} else if (rc != 0) {
+		sni_error_set(rc, NULL, def->name);
+	}
+	return rc;
+}

@@ -1,0 +1,498 @@
+/*
+ * core/actor.c: an actor's life. Starting its thread, the event loop that
+ * serves its mailbox and timers, closing and destroying it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aio.h"
+#include "clock.h"
+#include "door.h"
+#include "errors.h"
+#include "future.h"
+#include "registry.h"
+#include "reply.h"
+#include "task.h"
+
+#define DEFAULT_STACK ((size_t) 256 * 1024)
+#define MIN_STACK ((size_t) 16 * 1024)
+#define MAX_STACK ((size_t) 64 * 1024 * 1024)
+#define AUTO_SPIN_US 20
+
+static _Thread_local sni_actor *self;
+
+sni_actor *
+sni_actor_self(void)
+{
+	return self;
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+static void
+atfork_child(void)
+{
+	self = NULL;
+	sni_registry_forked();
+	sni_door_forked();
+	sni_process_nonce_reset();
+}
+
+static void
+install_atfork(void)
+{
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+static uint32_t
+spin_ns_for(int spin_us)
+{
+	if (spin_us == SYN_SPIN_OFF) {
+		return 0;
+	}
+	if (spin_us == 0) {
+		return sysconf(_SC_NPROCESSORS_ONLN) > 1 ? AUTO_SPIN_US * 1000u
+		                                         : 0;
+	}
+	return (uint32_t) spin_us * 1000u;
+}
+
+static int
+check_config(const syn_config *c)
+{
+	if (c->name != NULL && (c->name[0] == '\0' || strlen(c->name) > 63)) {
+		return sni_error_set(SYN_EINVAL,
+		    "config.name must have 1 to 63 bytes", "");
+	}
+	if (c->url != NULL && (strlen(c->url) == 0 || strlen(c->url) > 127)) {
+		return sni_error_set(SYN_EINVAL,
+		    "config.url must have 1 to 127 bytes", "");
+	}
+	if (c->stack_size != 0 &&
+	    (c->stack_size < MIN_STACK || c->stack_size > MAX_STACK)) {
+		return sni_error_set(SYN_EINVAL,
+		    "config.stack_size must be 0 or 16 KiB to 64 MiB", "");
+	}
+	if (c->spin_us < SYN_SPIN_OFF || c->spin_us > 1000000) {
+		return sni_error_set(SYN_EINVAL,
+		    "config.spin_us must be SYN_SPIN_OFF, 0 or up to 1000000",
+		    "");
+	}
+	if ((c->max_message != 0 && c->max_message < 64) || c->max_depth < 0 ||
+	    c->max_depth > 64) {
+		return sni_error_set(SYN_EINVAL,
+		    "config.max_message must be 0 or at least 64, "
+		    "config.max_depth 0 to 64",
+		    "");
+	}
+	return 0;
+}
+
+static sni_actor *
+actor_alloc(const syn_config *c)
+{
+	sni_actor *a = aligned_alloc(64, (sizeof(sni_actor) + 63) / 64 * 64);
+	if (a == NULL) {
+		return NULL;
+	}
+	memset(a, 0, sizeof(*a));
+	sni_mpsc_init(&a->mbox);
+	snprintf(a->name, sizeof(a->name), "%s", c->name ? c->name : "syn");
+	a->spin_ns          = spin_ns_for(c->spin_us);
+	a->limits.max_depth = c->max_depth ? (uint32_t) c->max_depth
+	                                   : SNI_DEFAULT_MAX_DEPTH;
+	a->limits.max_size  = c->max_message ? c->max_message
+	                                     : SNI_DEFAULT_MAX_SIZE;
+	a->limits.allow_ptr = true;
+	a->max_message      = a->limits.max_size;
+	a->stop_node.kind   = SNI_NODE_STOP;
+	sni_stack_pool_init(
+	    &a->stacks, c->stack_size ? c->stack_size : DEFAULT_STACK);
+	sni_timer_heap_init(&a->timers);
+	atomic_init(&a->stop_posted, false);
+	atomic_init(&a->destroying, false);
+	atomic_init(&a->started, 0);
+	return a;
+}
+
+static int
+set_url(sni_actor *a, const syn_config *c)
+{
+	char buf[64];
+	if (c->no_door) {
+		return 0;
+	}
+	if (c->url == NULL) {
+		snprintf(buf, sizeof(buf), "inproc://synchronicity/%u", a->id);
+	}
+	a->url = strdup(c->url != NULL ? c->url : buf);
+	return a->url != NULL ? 0 : SYN_ENOMEM;
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+typedef struct ctrl {
+	sni_node node;
+	int (*fn)(sni_actor *, void *);
+	void            *arg;
+	int              rc;
+	_Atomic uint32_t done;
+} ctrl;
+
+static void
+run_ctrl(sni_actor *a, ctrl *c)
+{
+	c->rc = c->fn(a, c->arg);
+	atomic_store(&c->done, 1);
+	sni_futex_wake(&c->done, 1); /* c may be gone: harmless */
+}
+
+static void
+begin_stop(sni_actor *a)
+{
+	a->stopping = true;
+	sni_door_close(a->door);
+	for (sni_task *t = a->tasks; t != NULL;) {
+		sni_task *next = t->next;
+		sni_task_cancel(t, true);
+		t = next;
+	}
+}
+
+static void
+cancel_arrived(sni_actor *a, syn_future *f)
+{
+	if (f->task != NULL) {
+		sni_task_cancel(f->task, false);
+	}
+	sni_future_cancel_done(f);
+	(void) a;
+}
+
+static void
+handle(sni_actor *a, sni_node *n)
+{
+	switch (n->kind) {
+	case SNI_NODE_CALL: {
+		syn_future *f   = (syn_future *) n;
+		nng_msg    *msg = f->msg;
+		f->msg          = NULL;
+		sni_actor_dispatch(a, msg, SNI_ORIGIN_FUTURE, f, &a->limits);
+		break;
+	}
+	case SNI_NODE_DOOR:
+		sni_door_handle(a, n);
+		break;
+	case SNI_NODE_WAKE: {
+		sni_task *t = (sni_task *) ((char *) n - offsetof(sni_task, wake));
+		if (t->wait == SNI_WAIT_FUTURE) {
+			sni_task_resume(t, 0);
+		}
+		break;
+	}
+	case SNI_NODE_AIO:
+		sni_aio_handle(a, n);
+		break;
+	case SNI_NODE_CANCEL:
+		cancel_arrived(a, (syn_future *) ((char *) n -
+		                      offsetof(syn_future, cancel_node)));
+		break;
+	case SNI_NODE_CTRL:
+		run_ctrl(a, (ctrl *) n);
+		break;
+	case SNI_NODE_STOP:
+		begin_stop(a);
+		break;
+	}
+}
+
+/* Handles everything on the mailbox; true when there was anything. */
+static bool
+drain(sni_actor *a)
+{
+	sni_node *n = sni_mpsc_take(&a->mbox);
+	if (n == NULL) {
+		return false;
+	}
+	while (n != NULL) {
+		sni_node *next = n->next; /* handling may recycle n */
+		handle(a, n);
+		n = next;
+	}
+	return true;
+}
+
+static void
+idle(sni_actor *a)
+{
+	uint64_t next = sni_timer_next(&a->timers);
+	if (a->spin_ns > 0) {
+		uint64_t now = sni_now_ns();
+		uint64_t end = now + a->spin_ns < next ? now + a->spin_ns : next;
+		while (now < end) {
+			for (int i = 0; i < 32; i++) {
+				if (sni_mpsc_nonempty(&a->mbox)) {
+					return;
+				}
+				sni_cpu_relax();
+			}
+			now = sni_now_ns();
+		}
+		if (now >= next) {
+			return;
+		}
+	}
+	sni_mpsc_sleep(&a->mbox, next);
+}
+
+static void
+loop(sni_actor *a)
+{
+	for (;;) {
+		bool busy = drain(a);
+		if (a->timers.len > 0) {
+			busy |= sni_task_run_timers(a, sni_now_ns());
+		}
+		if (a->stopping && a->ntasks == 0) {
+			return;
+		}
+		if (!busy) {
+			idle(a);
+		}
+	}
+}
+
+/* After the loop: nothing can reach the actor any more once this ends. */
+static void
+shutdown_actor(sni_actor *a)
+{
+	sni_registry_seal(a->id);
+	sni_registry_quiesce(a->id);
+	sni_door_stop(a->door);
+	sni_aio_stop_all(a);
+	while (drain(a)) {
+	}
+	sni_aio_free_all(a);
+	sni_door_free(a->door);
+	a->door = NULL;
+	if (a->ops->fini != NULL) {
+		a->ops->fini(a->ops_arg);
+	}
+	sni_timer_heap_fini(&a->timers);
+	sni_stack_pool_fini(&a->stacks);
+}
+
+static void
+signal_started(sni_actor *a, int rc)
+{
+	a->start_rc = rc;
+	atomic_store(&a->started, 1);
+	sni_futex_wake(&a->started, 1);
+}
+
+static void *
+actor_main(void *arg)
+{
+	sni_actor *a = arg;
+	char       tname[16] = { 0 };
+	self                 = a;
+	memcpy(tname, a->name, sizeof(tname) - 1);
+	pthread_setname_np(pthread_self(), tname);
+	sni_ctx_init_thread(&a->sched);
+	if (a->url != NULL) {
+		int rc = sni_door_open(a, a->url, a->max_message, &a->door);
+		if (rc != 0) {
+			signal_started(a, rc);
+			return NULL;
+		}
+	}
+	signal_started(a, 0);
+	loop(a);
+	shutdown_actor(a);
+	self = NULL;
+	return NULL;
+}
+
+/* ---- starting, closing, destroying ------------------------------------------ */
+
+static void
+actor_free(sni_actor *a)
+{
+	free(a->url);
+	free(a);
+}
+
+static int
+spawn(sni_actor *a)
+{
+	int rc = pthread_create(&a->thread, NULL, actor_main, a);
+	if (rc != 0) {
+		return rc == EAGAIN ? SYN_ENOMEM : (SYN_ESYSERR | rc);
+	}
+	while (atomic_load(&a->started) == 0) {
+		sni_futex_wait(&a->started, 0, UINT64_MAX);
+	}
+	if (a->start_rc != 0) {
+		pthread_join(a->thread, NULL);
+	}
+	return a->start_rc;
+}
+
+int
+sni_actor_start(const syn_config *cfg, const sni_actor_ops *ops,
+    void *ops_arg, sni_actor **ap, uint32_t *idp)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static const syn_config defaults;
+	pthread_once(&once, install_atfork);
+	cfg    = cfg != NULL ? cfg : &defaults;
+	int rc = check_config(cfg);
+	if (rc != 0) {
+		return rc;
+	}
+	sni_actor *a = actor_alloc(cfg);
+	if (a == NULL) {
+		return sni_error_set(SYN_ENOMEM, NULL, "");
+	}
+	a->ops     = ops;
+	a->ops_arg = ops_arg;
+	if ((rc = sni_registry_add(a, &a->id)) != 0) {
+		actor_free(a);
+		return sni_error_set(rc, NULL, "");
+	}
+	if ((rc = set_url(a, cfg)) != 0 || (rc = spawn(a)) != 0) {
+		sni_registry_seal(a->id);
+		sni_registry_remove(a->id);
+		sni_stack_pool_fini(&a->stacks);
+		actor_free(a);
+		return sni_error_set(rc, rc == SYN_EFORK
+		        ? "nng cannot open sockets in a forked child of a "
+		          "process that used it: set config.no_door"
+		        : NULL,
+		    "");
+	}
+	*ap  = a;
+	*idp = a->id;
+	return 0;
+}
+
+int
+sni_actor_hold(uint32_t id, sni_actor **ap)
+{
+	return sni_registry_pin(id, false, ap);
+}
+
+void
+sni_actor_release(sni_actor *a)
+{
+	sni_registry_unpin(a->id);
+}
+
+static void
+post_stop(sni_actor *a)
+{
+	sni_registry_set_closing(a->id);
+	if (!atomic_exchange(&a->stop_posted, true)) {
+		sni_actor_post(a, &a->stop_node);
+	}
+}
+
+int
+sni_actor_close(uint32_t id)
+{
+	sni_actor *a;
+	int        rc = sni_registry_pin(id, true, &a);
+	if (rc != 0) {
+		return rc;
+	}
+	post_stop(a);
+	sni_registry_unpin(id);
+	return 0;
+}
+
+int
+sni_actor_destroy(uint32_t id)
+{
+	sni_actor *a;
+	int        rc = sni_registry_pin(id, true, &a);
+	if (rc != 0) {
+		return rc;
+	}
+	if (a == self) {
+		sni_registry_unpin(id);
+		return SYN_EDEADLK;
+	}
+	if (atomic_exchange(&a->destroying, true)) {
+		sni_registry_unpin(id);
+		return SYN_ECLOSED; /* another thread destroys it */
+	}
+	post_stop(a);
+	sni_registry_unpin(id);
+	pthread_join(a->thread, NULL);
+	sni_registry_remove(id);
+	actor_free(a);
+	return 0;
+}
+
+int
+sni_actor_run(uint32_t id, int (*fn)(sni_actor *, void *), void *arg)
+{
+	if (self != NULL && self->id == id) {
+		return fn(self, arg);
+	}
+	sni_actor *a;
+	int        rc = sni_registry_pin(id, false, &a);
+	if (rc != 0) {
+		return rc;
+	}
+	ctrl c = { { NULL, SNI_NODE_CTRL }, fn, arg, 0, 0 };
+	sni_actor_post(a, &c.node);
+	sni_registry_unpin(id);
+	while (atomic_load(&c.done) == 0) {
+		sni_futex_wait(&c.done, 0, UINT64_MAX);
+	}
+	return c.rc;
+}
+
+/* ---- dispatching a call --------------------------------------------------------- */
+
+void
+sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
+    const sni_limits *lim)
+{
+	sni_call_view v;
+	sni_callable  c;
+	sni_detail_clear();
+	int rc = sni_msg_decode_call(nng_msg_body(msg), nng_msg_len(msg), lim, &v);
+	if (rc != 0) {
+		sni_reply_error(origin, origin_ptr, msg, 0, rc, sni_detail_get(),
+		    a->name);
+		return;
+	}
+	if (a->stopping) {
+		sni_reply_error(origin, origin_ptr, msg, v.call_id, SYN_ECLOSED,
+		    "the synchronizer is closed", a->name);
+		return;
+	}
+	if (origin == SNI_ORIGIN_FUTURE &&
+	    sni_future_cancel_requested(origin_ptr)) {
+		sni_reply_error(origin, origin_ptr, msg, v.call_id,
+		    SYN_ECANCELED, NULL, a->name);
+		return;
+	}
+	if ((rc = a->ops->resolve(a->ops_arg, &v, &c)) != 0) {
+		sni_reply_error(origin, origin_ptr, msg, v.call_id, rc,
+		    sni_detail_get(), a->name);
+		return;
+	}
+	if ((rc = sni_task_start(a, &c, &v, origin, origin_ptr, msg)) != 0) {
+		sni_reply_error(
+		    origin, origin_ptr, msg, v.call_id, rc, NULL, c.name);
+	}
+}

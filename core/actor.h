@@ -1,0 +1,129 @@
+/*
+ * core/actor.h: a synchronizer's runtime: its thread, its event loop, its
+ * mailbox (the fast lane and the nng door) and its tasks.
+ *
+ * The actors layer creates one per synchronizer and installs how calls
+ * are resolved to implementations (sni_actor_ops); the loop does the rest:
+ * decodes calls, starts a task per call, resumes tasks when what they await
+ * completes, and sends the replies.
+ */
+#ifndef SNI_ACTOR_H
+#define SNI_ACTOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <synchronicity/function.h>
+#include <synchronicity/synchronizer.h>
+
+#include "ctx.h"
+#include "mpsc.h"
+#include "proto/proto.h"
+#include "ptrmap.h"
+#include "stack.h"
+#include "timer.h"
+
+typedef struct sni_actor sni_actor;
+typedef struct syn_task  sni_task;
+typedef struct sni_door  sni_door;
+typedef struct sni_aio   sni_aio;
+
+/* An implementation, as resolved for one call. */
+typedef struct sni_callable {
+	syn_func_fn fn;
+	void       *userdata;
+	const char *name; /* lives as long as the synchronizer */
+} sni_callable;
+
+/* What the actors layer plugs into an actor; both run on its thread. */
+typedef struct sni_actor_ops {
+	/* Finds the implementation for a call, or fails (SYN_ENOENT, with
+	 * a detail through sni_detail_set). */
+	int (*resolve)(void *arg, const sni_call_view *v, sni_callable *out);
+	/* Frees arg once the loop has ended. */
+	void (*fini)(void *arg);
+} sni_actor_ops;
+
+struct sni_actor {
+	sni_mpsc mbox; /* touched by every producer: its own cache line */
+	char     pad_[64 - sizeof(sni_mpsc)];
+
+	/* Set before the thread starts, then read-only. */
+	uint32_t             id;
+	char                 name[64];
+	uint32_t             spin_ns;
+	sni_limits           limits; /* for calls on the fast lane */
+	const sni_actor_ops *ops;
+	void                *ops_arg;
+	pthread_t            thread;
+
+	/* The actor thread's own state. */
+	sni_ctx        sched;   /* the loop's context */
+	sni_task      *current; /* the task running now */
+	sni_stack_pool stacks;
+	sni_timer_heap timers;
+	sni_task      *tasks; /* every live task */
+	uint32_t       ntasks;
+	sni_door      *door;
+	sni_aio       *aios; /* every syn_aio_alloc() aio */
+	sni_ptrmap     aio_map; /* their nng_aio to them */
+	bool           stopping;
+
+	sni_node    stop_node;
+	atomic_bool stop_posted;
+	atomic_bool destroying;
+	char       *url;     /* the door's address; NULL without a door */
+	size_t      max_message;
+	int         start_rc;
+	_Atomic uint32_t started;
+};
+
+/*
+ * Starts an actor for cfg (NULL: defaults) with the given ops: registers
+ * its id, opens its door, starts its thread and waits until the loop runs.
+ * On success *ap and *idp name it. Any thread.
+ */
+int sni_actor_start(const syn_config *cfg, const sni_actor_ops *ops,
+    void *ops_arg, sni_actor **ap, uint32_t *idp);
+
+/* Looks id up and pins the actor (SYN_ECLOSED, SYN_EFORK); any thread. */
+int sni_actor_hold(uint32_t id, sni_actor **ap);
+
+/* Unpins an actor pinned by sni_actor_hold. */
+void sni_actor_release(sni_actor *a);
+
+/* Pushes n onto a's mailbox; any thread. The actor must be pinned, or n
+ * must belong to something the actor waits for. */
+static inline void
+sni_actor_post(sni_actor *a, sni_node *n)
+{
+	sni_mpsc_push(&a->mbox, n);
+}
+
+/* Closes id: new calls fail, the loop winds down. Idempotent. */
+int sni_actor_close(uint32_t id);
+
+/* Closes id, waits for its thread to finish everything, frees it. */
+int sni_actor_destroy(uint32_t id);
+
+/* The actor whose thread is calling, or NULL. */
+sni_actor *sni_actor_self(void);
+
+/*
+ * Runs fn(a, arg) on the thread of actor id and returns its result:
+ * directly when called there, else through the mailbox, blocking.
+ * SYN_ECLOSED when the actor is closed or closes first.
+ */
+int sni_actor_run(uint32_t id, int (*fn)(sni_actor *a, void *arg), void *arg);
+
+/*
+ * The loop: decodes the call in msg (which it takes) and starts its task,
+ * or replies with the error. origin and origin_ptr say where the reply
+ * goes; lim bounds the decoding.
+ */
+void sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin,
+    void *origin_ptr, const sni_limits *lim);
+
+#endif /* SNI_ACTOR_H */

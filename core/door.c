@@ -1,0 +1,235 @@
+/*
+ * core/door.c: the mailbox's nng socket (cooked rep0, one context per
+ * request in flight).
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "door.h"
+#include "errors.h"
+#include "task.h"
+
+#define SLOTS_FIRST 8
+#define SLOTS_MAX 1024
+
+typedef struct slot {
+	sni_node  node; /* SNI_NODE_DOOR, posted with a request */
+	sni_door *door;
+	nng_ctx   ctx;
+	nng_aio  *recv;
+	nng_aio  *send;
+	nng_msg  *msg; /* the request just received */
+} slot;
+
+struct sni_door {
+	sni_actor  *actor;
+	nng_socket  sock;
+	atomic_bool closed;
+	slot      **slots;
+	uint32_t    nslots;
+	uint32_t    busy; /* slots holding a request (actor side) */
+	sni_limits  limits;
+};
+
+static atomic_bool nng_used;       /* a door was opened in this process */
+static bool        forked_after_nng; /* ... and then the process forked */
+
+void
+sni_door_forked(void)
+{
+	forked_after_nng = atomic_load(&nng_used);
+}
+
+/* nng thread: a request arrived, or the socket closed. */
+static void
+recv_done(void *arg)
+{
+	slot *s = arg;
+	if (nng_aio_result(s->recv) != 0) {
+		return; /* closed or stopped: the slot rests */
+	}
+	s->msg = nng_aio_get_msg(s->recv);
+	sni_actor_post(s->door->actor, &s->node);
+}
+
+/* nng thread: the reply went out (or not); receive the next request. */
+static void
+send_done(void *arg)
+{
+	slot *s = arg;
+	if (nng_aio_result(s->send) != 0) {
+		nng_msg_free(nng_aio_get_msg(s->send));
+	}
+	if (!atomic_load(&s->door->closed)) {
+		nng_ctx_recv(s->ctx, s->recv);
+	}
+}
+
+static void
+slot_free(slot *s)
+{
+	if (s->recv != NULL) {
+		nng_aio_free(s->recv);
+	}
+	if (s->send != NULL) {
+		nng_aio_free(s->send);
+	}
+	if (s->msg != NULL) {
+		nng_msg_free(s->msg);
+	}
+	free(s);
+}
+
+static int
+slot_open(sni_door *d)
+{
+	slot *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		return SYN_ENOMEM;
+	}
+	s->node.kind = SNI_NODE_DOOR;
+	s->door      = d;
+	int rc       = nng_ctx_open(&s->ctx, d->sock);
+	if (rc == 0) {
+		rc = nng_aio_alloc(&s->recv, recv_done, s);
+	}
+	if (rc == 0) {
+		rc = nng_aio_alloc(&s->send, send_done, s);
+	}
+	if (rc != 0) {
+		slot_free(s);
+		return rc;
+	}
+	d->slots[d->nslots++] = s;
+	nng_ctx_recv(s->ctx, s->recv);
+	return 0;
+}
+
+static int
+open_socket(sni_door *d, const char *url, size_t max_message)
+{
+	int rc = nng_rep0_open(&d->sock);
+	if (rc != 0) {
+		return rc;
+	}
+	nng_socket_set_size(d->sock, NNG_OPT_RECVMAXSZ, max_message);
+	if ((rc = nng_listen(d->sock, url, NULL, 0)) != 0) {
+		nng_close(d->sock);
+	}
+	return rc;
+}
+
+int
+sni_door_open(sni_actor *a, const char *url, size_t max_message,
+    sni_door **dp)
+{
+	if (forked_after_nng) {
+		return SYN_EFORK;
+	}
+	atomic_store(&nng_used, true);
+	sni_door *d = calloc(1, sizeof(*d));
+	if (d == NULL ||
+	    (d->slots = calloc(SLOTS_MAX, sizeof(*d->slots))) == NULL) {
+		free(d);
+		return SYN_ENOMEM;
+	}
+	d->actor            = a;
+	d->limits           = a->limits;
+	d->limits.allow_ptr = false;
+	int rc = open_socket(d, url, max_message);
+	if (rc != 0) {
+		sni_door_free(d);
+		return rc;
+	}
+	for (int i = 0; rc == 0 && i < SLOTS_FIRST; i++) {
+		rc = slot_open(d);
+	}
+	if (rc != 0) {
+		sni_door_stop(d);
+		sni_door_free(d);
+		return rc;
+	}
+	*dp = d;
+	return 0;
+}
+
+void
+sni_door_handle(sni_actor *a, sni_node *n)
+{
+	slot    *s   = (slot *) n;
+	sni_door *d  = s->door;
+	nng_msg *msg = s->msg;
+	s->msg       = NULL;
+	if (++d->busy == d->nslots && d->nslots < SLOTS_MAX &&
+	    !atomic_load(&d->closed)) {
+		slot_open(d); /* all busy: let one more request in */
+	}
+	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s, &d->limits);
+}
+
+void
+sni_door_reply(void *sp, nng_msg *msg)
+{
+	slot *s = sp;
+	s->door->busy--;
+	if (atomic_load(&s->door->closed)) {
+		if (msg != NULL) {
+			nng_msg_free(msg);
+		}
+		return;
+	}
+	if (msg == NULL) {
+		nng_ctx_recv(s->ctx, s->recv);
+		return;
+	}
+	nng_aio_set_msg(s->send, msg);
+	nng_ctx_send(s->ctx, s->send);
+}
+
+void
+sni_door_drop(sni_node *n)
+{
+	slot *s = (slot *) n;
+	if (s->msg != NULL) {
+		nng_msg_free(s->msg);
+		s->msg = NULL;
+	}
+}
+
+void
+sni_door_close(sni_door *d)
+{
+	if (d == NULL || atomic_exchange(&d->closed, true)) {
+		return;
+	}
+	nng_close(d->sock);
+}
+
+void
+sni_door_stop(sni_door *d)
+{
+	if (d == NULL) {
+		return;
+	}
+	sni_door_close(d);
+	for (uint32_t i = 0; i < d->nslots; i++) {
+		nng_aio_stop(d->slots[i]->recv);
+		nng_aio_stop(d->slots[i]->send);
+	}
+}
+
+void
+sni_door_free(sni_door *d)
+{
+	if (d == NULL) {
+		return;
+	}
+	for (uint32_t i = 0; i < d->nslots; i++) {
+		slot_free(d->slots[i]);
+	}
+	free(d->slots);
+	free(d);
+}

@@ -1,0 +1,47 @@
+/*
+ * core/door.h: the nng side of a mailbox, for callers that come by
+ * address. A rep0 socket listens on the synchronizer's url; each of its
+ * contexts receives one request at a time, which the actor runs like any
+ * call and answers through the same context. Requests beyond the open
+ * contexts wait in nng, which is the door's flow control.
+ *
+ * nng's callbacks here only post to the actor; everything else runs on
+ * the actor thread.
+ */
+#ifndef SNI_DOOR_H
+#define SNI_DOOR_H
+
+#include <nng/nng.h>
+
+#include "actor.h"
+
+/*
+ * Opens a's door listening on url (the actor thread, at start). Errors:
+ * nng's (SYN_EADDRINUSE, SYN_EADDRINVAL, ...), SYN_ENOMEM, SYN_EFORK.
+ */
+int sni_door_open(sni_actor *a, const char *url, size_t max_message,
+    sni_door **dp);
+
+/* The loop: a request arrived on a door slot. */
+void sni_door_handle(sni_actor *a, sni_node *n);
+
+/* Sends msg as the reply of the request held by slot (takes msg; NULL:
+ * none could be made, the slot just receives again). */
+void sni_door_reply(void *slot, nng_msg *msg);
+
+/* Stops receiving: closes the socket. Replies still owed are dropped. */
+void sni_door_close(sni_door *d);
+
+/* Shutdown: waits until no nng callback of d runs or will run. */
+void sni_door_stop(sni_door *d);
+
+/* Frees d (after sni_door_stop and the last drain). NULL is allowed. */
+void sni_door_free(sni_door *d);
+
+/* The loop, after the actor stops: drops a request that arrived late. */
+void sni_door_drop(sni_node *n);
+
+/* Marks, in a forked child, that nng was used before the fork. */
+void sni_door_forked(void);
+
+#endif /* SNI_DOOR_H */

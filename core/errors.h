@@ -1,0 +1,25 @@
+/*
+ * core/errors.h: the thread's last-error detail, and the check of codes
+ * that implementation code returns.
+ */
+#ifndef SNI_ERRORS_H
+#define SNI_ERRORS_H
+
+#include <stdbool.h>
+
+#include <synchronicity/error.h>
+
+/*
+ * Records code, message and where (copied, truncated to a few hundred
+ * bytes; NULL means "") as the calling thread's syn_last_error(), and
+ * returns code. message NULL gives syn_strerror(code).
+ */
+int sni_error_set(int code, const char *message, const char *where);
+
+/* As sni_error_set, with the proto detail of this thread as message. */
+int sni_error_set_detail(int code, const char *where);
+
+/* True for 0, a code of the table, SYN_ESYSERR|errno and SYN_EUSER(n). */
+bool sni_code_valid(int code);
+
+#endif /* SNI_ERRORS_H */

@@ -1,0 +1,634 @@
+/*
+ * core/future.c: futures, completed once by an actor, awaited anywhere.
+ * See future.h for the state word that decides who frees a future.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "actor.h"
+#include "clock.h"
+#include "errors.h"
+#include "future.h"
+#include "futex.h"
+#include "registry.h"
+
+/* Replies of this process's own actors: trusted sizes, pointers allowed. */
+static const sni_limits reply_limits = { SNI_DEFAULT_MAX_DEPTH, SIZE_MAX, true };
+
+static const syn_error no_error       = { 0, "", "" };
+static const syn_error canceled_error = { SYN_ECANCELED, "canceled", "" };
+
+syn_future *
+sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
+{
+	syn_future *f = malloc(sizeof(*f));
+	if (f == NULL) {
+		return NULL;
+	}
+	f->node.kind        = SNI_NODE_CALL;
+	f->cancel_node.kind = SNI_NODE_CANCEL;
+	atomic_init(&f->state, 0);
+	f->rc       = 0;
+	f->msg      = NULL;
+	f->actor_id = actor_id;
+	f->spin_ns  = spin_ns;
+	f->task     = NULL;
+	atomic_flag_clear(&f->lock.f);
+	f->listeners     = NULL;
+	f->cb            = NULL;
+	f->cb_arg        = NULL;
+	f->cb_set        = false;
+	f->decoded       = false;
+	f->code          = 0;
+	f->value         = syn_nil();
+	f->mem           = NULL;
+	f->err           = no_error;
+	f->efd           = -1;
+	f->aio           = NULL;
+	f->aio_cancel_rv = 0;
+	return f;
+}
+
+static void
+future_destroy(syn_future *f)
+{
+	if (f->msg != NULL) {
+		nng_msg_free(f->msg);
+	}
+	free(f->mem);
+	if (f->efd >= 0) {
+		close(f->efd);
+	}
+	free(f);
+}
+
+/* Freed once done and released, with nobody notifying or cancelling. */
+static bool
+terminal(uint32_t s)
+{
+	return (s & (SNI_F_DONE | SNI_F_RELEASED | SNI_F_NOTIFYING |
+	                SNI_F_CANCEL_NODE)) == (SNI_F_DONE | SNI_F_RELEASED);
+}
+
+/* Sets and clears bits; frees f when this change made it terminal. */
+static void
+update(syn_future *f, uint32_t set, uint32_t clear)
+{
+	uint32_t old = atomic_load_explicit(&f->state, memory_order_relaxed);
+	uint32_t new;
+	do {
+		new = (old | set) & ~clear;
+	} while (!atomic_compare_exchange_weak_explicit(&f->state, &old, new,
+	    memory_order_acq_rel, memory_order_relaxed));
+	if (terminal(new) && !terminal(old)) {
+		future_destroy(f);
+	}
+}
+
+/* ---- completion and listeners -------------------------------------------- */
+
+/* A listener that is not linked points to itself. */
+static void
+unlink_listener(syn_future *f, sni_listener *l)
+{
+	if (l->prev != NULL) {
+		l->prev->next = l->next;
+	} else {
+		f->listeners = l->next;
+	}
+	if (l->next != NULL) {
+		l->next->prev = l->prev;
+	}
+	l->next = l;
+	l->prev = l;
+}
+
+static void
+notify_all(syn_future *f)
+{
+	sni_spin_lock(&f->lock);
+	while (f->listeners != NULL) {
+		sni_listener *l = f->listeners;
+		unlink_listener(f, l);
+		l->notify(l);
+	}
+	void (*cb)(syn_future *, void *) = f->cb;
+	void *arg                        = f->cb_arg;
+	f->cb                            = NULL;
+	sni_spin_unlock(&f->lock);
+	if (cb != NULL) {
+		cb(f, arg);
+	}
+}
+
+void
+sni_future_complete(syn_future *f, int rc)
+{
+	f->rc        = rc;
+	uint32_t old = atomic_load_explicit(&f->state, memory_order_relaxed);
+	uint32_t new;
+	do {
+		new = old | SNI_F_DONE;
+		if (old & SNI_F_LISTENERS) {
+			new |= SNI_F_NOTIFYING;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(&f->state, &old, new,
+	    memory_order_acq_rel, memory_order_relaxed));
+	if (old & SNI_F_WAITERS) {
+		/* The owner may free f as soon as it sees DONE: waking a
+		 * freed word is harmless, at worst a spurious wake-up. */
+		sni_futex_wake(&f->state, INT32_MAX);
+	}
+	if ((old & SNI_F_LISTENERS) == 0) {
+		if (terminal(new)) {
+			future_destroy(f);
+		}
+		return;
+	}
+	notify_all(f);
+	update(f, 0, SNI_F_NOTIFYING);
+}
+
+bool
+sni_future_listen(syn_future *f, sni_listener *l)
+{
+	sni_spin_lock(&f->lock);
+	uint32_t old = atomic_load_explicit(&f->state, memory_order_acquire);
+	do {
+		if (old & SNI_F_DONE) {
+			sni_spin_unlock(&f->lock);
+			l->next = l;
+			l->prev = l;
+			return false;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(&f->state, &old,
+	    old | SNI_F_LISTENERS, memory_order_acq_rel, memory_order_acquire));
+	l->prev = NULL;
+	l->next = f->listeners;
+	if (l->next != NULL) {
+		l->next->prev = l;
+	}
+	f->listeners = l;
+	sni_spin_unlock(&f->lock);
+	return true;
+}
+
+bool
+sni_future_unlisten(syn_future *f, sni_listener *l)
+{
+	sni_spin_lock(&f->lock);
+	bool linked = l->next != l;
+	if (linked) {
+		unlink_listener(f, l);
+	}
+	sni_spin_unlock(&f->lock);
+	return linked;
+}
+
+void
+sni_future_cancel_done(syn_future *f)
+{
+	update(f, 0, SNI_F_CANCEL_NODE);
+}
+
+bool
+sni_future_cancel_requested(syn_future *f)
+{
+	return (atomic_load_explicit(&f->state, memory_order_acquire) &
+	           SNI_F_CANCEL_REQ) != 0;
+}
+
+/* ---- waiting --------------------------------------------------------------- */
+
+static bool
+is_done(syn_future *f)
+{
+	return (atomic_load_explicit(&f->state, memory_order_acquire) &
+	           SNI_F_DONE) != 0;
+}
+
+static bool
+spin_until_done(syn_future *f, uint64_t deadline_ns)
+{
+	uint64_t end = sni_now_ns() + f->spin_ns;
+	if (end > deadline_ns) {
+		end = deadline_ns;
+	}
+	do {
+		for (int i = 0; i < 32; i++) {
+			if (is_done(f)) {
+				return true;
+			}
+			sni_cpu_relax();
+		}
+	} while (sni_now_ns() < end);
+	return false;
+}
+
+int
+sni_future_wait_until(syn_future *f, uint64_t deadline_ns)
+{
+	if (is_done(f) || (f->spin_ns > 0 && spin_until_done(f, deadline_ns))) {
+		return 0;
+	}
+	for (;;) {
+		uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+		if (s & SNI_F_DONE) {
+			return 0;
+		}
+		if (sni_now_ns() >= deadline_ns) {
+			return SYN_ETIMEDOUT;
+		}
+		if ((s & SNI_F_WAITERS) == 0 &&
+		    !atomic_compare_exchange_weak_explicit(&f->state, &s,
+		        s | SNI_F_WAITERS, memory_order_acq_rel,
+		        memory_order_acquire)) {
+			continue;
+		}
+		sni_futex_wait(&f->state, s | SNI_F_WAITERS, deadline_ns);
+	}
+}
+
+/* Waiting on f from the thread that must complete it never ends. */
+static int
+check_deadlock(syn_future *f)
+{
+	sni_actor *self = sni_actor_self();
+	if (self != NULL && self->id == f->actor_id && !is_done(f)) {
+		return sni_error_set(SYN_EDEADLK,
+		    "waiting on a future of this synchronizer from its own "
+		    "thread: await it with syn_await() instead",
+		    self->name);
+	}
+	return 0;
+}
+
+/* ---- outcome ------------------------------------------------------------------ */
+
+/* Under f->lock, once: turns the reply into code, value and err. */
+static void
+decode_locked(syn_future *f)
+{
+	if (f->decoded) {
+		return;
+	}
+	f->decoded = true;
+	f->code    = f->rc;
+	if (f->msg == NULL) {
+		f->err = (syn_error) { f->rc, syn_strerror(f->rc), "" };
+		return;
+	}
+	uint64_t         id;
+	const syn_error *err;
+	int rc = sni_msg_decode_reply(nng_msg_body(f->msg), nng_msg_len(f->msg),
+	    &reply_limits, &id, &f->code, &f->value, &err, &f->mem);
+	if (rc != 0) {
+		f->code = rc;
+		f->err  = (syn_error) { rc, "malformed reply", "" };
+	} else if (f->code != 0) {
+		f->err = *err;
+	}
+	nng_msg_free(f->msg);
+	f->msg = NULL;
+}
+
+int
+sni_future_outcome(syn_future *f, syn_result *res)
+{
+	sni_spin_lock(&f->lock);
+	decode_locked(f);
+	int              code = f->code;
+	const syn_error *err  = &f->err;
+	if (sni_future_cancel_requested(f)) {
+		code = SYN_ECANCELED;
+		err  = &canceled_error;
+	}
+	if (code == 0 && res != NULL) {
+		res->value = f->value;
+		res->mem_  = f->mem;
+		f->value   = syn_nil();
+		f->mem     = NULL;
+	}
+	if (code != 0) {
+		sni_error_set(code, err->message, err->where);
+	}
+	sni_spin_unlock(&f->lock);
+	return code;
+}
+
+int
+sni_reply_take(nng_msg *msg, int rc, syn_result *res)
+{
+	if (msg == NULL) {
+		return rc != 0 ? sni_error_set(rc, NULL, "") : 0;
+	}
+	uint64_t         id;
+	int              code;
+	syn_value        v;
+	void            *mem;
+	const syn_error *err;
+	int dr = sni_msg_decode_reply(nng_msg_body(msg), nng_msg_len(msg),
+	    &reply_limits, &id, &code, &v, &err, &mem);
+	nng_msg_free(msg);
+	if (dr != 0) {
+		return sni_error_set(dr, "malformed reply", "");
+	}
+	if (code != 0) {
+		sni_error_set(code, err->message, err->where);
+		free(mem);
+		return code;
+	}
+	if (res != NULL) {
+		res->value = v;
+		res->mem_  = mem;
+	} else {
+		free(mem);
+	}
+	return 0;
+}
+
+/* ---- the public API -------------------------------------------------------------- */
+
+int
+syn_future_wait(syn_future *f)
+{
+	return syn_future_wait_timeout(f, SYN_DURATION_INFINITE);
+}
+
+int
+syn_future_wait_timeout(syn_future *f, syn_duration timeout)
+{
+	if (f == NULL) {
+		return sni_error_set(SYN_EINVAL, "future is NULL", "");
+	}
+	if (timeout != SYN_DURATION_ZERO) {
+		int rc = check_deadlock(f);
+		if (rc != 0) {
+			return rc;
+		}
+		if (sni_future_wait_until(f, sni_deadline_ms(timeout)) != 0) {
+			return sni_error_set(SYN_ETIMEDOUT, NULL, "");
+		}
+	} else if (!is_done(f)) {
+		return sni_error_set(SYN_ETIMEDOUT, NULL, "");
+	}
+	return sni_future_outcome(f, NULL);
+}
+
+int
+syn_future_poll(syn_future *f)
+{
+	if (f == NULL) {
+		return sni_error_set(SYN_EINVAL, "future is NULL", "");
+	}
+	if (!is_done(f)) {
+		return SYN_EAGAIN;
+	}
+	return sni_future_outcome(f, NULL);
+}
+
+int
+syn_future_value(syn_future *f, const syn_value **vp)
+{
+	if (f == NULL || vp == NULL) {
+		return sni_error_set(SYN_EINVAL, "future or value is NULL", "");
+	}
+	if (!is_done(f)) {
+		return SYN_EAGAIN;
+	}
+	int rc = sni_future_outcome(f, NULL);
+	if (rc == 0) {
+		*vp = &f->value;
+	}
+	return rc;
+}
+
+const syn_error *
+syn_future_error(syn_future *f)
+{
+	if (f == NULL || !is_done(f)) {
+		return &no_error;
+	}
+	if (sni_future_cancel_requested(f)) {
+		return &canceled_error;
+	}
+	sni_spin_lock(&f->lock);
+	decode_locked(f);
+	sni_spin_unlock(&f->lock);
+	return f->code != 0 ? &f->err : &no_error;
+}
+
+int
+syn_future_cancel(syn_future *f)
+{
+	if (f == NULL) {
+		return SYN_EINVAL;
+	}
+	uint32_t old = atomic_fetch_or(&f->state, SNI_F_CANCEL_REQ);
+	if (old & (SNI_F_CANCEL_REQ | SNI_F_DONE)) {
+		return 0;
+	}
+	sni_actor *a;
+	if (sni_registry_pin(f->actor_id, true, &a) != 0) {
+		return 0; /* gone: its destruction completes f */
+	}
+	update(f, SNI_F_CANCEL_NODE, 0);
+	sni_actor_post(a, &f->cancel_node);
+	sni_registry_unpin(f->actor_id);
+	return 0;
+}
+
+int
+syn_future_callback(syn_future *f, void (*cb)(syn_future *, void *), void *arg)
+{
+	if (f == NULL || cb == NULL) {
+		return SYN_EINVAL;
+	}
+	sni_spin_lock(&f->lock);
+	if (f->cb_set) {
+		sni_spin_unlock(&f->lock);
+		return SYN_EBUSY;
+	}
+	f->cb_set    = true;
+	uint32_t old = atomic_load_explicit(&f->state, memory_order_acquire);
+	do {
+		if (old & SNI_F_DONE) {
+			sni_spin_unlock(&f->lock);
+			cb(f, arg);
+			return 0;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(&f->state, &old,
+	    old | SNI_F_LISTENERS, memory_order_acq_rel, memory_order_acquire));
+	f->cb     = cb;
+	f->cb_arg = arg;
+	sni_spin_unlock(&f->lock);
+	return 0;
+}
+
+int
+syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
+{
+	if (fs == NULL && n > 0) {
+		return sni_error_set(SYN_EINVAL, "futures are NULL", "");
+	}
+	uint64_t deadline = sni_deadline_ms(timeout);
+	for (size_t i = 0; i < n; i++) {
+		if (fs[i] == NULL) {
+			return sni_error_set(SYN_EINVAL, "a future is NULL", "");
+		}
+		int rc = check_deadlock(fs[i]);
+		if (rc != 0) {
+			return rc;
+		}
+		if (timeout == SYN_DURATION_ZERO ? !is_done(fs[i])
+		                                 : sni_future_wait_until(fs[i],
+		                                       deadline) != 0) {
+			return sni_error_set(SYN_ETIMEDOUT, NULL, "");
+		}
+	}
+	return 0;
+}
+
+/* ---- wait-any ---------------------------------------------------------------- */
+
+typedef struct any_listener {
+	sni_listener      l; /* first: the listener is the struct */
+	_Atomic uint32_t *fired;
+} any_listener;
+
+static void
+any_notify(sni_listener *l)
+{
+	any_listener *al = (any_listener *) l;
+	atomic_fetch_add(al->fired, 1);
+	sni_futex_wake(al->fired, 1);
+}
+
+static bool
+first_done(syn_future *const *fs, size_t n, size_t *index)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (is_done(fs[i])) {
+			*index = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+check_any_args(syn_future *const *fs, size_t n, size_t *index)
+{
+	if (fs == NULL || n == 0 || index == NULL) {
+		return sni_error_set(SYN_EINVAL, "no futures to wait for", "");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fs[i] == NULL) {
+			return sni_error_set(SYN_EINVAL, "a future is NULL", "");
+		}
+		int rc = check_deadlock(fs[i]);
+		if (rc != 0 && !first_done(fs, n, index)) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void
+wait_fired(_Atomic uint32_t *fired, syn_future *const *fs, size_t n,
+    uint64_t deadline)
+{
+	size_t index;
+	while (atomic_load(fired) == 0 && !first_done(fs, n, &index) &&
+	    sni_now_ns() < deadline) {
+		sni_futex_wait(fired, 0, deadline);
+	}
+}
+
+int
+syn_future_wait_any(
+    syn_future *const *fs, size_t n, syn_duration timeout, size_t *index)
+{
+	int rc = check_any_args(fs, n, index);
+	if (rc != 0 || first_done(fs, n, index)) {
+		return rc;
+	}
+	if (timeout == SYN_DURATION_ZERO) {
+		return sni_error_set(SYN_ETIMEDOUT, NULL, "");
+	}
+	any_listener *ls = calloc(n, sizeof(*ls));
+	if (ls == NULL) {
+		return sni_error_set(SYN_ENOMEM, NULL, "");
+	}
+	_Atomic uint32_t fired = 0;
+	for (size_t i = 0; i < n; i++) {
+		ls[i].l.notify = any_notify;
+		ls[i].fired    = &fired;
+		sni_future_listen(fs[i], &ls[i].l);
+	}
+	wait_fired(&fired, fs, n, sni_deadline_ms(timeout));
+	for (size_t i = 0; i < n; i++) {
+		sni_future_unlisten(fs[i], &ls[i].l);
+	}
+	free(ls);
+	if (!first_done(fs, n, index)) {
+		return sni_error_set(SYN_ETIMEDOUT, NULL, "");
+	}
+	return 0;
+}
+
+/* ---- a pollable descriptor ------------------------------------------------------- */
+
+static void
+efd_notify(sni_listener *l)
+{
+	syn_future *f   = (syn_future *) ((char *) l -
+        offsetof(syn_future, efd_listener));
+	uint64_t    one = 1;
+	(void) !write(f->efd, &one, sizeof(one));
+}
+
+int
+syn_future_fd(syn_future *f, int *fdp)
+{
+	if (f == NULL || fdp == NULL) {
+		return SYN_EINVAL;
+	}
+	sni_spin_lock(&f->lock);
+	int fd = f->efd;
+	sni_spin_unlock(&f->lock);
+	if (fd >= 0) {
+		*fdp = fd;
+		return 0;
+	}
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0) {
+		return SYN_ESYSERR | errno;
+	}
+	sni_spin_lock(&f->lock);
+	if (f->efd >= 0) { /* another thread was first */
+		sni_spin_unlock(&f->lock);
+		close(fd);
+		*fdp = f->efd;
+		return 0;
+	}
+	f->efd = fd;
+	sni_spin_unlock(&f->lock);
+	f->efd_listener.notify = efd_notify;
+	if (!sni_future_listen(f, &f->efd_listener)) {
+		efd_notify(&f->efd_listener);
+	}
+	*fdp = fd;
+	return 0;
+}
+
+void
+syn_future_free(syn_future *f)
+{
+	if (f != NULL) {
+		update(f, SNI_F_RELEASED, 0);
+	}
+}

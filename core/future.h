@@ -1,0 +1,132 @@
+/*
+ * core/future.h: the inside of a syn_future, the record of one call.
+ *
+ * The caller allocates it, posts it to the actor as a CALL node, and
+ * frees it; the actor completes it. Its life is one state word:
+ *
+ *   DONE        the actor published the result (rc and msg)
+ *   WAITERS     a thread sleeps on the word (futex)
+ *   RELEASED    the owner freed it
+ *   LISTENERS   listeners or a callback are registered
+ *   NOTIFYING   the completer is still running them
+ *   CANCEL_REQ  cancellation was asked: the outcome is SYN_ECANCELED
+ *   CANCEL_NODE the cancel node is on the actor's queue
+ *
+ * Every change is one atomic read-modify-write; whoever's change makes the
+ * word read DONE|RELEASED with neither NOTIFYING nor CANCEL_NODE frees the
+ * record, so exactly one party frees it, on any thread.
+ */
+#ifndef SNI_FUTURE_H
+#define SNI_FUTURE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#include <synchronicity/future.h>
+#include <synchronicity/task.h>
+
+#include "mpsc.h"
+#include "spinlock.h"
+
+enum {
+	SNI_F_DONE        = 1u << 0,
+	SNI_F_WAITERS     = 1u << 1,
+	SNI_F_RELEASED    = 1u << 2,
+	SNI_F_LISTENERS   = 1u << 3,
+	SNI_F_NOTIFYING   = 1u << 4,
+	SNI_F_CANCEL_REQ  = 1u << 5,
+	SNI_F_CANCEL_NODE = 1u << 6,
+};
+
+/*
+ * Something waiting for a future besides a sleeping thread: a task's
+ * syn_await, a wait-any, an event fd. notify runs once, under the future's
+ * lock, on the completing thread: it must be short and must not block or
+ * touch the future.
+ */
+typedef struct sni_listener sni_listener;
+struct sni_listener {
+	sni_listener *next;
+	sni_listener *prev;
+	void (*notify)(sni_listener *l);
+};
+
+struct syn_future {
+	sni_node         node;        /* the CALL node */
+	sni_node         cancel_node; /* the CANCEL node */
+	_Atomic uint32_t state;
+	int              rc;       /* the actor's code; valid once DONE */
+	nng_msg         *msg;      /* the request, then the reply */
+	uint32_t         actor_id; /* the synchronizer that completes it */
+	uint32_t         spin_ns;  /* how long waiters spin first */
+	syn_task        *task;     /* actor thread only: its running task */
+
+	sni_spinlock  lock; /* guards what follows */
+	sni_listener *listeners;
+	void (*cb)(syn_future *, void *);
+	void *cb_arg;
+	bool  cb_set;       /* syn_future_callback was called */
+	bool  decoded;      /* the reply was decoded into value/err */
+	int   code;         /* the decoded outcome */
+	syn_value value;
+	void     *mem;      /* memory behind value or err */
+	syn_error err;
+	int       efd;      /* syn_future_fd's eventfd, or -1 */
+	sni_listener efd_listener;
+
+	nng_aio *aio;           /* the aio form: the caller's aio */
+	int      aio_cancel_rv; /* why nng cancelled it, or 0 */
+};
+
+/*
+ * Allocates a pending future for a call to the synchronizer actor_id.
+ * NULL when out of memory. The caller owns it (RELEASED not set).
+ */
+syn_future *sni_future_alloc(uint32_t actor_id, uint32_t spin_ns);
+
+/*
+ * Publishes rc and the reply in f->msg (may be NULL: code only), wakes
+ * waiters, runs listeners and the callback. Called once, by the actor.
+ */
+void sni_future_complete(syn_future *f, int rc);
+
+/*
+ * Registers l unless f is complete. Returns true when registered (l will
+ * be notified once), false when f is already complete.
+ */
+bool sni_future_listen(syn_future *f, sni_listener *l);
+
+/*
+ * Unregisters l. Returns true when removed before being notified; false
+ * when the notification has run (it always has, once this returns).
+ */
+bool sni_future_unlisten(syn_future *f, sni_listener *l);
+
+/* Drops the reference held by the cancel node (the actor, after it). */
+void sni_future_cancel_done(syn_future *f);
+
+/* True when cancellation was asked for f. */
+bool sni_future_cancel_requested(syn_future *f);
+
+/*
+ * After completion: the outcome code, decoding the reply once. When res
+ * is not NULL and the call succeeded, moves the value into res (the
+ * future keeps none). Sets the thread's last error on failure.
+ */
+int sni_future_outcome(syn_future *f, syn_result *res);
+
+/*
+ * Decodes a reply message of this process's actors and frees it: returns
+ * its code; on success, when res is not NULL, res receives the value; on
+ * failure, the thread's last error is set. msg may be NULL (then rc is
+ * the code, with no detail).
+ */
+int sni_reply_take(nng_msg *msg, int rc, syn_result *res);
+
+/* Waits for completion until deadline_ns (UINT64_MAX: no deadline). */
+int sni_future_wait_until(syn_future *f, uint64_t deadline_ns);
+
+#endif /* SNI_FUTURE_H */

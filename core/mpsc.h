@@ -1,0 +1,121 @@
+/*
+ * core/mpsc.h: an actor's mailbox queue, the fast lane.
+ *
+ * Many producers (any thread) push nodes; one consumer (the actor thread)
+ * takes everything at once. Producers push onto an atomic stack with one
+ * compare-and-swap; the consumer swaps the whole stack out and reverses it,
+ * which gives the nodes back in the order they were pushed. There is no
+ * moment where a push is half done, so the consumer never waits on a
+ * producer that was preempted.
+ *
+ * Sleeping: when the consumer has nothing to do it parks the stack in the
+ * SLEEPING state and sleeps on wake_seq. The producer whose push finds the
+ * stack SLEEPING (the idle-to-busy transition) is the only one that makes
+ * the wake-up system call.
+ */
+#ifndef SNI_MPSC_H
+#define SNI_MPSC_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "futex.h"
+
+/* What a node on the queue carries; the actor dispatches on it. */
+enum sni_node_kind {
+	SNI_NODE_CALL = 1, /* a syn_future: a call from this process */
+	SNI_NODE_DOOR,     /* a door slot: a call that came by address */
+	SNI_NODE_WAKE,     /* a task whose awaited future completed */
+	SNI_NODE_AIO,      /* an aio of syn_aio_alloc() completed */
+	SNI_NODE_CANCEL,   /* a syn_future whose cancellation was asked */
+	SNI_NODE_CTRL,     /* a function to run on the actor thread */
+	SNI_NODE_STOP,     /* the synchronizer closes */
+};
+
+typedef struct sni_node sni_node;
+struct sni_node {
+	sni_node *next;
+	uint8_t   kind;
+};
+
+typedef struct sni_mpsc {
+	_Atomic(sni_node *) head;
+	_Atomic uint32_t    wake_seq;
+} sni_mpsc;
+
+#define SNI_MPSC_SLEEPING ((sni_node *) (uintptr_t) 1)
+
+static inline void
+sni_mpsc_init(sni_mpsc *q)
+{
+	atomic_init(&q->head, NULL);
+	atomic_init(&q->wake_seq, 0);
+}
+
+/*
+ * Pushes n; any thread. Wakes the consumer when it sleeps. n belongs to
+ * the consumer until it processes it.
+ */
+static inline void
+sni_mpsc_push(sni_mpsc *q, sni_node *n)
+{
+	sni_node *old = atomic_load_explicit(&q->head, memory_order_relaxed);
+	do {
+		n->next = old == SNI_MPSC_SLEEPING ? NULL : old;
+	} while (!atomic_compare_exchange_weak_explicit(&q->head, &old, n,
+	    memory_order_seq_cst, memory_order_relaxed));
+	if (old == SNI_MPSC_SLEEPING) {
+		atomic_fetch_add_explicit(&q->wake_seq, 1, memory_order_seq_cst);
+		sni_futex_wake(&q->wake_seq, 1);
+	}
+}
+
+/* True when nodes wait; the consumer, for its spin loop. */
+static inline bool
+sni_mpsc_nonempty(sni_mpsc *q)
+{
+	sni_node *h = atomic_load_explicit(&q->head, memory_order_relaxed);
+	return h != NULL && h != SNI_MPSC_SLEEPING;
+}
+
+/*
+ * Takes every node pushed so far, oldest first (NULL when none). The
+ * consumer only.
+ */
+static inline sni_node *
+sni_mpsc_take(sni_mpsc *q)
+{
+	sni_node *h = atomic_exchange_explicit(&q->head, NULL, memory_order_acquire);
+	sni_node *fifo = NULL;
+	if (h == SNI_MPSC_SLEEPING) {
+		return NULL;
+	}
+	while (h != NULL) {
+		sni_node *next = h->next;
+		h->next        = fifo;
+		fifo           = h;
+		h              = next;
+	}
+	return fifo;
+}
+
+/*
+ * Sleeps until a node is pushed or the absolute deadline passes. The
+ * consumer only, with the queue found empty. Returns at once when a push
+ * raced with the decision to sleep.
+ */
+static inline void
+sni_mpsc_sleep(sni_mpsc *q, uint64_t deadline_ns)
+{
+	uint32_t  seq  = atomic_load_explicit(&q->wake_seq, memory_order_seq_cst);
+	sni_node *none = NULL;
+	if (!atomic_compare_exchange_strong_explicit(&q->head, &none,
+	        SNI_MPSC_SLEEPING, memory_order_seq_cst, memory_order_seq_cst) &&
+	    none != SNI_MPSC_SLEEPING) {
+		return; /* a node arrived */
+	}
+	sni_futex_wait(&q->wake_seq, seq, deadline_ns);
+}
+
+#endif /* SNI_MPSC_H */

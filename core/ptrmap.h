@@ -1,0 +1,38 @@
+/*
+ * core/ptrmap.h: a hash map from pointers to pointers (open addressing,
+ * linear probing), for tables that one thread owns, such as an actor's
+ * aios. Keys are never NULL.
+ */
+#ifndef SNI_PTRMAP_H
+#define SNI_PTRMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sni_ptrmap {
+	uintptr_t *keys;
+	void     **vals;
+	size_t     cap;  /* a power of two, or 0 */
+	size_t     used; /* live keys and tombstones */
+	size_t     len;  /* live keys */
+} sni_ptrmap;
+
+/* An empty map: all zeros. */
+#define SNI_PTRMAP_INIT                                                        \
+	{                                                                      \
+		NULL, NULL, 0, 0, 0                                            \
+	}
+
+/* Maps key to val, replacing any old value. 0 or SYN_ENOMEM. */
+int sni_ptrmap_put(sni_ptrmap *m, const void *key, void *val);
+
+/* The value of key, or NULL. */
+void *sni_ptrmap_get(const sni_ptrmap *m, const void *key);
+
+/* Removes key; returns its value, or NULL. */
+void *sni_ptrmap_del(sni_ptrmap *m, const void *key);
+
+/* Frees the map's arrays (not the values). */
+void sni_ptrmap_fini(sni_ptrmap *m);
+
+#endif /* SNI_PTRMAP_H */

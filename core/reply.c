@@ -1,0 +1,41 @@
+/*
+ * core/reply.c: where replies go.
+ */
+#include "door.h"
+#include "future.h"
+#include "proto/proto.h"
+#include "reply.h"
+#include "task.h"
+
+void
+sni_reply_deliver(int origin, void *origin_ptr, nng_msg *msg, int rc)
+{
+	if (origin == SNI_ORIGIN_FUTURE) {
+		syn_future *f = origin_ptr;
+		f->task       = NULL;
+		f->msg        = msg;
+		sni_future_complete(f, rc);
+		return;
+	}
+	sni_door_reply(origin_ptr, msg);
+}
+
+void
+sni_reply_error(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id,
+    int code, const char *message, const char *where)
+{
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	if (message == NULL || message[0] == '\0') {
+		message = syn_strerror(code);
+	}
+	sni_msg_encode_error(&w, call_id, code, message, where);
+	if (msg == NULL && nng_msg_alloc(&msg, 0) != 0) {
+		msg = NULL;
+	} else if (w.err != 0 || sni_msg_set_body(msg, &w) != 0) {
+		nng_msg_free(msg);
+		msg = NULL;
+	}
+	sni_wbuf_fini(&w);
+	sni_reply_deliver(origin, origin_ptr, msg, code);
+}

@@ -1,0 +1,26 @@
+/*
+ * core/reply.h: handing a call's reply back to where the call came from,
+ * a future of this process or a door slot. Actor thread only.
+ */
+#ifndef SNI_REPLY_H
+#define SNI_REPLY_H
+
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+/*
+ * Delivers msg (a RETURN or ERROR body, or NULL when none could be built)
+ * with code rc to origin (an sni_origin) at origin_ptr. Takes msg.
+ */
+void sni_reply_deliver(int origin, void *origin_ptr, nng_msg *msg, int rc);
+
+/*
+ * Replies with an error: builds the ERROR body in msg (or a new message
+ * when msg is NULL) and delivers it. Takes msg. message NULL gives
+ * syn_strerror(code).
+ */
+void sni_reply_error(int origin, void *origin_ptr, nng_msg *msg,
+    uint64_t call_id, int code, const char *message, const char *where);
+
+#endif /* SNI_REPLY_H */

@@ -1,0 +1,151 @@
+/*
+ * core/stack.c: mmap'd task stacks with guard pages, and their pool.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <synchronicity/error.h>
+
+#include "stack.h"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+
+/* 0: not tried yet, 1: madvise guards work, 2: mprotect needed. */
+static atomic_int guard_kind;
+
+static size_t
+page_size(void)
+{
+	static size_t ps;
+	if (ps == 0) {
+		ps = (size_t) sysconf(_SC_PAGESIZE);
+	}
+	return ps;
+}
+
+static int
+install_guard(void *page)
+{
+	int kind = atomic_load(&guard_kind);
+	if (kind != 2) {
+		if (madvise(page, page_size(), MADV_GUARD_INSTALL) == 0) {
+			atomic_store(&guard_kind, 1);
+			return 0;
+		}
+		if (errno != EINVAL) {
+			return SYN_ESYSERR | errno;
+		}
+		atomic_store(&guard_kind, 2);
+	}
+	if (mprotect(page, page_size(), PROT_NONE) != 0) {
+		return SYN_ESYSERR | errno;
+	}
+	return 0;
+}
+
+const char *
+sni_stack_guard_kind(void)
+{
+	return atomic_load(&guard_kind) == 2 ? "mprotect" : "madvise";
+}
+
+void
+sni_stack_pool_init(sni_stack_pool *p, size_t size)
+{
+	size_t ps = page_size();
+	p->free   = NULL;
+	p->nfree  = 0;
+	p->size   = (size + ps - 1) / ps * ps;
+	p->live   = 0;
+}
+
+static int
+stack_map(sni_stack_pool *p, sni_stack **sp)
+{
+	size_t ps   = page_size();
+	size_t size = p->size + ps;
+	void  *map  = mmap(NULL, size, PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (map == MAP_FAILED) {
+		return errno == ENOMEM ? SYN_ENOMEM : (SYN_ESYSERR | errno);
+	}
+	int rc = install_guard(map);
+	if (rc != 0) {
+		munmap(map, size);
+		return rc;
+	}
+	sni_stack *s = (sni_stack *) ((char *) map + size) - 1;
+	s->next      = NULL;
+	s->map       = map;
+	s->map_size  = size;
+	s->lo        = (char *) map + ps;
+	sni_ctx_fiber_create(&s->ctx);
+	*sp = s;
+	return 0;
+}
+
+static void
+stack_unmap(sni_stack *s)
+{
+	sni_ctx_fiber_destroy(&s->ctx);
+	munmap(s->map, s->map_size);
+}
+
+int
+sni_stack_get(sni_stack_pool *p, sni_stack **sp)
+{
+	if (p->free != NULL) {
+		*sp     = p->free;
+		p->free = (*sp)->next;
+		p->nfree--;
+		p->live++;
+		return 0;
+	}
+	int rc = stack_map(p, sp);
+	if (rc == 0) {
+		p->live++;
+	}
+	return rc;
+}
+
+/* Releases the memory of every page of s but the top one. */
+static void
+release_deep_pages(sni_stack *s)
+{
+	size_t ps  = page_size();
+	char  *top = (char *) ((uintptr_t) s & ~(uintptr_t) (ps - 1));
+	if (top > (char *) s->lo) {
+		madvise(s->lo, (size_t) (top - (char *) s->lo), MADV_DONTNEED);
+	}
+}
+
+void
+sni_stack_put(sni_stack_pool *p, sni_stack *s)
+{
+	p->live--;
+	if (p->nfree >= SNI_STACKS_POOLED) {
+		stack_unmap(s);
+		return;
+	}
+	if (p->nfree >= SNI_STACKS_WARM) {
+		release_deep_pages(s);
+	}
+	s->next = p->free;
+	p->free = s;
+	p->nfree++;
+}
+
+void
+sni_stack_pool_fini(sni_stack_pool *p)
+{
+	while (p->free != NULL) {
+		sni_stack *s = p->free;
+		p->free      = s->next;
+		stack_unmap(s);
+	}
+	p->nfree = 0;
+}

@@ -1,0 +1,448 @@
+/*
+ * core/task.c: starting, suspending, resuming, cancelling and finishing
+ * tasks, and the await points that need nothing but the loop (sleeping,
+ * awaiting futures).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "errors.h"
+#include "aio.h"
+#include "reply.h"
+#include "task.h"
+
+/* Arguments up to this size are decoded onto the task's own stack. */
+#define SNI_ARGS_INLINE 1024
+
+static void *
+align_down(void *p, size_t a)
+{
+	return (void *) ((uintptr_t) p & ~(uintptr_t) (a - 1));
+}
+
+/* ---- running and recycling ------------------------------------------------ */
+
+static void
+run(sni_actor *a, sni_task *t)
+{
+	a->current = t;
+	sni_ctx_switch(&a->sched, &t->stack->ctx, t);
+	a->current = NULL;
+	if (!t->done) {
+		return;
+	}
+	if (t->prev != NULL) {
+		t->prev->next = t->next;
+	} else {
+		a->tasks = t->next;
+	}
+	if (t->next != NULL) {
+		t->next->prev = t->prev;
+	}
+	a->ntasks--;
+	sni_stack_put(&a->stacks, t->stack);
+}
+
+static void
+free_task_memory(sni_task *t)
+{
+	free(t->args_mem);
+	free(t->err_msg);
+	free(t->err_where);
+	while (t->blocks != NULL) {
+		void *next = *(void **) t->blocks;
+		free(t->blocks);
+		t->blocks = next;
+	}
+}
+
+/* ---- the reply ------------------------------------------------------------ */
+
+static void
+encode_error(sni_task *t, int rc, sni_wbuf *w)
+{
+	bool        own = rc == t->err_code && t->err_msg != NULL;
+	const char *msg = own ? t->err_msg : syn_strerror(rc);
+	char        where[256];
+	if (own && t->err_where != NULL && t->err_where[0] != '\0') {
+		snprintf(where, sizeof(where), "%s <- %s", t->err_where,
+		    t->call.name);
+	} else {
+		snprintf(where, sizeof(where), "%s", t->call.name);
+	}
+	sni_msg_encode_error(w, t->call_id, rc, msg, where);
+}
+
+/* Encodes the result into w; a result that cannot be encoded is an error. */
+static int
+encode_result(sni_task *t, int rc, sni_wbuf *w)
+{
+	sni_limits lim = t->actor->limits;
+	lim.allow_ptr  = t->allow_ptr;
+	if (rc == 0) {
+		rc = sni_msg_encode_return(w, t->call_id, &t->ret, &lim);
+		if (rc != 0) {
+			char detail[200];
+			snprintf(detail, sizeof(detail), "%s", sni_detail_get());
+			syn_raise(t, rc, "result: %s", detail);
+			sni_wbuf_fini(w);
+		}
+	}
+	if (rc != 0 && t->closing) {
+		rc = syn_raise(t, SYN_ECLOSED,
+		    "the synchronizer closed while the call ran");
+	}
+	if (rc != 0) {
+		encode_error(t, rc, w);
+	}
+	return rc;
+}
+
+static void
+reply(sni_task *t, int rc)
+{
+	if (!sni_code_valid(rc)) {
+		rc = syn_raise(t, SYN_EBADCODE,
+		    "%s returned %d: neither 0, a library code nor SYN_EUSER(n)",
+		    t->call.name, rc);
+	}
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	rc           = encode_result(t, rc, &w);
+	nng_msg *msg = t->msg;
+	t->msg       = NULL;
+	if (w.err != 0 || (msg == NULL && nng_msg_alloc(&msg, 0) != 0)) {
+		if (w.err != 0 && msg != NULL) {
+			nng_msg_free(msg);
+		}
+		msg = NULL;
+	} else if (sni_msg_set_body(msg, &w) != 0) {
+		nng_msg_free(msg);
+		msg = NULL;
+	}
+	sni_wbuf_fini(&w);
+	sni_reply_deliver(t->origin, t->origin_ptr, msg, msg != NULL ? rc : SYN_ENOMEM);
+}
+
+static void
+task_entry(void *arg)
+{
+	sni_task *t  = arg;
+	int       rc = t->call.fn(t, t->args, t->nargs, &t->ret);
+	reply(t, rc);
+	free_task_memory(t);
+	t->done = true;
+	sni_ctx_exit(&t->stack->ctx, &t->actor->sched, t);
+}
+
+/* ---- starting ------------------------------------------------------------- */
+
+static void
+task_init(sni_task *t, sni_actor *a, sni_stack *s, const sni_callable *c)
+{
+	memset(t, 0, sizeof(*t));
+	t->actor     = a;
+	t->stack     = s;
+	t->call      = *c;
+	t->ret       = syn_nil();
+	t->wake.kind = SNI_NODE_WAKE;
+	sni_timer_init(&t->timer);
+}
+
+/* Decodes the arguments below t on its stack, or on the heap; returns the
+ * lowest address used on the stack. */
+static char *
+place_args(sni_task *t, const sni_call_view *v)
+{
+	size_t   need = v->args_need;
+	char    *lo   = (char *) t;
+	sni_bump b;
+	if (need <= SNI_ARGS_INLINE) {
+		lo  = align_down((char *) t - need, 16);
+		b.p = (uint8_t *) lo;
+	} else if ((t->args_mem = malloc(need)) == NULL) {
+		return NULL;
+	} else {
+		b.p = t->args_mem;
+	}
+	b.end          = b.p + need;
+	syn_value *out = (syn_value *) b.p;
+	b.p += sni_bump_round((size_t) v->nargs * sizeof(syn_value));
+	sni_reader r = v->args;
+	sni_fill_array(&r, &b, out);
+	t->args  = out;
+	t->nargs = v->nargs;
+	return lo;
+}
+
+static void
+link_task(sni_actor *a, sni_task *t)
+{
+	t->prev = NULL;
+	t->next = a->tasks;
+	if (a->tasks != NULL) {
+		a->tasks->prev = t;
+	}
+	a->tasks = t;
+	a->ntasks++;
+}
+
+int
+sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
+    int origin, void *origin_ptr, nng_msg *msg)
+{
+	sni_stack *s;
+	int        rc = sni_stack_get(&a->stacks, &s);
+	if (rc != 0) {
+		return rc;
+	}
+	sni_task *t = align_down((char *) s - sizeof(sni_task), 16);
+	task_init(t, a, s, c);
+	char *lo = place_args(t, v);
+	if (lo == NULL ||
+	    sni_ctx_make(&s->ctx, s->lo,
+	        (size_t) ((char *) align_down(lo, 16) - (char *) s->lo),
+	        task_entry) != 0) {
+		free(t->args_mem);
+		sni_stack_put(&a->stacks, s);
+		return SYN_ENOMEM;
+	}
+	t->origin     = (uint8_t) origin;
+	t->origin_ptr = origin_ptr;
+	t->allow_ptr  = origin == SNI_ORIGIN_FUTURE;
+	t->call_id    = v->call_id;
+	t->msg        = msg;
+	if (origin == SNI_ORIGIN_FUTURE) {
+		((syn_future *) origin_ptr)->task = t;
+	}
+	link_task(a, t);
+	run(a, t);
+	return 0;
+}
+
+/* ---- suspending, resuming, cancelling ------------------------------------- */
+
+sni_task *
+sni_task_current(void)
+{
+	sni_actor *a = sni_actor_self();
+	return a != NULL ? a->current : NULL;
+}
+
+int
+sni_task_check(sni_task *t)
+{
+	if (t == NULL || t != sni_task_current()) {
+		return SYN_ESTATE;
+	}
+	return 0;
+}
+
+int
+sni_task_suspend(sni_task *t)
+{
+	if (t->msg != NULL) { /* a suspended call keeps no message */
+		nng_msg_free(t->msg);
+		t->msg = NULL;
+	}
+	sni_ctx_switch(&t->stack->ctx, &t->actor->sched, NULL);
+	return t->wake_rc;
+}
+
+void
+sni_task_resume(sni_task *t, int rc)
+{
+	t->wake_rc = rc;
+	t->wait    = SNI_WAIT_NONE;
+	run(t->actor, t);
+}
+
+void
+sni_task_cancel(sni_task *t, bool closing)
+{
+	if (t->done || (t->cancelled && (t->closing || !closing))) {
+		return;
+	}
+	t->cancelled = true;
+	t->closing |= closing;
+	switch (t->wait) {
+	case SNI_WAIT_SLEEP:
+		sni_timer_cancel(&t->actor->timers, &t->timer);
+		sni_task_resume(t, SYN_ECANCELED);
+		break;
+	case SNI_WAIT_FUTURE:
+		/* Cancellation goes on to the awaited call; a closing actor
+		 * does not wait for that call's cleanup. */
+		syn_future_cancel(t->awaited);
+		if (closing && sni_future_unlisten(t->awaited, &t->listener)) {
+			sni_task_resume(t, SYN_ECANCELED);
+		}
+		break;
+	case SNI_WAIT_AIO:
+		sni_aio_cancel_wait(t);
+		break;
+	default:
+		break;
+	}
+}
+
+bool
+sni_task_run_timers(sni_actor *a, uint64_t now)
+{
+	sni_timer *tm;
+	bool       ran = false;
+	while ((tm = sni_timer_pop_due(&a->timers, now)) != NULL) {
+		sni_task *t = (sni_task *) ((char *) tm - offsetof(sni_task, timer));
+		sni_task_resume(t, 0);
+		ran = true;
+	}
+	return ran;
+}
+
+void
+sni_task_adopt_error(
+    sni_task *t, int code, const char *message, const char *where)
+{
+	free(t->err_msg);
+	free(t->err_where);
+	t->err_code  = code;
+	t->err_msg   = strdup(message != NULL ? message : "");
+	t->err_where = strdup(where != NULL ? where : "");
+}
+
+/* ---- await points ------------------------------------------------------------ */
+
+int
+syn_sleep(syn_task *t, syn_duration ms)
+{
+	int rc = sni_task_check(t);
+	if (rc != 0) {
+		return rc;
+	}
+	if (ms < 0 && ms != SYN_DURATION_INFINITE) {
+		return syn_raise(t, SYN_EINVAL, "sleep of %d ms", (int) ms);
+	}
+	if (t->cancelled) {
+		return SYN_ECANCELED;
+	}
+	if (ms >= 0 &&
+	    sni_timer_arm(&t->actor->timers, &t->timer,
+	        sni_now_ns() + (uint64_t) ms * 1000000u) != 0) {
+		return SYN_ENOMEM;
+	}
+	t->wait = SNI_WAIT_SLEEP;
+	return sni_task_suspend(t);
+}
+
+static void
+wake_notify(sni_listener *l)
+{
+	sni_task *t = (sni_task *) ((char *) l - offsetof(sni_task, listener));
+	sni_actor_post(t->actor, &t->wake);
+}
+
+int
+syn_await(syn_task *t, syn_future *f)
+{
+	int rc = sni_task_check(t);
+	if (rc != 0 || f == NULL) {
+		return rc != 0 ? rc : syn_raise(t, SYN_EINVAL, "future is NULL");
+	}
+	if (t->cancelled) {
+		return SYN_ECANCELED;
+	}
+	t->listener.notify = wake_notify;
+	t->awaited         = f;
+	t->wait            = SNI_WAIT_FUTURE;
+	if (sni_future_listen(f, &t->listener)) {
+		sni_task_suspend(t);
+	}
+	t->wait    = SNI_WAIT_NONE;
+	t->awaited = NULL;
+	if (t->cancelled) {
+		return SYN_ECANCELED;
+	}
+	rc = sni_future_outcome(f, NULL);
+	if (rc != 0) {
+		const syn_error *e = syn_future_error(f);
+		sni_task_adopt_error(t, rc, e->message, e->where);
+	}
+	return rc;
+}
+
+/* ---- what implementation code calls ------------------------------------------- */
+
+bool
+syn_task_cancelled(syn_task *t)
+{
+	return t != NULL && t->cancelled;
+}
+
+int
+syn_raise(syn_task *t, int code, const char *fmt, ...)
+{
+	if (t == NULL || code == 0) {
+		return code;
+	}
+	char   *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	if (fmt == NULL || vasprintf(&msg, fmt, ap) < 0) {
+		msg = NULL;
+	}
+	va_end(ap);
+	free(t->err_msg);
+	free(t->err_where);
+	t->err_code  = code;
+	t->err_msg   = msg != NULL ? msg : strdup(syn_strerror(code));
+	t->err_where = NULL;
+	return code;
+}
+
+void *
+syn_task_alloc(syn_task *t, size_t size)
+{
+	if (t == NULL || size > SIZE_MAX - 16) {
+		return NULL;
+	}
+	void **block = malloc(16 + size);
+	if (block == NULL) {
+		return NULL;
+	}
+	*block    = t->blocks;
+	t->blocks = block;
+	return (char *) block + 16;
+}
+
+syn_value
+syn_task_printf(syn_task *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *s = n >= 0 ? syn_task_alloc(t, (size_t) n + 1) : NULL;
+	if (s == NULL) {
+		return syn_str(NULL);
+	}
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t) n + 1, fmt, ap);
+	va_end(ap);
+	return syn_strn(s, (size_t) n);
+}
+
+void *
+syn_task_userdata(syn_task *t)
+{
+	return t != NULL ? t->call.userdata : NULL;
+}
+
+syn_synchronizer
+syn_task_synchronizer(syn_task *t)
+{
+	syn_synchronizer s = { t != NULL ? t->actor->id : 0 };
+	return s;
+}

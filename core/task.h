@@ -1,0 +1,115 @@
+/*
+ * core/task.h: the inside of a task, one call running as a coroutine on
+ * its actor's thread. Everything here runs on that thread.
+ *
+ * The task record lives at the top of its own stack, with the decoded
+ * arguments just below it, so a task that suspends in shallow frames costs
+ * one page of memory and no allocation.
+ */
+#ifndef SNI_TASK_H
+#define SNI_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#include <synchronicity/task.h>
+
+#include "actor.h"
+#include "future.h"
+#include "stack.h"
+#include "timer.h"
+
+/* Where a task's reply goes. */
+enum sni_origin {
+	SNI_ORIGIN_FUTURE = 1, /* a syn_future of this process */
+	SNI_ORIGIN_DOOR,       /* a door slot: back over nng */
+};
+
+/* What a suspended task waits for. */
+enum sni_wait {
+	SNI_WAIT_NONE = 0,
+	SNI_WAIT_SLEEP,
+	SNI_WAIT_FUTURE,
+	SNI_WAIT_AIO,
+};
+
+struct syn_task {
+	sni_actor *actor;
+	sni_stack *stack;
+	sni_task  *prev; /* the actor's live tasks */
+	sni_task  *next;
+
+	sni_callable     call;
+	const syn_value *args;
+	uint32_t         nargs;
+	void            *args_mem; /* heap arguments, when too big for here */
+	syn_value        ret;
+
+	uint8_t  origin;     /* an sni_origin */
+	bool     allow_ptr;  /* the reply may carry pointers */
+	bool     done;
+	bool     cancelled;
+	bool     closing;    /* cancelled because the actor closes */
+	uint8_t  wait;       /* an sni_wait */
+	void    *origin_ptr; /* the syn_future or the door slot */
+	uint64_t call_id;
+	nng_msg *msg; /* the request, kept for the reply until a suspension */
+
+	int          wake_rc; /* what the await point returns */
+	sni_timer    timer;
+	sni_node     wake;     /* posted when an awaited future completes */
+	sni_listener listener; /* on the awaited future */
+	syn_future  *awaited;
+	sni_aio     *awaited_aio;
+
+	int   err_code; /* the detail of the error raised last */
+	char *err_msg;
+	char *err_where;
+	void *blocks; /* syn_task_alloc memory */
+};
+
+/*
+ * Starts a task for a call described by v, whose request is msg (kept for
+ * the reply) and whose reply goes to origin. Runs it until its first
+ * suspension or its end. On failure (no stack, no memory) nothing was
+ * started and the caller replies with the code.
+ */
+int sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
+    int origin, void *origin_ptr, nng_msg *msg);
+
+/* Resumes suspended task t; its await point returns rc. The loop only. */
+void sni_task_resume(sni_task *t, int rc);
+
+/*
+ * Cancels t: from now on its await points return SYN_ECANCELED; a
+ * suspended task is woken (or its await finishes cancelling). closing:
+ * because the actor closes (the caller then gets SYN_ECLOSED). The loop
+ * only.
+ */
+void sni_task_cancel(sni_task *t, bool closing);
+
+/* Resumes the tasks whose timers are due; true when any ran. */
+bool sni_task_run_timers(sni_actor *a, uint64_t now);
+
+/* The task running on this thread now, or NULL. */
+sni_task *sni_task_current(void);
+
+/*
+ * Checks that t is the task running on this thread; otherwise (a task
+ * pointer used outside its task) returns SYN_ESTATE.
+ */
+int sni_task_check(sni_task *t);
+
+/* Suspends the running task t until sni_task_resume; returns its rc. */
+int sni_task_suspend(sni_task *t);
+
+/*
+ * Replaces t's error detail with code, message and where (copied; NULLs
+ * allowed): how a failure that t awaited becomes t's own.
+ */
+void sni_task_adopt_error(
+    sni_task *t, int code, const char *message, const char *where);
+
+#endif /* SNI_TASK_H */

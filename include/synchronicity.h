@@ -1,0 +1,27 @@
+/*
+ * synchronicity for C: write asynchronous code once, confined to an actor
+ * thread, and offer it blocking, as futures, and through nng_aio.
+ *
+ * The one header users include. Start with synchronizer.h (the actor),
+ * function.h (registering and calling functions), task.h (what code inside
+ * a synchronizer can await), future.h and value.h; error.h has the codes.
+ */
+#ifndef SYNCHRONICITY_H
+#define SYNCHRONICITY_H
+
+#include <nng/nng.h>
+
+#include <synchronicity/error.h>
+#include <synchronicity/export.h>
+#include <synchronicity/future.h>
+#include <synchronicity/function.h>
+#include <synchronicity/synchronizer.h>
+#include <synchronicity/task.h>
+#include <synchronicity/value.h>
+
+/* The library's version: 0.1.0. */
+#define SYN_VERSION_MAJOR 0
+#define SYN_VERSION_MINOR 1
+#define SYN_VERSION_PATCH 0
+
+#endif /* SYNCHRONICITY_H */

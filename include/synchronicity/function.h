@@ -1,0 +1,110 @@
+/*
+ * synchronicity: wrapped functions, one implementation called three ways.
+ *
+ * A library registers an implementation (a function that runs as a task on
+ * the synchronizer's thread) under a name; any thread then calls it by name:
+ * blocking (syn_call), as a future (syn_call_future), or by completing an
+ * nng_aio (syn_call_aio). Arguments and results are syn_values, serialized
+ * into a message at the boundary.
+ */
+#ifndef SYNCHRONICITY_FUNCTION_H
+#define SYNCHRONICITY_FUNCTION_H
+
+#include <stddef.h>
+
+#include <nng/nng.h>
+
+#include <synchronicity/export.h>
+#include <synchronicity/future.h>
+#include <synchronicity/synchronizer.h>
+#include <synchronicity/task.h>
+#include <synchronicity/value.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * An implementation. It runs on the synchronizer's thread as task t, reads
+ * args[0..nargs-1] (owned by the library, valid until it returns) and
+ * stores its result in *ret (nil when left alone). What *ret points to
+ * must outlive the function: static data or syn_task_alloc() memory.
+ * Returns 0, a library code, or SYN_EUSER(n), best through syn_raise().
+ */
+typedef int (*syn_func_fn)(
+    syn_task *t, const syn_value *args, size_t nargs, syn_value *ret);
+
+/* What kind of code an implementation is. */
+typedef enum syn_kind {
+	SYN_KIND_FUNCTION = 1, /* returns one result */
+} syn_kind;
+
+/* A function to register: the library copies the name. */
+typedef struct syn_func_def {
+	const char *name;     /* 1 to 255 bytes of UTF-8 */
+	int         kind;     /* a syn_kind */
+	syn_func_fn fn;       /* the implementation */
+	void       *userdata; /* handed to fn through syn_task_userdata() */
+} syn_func_def;
+
+/*
+ * Registers def on s; calls by def->name then run def->fn. Any thread
+ * (from s's own tasks too). Errors: SYN_EINVAL (bad name, kind or NULL
+ * fn), SYN_EEXIST (the name is taken), SYN_ECLOSED, SYN_ENOMEM.
+ */
+SYN_API int syn_register(syn_synchronizer s, const syn_func_def *def);
+
+/*
+ * Calls the function registered as name on s with args[0..nargs-1] and
+ * blocks until it returns. On success, when res is not NULL, res (empty
+ * or finished) receives the result, which the caller releases with
+ * syn_result_fini(). On failure the detail (message, path) is in
+ * syn_last_error(). Any thread but s's own (SYN_EDEADLK at once: await
+ * syn_call_future() there instead).
+ * Errors: those the implementation raises, SYN_ENOENT (no such function),
+ * SYN_EINVAL (a bad argument value), SYN_ECLOSED, SYN_ECANCELED, SYN_ENOMEM.
+ */
+SYN_API int syn_call(syn_synchronizer s, const char *name,
+    const syn_value *args, size_t nargs, syn_result *res);
+
+/*
+ * As syn_call(), giving up after timeout milliseconds: the call is then
+ * cancelled, its cleanup runs, and SYN_ETIMEDOUT is returned once it has.
+ */
+SYN_API int syn_call_timeout(syn_synchronizer s, const char *name,
+    const syn_value *args, size_t nargs, syn_duration timeout,
+    syn_result *res);
+
+/*
+ * Starts the call and returns at once with a future in *fp, which the
+ * caller frees with syn_future_free(). Any thread, s's own tasks included
+ * (they syn_await() it). Errors (no future is made): SYN_EINVAL,
+ * SYN_ECLOSED, SYN_ENOMEM. Errors of the call itself come through *fp.
+ */
+SYN_API int syn_call_future(syn_synchronizer s, const char *name,
+    const syn_value *args, size_t nargs, syn_future **fp);
+
+/*
+ * Starts the call and completes the caller's aio once, with the call's
+ * code as its result (0, or any code syn_call() returns). Every failure,
+ * immediate or not, completes the aio; cancelling the aio (or its timeout)
+ * cancels the call, and the aio completes after the task's cleanup ran.
+ * Read the result with syn_aio_result() in the aio's callback or after
+ * nng_aio_wait(). Any thread.
+ */
+SYN_API void syn_call_aio(syn_synchronizer s, const char *name,
+    const syn_value *args, size_t nargs, nng_aio *aio);
+
+/*
+ * After a syn_call_aio() completed aio: returns its code and, on success
+ * and when res is not NULL, moves the result into res (released with
+ * syn_result_fini()); on failure, sets syn_last_error(). It takes the reply
+ * message out of aio, so a second call returns the code with no value.
+ */
+SYN_API int syn_aio_result(nng_aio *aio, syn_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SYNCHRONICITY_FUNCTION_H */

@@ -1,0 +1,112 @@
+/*
+ * synchronicity: the synchronizer, an actor with one thread.
+ *
+ * A synchronizer owns one thread, its event loop and its mailbox. All the
+ * implementation code registered on it runs on that thread, as tasks; any
+ * other thread reaches it only by sending it calls. It is named by a small
+ * value handle, as an nng_socket is: once it is destroyed, every function
+ * given its handle returns SYN_ECLOSED instead of touching freed memory.
+ */
+#ifndef SYNCHRONICITY_SYNCHRONIZER_H
+#define SYNCHRONICITY_SYNCHRONIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <synchronicity/export.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A synchronizer's handle. The zero value names no synchronizer. */
+typedef struct syn_synchronizer {
+	uint32_t id;
+} syn_synchronizer;
+
+#define SYN_SYNCHRONIZER_INITIALIZER                                           \
+	{                                                                      \
+		0                                                              \
+	}
+
+/*
+ * Durations and timeouts, in milliseconds, as nng_duration: the named
+ * values pass straight into nng.
+ */
+typedef int32_t syn_duration;
+#define SYN_DURATION_INFINITE (-1)
+#define SYN_DURATION_DEFAULT (-2)
+#define SYN_DURATION_ZERO (0)
+
+/* Spinning: see syn_config.spin_us. */
+#define SYN_SPIN_OFF (-1)
+
+/*
+ * How to build a synchronizer. A zeroed struct asks for every default, so
+ * new fields never change the meaning of old code.
+ */
+typedef struct syn_config {
+	/* Names the actor thread (first 15 bytes) and the synchronizer in
+	 * error paths. NULL: "syn". Copied. */
+	const char *name;
+	/* The nng address the mailbox listens on, for callers that come by
+	 * address. NULL: "inproc://synchronicity/<id>". Copied. */
+	const char *url;
+	/* true: no nng socket, only in-process callers (it also lets a
+	 * forked child whose parent used nng create synchronizers). */
+	bool no_door;
+	/* Bytes of address space reserved for each task's stack, guard page
+	 * excluded; only the pages a task touches use memory. 0: 256 KiB.
+	 * Rounded up to whole pages; at least 16 KiB. */
+	size_t stack_size;
+	/* How long, in microseconds, an idle actor and a waiting caller spin
+	 * before they sleep in the kernel. 0: automatic, 20 where the machine
+	 * has more than one CPU and none where it has one; SYN_SPIN_OFF:
+	 * never spin. Spinning trades CPU for latency. */
+	int spin_us;
+	/* The largest message accepted, in bytes, and the deepest nesting
+	 * of values. 0: 16 MiB and 32 levels. */
+	size_t max_message;
+	int    max_depth;
+} syn_config;
+
+/*
+ * Creates a synchronizer: starts its thread and, unless cfg->no_door,
+ * opens its mailbox socket and listens on its address. cfg may be NULL
+ * for every default. On success *sp names it; the caller must destroy it.
+ * Any thread, including another synchronizer's tasks.
+ * Errors: SYN_EINVAL (bad config), SYN_ENOMEM, SYN_EADDRINUSE (the url
+ * is taken), SYN_EFORK (a door was asked for in a forked child of a
+ * process that used nng), nng's errors for a bad url, SYN_ESYSERR|errno.
+ */
+SYN_API int syn_synchronizer_new(syn_synchronizer *sp, const syn_config *cfg);
+
+/*
+ * Closes s: from now on calls fail with SYN_ECLOSED; calls in flight go on
+ * until syn_synchronizer_destroy(). Idempotent and non-blocking; any
+ * thread, any callback. Errors: SYN_ECLOSED when s names no synchronizer.
+ */
+SYN_API int syn_synchronizer_close(syn_synchronizer s);
+
+/*
+ * Closes s, cancels its tasks (each sees SYN_ECANCELED at its next await
+ * point, and its cleanup runs), fails every call still pending with
+ * SYN_ECLOSED, joins the thread and frees everything. Blocks until done.
+ * Must not be called from s's own thread (SYN_EDEADLK). Errors:
+ * SYN_ECLOSED when s names no synchronizer (destroyed already).
+ */
+SYN_API int syn_synchronizer_destroy(syn_synchronizer s);
+
+/*
+ * Copies the address s listens on into buf (size bytes, NUL-terminated).
+ * Any thread. Errors: SYN_ECLOSED, SYN_ENOENT (created with no_door),
+ * SYN_EINVAL (buf too small or NULL).
+ */
+SYN_API int syn_synchronizer_url(syn_synchronizer s, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SYNCHRONICITY_SYNCHRONIZER_H */

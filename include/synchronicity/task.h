@@ -1,0 +1,143 @@
+/*
+ * synchronicity: tasks, how asynchronous code is written in C.
+ *
+ * Every call runs as a task: a coroutine with its own stack, on the
+ * synchronizer's thread. Inside a task, code reads straight down; each
+ * await point below suspends the task and lets the synchronizer serve other
+ * calls until the awaited thing completes:
+ *
+ *     int rc = syn_sleep(t, 10);
+ *     if (rc != 0)
+ *             return rc;          (cancelled, or the synchronizer closes)
+ *
+ * Everything in this header must be called from inside a task, on its own
+ * synchronizer's thread, with the task's own syn_task pointer; a syn_task
+ * pointer is valid only while its task runs.
+ *
+ * Cancellation is a code returned by await points: once a task is
+ * cancelled (syn_future_cancel() on its call, the caller's timeout, or the
+ * synchronizer's destruction), every await point returns SYN_ECANCELED at
+ * once, so that cleanup code runs normally and finishes in bounded time.
+ */
+#ifndef SYNCHRONICITY_TASK_H
+#define SYNCHRONICITY_TASK_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <nng/nng.h>
+
+#include <synchronicity/export.h>
+#include <synchronicity/future.h>
+#include <synchronicity/synchronizer.h>
+#include <synchronicity/value.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct syn_task syn_task;
+
+/*
+ * Suspends t for ms milliseconds (0 yields once to the other work of the
+ * synchronizer). Returns 0, or SYN_ECANCELED when the task is cancelled.
+ */
+SYN_API int syn_sleep(syn_task *t, syn_duration ms);
+
+/*
+ * Suspends t until f completes and returns f's code; f still belongs to
+ * the caller, who reads its value and frees it. f may come from any
+ * synchronizer, this one included: awaiting never blocks the thread.
+ * When t is cancelled while it waits, f is cancelled too, t waits for it
+ * to finish its cleanup, and SYN_ECANCELED is returned.
+ */
+SYN_API int syn_await(syn_task *t, syn_future *f);
+
+/*
+ * Allocates an nng_aio whose completion resumes the task awaiting it, for
+ * use with any nng asynchronous operation (nng_sleep_aio, nng_recv_aio,
+ * nng_ctx_send, ...) and syn_await_aio(). It belongs to t's synchronizer:
+ * free it with syn_aio_free() from a task of the same synchronizer; the
+ * synchronizer frees the ones left over when it is destroyed.
+ * Errors: SYN_ENOMEM, nng's errors.
+ */
+SYN_API int syn_aio_alloc(syn_task *t, nng_aio **aiop);
+
+/*
+ * Stops aio (waiting for the operation in progress to end) and frees it.
+ * Must be called from a task of the synchronizer that allocated it; aio
+ * must not be awaited by another task at the time. NULL is allowed.
+ */
+SYN_API void syn_aio_free(syn_task *t, nng_aio *aio);
+
+/*
+ * Suspends t until the operation started on aio (allocated with
+ * syn_aio_alloc()) completes, and returns nng_aio_result(aio): nng's codes
+ * are the library's codes. Returns at once when the operation already
+ * completed. When t is cancelled, the operation is cancelled too, t waits
+ * for it to end and SYN_ECANCELED is returned. Errors: SYN_EINVAL when aio
+ * was not allocated by syn_aio_alloc() on this synchronizer or no operation
+ * was started on it, SYN_EBUSY when another task awaits it.
+ */
+SYN_API int syn_await_aio(syn_task *t, nng_aio *aio);
+
+/* True once t is cancelled; every await point then returns SYN_ECANCELED. */
+SYN_API bool syn_task_cancelled(syn_task *t);
+
+/*
+ * Records an error for the caller to see and returns code, so that
+ * implementation code fails with: return syn_raise(t, SYN_EUSER(1), "no
+ * row %d", id); code is a library code or SYN_EUSER(n). The message is
+ * formatted as printf does and copied.
+ */
+SYN_API int syn_raise(syn_task *t, int code, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/*
+ * Checks and reads the call's arguments in one go, as scanf does. Each
+ * letter of fmt reads one argument into the next pointer(s):
+ *   b bool*, i int64_t*, u uint64_t*, d double*, s const char** (a string),
+ *   y const void**, size_t* (bytes), l / m const syn_value** (a list / a
+ *   map), h const syn_handle**, p void** (a pointer), v const syn_value**
+ *   (any value), and | marks the start of optional arguments.
+ * Strings and values point into memory that lives as long as the task.
+ * A wrong count gives SYN_EINVAL, a wrong type SYN_EBADTYPE, a number that
+ * does not fit SYN_ERANGE, each raised with a message that names the
+ * argument, ready to be returned to the caller.
+ */
+SYN_API int syn_unpack(syn_task *t, const syn_value *args, size_t nargs,
+    const char *fmt, ...);
+
+/*
+ * Allocates size bytes that live until the task ends (results that point
+ * at memory must point at memory like this, or at static data). Returns
+ * NULL when out of memory. Not to be freed.
+ */
+SYN_API void *syn_task_alloc(syn_task *t, size_t size);
+
+/*
+ * A string value formatted as printf does, in memory that lives until the
+ * task ends. Out of memory gives an invalid value, which the reply
+ * reports as SYN_EINVAL.
+ */
+SYN_API syn_value syn_task_printf(syn_task *t, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The userdata of the function t runs (syn_func_def.userdata). */
+SYN_API void *syn_task_userdata(syn_task *t);
+
+/* The synchronizer t runs on. */
+SYN_API syn_synchronizer syn_task_synchronizer(syn_task *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SYNCHRONICITY_TASK_H */

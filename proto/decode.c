@@ -1,0 +1,620 @@
+/*
+ * proto/decode.c: strict msgpack decoding into syn_values, in two passes.
+ *
+ * Pass one (scan) reads nothing it has not bounds-checked, rejects every
+ * malformed input with SYN_EPROTO, enforces the nesting limit, checks the
+ * UTF-8 of strings and the ext types, and counts the memory pass two will
+ * take. Pass two (fill) then decodes into exactly that much memory without
+ * any further checks. A container's count is checked against the bytes
+ * left before anything is allocated, so memory stays proportional to the
+ * input (at most 16 bytes per input byte).
+ *
+ * msgpack-c's own unpacker is not used here: it allocates a container's
+ * elements from the count in its header before checking that the bytes
+ * exist (a 5-byte input can ask for gigabytes), and has no depth limit.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+/* ---- bounded primitive reads ------------------------------------------- */
+
+static bool
+take(sni_reader *r, size_t n, const uint8_t **p)
+{
+	if (sni_reader_left(r) < n) {
+		return false;
+	}
+	*p = r->p;
+	r->p += n;
+	return true;
+}
+
+static uint64_t
+be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++) {
+		v = (v << 8) | p[i];
+	}
+	return v;
+}
+
+/* Reads an n-byte big-endian length or number. */
+static bool
+take_be(sni_reader *r, int n, uint64_t *v)
+{
+	const uint8_t *p;
+	if (!take(r, (size_t) n, &p)) {
+		return false;
+	}
+	*v = be(p, n);
+	return true;
+}
+
+static int
+truncated(void)
+{
+	sni_detail_set("message truncated");
+	return SYN_EPROTO;
+}
+
+/* ---- the shape of the next value ----------------------------------------- */
+
+/* What a leading byte announces. */
+typedef enum shape {
+	SH_NIL,
+	SH_BOOL,
+	SH_UINT,
+	SH_NINT, /* negative fixint or intN */
+	SH_FLOAT32,
+	SH_FLOAT64,
+	SH_STR,
+	SH_BIN,
+	SH_ARRAY,
+	SH_MAP,
+	SH_EXT,
+	SH_BAD,
+} shape;
+
+/*
+ * Reads a value's header: its shape, and for strings, binaries, arrays,
+ * maps and exts its length (and ext type); for integers the number, for
+ * bools the value. Numbers and float bits come back in *num.
+ */
+typedef struct head {
+	shape    sh;
+	uint64_t num;  /* integer bits, float bits, bool, or length */
+	int8_t   type; /* ext type */
+} head;
+
+static int
+read_sized(sni_reader *r, uint8_t b, head *h)
+{
+	/* 0xc4..0xdf: sized forms */
+	static const struct {
+		uint8_t sh;
+		uint8_t n;
+	} forms[] = {
+		[0xc4 - 0xc4] = { SH_BIN, 1 },
+		[0xc5 - 0xc4] = { SH_BIN, 2 },
+		[0xc6 - 0xc4] = { SH_BIN, 4 },
+		[0xc7 - 0xc4] = { SH_EXT, 1 },
+		[0xc8 - 0xc4] = { SH_EXT, 2 },
+		[0xc9 - 0xc4] = { SH_EXT, 4 },
+		[0xca - 0xc4] = { SH_FLOAT32, 4 },
+		[0xcb - 0xc4] = { SH_FLOAT64, 8 },
+		[0xcc - 0xc4] = { SH_UINT, 1 },
+		[0xcd - 0xc4] = { SH_UINT, 2 },
+		[0xce - 0xc4] = { SH_UINT, 4 },
+		[0xcf - 0xc4] = { SH_UINT, 8 },
+		[0xd0 - 0xc4] = { SH_NINT, 1 },
+		[0xd1 - 0xc4] = { SH_NINT, 2 },
+		[0xd2 - 0xc4] = { SH_NINT, 4 },
+		[0xd3 - 0xc4] = { SH_NINT, 8 },
+		[0xd4 - 0xc4] = { SH_EXT, 0 }, /* fixext 1..16 */
+		[0xd5 - 0xc4] = { SH_EXT, 0 },
+		[0xd6 - 0xc4] = { SH_EXT, 0 },
+		[0xd7 - 0xc4] = { SH_EXT, 0 },
+		[0xd8 - 0xc4] = { SH_EXT, 0 },
+		[0xd9 - 0xc4] = { SH_STR, 1 },
+		[0xda - 0xc4] = { SH_STR, 2 },
+		[0xdb - 0xc4] = { SH_STR, 4 },
+		[0xdc - 0xc4] = { SH_ARRAY, 2 },
+		[0xdd - 0xc4] = { SH_ARRAY, 4 },
+		[0xde - 0xc4] = { SH_MAP, 2 },
+		[0xdf - 0xc4] = { SH_MAP, 4 },
+	};
+	h->sh = forms[b - 0xc4].sh;
+	if (b >= 0xd4 && b <= 0xd8) {
+		h->num = (uint64_t) 1 << (b - 0xd4);
+	} else if (!take_be(r, forms[b - 0xc4].n, &h->num)) {
+		return truncated();
+	}
+	if (h->sh == SH_NINT) {
+		/* sign-extend the n-byte two's complement number */
+		int shift = 64 - 8 * forms[b - 0xc4].n;
+		h->num    = (uint64_t) (((int64_t) (h->num << shift)) >> shift);
+		if ((int64_t) h->num >= 0) {
+			h->sh = SH_UINT; /* a non-negative intN */
+		}
+	}
+	if (h->sh == SH_EXT) {
+		const uint8_t *t;
+		if (!take(r, 1, &t)) {
+			return truncated();
+		}
+		h->type = (int8_t) t[0];
+	}
+	return 0;
+}
+
+static int
+read_head(sni_reader *r, head *h)
+{
+	const uint8_t *p;
+	if (!take(r, 1, &p)) {
+		return truncated();
+	}
+	uint8_t b = p[0];
+	h->type   = 0;
+	if (b <= 0x7f) {
+		h->sh  = SH_UINT;
+		h->num = b;
+		return 0;
+	}
+	if (b >= 0xe0) {
+		h->sh  = SH_NINT;
+		h->num = (uint64_t) (int64_t) (int8_t) b;
+		return 0;
+	}
+	if (b <= 0xbf) {
+		h->sh  = b <= 0x8f ? SH_MAP : (b <= 0x9f ? SH_ARRAY : SH_STR);
+		h->num = b <= 0x9f ? (b & 0x0f) : (b & 0x1f);
+		return 0;
+	}
+	switch (b) {
+	case 0xc0:
+		h->sh = SH_NIL;
+		return 0;
+	case 0xc2:
+	case 0xc3:
+		h->sh  = SH_BOOL;
+		h->num = b == 0xc3;
+		return 0;
+	case 0xc1:
+		sni_detail_set("byte 0xc1 is never used by msgpack");
+		return SYN_EPROTO;
+	default:
+		return read_sized(r, b, h);
+	}
+}
+
+/* ---- pass one ------------------------------------------------------------ */
+
+static int scan(sni_reader *r, const sni_limits *lim, uint32_t depth,
+    size_t *need);
+
+static int
+scan_error_ext(const uint8_t *p, size_t n, size_t *need)
+{
+	sni_reader sub;
+	head       h;
+	sni_reader_init(&sub, p, n);
+	if (read_head(&sub, &h) != 0 || h.sh != SH_ARRAY || h.num != 3) {
+		sni_detail_set("error value is not [code, message, where]");
+		return SYN_EPROTO;
+	}
+	if (read_head(&sub, &h) != 0 ||
+	    (h.sh != SH_UINT && h.sh != SH_NINT) ||
+	    (int64_t) h.num != (int32_t) (int64_t) h.num) {
+		sni_detail_set("error code is not a 32-bit integer");
+		return SYN_EPROTO;
+	}
+	*need += sni_bump_round(sizeof(syn_error));
+	for (int i = 0; i < 2; i++) {
+		const char *s;
+		uint32_t    len;
+		if (sni_read_str(&sub, &s, &len) != 0) {
+			sni_detail_set("error message or path is not a string");
+			return SYN_EPROTO;
+		}
+		*need += sni_bump_round((size_t) len + 1);
+	}
+	if (sni_reader_left(&sub) != 0) {
+		sni_detail_set("error value has trailing bytes");
+		return SYN_EPROTO;
+	}
+	return 0;
+}
+
+static int
+scan_ext(sni_reader *r, const sni_limits *lim, const head *h, size_t *need)
+{
+	const uint8_t *p;
+	if (!take(r, h->num, &p)) {
+		return truncated();
+	}
+	switch (h->type) {
+	case SNI_EXT_HANDLE:
+		if (h->num != 16) {
+			break;
+		}
+		*need += sni_bump_round(sizeof(syn_handle));
+		return 0;
+	case SNI_EXT_PTR:
+		if (h->num != 16) {
+			break;
+		}
+		if (!lim->allow_ptr || be(p, 8) != sni_process_nonce()) {
+			sni_detail_set("a pointer value cannot come from "
+			               "another process or over a socket");
+			return SYN_EPROTO;
+		}
+		return 0;
+	case SNI_EXT_ERROR:
+		return scan_error_ext(p, h->num, need);
+	default:
+		sni_detail_set("unknown ext type %d", h->type);
+		return SYN_EPROTO;
+	}
+	sni_detail_set("ext type %d has length %u", h->type, (unsigned) h->num);
+	return SYN_EPROTO;
+}
+
+static int
+scan_items(sni_reader *r, const sni_limits *lim, uint32_t depth,
+    uint64_t count, size_t *need)
+{
+	for (uint64_t i = 0; i < count; i++) {
+		int rc = scan(r, lim, depth - 1, need);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+scan_container(sni_reader *r, const sni_limits *lim, uint32_t depth,
+    const head *h, size_t *need)
+{
+	uint64_t items = h->sh == SH_MAP ? h->num * 2 : h->num;
+	if (items > sni_reader_left(r)) {
+		sni_detail_set("container of %llu items is longer than the "
+		               "message",
+		    (unsigned long long) h->num);
+		return SYN_EPROTO;
+	}
+	if (depth <= 1 && h->num > 0) {
+		sni_detail_set("values nested deeper than %u levels",
+		    (unsigned) lim->max_depth);
+		return SYN_EPROTO;
+	}
+	*need += sni_bump_round(h->num *
+	    (h->sh == SH_MAP ? sizeof(syn_pair) : sizeof(syn_value)));
+	return scan_items(r, lim, depth, items, need);
+}
+
+static int
+scan(sni_reader *r, const sni_limits *lim, uint32_t depth, size_t *need)
+{
+	head           h;
+	const uint8_t *p;
+	int            rc = read_head(r, &h);
+	if (rc != 0) {
+		return rc;
+	}
+	switch (h.sh) {
+	case SH_STR:
+		if (!take(r, h.num, &p)) {
+			return truncated();
+		}
+		if (!sni_utf8_valid(p, h.num)) {
+			sni_detail_set("string is not valid UTF-8");
+			return SYN_EPROTO;
+		}
+		*need += sni_bump_round(h.num + 1);
+		return 0;
+	case SH_BIN:
+		if (!take(r, h.num, &p)) {
+			return truncated();
+		}
+		*need += sni_bump_round(h.num);
+		return 0;
+	case SH_FLOAT32:
+	case SH_FLOAT64: /* read_head consumed the bits */
+	case SH_NIL:
+	case SH_BOOL:
+	case SH_UINT:
+	case SH_NINT:
+		return 0;
+	case SH_ARRAY:
+	case SH_MAP:
+		return scan_container(r, lim, depth, &h, need);
+	case SH_EXT:
+		return scan_ext(r, lim, &h, need);
+	default:
+		return SYN_EPROTO;
+	}
+}
+
+int
+sni_scan_value(sni_reader *r, const sni_limits *lim, size_t *need)
+{
+	return scan(r, lim, lim->max_depth, need);
+}
+
+int
+sni_scan_array(
+    sni_reader *r, const sni_limits *lim, uint32_t *count, size_t *need)
+{
+	head h;
+	int  rc = read_head(r, &h);
+	if (rc != 0) {
+		return rc;
+	}
+	if (h.sh != SH_ARRAY) {
+		sni_detail_set("arguments are not a list");
+		return SYN_EPROTO;
+	}
+	rc = scan_container(r, lim, lim->max_depth, &h, need);
+	if (rc == 0) {
+		*count = (uint32_t) h.num;
+	}
+	return rc;
+}
+
+/* ---- pass two ------------------------------------------------------------ */
+
+static void *
+bump(sni_bump *b, size_t n)
+{
+	void *p = b->p;
+	b->p += sni_bump_round(n);
+	return p;
+}
+
+static const char *
+bump_str(sni_bump *b, const uint8_t *s, size_t n)
+{
+	char *d = bump(b, n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+static double
+float_bits(const head *h)
+{
+	if (h->sh == SH_FLOAT32) {
+		uint32_t bits = (uint32_t) h->num;
+		float    f;
+		memcpy(&f, &bits, sizeof(f));
+		return f;
+	}
+	double d;
+	memcpy(&d, &h->num, sizeof(d));
+	return d;
+}
+
+static void fill(sni_reader *r, sni_bump *b, syn_value *out);
+
+static void
+fill_error(const uint8_t *p, size_t n, sni_bump *b, syn_value *out)
+{
+	sni_reader sub;
+	head       h;
+	syn_error *e = bump(b, sizeof(*e));
+	sni_reader_init(&sub, p, n);
+	read_head(&sub, &h); /* the array of 3 */
+	read_head(&sub, &h);
+	e->code = (int) (int64_t) h.num;
+	const char *s;
+	uint32_t    len;
+	sni_read_str(&sub, &s, &len);
+	e->message = bump_str(b, (const uint8_t *) s, len);
+	sni_read_str(&sub, &s, &len);
+	e->where      = bump_str(b, (const uint8_t *) s, len);
+	out->type     = SYN_TYPE_ERROR;
+	out->as.error = e;
+}
+
+static void
+fill_ext(sni_reader *r, sni_bump *b, const head *h, syn_value *out)
+{
+	const uint8_t *p = NULL;
+	take(r, h->num, &p);
+	if (h->type == SNI_EXT_HANDLE) {
+		syn_handle *hd = bump(b, sizeof(*hd));
+		hd->owner      = be(p, 8);
+		hd->object     = be(p + 8, 8);
+		out->type      = SYN_TYPE_HANDLE;
+		out->as.handle = hd;
+	} else if (h->type == SNI_EXT_PTR) {
+		out->type   = SYN_TYPE_PTR;
+		out->as.ptr = (void *) (uintptr_t) be(p + 8, 8);
+	} else {
+		fill_error(p, h->num, b, out);
+	}
+}
+
+static void
+fill_container(sni_reader *r, sni_bump *b, const head *h, syn_value *out)
+{
+	out->len = (uint32_t) h->num;
+	if (h->sh == SH_ARRAY) {
+		syn_value *items = bump(b, h->num * sizeof(syn_value));
+		for (uint64_t i = 0; i < h->num; i++) {
+			fill(r, b, &items[i]);
+		}
+		out->type    = SYN_TYPE_LIST;
+		out->as.list = h->num > 0 ? items : NULL;
+		return;
+	}
+	syn_pair *pairs = bump(b, h->num * sizeof(syn_pair));
+	for (uint64_t i = 0; i < h->num; i++) {
+		fill(r, b, &pairs[i].key);
+		fill(r, b, &pairs[i].value);
+	}
+	out->type   = SYN_TYPE_MAP;
+	out->as.map = h->num > 0 ? pairs : NULL;
+}
+
+static void
+fill(sni_reader *r, sni_bump *b, syn_value *out)
+{
+	head           h;
+	const uint8_t *p = NULL;
+	*out             = syn_nil();
+	read_head(r, &h);
+	switch (h.sh) {
+	case SH_BOOL:
+		*out = syn_bool(h.num != 0);
+		return;
+	case SH_UINT:
+		*out = h.num > INT64_MAX ? syn_uint(h.num)
+		                         : syn_int((int64_t) h.num);
+		return;
+	case SH_NINT:
+		*out = syn_int((int64_t) h.num);
+		return;
+	case SH_FLOAT32:
+	case SH_FLOAT64:
+		*out = syn_double(float_bits(&h));
+		return;
+	case SH_STR:
+		take(r, h.num, &p);
+		*out = syn_strn(bump_str(b, p, h.num), h.num);
+		return;
+	case SH_BIN:
+		take(r, h.num, &p);
+		*out = syn_bytes(h.num > 0 ? memcpy(bump(b, h.num), p, h.num)
+		                           : NULL,
+		    h.num);
+		return;
+	case SH_ARRAY:
+	case SH_MAP:
+		fill_container(r, b, &h, out);
+		return;
+	case SH_EXT:
+		fill_ext(r, b, &h, out);
+		return;
+	default: /* nil */
+		return;
+	}
+}
+
+void
+sni_fill_value(sni_reader *r, sni_bump *b, syn_value *out)
+{
+	fill(r, b, out);
+}
+
+void
+sni_fill_array(sni_reader *r, sni_bump *b, syn_value *out)
+{
+	head h;
+	read_head(r, &h);
+	for (uint64_t i = 0; i < h.num; i++) {
+		fill(r, b, &out[i]);
+	}
+}
+
+int
+sni_decode_value(const void *p, size_t len, const sni_limits *lim,
+    syn_value *out, void **memp)
+{
+	sni_reader r;
+	size_t     need = 0;
+	*memp           = NULL;
+	if (len > lim->max_size) {
+		sni_detail_set("value of %zu bytes is larger than the limit",
+		    len);
+		return SYN_EMSGSIZE;
+	}
+	sni_reader_init(&r, p, len);
+	int rc = sni_scan_value(&r, lim, &need);
+	if (rc == 0 && sni_reader_left(&r) != 0) {
+		sni_detail_set("trailing bytes after the value");
+		rc = SYN_EPROTO;
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	sni_bump b = { NULL, NULL };
+	if (need > 0) {
+		if ((*memp = malloc(need)) == NULL) {
+			return SYN_ENOMEM;
+		}
+		b.p   = *memp;
+		b.end = b.p + need;
+	}
+	sni_reader_init(&r, p, len);
+	fill(&r, &b, out);
+	return 0;
+}
+
+/* ---- small typed reads for message headers -------------------------------- */
+
+int
+sni_read_uint(sni_reader *r, uint64_t *u)
+{
+	head h;
+	if (read_head(r, &h) != 0 || h.sh != SH_UINT) {
+		sni_detail_set("expected an unsigned integer");
+		return SYN_EPROTO;
+	}
+	*u = h.num;
+	return 0;
+}
+
+int
+sni_read_str(sni_reader *r, const char **s, uint32_t *len)
+{
+	head           h;
+	const uint8_t *p;
+	if (read_head(r, &h) != 0 || h.sh != SH_STR) {
+		sni_detail_set("expected a string");
+		return SYN_EPROTO;
+	}
+	if (!take(r, h.num, &p)) {
+		return truncated();
+	}
+	if (!sni_utf8_valid(p, h.num)) {
+		sni_detail_set("string is not valid UTF-8");
+		return SYN_EPROTO;
+	}
+	*s   = (const char *) p;
+	*len = (uint32_t) h.num;
+	return 0;
+}
+
+bool
+sni_read_nil(sni_reader *r)
+{
+	if (sni_reader_left(r) > 0 && r->p[0] == 0xc0) {
+		r->p++;
+		return true;
+	}
+	return false;
+}
+
+int
+sni_read_handle(sni_reader *r, syn_handle *hd)
+{
+	head           h;
+	const uint8_t *p;
+	if (read_head(r, &h) != 0 || h.sh != SH_EXT ||
+	    h.type != SNI_EXT_HANDLE || h.num != 16) {
+		sni_detail_set("expected a handle");
+		return SYN_EPROTO;
+	}
+	if (!take(r, 16, &p)) {
+		return truncated();
+	}
+	hd->owner  = be(p, 8);
+	hd->object = be(p + 8, 8);
+	return 0;
+}

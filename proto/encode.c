@@ -1,0 +1,355 @@
+/*
+ * proto/encode.c: values to msgpack, through msgpack-c's packer, into a
+ * sni_wbuf. Every value is checked on the way (type tags, UTF-8, nesting),
+ * so that a bad argument is the caller's clear SYN_EINVAL, not the
+ * receiver's SYN_EPROTO.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack/pack.h>
+
+#include "proto.h"
+
+void
+sni_wbuf_init(sni_wbuf *w)
+{
+	w->buf = w->inline_buf;
+	w->len = 0;
+	w->cap = sizeof(w->inline_buf);
+	w->err = 0;
+}
+
+void
+sni_wbuf_fini(sni_wbuf *w)
+{
+	if (w->buf != w->inline_buf) {
+		free(w->buf);
+	}
+	sni_wbuf_init(w);
+}
+
+static int
+wbuf_grow(sni_wbuf *w, size_t need)
+{
+	size_t cap = w->cap * 2;
+	while (cap < need) {
+		cap *= 2;
+	}
+	uint8_t *nb;
+	if (w->buf == w->inline_buf) {
+		nb = malloc(cap);
+		if (nb != NULL) {
+			memcpy(nb, w->buf, w->len);
+		}
+	} else {
+		nb = realloc(w->buf, cap);
+	}
+	if (nb == NULL) {
+		return SYN_ENOMEM;
+	}
+	w->buf = nb;
+	w->cap = cap;
+	return 0;
+}
+
+void
+sni_wbuf_put(sni_wbuf *w, const void *p, size_t n)
+{
+	if (w->err != 0) {
+		return;
+	}
+	if (n > w->cap - w->len) {
+		if (n > SIZE_MAX / 4 - w->len) {
+			w->err = SYN_ENOMEM;
+			return;
+		}
+		if ((w->err = wbuf_grow(w, w->len + n)) != 0) {
+			return;
+		}
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+/* msgpack-c's write callback. */
+static int
+wbuf_write(void *data, const char *buf, size_t len)
+{
+	sni_wbuf *w = data;
+	if (len <= w->cap - w->len && w->err == 0) {
+		memcpy(w->buf + w->len, buf, len);
+		w->len += len;
+		return 0;
+	}
+	sni_wbuf_put(w, buf, len);
+	return 0;
+}
+
+static void
+packer_init(msgpack_packer *pk, sni_wbuf *w)
+{
+	msgpack_packer_init(pk, w, wbuf_write);
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t) v;
+		v >>= 8;
+	}
+}
+
+static void
+pack_fixext16(msgpack_packer *pk, int8_t type, uint64_t a, uint64_t b)
+{
+	uint8_t body[16];
+	put_be64(body, a);
+	put_be64(body + 8, b);
+	msgpack_pack_ext_with_body(pk, body, sizeof(body), type);
+}
+
+static int
+fail(sni_wbuf *w, int rc)
+{
+	if (w->err == 0) {
+		w->err = rc;
+	}
+	return rc;
+}
+
+static void
+pack_error_ext(msgpack_packer *pk, int code, const char *message,
+    const char *where)
+{
+	sni_wbuf inner;
+	sni_wbuf_init(&inner);
+	msgpack_packer ipk;
+	packer_init(&ipk, &inner);
+	message = message != NULL ? message : "";
+	where   = where != NULL ? where : "";
+	msgpack_pack_array(&ipk, 3);
+	msgpack_pack_int64(&ipk, code);
+	msgpack_pack_str_with_body(&ipk, message, strlen(message));
+	msgpack_pack_str_with_body(&ipk, where, strlen(where));
+	sni_wbuf *w = pk->data;
+	if (inner.err != 0) {
+		fail(w, inner.err);
+	} else {
+		msgpack_pack_ext_with_body(
+		    pk, inner.buf, inner.len, SNI_EXT_ERROR);
+	}
+	sni_wbuf_fini(&inner);
+}
+
+static int encode(
+    msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr);
+
+static int
+encode_list(msgpack_packer *pk, const syn_value *v, uint32_t depth,
+    bool allow_ptr)
+{
+	if (v->len > 0 && v->as.list == NULL) {
+		sni_detail_set("list of %u items has no items", v->len);
+		return SYN_EINVAL;
+	}
+	msgpack_pack_array(pk, v->len);
+	for (uint32_t i = 0; i < v->len; i++) {
+		int rc = encode(pk, &v->as.list[i], depth - 1, allow_ptr);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+encode_map(msgpack_packer *pk, const syn_value *v, uint32_t depth,
+    bool allow_ptr)
+{
+	if (v->len > 0 && v->as.map == NULL) {
+		sni_detail_set("map of %u pairs has no pairs", v->len);
+		return SYN_EINVAL;
+	}
+	msgpack_pack_map(pk, v->len);
+	for (uint32_t i = 0; i < v->len; i++) {
+		int rc = encode(pk, &v->as.map[i].key, depth - 1, allow_ptr);
+		if (rc == 0) {
+			rc = encode(
+			    pk, &v->as.map[i].value, depth - 1, allow_ptr);
+		}
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+encode_str(msgpack_packer *pk, const syn_value *v)
+{
+	if (v->len > 0 && v->as.str == NULL) {
+		sni_detail_set("string of %u bytes is NULL", v->len);
+		return SYN_EINVAL;
+	}
+	if (!sni_utf8_valid((const uint8_t *) v->as.str, v->len)) {
+		sni_detail_set("string is not valid UTF-8");
+		return SYN_EINVAL;
+	}
+	msgpack_pack_str_with_body(pk, v->as.str, v->len);
+	return 0;
+}
+
+static int
+encode_scalar(msgpack_packer *pk, const syn_value *v, bool allow_ptr)
+{
+	switch (v->type) {
+	case SYN_TYPE_NIL:
+		msgpack_pack_nil(pk);
+		return 0;
+	case SYN_TYPE_BOOL:
+		v->as.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+		return 0;
+	case SYN_TYPE_INT:
+		msgpack_pack_int64(pk, v->as.i);
+		return 0;
+	case SYN_TYPE_UINT:
+		msgpack_pack_uint64(pk, v->as.u);
+		return 0;
+	case SYN_TYPE_DOUBLE:
+		msgpack_pack_double(pk, v->as.d);
+		return 0;
+	case SYN_TYPE_PTR:
+		if (!allow_ptr) {
+			sni_detail_set("a pointer value cannot leave its "
+			               "process");
+			return SYN_ENOTSUP;
+		}
+		pack_fixext16(pk, SNI_EXT_PTR, sni_process_nonce(),
+		    (uint64_t) (uintptr_t) v->as.ptr);
+		return 0;
+	default:
+		sni_detail_set("value has invalid type %d", v->type);
+		return SYN_EINVAL;
+	}
+}
+
+static int
+encode(msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
+{
+	if (depth == 0) {
+		sni_detail_set("value nested too deeply");
+		return SYN_EINVAL;
+	}
+	switch (v->type) {
+	case SYN_TYPE_STR:
+		return encode_str(pk, v);
+	case SYN_TYPE_BYTES:
+		if (v->len > 0 && v->as.bytes == NULL) {
+			sni_detail_set("bytes of length %u are NULL", v->len);
+			return SYN_EINVAL;
+		}
+		msgpack_pack_bin_with_body(pk, v->as.bytes, v->len);
+		return 0;
+	case SYN_TYPE_LIST:
+		return encode_list(pk, v, depth, allow_ptr);
+	case SYN_TYPE_MAP:
+		return encode_map(pk, v, depth, allow_ptr);
+	case SYN_TYPE_HANDLE:
+		if (v->as.handle == NULL) {
+			sni_detail_set("handle value is NULL");
+			return SYN_EINVAL;
+		}
+		pack_fixext16(pk, SNI_EXT_HANDLE, v->as.handle->owner,
+		    v->as.handle->object);
+		return 0;
+	case SYN_TYPE_ERROR:
+		if (v->as.error == NULL) {
+			sni_detail_set("error value is NULL");
+			return SYN_EINVAL;
+		}
+		pack_error_ext(pk, v->as.error->code, v->as.error->message,
+		    v->as.error->where);
+		return 0;
+	default:
+		return encode_scalar(pk, v, allow_ptr);
+	}
+}
+
+int
+sni_encode_value(
+    sni_wbuf *w, const syn_value *v, uint32_t max_depth, bool allow_ptr)
+{
+	msgpack_packer pk;
+	packer_init(&pk, w);
+	int rc = encode(&pk, v, max_depth, allow_ptr);
+	if (rc != 0) {
+		return fail(w, rc);
+	}
+	return w->err;
+}
+
+int
+sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
+    uint32_t max_depth, bool allow_ptr)
+{
+	if (n > UINT32_MAX || (n > 0 && vals == NULL)) {
+		sni_detail_set("bad argument array");
+		return fail(w, SYN_EINVAL);
+	}
+	msgpack_packer pk;
+	packer_init(&pk, w);
+	msgpack_pack_array(&pk, n);
+	for (size_t i = 0; i < n; i++) {
+		int rc = encode(&pk, &vals[i], max_depth, allow_ptr);
+		if (rc != 0) {
+			char d[200];
+			snprintf(d, sizeof(d), "%s", sni_detail_get());
+			sni_detail_set("argument %zu: %s", i, d);
+			return fail(w, rc);
+		}
+	}
+	return w->err;
+}
+
+void
+sni_encode_uint(sni_wbuf *w, uint64_t u)
+{
+	msgpack_packer pk;
+	packer_init(&pk, w);
+	msgpack_pack_uint64(&pk, u);
+}
+
+void
+sni_encode_nil(sni_wbuf *w)
+{
+	msgpack_packer pk;
+	packer_init(&pk, w);
+	msgpack_pack_nil(&pk);
+}
+
+void
+sni_encode_str(sni_wbuf *w, const char *s, size_t len)
+{
+	msgpack_packer pk;
+	packer_init(&pk, w);
+	msgpack_pack_str_with_body(&pk, s, len);
+}
+
+void
+sni_encode_error(sni_wbuf *w, int code, const char *message, const char *where)
+{
+	msgpack_packer pk;
+	packer_init(&pk, w);
+	pack_error_ext(&pk, code, message, where);
+}
+
+void
+sni_encode_handle(sni_wbuf *w, const syn_handle *h)
+{
+	msgpack_packer pk;
+	packer_init(&pk, w);
+	pack_fixext16(&pk, SNI_EXT_HANDLE, h->owner, h->object);
+}

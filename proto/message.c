@@ -1,0 +1,198 @@
+/*
+ * proto/message.c: the framing of calls and replies. A body is a 3-byte
+ * header (magic, version, kind) and msgpack fields; see proto.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+static void
+put_header(sni_wbuf *w, int kind)
+{
+	uint8_t h[SNI_HDR_LEN] = { SNI_MAGIC, SNI_VERSION, (uint8_t) kind };
+	sni_wbuf_put(w, h, sizeof(h));
+}
+
+int
+sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
+    const char *method, size_t method_len, const syn_value *args,
+    size_t nargs, const sni_limits *lim)
+{
+	if (method == NULL || method_len == 0 || method_len > SNI_METHOD_MAX ||
+	    !sni_utf8_valid((const uint8_t *) method, method_len)) {
+		sni_detail_set("a function name has 1 to %d bytes of UTF-8",
+		    SNI_METHOD_MAX);
+		return SYN_EINVAL;
+	}
+	put_header(w, SNI_MSG_CALL);
+	sni_encode_uint(w, call_id);
+	if (target != NULL) {
+		sni_encode_handle(w, target);
+	} else {
+		sni_encode_nil(w);
+	}
+	sni_encode_str(w, method, method_len);
+	int rc = sni_encode_array(
+	    w, args, nargs, lim->max_depth - 1, lim->allow_ptr);
+	if (rc == 0 && w->len > lim->max_size) {
+		sni_detail_set("call of %zu bytes is larger than the limit",
+		    w->len);
+		rc = SYN_EMSGSIZE;
+	}
+	return rc;
+}
+
+int
+sni_msg_encode_return(sni_wbuf *w, uint64_t call_id, const syn_value *v,
+    const sni_limits *lim)
+{
+	put_header(w, SNI_MSG_RETURN);
+	sni_encode_uint(w, call_id);
+	int rc = sni_encode_value(w, v, lim->max_depth, lim->allow_ptr);
+	if (rc == 0 && w->len > lim->max_size) {
+		sni_detail_set("result of %zu bytes is larger than the limit",
+		    w->len);
+		rc = SYN_EMSGSIZE;
+	}
+	return rc;
+}
+
+void
+sni_msg_encode_error(sni_wbuf *w, uint64_t call_id, int code,
+    const char *message, const char *where)
+{
+	put_header(w, SNI_MSG_ERROR);
+	sni_encode_uint(w, call_id);
+	sni_encode_error(w, code, message, where);
+}
+
+int
+sni_msg_kind(const void *body, size_t len)
+{
+	const uint8_t *b = body;
+	if (len < SNI_HDR_LEN || b[0] != SNI_MAGIC) {
+		sni_detail_set("not a synchronicity message");
+		return -1;
+	}
+	if (b[1] != SNI_VERSION) {
+		sni_detail_set("message version %u, this library speaks %u",
+		    b[1], SNI_VERSION);
+		return -1;
+	}
+	return b[2];
+}
+
+static int
+open_body(const void *body, size_t len, const sni_limits *lim, int kind,
+    sni_reader *r)
+{
+	if (len > lim->max_size) {
+		sni_detail_set("message of %zu bytes is larger than the limit",
+		    len);
+		return SYN_EMSGSIZE;
+	}
+	if (sni_msg_kind(body, len) != kind) {
+		return SYN_EPROTO;
+	}
+	sni_reader_init(r, (const uint8_t *) body + SNI_HDR_LEN,
+	    len - SNI_HDR_LEN);
+	return 0;
+}
+
+static int
+read_target(sni_reader *r, sni_call_view *v)
+{
+	v->has_target = !sni_read_nil(r);
+	if (!v->has_target) {
+		return 0;
+	}
+	return sni_read_handle(r, &v->target);
+}
+
+int
+sni_msg_decode_call(
+    const void *body, size_t len, const sni_limits *lim, sni_call_view *v)
+{
+	sni_reader r;
+	int        rc = open_body(body, len, lim, SNI_MSG_CALL, &r);
+	if (rc != 0) {
+		return rc;
+	}
+	if ((rc = sni_read_uint(&r, &v->call_id)) != 0 ||
+	    (rc = read_target(&r, v)) != 0 ||
+	    (rc = sni_read_str(&r, &v->method, &v->method_len)) != 0) {
+		return rc;
+	}
+	if (v->method_len == 0 || v->method_len > SNI_METHOD_MAX) {
+		sni_detail_set("function name of %u bytes", v->method_len);
+		return SYN_EPROTO;
+	}
+	v->args      = r;
+	v->args_need = 0;
+	if ((rc = sni_scan_array(&r, lim, &v->nargs, &v->args_need)) != 0) {
+		return rc;
+	}
+	if (sni_reader_left(&r) != 0) {
+		sni_detail_set("trailing bytes after the arguments");
+		return SYN_EPROTO;
+	}
+	return 0;
+}
+
+static int
+decode_error(sni_reader *r, const sni_limits *lim, int *code,
+    const syn_error **err, void **memp)
+{
+	syn_value v;
+	int       rc = sni_decode_value(r->p, sni_reader_left(r), lim, &v, memp);
+	if (rc != 0) {
+		return rc;
+	}
+	if (v.type != SYN_TYPE_ERROR || v.as.error->code == 0) {
+		sni_detail_set("an ERROR message holds no error");
+		free(*memp);
+		*memp = NULL;
+		return SYN_EPROTO;
+	}
+	*err  = v.as.error;
+	*code = v.as.error->code;
+	return 0;
+}
+
+int
+sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, int *code, syn_value *value, const syn_error **err,
+    void **memp)
+{
+	sni_reader r;
+	int        kind = sni_msg_kind(body, len);
+	*memp           = NULL;
+	*err            = NULL;
+	*code           = 0;
+	if (kind != SNI_MSG_RETURN && kind != SNI_MSG_ERROR) {
+		sni_detail_set("expected a reply");
+		return SYN_EPROTO;
+	}
+	int rc = open_body(body, len, lim, kind, &r);
+	if (rc == 0) {
+		rc = sni_read_uint(&r, call_id);
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	if (kind == SNI_MSG_ERROR) {
+		return decode_error(&r, lim, code, err, memp);
+	}
+	return sni_decode_value(r.p, sni_reader_left(&r), lim, value, memp);
+}
+
+int
+sni_msg_set_body(nng_msg *m, const sni_wbuf *w)
+{
+	nng_msg_clear(m);
+	if (nng_msg_append(m, w->buf, w->len) != 0) {
+		return SYN_ENOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,266 @@
+/*
+ * proto: the wire. Values to msgpack and back, and the framing of the
+ * messages a call is made of. No threads, no sockets: everything here is a
+ * pure function of its inputs, and every decoder is bounded.
+ *
+ * Internal to the library (prefix sni_); the public value model is in
+ * <synchronicity/value.h>.
+ */
+#ifndef SNI_PROTO_H
+#define SNI_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#include <synchronicity/error.h>
+#include <synchronicity/value.h>
+
+/*
+ * Limits a decoder enforces. A value nested deeper than max_depth, or an
+ * input longer than max_size, is SYN_EPROTO; allow_ptr admits pointer
+ * values (only on the in-process lane of this process).
+ */
+typedef struct sni_limits {
+	uint32_t max_depth;
+	size_t   max_size;
+	bool     allow_ptr;
+} sni_limits;
+
+#define SNI_DEFAULT_MAX_DEPTH 32u
+#define SNI_DEFAULT_MAX_SIZE ((size_t) 16 * 1024 * 1024)
+
+/* The msgpack ext types of the values msgpack has no type for. */
+enum sni_ext_type {
+	SNI_EXT_HANDLE = 1, /* 16 bytes: owner, object (big-endian) */
+	SNI_EXT_ERROR  = 2, /* msgpack [code, message, where] */
+	SNI_EXT_PTR    = 3, /* 16 bytes: process nonce, pointer */
+};
+
+/* -------------------------------------------------------------------------
+ * Writing. A sni_wbuf collects bytes, first in its inline array, then on
+ * the heap; err records the first failure so that callers check once.
+ */
+typedef struct sni_wbuf {
+	uint8_t *buf;
+	size_t   len;
+	size_t   cap;
+	int      err;
+	uint8_t  inline_buf[240];
+} sni_wbuf;
+
+/* Makes w empty, using its inline array. */
+void sni_wbuf_init(sni_wbuf *w);
+
+/* Frees the heap part of w, if any. */
+void sni_wbuf_fini(sni_wbuf *w);
+
+/* Appends n bytes; on failure sets w->err (SYN_ENOMEM) and drops them. */
+void sni_wbuf_put(sni_wbuf *w, const void *p, size_t n);
+
+/*
+ * Appends the msgpack encoding of v, which must nest at most max_depth
+ * levels. Pointers are encoded only when allow_ptr. Failures land in
+ * w->err and are also returned: SYN_EINVAL (an invalid value, bad UTF-8,
+ * too deep; a detail is recorded with sni_detail_set), SYN_ENOTSUP (a
+ * pointer where pointers cannot go), SYN_ENOMEM.
+ */
+int sni_encode_value(
+    sni_wbuf *w, const syn_value *v, uint32_t max_depth, bool allow_ptr);
+
+/* Appends the msgpack encodings of a list header and of vals[0..n-1]. */
+int sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
+    uint32_t max_depth, bool allow_ptr);
+
+/* Appends an unsigned integer, a nil, a string (any bytes). */
+void sni_encode_uint(sni_wbuf *w, uint64_t u);
+void sni_encode_nil(sni_wbuf *w);
+void sni_encode_str(sni_wbuf *w, const char *s, size_t len);
+
+/* Appends an error ext value. NULL strings are written as "". */
+void sni_encode_error(
+    sni_wbuf *w, int code, const char *message, const char *where);
+
+/* Appends a handle ext value. */
+void sni_encode_handle(sni_wbuf *w, const syn_handle *h);
+
+/* -------------------------------------------------------------------------
+ * Reading: a bounded cursor over bytes that are already in memory.
+ */
+typedef struct sni_reader {
+	const uint8_t *p;
+	const uint8_t *end;
+} sni_reader;
+
+static inline void
+sni_reader_init(sni_reader *r, const void *p, size_t n)
+{
+	r->p   = (const uint8_t *) p;
+	r->end = r->p + n;
+}
+
+static inline size_t
+sni_reader_left(const sni_reader *r)
+{
+	return (size_t) (r->end - r->p);
+}
+
+/*
+ * Pass one: checks the msgpack value at r (every length, the nesting, the
+ * UTF-8 of strings, the ext types) and moves r past it, adding to *need the
+ * bytes of memory that decoding it takes (sni_fill_value). Returns 0 or
+ * SYN_EPROTO, with a detail recorded through sni_detail_set.
+ */
+int sni_scan_value(sni_reader *r, const sni_limits *lim, size_t *need);
+
+/*
+ * Pass one for a top-level array of values (a call's arguments): checks it
+ * and stores its length in *count; *need receives the memory for the
+ * count values and what they point to.
+ */
+int sni_scan_array(
+    sni_reader *r, const sni_limits *lim, uint32_t *count, size_t *need);
+
+/*
+ * A bump allocator over memory of the size pass one computed; it cannot
+ * run out when given that much.
+ */
+typedef struct sni_bump {
+	uint8_t *p;
+	uint8_t *end;
+} sni_bump;
+
+/* Rounds n up to the alignment the bump allocator keeps (8 bytes). */
+static inline size_t
+sni_bump_round(size_t n)
+{
+	return (n + 7u) & ~(size_t) 7u;
+}
+
+/*
+ * Pass two: decodes the value at r, which pass one accepted, into *out,
+ * taking memory from b. Moves r past it.
+ */
+void sni_fill_value(sni_reader *r, sni_bump *b, syn_value *out);
+
+/* Pass two for an array accepted by sni_scan_array: fills out[0..count-1]. */
+void sni_fill_array(sni_reader *r, sni_bump *b, syn_value *out);
+
+/*
+ * Both passes over one value of exactly len bytes, into memory allocated
+ * with malloc (in *memp, NULL when the value needs none; free() it).
+ * Trailing bytes are SYN_EPROTO.
+ */
+int sni_decode_value(const void *p, size_t len, const sni_limits *lim,
+    syn_value *out, void **memp);
+
+/*
+ * Reads an unsigned integer / a UTF-8 string (not copied) / a handle;
+ * SYN_EPROTO when the next value is something else. sni_read_nil consumes
+ * a nil and says whether there was one.
+ */
+int  sni_read_uint(sni_reader *r, uint64_t *u);
+int  sni_read_str(sni_reader *r, const char **s, uint32_t *len);
+int  sni_read_handle(sni_reader *r, syn_handle *h);
+bool sni_read_nil(sni_reader *r);
+
+/* -------------------------------------------------------------------------
+ * Helpers shared by both directions.
+ */
+
+/* True when s[0..n-1] is well-formed UTF-8 (no surrogates, no overlongs). */
+bool sni_utf8_valid(const uint8_t *s, size_t n);
+
+/* This process's pointer nonce (changes in a forked child). */
+uint64_t sni_process_nonce(void);
+
+/* Makes a new nonce: called in the child after fork. */
+void sni_process_nonce_reset(void);
+
+/*
+ * A thread-local detail for the error a proto function returns, so that
+ * "argument 2: string is not valid UTF-8" reaches the caller. The core
+ * layer reads it when it reports the error.
+ */
+void        sni_detail_set(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+const char *sni_detail_get(void);
+void        sni_detail_clear(void);
+
+/* -------------------------------------------------------------------------
+ * Messages. Every message body starts with SNI_MAGIC, SNI_VERSION and a
+ * kind, followed by msgpack fields:
+ *   CALL    call id, target (nil or a handle), method (str), [args]
+ *   RETURN  call id, value
+ *   ERROR   call id, error (ext)
+ */
+#define SNI_MAGIC 0xc1 /* a byte msgpack never uses */
+#define SNI_VERSION 1
+#define SNI_HDR_LEN 3
+#define SNI_METHOD_MAX 255
+
+enum sni_msg_kind {
+	SNI_MSG_CALL   = 1,
+	SNI_MSG_RETURN = 2,
+	SNI_MSG_ERROR  = 3,
+};
+
+/* A call as the decoder sees it: the fields point into the message. */
+typedef struct sni_call_view {
+	uint64_t    call_id;
+	bool        has_target;
+	syn_handle  target;
+	const char *method; /* not NUL-terminated */
+	uint32_t    method_len;
+	sni_reader  args;      /* positioned at the argument array */
+	uint32_t    nargs;
+	size_t      args_need; /* memory the arguments take decoded */
+} sni_call_view;
+
+/*
+ * Encodes a CALL into w, after its header. Failures as sni_encode_value,
+ * with a detail naming the argument.
+ */
+int sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
+    const char *method, size_t method_len, const syn_value *args,
+    size_t nargs, const sni_limits *lim);
+
+/* Encodes a RETURN of v / an ERROR into w. */
+int  sni_msg_encode_return(sni_wbuf *w, uint64_t call_id, const syn_value *v,
+     const sni_limits *lim);
+void sni_msg_encode_error(sni_wbuf *w, uint64_t call_id, int code,
+    const char *message, const char *where);
+
+/*
+ * Reads the header of a message body: returns its kind (an sni_msg_kind)
+ * or a negative number when the body is no message of ours.
+ */
+int sni_msg_kind(const void *body, size_t len);
+
+/*
+ * Checks a whole CALL body (pass one over the arguments included) and
+ * describes it in *v. Returns 0 or SYN_EPROTO with a detail.
+ */
+int sni_msg_decode_call(
+    const void *body, size_t len, const sni_limits *lim, sni_call_view *v);
+
+/*
+ * Decodes a RETURN or ERROR body. For a RETURN, *value receives the value
+ * and *memp the memory behind it (malloc'd, may be NULL) and *code is 0;
+ * for an ERROR, *code the error's code and *memp a block holding a
+ * syn_error with its strings, which *err points into. Returns 0 when the
+ * body was well-formed, SYN_EPROTO otherwise.
+ */
+int sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, int *code, syn_value *value, const syn_error **err,
+    void **memp);
+
+/* Replaces m's body with the bytes of w. SYN_ENOMEM. */
+int sni_msg_set_body(nng_msg *m, const sni_wbuf *w);
+
+#endif /* SNI_PROTO_H */
