@@ -1,0 +1,60 @@
+# The two set-up commands of README.md, and the rest of the workflow.
+#   make demo      install what is missing, build, run the demo
+#   make test      install what is missing, build, run every test (ctest)
+#   make bench     build optimised and run the benchmarks
+#   make sanitize  the whole suite under AddressSanitizer + UBSan
+#   make ucontext  the whole suite with the ucontext stack switch
+#   make fuzz      build the decoder fuzzer with clang and run it briefly
+#   make format    reformat the sources with clang-format
+BUILD ?= build
+JOBS  ?= 2
+CMAKE_FLAGS ?=
+CTEST = ctest -j$(JOBS) --output-on-failure --timeout 300
+
+.PHONY: all deps build demo test bench sanitize ucontext fuzz format format-check clean
+
+all: build
+
+deps:
+	@./scripts/install-deps
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	./$(BUILD)/examples/demo
+
+test: build
+	cd $(BUILD) && $(CTEST)
+
+bench: deps
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSYN_BUILD_TESTS=OFF
+	cmake --build build-bench -j$(JOBS) --target bench
+	./build-bench/tests/bench/bench
+
+sanitize: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSYN_SANITIZE=address,undefined -DSYN_BUILD_BENCH=OFF
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
+
+ucontext: deps
+	cmake -S . -B build-ucontext -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYN_CONTEXT=ucontext -DSYN_BUILD_BENCH=OFF
+	cmake --build build-ucontext -j$(JOBS)
+	cd build-ucontext && $(CTEST)
+
+fuzz:
+	@./scripts/install-deps clang libclang-rt-14-dev
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSYN_BUILD_FUZZ=ON -DSYN_SANITIZE=address,undefined -DSYN_BUILD_TESTS=OFF -DSYN_BUILD_BENCH=OFF
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_decode
+	mkdir -p build-fuzz/corpus && cp tests/fuzz/corpus/* build-fuzz/corpus/
+	./build-fuzz/tests/fuzz/fuzz_decode -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-bench build-asan build-ucontext build-fuzz

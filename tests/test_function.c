@@ -1,0 +1,356 @@
+/*
+ * Wrapped functions, called blocking, as futures and through nng_aio: the
+ * behaviour of the reference library's README and tests, in C.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+/* f sleeps D and returns x squared: blocking f(42) takes D, not 2D. */
+START_TEST(blocking_call_returns_after_the_sleep)
+{
+	syn_synchronizer s  = th_new();
+	double           t0 = th_now_ms();
+	ck_assert_int_eq(th_call_int(s, "square", 42), 1764);
+	double took = th_now_ms() - t0;
+	ck_assert_msg(took >= D_MS - 1, "took %.1f ms", took);
+	ck_assert_msg(took < 2 * D_MS, "took %.1f ms", took);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* 100 futures of f resolve together, in under 2D. */
+START_TEST(hundred_futures_resolve_together)
+{
+	syn_synchronizer s = th_new();
+	syn_future      *fs[100];
+	double           t0 = th_now_ms();
+	for (int i = 0; i < 100; i++) {
+		syn_value arg = syn_int(i);
+		ck_assert_syn_ok(syn_call_future(s, "square", &arg, 1, &fs[i]));
+	}
+	ck_assert_syn_ok(syn_future_wait_all(fs, 100, SYN_DURATION_INFINITE));
+	double took = th_now_ms() - t0;
+	for (int i = 0; i < 100; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, (int64_t) i * i);
+		syn_future_free(fs[i]);
+	}
+	ck_assert_msg(took >= D_MS - 1 && took < 2 * D_MS, "took %.1f ms", took);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+static atomic_int aio_done;
+
+static void
+aio_cb(void *arg)
+{
+	(void) arg;
+	atomic_fetch_add(&aio_done, 1);
+}
+
+/* The aio form completes the caller's aio with the result. */
+START_TEST(aio_call_completes_the_callers_aio)
+{
+	syn_synchronizer s = th_new();
+	nng_aio         *aio;
+	syn_value        arg = syn_int(42);
+	syn_result       res = SYN_RESULT_INIT;
+	ck_assert_int_eq(nng_aio_alloc(&aio, aio_cb, NULL), 0);
+	double t0 = th_now_ms();
+	syn_call_aio(s, "square", &arg, 1, aio);
+	ck_assert_msg(th_now_ms() - t0 < D_MS / 2, "the aio form blocked");
+	nng_aio_wait(aio);
+	ck_assert_int_eq(atomic_load(&aio_done), 1);
+	ck_assert_syn_ok(nng_aio_result(aio));
+	ck_assert_syn_ok(syn_aio_result(aio, &res));
+	ck_assert_int_eq(res.value.as.i, 1764);
+	syn_result_fini(&res);
+	nng_aio_free(aio);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* The aio's timeout cancels the call, whose cleanup runs first. */
+START_TEST(aio_timeout_cancels_the_call)
+{
+	syn_synchronizer s = th_new();
+	nng_aio         *aio;
+	syn_value        arg = syn_int(10 * D_MS);
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	nng_aio_set_timeout(aio, D_MS / 5);
+	double t0 = th_now_ms();
+	syn_call_aio(s, "sleep_ms", &arg, 1, aio);
+	nng_aio_wait(aio);
+	ck_assert_msg(th_now_ms() - t0 < 2 * D_MS, "timeout not honoured");
+	ck_assert_syn_rc(nng_aio_result(aio), SYN_ETIMEDOUT);
+	ck_assert_int_eq(atomic_load(&th_cleanups), 1);
+	ck_assert_syn_rc(syn_aio_result(aio, NULL), SYN_ETIMEDOUT);
+	nng_aio_free(aio);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+static int
+blocking_inside(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_value  arg = syn_int(3);
+	syn_result res = SYN_RESULT_INIT;
+	int        rc  = syn_call(syn_task_synchronizer(t), "square_now", &arg, 1, &res);
+	*ret           = syn_int(rc);
+	return 0;
+}
+
+static int
+future_inside(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_value   arg = syn_int(3);
+	syn_future *f;
+	int         rc = syn_call_future(syn_task_synchronizer(t), "square", &arg, 1, &f);
+	if (rc != 0) {
+		return rc;
+	}
+	if ((rc = syn_future_wait(f)) != SYN_EDEADLK) {
+		syn_future_free(f);
+		return syn_raise(t, SYN_EUSER(1), "wait gave %d", rc);
+	}
+	if ((rc = syn_await(t, f)) == 0) {
+		const syn_value *v;
+		syn_future_value(f, &v);
+		*ret = syn_int(v->as.i);
+	}
+	syn_future_free(f);
+	return rc;
+}
+
+/* A blocking call from inside a task of the same synchronizer is a clear
+ * SYN_EDEADLK at once; awaiting the call's future there works. */
+START_TEST(blocking_call_inside_task_is_deadlock_error)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "blocking_inside", blocking_inside, NULL);
+	th_register(s, "future_inside", future_inside, NULL);
+	double t0 = th_now_ms();
+	ck_assert_int_eq(th_call_int(s, "blocking_inside", 0), SYN_EDEADLK);
+	ck_assert_msg(th_now_ms() - t0 < D_MS, "EDEADLK was not immediate");
+	ck_assert_int_eq(th_call_int(s, "future_inside", 0), 9);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+static void
+check_boom(int rc, const syn_error *e)
+{
+	ck_assert_syn_rc(rc, SYN_EUSER(7));
+	ck_assert_int_eq(e->code, SYN_EUSER(7));
+	ck_assert_str_eq(e->message, "boom 7");
+	ck_assert_str_eq(e->where, "fail");
+}
+
+/* An error raised inside reaches the blocking caller, the future and the
+ * aio, with its code and message. */
+START_TEST(errors_reach_every_caller)
+{
+	syn_synchronizer s   = th_new();
+	syn_value        arg = syn_int(7);
+	syn_result       res = SYN_RESULT_INIT;
+	int rc = syn_call(s, "fail", &arg, 1, &res);
+	check_boom(rc, syn_last_error());
+	ck_assert_int_eq(res.value.type, SYN_TYPE_NIL);
+
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(s, "fail", &arg, 1, &f));
+	rc = syn_future_wait(f);
+	check_boom(rc, syn_future_error(f));
+	const syn_value *v;
+	ck_assert_syn_rc(syn_future_value(f, &v), SYN_EUSER(7));
+	syn_future_free(f);
+
+	nng_aio *aio;
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	syn_call_aio(s, "fail", &arg, 1, aio);
+	nng_aio_wait(aio);
+	ck_assert_int_eq(nng_aio_result(aio), SYN_EUSER(7));
+	rc = syn_aio_result(aio, &res);
+	check_boom(rc, syn_last_error());
+	nng_aio_free(aio);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* An error crossing a second call keeps its message and grows its path. */
+START_TEST(error_path_names_the_calls_crossed)
+{
+	syn_synchronizer a = th_new(), b = th_new();
+	syn_value args[3]  = { syn_int(b.id), syn_str("fail"), syn_int(3) };
+	ck_assert_syn_rc(syn_call(a, "nested", args, 3, NULL), SYN_EUSER(3));
+	ck_assert_str_eq(syn_last_error()->message, "boom 3");
+	ck_assert_str_eq(syn_last_error()->where, "fail <- nested");
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+}
+END_TEST
+
+/* Bad inputs give clear errors, and the synchronizer goes on. */
+START_TEST(bad_inputs_give_clear_errors)
+{
+	syn_synchronizer s = th_new();
+	syn_value        str = syn_str("x");
+	ck_assert_syn_rc(syn_call(s, "square", &str, 1, NULL), SYN_EBADTYPE);
+	ck_assert_str_eq(syn_last_error()->message,
+	    "square: argument 0 is str, expected int");
+	ck_assert_syn_rc(syn_call(s, "square", NULL, 0, NULL), SYN_EINVAL);
+	ck_assert_str_eq(
+	    syn_last_error()->message, "square takes 1 argument, got 0");
+	ck_assert_syn_rc(syn_call(s, "nope", NULL, 0, NULL), SYN_ENOENT);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "nope"));
+	ck_assert_syn_rc(syn_call(s, NULL, NULL, 0, NULL), SYN_EINVAL);
+	ck_assert_syn_rc(syn_call(s, "", NULL, 0, NULL), SYN_EINVAL);
+	syn_value bad = syn_strn("\xff\xfe", 2);
+	ck_assert_syn_rc(syn_call(s, "echo", &bad, 1, NULL), SYN_EINVAL);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "UTF-8"));
+	syn_value null_str = syn_str(NULL);
+	ck_assert_syn_rc(syn_call(s, "echo", &null_str, 1, NULL), SYN_EINVAL);
+	syn_synchronizer none = { 0 };
+	ck_assert_syn_rc(syn_call(none, "echo", NULL, 0, NULL), SYN_ECLOSED);
+	ck_assert_int_eq(th_call_int(s, "square_now", 5), 25);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+static int
+returns_bad_code(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	return -1;
+}
+
+static int
+returns_bad_utf8(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	*ret = syn_strn("\xc0\x80", 2);
+	return 0;
+}
+
+static int
+returns_formatted(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	*ret = syn_task_printf(t, "hello %s", "world");
+	return 0;
+}
+
+/* What an implementation returns is checked as well. */
+START_TEST(implementation_results_are_checked)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "bad_code", returns_bad_code, NULL);
+	th_register(s, "bad_utf8", returns_bad_utf8, NULL);
+	th_register(s, "formatted", returns_formatted, NULL);
+	ck_assert_syn_rc(syn_call(s, "bad_code", NULL, 0, NULL), SYN_EBADCODE);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "-1"));
+	ck_assert_syn_rc(syn_call(s, "bad_utf8", NULL, 0, NULL), SYN_EINVAL);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "result"));
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "formatted", NULL, 0, &res));
+	ck_assert_str_eq(res.value.as.str, "hello world");
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Values of every kind cross the boundary and come back equal. */
+START_TEST(values_round_trip_through_a_call)
+{
+	syn_synchronizer s      = th_new();
+	syn_handle       h      = { 7, 9 };
+	syn_error        e      = { SYN_EUSER(2), "m", "w" };
+	syn_value        list[] = { syn_nil(), syn_bool(true), syn_int(-5),
+                syn_uint(UINT64_MAX), syn_double(2.5), syn_str("héllo"),
+                syn_bytes("\0\1\2", 3), syn_handle_value(&h),
+                syn_error_value(&e), syn_ptr(&h) };
+	syn_pair pairs[] = { { syn_str("k"), syn_list(list, 10) } };
+	syn_value  arg   = syn_map(pairs, 1);
+	syn_result res   = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "echo", &arg, 1, &res));
+	ck_assert(syn_value_equal(&arg, &res.value));
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Registration: names are checked and unique. */
+START_TEST(registration_is_checked)
+{
+	syn_synchronizer s   = th_new();
+	syn_func_def     def = { "echo", SYN_KIND_FUNCTION, returns_bad_code, NULL };
+	ck_assert_syn_rc(syn_register(s, &def), SYN_EEXIST);
+	def.name = "";
+	ck_assert_syn_rc(syn_register(s, &def), SYN_EINVAL);
+	def.name = "ok";
+	def.kind = 99;
+	ck_assert_syn_rc(syn_register(s, &def), SYN_EINVAL);
+	def.kind = SYN_KIND_FUNCTION;
+	def.fn   = NULL;
+	ck_assert_syn_rc(syn_register(s, &def), SYN_EINVAL);
+	ck_assert_syn_rc(syn_register(s, NULL), SYN_EINVAL);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	def.fn = returns_bad_code;
+	ck_assert_syn_rc(syn_register(s, &def), SYN_ECLOSED);
+}
+END_TEST
+
+static int
+get_userdata(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	*ret = syn_int(*(int *) syn_task_userdata(t));
+	return 0;
+}
+
+START_TEST(userdata_reaches_the_implementation)
+{
+	static int       answer = 42;
+	syn_synchronizer s      = th_new();
+	th_register(s, "ud", get_userdata, &answer);
+	ck_assert_int_eq(th_call_int(s, "ud", 0) , 42);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* A call with a timeout is cancelled, and its cleanup runs, before the
+ * caller gets SYN_ETIMEDOUT. */
+START_TEST(call_timeout_cancels_and_waits_for_cleanup)
+{
+	syn_synchronizer s   = th_new();
+	syn_value        arg = syn_int(10 * D_MS);
+	double           t0  = th_now_ms();
+	ck_assert_syn_rc(
+	    syn_call_timeout(s, "sleep_ms", &arg, 1, D_MS / 5, NULL),
+	    SYN_ETIMEDOUT);
+	ck_assert_msg(th_now_ms() - t0 < D_MS, "timeout not honoured");
+	ck_assert_int_eq(atomic_load(&th_cleanups), 1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	const th_case cases[] = {
+		TH_CASE("blocking", blocking_call_returns_after_the_sleep),
+		TH_CASE("futures_together", hundred_futures_resolve_together),
+		TH_CASE("aio", aio_call_completes_the_callers_aio),
+		TH_CASE("aio_timeout", aio_timeout_cancels_the_call),
+		TH_CASE("deadlock", blocking_call_inside_task_is_deadlock_error),
+		TH_CASE("errors", errors_reach_every_caller),
+		TH_CASE("error_path", error_path_names_the_calls_crossed),
+		TH_CASE("bad_inputs", bad_inputs_give_clear_errors),
+		TH_CASE("results_checked", implementation_results_are_checked),
+		TH_CASE("values", values_round_trip_through_a_call),
+		TH_CASE("registration", registration_is_checked),
+		TH_CASE("userdata", userdata_reaches_the_implementation),
+		TH_CASE("call_timeout", call_timeout_cancels_and_waits_for_cleanup),
+	};
+	return TH_SUITE("function", cases);
+}
