@@ -111,11 +111,14 @@ actor_alloc(const syn_config *c)
 	                                     : SNI_DEFAULT_MAX_SIZE;
 	a->limits.allow_ptr = true;
 	a->max_message      = a->limits.max_size;
+	a->close_node.kind  = SNI_NODE_CLOSE;
 	a->stop_node.kind   = SNI_NODE_STOP;
 	sni_stack_pool_init(
 	    &a->stacks, c->stack_size ? c->stack_size : DEFAULT_STACK);
 	sni_timer_heap_init(&a->timers);
+	atomic_init(&a->close_posted, false);
 	atomic_init(&a->stop_posted, false);
+	atomic_init(&a->stop_asked, false);
 	atomic_init(&a->destroying, false);
 	atomic_init(&a->started, 0);
 	return a;
@@ -156,6 +159,7 @@ run_ctrl(sni_actor *a, ctrl *c)
 static void
 begin_stop(sni_actor *a)
 {
+	a->closed   = true;
 	a->stopping = true;
 	sni_door_close(a->door);
 	for (sni_task *t = a->tasks; t != NULL;) {
@@ -205,6 +209,9 @@ handle(sni_actor *a, sni_node *n)
 		break;
 	case SNI_NODE_CTRL:
 		run_ctrl(a, (ctrl *) n);
+		break;
+	case SNI_NODE_CLOSE:
+		a->closed = true; /* the door stays open, to answer SYN_ECLOSED */
 		break;
 	case SNI_NODE_STOP:
 		begin_stop(a);
@@ -356,6 +363,12 @@ sni_actor_start(const syn_config *cfg, const sni_actor_ops *ops,
 	if (rc != 0) {
 		return rc;
 	}
+	if (!cfg->no_door && sni_door_unavailable()) {
+		return sni_error_set(SYN_EFORK,
+		    "nng cannot open sockets in a forked child of a process "
+		    "that used it: set config.no_door",
+		    "");
+	}
 	sni_actor *a = actor_alloc(cfg);
 	if (a == NULL) {
 		return sni_error_set(SYN_ENOMEM, NULL, "");
@@ -371,11 +384,7 @@ sni_actor_start(const syn_config *cfg, const sni_actor_ops *ops,
 		sni_registry_remove(a->id);
 		sni_stack_pool_fini(&a->stacks);
 		actor_free(a);
-		return sni_error_set(rc, rc == SYN_EFORK
-		        ? "nng cannot open sockets in a forked child of a "
-		          "process that used it: set config.no_door"
-		        : NULL,
-		    "");
+		return sni_error_set(rc, NULL, "");
 	}
 	*ap  = a;
 	*idp = a->id;
@@ -394,12 +403,13 @@ sni_actor_release(sni_actor *a)
 	sni_registry_unpin(a->id);
 }
 
+/* Marks a closed and tells its loop, once; a must be pinned. */
 static void
-post_stop(sni_actor *a)
+post_close(sni_actor *a)
 {
 	sni_registry_set_closing(a->id);
-	if (!atomic_exchange(&a->stop_posted, true)) {
-		sni_actor_post(a, &a->stop_node);
+	if (!atomic_exchange(&a->close_posted, true)) {
+		sni_actor_post(a, &a->close_node);
 	}
 }
 
@@ -411,7 +421,7 @@ sni_actor_close(uint32_t id)
 	if (rc != 0) {
 		return rc;
 	}
-	post_stop(a);
+	post_close(a);
 	sni_registry_unpin(id);
 	return 0;
 }
@@ -432,7 +442,11 @@ sni_actor_destroy(uint32_t id)
 		sni_registry_unpin(id);
 		return SYN_ECLOSED; /* another thread destroys it */
 	}
-	post_stop(a);
+	post_close(a);
+	atomic_store(&a->stop_asked, true);
+	if (!atomic_exchange(&a->stop_posted, true)) {
+		sni_actor_post(a, &a->stop_node);
+	}
 	sni_registry_unpin(id);
 	pthread_join(a->thread, NULL);
 	sni_registry_remove(id);
@@ -475,9 +489,15 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    a->name);
 		return;
 	}
-	if (a->stopping) {
+	if (a->closed && origin == SNI_ORIGIN_DOOR) {
 		sni_reply_error(origin, origin_ptr, msg, v.call_id, SYN_ECLOSED,
 		    "the synchronizer is closed", a->name);
+		return;
+	}
+	if (a->stopping ||
+	    atomic_load_explicit(&a->stop_asked, memory_order_relaxed)) {
+		sni_reply_error(origin, origin_ptr, msg, v.call_id, SYN_ECLOSED,
+		    "the synchronizer was destroyed", a->name);
 		return;
 	}
 	if (origin == SNI_ORIGIN_FUTURE &&

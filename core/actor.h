@@ -69,10 +69,14 @@ struct sni_actor {
 	sni_door      *door;
 	sni_aio       *aios; /* every syn_aio_alloc() aio */
 	sni_ptrmap     aio_map; /* their nng_aio to them */
-	bool           stopping;
+	bool           closed;   /* new calls are refused */
+	bool           stopping; /* tasks are cancelled; the loop ends */
 
+	sni_node    close_node;
 	sni_node    stop_node;
+	atomic_bool close_posted;
 	atomic_bool stop_posted;
+	atomic_bool stop_asked; /* destroy began: calls not started fail */
 	atomic_bool destroying;
 	char       *url;     /* the door's address; NULL without a door */
 	size_t      max_message;
@@ -102,10 +106,10 @@ sni_actor_post(sni_actor *a, sni_node *n)
 	sni_mpsc_push(&a->mbox, n);
 }
 
-/* Closes id: new calls fail, the loop winds down. Idempotent. */
+/* Closes id: new calls fail; calls in flight go on. Idempotent. */
 int sni_actor_close(uint32_t id);
 
-/* Closes id, waits for its thread to finish everything, frees it. */
+/* Closes id, cancels its tasks, waits for its thread to finish, frees. */
 int sni_actor_destroy(uint32_t id);
 
 /* The actor whose thread is calling, or NULL. */

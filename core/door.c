@@ -43,6 +43,12 @@ sni_door_forked(void)
 	forked_after_nng = atomic_load(&nng_used);
 }
 
+bool
+sni_door_unavailable(void)
+{
+	return forked_after_nng;
+}
+
 /* nng thread: a request arrived, or the socket closed. */
 static void
 recv_done(void *arg)

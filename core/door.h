@@ -44,4 +44,7 @@ void sni_door_drop(sni_node *n);
 /* Marks, in a forked child, that nng was used before the fork. */
 void sni_door_forked(void);
 
+/* True in a forked child of a process that opened doors: nng would abort. */
+bool sni_door_unavailable(void);
+
 #endif /* SNI_DOOR_H */

@@ -30,7 +30,8 @@ enum sni_node_kind {
 	SNI_NODE_AIO,      /* an aio of syn_aio_alloc() completed */
 	SNI_NODE_CANCEL,   /* a syn_future whose cancellation was asked */
 	SNI_NODE_CTRL,     /* a function to run on the actor thread */
-	SNI_NODE_STOP,     /* the synchronizer closes */
+	SNI_NODE_CLOSE,    /* the synchronizer takes no more calls */
+	SNI_NODE_STOP,     /* the synchronizer is destroyed: cancel, end */
 };
 
 typedef struct sni_node sni_node;

@@ -208,7 +208,8 @@ scan_error_ext(const uint8_t *p, size_t n, size_t *need)
 	}
 	if (read_head(&sub, &h) != 0 ||
 	    (h.sh != SH_UINT && h.sh != SH_NINT) ||
-	    (int64_t) h.num != (int32_t) (int64_t) h.num) {
+	    (h.sh == SH_UINT && h.num > INT32_MAX) ||
+	    (h.sh == SH_NINT && (int64_t) h.num < INT32_MIN)) {
 		sni_detail_set("error code is not a 32-bit integer");
 		return SYN_EPROTO;
 	}
@@ -372,7 +373,9 @@ static void *
 bump(sni_bump *b, size_t n)
 {
 	void *p = b->p;
-	b->p += sni_bump_round(n);
+	if (b->p != NULL) { /* NULL when the value needs no memory */
+		b->p += sni_bump_round(n);
+	}
 	return p;
 }
 

@@ -57,7 +57,7 @@ wbuf_grow(sni_wbuf *w, size_t need)
 void
 sni_wbuf_put(sni_wbuf *w, const void *p, size_t n)
 {
-	if (w->err != 0) {
+	if (w->err != 0 || n == 0) {
 		return;
 	}
 	if (n > w->cap - w->len) {
@@ -78,6 +78,9 @@ static int
 wbuf_write(void *data, const char *buf, size_t len)
 {
 	sni_wbuf *w = data;
+	if (len == 0) {
+		return 0; /* buf may be NULL (an empty string or binary) */
+	}
 	if (len <= w->cap - w->len && w->err == 0) {
 		memcpy(w->buf + w->len, buf, len);
 		w->len += len;
@@ -132,8 +135,12 @@ pack_error_ext(msgpack_packer *pk, int code, const char *message,
 	where   = where != NULL ? where : "";
 	msgpack_pack_array(&ipk, 3);
 	msgpack_pack_int64(&ipk, code);
-	msgpack_pack_str_with_body(&ipk, message, strlen(message));
-	msgpack_pack_str_with_body(&ipk, where, strlen(where));
+	/* the strings are cut before any bad UTF-8 (a truncated path, a
+	 * message formatted from raw bytes), or no one could decode them */
+	msgpack_pack_str_with_body(&ipk, message,
+	    sni_utf8_prefix((const uint8_t *) message, strlen(message)));
+	msgpack_pack_str_with_body(&ipk, where,
+	    sni_utf8_prefix((const uint8_t *) where, strlen(where)));
 	sni_wbuf *w = pk->data;
 	if (inner.err != 0) {
 		fail(w, inner.err);
@@ -146,6 +153,15 @@ pack_error_ext(msgpack_packer *pk, int code, const char *message,
 
 static int encode(
     msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr);
+
+static bool
+error_utf8_valid(const syn_error *e)
+{
+	const char *m = e->message != NULL ? e->message : "";
+	const char *w = e->where != NULL ? e->where : "";
+	return sni_utf8_valid((const uint8_t *) m, strlen(m)) &&
+	    sni_utf8_valid((const uint8_t *) w, strlen(w));
+}
 
 static int
 encode_list(msgpack_packer *pk, const syn_value *v, uint32_t depth,
@@ -268,6 +284,10 @@ encode(msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 	case SYN_TYPE_ERROR:
 		if (v->as.error == NULL) {
 			sni_detail_set("error value is NULL");
+			return SYN_EINVAL;
+		}
+		if (!error_utf8_valid(v->as.error)) {
+			sni_detail_set("error message is not valid UTF-8");
 			return SYN_EINVAL;
 		}
 		pack_error_ext(pk, v->as.error->code, v->as.error->message,

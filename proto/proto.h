@@ -173,6 +173,9 @@ bool sni_read_nil(sni_reader *r);
 /* True when s[0..n-1] is well-formed UTF-8 (no surrogates, no overlongs). */
 bool sni_utf8_valid(const uint8_t *s, size_t n);
 
+/* The length of the longest well-formed UTF-8 prefix of s[0..n-1]. */
+size_t sni_utf8_prefix(const uint8_t *s, size_t n);
+
 /* This process's pointer nonce (changes in a forked child). */
 uint64_t sni_process_nonce(void);
 

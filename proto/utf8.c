@@ -53,22 +53,32 @@ sequence_shape(uint8_t c, uint8_t *lo, uint8_t *hi)
 	return 0;
 }
 
-bool
-sni_utf8_valid(const uint8_t *s, size_t n)
+size_t
+sni_utf8_prefix(const uint8_t *s, size_t n)
 {
-	const uint8_t *end = s + n;
+	if (n == 0) {
+		return 0; /* s may be NULL (an empty string) */
+	}
+	const uint8_t *start = s;
+	const uint8_t *end   = s + n;
 	while (!ascii_run(&s, end)) {
 		uint8_t lo, hi;
 		int     len = sequence_shape(s[0], &lo, &hi);
 		if (len == 0 || end - s < len || s[1] < lo || s[1] > hi) {
-			return false;
+			return (size_t) (s - start);
 		}
 		for (int i = 2; i < len; i++) {
 			if ((s[i] & 0xc0) != 0x80) {
-				return false;
+				return (size_t) (s - start);
 			}
 		}
 		s += len;
 	}
-	return true;
+	return n;
+}
+
+bool
+sni_utf8_valid(const uint8_t *s, size_t n)
+{
+	return sni_utf8_prefix(s, n) == n;
 }

@@ -104,19 +104,23 @@ syn_value_get_double(const syn_value *v, double *out)
 	case SYN_TYPE_DOUBLE:
 		*out = v->as.d;
 		return 0;
-	case SYN_TYPE_INT:
-		if ((int64_t) (double) v->as.i != v->as.i ||
-		    v->as.i == INT64_MAX) {
+	case SYN_TYPE_INT: {
+		/* a double of 2^63 or more cannot be cast back (UB) */
+		double d = (double) v->as.i;
+		if (d >= 9223372036854775808.0 || (int64_t) d != v->as.i) {
 			return SYN_ERANGE;
 		}
-		*out = (double) v->as.i;
+		*out = d;
 		return 0;
-	case SYN_TYPE_UINT:
-		if (v->as.u >= 9007199254740992ull) { /* 2^53 */
+	}
+	case SYN_TYPE_UINT: {
+		double d = (double) v->as.u;
+		if (d >= 18446744073709551616.0 || (uint64_t) d != v->as.u) {
 			return SYN_ERANGE;
 		}
-		*out = (double) v->as.u;
+		*out = d;
 		return 0;
+	}
 	default:
 		return SYN_EBADTYPE;
 	}
@@ -349,7 +353,8 @@ format(fmtbuf *f, const syn_value *v, int depth)
 		break;
 	case SYN_TYPE_ERROR:
 		emit(f, "<error %s: %s (%s)>", syn_errname(v->as.error->code),
-		    v->as.error->message, v->as.error->where);
+		    v->as.error->message != NULL ? v->as.error->message : "",
+		    v->as.error->where != NULL ? v->as.error->where : "");
 		break;
 	case SYN_TYPE_PTR:
 		emit(f, "<ptr %p>", v->as.ptr);
@@ -455,7 +460,9 @@ static void *
 take_mem(sni_bump *b, const void *src, size_t n, size_t alloc)
 {
 	uint8_t *d = b->p;
-	b->p += sni_bump_round(alloc);
+	if (b->p != NULL) { /* NULL when the copy needs no memory */
+		b->p += sni_bump_round(alloc);
+	}
 	if (n > 0) {
 		memcpy(d, src, n);
 	}
@@ -538,7 +545,7 @@ syn_value_copy(const syn_value *v, syn_result *r)
 	if (need > 0 && (mem = malloc(need)) == NULL) {
 		return SYN_ENOMEM;
 	}
-	sni_bump b = { mem, (uint8_t *) mem + need };
+	sni_bump b = { mem, mem != NULL ? (uint8_t *) mem + need : NULL };
 	copy_into(v, &b, &r->value);
 	r->mem_ = mem;
 	return 0;

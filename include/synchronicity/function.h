@@ -89,8 +89,11 @@ SYN_API int syn_call_future(syn_synchronizer s, const char *name,
  * code as its result (0, or any code syn_call() returns). Every failure,
  * immediate or not, completes the aio; cancelling the aio (or its timeout)
  * cancels the call, and the aio completes after the task's cleanup ran.
- * Read the result with syn_aio_result() in the aio's callback or after
- * nng_aio_wait(). Any thread.
+ * The reply travels as the aio's message (the call sets it, and a message
+ * the caller left there is not freed): after every completion, call
+ * syn_aio_result() once, in the aio's callback or after nng_aio_wait(),
+ * which reads the reply and frees it, as a receive's message must be
+ * taken. Any thread.
  */
 SYN_API void syn_call_aio(syn_synchronizer s, const char *name,
     const syn_value *args, size_t nargs, nng_aio *aio);

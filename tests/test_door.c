@@ -1,0 +1,202 @@
+/*
+ * The door: callers that come by address, over nng (req0 to the
+ * synchronizer's rep0 socket), with the same messages as the fast lane.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "helpers.h"
+#include "proto/proto.h"
+
+static nng_socket
+dial(syn_synchronizer s)
+{
+	char       url[128];
+	nng_socket req;
+	ck_assert_syn_ok(syn_synchronizer_url(s, url, sizeof(url)));
+	ck_assert_int_eq(nng_req0_open(&req), 0);
+	ck_assert_int_eq(nng_socket_set_ms(req, NNG_OPT_REQ_RESENDTIME,
+	                     NNG_DURATION_INFINITE),
+	    0);
+	ck_assert_int_eq(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 10000), 0);
+	ck_assert_int_eq(nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, 10000), 0);
+	ck_assert_int_eq(nng_dial(req, url, NULL, 0), 0);
+	return req;
+}
+
+static nng_msg *
+call_msg(const char *method, const syn_value *args, size_t nargs)
+{
+	sni_wbuf   w;
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	nng_msg   *m;
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_msg_encode_call(
+	    &w, 7, NULL, method, strlen(method), args, nargs, &lim));
+	ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+	ck_assert_int_eq(nng_msg_append(m, w.buf, w.len), 0);
+	sni_wbuf_fini(&w);
+	return m;
+}
+
+/* Decodes a reply: its code, and the int it returns. */
+static int
+reply_int(nng_msg *m, int64_t *out)
+{
+	sni_limits       lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	uint64_t         id;
+	int              code;
+	syn_value        v;
+	const syn_error *err;
+	void            *mem;
+	ck_assert_syn_ok(sni_msg_decode_reply(nng_msg_body(m), nng_msg_len(m),
+	    &lim, &id, &code, &v, &err, &mem));
+	if (code == 0) {
+		*out = v.as.i;
+	}
+	free(mem);
+	nng_msg_free(m);
+	return code;
+}
+
+static int
+door_call(nng_socket req, nng_msg *m, int64_t *out)
+{
+	ck_assert_int_eq(nng_sendmsg(req, m, 0), 0);
+	ck_assert_int_eq(nng_recvmsg(req, &m, 0), 0);
+	return reply_int(m, out);
+}
+
+START_TEST(call_by_address)
+{
+	syn_synchronizer s   = th_new();
+	nng_socket       req = dial(s);
+	syn_value        arg = syn_int(42);
+	int64_t          out = 0;
+	double           t0  = th_now_ms();
+	ck_assert_syn_ok(door_call(req, call_msg("square", &arg, 1), &out));
+	ck_assert_int_eq(out, 1764);
+	ck_assert_msg(th_now_ms() - t0 >= D_MS - 1, "no sleep?");
+	arg = syn_int(3);
+	ck_assert_syn_rc(door_call(req, call_msg("fail", &arg, 1), &out),
+	    SYN_EUSER(3));
+	ck_assert_syn_rc(door_call(req, call_msg("nope", &arg, 1), &out),
+	    SYN_ENOENT);
+	nng_close(req);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* A malformed message gets an error reply, and the actor keeps serving. */
+START_TEST(malformed_message_gets_error_reply)
+{
+	syn_synchronizer s   = th_new();
+	nng_socket       req = dial(s);
+	const char      *junk[] = { "", "hello", "\xc1\x01\x01",
+                "\xc1\x01\x01\x00\xc0\xa1" "f\xdd\xff\xff\xff\xff" };
+	size_t lens[] = { 0, 5, 3, 12 };
+	for (size_t i = 0; i < 4; i++) {
+		nng_msg *m;
+		int64_t  out;
+		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+		ck_assert_int_eq(nng_msg_append(m, junk[i], lens[i]), 0);
+		ck_assert_syn_rc(door_call(req, m, &out), SYN_EPROTO);
+	}
+	syn_value arg = syn_int(5);
+	int64_t   out = 0;
+	ck_assert_syn_ok(door_call(req, call_msg("square_now", &arg, 1), &out));
+	ck_assert_int_eq(out, 25);
+	nng_close(req);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Pointer values cannot come in by address. */
+START_TEST(pointers_refused_at_the_door)
+{
+	syn_synchronizer s   = th_new();
+	nng_socket       req = dial(s);
+	sni_wbuf         w;
+	sni_limits       lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, true };
+	syn_value        arg = syn_ptr(&w);
+	nng_msg         *m;
+	int64_t          out;
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_msg_encode_call(&w, 1, NULL, "echo", 4, &arg, 1, &lim));
+	ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+	ck_assert_int_eq(nng_msg_append(m, w.buf, w.len), 0);
+	sni_wbuf_fini(&w);
+	ck_assert_syn_rc(door_call(req, m, &out), SYN_EPROTO);
+	nng_close(req);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Many requests at once through one socket: the door opens more contexts
+ * as they fill, and the calls overlap. */
+START_TEST(concurrent_calls_by_address)
+{
+	enum { N = 40 };
+	syn_synchronizer s   = th_new();
+	nng_socket       req = dial(s);
+	nng_ctx          ctx[N];
+	nng_aio         *aio[N];
+	double           t0 = th_now_ms();
+	for (int i = 0; i < N; i++) {
+		syn_value arg = syn_int(i);
+		ck_assert_int_eq(nng_ctx_open(&ctx[i], req), 0);
+		ck_assert_int_eq(nng_aio_alloc(&aio[i], NULL, NULL), 0);
+		nng_aio_set_msg(aio[i], call_msg("square", &arg, 1));
+		nng_ctx_send(ctx[i], aio[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		nng_aio_wait(aio[i]);
+		ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+		nng_ctx_recv(ctx[i], aio[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		int64_t out;
+		nng_aio_wait(aio[i]);
+		ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+		ck_assert_syn_ok(reply_int(nng_aio_get_msg(aio[i]), &out));
+		ck_assert_int_eq(out, (int64_t) i * i);
+		nng_aio_free(aio[i]);
+		nng_ctx_close(ctx[i]);
+	}
+	ck_assert_msg(th_now_ms() - t0 < 3 * D_MS, "door calls were serial");
+	nng_close(req);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* After close, calls by address get a clear SYN_ECLOSED reply. */
+START_TEST(closed_door)
+{
+	syn_synchronizer s   = th_new();
+	nng_socket       req = dial(s);
+	syn_value        arg = syn_int(2);
+	int64_t          out;
+	ck_assert_syn_ok(door_call(req, call_msg("square_now", &arg, 1), &out));
+	ck_assert_syn_ok(syn_synchronizer_close(s));
+	ck_assert_syn_rc(door_call(req, call_msg("square_now", &arg, 1), &out),
+	    SYN_ECLOSED);
+	nng_close(req);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	const th_case cases[] = {
+		TH_CASE("by_address", call_by_address),
+		TH_CASE("malformed", malformed_message_gets_error_reply),
+		TH_CASE("pointers", pointers_refused_at_the_door),
+		TH_CASE("concurrent", concurrent_calls_by_address),
+		TH_CASE("closed", closed_door),
+	};
+	return TH_SUITE("door", cases);
+}

@@ -1,0 +1,390 @@
+/*
+ * Tasks: the await points (sleep, futures, nng aios), cancellation at
+ * each of them, and what a task may use (its memory, its stack).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+/* syn_await_aio on nng's own timer: the task sleeps through nng. */
+static int
+nng_sleeper(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t  ms;
+	nng_aio *aio;
+	int      rc = syn_unpack(t, args, nargs, "i", &ms);
+	if (rc != 0 || (rc = syn_aio_alloc(t, &aio)) != 0) {
+		return rc;
+	}
+	nng_sleep_aio((nng_duration) ms, aio);
+	rc = syn_await_aio(t, aio);
+	if (rc == SYN_ECANCELED) {
+		atomic_fetch_add(&th_cleanups, 1);
+	}
+	/* The aio is still usable after an await, cancelled or not. */
+	int rc2 = rc;
+	if (rc == 0) {
+		nng_sleep_aio(1, aio);
+		rc2 = syn_await_aio(t, aio);
+	}
+	syn_aio_free(t, aio);
+	*ret = syn_int(rc2);
+	return rc;
+}
+
+START_TEST(await_aio_resumes_on_completion)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "nng_sleeper", nng_sleeper, NULL);
+	double t0 = th_now_ms();
+	ck_assert_int_eq(th_call_int(s, "nng_sleeper", D_MS), 0);
+	double took = th_now_ms() - t0;
+	ck_assert_msg(took >= D_MS - 1 && took < 2 * D_MS, "took %.1f", took);
+
+	/* Ten of them overlap: the actor serves others while they wait. */
+	syn_future *fs[10];
+	t0 = th_now_ms();
+	for (int i = 0; i < 10; i++) {
+		syn_value arg = syn_int(D_MS);
+		ck_assert_syn_ok(syn_call_future(s, "nng_sleeper", &arg, 1, &fs[i]));
+	}
+	ck_assert_syn_ok(syn_future_wait_all(fs, 10, SYN_DURATION_INFINITE));
+	ck_assert_msg(th_now_ms() - t0 < 2 * D_MS, "aio waits were serial");
+	for (int i = 0; i < 10; i++) {
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		syn_future_free(fs[i]);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Cancelling a task that awaits an aio cancels the operation. */
+START_TEST(cancel_during_await_aio)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "nng_sleeper", nng_sleeper, NULL);
+	syn_value   arg = syn_int(20 * D_MS);
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(s, "nng_sleeper", &arg, 1, &f));
+	usleep(D_MS * 1000 / 5);
+	double t0 = th_now_ms();
+	syn_future_cancel(f);
+	ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
+	ck_assert_msg(th_now_ms() - t0 < D_MS, "cancel was slow");
+	ck_assert_int_eq(atomic_load(&th_cleanups), 1);
+	syn_future_free(f);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+static int
+bad_aio_use(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	nng_aio *foreign;
+	if (nng_aio_alloc(&foreign, NULL, NULL) != 0) {
+		return SYN_ENOMEM;
+	}
+	int rc = syn_await_aio(t, foreign);
+	nng_aio_free(foreign);
+	*ret = syn_int(rc);
+	return 0;
+}
+
+START_TEST(await_aio_checks_its_aio)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "bad_aio_use", bad_aio_use, NULL);
+	ck_assert_int_eq(th_call_int(s, "bad_aio_use", 0), SYN_EINVAL);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* A task awaiting a call on another synchronizer; cancelling the outer
+ * call cancels the inner one, whose cleanup runs. */
+START_TEST(cancel_propagates_to_awaited_call)
+{
+	syn_synchronizer a = th_new(), b = th_new();
+	syn_value args[3] = { syn_int(b.id), syn_str("sleep_ms"), syn_int(20 * D_MS) };
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(a, "nested", args, 3, &f));
+	usleep(D_MS * 1000 / 5);
+	double t0 = th_now_ms();
+	syn_future_cancel(f);
+	ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
+	ck_assert_msg(th_now_ms() - t0 < D_MS, "cancel was slow");
+	ck_assert_int_eq(atomic_load(&th_cleanups), 1); /* the inner one */
+	syn_future_free(f);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+}
+END_TEST
+
+/* Synchronizers compose: a task awaits calls of another without blocking
+ * its own actor. */
+START_TEST(await_another_synchronizer)
+{
+	syn_synchronizer a = th_new(), b = th_new();
+	syn_future      *fs[10];
+	double           t0 = th_now_ms();
+	for (int i = 0; i < 10; i++) {
+		syn_value args[3] = { syn_int(b.id), syn_str("square"), syn_int(i) };
+		ck_assert_syn_ok(syn_call_future(a, "nested", args, 3, &fs[i]));
+	}
+	for (int i = 0; i < 10; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, i * i);
+		syn_future_free(fs[i]);
+	}
+	ck_assert_msg(th_now_ms() - t0 < 2 * D_MS, "nested calls were serial");
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+}
+END_TEST
+
+/* A task that blocks its thread delays only its own synchronizer. */
+START_TEST(blocked_actor_does_not_delay_others)
+{
+	syn_synchronizer a = th_new(), b = th_new();
+	syn_future      *slow;
+	syn_value        arg = syn_int(4 * D_MS);
+	ck_assert_syn_ok(syn_call_future(a, "block_ms", &arg, 1, &slow));
+	usleep(D_MS * 1000 / 10);
+	double t0 = th_now_ms();
+	ck_assert_int_eq(th_call_int(b, "square_now", 7), 49);
+	double took = th_now_ms() - t0;
+	ck_assert_msg(took < 50, "the other synchronizer took %.1f ms", took);
+	ck_assert_syn_rc(syn_future_poll(slow), SYN_EAGAIN);
+	ck_assert_syn_ok(syn_future_wait(slow));
+	syn_future_free(slow);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+}
+END_TEST
+
+typedef struct order {
+	int log[16];
+	int n;
+	int started;
+} order;
+
+static int
+yielder(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	order  *o = syn_task_userdata(t);
+	int64_t id;
+	int     rc = syn_unpack(t, args, nargs, "i", &id);
+	o->started++;
+	while (rc == 0 && o->started < 2) {
+		rc = syn_sleep(t, 0); /* wait until both run */
+	}
+	for (int i = 0; rc == 0 && i < 3; i++) {
+		o->log[o->n++] = (int) id;
+		rc             = syn_sleep(t, 0); /* yield */
+	}
+	return rc;
+}
+
+/* syn_sleep(t, 0) yields: two tasks interleave step by step. */
+START_TEST(sleep_zero_yields)
+{
+	static order     o;
+	syn_synchronizer s = th_new();
+	th_register(s, "yielder", yielder, &o);
+	syn_future *f1, *f2;
+	syn_value   a1 = syn_int(1), a2 = syn_int(2);
+	ck_assert_syn_ok(syn_call_future(s, "yielder", &a1, 1, &f1));
+	ck_assert_syn_ok(syn_call_future(s, "yielder", &a2, 1, &f2));
+	ck_assert_syn_ok(syn_future_wait(f1));
+	ck_assert_syn_ok(syn_future_wait(f2));
+	ck_assert_int_eq(o.n, 6);
+	for (int i = 1; i < 6; i++) {
+		ck_assert_int_ne(o.log[i], o.log[i - 1]);
+	}
+	syn_future_free(f1);
+	syn_future_free(f2);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+static int
+recurse(int n)
+{
+	volatile char pad[512];
+	memset((char *) pad, n, sizeof(pad));
+	if (n == 0) {
+		return 0;
+	}
+	int below = recurse(n - 1); /* not a tail call: frames stay */
+	return below + (pad[511] == (char) n ? 0 : 1);
+}
+
+static int
+deep_stack(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t n;
+	int     rc = syn_unpack(t, args, nargs, "i", &n);
+	if (rc == 0) {
+		*ret = syn_int(recurse((int) n));
+		rc   = syn_sleep(t, 1); /* and suspend with a used stack */
+	}
+	return rc;
+}
+
+/* A task may use most of its stack (about 100 KiB of 256 KiB here). */
+START_TEST(tasks_have_real_stacks)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "deep_stack", deep_stack, NULL);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(th_call_int(s, "deep_stack", 180), 0);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+static int
+allocating(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_value *items = syn_task_alloc(t, 3 * sizeof(syn_value));
+	char      *text  = syn_task_alloc(t, 100000);
+	if (items == NULL || text == NULL) {
+		return SYN_ENOMEM;
+	}
+	memset(text, 'a', 99999);
+	text[99999] = '\0';
+	int rc      = syn_sleep(t, 1); /* memory survives a suspension */
+	items[0]    = syn_str(text);
+	items[1]    = syn_task_printf(t, "%d-%s", 42, "x");
+	items[2]    = syn_int(rc);
+	*ret        = syn_list(items, 3);
+	return rc;
+}
+
+/* Results may point into syn_task_alloc() memory, which outlives the
+ * function until the reply is encoded. */
+START_TEST(task_memory_backs_results)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "allocating", allocating, NULL);
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "allocating", NULL, 0, &res));
+	ck_assert_int_eq(res.value.type, SYN_TYPE_LIST);
+	ck_assert_int_eq(res.value.len, 3);
+	ck_assert_int_eq(res.value.as.list[0].len, 99999);
+	ck_assert_str_eq(res.value.as.list[1].as.str, "42-x");
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Task functions refuse a task pointer that is not the running task. */
+START_TEST(task_api_outside_a_task)
+{
+	nng_aio *aio;
+	ck_assert_syn_rc(syn_sleep(NULL, 1), SYN_ESTATE);
+	ck_assert_syn_rc(syn_await(NULL, NULL), SYN_ESTATE);
+	ck_assert_syn_rc(syn_aio_alloc(NULL, &aio), SYN_ESTATE);
+	ck_assert_syn_rc(syn_await_aio(NULL, NULL), SYN_ESTATE);
+	ck_assert_syn_rc(syn_unpack(NULL, NULL, 0, ""), SYN_ESTATE);
+	ck_assert(!syn_task_cancelled(NULL));
+	ck_assert_ptr_null(syn_task_alloc(NULL, 1));
+	ck_assert_ptr_null(syn_task_userdata(NULL));
+	ck_assert_int_eq(syn_task_synchronizer(NULL).id, 0);
+	ck_assert_int_eq(syn_raise(NULL, SYN_EINVAL, "x"), SYN_EINVAL);
+}
+END_TEST
+
+static int
+unpack_all(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	bool             b;
+	int64_t          i;
+	uint64_t         u;
+	double           d;
+	const char      *s;
+	const void      *y;
+	size_t           ylen;
+	const syn_value *l, *m, *v = NULL;
+	int rc = syn_unpack(t, args, nargs, "biudsylm|v", &b, &i, &u, &d, &s,
+	    &y, &ylen, &l, &m, &v);
+	if (rc == 0) {
+		*ret = syn_task_printf(t, "%d %lld %llu %g %s %zu %u %u %s", b,
+		    (long long) i, (unsigned long long) u, d, s, ylen, l->len,
+		    m->len, v != NULL ? syn_type_name(v->type) : "none");
+	}
+	return rc;
+}
+
+START_TEST(unpack_reads_and_checks)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "unpack_all", unpack_all, NULL);
+	syn_value  list[1] = { syn_int(1) };
+	syn_pair   pair[1] = { { syn_str("a"), syn_nil() } };
+	syn_value  args[]  = { syn_bool(true), syn_int(-2), syn_int(3),
+                syn_int(4), syn_str("five"), syn_bytes("xy", 2),
+                syn_list(list, 1), syn_map(pair, 1), syn_double(0.5) };
+	syn_result res     = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "unpack_all", args, 9, &res));
+	ck_assert_str_eq(res.value.as.str, "1 -2 3 4 five 2 1 1 double");
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_call(s, "unpack_all", args, 8, &res));
+	ck_assert_str_eq(res.value.as.str, "1 -2 3 4 five 2 1 1 none");
+	syn_result_fini(&res);
+	ck_assert_syn_rc(syn_call(s, "unpack_all", args, 7, NULL), SYN_EINVAL);
+	ck_assert_str_eq(syn_last_error()->message,
+	    "unpack_all takes at least 8 arguments, got 7");
+	args[2] = syn_int(-3);
+	ck_assert_syn_rc(syn_call(s, "unpack_all", args, 9, NULL), SYN_ERANGE);
+	ck_assert_str_eq(syn_last_error()->message,
+	    "unpack_all: argument 2 does not fit unsigned int");
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Many tasks suspended at once, each on its own stack. */
+START_TEST(ten_thousand_suspended_tasks)
+{
+	enum { N = 10000 };
+	syn_synchronizer s  = th_new();
+	syn_future     **fs = malloc(N * sizeof(*fs));
+	double           t0 = th_now_ms();
+	for (int i = 0; i < N; i++) {
+		syn_value arg = syn_int(D_MS);
+		ck_assert_syn_ok(syn_call_future(s, "sleep_ms", &arg, 1, &fs[i]));
+	}
+	ck_assert_syn_ok(syn_future_wait_all(fs, N, SYN_DURATION_INFINITE));
+	double took = th_now_ms() - t0;
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	ck_assert_msg(took < 8 * D_MS, "took %.1f ms", took);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	const th_case cases[] = {
+		TH_CASE("await_aio", await_aio_resumes_on_completion),
+		TH_CASE("await_aio_cancel", cancel_during_await_aio),
+		TH_CASE("await_aio_checks", await_aio_checks_its_aio),
+		TH_CASE("cancel_propagates", cancel_propagates_to_awaited_call),
+		TH_CASE("await_other", await_another_synchronizer),
+		TH_CASE("isolation", blocked_actor_does_not_delay_others),
+		TH_CASE("yield", sleep_zero_yields),
+		TH_CASE("deep_stack", tasks_have_real_stacks),
+		TH_CASE("task_memory", task_memory_backs_results),
+		TH_CASE("outside_task", task_api_outside_a_task),
+		TH_CASE("unpack", unpack_reads_and_checks),
+		TH_CASE("many_suspended", ten_thousand_suspended_tasks),
+	};
+	return TH_SUITE("task", cases);
+}
