@@ -40,7 +40,8 @@ wanted_type(char c)
 static const char *
 wanted_name(char c)
 {
-	return c == 'u' ? "unsigned int" : (c == 'v' ? "any" : syn_type_name(wanted_type(c)));
+	return c == 'u' ? "unsigned int"
+	                : (c == 'v' ? "any" : syn_type_name(wanted_type(c)));
 }
 
 /* Reads args[i] as letter c into the next pointer(s) of ap. */
@@ -66,12 +67,13 @@ read_one(syn_task *t, char c, const syn_value *v, size_t i, va_list *ap)
 		break;
 	case 'y': {
 		const void **p = va_arg(*ap, const void **);
-		rc             = syn_value_get_bytes(v, p, va_arg(*ap, size_t *));
+		rc = syn_value_get_bytes(v, p, va_arg(*ap, size_t *));
 		break;
 	}
 	case 'h':
 		rc = v->type == SYN_TYPE_HANDLE ? 0 : SYN_EBADTYPE;
-		*va_arg(*ap, const syn_handle **) = rc == 0 ? v->as.handle : NULL;
+		*va_arg(*ap, const syn_handle **) =
+		    rc == 0 ? v->as.handle : NULL;
 		break;
 	case 'p':
 		rc = v->type == SYN_TYPE_PTR ? 0 : SYN_EBADTYPE;
@@ -116,8 +118,8 @@ count_format(syn_task *t, const char *fmt, size_t *required, size_t *total)
 }
 
 int
-syn_unpack(syn_task *t, const syn_value *args, size_t nargs, const char *fmt,
-    ...)
+syn_unpack(
+    syn_task *t, const syn_value *args, size_t nargs, const char *fmt, ...)
 {
 	size_t required, total;
 	int    rc = sni_task_check(t);
@@ -125,7 +127,8 @@ syn_unpack(syn_task *t, const syn_value *args, size_t nargs, const char *fmt,
 		return rc;
 	}
 	if (fmt == NULL || (nargs > 0 && args == NULL)) {
-		return syn_raise(t, SYN_EINVAL, "syn_unpack: NULL format or args");
+		return syn_raise(
+		    t, SYN_EINVAL, "syn_unpack: NULL format or args");
 	}
 	if ((rc = count_format(t, fmt, &required, &total)) != 0) {
 		return rc;
@@ -133,9 +136,12 @@ syn_unpack(syn_task *t, const syn_value *args, size_t nargs, const char *fmt,
 	if (nargs < required || nargs > total) {
 		return syn_raise(t, SYN_EINVAL,
 		    "%s takes %s%zu argument%s, got %zu", t->call.name,
-		    required == total ? "" : (nargs < required ? "at least " : "at most "),
+		    required == total
+		        ? ""
+		        : (nargs < required ? "at least " : "at most "),
 		    nargs < required ? required : total,
-		    (nargs < required ? required : total) == 1 ? "" : "s", nargs);
+		    (nargs < required ? required : total) == 1 ? "" : "s",
+		    nargs);
 	}
 	va_list ap;
 	va_start(ap, fmt);

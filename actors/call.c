@@ -14,8 +14,8 @@
 
 /* Encodes the CALL into a new message. */
 static int
-encode_call(sni_actor *a, const char *name, const syn_value *args,
-    size_t nargs, nng_msg **mp)
+encode_call(sni_actor *a, const char *name, const syn_value *args, size_t nargs,
+    nng_msg **mp)
 {
 	sni_wbuf w;
 	sni_wbuf_init(&w);
@@ -121,7 +121,7 @@ syn_call(syn_synchronizer s, const char *name, const syn_value *args,
 	    s, name, args, nargs, SYN_DURATION_INFINITE, res);
 }
 
-/* ---- the aio form -------------------------------------------------------------- */
+/* ---- the aio form ----------------------------------------------------- */
 
 /* The aio calls in flight, so that nng's cancel callback finds its call. */
 static pthread_mutex_t aio_lock  = PTHREAD_MUTEX_INITIALIZER;

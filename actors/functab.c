@@ -41,7 +41,8 @@ grow(sni_functab *t)
 	for (uint32_t i = 0; i < t->cap; i++) {
 		sni_func *f = t->slots[i];
 		if (f != NULL) {
-			slots[find_slot(slots, cap, f->name, f->len, f->hash)] = f;
+			slots[find_slot(slots, cap, f->name, f->len, f->hash)] =
+			    f;
 		}
 	}
 	free(t->slots);

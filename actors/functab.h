@@ -14,7 +14,7 @@ typedef struct sni_func {
 	char        *name; /* NUL-terminated copy */
 	uint32_t     len;
 	uint32_t     hash;
-	syn_func_def def;  /* def.name points at name */
+	syn_func_def def; /* def.name points at name */
 } sni_func;
 
 typedef struct sni_functab {

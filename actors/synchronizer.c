@@ -25,7 +25,8 @@ resolve(void *arg, const sni_call_view *v, sni_callable *out)
 		    (unsigned long long) v->target.object);
 		return SYN_ENOENT;
 	}
-	const sni_func *f = sni_functab_find(&s->funcs, v->method, v->method_len);
+	const sni_func *f =
+	    sni_functab_find(&s->funcs, v->method, v->method_len);
 	if (f == NULL) {
 		sni_detail_set("no function named '%.*s' is registered",
 		    (int) v->method_len, v->method);
@@ -51,7 +52,8 @@ int
 syn_synchronizer_new(syn_synchronizer *sp, const syn_config *cfg)
 {
 	if (sp == NULL) {
-		return sni_error_set(SYN_EINVAL, "synchronizer pointer is NULL", "");
+		return sni_error_set(
+		    SYN_EINVAL, "synchronizer pointer is NULL", "");
 	}
 	sp->id      = 0;
 	sni_sync *s = calloc(1, sizeof(*s));
@@ -81,7 +83,8 @@ syn_synchronizer_destroy(syn_synchronizer s)
 	int rc = sni_actor_destroy(s.id);
 	if (rc == SYN_EDEADLK) {
 		sni_error_set(rc,
-		    "a synchronizer cannot be destroyed from its own thread", "");
+		    "a synchronizer cannot be destroyed from its own thread",
+		    "");
 	}
 	return rc;
 }
@@ -105,14 +108,16 @@ syn_synchronizer_url(syn_synchronizer s, char *buf, size_t size)
 	return rc;
 }
 
-/* ---- registering functions ------------------------------------------------- */
+/* ---- registering functions -------------------------------------------- */
 
 static int
 check_def(const syn_func_def *def)
 {
 	if (def == NULL || def->name == NULL || def->fn == NULL) {
-		return sni_error_set(SYN_EINVAL, "a function needs a name and an "
-		                                 "implementation", "");
+		return sni_error_set(SYN_EINVAL,
+		    "a function needs a name and an "
+		    "implementation",
+		    "");
 	}
 	size_t len = strlen(def->name);
 	if (len == 0 || len > SNI_METHOD_MAX ||
@@ -121,7 +126,8 @@ check_def(const syn_func_def *def)
 		    "a function name has 1 to 255 bytes of UTF-8", "");
 	}
 	if (def->kind != SYN_KIND_FUNCTION) {
-		return sni_error_set(SYN_EINVAL, "unknown function kind", def->name);
+		return sni_error_set(
+		    SYN_EINVAL, "unknown function kind", def->name);
 	}
 	return 0;
 }
@@ -142,8 +148,8 @@ syn_register(syn_synchronizer s, const syn_func_def *def)
 	}
 	rc = sni_actor_run(s.id, add_on_actor, (void *) def);
 	if (rc == SYN_EEXIST) {
-		sni_error_set(rc, "a function of this name is registered already",
-		    def->name);
+		sni_error_set(rc,
+		    "a function of this name is registered already", def->name);
 	} else if (rc != 0) {
 		sni_error_set(rc, NULL, def->name);
 	}

@@ -31,7 +31,7 @@ sni_actor_self(void)
 	return self;
 }
 
-/* ---- fork ---------------------------------------------------------------- */
+/* ---- fork ------------------------------------------------------------- */
 
 static void
 atfork_child(void)
@@ -48,7 +48,7 @@ install_atfork(void)
 	pthread_atfork(NULL, NULL, atfork_child);
 }
 
-/* ---- configuration -------------------------------------------------------- */
+/* ---- configuration ---------------------------------------------------- */
 
 static uint32_t
 spin_ns_for(int spin_us)
@@ -67,12 +67,12 @@ static int
 check_config(const syn_config *c)
 {
 	if (c->name != NULL && (c->name[0] == '\0' || strlen(c->name) > 63)) {
-		return sni_error_set(SYN_EINVAL,
-		    "config.name must have 1 to 63 bytes", "");
+		return sni_error_set(
+		    SYN_EINVAL, "config.name must have 1 to 63 bytes", "");
 	}
 	if (c->url != NULL && (strlen(c->url) == 0 || strlen(c->url) > 127)) {
-		return sni_error_set(SYN_EINVAL,
-		    "config.url must have 1 to 127 bytes", "");
+		return sni_error_set(
+		    SYN_EINVAL, "config.url must have 1 to 127 bytes", "");
 	}
 	if (c->stack_size != 0 &&
 	    (c->stack_size < MIN_STACK || c->stack_size > MAX_STACK)) {
@@ -104,11 +104,11 @@ actor_alloc(const syn_config *c)
 	memset(a, 0, sizeof(*a));
 	sni_mpsc_init(&a->mbox);
 	snprintf(a->name, sizeof(a->name), "%s", c->name ? c->name : "syn");
-	a->spin_ns          = spin_ns_for(c->spin_us);
-	a->limits.max_depth = c->max_depth ? (uint32_t) c->max_depth
-	                                   : SNI_DEFAULT_MAX_DEPTH;
-	a->limits.max_size  = c->max_message ? c->max_message
-	                                     : SNI_DEFAULT_MAX_SIZE;
+	a->spin_ns = spin_ns_for(c->spin_us);
+	a->limits.max_depth =
+	    c->max_depth ? (uint32_t) c->max_depth : SNI_DEFAULT_MAX_DEPTH;
+	a->limits.max_size =
+	    c->max_message ? c->max_message : SNI_DEFAULT_MAX_SIZE;
 	a->limits.allow_ptr = true;
 	a->max_message      = a->limits.max_size;
 	a->close_node.kind  = SNI_NODE_CLOSE;
@@ -138,7 +138,7 @@ set_url(sni_actor *a, const syn_config *c)
 	return a->url != NULL ? 0 : SYN_ENOMEM;
 }
 
-/* ---- the loop ------------------------------------------------------------- */
+/* ---- the loop --------------------------------------------------------- */
 
 typedef struct ctrl {
 	sni_node node;
@@ -194,7 +194,8 @@ handle(sni_actor *a, sni_node *n)
 		sni_door_handle(a, n);
 		break;
 	case SNI_NODE_WAKE: {
-		sni_task *t = (sni_task *) ((char *) n - offsetof(sni_task, wake));
+		sni_task *t =
+		    (sni_task *) ((char *) n - offsetof(sni_task, wake));
 		if (t->wait == SNI_WAIT_FUTURE) {
 			sni_task_resume(t, 0);
 		}
@@ -204,14 +205,16 @@ handle(sni_actor *a, sni_node *n)
 		sni_aio_handle(a, n);
 		break;
 	case SNI_NODE_CANCEL:
-		cancel_arrived(a, (syn_future *) ((char *) n -
-		                      offsetof(syn_future, cancel_node)));
+		cancel_arrived(a,
+		    (syn_future *) ((char *) n -
+		        offsetof(syn_future, cancel_node)));
 		break;
 	case SNI_NODE_CTRL:
 		run_ctrl(a, (ctrl *) n);
 		break;
 	case SNI_NODE_CLOSE:
-		a->closed = true; /* the door stays open, to answer SYN_ECLOSED */
+		a->closed =
+		    true; /* the door stays open, to answer SYN_ECLOSED */
 		break;
 	case SNI_NODE_STOP:
 		begin_stop(a);
@@ -241,7 +244,8 @@ idle(sni_actor *a)
 	uint64_t next = sni_timer_next(&a->timers);
 	if (a->spin_ns > 0) {
 		uint64_t now = sni_now_ns();
-		uint64_t end = now + a->spin_ns < next ? now + a->spin_ns : next;
+		uint64_t end =
+		    now + a->spin_ns < next ? now + a->spin_ns : next;
 		while (now < end) {
 			for (int i = 0; i < 32; i++) {
 				if (sni_mpsc_nonempty(&a->mbox)) {
@@ -283,8 +287,7 @@ shutdown_actor(sni_actor *a)
 	sni_registry_quiesce(a->id);
 	sni_door_stop(a->door);
 	sni_aio_stop_all(a);
-	while (drain(a)) {
-	}
+	while (drain(a)) { }
 	sni_aio_free_all(a);
 	sni_door_free(a->door);
 	a->door = NULL;
@@ -306,7 +309,7 @@ signal_started(sni_actor *a, int rc)
 static void *
 actor_main(void *arg)
 {
-	sni_actor *a = arg;
+	sni_actor *a         = arg;
 	char       tname[16] = { 0 };
 	self                 = a;
 	memcpy(tname, a->name, sizeof(tname) - 1);
@@ -326,7 +329,7 @@ actor_main(void *arg)
 	return NULL;
 }
 
-/* ---- starting, closing, destroying ------------------------------------------ */
+/* ---- starting, closing, destroying ------------------------------------ */
 
 static void
 actor_free(sni_actor *a)
@@ -352,10 +355,10 @@ spawn(sni_actor *a)
 }
 
 int
-sni_actor_start(const syn_config *cfg, const sni_actor_ops *ops,
-    void *ops_arg, sni_actor **ap, uint32_t *idp)
+sni_actor_start(const syn_config *cfg, const sni_actor_ops *ops, void *ops_arg,
+    sni_actor **ap, uint32_t *idp)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static pthread_once_t   once = PTHREAD_ONCE_INIT;
 	static const syn_config defaults;
 	pthread_once(&once, install_atfork);
 	cfg    = cfg != NULL ? cfg : &defaults;
@@ -474,7 +477,7 @@ sni_actor_run(uint32_t id, int (*fn)(sni_actor *, void *), void *arg)
 	return c.rc;
 }
 
-/* ---- dispatching a call --------------------------------------------------------- */
+/* ---- dispatching a call ----------------------------------------------- */
 
 void
 sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
@@ -483,10 +486,11 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	sni_call_view v;
 	sni_callable  c;
 	sni_detail_clear();
-	int rc = sni_msg_decode_call(nng_msg_body(msg), nng_msg_len(msg), lim, &v);
+	int rc =
+	    sni_msg_decode_call(nng_msg_body(msg), nng_msg_len(msg), lim, &v);
 	if (rc != 0) {
-		sni_reply_error(origin, origin_ptr, msg, 0, rc, sni_detail_get(),
-		    a->name);
+		sni_reply_error(
+		    origin, origin_ptr, msg, 0, rc, sni_detail_get(), a->name);
 		return;
 	}
 	if (a->closed && origin == SNI_ORIGIN_DOOR) {

@@ -67,20 +67,20 @@ struct sni_actor {
 	sni_task      *tasks; /* every live task */
 	uint32_t       ntasks;
 	sni_door      *door;
-	sni_aio       *aios; /* every syn_aio_alloc() aio */
-	sni_ptrmap     aio_map; /* their nng_aio to them */
+	sni_aio       *aios;     /* every syn_aio_alloc() aio */
+	sni_ptrmap     aio_map;  /* their nng_aio to them */
 	bool           closed;   /* new calls are refused */
 	bool           stopping; /* tasks are cancelled; the loop ends */
 
-	sni_node    close_node;
-	sni_node    stop_node;
-	atomic_bool close_posted;
-	atomic_bool stop_posted;
-	atomic_bool stop_asked; /* destroy began: calls not started fail */
-	atomic_bool destroying;
-	char       *url;     /* the door's address; NULL without a door */
-	size_t      max_message;
-	int         start_rc;
+	sni_node         close_node;
+	sni_node         stop_node;
+	atomic_bool      close_posted;
+	atomic_bool      stop_posted;
+	atomic_bool      stop_asked; /* destroy began: calls not started fail */
+	atomic_bool      destroying;
+	char            *url; /* the door's address; NULL without a door */
+	size_t           max_message;
+	int              start_rc;
 	_Atomic uint32_t started;
 };
 

@@ -89,7 +89,8 @@ syn_await_aio(syn_task *t, nng_aio *aio)
 	if (rc != 0) {
 		return rc;
 	}
-	sni_aio *w = aio != NULL ? sni_ptrmap_get(&t->actor->aio_map, aio) : NULL;
+	sni_aio *w =
+	    aio != NULL ? sni_ptrmap_get(&t->actor->aio_map, aio) : NULL;
 	if (w == NULL) {
 		return syn_raise(t, SYN_EINVAL,
 		    "aio was not allocated by syn_aio_alloc on this "
@@ -132,7 +133,8 @@ sni_aio_handle(sni_actor *a, sni_node *n)
 		return;
 	}
 	w->waiter = NULL;
-	sni_task_resume(t, t->cancelled ? SYN_ECANCELED : nng_aio_result(w->aio));
+	sni_task_resume(
+	    t, t->cancelled ? SYN_ECANCELED : nng_aio_result(w->aio));
 	(void) a;
 }
 

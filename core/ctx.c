@@ -12,7 +12,7 @@
 
 #include "ctx.h"
 
-/* ---- which sanitizers are on --------------------------------------------- */
+/* ---- which sanitizers are on ------------------------------------------ */
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -131,7 +131,7 @@ sni_ctx_init_thread(sni_ctx *c)
 }
 
 #ifndef SNI_CONTEXT_UCONTEXT
-/* ---- Boost.Context: make_fcontext / jump_fcontext have C linkage ---------- */
+/* ---- Boost.Context: make_fcontext / jump_fcontext have C linkage ------ */
 
 typedef void *fcontext_t;
 typedef struct {
@@ -168,8 +168,8 @@ sni_ctx_switch(sni_ctx *from, sni_ctx *to, void *data)
 	handoff h = { from, to, data };
 	void   *save;
 	before_switch(to, &save);
-	transfer_t t = jump_fcontext(to->fctx, &h);
-	handoff   *r = t.data; /* the switch that resumed us */
+	transfer_t t  = jump_fcontext(to->fctx, &h);
+	handoff   *r  = t.data; /* the switch that resumed us */
 	r->from->fctx = t.fctx;
 	after_switch(save, r->from);
 	return r->data;
@@ -185,7 +185,7 @@ sni_ctx_exit(sni_ctx *from, sni_ctx *to, void *data)
 }
 
 #else
-/* ---- glibc ucontext ------------------------------------------------------- */
+/* ---- glibc ucontext --------------------------------------------------- */
 
 /* makecontext passes ints: the ctx pointer travels in two halves. */
 SNI_NO_TSAN static void
@@ -204,13 +204,13 @@ sni_ctx_make(sni_ctx *c, void *lo, size_t size, sni_ctx_entry entry)
 	if (getcontext(&c->uc) != 0) {
 		return SYN_ENOMEM;
 	}
-	c->entry             = entry;
-	c->stack_lo          = lo;
-	c->stack_size        = size;
+	c->entry = entry;
+	c->stack_lo = lo;
+	c->stack_size = size;
 	c->uc.uc_stack.ss_sp = lo;
 	c->uc.uc_stack.ss_size = size;
-	c->uc.uc_link        = NULL;
-	uintptr_t p          = (uintptr_t) c;
+	c->uc.uc_link = NULL;
+	uintptr_t p = (uintptr_t) c;
 	makecontext(&c->uc, (void (*)(void)) trampoline, 2,
 	    (unsigned) (p >> 32), (unsigned) p);
 	return 0;
@@ -220,7 +220,7 @@ void *
 sni_ctx_switch(sni_ctx *from, sni_ctx *to, void *data)
 {
 	handoff h = { from, to, data };
-	void   *save;
+	void *save;
 	to->data = &h;
 	before_switch(to, &save);
 	swapcontext(&from->uc, &to->uc);
@@ -233,7 +233,7 @@ _Noreturn void
 sni_ctx_exit(sni_ctx *from, sni_ctx *to, void *data)
 {
 	handoff h = { from, to, data };
-	to->data  = &h;
+	to->data = &h;
 	before_switch(to, NULL);
 	setcontext(&to->uc);
 	__builtin_unreachable();

@@ -28,10 +28,10 @@ typedef struct sni_ctx {
 #else
 	void *fctx;
 #endif
-	sni_ctx_entry entry; /* what a new context runs first */
-	void  *stack_lo;   /* lowest address of the stack */
-	size_t stack_size; /* its size in bytes */
-	void  *tsan_fiber; /* ThreadSanitizer's fiber for this stack */
+	sni_ctx_entry entry;      /* what a new context runs first */
+	void         *stack_lo;   /* lowest address of the stack */
+	size_t        stack_size; /* its size in bytes */
+	void         *tsan_fiber; /* ThreadSanitizer's fiber for this stack */
 } sni_ctx;
 
 /*

@@ -34,7 +34,7 @@ struct sni_door {
 	sni_limits  limits;
 };
 
-static atomic_bool nng_used;       /* a door was opened in this process */
+static atomic_bool nng_used;         /* a door was opened in this process */
 static bool        forked_after_nng; /* ... and then the process forked */
 
 void
@@ -129,8 +129,7 @@ open_socket(sni_door *d, const char *url, size_t max_message)
 }
 
 int
-sni_door_open(sni_actor *a, const char *url, size_t max_message,
-    sni_door **dp)
+sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 {
 	if (forked_after_nng) {
 		return SYN_EFORK;
@@ -145,7 +144,7 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message,
 	d->actor            = a;
 	d->limits           = a->limits;
 	d->limits.allow_ptr = false;
-	int rc = open_socket(d, url, max_message);
+	int rc              = open_socket(d, url, max_message);
 	if (rc != 0) {
 		sni_door_free(d);
 		return rc;
@@ -165,10 +164,10 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message,
 void
 sni_door_handle(sni_actor *a, sni_node *n)
 {
-	slot    *s   = (slot *) n;
-	sni_door *d  = s->door;
-	nng_msg *msg = s->msg;
-	s->msg       = NULL;
+	slot     *s   = (slot *) n;
+	sni_door *d   = s->door;
+	nng_msg  *msg = s->msg;
+	s->msg        = NULL;
 	if (++d->busy == d->nslots && d->nslots < SLOTS_MAX &&
 	    !atomic_load(&d->closed)) {
 		slot_open(d); /* all busy: let one more request in */

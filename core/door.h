@@ -19,8 +19,8 @@
  * Opens a's door listening on url (the actor thread, at start). Errors:
  * nng's (SYN_EADDRINUSE, SYN_EADDRINVAL, ...), SYN_ENOMEM, SYN_EFORK.
  */
-int sni_door_open(sni_actor *a, const char *url, size_t max_message,
-    sni_door **dp);
+int sni_door_open(
+    sni_actor *a, const char *url, size_t max_message, sni_door **dp);
 
 /* The loop: a request arrived on a door slot. */
 void sni_door_handle(sni_actor *a, sni_node *n);

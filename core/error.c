@@ -20,8 +20,8 @@ syn_strerror(int code)
 		return "user error";
 	}
 	switch (code) {
-#define SYN_STRERROR_CASE_(name, num, text)                                    \
-	case num:                                                              \
+#define SYN_STRERROR_CASE_(name, num, text) \
+	case num:                           \
 		return text;
 		SYN_ERROR_TABLE(SYN_STRERROR_CASE_)
 #undef SYN_STRERROR_CASE_
@@ -34,8 +34,8 @@ static const char *
 table_name(int code)
 {
 	switch (code) {
-#define SYN_ERRNAME_CASE_(name, num, text)                                     \
-	case num:                                                              \
+#define SYN_ERRNAME_CASE_(name, num, text) \
+	case num:                          \
 		return "SYN_" #name;
 		SYN_ERROR_TABLE(SYN_ERRNAME_CASE_)
 #undef SYN_ERRNAME_CASE_
@@ -58,7 +58,8 @@ syn_errname(int code)
 	if ((code & ~0xffff) == SYN_ESYSERR) {
 		snprintf(buf, sizeof(buf), "SYN_ESYSERR(%d)", code & 0xffff);
 	} else if (SYN_IS_USER(code)) {
-		snprintf(buf, sizeof(buf), "SYN_EUSER(%d)", SYN_USER_CODE(code));
+		snprintf(
+		    buf, sizeof(buf), "SYN_EUSER(%d)", SYN_USER_CODE(code));
 	} else {
 		snprintf(buf, sizeof(buf), "unknown(%d)", code);
 	}
@@ -73,7 +74,7 @@ sni_code_valid(int code)
 	    SYN_IS_USER(code);
 }
 
-/* ---- the thread's last error ---------------------------------------------- */
+/* ---- the thread's last error ------------------------------------------ */
 
 typedef struct last_error {
 	syn_error pub;

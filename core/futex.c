@@ -33,6 +33,6 @@ sni_futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline_ns)
 void
 sni_futex_wake(_Atomic uint32_t *word, int n)
 {
-	syscall(SYS_futex, (uint32_t *) word, FUTEX_WAKE_PRIVATE, n, NULL, NULL,
-	    0);
+	syscall(
+	    SYS_futex, (uint32_t *) word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }

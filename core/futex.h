@@ -13,7 +13,8 @@
  * monotonic deadline_ns passes (UINT64_MAX: no deadline). Returns at once
  * when *word differs; may return spuriously. Any thread.
  */
-void sni_futex_wait(_Atomic uint32_t *word, uint32_t expect, uint64_t deadline_ns);
+void sni_futex_wait(
+    _Atomic uint32_t *word, uint32_t expect, uint64_t deadline_ns);
 
 /* Wakes up to n threads sleeping on word (INT32_MAX: all). Any thread. */
 void sni_futex_wake(_Atomic uint32_t *word, int n);

@@ -11,12 +11,13 @@
 #include "actor.h"
 #include "clock.h"
 #include "errors.h"
-#include "future.h"
 #include "futex.h"
+#include "future.h"
 #include "registry.h"
 
 /* Replies of this process's own actors: trusted sizes, pointers allowed. */
-static const sni_limits reply_limits = { SNI_DEFAULT_MAX_DEPTH, SIZE_MAX, true };
+static const sni_limits reply_limits = { SNI_DEFAULT_MAX_DEPTH, SIZE_MAX,
+	true };
 
 static const syn_error no_error       = { 0, "", "" };
 static const syn_error canceled_error = { SYN_ECANCELED, "canceled", "" };
@@ -69,8 +70,9 @@ future_destroy(syn_future *f)
 static bool
 terminal(uint32_t s)
 {
-	return (s & (SNI_F_DONE | SNI_F_RELEASED | SNI_F_NOTIFYING |
-	                SNI_F_CANCEL_NODE)) == (SNI_F_DONE | SNI_F_RELEASED);
+	return (s &
+	           (SNI_F_DONE | SNI_F_RELEASED | SNI_F_NOTIFYING |
+	               SNI_F_CANCEL_NODE)) == (SNI_F_DONE | SNI_F_RELEASED);
 }
 
 /* Sets and clears bits; frees f when this change made it terminal. */
@@ -81,14 +83,14 @@ update(syn_future *f, uint32_t set, uint32_t clear)
 	uint32_t new;
 	do {
 		new = (old | set) & ~clear;
-	} while (!atomic_compare_exchange_weak_explicit(&f->state, &old, new,
-	    memory_order_acq_rel, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &f->state, &old, new, memory_order_acq_rel, memory_order_relaxed));
 	if (terminal(new) && !terminal(old)) {
 		future_destroy(f);
 	}
 }
 
-/* ---- completion and listeners -------------------------------------------- */
+/* ---- completion and listeners ----------------------------------------- */
 
 /* A listener that is not linked points to itself. */
 static void
@@ -135,8 +137,8 @@ sni_future_complete(syn_future *f, int rc)
 		if (old & SNI_F_LISTENERS) {
 			new |= SNI_F_NOTIFYING;
 		}
-	} while (!atomic_compare_exchange_weak_explicit(&f->state, &old, new,
-	    memory_order_acq_rel, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &f->state, &old, new, memory_order_acq_rel, memory_order_relaxed));
 	if (old & SNI_F_WAITERS) {
 		/* The owner may free f as soon as it sees DONE: waking a
 		 * freed word is harmless, at worst a spurious wake-up. */
@@ -201,7 +203,7 @@ sni_future_cancel_requested(syn_future *f)
 	           SNI_F_CANCEL_REQ) != 0;
 }
 
-/* ---- waiting --------------------------------------------------------------- */
+/* ---- waiting ---------------------------------------------------------- */
 
 static bool
 is_done(syn_future *f)
@@ -235,7 +237,8 @@ sni_future_wait_until(syn_future *f, uint64_t deadline_ns)
 		return 0;
 	}
 	for (;;) {
-		uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+		uint32_t s =
+		    atomic_load_explicit(&f->state, memory_order_acquire);
 		if (s & SNI_F_DONE) {
 			return 0;
 		}
@@ -266,7 +269,7 @@ check_deadlock(syn_future *f)
 	return 0;
 }
 
-/* ---- outcome ------------------------------------------------------------------ */
+/* ---- outcome ---------------------------------------------------------- */
 
 /* Under f->lock, once: turns the reply into code, value and err. */
 static void
@@ -350,7 +353,7 @@ sni_reply_take(nng_msg *msg, int rc, syn_result *res)
 	return 0;
 }
 
-/* ---- the public API -------------------------------------------------------------- */
+/* ---- the public API --------------------------------------------------- */
 
 int
 syn_future_wait(syn_future *f)
@@ -477,22 +480,23 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 	uint64_t deadline = sni_deadline_ms(timeout);
 	for (size_t i = 0; i < n; i++) {
 		if (fs[i] == NULL) {
-			return sni_error_set(SYN_EINVAL, "a future is NULL", "");
+			return sni_error_set(
+			    SYN_EINVAL, "a future is NULL", "");
 		}
 		int rc = check_deadlock(fs[i]);
 		if (rc != 0) {
 			return rc;
 		}
-		if (timeout == SYN_DURATION_ZERO ? !is_done(fs[i])
-		                                 : sni_future_wait_until(fs[i],
-		                                       deadline) != 0) {
+		if (timeout == SYN_DURATION_ZERO
+		        ? !is_done(fs[i])
+		        : sni_future_wait_until(fs[i], deadline) != 0) {
 			return sni_error_set(SYN_ETIMEDOUT, NULL, "");
 		}
 	}
 	return 0;
 }
 
-/* ---- wait-any ---------------------------------------------------------------- */
+/* ---- wait-any --------------------------------------------------------- */
 
 typedef struct any_listener {
 	sni_listener      l; /* first: the listener is the struct */
@@ -527,7 +531,8 @@ check_any_args(syn_future *const *fs, size_t n, size_t *index)
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (fs[i] == NULL) {
-			return sni_error_set(SYN_EINVAL, "a future is NULL", "");
+			return sni_error_set(
+			    SYN_EINVAL, "a future is NULL", "");
 		}
 		int rc = check_deadlock(fs[i]);
 		if (rc != 0 && !first_done(fs, n, index)) {
@@ -538,8 +543,8 @@ check_any_args(syn_future *const *fs, size_t n, size_t *index)
 }
 
 static void
-wait_fired(_Atomic uint32_t *fired, syn_future *const *fs, size_t n,
-    uint64_t deadline)
+wait_fired(
+    _Atomic uint32_t *fired, syn_future *const *fs, size_t n, uint64_t deadline)
 {
 	size_t index;
 	while (atomic_load(fired) == 0 && !first_done(fs, n, &index) &&
@@ -580,14 +585,14 @@ syn_future_wait_any(
 	return 0;
 }
 
-/* ---- a pollable descriptor ------------------------------------------------------- */
+/* ---- a pollable descriptor -------------------------------------------- */
 
 static void
 efd_notify(sni_listener *l)
 {
-	syn_future *f   = (syn_future *) ((char *) l -
-        offsetof(syn_future, efd_listener));
-	uint64_t    one = 1;
+	syn_future *f =
+	    (syn_future *) ((char *) l - offsetof(syn_future, efd_listener));
+	uint64_t one = 1;
 	(void) !write(f->efd, &one, sizeof(one));
 }
 

@@ -67,14 +67,14 @@ struct syn_future {
 	sni_spinlock  lock; /* guards what follows */
 	sni_listener *listeners;
 	void (*cb)(syn_future *, void *);
-	void *cb_arg;
-	bool  cb_set;       /* syn_future_callback was called */
-	bool  decoded;      /* the reply was decoded into value/err */
-	int   code;         /* the decoded outcome */
-	syn_value value;
-	void     *mem;      /* memory behind value or err */
-	syn_error err;
-	int       efd;      /* syn_future_fd's eventfd, or -1 */
+	void        *cb_arg;
+	bool         cb_set;  /* syn_future_callback was called */
+	bool         decoded; /* the reply was decoded into value/err */
+	int          code;    /* the decoded outcome */
+	syn_value    value;
+	void        *mem; /* memory behind value or err */
+	syn_error    err;
+	int          efd; /* syn_future_fd's eventfd, or -1 */
 	sni_listener efd_listener;
 
 	nng_aio *aio;           /* the aio form: the caller's aio */

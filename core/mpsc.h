@@ -64,10 +64,11 @@ sni_mpsc_push(sni_mpsc *q, sni_node *n)
 	sni_node *old = atomic_load_explicit(&q->head, memory_order_relaxed);
 	do {
 		n->next = old == SNI_MPSC_SLEEPING ? NULL : old;
-	} while (!atomic_compare_exchange_weak_explicit(&q->head, &old, n,
-	    memory_order_seq_cst, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &q->head, &old, n, memory_order_seq_cst, memory_order_relaxed));
 	if (old == SNI_MPSC_SLEEPING) {
-		atomic_fetch_add_explicit(&q->wake_seq, 1, memory_order_seq_cst);
+		atomic_fetch_add_explicit(
+		    &q->wake_seq, 1, memory_order_seq_cst);
 		sni_futex_wake(&q->wake_seq, 1);
 	}
 }
@@ -87,7 +88,8 @@ sni_mpsc_nonempty(sni_mpsc *q)
 static inline sni_node *
 sni_mpsc_take(sni_mpsc *q)
 {
-	sni_node *h = atomic_exchange_explicit(&q->head, NULL, memory_order_acquire);
+	sni_node *h =
+	    atomic_exchange_explicit(&q->head, NULL, memory_order_acquire);
 	sni_node *fifo = NULL;
 	if (h == SNI_MPSC_SLEEPING) {
 		return NULL;
@@ -109,10 +111,11 @@ sni_mpsc_take(sni_mpsc *q)
 static inline void
 sni_mpsc_sleep(sni_mpsc *q, uint64_t deadline_ns)
 {
-	uint32_t  seq  = atomic_load_explicit(&q->wake_seq, memory_order_seq_cst);
+	uint32_t seq = atomic_load_explicit(&q->wake_seq, memory_order_seq_cst);
 	sni_node *none = NULL;
 	if (!atomic_compare_exchange_strong_explicit(&q->head, &none,
-	        SNI_MPSC_SLEEPING, memory_order_seq_cst, memory_order_seq_cst) &&
+	        SNI_MPSC_SLEEPING, memory_order_seq_cst,
+	        memory_order_seq_cst) &&
 	    none != SNI_MPSC_SLEEPING) {
 		return; /* a node arrived */
 	}

@@ -41,8 +41,8 @@ probe(const sni_ptrmap *m, uintptr_t key, int *found)
 static int
 rehash(sni_ptrmap *m, size_t cap)
 {
-	sni_ptrmap n = { calloc(cap, sizeof(uintptr_t)), calloc(cap, sizeof(void *)),
-		cap, 0, 0 };
+	sni_ptrmap n = { calloc(cap, sizeof(uintptr_t)),
+		calloc(cap, sizeof(void *)), cap, 0, 0 };
 	if (n.keys == NULL || n.vals == NULL) {
 		free(n.keys);
 		free(n.vals);
@@ -67,7 +67,9 @@ int
 sni_ptrmap_put(sni_ptrmap *m, const void *key, void *val)
 {
 	if ((m->used + 1) * 4 >= m->cap * 3) {
-		size_t cap = m->cap < 16 ? 16 : (m->len * 2 >= m->cap ? m->cap * 2 : m->cap);
+		size_t cap = m->cap < 16
+		    ? 16
+		    : (m->len * 2 >= m->cap ? m->cap * 2 : m->cap);
 		int    rc  = rehash(m, cap);
 		if (rc != 0) {
 			return rc;

@@ -18,9 +18,9 @@ typedef struct sni_ptrmap {
 } sni_ptrmap;
 
 /* An empty map: all zeros. */
-#define SNI_PTRMAP_INIT                                                        \
-	{                                                                      \
-		NULL, NULL, 0, 0, 0                                            \
+#define SNI_PTRMAP_INIT             \
+	{                           \
+		NULL, NULL, 0, 0, 0 \
 	}
 
 /* Maps key to val, replacing any old value. 0 or SYN_ENOMEM. */

@@ -25,7 +25,7 @@
 #define GEN_SHIFT 40
 
 typedef struct slot {
-	_Atomic uint64_t   word;
+	_Atomic uint64_t     word;
 	_Atomic(sni_actor *) actor;
 } slot;
 
@@ -42,13 +42,15 @@ gen_of(uint64_t word)
 static slot *
 find_slot(uint32_t index, bool create)
 {
-	slot *c = atomic_load_explicit(&chunks[index / CHUNK], memory_order_acquire);
+	slot *c =
+	    atomic_load_explicit(&chunks[index / CHUNK], memory_order_acquire);
 	if (c == NULL && create) {
 		c = calloc(CHUNK, sizeof(slot));
 		if (c == NULL) {
 			return NULL;
 		}
-		atomic_store_explicit(&chunks[index / CHUNK], c, memory_order_release);
+		atomic_store_explicit(
+		    &chunks[index / CHUNK], c, memory_order_release);
 	}
 	return c != NULL ? &c[index % CHUNK] : NULL;
 }
@@ -117,8 +119,8 @@ sni_registry_pin(uint32_t id, bool allow_closing, sni_actor **ap)
 		if ((w & SEALED) || ((w & CLOSING) && !allow_closing)) {
 			return SYN_ECLOSED;
 		}
-	} while (!atomic_compare_exchange_weak_explicit(&s->word, &w, w + 1,
-	    memory_order_acquire, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &s->word, &w, w + 1, memory_order_acquire, memory_order_relaxed));
 	*ap = atomic_load_explicit(&s->actor, memory_order_relaxed);
 	return 0;
 }
@@ -173,7 +175,8 @@ sni_registry_forked(void)
 		for (uint32_t i = 0; chunk != NULL && i < CHUNK; i++) {
 			uint64_t w = atomic_load(&chunk[i].word);
 			if (w & LIVE) {
-				atomic_store(&chunk[i].word, (w & ~PINS_MASK) | FORKED);
+				atomic_store(
+				    &chunk[i].word, (w & ~PINS_MASK) | FORKED);
 			}
 		}
 	}

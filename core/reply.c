@@ -1,10 +1,10 @@
 /*
  * core/reply.c: where replies go.
  */
+#include "reply.h"
 #include "door.h"
 #include "future.h"
 #include "proto/proto.h"
-#include "reply.h"
 #include "task.h"
 
 void

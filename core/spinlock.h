@@ -14,9 +14,9 @@ typedef struct sni_spinlock {
 	atomic_flag f;
 } sni_spinlock;
 
-#define SNI_SPINLOCK_INIT                                                      \
-	{                                                                      \
-		ATOMIC_FLAG_INIT                                               \
+#define SNI_SPINLOCK_INIT        \
+	{                        \
+		ATOMIC_FLAG_INIT \
 	}
 
 static inline void

@@ -69,7 +69,7 @@ stack_map(sni_stack_pool *p, sni_stack **sp)
 	size_t ps   = page_size();
 	size_t size = p->size + ps;
 	void  *map  = mmap(NULL, size, PROT_READ | PROT_WRITE,
-        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (map == MAP_FAILED) {
 		return errno == ENOMEM ? SYN_ENOMEM : (SYN_ESYSERR | errno);
 	}

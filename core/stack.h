@@ -19,11 +19,11 @@
  */
 typedef struct sni_stack sni_stack;
 struct sni_stack {
-	sni_stack *next;     /* in the pool's free list */
-	void      *map;      /* the mapping, guard page first */
+	sni_stack *next; /* in the pool's free list */
+	void      *map;  /* the mapping, guard page first */
 	size_t     map_size;
-	void      *lo;       /* lowest usable address, just above the guard */
-	sni_ctx    ctx;      /* the context that runs on this stack */
+	void      *lo;  /* lowest usable address, just above the guard */
+	sni_ctx    ctx; /* the context that runs on this stack */
 };
 
 typedef struct sni_stack_pool {

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aio.h"
 #include "clock.h"
 #include "errors.h"
-#include "aio.h"
 #include "reply.h"
 #include "task.h"
 
@@ -23,7 +23,7 @@ align_down(void *p, size_t a)
 	return (void *) ((uintptr_t) p & ~(uintptr_t) (a - 1));
 }
 
-/* ---- running and recycling ------------------------------------------------ */
+/* ---- running and recycling -------------------------------------------- */
 
 static void
 run(sni_actor *a, sni_task *t)
@@ -59,7 +59,7 @@ free_task_memory(sni_task *t)
 	}
 }
 
-/* ---- the reply ------------------------------------------------------------ */
+/* ---- the reply -------------------------------------------------------- */
 
 static void
 encode_error(sni_task *t, int rc, sni_wbuf *w)
@@ -86,7 +86,8 @@ encode_result(sni_task *t, int rc, sni_wbuf *w)
 		rc = sni_msg_encode_return(w, t->call_id, &t->ret, &lim);
 		if (rc != 0) {
 			char detail[200];
-			snprintf(detail, sizeof(detail), "%s", sni_detail_get());
+			snprintf(
+			    detail, sizeof(detail), "%s", sni_detail_get());
 			syn_raise(t, rc, "result: %s", detail);
 			sni_wbuf_fini(w);
 		}
@@ -106,7 +107,8 @@ reply(sni_task *t, int rc)
 {
 	if (!sni_code_valid(rc)) {
 		rc = syn_raise(t, SYN_EBADCODE,
-		    "%s returned %d: neither 0, a library code nor SYN_EUSER(n)",
+		    "%s returned %d: neither 0, a library code nor "
+		    "SYN_EUSER(n)",
 		    t->call.name, rc);
 	}
 	sni_wbuf w;
@@ -124,7 +126,8 @@ reply(sni_task *t, int rc)
 		msg = NULL;
 	}
 	sni_wbuf_fini(&w);
-	sni_reply_deliver(t->origin, t->origin_ptr, msg, msg != NULL ? rc : SYN_ENOMEM);
+	sni_reply_deliver(
+	    t->origin, t->origin_ptr, msg, msg != NULL ? rc : SYN_ENOMEM);
 }
 
 static void
@@ -138,7 +141,7 @@ task_entry(void *arg)
 	sni_ctx_exit(&t->stack->ctx, &t->actor->sched, t);
 }
 
-/* ---- starting ------------------------------------------------------------- */
+/* ---- starting --------------------------------------------------------- */
 
 static void
 task_init(sni_task *t, sni_actor *a, sni_stack *s, const sni_callable *c)
@@ -223,7 +226,7 @@ sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 	return 0;
 }
 
-/* ---- suspending, resuming, cancelling ------------------------------------- */
+/* ---- suspending, resuming, cancelling --------------------------------- */
 
 sni_task *
 sni_task_current(void)
@@ -295,7 +298,8 @@ sni_task_run_timers(sni_actor *a, uint64_t now)
 	sni_timer *tm;
 	bool       ran = false;
 	while ((tm = sni_timer_pop_due(&a->timers, now)) != NULL) {
-		sni_task *t = (sni_task *) ((char *) tm - offsetof(sni_task, timer));
+		sni_task *t =
+		    (sni_task *) ((char *) tm - offsetof(sni_task, timer));
 		sni_task_resume(t, 0);
 		ran = true;
 	}
@@ -313,7 +317,7 @@ sni_task_adopt_error(
 	t->err_where = strdup(where != NULL ? where : "");
 }
 
-/* ---- await points ------------------------------------------------------------ */
+/* ---- await points ----------------------------------------------------- */
 
 int
 syn_sleep(syn_task *t, syn_duration ms)
@@ -349,7 +353,8 @@ syn_await(syn_task *t, syn_future *f)
 {
 	int rc = sni_task_check(t);
 	if (rc != 0 || f == NULL) {
-		return rc != 0 ? rc : syn_raise(t, SYN_EINVAL, "future is NULL");
+		return rc != 0 ? rc
+		               : syn_raise(t, SYN_EINVAL, "future is NULL");
 	}
 	if (t->cancelled) {
 		return SYN_ECANCELED;
@@ -373,7 +378,7 @@ syn_await(syn_task *t, syn_future *f)
 	return rc;
 }
 
-/* ---- what implementation code calls ------------------------------------------- */
+/* ---- what implementation code calls ----------------------------------- */
 
 bool
 syn_task_cancelled(syn_task *t)

@@ -47,8 +47,8 @@ struct syn_task {
 	void            *args_mem; /* heap arguments, when too big for here */
 	syn_value        ret;
 
-	uint8_t  origin;     /* an sni_origin */
-	bool     allow_ptr;  /* the reply may carry pointers */
+	uint8_t  origin;    /* an sni_origin */
+	bool     allow_ptr; /* the reply may carry pointers */
 	bool     done;
 	bool     cancelled;
 	bool     closing;    /* cancelled because the actor closes */

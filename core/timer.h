@@ -11,7 +11,7 @@
 
 typedef struct sni_timer {
 	uint64_t deadline; /* monotonic ns */
-	uint32_t index;    /* position in the heap; SNI_TIMER_IDLE when unarmed */
+	uint32_t index; /* position in the heap; SNI_TIMER_IDLE when unarmed */
 } sni_timer;
 
 #define SNI_TIMER_IDLE UINT32_MAX

@@ -123,9 +123,9 @@ main(void)
 {
 	/* [setup] */
 	syn_synchronizer   s;
-	const syn_func_def def = { .name = "f",
-		.kind                    = SYN_KIND_FUNCTION,
-		.fn                      = f };
+	const syn_func_def def = {
+		.name = "f", .kind = SYN_KIND_FUNCTION, .fn = f
+	};
 	check(syn_synchronizer_new(&s, NULL), "syn_synchronizer_new");
 	check(syn_register(s, &def), "syn_register");
 	/* [setup] */

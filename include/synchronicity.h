@@ -13,8 +13,8 @@
 
 #include <synchronicity/error.h>
 #include <synchronicity/export.h>
-#include <synchronicity/future.h>
 #include <synchronicity/function.h>
+#include <synchronicity/future.h>
 #include <synchronicity/synchronizer.h>
 #include <synchronicity/task.h>
 #include <synchronicity/value.h>

@@ -18,7 +18,7 @@
 
 #include "proto.h"
 
-/* ---- bounded primitive reads ------------------------------------------- */
+/* ---- bounded primitive reads ------------------------------------------ */
 
 static bool
 take(sni_reader *r, size_t n, const uint8_t **p)
@@ -60,7 +60,7 @@ truncated(void)
 	return SYN_EPROTO;
 }
 
-/* ---- the shape of the next value ----------------------------------------- */
+/* ---- the shape of the next value -------------------------------------- */
 
 /* What a leading byte announces. */
 typedef enum shape {
@@ -191,10 +191,10 @@ read_head(sni_reader *r, head *h)
 	}
 }
 
-/* ---- pass one ------------------------------------------------------------ */
+/* ---- pass one --------------------------------------------------------- */
 
-static int scan(sni_reader *r, const sni_limits *lim, uint32_t depth,
-    size_t *need);
+static int scan(
+    sni_reader *r, const sni_limits *lim, uint32_t depth, size_t *need);
 
 static int
 scan_error_ext(const uint8_t *p, size_t n, size_t *need)
@@ -206,8 +206,7 @@ scan_error_ext(const uint8_t *p, size_t n, size_t *need)
 		sni_detail_set("error value is not [code, message, where]");
 		return SYN_EPROTO;
 	}
-	if (read_head(&sub, &h) != 0 ||
-	    (h.sh != SH_UINT && h.sh != SH_NINT) ||
+	if (read_head(&sub, &h) != 0 || (h.sh != SH_UINT && h.sh != SH_NINT) ||
 	    (h.sh == SH_UINT && h.num > INT32_MAX) ||
 	    (h.sh == SH_NINT && (int64_t) h.num < INT32_MIN)) {
 		sni_detail_set("error code is not a 32-bit integer");
@@ -265,8 +264,8 @@ scan_ext(sni_reader *r, const sni_limits *lim, const head *h, size_t *need)
 }
 
 static int
-scan_items(sni_reader *r, const sni_limits *lim, uint32_t depth,
-    uint64_t count, size_t *need)
+scan_items(sni_reader *r, const sni_limits *lim, uint32_t depth, uint64_t count,
+    size_t *need)
 {
 	for (uint64_t i = 0; i < count; i++) {
 		int rc = scan(r, lim, depth - 1, need);
@@ -293,8 +292,8 @@ scan_container(sni_reader *r, const sni_limits *lim, uint32_t depth,
 		    (unsigned) lim->max_depth);
 		return SYN_EPROTO;
 	}
-	*need += sni_bump_round(h->num *
-	    (h->sh == SH_MAP ? sizeof(syn_pair) : sizeof(syn_value)));
+	*need += sni_bump_round(
+	    h->num * (h->sh == SH_MAP ? sizeof(syn_pair) : sizeof(syn_value)));
 	return scan_items(r, lim, depth, items, need);
 }
 
@@ -367,7 +366,7 @@ sni_scan_array(
 	return rc;
 }
 
-/* ---- pass two ------------------------------------------------------------ */
+/* ---- pass two --------------------------------------------------------- */
 
 static void *
 bump(sni_bump *b, size_t n)
@@ -493,9 +492,8 @@ fill(sni_reader *r, sni_bump *b, syn_value *out)
 		return;
 	case SH_BIN:
 		take(r, h.num, &p);
-		*out = syn_bytes(h.num > 0 ? memcpy(bump(b, h.num), p, h.num)
-		                           : NULL,
-		    h.num);
+		*out = syn_bytes(
+		    h.num > 0 ? memcpy(bump(b, h.num), p, h.num) : NULL, h.num);
 		return;
 	case SH_ARRAY:
 	case SH_MAP:
@@ -533,8 +531,8 @@ sni_decode_value(const void *p, size_t len, const sni_limits *lim,
 	size_t     need = 0;
 	*memp           = NULL;
 	if (len > lim->max_size) {
-		sni_detail_set("value of %zu bytes is larger than the limit",
-		    len);
+		sni_detail_set(
+		    "value of %zu bytes is larger than the limit", len);
 		return SYN_EMSGSIZE;
 	}
 	sni_reader_init(&r, p, len);
@@ -559,7 +557,7 @@ sni_decode_value(const void *p, size_t len, const sni_limits *lim,
 	return 0;
 }
 
-/* ---- small typed reads for message headers -------------------------------- */
+/* ---- small typed reads for message headers ---------------------------- */
 
 int
 sni_read_uint(sni_reader *r, uint64_t *u)

@@ -124,8 +124,8 @@ fail(sni_wbuf *w, int rc)
 }
 
 static void
-pack_error_ext(msgpack_packer *pk, int code, const char *message,
-    const char *where)
+pack_error_ext(
+    msgpack_packer *pk, int code, const char *message, const char *where)
 {
 	sni_wbuf inner;
 	sni_wbuf_init(&inner);
@@ -164,8 +164,8 @@ error_utf8_valid(const syn_error *e)
 }
 
 static int
-encode_list(msgpack_packer *pk, const syn_value *v, uint32_t depth,
-    bool allow_ptr)
+encode_list(
+    msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 {
 	if (v->len > 0 && v->as.list == NULL) {
 		sni_detail_set("list of %u items has no items", v->len);
@@ -182,8 +182,8 @@ encode_list(msgpack_packer *pk, const syn_value *v, uint32_t depth,
 }
 
 static int
-encode_map(msgpack_packer *pk, const syn_value *v, uint32_t depth,
-    bool allow_ptr)
+encode_map(
+    msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 {
 	if (v->len > 0 && v->as.map == NULL) {
 		sni_detail_set("map of %u pairs has no pairs", v->len);

@@ -16,8 +16,8 @@ put_header(sni_wbuf *w, int kind)
 
 int
 sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
-    const char *method, size_t method_len, const syn_value *args,
-    size_t nargs, const sni_limits *lim)
+    const char *method, size_t method_len, const syn_value *args, size_t nargs,
+    const sni_limits *lim)
 {
 	if (method == NULL || method_len == 0 || method_len > SNI_METHOD_MAX ||
 	    !sni_utf8_valid((const uint8_t *) method, method_len)) {
@@ -36,23 +36,23 @@ sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
 	int rc = sni_encode_array(
 	    w, args, nargs, lim->max_depth - 1, lim->allow_ptr);
 	if (rc == 0 && w->len > lim->max_size) {
-		sni_detail_set("call of %zu bytes is larger than the limit",
-		    w->len);
+		sni_detail_set(
+		    "call of %zu bytes is larger than the limit", w->len);
 		rc = SYN_EMSGSIZE;
 	}
 	return rc;
 }
 
 int
-sni_msg_encode_return(sni_wbuf *w, uint64_t call_id, const syn_value *v,
-    const sni_limits *lim)
+sni_msg_encode_return(
+    sni_wbuf *w, uint64_t call_id, const syn_value *v, const sni_limits *lim)
 {
 	put_header(w, SNI_MSG_RETURN);
 	sni_encode_uint(w, call_id);
 	int rc = sni_encode_value(w, v, lim->max_depth, lim->allow_ptr);
 	if (rc == 0 && w->len > lim->max_size) {
-		sni_detail_set("result of %zu bytes is larger than the limit",
-		    w->len);
+		sni_detail_set(
+		    "result of %zu bytes is larger than the limit", w->len);
 		rc = SYN_EMSGSIZE;
 	}
 	return rc;
@@ -88,15 +88,15 @@ open_body(const void *body, size_t len, const sni_limits *lim, int kind,
     sni_reader *r)
 {
 	if (len > lim->max_size) {
-		sni_detail_set("message of %zu bytes is larger than the limit",
-		    len);
+		sni_detail_set(
+		    "message of %zu bytes is larger than the limit", len);
 		return SYN_EMSGSIZE;
 	}
 	if (sni_msg_kind(body, len) != kind) {
 		return SYN_EPROTO;
 	}
-	sni_reader_init(r, (const uint8_t *) body + SNI_HDR_LEN,
-	    len - SNI_HDR_LEN);
+	sni_reader_init(
+	    r, (const uint8_t *) body + SNI_HDR_LEN, len - SNI_HDR_LEN);
 	return 0;
 }
 
@@ -145,7 +145,7 @@ decode_error(sni_reader *r, const sni_limits *lim, int *code,
     const syn_error **err, void **memp)
 {
 	syn_value v;
-	int       rc = sni_decode_value(r->p, sni_reader_left(r), lim, &v, memp);
+	int rc = sni_decode_value(r->p, sni_reader_left(r), lim, &v, memp);
 	if (rc != 0) {
 		return rc;
 	}

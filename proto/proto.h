@@ -187,7 +187,7 @@ void sni_process_nonce_reset(void);
  * "argument 2: string is not valid UTF-8" reaches the caller. The core
  * layer reads it when it reports the error.
  */
-void        sni_detail_set(const char *fmt, ...)
+void sni_detail_set(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
 #endif
@@ -220,7 +220,7 @@ typedef struct sni_call_view {
 	syn_handle  target;
 	const char *method; /* not NUL-terminated */
 	uint32_t    method_len;
-	sni_reader  args;      /* positioned at the argument array */
+	sni_reader  args; /* positioned at the argument array */
 	uint32_t    nargs;
 	size_t      args_need; /* memory the arguments take decoded */
 } sni_call_view;
@@ -230,12 +230,12 @@ typedef struct sni_call_view {
  * with a detail naming the argument.
  */
 int sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
-    const char *method, size_t method_len, const syn_value *args,
-    size_t nargs, const sni_limits *lim);
+    const char *method, size_t method_len, const syn_value *args, size_t nargs,
+    const sni_limits *lim);
 
 /* Encodes a RETURN of v / an ERROR into w. */
-int  sni_msg_encode_return(sni_wbuf *w, uint64_t call_id, const syn_value *v,
-     const sni_limits *lim);
+int sni_msg_encode_return(
+    sni_wbuf *w, uint64_t call_id, const syn_value *v, const sni_limits *lim);
 void sni_msg_encode_error(sni_wbuf *w, uint64_t call_id, int code,
     const char *message, const char *where);
 

@@ -14,18 +14,18 @@ const char *
 syn_type_name(int type)
 {
 	static const char *const names[] = {
-		[SYN_TYPE_NIL] = "nil",
-		[SYN_TYPE_BOOL] = "bool",
-		[SYN_TYPE_INT] = "int",
-		[SYN_TYPE_UINT] = "uint",
+		[SYN_TYPE_NIL]    = "nil",
+		[SYN_TYPE_BOOL]   = "bool",
+		[SYN_TYPE_INT]    = "int",
+		[SYN_TYPE_UINT]   = "uint",
 		[SYN_TYPE_DOUBLE] = "double",
-		[SYN_TYPE_STR] = "str",
-		[SYN_TYPE_BYTES] = "bytes",
-		[SYN_TYPE_LIST] = "list",
-		[SYN_TYPE_MAP] = "map",
+		[SYN_TYPE_STR]    = "str",
+		[SYN_TYPE_BYTES]  = "bytes",
+		[SYN_TYPE_LIST]   = "list",
+		[SYN_TYPE_MAP]    = "map",
 		[SYN_TYPE_HANDLE] = "handle",
-		[SYN_TYPE_ERROR] = "error",
-		[SYN_TYPE_PTR] = "ptr",
+		[SYN_TYPE_ERROR]  = "error",
+		[SYN_TYPE_PTR]    = "ptr",
 	};
 	if (type < 0 || type > SYN_TYPE_PTR) {
 		return "invalid";
@@ -33,7 +33,7 @@ syn_type_name(int type)
 	return names[type];
 }
 
-/* ---- typed reads -------------------------------------------------------- */
+/* ---- typed reads ------------------------------------------------------ */
 
 static int
 check(const syn_value *v, const void *out, int type)
@@ -152,7 +152,7 @@ syn_value_get_bytes(const syn_value *v, const void **p, size_t *len)
 	return rc;
 }
 
-/* ---- equality ------------------------------------------------------------ */
+/* ---- equality --------------------------------------------------------- */
 
 static bool
 int_equal(const syn_value *a, const syn_value *b)
@@ -160,9 +160,9 @@ int_equal(const syn_value *a, const syn_value *b)
 	int64_t  i;
 	uint64_t u;
 	if (a->type == SYN_TYPE_UINT) {
-		return b->type == SYN_TYPE_UINT ? a->as.u == b->as.u
-		                                : syn_value_get_uint(b, &u) == 0 &&
-		        u == a->as.u;
+		return b->type == SYN_TYPE_UINT
+		    ? a->as.u == b->as.u
+		    : syn_value_get_uint(b, &u) == 0 && u == a->as.u;
 	}
 	return syn_value_get_int(b, &i) == 0 && i == a->as.i;
 }
@@ -244,7 +244,7 @@ syn_value_equal(const syn_value *a, const syn_value *b)
 	}
 }
 
-/* ---- formatting ---------------------------------------------------------- */
+/* ---- formatting ------------------------------------------------------- */
 
 typedef struct fmtbuf {
 	char  *buf;
@@ -348,8 +348,8 @@ format(fmtbuf *f, const syn_value *v, int depth)
 		format_items(f, v, depth);
 		break;
 	case SYN_TYPE_HANDLE:
-		emit(f, "<handle %" PRIu64 ":%" PRIu64 ">",
-		    v->as.handle->owner, v->as.handle->object);
+		emit(f, "<handle %" PRIu64 ":%" PRIu64 ">", v->as.handle->owner,
+		    v->as.handle->object);
 		break;
 	case SYN_TYPE_ERROR:
 		emit(f, "<error %s: %s (%s)>", syn_errname(v->as.error->code),
@@ -380,7 +380,7 @@ syn_value_format(const syn_value *v, char *buf, size_t size)
 	return f.len;
 }
 
-/* ---- results and copies -------------------------------------------------- */
+/* ---- results and copies ----------------------------------------------- */
 
 void
 syn_result_fini(syn_result *r)
@@ -443,12 +443,12 @@ copy_need(const syn_value *v, uint32_t depth, size_t *need)
 		}
 		*need += sni_bump_round(sizeof(syn_error)) +
 		    sni_bump_round(strlen(v->as.error->message != NULL
-		                          ? v->as.error->message
-		                          : "") +
+		                           ? v->as.error->message
+		                           : "") +
 		        1) +
-		    sni_bump_round(strlen(v->as.error->where != NULL
-		                          ? v->as.error->where
-		                          : "") +
+		    sni_bump_round(
+		        strlen(v->as.error->where != NULL ? v->as.error->where
+		                                          : "") +
 		        1);
 		return 0;
 	default:
@@ -505,7 +505,7 @@ copy_into(const syn_value *v, sni_bump *b, syn_value *out)
 	case SYN_TYPE_STR:
 	case SYN_TYPE_BYTES: {
 		char *d = take_mem(b, v->as.bytes, v->len, (size_t) v->len + 1);
-		d[v->len]    = '\0';
+		d[v->len]   = '\0';
 		out->as.str = d;
 		break;
 	}
@@ -514,14 +514,14 @@ copy_into(const syn_value *v, sni_bump *b, syn_value *out)
 		copy_items(v, b, out);
 		break;
 	case SYN_TYPE_HANDLE:
-		out->as.handle =
-		    take_mem(b, v->as.handle, sizeof(syn_handle), sizeof(syn_handle));
+		out->as.handle = take_mem(
+		    b, v->as.handle, sizeof(syn_handle), sizeof(syn_handle));
 		break;
 	case SYN_TYPE_ERROR: {
-		syn_error *e = take_mem(b, NULL, 0, sizeof(syn_error));
-		e->code      = v->as.error->code;
-		e->message   = copy_cstr(b, v->as.error->message);
-		e->where     = copy_cstr(b, v->as.error->where);
+		syn_error *e  = take_mem(b, NULL, 0, sizeof(syn_error));
+		e->code       = v->as.error->code;
+		e->message    = copy_cstr(b, v->as.error->message);
+		e->where      = copy_cstr(b, v->as.error->where);
 		out->as.error = e;
 		break;
 	}

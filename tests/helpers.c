@@ -43,7 +43,7 @@ square_now(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 static int
 echo(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
-	const syn_value *v = NULL;
+	const syn_value *v  = NULL;
 	int              rc = syn_unpack(t, args, nargs, "|v", &v);
 	if (rc == 0 && v != NULL) {
 		*ret = *v; /* args live until the task ends */
@@ -107,7 +107,7 @@ nested(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	const char      *name;
 	const syn_value *x;
 	syn_future      *f;
-	int rc = syn_unpack(t, args, nargs, "isv", &id, &name, &x);
+	int              rc = syn_unpack(t, args, nargs, "isv", &id, &name, &x);
 	if (rc != 0) {
 		return rc;
 	}

@@ -15,20 +15,20 @@
 #define D_MS 250
 
 /* Asserts rc == 0, printing the code's name and the last error detail. */
-#define ck_assert_syn_ok(expr)                                                 \
-	do {                                                                   \
-		int rc_ = (expr);                                              \
-		ck_assert_msg(rc_ == 0, "%s failed: %s: %s [%s]", #expr,       \
-		    syn_errname(rc_), syn_last_error()->message,               \
-		    syn_last_error()->where);                                  \
+#define ck_assert_syn_ok(expr)                                           \
+	do {                                                             \
+		int rc_ = (expr);                                        \
+		ck_assert_msg(rc_ == 0, "%s failed: %s: %s [%s]", #expr, \
+		    syn_errname(rc_), syn_last_error()->message,         \
+		    syn_last_error()->where);                            \
 	} while (0)
 
 /* Asserts that expr returns the code want. */
-#define ck_assert_syn_rc(expr, want)                                           \
-	do {                                                                   \
-		int rc_ = (expr);                                              \
-		ck_assert_msg(rc_ == (want), "%s returned %s, expected %s",    \
-		    #expr, syn_errname(rc_), syn_errname(want));               \
+#define ck_assert_syn_rc(expr, want)                                        \
+	do {                                                                \
+		int rc_ = (expr);                                           \
+		ck_assert_msg(rc_ == (want), "%s returned %s, expected %s", \
+		    #expr, syn_errname(rc_), syn_errname(want));            \
 	} while (0)
 
 /* Monotonic milliseconds. */
@@ -42,8 +42,8 @@ syn_synchronizer th_new_cfg(const syn_config *cfg);
 void th_register_std(syn_synchronizer s);
 
 /* Registers fn as name on s (asserting success). */
-void th_register(syn_synchronizer s, const char *name, syn_func_fn fn,
-    void *userdata);
+void th_register(
+    syn_synchronizer s, const char *name, syn_func_fn fn, void *userdata);
 
 /*
  * The standard functions:
@@ -62,19 +62,21 @@ extern atomic_int th_calls;
 /* Calls name(x) on s and returns the int result (asserting success). */
 int64_t th_call_int(syn_synchronizer s, const char *name, int64_t x);
 
-
-
 /* A table of test cases, one tcase each: TH_CASE("name", test_fn). */
 typedef struct th_case {
 	const char  *name;
 	const TTest *test;
 } th_case;
-#define TH_CASE(name, fn) { name, fn }
+#define TH_CASE(name, fn) \
+	{                 \
+		name, fn  \
+	}
 
 /* Every test_<name>.c defines this: its suite. */
 Suite *suite(void);
 
 /* A suite of the cases in the table. */
 Suite *th_suite(const char *name, const th_case *cases, size_t n);
-#define TH_SUITE(name, table) th_suite(name, table, sizeof(table) / sizeof(table[0]))
+#define TH_SUITE(name, table) \
+	th_suite(name, table, sizeof(table) / sizeof(table[0]))
 #endif /* SYN_TEST_HELPERS_H */

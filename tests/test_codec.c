@@ -20,7 +20,7 @@ static const sni_limits lim_default = { SNI_DEFAULT_MAX_DEPTH,
 static const sni_limits lim_ptr = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
 	true };
 
-/* ---- helpers ------------------------------------------------------------- */
+/* ---- helpers ---------------------------------------------------------- */
 
 /* A small deterministic PRNG (xorshift64*), so failures reproduce. */
 static uint64_t
@@ -123,7 +123,7 @@ rich_init(rich *r)
 	r->top      = syn_list(r->items, 9);
 }
 
-/* ---- round trips --------------------------------------------------------- */
+/* ---- round trips ------------------------------------------------------ */
 
 START_TEST(round_trip_scalars)
 {
@@ -312,7 +312,7 @@ START_TEST(float32_decodes_as_double)
 }
 END_TEST
 
-/* ---- truncation, trailing bytes, mutations ------------------------------- */
+/* ---- truncation, trailing bytes, mutations ---------------------------- */
 
 /* Every proper prefix of a valid value is refused. */
 static void
@@ -540,7 +540,7 @@ START_TEST(message_mutations_never_crash)
 }
 END_TEST
 
-/* ---- limits -------------------------------------------------------------- */
+/* ---- limits ----------------------------------------------------------- */
 
 /* n nested arrays of one item around a 0: n bytes 0x91 and a 0x00. */
 static uint8_t *
@@ -955,7 +955,7 @@ START_TEST(pointer_values)
 }
 END_TEST
 
-/* ---- differential: msgpack-c's unpacker agrees with ours ----------------- */
+/* ---- differential: msgpack-c's unpacker agrees with ours -------------- */
 
 static bool obj_matches(const msgpack_object *o, const syn_value *v);
 
@@ -1286,7 +1286,7 @@ START_TEST(differential_msgpack_packer)
 }
 END_TEST
 
-/* ---- messages ------------------------------------------------------------ */
+/* ---- messages --------------------------------------------------------- */
 
 /* Fills the arguments of a decoded call the way core/task.c does. */
 static syn_value *

@@ -79,7 +79,8 @@ future_caller(void *arg)
 	for (int round = 0; round < CALLS / 100; round++) {
 		for (int i = 0; i < 100; i++) {
 			syn_value a = syn_int(w->base + round * 100 + i);
-			if (syn_call_future(w->s, "count", &a, 1, &fs[i]) != 0) {
+			if (syn_call_future(w->s, "count", &a, 1, &fs[i]) !=
+			    0) {
 				fs[i] = NULL;
 				w->failed++;
 			}
@@ -182,7 +183,7 @@ cross_caller(void *arg)
 	pinger *p = arg;
 	for (int i = 0; i < 500; i++) {
 		syn_value  args[3] = { syn_int(p->b.id), syn_str("square_now"),
-                        syn_int(i) };
+			 syn_int(i) };
 		syn_result res     = SYN_RESULT_INIT;
 		if (syn_call(p->a, "nested", args, 3, &res) != 0 ||
 		    res.value.as.i != (int64_t) i * i) {

@@ -46,14 +46,14 @@ call_msg(const char *method, const syn_value *args, size_t nargs)
 static int
 reply_int(nng_msg *m, int64_t *out)
 {
-	sni_limits       lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
-	uint64_t         id;
-	int              code;
-	syn_value        v;
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	uint64_t   id;
+	int        code;
+	syn_value  v;
 	const syn_error *err;
 	void            *mem;
-	ck_assert_syn_ok(sni_msg_decode_reply(nng_msg_body(m), nng_msg_len(m),
-	    &lim, &id, &code, &v, &err, &mem));
+	ck_assert_syn_ok(sni_msg_decode_reply(
+	    nng_msg_body(m), nng_msg_len(m), &lim, &id, &code, &v, &err, &mem));
 	if (code == 0) {
 		*out = v.as.i;
 	}
@@ -81,10 +81,10 @@ START_TEST(call_by_address)
 	ck_assert_int_eq(out, 1764);
 	ck_assert_msg(th_now_ms() - t0 >= D_MS - 1, "no sleep?");
 	arg = syn_int(3);
-	ck_assert_syn_rc(door_call(req, call_msg("fail", &arg, 1), &out),
-	    SYN_EUSER(3));
-	ck_assert_syn_rc(door_call(req, call_msg("nope", &arg, 1), &out),
-	    SYN_ENOENT);
+	ck_assert_syn_rc(
+	    door_call(req, call_msg("fail", &arg, 1), &out), SYN_EUSER(3));
+	ck_assert_syn_rc(
+	    door_call(req, call_msg("nope", &arg, 1), &out), SYN_ENOENT);
 	nng_close(req);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
@@ -93,11 +93,12 @@ END_TEST
 /* A malformed message gets an error reply, and the actor keeps serving. */
 START_TEST(malformed_message_gets_error_reply)
 {
-	syn_synchronizer s   = th_new();
-	nng_socket       req = dial(s);
+	syn_synchronizer s      = th_new();
+	nng_socket       req    = dial(s);
 	const char      *junk[] = { "", "hello", "\xc1\x01\x01",
-                "\xc1\x01\x01\x00\xc0\xa1" "f\xdd\xff\xff\xff\xff" };
-	size_t lens[] = { 0, 5, 3, 12 };
+		     "\xc1\x01\x01\x00\xc0\xa1"
+		          "f\xdd\xff\xff\xff\xff" };
+	size_t           lens[] = { 0, 5, 3, 12 };
 	for (size_t i = 0; i < 4; i++) {
 		nng_msg *m;
 		int64_t  out;
@@ -120,12 +121,13 @@ START_TEST(pointers_refused_at_the_door)
 	syn_synchronizer s   = th_new();
 	nng_socket       req = dial(s);
 	sni_wbuf         w;
-	sni_limits       lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, true };
-	syn_value        arg = syn_ptr(&w);
-	nng_msg         *m;
-	int64_t          out;
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, true };
+	syn_value  arg = syn_ptr(&w);
+	nng_msg   *m;
+	int64_t    out;
 	sni_wbuf_init(&w);
-	ck_assert_syn_ok(sni_msg_encode_call(&w, 1, NULL, "echo", 4, &arg, 1, &lim));
+	ck_assert_syn_ok(
+	    sni_msg_encode_call(&w, 1, NULL, "echo", 4, &arg, 1, &lim));
 	ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
 	ck_assert_int_eq(nng_msg_append(m, w.buf, w.len), 0);
 	sni_wbuf_fini(&w);
@@ -181,8 +183,8 @@ START_TEST(closed_door)
 	int64_t          out;
 	ck_assert_syn_ok(door_call(req, call_msg("square_now", &arg, 1), &out));
 	ck_assert_syn_ok(syn_synchronizer_close(s));
-	ck_assert_syn_rc(door_call(req, call_msg("square_now", &arg, 1), &out),
-	    SYN_ECLOSED);
+	ck_assert_syn_rc(
+	    door_call(req, call_msg("square_now", &arg, 1), &out), SYN_ECLOSED);
 	nng_close(req);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }

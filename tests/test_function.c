@@ -38,7 +38,8 @@ START_TEST(hundred_futures_resolve_together)
 		ck_assert_int_eq(v->as.i, (int64_t) i * i);
 		syn_future_free(fs[i]);
 	}
-	ck_assert_msg(took >= D_MS - 1 && took < 2 * D_MS, "took %.1f ms", took);
+	ck_assert_msg(
+	    took >= D_MS - 1 && took < 2 * D_MS, "took %.1f ms", took);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST
@@ -95,12 +96,14 @@ START_TEST(aio_timeout_cancels_the_call)
 END_TEST
 
 static int
-blocking_inside(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+blocking_inside(
+    syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	syn_value  arg = syn_int(3);
 	syn_result res = SYN_RESULT_INIT;
-	int        rc  = syn_call(syn_task_synchronizer(t), "square_now", &arg, 1, &res);
-	*ret           = syn_int(rc);
+	int        rc =
+	    syn_call(syn_task_synchronizer(t), "square_now", &arg, 1, &res);
+	*ret = syn_int(rc);
 	return 0;
 }
 
@@ -109,7 +112,8 @@ future_inside(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	syn_value   arg = syn_int(3);
 	syn_future *f;
-	int         rc = syn_call_future(syn_task_synchronizer(t), "square", &arg, 1, &f);
+	int         rc =
+	    syn_call_future(syn_task_synchronizer(t), "square", &arg, 1, &f);
 	if (rc != 0) {
 		return rc;
 	}
@@ -157,7 +161,7 @@ START_TEST(errors_reach_every_caller)
 	syn_synchronizer s   = th_new();
 	syn_value        arg = syn_int(7);
 	syn_result       res = SYN_RESULT_INIT;
-	int rc = syn_call(s, "fail", &arg, 1, &res);
+	int              rc  = syn_call(s, "fail", &arg, 1, &res);
 	check_boom(rc, syn_last_error());
 	ck_assert_int_eq(res.value.type, SYN_TYPE_NIL);
 
@@ -185,7 +189,7 @@ END_TEST
 START_TEST(error_path_names_the_calls_crossed)
 {
 	syn_synchronizer a = th_new(), b = th_new();
-	syn_value args[3]  = { syn_int(b.id), syn_str("fail"), syn_int(3) };
+	syn_value args[3] = { syn_int(b.id), syn_str("fail"), syn_int(3) };
 	ck_assert_syn_rc(syn_call(a, "nested", args, 3, NULL), SYN_EUSER(3));
 	ck_assert_str_eq(syn_last_error()->message, "boom 3");
 	ck_assert_str_eq(syn_last_error()->where, "fail <- nested");
@@ -197,7 +201,7 @@ END_TEST
 /* Bad inputs give clear errors, and the synchronizer goes on. */
 START_TEST(bad_inputs_give_clear_errors)
 {
-	syn_synchronizer s = th_new();
+	syn_synchronizer s   = th_new();
 	syn_value        str = syn_str("x");
 	ck_assert_syn_rc(syn_call(s, "square", &str, 1, NULL), SYN_EBADTYPE);
 	ck_assert_str_eq(syn_last_error()->message,
@@ -222,20 +226,23 @@ START_TEST(bad_inputs_give_clear_errors)
 END_TEST
 
 static int
-returns_bad_code(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+returns_bad_code(
+    syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	return -1;
 }
 
 static int
-returns_bad_utf8(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+returns_bad_utf8(
+    syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	*ret = syn_strn("\xc0\x80", 2);
 	return 0;
 }
 
 static int
-returns_formatted(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+returns_formatted(
+    syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	*ret = syn_task_printf(t, "hello %s", "world");
 	return 0;
@@ -263,16 +270,16 @@ END_TEST
 /* Values of every kind cross the boundary and come back equal. */
 START_TEST(values_round_trip_through_a_call)
 {
-	syn_synchronizer s      = th_new();
-	syn_handle       h      = { 7, 9 };
-	syn_error        e      = { SYN_EUSER(2), "m", "w" };
-	syn_value        list[] = { syn_nil(), syn_bool(true), syn_int(-5),
-                syn_uint(UINT64_MAX), syn_double(2.5), syn_str("héllo"),
-                syn_bytes("\0\1\2", 3), syn_handle_value(&h),
-                syn_error_value(&e), syn_ptr(&h) };
-	syn_pair pairs[] = { { syn_str("k"), syn_list(list, 10) } };
-	syn_value  arg   = syn_map(pairs, 1);
-	syn_result res   = SYN_RESULT_INIT;
+	syn_synchronizer s       = th_new();
+	syn_handle       h       = { 7, 9 };
+	syn_error        e       = { SYN_EUSER(2), "m", "w" };
+	syn_value        list[]  = { syn_nil(), syn_bool(true), syn_int(-5),
+		        syn_uint(UINT64_MAX), syn_double(2.5), syn_str("héllo"),
+		        syn_bytes("\0\1\2", 3), syn_handle_value(&h),
+		        syn_error_value(&e), syn_ptr(&h) };
+	syn_pair         pairs[] = { { syn_str("k"), syn_list(list, 10) } };
+	syn_value        arg     = syn_map(pairs, 1);
+	syn_result       res     = SYN_RESULT_INIT;
 	ck_assert_syn_ok(syn_call(s, "echo", &arg, 1, &res));
 	ck_assert(syn_value_equal(&arg, &res.value));
 	syn_result_fini(&res);
@@ -284,7 +291,8 @@ END_TEST
 START_TEST(registration_is_checked)
 {
 	syn_synchronizer s   = th_new();
-	syn_func_def     def = { "echo", SYN_KIND_FUNCTION, returns_bad_code, NULL };
+	syn_func_def     def = { "echo", SYN_KIND_FUNCTION, returns_bad_code,
+		    NULL };
 	ck_assert_syn_rc(syn_register(s, &def), SYN_EEXIST);
 	def.name = "";
 	ck_assert_syn_rc(syn_register(s, &def), SYN_EINVAL);
@@ -313,7 +321,7 @@ START_TEST(userdata_reaches_the_implementation)
 	static int       answer = 42;
 	syn_synchronizer s      = th_new();
 	th_register(s, "ud", get_userdata, &answer);
-	ck_assert_int_eq(th_call_int(s, "ud", 0) , 42);
+	ck_assert_int_eq(th_call_int(s, "ud", 0), 42);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST
@@ -342,7 +350,8 @@ suite(void)
 		TH_CASE("futures_together", hundred_futures_resolve_together),
 		TH_CASE("aio", aio_call_completes_the_callers_aio),
 		TH_CASE("aio_timeout", aio_timeout_cancels_the_call),
-		TH_CASE("deadlock", blocking_call_inside_task_is_deadlock_error),
+		TH_CASE(
+		    "deadlock", blocking_call_inside_task_is_deadlock_error),
 		TH_CASE("errors", errors_reach_every_caller),
 		TH_CASE("error_path", error_path_names_the_calls_crossed),
 		TH_CASE("bad_inputs", bad_inputs_give_clear_errors),
@@ -350,7 +359,8 @@ suite(void)
 		TH_CASE("values", values_round_trip_through_a_call),
 		TH_CASE("registration", registration_is_checked),
 		TH_CASE("userdata", userdata_reaches_the_implementation),
-		TH_CASE("call_timeout", call_timeout_cancels_and_waits_for_cleanup),
+		TH_CASE(
+		    "call_timeout", call_timeout_cancels_and_waits_for_cleanup),
 	};
 	return TH_SUITE("function", cases);
 }

@@ -144,10 +144,12 @@ START_TEST(wait_all_and_wait_any)
 {
 	syn_synchronizer s     = th_new();
 	syn_future      *fs[3] = { start(s, "sleep_ms", 3 * D_MS),
-                start(s, "sleep_ms", D_MS / 5), start(s, "sleep_ms", 2 * D_MS) };
+		     start(s, "sleep_ms", D_MS / 5),
+		     start(s, "sleep_ms", 2 * D_MS) };
 	size_t           index = 99;
 	double           t0    = th_now_ms();
-	ck_assert_syn_ok(syn_future_wait_any(fs, 3, SYN_DURATION_INFINITE, &index));
+	ck_assert_syn_ok(
+	    syn_future_wait_any(fs, 3, SYN_DURATION_INFINITE, &index));
 	ck_assert_int_eq(index, 1);
 	ck_assert_msg(th_now_ms() - t0 < D_MS, "wait_any was slow");
 	ck_assert_syn_rc(syn_future_wait_all(fs, 3, D_MS / 5), SYN_ETIMEDOUT);
@@ -160,8 +162,8 @@ START_TEST(wait_all_and_wait_any)
 		syn_future_free(fs[i]);
 	}
 	syn_future *slow = start(s, "sleep_ms", 10 * D_MS);
-	ck_assert_syn_rc(syn_future_wait_any(&slow, 1, D_MS / 5, &index),
-	    SYN_ETIMEDOUT);
+	ck_assert_syn_rc(
+	    syn_future_wait_any(&slow, 1, D_MS / 5, &index), SYN_ETIMEDOUT);
 	ck_assert_syn_rc(syn_future_wait_any(&slow, 0, 0, &index), SYN_EINVAL);
 	ck_assert_syn_rc(syn_future_wait_any(NULL, 1, 0, &index), SYN_EINVAL);
 	syn_future_cancel(slow);

@@ -39,7 +39,8 @@ START_TEST(destroy_with_calls_in_flight)
 		pthread_create(&th[i], NULL, blocking_caller, &cs[i]);
 	}
 	for (int i = 0; i < FUTURES; i++) {
-		ck_assert_syn_ok(syn_call_future(s, "sleep_ms", &long_sleep, 1, &fs[i]));
+		ck_assert_syn_ok(
+		    syn_call_future(s, "sleep_ms", &long_sleep, 1, &fs[i]));
 	}
 	for (int i = 0; i < AIOS; i++) {
 		ck_assert_int_eq(nng_aio_alloc(&aios[i], NULL, NULL), 0);
@@ -48,9 +49,11 @@ START_TEST(destroy_with_calls_in_flight)
 	usleep(D_MS * 1000 / 2); /* all of them started and sleep */
 	/* These wait behind a blocked actor and never start. */
 	syn_value hold = syn_int(D_MS / 2);
-	ck_assert_syn_ok(syn_call_future(s, "block_ms", &hold, 1, &fs[FUTURES]));
+	ck_assert_syn_ok(
+	    syn_call_future(s, "block_ms", &hold, 1, &fs[FUTURES]));
 	for (int i = FUTURES + 1; i < FUTURES + QUEUED; i++) {
-		ck_assert_syn_ok(syn_call_future(s, "square_now", &hold, 1, &fs[i]));
+		ck_assert_syn_ok(
+		    syn_call_future(s, "square_now", &hold, 1, &fs[i]));
 	}
 	double t0 = th_now_ms();
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
@@ -86,7 +89,8 @@ START_TEST(use_after_destroy_is_closed)
 	syn_future *f   = (syn_future *) &arg;
 	char        url[128];
 	ck_assert_syn_rc(syn_call(s, "square_now", &arg, 1, NULL), SYN_ECLOSED);
-	ck_assert_syn_rc(syn_call_future(s, "square_now", &arg, 1, &f), SYN_ECLOSED);
+	ck_assert_syn_rc(
+	    syn_call_future(s, "square_now", &arg, 1, &f), SYN_ECLOSED);
 	ck_assert_ptr_null(f);
 	nng_aio *aio;
 	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
@@ -98,7 +102,8 @@ START_TEST(use_after_destroy_is_closed)
 	ck_assert_syn_rc(syn_register(s, &def), SYN_EINVAL);
 	ck_assert_syn_rc(syn_synchronizer_close(s), SYN_ECLOSED);
 	ck_assert_syn_rc(syn_synchronizer_destroy(s), SYN_ECLOSED);
-	ck_assert_syn_rc(syn_synchronizer_url(s, url, sizeof(url)), SYN_ECLOSED);
+	ck_assert_syn_rc(
+	    syn_synchronizer_url(s, url, sizeof(url)), SYN_ECLOSED);
 	/* A new synchronizer does not revive the old handle. */
 	syn_synchronizer t = th_new();
 	ck_assert_int_ne(t.id, s.id);
@@ -142,7 +147,7 @@ destroy_other(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	int     rc = syn_unpack(t, args, nargs, "i", &id);
 	if (rc == 0) {
 		syn_synchronizer other = { (uint32_t) id };
-		*ret                   = syn_int(syn_synchronizer_destroy(other));
+		*ret = syn_int(syn_synchronizer_destroy(other));
 	}
 	return rc;
 }
@@ -175,11 +180,11 @@ START_TEST(config_is_checked)
 	c            = (syn_config) { 0 };
 	c.stack_size = 1024;
 	ck_assert_syn_rc(syn_synchronizer_new(&s, &c), SYN_EINVAL);
-	c            = (syn_config) { 0 };
-	c.spin_us    = -5;
+	c         = (syn_config) { 0 };
+	c.spin_us = -5;
 	ck_assert_syn_rc(syn_synchronizer_new(&s, &c), SYN_EINVAL);
-	c             = (syn_config) { 0 };
-	c.max_depth   = 100;
+	c           = (syn_config) { 0 };
+	c.max_depth = 100;
 	ck_assert_syn_rc(syn_synchronizer_new(&s, &c), SYN_EINVAL);
 	c     = (syn_config) { 0 };
 	c.url = "nonsense";
@@ -190,7 +195,7 @@ END_TEST
 
 START_TEST(urls_and_names)
 {
-	syn_config c = { .name = "db", .url = "inproc://lifecycle-test" };
+	syn_config       c = { .name = "db", .url = "inproc://lifecycle-test" };
 	syn_synchronizer s = th_new_cfg(&c), t;
 	char             url[64];
 	ck_assert_syn_ok(syn_synchronizer_url(s, url, sizeof(url)));
@@ -201,9 +206,10 @@ START_TEST(urls_and_names)
 	ck_assert_syn_rc(syn_call(s, "nope", &arg, 1, NULL), SYN_ENOENT);
 	ck_assert_str_eq(syn_last_error()->where, "db");
 
-	syn_config nodoor = { .no_door = true, .spin_us = SYN_SPIN_OFF,
-		.stack_size          = 64 * 1024 };
-	syn_synchronizer n = th_new_cfg(&nodoor);
+	syn_config       nodoor = { .no_door = true,
+		      .spin_us               = SYN_SPIN_OFF,
+		      .stack_size            = 64 * 1024 };
+	syn_synchronizer n      = th_new_cfg(&nodoor);
 	ck_assert_syn_rc(syn_synchronizer_url(n, url, sizeof(url)), SYN_ENOENT);
 	ck_assert_int_eq(th_call_int(n, "square_now", 4), 16);
 	syn_synchronizer d = th_new();
@@ -237,7 +243,8 @@ child_checks(syn_synchronizer parents)
 	}
 	th_register_std(s);
 	syn_result res = SYN_RESULT_INIT;
-	if (syn_call(s, "square_now", &arg, 1, &res) != 0 || res.value.as.i != 9) {
+	if (syn_call(s, "square_now", &arg, 1, &res) != 0 ||
+	    res.value.as.i != 9) {
 		return 5;
 	}
 	return syn_synchronizer_destroy(s) == 0 ? 0 : 6;
@@ -274,7 +281,8 @@ START_TEST(many_synchronizers)
 			ss[i] = th_new();
 		}
 		for (int i = 0; i < N; i++) {
-			ck_assert_int_eq(th_call_int(ss[i], "square_now", i), i * i);
+			ck_assert_int_eq(
+			    th_call_int(ss[i], "square_now", i), i * i);
 		}
 		for (int i = 0; i < N; i++) {
 			ck_assert_syn_ok(syn_synchronizer_destroy(ss[i]));

@@ -48,7 +48,8 @@ START_TEST(await_aio_resumes_on_completion)
 	t0 = th_now_ms();
 	for (int i = 0; i < 10; i++) {
 		syn_value arg = syn_int(D_MS);
-		ck_assert_syn_ok(syn_call_future(s, "nng_sleeper", &arg, 1, &fs[i]));
+		ck_assert_syn_ok(
+		    syn_call_future(s, "nng_sleeper", &arg, 1, &fs[i]));
 	}
 	ck_assert_syn_ok(syn_future_wait_all(fs, 10, SYN_DURATION_INFINITE));
 	ck_assert_msg(th_now_ms() - t0 < 2 * D_MS, "aio waits were serial");
@@ -106,8 +107,9 @@ END_TEST
 START_TEST(cancel_propagates_to_awaited_call)
 {
 	syn_synchronizer a = th_new(), b = th_new();
-	syn_value args[3] = { syn_int(b.id), syn_str("sleep_ms"), syn_int(20 * D_MS) };
-	syn_future *f;
+	syn_value        args[3] = { syn_int(b.id), syn_str("sleep_ms"),
+		       syn_int(20 * D_MS) };
+	syn_future      *f;
 	ck_assert_syn_ok(syn_call_future(a, "nested", args, 3, &f));
 	usleep(D_MS * 1000 / 5);
 	double t0 = th_now_ms();
@@ -129,7 +131,8 @@ START_TEST(await_another_synchronizer)
 	syn_future      *fs[10];
 	double           t0 = th_now_ms();
 	for (int i = 0; i < 10; i++) {
-		syn_value args[3] = { syn_int(b.id), syn_str("square"), syn_int(i) };
+		syn_value args[3] = { syn_int(b.id), syn_str("square"),
+			syn_int(i) };
 		ck_assert_syn_ok(syn_call_future(a, "nested", args, 3, &fs[i]));
 	}
 	for (int i = 0; i < 10; i++) {
@@ -326,8 +329,8 @@ START_TEST(unpack_reads_and_checks)
 	syn_value  list[1] = { syn_int(1) };
 	syn_pair   pair[1] = { { syn_str("a"), syn_nil() } };
 	syn_value  args[]  = { syn_bool(true), syn_int(-2), syn_int(3),
-                syn_int(4), syn_str("five"), syn_bytes("xy", 2),
-                syn_list(list, 1), syn_map(pair, 1), syn_double(0.5) };
+		  syn_int(4), syn_str("five"), syn_bytes("xy", 2),
+		  syn_list(list, 1), syn_map(pair, 1), syn_double(0.5) };
 	syn_result res     = SYN_RESULT_INIT;
 	ck_assert_syn_ok(syn_call(s, "unpack_all", args, 9, &res));
 	ck_assert_str_eq(res.value.as.str, "1 -2 3 4 five 2 1 1 double");
@@ -355,7 +358,8 @@ START_TEST(ten_thousand_suspended_tasks)
 	double           t0 = th_now_ms();
 	for (int i = 0; i < N; i++) {
 		syn_value arg = syn_int(D_MS);
-		ck_assert_syn_ok(syn_call_future(s, "sleep_ms", &arg, 1, &fs[i]));
+		ck_assert_syn_ok(
+		    syn_call_future(s, "sleep_ms", &arg, 1, &fs[i]));
 	}
 	ck_assert_syn_ok(syn_future_wait_all(fs, N, SYN_DURATION_INFINITE));
 	double took = th_now_ms() - t0;

@@ -45,7 +45,7 @@ rich_init(rich *r)
 	r->top      = syn_list(r->items, 6);
 }
 
-/* ---- constructors -------------------------------------------------------- */
+/* ---- constructors ----------------------------------------------------- */
 
 START_TEST(constructors_set_type_len_and_payload)
 {
@@ -104,7 +104,7 @@ START_TEST(constructors_reject_unusable_inputs)
 }
 END_TEST
 
-/* ---- typed reads --------------------------------------------------------- */
+/* ---- typed reads ------------------------------------------------------ */
 
 START_TEST(get_reads_every_type)
 {
@@ -290,7 +290,7 @@ START_TEST(get_double_exactness)
 }
 END_TEST
 
-/* ---- type names ---------------------------------------------------------- */
+/* ---- type names ------------------------------------------------------- */
 
 START_TEST(type_names)
 {
@@ -307,7 +307,7 @@ START_TEST(type_names)
 }
 END_TEST
 
-/* ---- equality ------------------------------------------------------------ */
+/* ---- equality --------------------------------------------------------- */
 
 #define ASSERT_EQ_BOTH(a, b, want)                                   \
 	do {                                                         \
@@ -410,7 +410,7 @@ START_TEST(equal_containers)
 }
 END_TEST
 
-/* ---- formatting ---------------------------------------------------------- */
+/* ---- formatting ------------------------------------------------------- */
 
 static void
 assert_format(const syn_value *v, const char *want)
@@ -522,7 +522,7 @@ START_TEST(format_deep_value_is_cut)
 }
 END_TEST
 
-/* ---- copies -------------------------------------------------------------- */
+/* ---- copies ----------------------------------------------------------- */
 
 /* True when p points into [lo, lo + n). */
 static bool

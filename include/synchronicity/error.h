@@ -19,45 +19,47 @@ extern "C" {
  * The table, written once: X(NAME, number, description). It yields the enum,
  * syn_strerror() and syn_errname(). Codes 1 to 31 and 1000 are nng's.
  */
-#define SYN_ERROR_TABLE(X)                                                     \
-	X(EINTR, 1, "interrupted")                                             \
-	X(ENOMEM, 2, "out of memory")                                          \
-	X(EINVAL, 3, "invalid argument")                                       \
-	X(EBUSY, 4, "resource busy")                                           \
-	X(ETIMEDOUT, 5, "timed out")                                           \
-	X(ECONNREFUSED, 6, "connection refused")                               \
-	X(ECLOSED, 7, "closed")                                                \
-	X(EAGAIN, 8, "not ready, try again")                                   \
-	X(ENOTSUP, 9, "not supported")                                         \
-	X(EADDRINUSE, 10, "address in use")                                    \
-	X(ESTATE, 11, "incorrect state")                                       \
-	X(ENOENT, 12, "no such entry")                                         \
-	X(EPROTO, 13, "protocol error: malformed message")                     \
-	X(EUNREACHABLE, 14, "destination unreachable")                         \
-	X(EADDRINVAL, 15, "address invalid")                                   \
-	X(EPERM, 16, "permission denied")                                      \
-	X(EMSGSIZE, 17, "message too large")                                   \
-	X(ECONNABORTED, 18, "connection aborted")                              \
-	X(ECONNRESET, 19, "connection reset")                                  \
-	X(ECANCELED, 20, "canceled")                                           \
-	X(ENOFILES, 21, "out of files")                                        \
-	X(ENOSPC, 22, "out of space")                                          \
-	X(EEXIST, 23, "already exists")                                        \
-	X(EREADONLY, 24, "read only")                                          \
-	X(EWRITEONLY, 25, "write only")                                        \
-	X(ECRYPTO, 26, "cryptographic error")                                  \
-	X(EPEERAUTH, 27, "peer could not be authenticated")                    \
-	X(ENOARG, 28, "option requires argument")                              \
-	X(EAMBIGUOUS, 29, "ambiguous option")                                  \
-	X(EBADTYPE, 30, "wrong type")                                          \
-	X(ECONNSHUT, 31, "connection shutdown")                                \
-	X(EDEADLK, 128,                                                        \
-	    "deadlock detected: blocking call on the synchronizer's own thread") \
-	X(EFORK, 129, "synchronizer belongs to the parent process of a fork")  \
-	X(ERANGE, 130, "value out of range")                                   \
-	X(EBADCODE, 131,                                                       \
-	    "implementation returned a code that is neither 0, a library code "  \
-	    "nor SYN_EUSER(n)")                                                \
+#define SYN_ERROR_TABLE(X)                                                    \
+	X(EINTR, 1, "interrupted")                                            \
+	X(ENOMEM, 2, "out of memory")                                         \
+	X(EINVAL, 3, "invalid argument")                                      \
+	X(EBUSY, 4, "resource busy")                                          \
+	X(ETIMEDOUT, 5, "timed out")                                          \
+	X(ECONNREFUSED, 6, "connection refused")                              \
+	X(ECLOSED, 7, "closed")                                               \
+	X(EAGAIN, 8, "not ready, try again")                                  \
+	X(ENOTSUP, 9, "not supported")                                        \
+	X(EADDRINUSE, 10, "address in use")                                   \
+	X(ESTATE, 11, "incorrect state")                                      \
+	X(ENOENT, 12, "no such entry")                                        \
+	X(EPROTO, 13, "protocol error: malformed message")                    \
+	X(EUNREACHABLE, 14, "destination unreachable")                        \
+	X(EADDRINVAL, 15, "address invalid")                                  \
+	X(EPERM, 16, "permission denied")                                     \
+	X(EMSGSIZE, 17, "message too large")                                  \
+	X(ECONNABORTED, 18, "connection aborted")                             \
+	X(ECONNRESET, 19, "connection reset")                                 \
+	X(ECANCELED, 20, "canceled")                                          \
+	X(ENOFILES, 21, "out of files")                                       \
+	X(ENOSPC, 22, "out of space")                                         \
+	X(EEXIST, 23, "already exists")                                       \
+	X(EREADONLY, 24, "read only")                                         \
+	X(EWRITEONLY, 25, "write only")                                       \
+	X(ECRYPTO, 26, "cryptographic error")                                 \
+	X(EPEERAUTH, 27, "peer could not be authenticated")                   \
+	X(ENOARG, 28, "option requires argument")                             \
+	X(EAMBIGUOUS, 29, "ambiguous option")                                 \
+	X(EBADTYPE, 30, "wrong type")                                         \
+	X(ECONNSHUT, 31, "connection shutdown")                               \
+	X(EDEADLK, 128,                                                       \
+	    "deadlock detected: blocking call on the synchronizer's own "     \
+	    "thread")                                                         \
+	X(EFORK, 129, "synchronizer belongs to the parent process of a fork") \
+	X(ERANGE, 130, "value out of range")                                  \
+	X(EBADCODE, 131,                                                      \
+	    "implementation returned a code that is neither 0, a library "    \
+	    "code "                                                           \
+	    "nor SYN_EUSER(n)")                                               \
 	X(EINTERNAL, 1000, "internal error")
 
 /* The library's codes: SYN_EINTR, SYN_ENOMEM, ... as listed above. */
@@ -81,9 +83,10 @@ enum syn_errno {
  * gives n back.
  */
 #define SYN_EUSER_FLAG 0x40000000
-#define SYN_EUSER(n) (SYN_EUSER_FLAG | ((n) & 0xffffff))
-#define SYN_IS_USER(code) (((code) & ~0xffffff) == SYN_EUSER_FLAG && ((code) & 0xffffff) != 0)
-#define SYN_USER_CODE(code) ((code) & 0xffffff)
+#define SYN_EUSER(n) (SYN_EUSER_FLAG | ((n) &0xffffff))
+#define SYN_IS_USER(code) \
+	(((code) & ~0xffffff) == SYN_EUSER_FLAG && ((code) &0xffffff) != 0)
+#define SYN_USER_CODE(code) ((code) &0xffffff)
 
 /*
  * The detail of an error: its code, a message, and the path of calls it

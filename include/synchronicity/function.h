@@ -72,8 +72,7 @@ SYN_API int syn_call(syn_synchronizer s, const char *name,
  * cancelled, its cleanup runs, and SYN_ETIMEDOUT is returned once it has.
  */
 SYN_API int syn_call_timeout(syn_synchronizer s, const char *name,
-    const syn_value *args, size_t nargs, syn_duration timeout,
-    syn_result *res);
+    const syn_value *args, size_t nargs, syn_duration timeout, syn_result *res);
 
 /*
  * Starts the call and returns at once with a future in *fp, which the

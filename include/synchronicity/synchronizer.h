@@ -25,9 +25,9 @@ typedef struct syn_synchronizer {
 	uint32_t id;
 } syn_synchronizer;
 
-#define SYN_SYNCHRONIZER_INITIALIZER                                           \
-	{                                                                      \
-		0                                                              \
+#define SYN_SYNCHRONIZER_INITIALIZER \
+	{                            \
+		0                    \
 	}
 
 /*

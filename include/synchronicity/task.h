@@ -109,8 +109,8 @@ SYN_API int syn_raise(syn_task *t, int code, const char *fmt, ...)
  * does not fit SYN_ERANGE, each raised with a message that names the
  * argument, ready to be returned to the caller.
  */
-SYN_API int syn_unpack(syn_task *t, const syn_value *args, size_t nargs,
-    const char *fmt, ...);
+SYN_API int syn_unpack(
+    syn_task *t, const syn_value *args, size_t nargs, const char *fmt, ...);
 
 /*
  * Allocates size bytes that live until the task ends (results that point

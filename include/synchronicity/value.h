@@ -39,7 +39,8 @@ typedef enum syn_type {
 	SYN_TYPE_HANDLE, /* an object living on some synchronizer */
 	SYN_TYPE_ERROR,  /* an error: code, message, where */
 	SYN_TYPE_PTR,    /* an opaque pointer, legal only inside one process */
-	SYN_TYPE_INVALID_ = 0xff /* built from an unusable input; never encoded */
+	SYN_TYPE_INVALID_ =
+	    0xff /* built from an unusable input; never encoded */
 } syn_type;
 
 typedef struct syn_value syn_value;
@@ -220,7 +221,8 @@ SYN_API int syn_value_get_double(const syn_value *v, double *out);
  * the caller made them so.
  */
 SYN_API int syn_value_get_str(const syn_value *v, const char **s, size_t *len);
-SYN_API int syn_value_get_bytes(const syn_value *v, const void **p, size_t *len);
+SYN_API int syn_value_get_bytes(
+    const syn_value *v, const void **p, size_t *len);
 
 /* The name of a type ("int", "str", ...); "invalid" for unknown ones. */
 SYN_API const char *syn_type_name(int type);
@@ -248,9 +250,9 @@ typedef struct syn_result {
 	void     *mem_; /* private */
 } syn_result;
 
-#define SYN_RESULT_INIT                                                        \
-	{                                                                      \
-		{ 0, 0, { 0 } }, NULL                                          \
+#define SYN_RESULT_INIT               \
+	{                             \
+		{ 0, 0, { 0 } }, NULL \
 	}
 
 /* Releases the memory behind r->value and leaves r empty (nil). */
