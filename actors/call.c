@@ -12,19 +12,19 @@
 #include "core/ptrmap.h"
 #include "proto/proto.h"
 
-/* Encodes the CALL into a new message. */
+/* Encodes the CALL into *mp, reusing the message there if any. */
 static int
-encode_call(sni_actor *a, const char *name, const syn_value *args, size_t nargs,
-    nng_msg **mp)
+encode_call(sni_actor *a, const char *name, const syn_value *args,
+    size_t nargs, nng_msg **mp)
 {
 	sni_wbuf w;
 	sni_wbuf_init(&w);
 	int rc = sni_msg_encode_call(&w, 0, NULL, name,
 	    name != NULL ? strlen(name) : 0, args, nargs, &a->limits);
 	if (rc == 0 && w.err == 0) {
-		rc = nng_msg_alloc(mp, 0);
-		if (rc == 0 && nng_msg_append(*mp, w.buf, w.len) != 0) {
-			nng_msg_free(*mp);
+		if (*mp == NULL && nng_msg_alloc(mp, 0) != 0) {
+			rc = SYN_ENOMEM;
+		} else if (sni_msg_set_body(*mp, &w) != 0) {
 			rc = SYN_ENOMEM;
 		}
 	}
@@ -50,18 +50,16 @@ start_call(syn_synchronizer s, const char *name, const syn_value *args,
 		                    : "no such synchronizer, or it is closed",
 		    name != NULL ? name : "");
 	}
-	nng_msg *msg;
-	if ((rc = encode_call(a, name, args, nargs, &msg)) != 0) {
-		sni_actor_release(a);
-		return rc;
-	}
 	syn_future *f = sni_future_alloc(s.id, a->spin_ns);
 	if (f == NULL) {
-		nng_msg_free(msg);
 		sni_actor_release(a);
 		return sni_error_set(SYN_ENOMEM, NULL, name);
 	}
-	f->msg = msg;
+	if ((rc = encode_call(a, name, args, nargs, &f->msg)) != 0) {
+		sni_actor_release(a);
+		sni_future_discard(f);
+		return rc;
+	}
 	sni_actor_post(a, &f->node);
 	sni_actor_release(a);
 	*fp = f;

@@ -3,6 +3,7 @@
  * See future.h for the state word that decides who frees a future.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -22,18 +23,89 @@ static const sni_limits reply_limits = { SNI_DEFAULT_MAX_DEPTH, SIZE_MAX,
 static const syn_error no_error       = { 0, "", "" };
 static const syn_error canceled_error = { SYN_ECANCELED, "canceled", "" };
 
+/*
+ * Each thread keeps a few freed futures, with the message each carried,
+ * so that a call allocates nothing in the steady state: a blocking call's
+ * future and message come back to the thread that made them.
+ */
+#define CACHE_MAX 128
+#define CACHE_MSG_MAX 4096 /* bigger messages are not kept */
+
+typedef struct future_cache {
+	syn_future *head;
+	uint32_t    n;
+} future_cache;
+
+static _Thread_local future_cache cache;
+static _Thread_local bool         cache_registered;
+static pthread_key_t              cache_key;
+static pthread_once_t             cache_once = PTHREAD_ONCE_INIT;
+
+/* At thread exit: frees what the thread's cache holds. */
+static void
+cache_drain(void *unused)
+{
+	(void) unused;
+	while (cache.head != NULL) {
+		syn_future *f = cache.head;
+		cache.head    = (syn_future *) f->node.next;
+		if (f->msg != NULL) {
+			nng_msg_free(f->msg);
+		}
+		free(f);
+	}
+	cache.n = 0;
+}
+
+static void
+cache_init(void)
+{
+	pthread_key_create(&cache_key, cache_drain);
+}
+
+static void
+cache_put(syn_future *f)
+{
+	if (f->msg != NULL && nng_msg_capacity(f->msg) > CACHE_MSG_MAX) {
+		nng_msg_free(f->msg);
+		f->msg = NULL;
+	}
+	if (cache.n >= CACHE_MAX) {
+		if (f->msg != NULL) {
+			nng_msg_free(f->msg);
+		}
+		free(f);
+		return;
+	}
+	if (!cache_registered) {
+		pthread_once(&cache_once, cache_init);
+		pthread_setspecific(cache_key, &cache); /* to drain at exit */
+		cache_registered = true;
+	}
+	if (f->msg != NULL) {
+		nng_msg_clear(f->msg);
+	}
+	f->node.next = (sni_node *) cache.head;
+	cache.head   = f;
+	cache.n++;
+}
+
 syn_future *
 sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 {
-	syn_future *f = malloc(sizeof(*f));
-	if (f == NULL) {
+	syn_future *f = cache.head;
+	if (f != NULL) {
+		cache.head = (syn_future *) f->node.next;
+		cache.n--;
+	} else if ((f = malloc(sizeof(*f))) == NULL) {
 		return NULL;
+	} else {
+		f->msg = NULL;
 	}
 	f->node.kind        = SNI_NODE_CALL;
 	f->cancel_node.kind = SNI_NODE_CANCEL;
 	atomic_init(&f->state, 0);
 	f->rc       = 0;
-	f->msg      = NULL;
 	f->actor_id = actor_id;
 	f->spin_ns  = spin_ns;
 	f->task     = NULL;
@@ -56,14 +128,18 @@ sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 static void
 future_destroy(syn_future *f)
 {
-	if (f->msg != NULL) {
-		nng_msg_free(f->msg);
-	}
 	free(f->mem);
+	f->mem = NULL;
 	if (f->efd >= 0) {
 		close(f->efd);
 	}
-	free(f);
+	cache_put(f);
+}
+
+void
+sni_future_discard(syn_future *f)
+{
+	future_destroy(f);
 }
 
 /* Freed once done and released, with nobody notifying or cancelling. */
@@ -280,7 +356,7 @@ decode_locked(syn_future *f)
 	}
 	f->decoded = true;
 	f->code    = f->rc;
-	if (f->msg == NULL) {
+	if (f->msg == NULL || nng_msg_len(f->msg) == 0) {
 		f->err = (syn_error) { f->rc, syn_strerror(f->rc), "" };
 		return;
 	}
@@ -294,8 +370,7 @@ decode_locked(syn_future *f)
 	} else if (f->code != 0) {
 		f->err = *err;
 	}
-	nng_msg_free(f->msg);
-	f->msg = NULL;
+	nng_msg_clear(f->msg); /* kept: the next call reuses it */
 }
 
 int

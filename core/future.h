@@ -83,9 +83,13 @@ struct syn_future {
 
 /*
  * Allocates a pending future for a call to the synchronizer actor_id.
- * NULL when out of memory. The caller owns it (RELEASED not set).
+ * NULL when out of memory. The caller owns it (RELEASED not set). Its msg
+ * may hold an empty message left from an earlier call, to be reused.
  */
 syn_future *sni_future_alloc(uint32_t actor_id, uint32_t spin_ns);
+
+/* Frees a future that was never posted (nobody else knows of it). */
+void sni_future_discard(syn_future *f);
 
 /*
  * Publishes rc and the reply in f->msg (may be NULL: code only), wakes

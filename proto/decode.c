@@ -18,43 +18,8 @@
 
 #include "proto.h"
 
-/* ---- bounded primitive reads ------------------------------------------ */
-
-static bool
-take(sni_reader *r, size_t n, const uint8_t **p)
-{
-	if (sni_reader_left(r) < n) {
-		return false;
-	}
-	*p = r->p;
-	r->p += n;
-	return true;
-}
-
-static uint64_t
-be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++) {
-		v = (v << 8) | p[i];
-	}
-	return v;
-}
-
-/* Reads an n-byte big-endian length or number. */
-static bool
-take_be(sni_reader *r, int n, uint64_t *v)
-{
-	const uint8_t *p;
-	if (!take(r, (size_t) n, &p)) {
-		return false;
-	}
-	*v = be(p, n);
-	return true;
-}
-
-static int
-truncated(void)
+int
+sni_truncated(void)
 {
 	sni_detail_set("message truncated");
 	return SYN_EPROTO;
@@ -62,35 +27,8 @@ truncated(void)
 
 /* ---- the shape of the next value -------------------------------------- */
 
-/* What a leading byte announces. */
-typedef enum shape {
-	SH_NIL,
-	SH_BOOL,
-	SH_UINT,
-	SH_NINT, /* negative fixint or intN */
-	SH_FLOAT32,
-	SH_FLOAT64,
-	SH_STR,
-	SH_BIN,
-	SH_ARRAY,
-	SH_MAP,
-	SH_EXT,
-	SH_BAD,
-} shape;
-
-/*
- * Reads a value's header: its shape, and for strings, binaries, arrays,
- * maps and exts its length (and ext type); for integers the number, for
- * bools the value. Numbers and float bits come back in *num.
- */
-typedef struct head {
-	shape    sh;
-	uint64_t num;  /* integer bits, float bits, bool, or length */
-	int8_t   type; /* ext type */
-} head;
-
-static int
-read_sized(sni_reader *r, uint8_t b, head *h)
+int
+sni_read_sized(sni_reader *r, uint8_t b, sni_head *h)
 {
 	/* 0xc4..0xdf: sized forms */
 	static const struct {
@@ -126,11 +64,15 @@ read_sized(sni_reader *r, uint8_t b, head *h)
 		[0xde - 0xc4] = { SH_MAP, 2 },
 		[0xdf - 0xc4] = { SH_MAP, 4 },
 	};
+	if (b == 0xc1) {
+		sni_detail_set("byte 0xc1 is never used by msgpack");
+		return SYN_EPROTO;
+	}
 	h->sh = forms[b - 0xc4].sh;
 	if (b >= 0xd4 && b <= 0xd8) {
 		h->num = (uint64_t) 1 << (b - 0xd4);
-	} else if (!take_be(r, forms[b - 0xc4].n, &h->num)) {
-		return truncated();
+	} else if (!sni_take_be(r, forms[b - 0xc4].n, &h->num)) {
+		return sni_truncated();
 	}
 	if (h->sh == SH_NINT) {
 		/* sign-extend the n-byte two's complement number */
@@ -142,53 +84,12 @@ read_sized(sni_reader *r, uint8_t b, head *h)
 	}
 	if (h->sh == SH_EXT) {
 		const uint8_t *t;
-		if (!take(r, 1, &t)) {
-			return truncated();
+		if (!sni_take(r, 1, &t)) {
+			return sni_truncated();
 		}
 		h->type = (int8_t) t[0];
 	}
 	return 0;
-}
-
-static int
-read_head(sni_reader *r, head *h)
-{
-	const uint8_t *p;
-	if (!take(r, 1, &p)) {
-		return truncated();
-	}
-	uint8_t b = p[0];
-	h->type   = 0;
-	if (b <= 0x7f) {
-		h->sh  = SH_UINT;
-		h->num = b;
-		return 0;
-	}
-	if (b >= 0xe0) {
-		h->sh  = SH_NINT;
-		h->num = (uint64_t) (int64_t) (int8_t) b;
-		return 0;
-	}
-	if (b <= 0xbf) {
-		h->sh  = b <= 0x8f ? SH_MAP : (b <= 0x9f ? SH_ARRAY : SH_STR);
-		h->num = b <= 0x9f ? (b & 0x0f) : (b & 0x1f);
-		return 0;
-	}
-	switch (b) {
-	case 0xc0:
-		h->sh = SH_NIL;
-		return 0;
-	case 0xc2:
-	case 0xc3:
-		h->sh  = SH_BOOL;
-		h->num = b == 0xc3;
-		return 0;
-	case 0xc1:
-		sni_detail_set("byte 0xc1 is never used by msgpack");
-		return SYN_EPROTO;
-	default:
-		return read_sized(r, b, h);
-	}
 }
 
 /* ---- pass one --------------------------------------------------------- */
@@ -200,13 +101,13 @@ static int
 scan_error_ext(const uint8_t *p, size_t n, size_t *need)
 {
 	sni_reader sub;
-	head       h;
+	sni_head       h;
 	sni_reader_init(&sub, p, n);
-	if (read_head(&sub, &h) != 0 || h.sh != SH_ARRAY || h.num != 3) {
+	if (sni_read_head(&sub, &h) != 0 || h.sh != SH_ARRAY || h.num != 3) {
 		sni_detail_set("error value is not [code, message, where]");
 		return SYN_EPROTO;
 	}
-	if (read_head(&sub, &h) != 0 || (h.sh != SH_UINT && h.sh != SH_NINT) ||
+	if (sni_read_head(&sub, &h) != 0 || (h.sh != SH_UINT && h.sh != SH_NINT) ||
 	    (h.sh == SH_UINT && h.num > INT32_MAX) ||
 	    (h.sh == SH_NINT && (int64_t) h.num < INT32_MIN)) {
 		sni_detail_set("error code is not a 32-bit integer");
@@ -230,11 +131,11 @@ scan_error_ext(const uint8_t *p, size_t n, size_t *need)
 }
 
 static int
-scan_ext(sni_reader *r, const sni_limits *lim, const head *h, size_t *need)
+scan_ext(sni_reader *r, const sni_limits *lim, const sni_head *h, size_t *need)
 {
 	const uint8_t *p;
-	if (!take(r, h->num, &p)) {
-		return truncated();
+	if (!sni_take(r, h->num, &p)) {
+		return sni_truncated();
 	}
 	switch (h->type) {
 	case SNI_EXT_HANDLE:
@@ -247,7 +148,7 @@ scan_ext(sni_reader *r, const sni_limits *lim, const head *h, size_t *need)
 		if (h->num != 16) {
 			break;
 		}
-		if (!lim->allow_ptr || be(p, 8) != sni_process_nonce()) {
+		if (!lim->allow_ptr || sni_be(p, 8) != sni_process_nonce()) {
 			sni_detail_set("a pointer value cannot come from "
 			               "another process or over a socket");
 			return SYN_EPROTO;
@@ -278,7 +179,7 @@ scan_items(sni_reader *r, const sni_limits *lim, uint32_t depth, uint64_t count,
 
 static int
 scan_container(sni_reader *r, const sni_limits *lim, uint32_t depth,
-    const head *h, size_t *need)
+    const sni_head *h, size_t *need)
 {
 	uint64_t items = h->sh == SH_MAP ? h->num * 2 : h->num;
 	if (items > sni_reader_left(r)) {
@@ -300,16 +201,16 @@ scan_container(sni_reader *r, const sni_limits *lim, uint32_t depth,
 static int
 scan(sni_reader *r, const sni_limits *lim, uint32_t depth, size_t *need)
 {
-	head           h;
+	sni_head           h;
 	const uint8_t *p;
-	int            rc = read_head(r, &h);
+	int            rc = sni_read_head(r, &h);
 	if (rc != 0) {
 		return rc;
 	}
 	switch (h.sh) {
 	case SH_STR:
-		if (!take(r, h.num, &p)) {
-			return truncated();
+		if (!sni_take(r, h.num, &p)) {
+			return sni_truncated();
 		}
 		if (!sni_utf8_valid(p, h.num)) {
 			sni_detail_set("string is not valid UTF-8");
@@ -318,8 +219,8 @@ scan(sni_reader *r, const sni_limits *lim, uint32_t depth, size_t *need)
 		*need += sni_bump_round(h.num + 1);
 		return 0;
 	case SH_BIN:
-		if (!take(r, h.num, &p)) {
-			return truncated();
+		if (!sni_take(r, h.num, &p)) {
+			return sni_truncated();
 		}
 		*need += sni_bump_round(h.num);
 		return 0;
@@ -350,8 +251,8 @@ int
 sni_scan_array(
     sni_reader *r, const sni_limits *lim, uint32_t *count, size_t *need)
 {
-	head h;
-	int  rc = read_head(r, &h);
+	sni_head h;
+	int  rc = sni_read_head(r, &h);
 	if (rc != 0) {
 		return rc;
 	}
@@ -388,7 +289,7 @@ bump_str(sni_bump *b, const uint8_t *s, size_t n)
 }
 
 static double
-float_bits(const head *h)
+float_bits(const sni_head *h)
 {
 	if (h->sh == SH_FLOAT32) {
 		uint32_t bits = (uint32_t) h->num;
@@ -407,14 +308,14 @@ static void
 fill_error(const uint8_t *p, size_t n, sni_bump *b, syn_value *out)
 {
 	sni_reader sub;
-	head       h;
+	sni_head       h = { SH_NIL, 0, 0 };
 	syn_error *e = bump(b, sizeof(*e));
 	sni_reader_init(&sub, p, n);
-	read_head(&sub, &h); /* the array of 3 */
-	read_head(&sub, &h);
+	sni_read_head(&sub, &h); /* the array of 3 */
+	sni_read_head(&sub, &h);
 	e->code = (int) (int64_t) h.num;
-	const char *s;
-	uint32_t    len;
+	const char *s   = NULL;
+	uint32_t    len = 0;
 	sni_read_str(&sub, &s, &len);
 	e->message = bump_str(b, (const uint8_t *) s, len);
 	sni_read_str(&sub, &s, &len);
@@ -424,26 +325,26 @@ fill_error(const uint8_t *p, size_t n, sni_bump *b, syn_value *out)
 }
 
 static void
-fill_ext(sni_reader *r, sni_bump *b, const head *h, syn_value *out)
+fill_ext(sni_reader *r, sni_bump *b, const sni_head *h, syn_value *out)
 {
 	const uint8_t *p = NULL;
-	take(r, h->num, &p);
+	sni_take(r, h->num, &p);
 	if (h->type == SNI_EXT_HANDLE) {
 		syn_handle *hd = bump(b, sizeof(*hd));
-		hd->owner      = be(p, 8);
-		hd->object     = be(p + 8, 8);
+		hd->owner      = sni_be(p, 8);
+		hd->object     = sni_be(p + 8, 8);
 		out->type      = SYN_TYPE_HANDLE;
 		out->as.handle = hd;
 	} else if (h->type == SNI_EXT_PTR) {
 		out->type   = SYN_TYPE_PTR;
-		out->as.ptr = (void *) (uintptr_t) be(p + 8, 8);
+		out->as.ptr = (void *) (uintptr_t) sni_be(p + 8, 8);
 	} else {
 		fill_error(p, h->num, b, out);
 	}
 }
 
 static void
-fill_container(sni_reader *r, sni_bump *b, const head *h, syn_value *out)
+fill_container(sni_reader *r, sni_bump *b, const sni_head *h, syn_value *out)
 {
 	out->len = (uint32_t) h->num;
 	if (h->sh == SH_ARRAY) {
@@ -467,10 +368,10 @@ fill_container(sni_reader *r, sni_bump *b, const head *h, syn_value *out)
 static void
 fill(sni_reader *r, sni_bump *b, syn_value *out)
 {
-	head           h;
+	sni_head           h = { SH_NIL, 0, 0 };
 	const uint8_t *p = NULL;
 	*out             = syn_nil();
-	read_head(r, &h);
+	sni_read_head(r, &h);
 	switch (h.sh) {
 	case SH_BOOL:
 		*out = syn_bool(h.num != 0);
@@ -487,11 +388,11 @@ fill(sni_reader *r, sni_bump *b, syn_value *out)
 		*out = syn_double(float_bits(&h));
 		return;
 	case SH_STR:
-		take(r, h.num, &p);
+		sni_take(r, h.num, &p);
 		*out = syn_strn(bump_str(b, p, h.num), h.num);
 		return;
 	case SH_BIN:
-		take(r, h.num, &p);
+		sni_take(r, h.num, &p);
 		*out = syn_bytes(
 		    h.num > 0 ? memcpy(bump(b, h.num), p, h.num) : NULL, h.num);
 		return;
@@ -516,8 +417,8 @@ sni_fill_value(sni_reader *r, sni_bump *b, syn_value *out)
 void
 sni_fill_array(sni_reader *r, sni_bump *b, syn_value *out)
 {
-	head h;
-	read_head(r, &h);
+	sni_head h = { SH_NIL, 0, 0 };
+	sni_read_head(r, &h);
 	for (uint64_t i = 0; i < h.num; i++) {
 		fill(r, b, &out[i]);
 	}
@@ -554,68 +455,5 @@ sni_decode_value(const void *p, size_t len, const sni_limits *lim,
 	}
 	sni_reader_init(&r, p, len);
 	fill(&r, &b, out);
-	return 0;
-}
-
-/* ---- small typed reads for message headers ---------------------------- */
-
-int
-sni_read_uint(sni_reader *r, uint64_t *u)
-{
-	head h;
-	if (read_head(r, &h) != 0 || h.sh != SH_UINT) {
-		sni_detail_set("expected an unsigned integer");
-		return SYN_EPROTO;
-	}
-	*u = h.num;
-	return 0;
-}
-
-int
-sni_read_str(sni_reader *r, const char **s, uint32_t *len)
-{
-	head           h;
-	const uint8_t *p;
-	if (read_head(r, &h) != 0 || h.sh != SH_STR) {
-		sni_detail_set("expected a string");
-		return SYN_EPROTO;
-	}
-	if (!take(r, h.num, &p)) {
-		return truncated();
-	}
-	if (!sni_utf8_valid(p, h.num)) {
-		sni_detail_set("string is not valid UTF-8");
-		return SYN_EPROTO;
-	}
-	*s   = (const char *) p;
-	*len = (uint32_t) h.num;
-	return 0;
-}
-
-bool
-sni_read_nil(sni_reader *r)
-{
-	if (sni_reader_left(r) > 0 && r->p[0] == 0xc0) {
-		r->p++;
-		return true;
-	}
-	return false;
-}
-
-int
-sni_read_handle(sni_reader *r, syn_handle *hd)
-{
-	head           h;
-	const uint8_t *p;
-	if (read_head(r, &h) != 0 || h.sh != SH_EXT ||
-	    h.type != SNI_EXT_HANDLE || h.num != 16) {
-		sni_detail_set("expected a handle");
-		return SYN_EPROTO;
-	}
-	if (!take(r, 16, &p)) {
-		return truncated();
-	}
-	hd->owner  = be(p, 8);
-	hd->object = be(p + 8, 8);
 	return 0;
 }

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack/pack.h>
 
 #include "proto.h"
 
@@ -73,46 +72,7 @@ sni_wbuf_put(sni_wbuf *w, const void *p, size_t n)
 	w->len += n;
 }
 
-/* msgpack-c's write callback. */
-static int
-wbuf_write(void *data, const char *buf, size_t len)
-{
-	sni_wbuf *w = data;
-	if (len == 0) {
-		return 0; /* buf may be NULL (an empty string or binary) */
-	}
-	if (len <= w->cap - w->len && w->err == 0) {
-		memcpy(w->buf + w->len, buf, len);
-		w->len += len;
-		return 0;
-	}
-	sni_wbuf_put(w, buf, len);
-	return 0;
-}
 
-static void
-packer_init(msgpack_packer *pk, sni_wbuf *w)
-{
-	msgpack_packer_init(pk, w, wbuf_write);
-}
-
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t) v;
-		v >>= 8;
-	}
-}
-
-static void
-pack_fixext16(msgpack_packer *pk, int8_t type, uint64_t a, uint64_t b)
-{
-	uint8_t body[16];
-	put_be64(body, a);
-	put_be64(body + 8, b);
-	msgpack_pack_ext_with_body(pk, body, sizeof(body), type);
-}
 
 static int
 fail(sni_wbuf *w, int rc)
@@ -125,34 +85,31 @@ fail(sni_wbuf *w, int rc)
 
 static void
 pack_error_ext(
-    msgpack_packer *pk, int code, const char *message, const char *where)
+    sni_wbuf *pk, int code, const char *message, const char *where)
 {
 	sni_wbuf inner;
 	sni_wbuf_init(&inner);
-	msgpack_packer ipk;
-	packer_init(&ipk, &inner);
 	message = message != NULL ? message : "";
 	where   = where != NULL ? where : "";
-	msgpack_pack_array(&ipk, 3);
-	msgpack_pack_int64(&ipk, code);
+	sni_mp_array(&inner, 3);
+	sni_mp_int64(&inner, code);
 	/* the strings are cut before any bad UTF-8 (a truncated path, a
 	 * message formatted from raw bytes), or no one could decode them */
-	msgpack_pack_str_with_body(&ipk, message,
+	sni_mp_str_with_body(&inner, message,
 	    sni_utf8_prefix((const uint8_t *) message, strlen(message)));
-	msgpack_pack_str_with_body(&ipk, where,
+	sni_mp_str_with_body(&inner, where,
 	    sni_utf8_prefix((const uint8_t *) where, strlen(where)));
-	sni_wbuf *w = pk->data;
+	sni_wbuf *w = pk;
 	if (inner.err != 0) {
 		fail(w, inner.err);
 	} else {
-		msgpack_pack_ext_with_body(
-		    pk, inner.buf, inner.len, SNI_EXT_ERROR);
+		sni_mp_ext_with_body(pk, inner.buf, inner.len, SNI_EXT_ERROR);
 	}
 	sni_wbuf_fini(&inner);
 }
 
 static int encode(
-    msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr);
+    sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr);
 
 static bool
 error_utf8_valid(const syn_error *e)
@@ -165,13 +122,13 @@ error_utf8_valid(const syn_error *e)
 
 static int
 encode_list(
-    msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
+    sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 {
 	if (v->len > 0 && v->as.list == NULL) {
 		sni_detail_set("list of %u items has no items", v->len);
 		return SYN_EINVAL;
 	}
-	msgpack_pack_array(pk, v->len);
+	sni_mp_array(pk, v->len);
 	for (uint32_t i = 0; i < v->len; i++) {
 		int rc = encode(pk, &v->as.list[i], depth - 1, allow_ptr);
 		if (rc != 0) {
@@ -183,13 +140,13 @@ encode_list(
 
 static int
 encode_map(
-    msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
+    sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 {
 	if (v->len > 0 && v->as.map == NULL) {
 		sni_detail_set("map of %u pairs has no pairs", v->len);
 		return SYN_EINVAL;
 	}
-	msgpack_pack_map(pk, v->len);
+	sni_mp_map(pk, v->len);
 	for (uint32_t i = 0; i < v->len; i++) {
 		int rc = encode(pk, &v->as.map[i].key, depth - 1, allow_ptr);
 		if (rc == 0) {
@@ -204,7 +161,7 @@ encode_map(
 }
 
 static int
-encode_str(msgpack_packer *pk, const syn_value *v)
+encode_str(sni_wbuf *pk, const syn_value *v)
 {
 	if (v->len > 0 && v->as.str == NULL) {
 		sni_detail_set("string of %u bytes is NULL", v->len);
@@ -214,28 +171,28 @@ encode_str(msgpack_packer *pk, const syn_value *v)
 		sni_detail_set("string is not valid UTF-8");
 		return SYN_EINVAL;
 	}
-	msgpack_pack_str_with_body(pk, v->as.str, v->len);
+	sni_mp_str_with_body(pk, v->as.str, v->len);
 	return 0;
 }
 
 static int
-encode_scalar(msgpack_packer *pk, const syn_value *v, bool allow_ptr)
+encode_scalar(sni_wbuf *pk, const syn_value *v, bool allow_ptr)
 {
 	switch (v->type) {
 	case SYN_TYPE_NIL:
-		msgpack_pack_nil(pk);
+		sni_mp_nil(pk);
 		return 0;
 	case SYN_TYPE_BOOL:
-		v->as.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+		v->as.b ? sni_mp_true(pk) : sni_mp_false(pk);
 		return 0;
 	case SYN_TYPE_INT:
-		msgpack_pack_int64(pk, v->as.i);
+		sni_mp_int64(pk, v->as.i);
 		return 0;
 	case SYN_TYPE_UINT:
-		msgpack_pack_uint64(pk, v->as.u);
+		sni_mp_uint64(pk, v->as.u);
 		return 0;
 	case SYN_TYPE_DOUBLE:
-		msgpack_pack_double(pk, v->as.d);
+		sni_mp_double(pk, v->as.d);
 		return 0;
 	case SYN_TYPE_PTR:
 		if (!allow_ptr) {
@@ -243,7 +200,7 @@ encode_scalar(msgpack_packer *pk, const syn_value *v, bool allow_ptr)
 			               "process");
 			return SYN_ENOTSUP;
 		}
-		pack_fixext16(pk, SNI_EXT_PTR, sni_process_nonce(),
+		sni_pack_fixext16(pk, SNI_EXT_PTR, sni_process_nonce(),
 		    (uint64_t) (uintptr_t) v->as.ptr);
 		return 0;
 	default:
@@ -253,7 +210,7 @@ encode_scalar(msgpack_packer *pk, const syn_value *v, bool allow_ptr)
 }
 
 static int
-encode(msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
+encode(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 {
 	if (depth == 0) {
 		sni_detail_set("value nested too deeply");
@@ -267,7 +224,7 @@ encode(msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 			sni_detail_set("bytes of length %u are NULL", v->len);
 			return SYN_EINVAL;
 		}
-		msgpack_pack_bin_with_body(pk, v->as.bytes, v->len);
+		sni_mp_bin_with_body(pk, v->as.bytes, v->len);
 		return 0;
 	case SYN_TYPE_LIST:
 		return encode_list(pk, v, depth, allow_ptr);
@@ -278,7 +235,7 @@ encode(msgpack_packer *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 			sni_detail_set("handle value is NULL");
 			return SYN_EINVAL;
 		}
-		pack_fixext16(pk, SNI_EXT_HANDLE, v->as.handle->owner,
+		sni_pack_fixext16(pk, SNI_EXT_HANDLE, v->as.handle->owner,
 		    v->as.handle->object);
 		return 0;
 	case SYN_TYPE_ERROR:
@@ -302,9 +259,7 @@ int
 sni_encode_value(
     sni_wbuf *w, const syn_value *v, uint32_t max_depth, bool allow_ptr)
 {
-	msgpack_packer pk;
-	packer_init(&pk, w);
-	int rc = encode(&pk, v, max_depth, allow_ptr);
+	int rc = encode(w, v, max_depth, allow_ptr);
 	if (rc != 0) {
 		return fail(w, rc);
 	}
@@ -319,11 +274,9 @@ sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
 		sni_detail_set("bad argument array");
 		return fail(w, SYN_EINVAL);
 	}
-	msgpack_packer pk;
-	packer_init(&pk, w);
-	msgpack_pack_array(&pk, n);
+	sni_mp_array(w, n);
 	for (size_t i = 0; i < n; i++) {
-		int rc = encode(&pk, &vals[i], max_depth, allow_ptr);
+		int rc = encode(w, &vals[i], max_depth, allow_ptr);
 		if (rc != 0) {
 			char d[200];
 			snprintf(d, sizeof(d), "%s", sni_detail_get());
@@ -334,42 +287,12 @@ sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
 	return w->err;
 }
 
-void
-sni_encode_uint(sni_wbuf *w, uint64_t u)
-{
-	msgpack_packer pk;
-	packer_init(&pk, w);
-	msgpack_pack_uint64(&pk, u);
-}
 
-void
-sni_encode_nil(sni_wbuf *w)
-{
-	msgpack_packer pk;
-	packer_init(&pk, w);
-	msgpack_pack_nil(&pk);
-}
 
-void
-sni_encode_str(sni_wbuf *w, const char *s, size_t len)
-{
-	msgpack_packer pk;
-	packer_init(&pk, w);
-	msgpack_pack_str_with_body(&pk, s, len);
-}
 
 void
 sni_encode_error(sni_wbuf *w, int code, const char *message, const char *where)
 {
-	msgpack_packer pk;
-	packer_init(&pk, w);
-	pack_error_ext(&pk, code, message, where);
+	pack_error_ext(w, code, message, where);
 }
 
-void
-sni_encode_handle(sni_wbuf *w, const syn_handle *h)
-{
-	msgpack_packer pk;
-	packer_init(&pk, w);
-	pack_fixext16(&pk, SNI_EXT_HANDLE, h->owner, h->object);
-}

@@ -39,26 +39,11 @@ enum sni_ext_type {
 	SNI_EXT_PTR    = 3, /* 16 bytes: process nonce, pointer */
 };
 
-/* -------------------------------------------------------------------------
- * Writing. A sni_wbuf collects bytes, first in its inline array, then on
- * the heap; err records the first failure so that callers check once.
- */
-typedef struct sni_wbuf {
-	uint8_t *buf;
-	size_t   len;
-	size_t   cap;
-	int      err;
-	uint8_t  inline_buf[240];
-} sni_wbuf;
+#include "detail.h"
+#include "reader.h"
+#include "writer.h"
 
-/* Makes w empty, using its inline array. */
-void sni_wbuf_init(sni_wbuf *w);
-
-/* Frees the heap part of w, if any. */
-void sni_wbuf_fini(sni_wbuf *w);
-
-/* Appends n bytes; on failure sets w->err (SYN_ENOMEM) and drops them. */
-void sni_wbuf_put(sni_wbuf *w, const void *p, size_t n);
+/* ---- writing values ------------------------------------------------- */
 
 /*
  * Appends the msgpack encoding of v, which must nest at most max_depth
@@ -74,38 +59,13 @@ int sni_encode_value(
 int sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
     uint32_t max_depth, bool allow_ptr);
 
-/* Appends an unsigned integer, a nil, a string (any bytes). */
-void sni_encode_uint(sni_wbuf *w, uint64_t u);
-void sni_encode_nil(sni_wbuf *w);
-void sni_encode_str(sni_wbuf *w, const char *s, size_t len);
 
 /* Appends an error ext value. NULL strings are written as "". */
 void sni_encode_error(
     sni_wbuf *w, int code, const char *message, const char *where);
 
-/* Appends a handle ext value. */
-void sni_encode_handle(sni_wbuf *w, const syn_handle *h);
 
-/* -------------------------------------------------------------------------
- * Reading: a bounded cursor over bytes that are already in memory.
- */
-typedef struct sni_reader {
-	const uint8_t *p;
-	const uint8_t *end;
-} sni_reader;
-
-static inline void
-sni_reader_init(sni_reader *r, const void *p, size_t n)
-{
-	r->p   = (const uint8_t *) p;
-	r->end = r->p + n;
-}
-
-static inline size_t
-sni_reader_left(const sni_reader *r)
-{
-	return (size_t) (r->end - r->p);
-}
+/* ---- reading values ------------------------------------------------- */
 
 /*
  * Pass one: checks the msgpack value at r (every length, the nesting, the
@@ -156,25 +116,11 @@ void sni_fill_array(sni_reader *r, sni_bump *b, syn_value *out);
 int sni_decode_value(const void *p, size_t len, const sni_limits *lim,
     syn_value *out, void **memp);
 
-/*
- * Reads an unsigned integer / a UTF-8 string (not copied) / a handle;
- * SYN_EPROTO when the next value is something else. sni_read_nil consumes
- * a nil and says whether there was one.
- */
-int  sni_read_uint(sni_reader *r, uint64_t *u);
-int  sni_read_str(sni_reader *r, const char **s, uint32_t *len);
-int  sni_read_handle(sni_reader *r, syn_handle *h);
-bool sni_read_nil(sni_reader *r);
-
 /* -------------------------------------------------------------------------
  * Helpers shared by both directions.
  */
 
-/* True when s[0..n-1] is well-formed UTF-8 (no surrogates, no overlongs). */
-bool sni_utf8_valid(const uint8_t *s, size_t n);
 
-/* The length of the longest well-formed UTF-8 prefix of s[0..n-1]. */
-size_t sni_utf8_prefix(const uint8_t *s, size_t n);
 
 /* This process's pointer nonce (changes in a forked child). */
 uint64_t sni_process_nonce(void);
@@ -182,18 +128,6 @@ uint64_t sni_process_nonce(void);
 /* Makes a new nonce: called in the child after fork. */
 void sni_process_nonce_reset(void);
 
-/*
- * A thread-local detail for the error a proto function returns, so that
- * "argument 2: string is not valid UTF-8" reaches the caller. The core
- * layer reads it when it reports the error.
- */
-void sni_detail_set(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-const char *sni_detail_get(void);
-void        sni_detail_clear(void);
 
 /* -------------------------------------------------------------------------
  * Messages. Every message body starts with SNI_MAGIC, SNI_VERSION and a

@@ -76,9 +76,3 @@ sni_utf8_prefix(const uint8_t *s, size_t n)
 	}
 	return n;
 }
-
-bool
-sni_utf8_valid(const uint8_t *s, size_t n)
-{
-	return sni_utf8_prefix(s, n) == n;
-}

@@ -1,0 +1,21 @@
+/*
+ * proto/detail.h: the thread-local detail of the error a proto function
+ * returns. Internal to the library.
+ */
+#ifndef SNI_DETAIL_H
+#define SNI_DETAIL_H
+
+/*
+ * A thread-local detail for the error a proto function returns, so that
+ * "argument 2: string is not valid UTF-8" reaches the caller. The core
+ * layer reads it when it reports the error.
+ */
+void sni_detail_set(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+const char *sni_detail_get(void);
+void        sni_detail_clear(void);
+
+#endif /* SNI_DETAIL_H */

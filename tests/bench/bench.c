@@ -1,0 +1,708 @@
+/*
+ * make bench: where the time of a call goes, each figure measured beside
+ * its baseline in the same run (these machines are shared and noisy, so
+ * only ratios from one run compare). Prints a table, then one name=value
+ * line per figure.
+ *
+ * Usage: bench [quick]   ("quick" divides the iteration counts by ten)
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include <synchronicity.h>
+
+#include "core/ctx.h"
+#include "core/futex.h"
+#include "core/mpsc.h"
+#include "core/stack.h"
+#include "proto/proto.h"
+
+static int scale = 1; /* 10 in quick mode */
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static void
+die(const char *what, int rc)
+{
+	fprintf(stderr, "bench: %s: %s (%s)\n", what, syn_strerror(rc),
+	    syn_last_error()->message);
+	exit(1);
+}
+
+/* ---- the results -------------------------------------------------------- */
+
+typedef struct figure {
+	const char *name;
+	double      value;
+	const char *unit;
+	const char *note;
+} figure;
+
+static figure figures[64];
+static int    nfigures;
+
+static void
+record(const char *name, double value, const char *unit, const char *note)
+{
+	figures[nfigures++] = (figure) { name, value, unit, note };
+	fprintf(stderr, "  %-34s %14.3f %s\n", name, value, unit);
+}
+
+static void
+print_results(void)
+{
+	printf("\n%-36s %14s  %-6s %s\n", "figure", "value", "unit", "goal / note");
+	for (int i = 0; i < nfigures; i++) {
+		printf("%-36s %14.3f  %-6s %s\n", figures[i].name,
+		    figures[i].value, figures[i].unit,
+		    figures[i].note ? figures[i].note : "");
+	}
+	printf("\n");
+	for (int i = 0; i < nfigures; i++) {
+		printf("%s=%.3f\n", figures[i].name, figures[i].value);
+	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t) n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * The host moves these virtual CPUs around: a baseline measured a second
+ * before its figure can differ by 2x. So a figure and its baseline are
+ * measured in alternating rounds, and the medians are reported, with the
+ * median of the per-round ratios.
+ */
+#define ROUNDS 7
+
+typedef struct pair {
+	double base, value, ratio;
+} pair;
+
+static pair
+interleave(double (*base)(void *, int), double (*value)(void *, int),
+    void *arg, int n)
+{
+	double b[ROUNDS], v[ROUNDS], r[ROUNDS];
+	for (int i = 0; i < ROUNDS; i++) {
+		b[i] = base(arg, n / ROUNDS);
+		v[i] = value(arg, n / ROUNDS);
+		r[i] = v[i] / b[i];
+	}
+	pair p = { median(b, ROUNDS), median(v, ROUNDS), median(r, ROUNDS) };
+	return p;
+}
+
+/* ---- the function every call runs ----------------------------------------- */
+
+static int
+add1(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	if (nargs != 1 || args[0].type != SYN_TYPE_INT) {
+		return SYN_EINVAL;
+	}
+	*ret = syn_int(args[0].as.i * 2 + 1);
+	return 0;
+}
+
+static atomic_int parked;
+
+static int
+park(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	atomic_fetch_add(&parked, 1);
+	return syn_sleep(t, (syn_duration) args[0].as.i);
+}
+
+static syn_synchronizer
+make_sync(int spin_us)
+{
+	syn_synchronizer s;
+	syn_config       cfg = { .spin_us = spin_us };
+	int              rc  = syn_synchronizer_new(&s, &cfg);
+	if (rc != 0) {
+		die("syn_synchronizer_new", rc);
+	}
+	syn_func_def d1 = { "add1", SYN_KIND_FUNCTION, add1, NULL };
+	syn_func_def d2 = { "park", SYN_KIND_FUNCTION, park, NULL };
+	if ((rc = syn_register(s, &d1)) != 0 || (rc = syn_register(s, &d2)) != 0) {
+		die("syn_register", rc);
+	}
+	return s;
+}
+
+/* Blocking calls from one thread; microseconds per call. */
+static double
+blocking_calls_us(syn_synchronizer s, int n)
+{
+	for (int i = 0; i < n / 10; i++) { /* warm up */
+		syn_value a = syn_int(i);
+		syn_call(s, "add1", &a, 1, NULL);
+	}
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		syn_value  a   = syn_int(i);
+		syn_result res = SYN_RESULT_INIT;
+		int        rc  = syn_call(s, "add1", &a, 1, &res);
+		if (rc != 0 || res.value.as.i != 2 * i + 1) {
+			die("syn_call", rc);
+		}
+	}
+	return (now_s() - t0) * 1e6 / n;
+}
+
+/* ---- baselines: ping-pong between two threads ----------------------------- */
+
+typedef struct pingpong {
+	_Atomic uint32_t word; /* 0: ping's turn... 1: pong's turn */
+	int              n;
+	bool             spin;
+} pingpong;
+
+static void
+wait_for(pingpong *p, uint32_t want)
+{
+	uint32_t v;
+	while ((v = atomic_load(&p->word)) != want) {
+		if (p->spin) {
+			__builtin_ia32_pause();
+		} else {
+			sni_futex_wait(&p->word, v, UINT64_MAX);
+		}
+	}
+}
+
+static void
+hand_over(pingpong *p, uint32_t to)
+{
+	atomic_store(&p->word, to);
+	if (!p->spin) {
+		sni_futex_wake(&p->word, 1);
+	}
+}
+
+static void *
+pong(void *arg)
+{
+	pingpong *p = arg;
+	for (int i = 0; i < p->n; i++) {
+		wait_for(p, 1);
+		hand_over(p, 0);
+	}
+	return NULL;
+}
+
+static double
+pingpong_us(bool spin, int n)
+{
+	pingpong  p = { 0, n, spin };
+	pthread_t th;
+	pthread_create(&th, NULL, pong, &p);
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		hand_over(&p, 1);
+		wait_for(&p, 0);
+	}
+	double us = (now_s() - t0) * 1e6 / n;
+	pthread_join(th, NULL);
+	return us;
+}
+
+/* ---- baseline: a bare MPSC queue with futures ------------------------------ */
+
+typedef struct bare_call {
+	sni_node         node;
+	_Atomic uint32_t done;
+	int64_t          x;
+	int64_t          result;
+} bare_call;
+
+typedef struct bare_server {
+	sni_mpsc    q;
+	atomic_bool stop;
+} bare_server;
+
+static void *
+bare_serve(void *arg)
+{
+	bare_server *s = arg;
+	while (!atomic_load(&s->stop)) {
+		sni_node *n = sni_mpsc_take(&s->q);
+		if (n == NULL) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		while (n != NULL) {
+			sni_node  *next = n->next;
+			bare_call *c    = (bare_call *) n;
+			c->result       = c->x * 2 + 1;
+			atomic_store_explicit(&c->done, 1, memory_order_release);
+			n = next;
+		}
+	}
+	return NULL;
+}
+
+static double
+bare_pipelined_per_s(int n)
+{
+	n = n > 0 ? n : 1;
+	bare_server s;
+	pthread_t   th;
+	sni_mpsc_init(&s.q);
+	atomic_init(&s.stop, false);
+	pthread_create(&th, NULL, bare_serve, &s);
+	bare_call **cs = malloc(n * sizeof(*cs));
+	double      t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		cs[i]    = malloc(sizeof(bare_call));
+		cs[i]->x = i;
+		atomic_init(&cs[i]->done, 0);
+		sni_mpsc_push(&s.q, &cs[i]->node);
+	}
+	for (int i = 0; i < n; i++) {
+		while (atomic_load_explicit(&cs[i]->done, memory_order_acquire) == 0) {
+			__builtin_ia32_pause();
+		}
+		if (cs[i]->result != 2 * i + 1) {
+			die("bare queue", SYN_EINTERNAL);
+		}
+		free(cs[i]);
+	}
+	double rate = n / (now_s() - t0);
+	atomic_store(&s.stop, true);
+	pthread_join(th, NULL);
+	free(cs);
+	return rate;
+}
+
+static double
+pipelined_per_s(syn_synchronizer s, int n)
+{
+	syn_future **fs = malloc(n * sizeof(*fs));
+	double       t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		syn_value a  = syn_int(i);
+		int       rc = syn_call_future(s, "add1", &a, 1, &fs[i]);
+		if (rc != 0) {
+			die("syn_call_future", rc);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		const syn_value *v;
+		int              rc = syn_future_wait(fs[i]);
+		if (rc != 0 || (rc = syn_future_value(fs[i], &v)) != 0 ||
+		    v->as.i != 2 * i + 1) {
+			die("pipelined future", rc);
+		}
+		syn_future_free(fs[i]);
+	}
+	double rate = n / (now_s() - t0);
+	free(fs);
+	return rate;
+}
+
+/* ---- many threads ------------------------------------------------------------- */
+
+typedef struct worker {
+	syn_synchronizer s;
+	int              n;
+} worker;
+
+static void *
+worker_main(void *arg)
+{
+	worker *w = arg;
+	for (int i = 0; i < w->n; i++) {
+		syn_value a  = syn_int(i);
+		int       rc = syn_call(w->s, "add1", &a, 1, NULL);
+		if (rc != 0) {
+			die("syn_call (8 threads)", rc);
+		}
+	}
+	return NULL;
+}
+
+static double
+threads_per_s(syn_synchronizer s, int threads, int per_thread)
+{
+	pthread_t th[16];
+	worker    w = { s, per_thread };
+	double    t0 = now_s();
+	for (int i = 0; i < threads; i++) {
+		pthread_create(&th[i], NULL, worker_main, &w);
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+	}
+	return (double) threads * per_thread / (now_s() - t0);
+}
+
+/* ---- the nng door, and raw nng REQ/REP -------------------------------------------- */
+
+static nng_socket
+req_dial(const char *url)
+{
+	nng_socket req;
+	int        rc = nng_req0_open(&req);
+	if (rc == 0) {
+		rc = nng_socket_set_ms(
+		    req, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	}
+	if (rc == 0) {
+		rc = nng_dial(req, url, NULL, 0);
+	}
+	if (rc != 0) {
+		die("nng dial", rc);
+	}
+	return req;
+}
+
+static void *
+raw_rep_serve(void *arg)
+{
+	nng_socket rep = *(nng_socket *) arg;
+	nng_msg   *m;
+	while (nng_recvmsg(rep, &m, 0) == 0) {
+		if (nng_sendmsg(rep, m, 0) != 0) {
+			nng_msg_free(m);
+		}
+	}
+	return NULL;
+}
+
+static double
+raw_reqrep_us(int n)
+{
+	nng_socket rep;
+	pthread_t  th;
+	if (nng_rep0_open(&rep) != 0 ||
+	    nng_listen(rep, "inproc://bench-raw", NULL, 0) != 0) {
+		die("nng rep", SYN_EINTERNAL);
+	}
+	pthread_create(&th, NULL, raw_rep_serve, &rep);
+	nng_socket req = req_dial("inproc://bench-raw");
+	double     t0  = 0;
+	for (int i = -n / 10; i < n; i++) {
+		if (i == 0) {
+			t0 = now_s();
+		}
+		nng_msg *m;
+		nng_msg_alloc(&m, 0);
+		nng_msg_append_u64(m, (uint64_t) i);
+		if (nng_sendmsg(req, m, 0) != 0 || nng_recvmsg(req, &m, 0) != 0) {
+			die("raw req/rep", SYN_EINTERNAL);
+		}
+		nng_msg_free(m);
+	}
+	double us = (now_s() - t0) * 1e6 / n;
+	nng_close(req);
+	nng_close(rep);
+	pthread_join(th, NULL);
+	return us;
+}
+
+/* One call through the door: encode, send, receive, decode. */
+static void
+door_call(nng_socket req, int64_t x)
+{
+	sni_wbuf   w;
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	syn_value  a   = syn_int(x);
+	nng_msg   *m;
+	sni_wbuf_init(&w);
+	sni_msg_encode_call(&w, (uint64_t) x, NULL, "add1", 4, &a, 1, &lim);
+	nng_msg_alloc(&m, 0);
+	nng_msg_append(m, w.buf, w.len);
+	sni_wbuf_fini(&w);
+	if (nng_sendmsg(req, m, 0) != 0 || nng_recvmsg(req, &m, 0) != 0) {
+		die("door call", SYN_EINTERNAL);
+	}
+	uint64_t         id;
+	int              code;
+	syn_value        v;
+	const syn_error *err;
+	void            *mem;
+	int rc = sni_msg_decode_reply(nng_msg_body(m), nng_msg_len(m), &lim,
+	    &id, &code, &v, &err, &mem);
+	if (rc != 0 || code != 0 || v.as.i != 2 * x + 1) {
+		die("door reply", rc ? rc : code);
+	}
+	free(mem);
+	nng_msg_free(m);
+}
+
+static double
+door_us(syn_synchronizer s, int n)
+{
+	char url[128];
+	syn_synchronizer_url(s, url, sizeof(url));
+	nng_socket req = req_dial(url);
+	double     t0  = 0;
+	for (int i = -n / 10; i < n; i++) {
+		if (i == 0) {
+			t0 = now_s();
+		}
+		door_call(req, i);
+	}
+	double us = (now_s() - t0) * 1e6 / n;
+	nng_close(req);
+	return us;
+}
+
+/* ---- memory of suspended calls ---------------------------------------------------- */
+
+static long
+rss_kib(void)
+{
+	long  pages = 0, rss = 0;
+	FILE *f     = fopen("/proc/self/statm", "r");
+	if (f == NULL || fscanf(f, "%ld %ld", &pages, &rss) != 2) {
+		die("/proc/self/statm", SYN_EINTERNAL);
+	}
+	fclose(f);
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void
+suspended_calls(int n, double *kib_per_call, double *submit_ms)
+{
+	syn_synchronizer s  = make_sync(0);
+	syn_future     **fs = malloc(n * sizeof(*fs));
+	memset(fs, 0, n * sizeof(*fs)); /* touch the array before measuring */
+	atomic_store(&parked, 0);
+	long   before = rss_kib();
+	double t0     = now_s();
+	for (int i = 0; i < n; i++) {
+		syn_value a  = syn_int(3000);
+		int       rc = syn_call_future(s, "park", &a, 1, &fs[i]);
+		if (rc != 0) {
+			die("syn_call_future (park)", rc);
+		}
+	}
+	*submit_ms = (now_s() - t0) * 1e3;
+	while (atomic_load(&parked) < n) {
+		usleep(1000);
+	}
+	*kib_per_call = (double) (rss_kib() - before) / n;
+	for (int i = 0; i < n; i++) {
+		int rc = syn_future_wait(fs[i]);
+		if (rc != 0) {
+			die("parked call", rc);
+		}
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	syn_synchronizer_destroy(s);
+}
+
+/* ---- the stack switch ------------------------------------------------------------- */
+
+static sni_ctx main_ctx;
+
+static void
+bouncer(void *arg)
+{
+	sni_ctx *self = arg;
+	for (;;) {
+		sni_ctx_switch(self, &main_ctx, NULL);
+	}
+}
+
+static double
+switch_ns(int n)
+{
+	sni_stack_pool pool;
+	sni_stack     *st;
+	sni_stack_pool_init(&pool, 64 * 1024);
+	if (sni_stack_get(&pool, &st) != 0) {
+		die("stack", SYN_ENOMEM);
+	}
+	sni_ctx_init_thread(&main_ctx);
+	sni_ctx_make(&st->ctx, st->lo, (char *) st - (char *) st->lo - 64, bouncer);
+	sni_ctx_switch(&main_ctx, &st->ctx, &st->ctx);
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		sni_ctx_switch(&main_ctx, &st->ctx, NULL); /* resume, suspend */
+	}
+	double ns = (now_s() - t0) * 1e9 / n;
+	/* the bouncer's stack is abandoned with the pool: it never ends */
+	sni_stack_put(&pool, st);
+	sni_stack_pool_fini(&pool);
+	return ns;
+}
+
+static int
+yielder(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	for (int64_t i = 0; i < args[0].as.i; i++) {
+		syn_sleep(t, 0);
+	}
+	return 0;
+}
+
+/* A suspend and resume through the actor loop (syn_sleep(t, 0)). */
+static double
+loop_yield_ns(int n)
+{
+	syn_synchronizer s   = make_sync(0);
+	syn_func_def     def = { "yielder", SYN_KIND_FUNCTION, yielder, NULL };
+	syn_register(s, &def);
+	syn_value a  = syn_int(n);
+	double    t0 = now_s();
+	int       rc = syn_call(s, "yielder", &a, 1, NULL);
+	if (rc != 0) {
+		die("yielder", rc);
+	}
+	double ns = (now_s() - t0) * 1e9 / n;
+	syn_synchronizer_destroy(s);
+	return ns;
+}
+
+/* Adapters for interleave(): arg is the synchronizer. */
+static double
+futex_pp(void *arg, int n)
+{
+	return pingpong_us(false, n);
+}
+
+static double
+spin_pp(void *arg, int n)
+{
+	return pingpong_us(true, n);
+}
+
+static double
+calls(void *arg, int n)
+{
+	return blocking_calls_us(*(syn_synchronizer *) arg, n);
+}
+
+static double
+bare_rate(void *arg, int n)
+{
+	return bare_pipelined_per_s(n);
+}
+
+static double
+pipe_rate(void *arg, int n)
+{
+	return pipelined_per_s(*(syn_synchronizer *) arg, n);
+}
+
+static double
+one_thread(void *arg, int n)
+{
+	return threads_per_s(*(syn_synchronizer *) arg, 1, n);
+}
+
+static double
+eight_threads(void *arg, int n)
+{
+	return threads_per_s(*(syn_synchronizer *) arg, 8, n / 8);
+}
+
+static double
+raw_rr(void *arg, int n)
+{
+	return raw_reqrep_us(n);
+}
+
+static double
+door(void *arg, int n)
+{
+	return door_us(*(syn_synchronizer *) arg, n);
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+static void
+note_ratio(const char *name, double ratio, const char *goal)
+{
+	record(name, ratio, "x", goal);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "quick") == 0) {
+		scale = 10;
+	}
+	char note[128];
+	fprintf(stderr, "measuring (%s)...\n", scale > 1 ? "quick" : "full");
+
+	/* Memory first, on a fresh heap. */
+	double kib, submit;
+	suspended_calls(100000, &kib, &submit);
+	record("suspended_100k_kib_per_call", kib, "KiB", "goal <= 4 (reference: 5.9)");
+	record("submit_100k_ms", submit, "ms", "goal <= 100 (reference: 17800)");
+
+	syn_synchronizer quiet = make_sync(SYN_SPIN_OFF);
+	pair             p     = interleave(futex_pp, calls, &quiet, 70000 / scale);
+	record("baseline_futex_pingpong_us", p.base, "us", NULL);
+	record("call_blocking_us", p.value, "us", "spinning off");
+	note_ratio("ratio_call_blocking_vs_futex", p.ratio, "goal <= 1.5");
+
+	syn_synchronizer spin = make_sync(0);
+	p = interleave(spin_pp, calls, &spin, 1400000 / scale);
+	record("baseline_spin_pingpong_us", p.base, "us", NULL);
+	record("call_spin_us", p.value, "us", "default spinning");
+	note_ratio("ratio_call_spin_vs_spin", p.ratio, "goal <= 5");
+
+	p = interleave(bare_rate, pipe_rate, &spin, 7000000 / scale);
+	record("baseline_mpsc_future_per_s", p.base, "/s", "1,000,000 in flight");
+	record("call_future_pipelined_per_s", p.value, "/s", "goal >= 3,000,000");
+	note_ratio("ratio_pipelined_vs_mpsc", p.ratio, "goal >= 0.25");
+
+	p = interleave(one_thread, eight_threads, &spin, 1400000 / scale);
+	record("calls_1thread_per_s", p.base, "/s", NULL);
+	record("calls_8threads_per_s", p.value, "/s", "goal >= the 1-thread rate");
+	note_ratio("ratio_8threads_vs_1thread", p.ratio, "goal >= 1");
+
+	p = interleave(raw_rr, door, &quiet, 70000 / scale);
+	record("baseline_nng_reqrep_inproc_us", p.base, "us", NULL);
+	record("call_nng_door_us", p.value, "us", NULL);
+	note_ratio("ratio_nng_door_vs_reqrep", p.ratio, "goal <= 1.3");
+
+	double sw = switch_ns(10000000 / scale);
+	snprintf(note, sizeof(note), "%s switch, suspend + resume",
+#ifdef SNI_CONTEXT_UCONTEXT
+	    "ucontext"
+#else
+	    "fcontext"
+#endif
+	);
+	record("task_switch_ns", sw, "ns", note);
+	record("task_yield_through_loop_ns", loop_yield_ns(1000000 / scale),
+	    "ns", "syn_sleep(t, 0): switch + timer + loop");
+
+	syn_synchronizer_destroy(quiet);
+	syn_synchronizer_destroy(spin);
+	print_results();
+	return 0;
+}
