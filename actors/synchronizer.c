@@ -13,7 +13,8 @@
 
 /* What the actors layer keeps per synchronizer (on its thread). */
 typedef struct sni_sync {
-	sni_functab funcs;
+	sni_functab     funcs;
+	const sni_func *last; /* the function resolved last: calls repeat */
 } sni_sync;
 
 static int
@@ -25,13 +26,17 @@ resolve(void *arg, const sni_call_view *v, sni_callable *out)
 		    (unsigned long long) v->target.object);
 		return SYN_ENOENT;
 	}
-	const sni_func *f =
-	    sni_functab_find(&s->funcs, v->method, v->method_len);
+	const sni_func *f = s->last;
+	if (f == NULL || f->len != v->method_len ||
+	    memcmp(f->name, v->method, v->method_len) != 0) {
+		f = sni_functab_find(&s->funcs, v->method, v->method_len);
+	}
 	if (f == NULL) {
 		sni_detail_set("no function named '%.*s' is registered",
 		    (int) v->method_len, v->method);
 		return SYN_ENOENT;
 	}
+	s->last       = f;
 	out->fn       = f->def.fn;
 	out->userdata = f->def.userdata;
 	out->name     = f->name;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,14 +239,20 @@ drain(sni_actor *a)
 	return true;
 }
 
+/*
+ * Nothing to do: spin a little (a caller that is about to post saves the
+ * wake-up), then sleep until a node arrives or the next timer is due.
+ * After half its time the spin yields the CPU at each turn, so
+ * that on a busy machine the callers it waits for can run.
+ */
 static void
 idle(sni_actor *a)
 {
 	uint64_t next = sni_timer_next(&a->timers);
 	if (a->spin_ns > 0) {
-		uint64_t now = sni_now_ns();
-		uint64_t end =
-		    now + a->spin_ns < next ? now + a->spin_ns : next;
+		uint64_t now   = sni_now_ns();
+		uint64_t end   = now + a->spin_ns < next ? now + a->spin_ns : next;
+		uint64_t yield = now + a->spin_ns / 2;
 		while (now < end) {
 			for (int i = 0; i < 32; i++) {
 				if (sni_mpsc_nonempty(&a->mbox)) {
@@ -254,6 +261,9 @@ idle(sni_actor *a)
 				sni_cpu_relax();
 			}
 			now = sni_now_ns();
+			if (now > yield) {
+				sched_yield();
+			}
 		}
 		if (now >= next) {
 			return;

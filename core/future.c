@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -82,9 +83,6 @@ cache_put(syn_future *f)
 		pthread_setspecific(cache_key, &cache); /* to drain at exit */
 		cache_registered = true;
 	}
-	if (f->msg != NULL) {
-		nng_msg_clear(f->msg);
-	}
 	f->node.next = (sni_node *) cache.head;
 	cache.head   = f;
 	cache.n++;
@@ -97,7 +95,7 @@ sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 	if (f != NULL) {
 		cache.head = (syn_future *) f->node.next;
 		cache.n--;
-	} else if ((f = malloc(sizeof(*f))) == NULL) {
+	} else if ((f = aligned_alloc(64, (sizeof(*f) + 63) / 64 * 64)) == NULL) {
 		return NULL;
 	} else {
 		f->msg = NULL;
@@ -306,10 +304,64 @@ spin_until_done(syn_future *f, uint64_t deadline_ns)
 	return false;
 }
 
+/*
+ * Spinning pays only while a CPU is free for the thread that completes the
+ * future: with more waiters than CPUs, spinners would take the CPU the
+ * actor needs. So at most (CPUs - 1) threads of the process spin at once;
+ * the others sleep at once.
+ */
+static atomic_int spinners;
+static int        max_spinners = -1;
+
+static bool
+spin_slot_take(void)
+{
+	if (max_spinners < 0) {
+		long n       = sysconf(_SC_NPROCESSORS_ONLN);
+		max_spinners = n > 1 ? (int) n - 1 : 0;
+	}
+	if (atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <
+	    max_spinners) {
+		return true;
+	}
+	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
+	return false;
+}
+
+static bool
+spin_briefly(syn_future *f, uint64_t deadline_ns)
+{
+	if (f->spin_ns == 0 || !spin_slot_take()) {
+		return false;
+	}
+	bool done = spin_until_done(f, deadline_ns);
+	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
+	return done;
+}
+
+/* Gives the CPU away while the future is pending, for a while. */
+static bool
+yield_until_done(syn_future *f, uint64_t deadline_ns)
+{
+	if (f->spin_ns == 0) {
+		return false;
+	}
+	uint64_t end = sni_now_ns() + 10 * (uint64_t) f->spin_ns;
+	end          = end < deadline_ns ? end : deadline_ns;
+	do {
+		sched_yield();
+		if (is_done(f)) {
+			return true;
+		}
+	} while (sni_now_ns() < end);
+	return false;
+}
+
 int
 sni_future_wait_until(syn_future *f, uint64_t deadline_ns)
 {
-	if (is_done(f) || (f->spin_ns > 0 && spin_until_done(f, deadline_ns))) {
+	if (is_done(f) || spin_briefly(f, deadline_ns) ||
+	    yield_until_done(f, deadline_ns)) {
 		return 0;
 	}
 	for (;;) {
@@ -356,7 +408,7 @@ decode_locked(syn_future *f)
 	}
 	f->decoded = true;
 	f->code    = f->rc;
-	if (f->msg == NULL || nng_msg_len(f->msg) == 0) {
+	if (f->msg == NULL) {
 		f->err = (syn_error) { f->rc, syn_strerror(f->rc), "" };
 		return;
 	}
@@ -370,7 +422,7 @@ decode_locked(syn_future *f)
 	} else if (f->code != 0) {
 		f->err = *err;
 	}
-	nng_msg_clear(f->msg); /* kept: the next call reuses it */
+	/* The message stays, reply and all: the next call overwrites it. */
 }
 
 int

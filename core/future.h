@@ -55,25 +55,31 @@ struct sni_listener {
 };
 
 struct syn_future {
-	sni_node         node;        /* the CALL node */
-	sni_node         cancel_node; /* the CANCEL node */
+	/* One cache line: what the call carries there and back, and the
+	 * state word the caller watches, so the reply crosses at once. */
+	sni_node         node; /* the CALL node */
 	_Atomic uint32_t state;
 	int              rc;       /* the actor's code; valid once DONE */
 	nng_msg         *msg;      /* the request, then the reply */
 	uint32_t         actor_id; /* the synchronizer that completes it */
 	uint32_t         spin_ns;  /* how long waiters spin first */
-	syn_task        *task;     /* actor thread only: its running task */
 
-	sni_spinlock  lock; /* guards what follows */
+	/* The caller's side, once complete. */
+	bool      decoded; /* the reply was decoded into value/err */
+	int       code;    /* the decoded outcome */
+	syn_value value;
+	void     *mem; /* memory behind value or err */
+	syn_error err;
+
+	/* The actor's side. */
+	syn_task *task;        /* its running task (actor thread only) */
+	sni_node  cancel_node; /* the CANCEL node */
+
+	sni_spinlock  lock; /* guards the listeners and the callback */
+	bool          cb_set; /* syn_future_callback was called */
 	sni_listener *listeners;
 	void (*cb)(syn_future *, void *);
 	void        *cb_arg;
-	bool         cb_set;  /* syn_future_callback was called */
-	bool         decoded; /* the reply was decoded into value/err */
-	int          code;    /* the decoded outcome */
-	syn_value    value;
-	void        *mem; /* memory behind value or err */
-	syn_error    err;
 	int          efd; /* syn_future_fd's eventfd, or -1 */
 	sni_listener efd_listener;
 

@@ -30,7 +30,7 @@ sni_truncated(void)
 int
 sni_read_sized(sni_reader *r, uint8_t b, sni_head *h)
 {
-	/* 0xc4..0xdf: sized forms */
+	/* 0xc4..0xdf: sized forms; n is the bytes of length or number */
 	static const struct {
 		uint8_t sh;
 		uint8_t n;
@@ -68,26 +68,29 @@ sni_read_sized(sni_reader *r, uint8_t b, sni_head *h)
 		sni_detail_set("byte 0xc1 is never used by msgpack");
 		return SYN_EPROTO;
 	}
+	int n = forms[b - 0xc4].n;
 	h->sh = forms[b - 0xc4].sh;
 	if (b >= 0xd4 && b <= 0xd8) {
 		h->num = (uint64_t) 1 << (b - 0xd4);
-	} else if (!sni_take_be(r, forms[b - 0xc4].n, &h->num)) {
+	} else if (sni_reader_left(r) < (size_t) n) {
 		return sni_truncated();
+	} else {
+		h->num = sni_load_be(r->p, n);
+		r->p += n;
 	}
 	if (h->sh == SH_NINT) {
 		/* sign-extend the n-byte two's complement number */
-		int shift = 64 - 8 * forms[b - 0xc4].n;
+		int shift = 64 - 8 * n;
 		h->num    = (uint64_t) (((int64_t) (h->num << shift)) >> shift);
 		if ((int64_t) h->num >= 0) {
 			h->sh = SH_UINT; /* a non-negative intN */
 		}
 	}
 	if (h->sh == SH_EXT) {
-		const uint8_t *t;
-		if (!sni_take(r, 1, &t)) {
+		if (sni_reader_left(r) < 1) {
 			return sni_truncated();
 		}
-		h->type = (int8_t) t[0];
+		h->type = (int8_t) *r->p++;
 	}
 	return 0;
 }
@@ -169,6 +172,10 @@ scan_items(sni_reader *r, const sni_limits *lim, uint32_t depth, uint64_t count,
     size_t *need)
 {
 	for (uint64_t i = 0; i < count; i++) {
+		syn_value scalar;
+		if (sni_read_simple(r, &scalar)) {
+			continue; /* numbers, nil, bools: nothing more to check */
+		}
 		int rc = scan(r, lim, depth - 1, need);
 		if (rc != 0) {
 			return rc;
@@ -368,6 +375,9 @@ fill_container(sni_reader *r, sni_bump *b, const sni_head *h, syn_value *out)
 static void
 fill(sni_reader *r, sni_bump *b, syn_value *out)
 {
+	if (sni_read_simple(r, out)) {
+		return;
+	}
 	sni_head           h = { SH_NIL, 0, 0 };
 	const uint8_t *p = NULL;
 	*out             = syn_nil();
@@ -424,6 +434,30 @@ sni_fill_array(sni_reader *r, sni_bump *b, syn_value *out)
 	}
 }
 
+/* A value that is one scalar filling the input, decoded in one pass. */
+static bool
+decode_scalar(const sni_reader *r, syn_value *out)
+{
+	sni_reader c = *r;
+	sni_head   h;
+	if (sni_read_head(&c, &h) != 0 || sni_reader_left(&c) != 0) {
+		return false;
+	}
+	switch (h.sh) {
+	case SH_NIL:
+	case SH_BOOL:
+	case SH_UINT:
+	case SH_NINT:
+	case SH_FLOAT32:
+	case SH_FLOAT64:
+		c = *r;
+		fill(&c, NULL, out); /* scalars take no memory */
+		return true;
+	default:
+		return false;
+	}
+}
+
 int
 sni_decode_value(const void *p, size_t len, const sni_limits *lim,
     syn_value *out, void **memp)
@@ -437,6 +471,9 @@ sni_decode_value(const void *p, size_t len, const sni_limits *lim,
 		return SYN_EMSGSIZE;
 	}
 	sni_reader_init(&r, p, len);
+	if (decode_scalar(&r, out)) {
+		return 0; /* the common case: one number, nil or bool */
+	}
 	int rc = sni_scan_value(&r, lim, &need);
 	if (rc == 0 && sni_reader_left(&r) != 0) {
 		sni_detail_set("trailing bytes after the value");

@@ -259,6 +259,9 @@ int
 sni_encode_value(
     sni_wbuf *w, const syn_value *v, uint32_t max_depth, bool allow_ptr)
 {
+	if (max_depth > 0 && sni_encode_simple(w, v)) {
+		return w->err;
+	}
 	int rc = encode(w, v, max_depth, allow_ptr);
 	if (rc != 0) {
 		return fail(w, rc);
@@ -276,6 +279,9 @@ sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
 	}
 	sni_mp_array(w, n);
 	for (size_t i = 0; i < n; i++) {
+		if (max_depth > 0 && sni_encode_simple(w, &vals[i])) {
+			continue;
+		}
 		int rc = encode(w, &vals[i], max_depth, allow_ptr);
 		if (rc != 0) {
 			char d[200];
@@ -286,9 +292,6 @@ sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
 	}
 	return w->err;
 }
-
-
-
 
 void
 sni_encode_error(sni_wbuf *w, int code, const char *message, const char *where)

@@ -11,7 +11,7 @@ static void
 put_header(sni_wbuf *w, int kind)
 {
 	uint8_t h[SNI_HDR_LEN] = { SNI_MAGIC, SNI_VERSION, (uint8_t) kind };
-	sni_wbuf_put(w, h, sizeof(h));
+	sink(w, h, sizeof(h));
 }
 
 int
@@ -190,9 +190,18 @@ sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
 int
 sni_msg_set_body(nng_msg *m, const sni_wbuf *w)
 {
-	nng_msg_clear(m);
-	if (nng_msg_append(m, w->buf, w->len) != 0) {
+	size_t len = nng_msg_len(m);
+	if (len >= w->len) {
+		/* Overwrite in place and cut the rest: no allocation, and
+		 * cheaper than clear + append (a reply is rarely longer than
+		 * the call it answers). */
+		memcpy(nng_msg_body(m), w->buf, w->len);
+		nng_msg_chop(m, len - w->len);
+		return 0;
+	}
+	if (nng_msg_realloc(m, w->len) != 0) {
 		return SYN_ENOMEM;
 	}
+	memcpy(nng_msg_body(m), w->buf, w->len);
 	return 0;
 }

@@ -99,6 +99,69 @@ typedef struct sni_head {
 	int8_t    type; /* ext type */
 } sni_head;
 
+/* A big-endian number of n bytes at p (n is 1, 2, 4 or 8). */
+static inline uint64_t
+sni_load_be(const uint8_t *p, int n)
+{
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+	switch (n) {
+	case 1:
+		return p[0];
+	case 2:
+		memcpy(&u16, p, 2);
+		return __builtin_bswap16(u16);
+	case 4:
+		memcpy(&u32, p, 4);
+		return __builtin_bswap32(u32);
+	default:
+		memcpy(&u64, p, 8);
+		return __builtin_bswap64(u64);
+	}
+}
+
+
+/*
+ * The hot path for the commonest values: an integer, nil or bool, read
+ * and consumed inline. Returns false, consuming nothing, for any other
+ * value (and for a truncated one, which the full readers report).
+ */
+static inline bool
+sni_read_simple(sni_reader *r, syn_value *out)
+{
+	if (r->p >= r->end) {
+		return false;
+	}
+	uint8_t b = r->p[0];
+	if (b <= 0x7f || b >= 0xe0) {
+		*out = syn_int((int8_t) b); /* fixints, both signs */
+		r->p++;
+		return true;
+	}
+	if (b == 0xc0 || b == 0xc2 || b == 0xc3) {
+		*out = b == 0xc0 ? syn_nil() : syn_bool(b == 0xc3);
+		r->p++;
+		return true;
+	}
+	if (b < 0xcc || b > 0xd3) {
+		return false;
+	}
+	int n = 1 << ((b - 0xcc) & 3);
+	if (sni_reader_left(r) < (size_t) n + 1) {
+		return false;
+	}
+	uint64_t v = sni_load_be(r->p + 1, n);
+	if (b >= 0xd0) { /* signed: sign-extend */
+		int shift = 64 - 8 * n;
+		*out      = syn_int(((int64_t) (v << shift)) >> shift);
+	} else {
+		*out = v > INT64_MAX ? syn_uint(v) : syn_int((int64_t) v);
+	}
+	r->p += n + 1;
+	return true;
+}
+
 /* The header of a value whose leading byte b is 0xc1 or 0xc4..0xdf. */
 int sni_read_sized(sni_reader *r, uint8_t b, sni_head *h);
 

@@ -135,4 +135,32 @@ sni_encode_handle(sni_wbuf *w, const syn_handle *h)
 	sni_pack_fixext16(w, SNI_EXT_HANDLE, h->owner, h->object);
 }
 
+/*
+ * The hot path for the commonest values: writes nil, a bool or a number
+ * and returns true; returns false, writing nothing, for any other value.
+ */
+static inline bool
+sni_encode_simple(sni_wbuf *w, const syn_value *v)
+{
+	switch (v->type) {
+	case SYN_TYPE_NIL:
+		sni_mp_nil(w);
+		return true;
+	case SYN_TYPE_BOOL:
+		v->as.b ? sni_mp_true(w) : sni_mp_false(w);
+		return true;
+	case SYN_TYPE_INT:
+		sni_mp_int64(w, v->as.i);
+		return true;
+	case SYN_TYPE_UINT:
+		sni_mp_uint64(w, v->as.u);
+		return true;
+	case SYN_TYPE_DOUBLE:
+		sni_mp_double(w, v->as.d);
+		return true;
+	default:
+		return false;
+	}
+}
+
 #endif /* SNI_WRITER_H */
