@@ -3,6 +3,7 @@
  * as a future, or by completing the caller's nng_aio.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/actor.h"
@@ -121,6 +122,13 @@ syn_call(syn_synchronizer s, const char *name, const syn_value *args,
 
 /* ---- the aio form ----------------------------------------------------- */
 
+/* An aio-form call in flight. */
+typedef struct aio_call {
+	syn_future *f;
+	nng_aio    *aio;
+	int         cancel_rv; /* why nng cancelled it, or 0 */
+} aio_call;
+
 /* The aio calls in flight, so that nng's cancel callback finds its call. */
 static pthread_mutex_t aio_lock  = PTHREAD_MUTEX_INITIALIZER;
 static sni_ptrmap      aio_calls = SNI_PTRMAP_INIT;
@@ -130,10 +138,10 @@ static void
 aio_cancel(nng_aio *aio, void *arg, int rv)
 {
 	pthread_mutex_lock(&aio_lock);
-	syn_future *f = sni_ptrmap_get(&aio_calls, aio);
-	if (f == arg) {
-		f->aio_cancel_rv = rv;
-		syn_future_cancel(f);
+	aio_call *c = sni_ptrmap_get(&aio_calls, aio);
+	if (c == arg) {
+		c->cancel_rv = rv;
+		syn_future_cancel(c->f);
 	}
 	pthread_mutex_unlock(&aio_lock);
 }
@@ -142,18 +150,19 @@ aio_cancel(nng_aio *aio, void *arg, int rv)
 static void
 aio_complete(syn_future *f, void *arg)
 {
-	nng_aio *aio = f->aio;
-	(void) arg;
+	aio_call *c = arg;
 	pthread_mutex_lock(&aio_lock);
-	sni_ptrmap_del(&aio_calls, aio);
+	sni_ptrmap_del(&aio_calls, c->aio);
 	pthread_mutex_unlock(&aio_lock);
-	int rc = f->rc;
+	nng_aio *aio = c->aio;
+	int      rc  = f->rc;
 	if (sni_future_cancel_requested(f)) {
-		rc = f->aio_cancel_rv != 0 ? f->aio_cancel_rv : SYN_ECANCELED;
+		rc = c->cancel_rv != 0 ? c->cancel_rv : SYN_ECANCELED;
 	} else if (f->msg != NULL) {
 		nng_aio_set_msg(aio, f->msg);
 		f->msg = NULL;
 	}
+	free(c);
 	syn_future_free(f);
 	nng_aio_finish(aio, rc);
 }
@@ -162,28 +171,42 @@ void
 syn_call_aio(syn_synchronizer s, const char *name, const syn_value *args,
     size_t nargs, nng_aio *aio)
 {
-	syn_future *f;
 	if (aio == NULL || !nng_aio_begin(aio)) {
 		return;
 	}
 	nng_aio_set_msg(aio, NULL);
-	int rc = start_call(s, name, args, nargs, &f);
+	aio_call *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		nng_aio_finish(aio, SYN_ENOMEM);
+		return;
+	}
+	int rc = start_call(s, name, args, nargs, &c->f);
 	if (rc == 0) {
-		f->aio = aio;
+		c->aio = aio;
 		pthread_mutex_lock(&aio_lock);
-		rc = sni_ptrmap_put(&aio_calls, aio, f);
+		rc = sni_ptrmap_put(&aio_calls, aio, c);
 		pthread_mutex_unlock(&aio_lock);
 		if (rc != 0) {
-			syn_future_cancel(f);
-			syn_future_free(f);
+			syn_future_cancel(c->f);
+			syn_future_free(c->f);
 		}
 	}
 	if (rc != 0) {
+		free(c);
 		nng_aio_finish(aio, rc);
 		return;
 	}
-	nng_aio_defer(aio, aio_cancel, f);
-	syn_future_callback(f, aio_complete, NULL);
+	nng_aio_defer(aio, aio_cancel, c);
+	if ((rc = syn_future_callback(c->f, aio_complete, c)) != 0) {
+		/* No memory for the callback: give up the call, never block. */
+		pthread_mutex_lock(&aio_lock);
+		sni_ptrmap_del(&aio_calls, aio);
+		pthread_mutex_unlock(&aio_lock);
+		syn_future_cancel(c->f);
+		syn_future_free(c->f);
+		free(c);
+		nng_aio_finish(aio, rc);
+	}
 }
 
 int

@@ -95,7 +95,7 @@ sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 	if (f != NULL) {
 		cache.head = (syn_future *) f->node.next;
 		cache.n--;
-	} else if ((f = aligned_alloc(64, (sizeof(*f) + 63) / 64 * 64)) == NULL) {
+	} else if ((f = aligned_alloc(64, sizeof(*f))) == NULL) {
 		return NULL;
 	} else {
 		f->msg = NULL;
@@ -108,18 +108,13 @@ sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 	f->spin_ns  = spin_ns;
 	f->task     = NULL;
 	atomic_flag_clear(&f->lock.f);
-	f->listeners     = NULL;
-	f->cb            = NULL;
-	f->cb_arg        = NULL;
-	f->cb_set        = false;
-	f->decoded       = false;
-	f->code          = 0;
-	f->value         = syn_nil();
-	f->mem           = NULL;
-	f->err           = no_error;
-	f->efd           = -1;
-	f->aio           = NULL;
-	f->aio_cancel_rv = 0;
+	f->listeners = NULL;
+	f->ext       = NULL;
+	f->decoded   = false;
+	f->code      = 0;
+	f->value     = syn_nil();
+	f->mem       = NULL;
+	f->err       = &no_error;
 	return f;
 }
 
@@ -128,8 +123,11 @@ future_destroy(syn_future *f)
 {
 	free(f->mem);
 	f->mem = NULL;
-	if (f->efd >= 0) {
-		close(f->efd);
+	if (f->ext != NULL) {
+		if (f->ext->efd >= 0) {
+			close(f->ext->efd);
+		}
+		free(f->ext);
 	}
 	cache_put(f);
 }
@@ -191,9 +189,13 @@ notify_all(syn_future *f)
 		unlink_listener(f, l);
 		l->notify(l);
 	}
-	void (*cb)(syn_future *, void *) = f->cb;
-	void *arg                        = f->cb_arg;
-	f->cb                            = NULL;
+	void (*cb)(syn_future *, void *) = NULL;
+	void *arg                        = NULL;
+	if (f->ext != NULL) {
+		cb          = f->ext->cb;
+		arg         = f->ext->cb_arg;
+		f->ext->cb = NULL;
+	}
 	sni_spin_unlock(&f->lock);
 	if (cb != NULL) {
 		cb(f, arg);
@@ -399,6 +401,20 @@ check_deadlock(syn_future *f)
 
 /* ---- outcome ---------------------------------------------------------- */
 
+/* An error with no reply to read it from, kept in f->mem. */
+static void
+set_bare_error(syn_future *f, int code, const char *message)
+{
+	syn_error *e = malloc(sizeof(*e));
+	free(f->mem);
+	f->mem  = e;
+	f->code = code;
+	f->err  = e != NULL ? e : &no_error;
+	if (e != NULL) {
+		*e = (syn_error) { code, message, "" };
+	}
+}
+
 /* Under f->lock, once: turns the reply into code, value and err. */
 static void
 decode_locked(syn_future *f)
@@ -409,18 +425,16 @@ decode_locked(syn_future *f)
 	f->decoded = true;
 	f->code    = f->rc;
 	if (f->msg == NULL) {
-		f->err = (syn_error) { f->rc, syn_strerror(f->rc), "" };
+		set_bare_error(f, f->rc, syn_strerror(f->rc));
 		return;
 	}
-	uint64_t         id;
-	const syn_error *err;
+	uint64_t id;
 	int rc = sni_msg_decode_reply(nng_msg_body(f->msg), nng_msg_len(f->msg),
-	    &reply_limits, &id, &f->code, &f->value, &err, &f->mem);
+	    &reply_limits, &id, &f->code, &f->value, &f->err, &f->mem);
 	if (rc != 0) {
-		f->code = rc;
-		f->err  = (syn_error) { rc, "malformed reply", "" };
-	} else if (f->code != 0) {
-		f->err = *err;
+		set_bare_error(f, rc, "malformed reply");
+	} else if (f->code == 0) {
+		f->err = &no_error;
 	}
 	/* The message stays, reply and all: the next call overwrites it. */
 }
@@ -431,7 +445,7 @@ sni_future_outcome(syn_future *f, syn_result *res)
 	sni_spin_lock(&f->lock);
 	decode_locked(f);
 	int              code = f->code;
-	const syn_error *err  = &f->err;
+	const syn_error *err  = f->err;
 	if (sni_future_cancel_requested(f)) {
 		code = SYN_ECANCELED;
 		err  = &canceled_error;
@@ -548,7 +562,7 @@ syn_future_error(syn_future *f)
 	sni_spin_lock(&f->lock);
 	decode_locked(f);
 	sni_spin_unlock(&f->lock);
-	return f->code != 0 ? &f->err : &no_error;
+	return f->code != 0 ? f->err : &no_error;
 }
 
 int
@@ -571,6 +585,16 @@ syn_future_cancel(syn_future *f)
 	return 0;
 }
 
+/* Under f->lock: the extension, made on first use; NULL without memory. */
+static sni_future_ext *
+ext_of(syn_future *f)
+{
+	if (f->ext == NULL && (f->ext = calloc(1, sizeof(*f->ext))) != NULL) {
+		f->ext->efd = -1;
+	}
+	return f->ext;
+}
+
 int
 syn_future_callback(syn_future *f, void (*cb)(syn_future *, void *), void *arg)
 {
@@ -578,11 +602,12 @@ syn_future_callback(syn_future *f, void (*cb)(syn_future *, void *), void *arg)
 		return SYN_EINVAL;
 	}
 	sni_spin_lock(&f->lock);
-	if (f->cb_set) {
+	sni_future_ext *x = ext_of(f);
+	if (x == NULL || x->cb_set) {
 		sni_spin_unlock(&f->lock);
-		return SYN_EBUSY;
+		return x == NULL ? SYN_ENOMEM : SYN_EBUSY;
 	}
-	f->cb_set    = true;
+	x->cb_set    = true;
 	uint32_t old = atomic_load_explicit(&f->state, memory_order_acquire);
 	do {
 		if (old & SNI_F_DONE) {
@@ -592,8 +617,8 @@ syn_future_callback(syn_future *f, void (*cb)(syn_future *, void *), void *arg)
 		}
 	} while (!atomic_compare_exchange_weak_explicit(&f->state, &old,
 	    old | SNI_F_LISTENERS, memory_order_acq_rel, memory_order_acquire));
-	f->cb     = cb;
-	f->cb_arg = arg;
+	x->cb     = cb;
+	x->cb_arg = arg;
 	sni_spin_unlock(&f->lock);
 	return 0;
 }
@@ -717,10 +742,10 @@ syn_future_wait_any(
 static void
 efd_notify(sni_listener *l)
 {
-	syn_future *f =
-	    (syn_future *) ((char *) l - offsetof(syn_future, efd_listener));
+	sni_future_ext *x =
+	    (sni_future_ext *) ((char *) l - offsetof(sni_future_ext, efd_listener));
 	uint64_t one = 1;
-	(void) !write(f->efd, &one, sizeof(one));
+	(void) !write(x->efd, &one, sizeof(one));
 }
 
 int
@@ -730,28 +755,24 @@ syn_future_fd(syn_future *f, int *fdp)
 		return SYN_EINVAL;
 	}
 	sni_spin_lock(&f->lock);
-	int fd = f->efd;
-	sni_spin_unlock(&f->lock);
-	if (fd >= 0) {
-		*fdp = fd;
-		return 0;
+	sni_future_ext *x = ext_of(f);
+	if (x == NULL || x->efd >= 0) {
+		sni_spin_unlock(&f->lock);
+		if (x != NULL) {
+			*fdp = x->efd;
+		}
+		return x == NULL ? SYN_ENOMEM : 0;
 	}
-	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0) {
+		sni_spin_unlock(&f->lock);
 		return SYN_ESYSERR | errno;
 	}
-	sni_spin_lock(&f->lock);
-	if (f->efd >= 0) { /* another thread was first */
-		sni_spin_unlock(&f->lock);
-		close(fd);
-		*fdp = f->efd;
-		return 0;
-	}
-	f->efd = fd;
+	x->efd = fd;
 	sni_spin_unlock(&f->lock);
-	f->efd_listener.notify = efd_notify;
-	if (!sni_future_listen(f, &f->efd_listener)) {
-		efd_notify(&f->efd_listener);
+	x->efd_listener.notify = efd_notify;
+	if (!sni_future_listen(f, &x->efd_listener)) {
+		efd_notify(&x->efd_listener);
 	}
 	*fdp = fd;
 	return 0;

@@ -54,8 +54,18 @@ struct sni_listener {
 	void (*notify)(sni_listener *l);
 };
 
+/* What few futures need (a callback, a descriptor), allocated on demand. */
+typedef struct sni_future_ext {
+	void (*cb)(syn_future *, void *);
+	void        *cb_arg;
+	bool         cb_set; /* syn_future_callback was called */
+	int          efd;    /* syn_future_fd's eventfd, or -1 */
+	sni_listener efd_listener;
+} sni_future_ext;
+
+/* Two cache lines; keeping it small keeps many calls in flight cheap. */
 struct syn_future {
-	/* One cache line: what the call carries there and back, and the
+	/* The first line: what the call carries there and back, and the
 	 * state word the caller watches, so the reply crosses at once. */
 	sni_node         node; /* the CALL node */
 	_Atomic uint32_t state;
@@ -63,28 +73,17 @@ struct syn_future {
 	nng_msg         *msg;      /* the request, then the reply */
 	uint32_t         actor_id; /* the synchronizer that completes it */
 	uint32_t         spin_ns;  /* how long waiters spin first */
+	bool             decoded;  /* the reply was decoded (under lock) */
+	int              code;     /* the decoded outcome */
+	syn_value        value;
 
-	/* The caller's side, once complete. */
-	bool      decoded; /* the reply was decoded into value/err */
-	int       code;    /* the decoded outcome */
-	syn_value value;
-	void     *mem; /* memory behind value or err */
-	syn_error err;
-
-	/* The actor's side. */
-	syn_task *task;        /* its running task (actor thread only) */
-	sni_node  cancel_node; /* the CANCEL node */
-
-	sni_spinlock  lock; /* guards the listeners and the callback */
-	bool          cb_set; /* syn_future_callback was called */
-	sni_listener *listeners;
-	void (*cb)(syn_future *, void *);
-	void        *cb_arg;
-	int          efd; /* syn_future_fd's eventfd, or -1 */
-	sni_listener efd_listener;
-
-	nng_aio *aio;           /* the aio form: the caller's aio */
-	int      aio_cancel_rv; /* why nng cancelled it, or 0 */
+	void            *mem; /* memory behind value or err */
+	const syn_error *err; /* the decoded error, in mem */
+	syn_task        *task;        /* its running task (actor thread) */
+	sni_node         cancel_node; /* the CANCEL node */
+	sni_spinlock     lock; /* guards listeners, ext, decoding */
+	sni_listener    *listeners;
+	sni_future_ext  *ext;
 };
 
 /*
