@@ -81,7 +81,7 @@ read_one(syn_task *t, char c, const syn_value *v, size_t i, va_list *ap)
 		break;
 	default: /* l, m, v */
 		rc = (c == 'v' || v->type == wanted_type(c)) ? 0 : SYN_EBADTYPE;
-		*va_arg(*ap, const syn_value **) = v;
+		*va_arg(*ap, const syn_value **) = rc == 0 ? v : NULL;
 		break;
 	}
 	if (rc == SYN_ERANGE) {

@@ -15,8 +15,8 @@
 
 /* Encodes the CALL into *mp, reusing the message there if any. */
 static int
-encode_call(sni_actor *a, const char *name, const syn_value *args,
-    size_t nargs, nng_msg **mp)
+encode_call(sni_actor *a, const char *name, const syn_value *args, size_t nargs,
+    nng_msg **mp)
 {
 	sni_wbuf w;
 	sni_wbuf_init(&w);
@@ -122,6 +122,31 @@ syn_call(syn_synchronizer s, const char *name, const syn_value *args,
 
 /* ---- the aio form ----------------------------------------------------- */
 
+/*
+ * Completes aio with an error that happened before the call was posted,
+ * with the detail of syn_last_error() in a reply message, so that
+ * syn_aio_result() reads the same message and path as syn_call() would.
+ */
+static void
+aio_fail(nng_aio *aio, int rc)
+{
+	const syn_error *e = syn_last_error();
+	sni_wbuf         w;
+	nng_msg         *msg;
+	sni_wbuf_init(&w);
+	sni_msg_encode_error(&w, 0, rc, e->code == rc ? e->message : NULL,
+	    e->code == rc ? e->where : NULL);
+	if (w.err == 0 && nng_msg_alloc(&msg, 0) == 0) {
+		if (nng_msg_append(msg, w.buf, w.len) == 0) {
+			nng_aio_set_msg(aio, msg);
+		} else {
+			nng_msg_free(msg);
+		}
+	}
+	sni_wbuf_fini(&w);
+	nng_aio_finish(aio, rc);
+}
+
 /* An aio-form call in flight. */
 typedef struct aio_call {
 	syn_future *f;
@@ -193,7 +218,7 @@ syn_call_aio(syn_synchronizer s, const char *name, const syn_value *args,
 	}
 	if (rc != 0) {
 		free(c);
-		nng_aio_finish(aio, rc);
+		aio_fail(aio, rc);
 		return;
 	}
 	nng_aio_defer(aio, aio_cancel, c);

@@ -71,9 +71,13 @@ check_config(const syn_config *c)
 		return sni_error_set(
 		    SYN_EINVAL, "config.name must have 1 to 63 bytes", "");
 	}
-	if (c->url != NULL && (strlen(c->url) == 0 || strlen(c->url) > 127)) {
-		return sni_error_set(
-		    SYN_EINVAL, "config.url must have 1 to 127 bytes", "");
+	if (c->url != NULL &&
+	    (strlen(c->url) > 127 || strncmp(c->url, "inproc://", 9) != 0 ||
+	        c->url[9] == '\0')) {
+		return sni_error_set(SYN_EINVAL,
+		    "config.url must be an inproc:// address of at most 127 "
+		    "bytes (this version serves no other transport)",
+		    "");
 	}
 	if (c->stack_size != 0 &&
 	    (c->stack_size < MIN_STACK || c->stack_size > MAX_STACK)) {
@@ -250,8 +254,9 @@ idle(sni_actor *a)
 {
 	uint64_t next = sni_timer_next(&a->timers);
 	if (a->spin_ns > 0) {
-		uint64_t now   = sni_now_ns();
-		uint64_t end   = now + a->spin_ns < next ? now + a->spin_ns : next;
+		uint64_t now = sni_now_ns();
+		uint64_t end =
+		    now + a->spin_ns < next ? now + a->spin_ns : next;
 		uint64_t yield = now + a->spin_ns / 2;
 		while (now < end) {
 			for (int i = 0; i < 32; i++) {

@@ -77,11 +77,11 @@ struct syn_future {
 	int              code;     /* the decoded outcome */
 	syn_value        value;
 
-	void            *mem; /* memory behind value or err */
-	const syn_error *err; /* the decoded error, in mem */
+	void            *mem;         /* memory behind value or err */
+	const syn_error *err;         /* the decoded error, in mem */
 	syn_task        *task;        /* its running task (actor thread) */
 	sni_node         cancel_node; /* the CANCEL node */
-	sni_spinlock     lock; /* guards listeners, ext, decoding */
+	sni_spinlock     lock;        /* guards listeners, ext, decoding */
 	sni_listener    *listeners;
 	sni_future_ext  *ext;
 };

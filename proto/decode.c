@@ -104,13 +104,14 @@ static int
 scan_error_ext(const uint8_t *p, size_t n, size_t *need)
 {
 	sni_reader sub;
-	sni_head       h;
+	sni_head   h;
 	sni_reader_init(&sub, p, n);
 	if (sni_read_head(&sub, &h) != 0 || h.sh != SH_ARRAY || h.num != 3) {
 		sni_detail_set("error value is not [code, message, where]");
 		return SYN_EPROTO;
 	}
-	if (sni_read_head(&sub, &h) != 0 || (h.sh != SH_UINT && h.sh != SH_NINT) ||
+	if (sni_read_head(&sub, &h) != 0 ||
+	    (h.sh != SH_UINT && h.sh != SH_NINT) ||
 	    (h.sh == SH_UINT && h.num > INT32_MAX) ||
 	    (h.sh == SH_NINT && (int64_t) h.num < INT32_MIN)) {
 		sni_detail_set("error code is not a 32-bit integer");
@@ -174,7 +175,8 @@ scan_items(sni_reader *r, const sni_limits *lim, uint32_t depth, uint64_t count,
 	for (uint64_t i = 0; i < count; i++) {
 		syn_value scalar;
 		if (sni_read_simple(r, &scalar)) {
-			continue; /* numbers, nil, bools: nothing more to check */
+			continue; /* numbers, nil, bools: nothing more to check
+			           */
 		}
 		int rc = scan(r, lim, depth - 1, need);
 		if (rc != 0) {
@@ -208,7 +210,7 @@ scan_container(sni_reader *r, const sni_limits *lim, uint32_t depth,
 static int
 scan(sni_reader *r, const sni_limits *lim, uint32_t depth, size_t *need)
 {
-	sni_head           h;
+	sni_head       h;
 	const uint8_t *p;
 	int            rc = sni_read_head(r, &h);
 	if (rc != 0) {
@@ -259,7 +261,7 @@ sni_scan_array(
     sni_reader *r, const sni_limits *lim, uint32_t *count, size_t *need)
 {
 	sni_head h;
-	int  rc = sni_read_head(r, &h);
+	int      rc = sni_read_head(r, &h);
 	if (rc != 0) {
 		return rc;
 	}
@@ -315,12 +317,12 @@ static void
 fill_error(const uint8_t *p, size_t n, sni_bump *b, syn_value *out)
 {
 	sni_reader sub;
-	sni_head       h = { SH_NIL, 0, 0 };
+	sni_head   h = { SH_NIL, 0, 0 };
 	syn_error *e = bump(b, sizeof(*e));
 	sni_reader_init(&sub, p, n);
 	sni_read_head(&sub, &h); /* the array of 3 */
 	sni_read_head(&sub, &h);
-	e->code = (int) (int64_t) h.num;
+	e->code         = (int) (int64_t) h.num;
 	const char *s   = NULL;
 	uint32_t    len = 0;
 	sni_read_str(&sub, &s, &len);
@@ -378,7 +380,7 @@ fill(sni_reader *r, sni_bump *b, syn_value *out)
 	if (sni_read_simple(r, out)) {
 		return;
 	}
-	sni_head           h = { SH_NIL, 0, 0 };
+	sni_head       h = { SH_NIL, 0, 0 };
 	const uint8_t *p = NULL;
 	*out             = syn_nil();
 	sni_read_head(r, &h);

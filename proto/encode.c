@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "proto.h"
 
 void
@@ -72,8 +71,6 @@ sni_wbuf_put(sni_wbuf *w, const void *p, size_t n)
 	w->len += n;
 }
 
-
-
 static int
 fail(sni_wbuf *w, int rc)
 {
@@ -84,8 +81,7 @@ fail(sni_wbuf *w, int rc)
 }
 
 static void
-pack_error_ext(
-    sni_wbuf *pk, int code, const char *message, const char *where)
+pack_error_ext(sni_wbuf *pk, int code, const char *message, const char *where)
 {
 	sni_wbuf inner;
 	sni_wbuf_init(&inner);
@@ -121,8 +117,7 @@ error_utf8_valid(const syn_error *e)
 }
 
 static int
-encode_list(
-    sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
+encode_list(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 {
 	if (v->len > 0 && v->as.list == NULL) {
 		sni_detail_set("list of %u items has no items", v->len);
@@ -139,8 +134,7 @@ encode_list(
 }
 
 static int
-encode_map(
-    sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
+encode_map(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 {
 	if (v->len > 0 && v->as.map == NULL) {
 		sni_detail_set("map of %u pairs has no pairs", v->len);
@@ -298,4 +292,3 @@ sni_encode_error(sni_wbuf *w, int code, const char *message, const char *where)
 {
 	pack_error_ext(w, code, message, where);
 }
-

@@ -59,11 +59,9 @@ int sni_encode_value(
 int sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
     uint32_t max_depth, bool allow_ptr);
 
-
 /* Appends an error ext value. NULL strings are written as "". */
 void sni_encode_error(
     sni_wbuf *w, int code, const char *message, const char *where);
-
 
 /* ---- reading values ------------------------------------------------- */
 
@@ -120,14 +118,11 @@ int sni_decode_value(const void *p, size_t len, const sni_limits *lim,
  * Helpers shared by both directions.
  */
 
-
-
 /* This process's pointer nonce (changes in a forked child). */
 uint64_t sni_process_nonce(void);
 
 /* Makes a new nonce: called in the child after fork. */
 void sni_process_nonce_reset(void);
-
 
 /* -------------------------------------------------------------------------
  * Messages. Every message body starts with SNI_MAGIC, SNI_VERSION and a

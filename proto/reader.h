@@ -71,7 +71,6 @@ sni_take_be(sni_reader *r, int n, uint64_t *v)
 	return true;
 }
 
-
 /* What a leading byte announces. */
 typedef enum sni_shape {
 	SH_NIL,
@@ -120,7 +119,6 @@ sni_load_be(const uint8_t *p, int n)
 		return __builtin_bswap64(u64);
 	}
 }
-
 
 /*
  * The hot path for the commonest values: an integer, nil or bool, read
@@ -280,6 +278,5 @@ sni_read_handle(sni_reader *r, syn_handle *hd)
 	hd->object = sni_be(p + 8, 8);
 	return 0;
 }
-
 
 #endif /* SNI_READER_H */

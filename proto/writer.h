@@ -62,8 +62,7 @@ sink(sni_wbuf *w, const void *buf, size_t len)
 
 #define msgpack_pack_inline_func(name) static inline int sni_mp##name
 #define msgpack_pack_inline_func_cint(name) static inline int sni_mp##name
-#define msgpack_pack_inline_func_fixint(name)                                  \
-	static inline int sni_mp_fix##name
+#define msgpack_pack_inline_func_fixint(name) static inline int sni_mp_fix##name
 #define msgpack_pack_user sni_wbuf *
 #define msgpack_pack_append_buffer(user, buf, len) return sink(user, buf, len)
 #define msgpack_pack_ext sni_mp_ext /* the template calls it by name */

@@ -188,7 +188,11 @@ START_TEST(config_is_checked)
 	ck_assert_syn_rc(syn_synchronizer_new(&s, &c), SYN_EINVAL);
 	c     = (syn_config) { 0 };
 	c.url = "nonsense";
-	ck_assert_int_ne(syn_synchronizer_new(&s, &c), 0);
+	ck_assert_syn_rc(syn_synchronizer_new(&s, &c), SYN_EINVAL);
+	c.url = "tcp://127.0.0.1:0";
+	ck_assert_syn_rc(syn_synchronizer_new(&s, &c), SYN_EINVAL);
+	c.url = "inproc://";
+	ck_assert_syn_rc(syn_synchronizer_new(&s, &c), SYN_EINVAL);
 	ck_assert_int_eq(s.id, 0);
 }
 END_TEST

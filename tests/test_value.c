@@ -608,7 +608,7 @@ nest(syn_value *chain, int n)
 START_TEST(copy_rejects_bad_values)
 {
 	syn_result r = SYN_RESULT_INIT;
-	syn_value  chain[SNI_DEFAULT_MAX_DEPTH + 1];
+	syn_value  chain[65];
 	syn_value  v   = syn_str(NULL);
 	syn_value  bad = syn_int(1);
 
@@ -634,12 +634,13 @@ START_TEST(copy_rejects_bad_values)
 	v.type = SYN_TYPE_ERROR;
 	ck_assert_int_eq(syn_value_copy(&v, &r), SYN_EINVAL);
 	ck_assert_ptr_null(r.mem_);
-	/* 31 lists deep is the limit; 32 is too deep */
-	nest(chain, SNI_DEFAULT_MAX_DEPTH - 1);
+	/* 63 lists deep is the limit (config.max_depth is at most 64); 64 is
+	 * too deep */
+	nest(chain, 63);
 	ck_assert_syn_ok(syn_value_copy(&chain[0], &r));
 	ck_assert(syn_value_equal(&r.value, &chain[0]));
 	syn_result_fini(&r);
-	nest(chain, SNI_DEFAULT_MAX_DEPTH);
+	nest(chain, 64);
 	ck_assert_int_eq(syn_value_copy(&chain[0], &r), SYN_EINVAL);
 	ck_assert_ptr_null(r.mem_);
 }

@@ -26,10 +26,12 @@ extern "C" {
 
 /*
  * An implementation. It runs on the synchronizer's thread as task t, reads
- * args[0..nargs-1] (owned by the library, valid until it returns) and
- * stores its result in *ret (nil when left alone). What *ret points to
- * must outlive the function: static data or syn_task_alloc() memory.
- * Returns 0, a library code, or SYN_EUSER(n), best through syn_raise().
+ * args[0..nargs-1] (owned by the library, valid until the task ends, so
+ * *ret may point into them) and stores its result in *ret (nil when left
+ * alone). What *ret points to must outlive the function: the arguments,
+ * static data or syn_task_alloc() memory. Returns 0, a library code, or
+ * SYN_EUSER(n), best through syn_raise(); any other value reaches the
+ * caller as SYN_EBADCODE.
  */
 typedef int (*syn_func_fn)(
     syn_task *t, const syn_value *args, size_t nargs, syn_value *ret);
@@ -49,8 +51,10 @@ typedef struct syn_func_def {
 
 /*
  * Registers def on s; calls by def->name then run def->fn. Any thread
- * (from s's own tasks too). Errors: SYN_EINVAL (bad name, kind or NULL
- * fn), SYN_EEXIST (the name is taken), SYN_ECLOSED, SYN_ENOMEM.
+ * (from s's own tasks too); blocks until s's thread has added it.
+ * Errors: SYN_EINVAL (bad name, kind or NULL fn), SYN_EEXIST (the name is
+ * taken), SYN_ECLOSED (s is closed or destroyed), SYN_EFORK (s belongs to
+ * the parent of a fork), SYN_ENOMEM.
  */
 SYN_API int syn_register(syn_synchronizer s, const syn_func_def *def);
 
@@ -61,8 +65,12 @@ SYN_API int syn_register(syn_synchronizer s, const syn_func_def *def);
  * syn_result_fini(). On failure the detail (message, path) is in
  * syn_last_error(). Any thread but s's own (SYN_EDEADLK at once: await
  * syn_call_future() there instead).
- * Errors: those the implementation raises, SYN_ENOENT (no such function),
- * SYN_EINVAL (a bad argument value), SYN_ECLOSED, SYN_ECANCELED, SYN_ENOMEM.
+ * Errors: those the implementation raises (SYN_EUSER(n) or library codes),
+ * SYN_ENOENT (no such function), SYN_EINVAL (a bad name or argument value,
+ * or a result that cannot be encoded), SYN_EMSGSIZE (the call is larger
+ * than config.max_message), SYN_EBADCODE (the implementation returned an
+ * invalid code), SYN_ECLOSED (s is closed or was destroyed), SYN_EFORK,
+ * SYN_EDEADLK, SYN_ENOMEM.
  */
 SYN_API int syn_call(syn_synchronizer s, const char *name,
     const syn_value *args, size_t nargs, syn_result *res);
@@ -77,8 +85,9 @@ SYN_API int syn_call_timeout(syn_synchronizer s, const char *name,
 /*
  * Starts the call and returns at once with a future in *fp, which the
  * caller frees with syn_future_free(). Any thread, s's own tasks included
- * (they syn_await() it). Errors (no future is made): SYN_EINVAL,
- * SYN_ECLOSED, SYN_ENOMEM. Errors of the call itself come through *fp.
+ * (they syn_await() it). Errors (no future is made, *fp is NULL):
+ * SYN_EINVAL, SYN_EMSGSIZE, SYN_ECLOSED, SYN_EFORK, SYN_ENOMEM. Errors of
+ * the call itself come through *fp.
  */
 SYN_API int syn_call_future(syn_synchronizer s, const char *name,
     const syn_value *args, size_t nargs, syn_future **fp);

@@ -35,7 +35,9 @@ SYN_API int syn_future_wait(syn_future *f);
 /*
  * As syn_future_wait(), giving up after timeout milliseconds with
  * SYN_ETIMEDOUT. The call goes on running: wait again, or cancel it.
- * SYN_DURATION_INFINITE waits for ever, SYN_DURATION_ZERO polls.
+ * SYN_DURATION_INFINITE (and any other negative value) waits for ever,
+ * SYN_DURATION_ZERO polls (and never gives SYN_EDEADLK). Every function
+ * here returns SYN_EINVAL when given a NULL future.
  */
 SYN_API int syn_future_wait_timeout(syn_future *f, syn_duration timeout);
 
@@ -60,7 +62,7 @@ SYN_API const syn_error *syn_future_error(syn_future *f);
  * SYN_ECANCELED at its next await point and runs its cleanup; f then
  * completes with SYN_ECANCELED, even if the task finished meanwhile, and
  * even if f had completed already. A call not yet started never starts.
- * Idempotent. Returns 0.
+ * Idempotent. Returns 0, or SYN_EINVAL when f is NULL.
  */
 SYN_API int syn_future_cancel(syn_future *f);
 

@@ -48,25 +48,28 @@ typedef int32_t syn_duration;
  */
 typedef struct syn_config {
 	/* Names the actor thread (first 15 bytes) and the synchronizer in
-	 * error paths. NULL: "syn". Copied. */
+	 * error paths: 1 to 63 bytes. NULL: "syn". Copied. */
 	const char *name;
 	/* The nng address the mailbox listens on, for callers that come by
-	 * address. NULL: "inproc://synchronicity/<id>". Copied. */
+	 * address: an inproc:// address of at most 127 bytes (other
+	 * transports come with a later version). NULL:
+	 * "inproc://synchronicity/<id>". Copied. */
 	const char *url;
 	/* true: no nng socket, only in-process callers (it also lets a
 	 * forked child whose parent used nng create synchronizers). */
 	bool no_door;
 	/* Bytes of address space reserved for each task's stack, guard page
 	 * excluded; only the pages a task touches use memory. 0: 256 KiB.
-	 * Rounded up to whole pages; at least 16 KiB. */
+	 * Rounded up to whole pages; 16 KiB to 64 MiB. */
 	size_t stack_size;
 	/* How long, in microseconds, an idle actor and a waiting caller spin
 	 * before they sleep in the kernel. 0: automatic, 20 where the machine
 	 * has more than one CPU and none where it has one; SYN_SPIN_OFF:
-	 * never spin. Spinning trades CPU for latency. */
+	 * never spin; at most 1000000. Spinning trades CPU for latency; at
+	 * most CPUs - 1 threads spin at once, the others yield, then sleep. */
 	int spin_us;
-	/* The largest message accepted, in bytes, and the deepest nesting
-	 * of values. 0: 16 MiB and 32 levels. */
+	/* The largest message accepted, in bytes (0 or at least 64), and the
+	 * deepest nesting of values (0 to 64). 0: 16 MiB and 32 levels. */
 	size_t max_message;
 	int    max_depth;
 } syn_config;
@@ -83,9 +86,10 @@ typedef struct syn_config {
 SYN_API int syn_synchronizer_new(syn_synchronizer *sp, const syn_config *cfg);
 
 /*
- * Closes s: from now on calls fail with SYN_ECLOSED; calls in flight go on
- * until syn_synchronizer_destroy(). Idempotent and non-blocking; any
- * thread, any callback. Errors: SYN_ECLOSED when s names no synchronizer.
+ * Closes s: from now on calls fail with SYN_ECLOSED (callers by address
+ * get an SYN_ECLOSED reply); calls in flight go on until
+ * syn_synchronizer_destroy(). Idempotent and non-blocking; any thread, any
+ * callback. Errors: SYN_ECLOSED when s names no synchronizer, SYN_EFORK.
  */
 SYN_API int syn_synchronizer_close(syn_synchronizer s);
 
@@ -94,14 +98,17 @@ SYN_API int syn_synchronizer_close(syn_synchronizer s);
  * point, and its cleanup runs), fails every call still pending with
  * SYN_ECLOSED, joins the thread and frees everything. Blocks until done.
  * Must not be called from s's own thread (SYN_EDEADLK). Errors:
- * SYN_ECLOSED when s names no synchronizer (destroyed already).
+ * SYN_ECLOSED when s names no synchronizer (destroyed already) or another
+ * thread is destroying it (that thread waits; this one returns at once),
+ * SYN_EFORK in a forked child (the parent's synchronizers cannot be
+ * destroyed there).
  */
 SYN_API int syn_synchronizer_destroy(syn_synchronizer s);
 
 /*
  * Copies the address s listens on into buf (size bytes, NUL-terminated).
- * Any thread. Errors: SYN_ECLOSED, SYN_ENOENT (created with no_door),
- * SYN_EINVAL (buf too small or NULL).
+ * Any thread. Errors: SYN_ECLOSED, SYN_EFORK, SYN_ENOENT (created with
+ * no_door), SYN_EINVAL (buf too small or NULL).
  */
 SYN_API int syn_synchronizer_url(syn_synchronizer s, char *buf, size_t size);
 

@@ -41,7 +41,9 @@ typedef struct syn_task syn_task;
 
 /*
  * Suspends t for ms milliseconds (0 yields once to the other work of the
- * synchronizer). Returns 0, or SYN_ECANCELED when the task is cancelled.
+ * synchronizer; SYN_DURATION_INFINITE sleeps until the task is cancelled).
+ * Returns 0, SYN_ECANCELED when the task is cancelled, SYN_EINVAL for any
+ * other negative ms (SYN_DURATION_DEFAULT included).
  */
 SYN_API int syn_sleep(syn_task *t, syn_duration ms);
 
@@ -75,10 +77,13 @@ SYN_API void syn_aio_free(syn_task *t, nng_aio *aio);
  * Suspends t until the operation started on aio (allocated with
  * syn_aio_alloc()) completes, and returns nng_aio_result(aio): nng's codes
  * are the library's codes. Returns at once when the operation already
- * completed. When t is cancelled, the operation is cancelled too, t waits
- * for it to end and SYN_ECANCELED is returned. Errors: SYN_EINVAL when aio
- * was not allocated by syn_aio_alloc() on this synchronizer or no operation
- * was started on it, SYN_EBUSY when another task awaits it.
+ * completed. Start one operation, then await it, each time: nng cannot
+ * tell whether an operation was started, so awaiting an aio with none in
+ * flight waits until the task is cancelled. When t is cancelled, the
+ * operation is cancelled too, t waits for it to end and SYN_ECANCELED is
+ * returned; the aio stays usable. Errors: SYN_EINVAL when aio was not
+ * allocated by syn_aio_alloc() on this synchronizer, SYN_EBUSY when
+ * another task awaits it.
  */
 SYN_API int syn_await_aio(syn_task *t, nng_aio *aio);
 
@@ -89,7 +94,9 @@ SYN_API bool syn_task_cancelled(syn_task *t);
  * Records an error for the caller to see and returns code, so that
  * implementation code fails with: return syn_raise(t, SYN_EUSER(1), "no
  * row %d", id); code is a library code or SYN_EUSER(n). The message is
- * formatted as printf does and copied.
+ * formatted as printf does and copied. The caller sees it when the task
+ * returns that same code; a task that returns another code reports that
+ * code with its standard description.
  */
 SYN_API int syn_raise(syn_task *t, int code, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)

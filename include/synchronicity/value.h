@@ -260,8 +260,8 @@ SYN_API void syn_result_fini(syn_result *r);
 
 /*
  * Copies v, and everything it points to, into r (which must be empty or
- * finished). Errors: SYN_EINVAL for an invalid or too deeply nested value,
- * SYN_ENOMEM.
+ * finished). Errors: SYN_EINVAL for an invalid value or one nested more
+ * than 64 levels deep, SYN_ENOMEM.
  */
 SYN_API int syn_value_copy(const syn_value *v, syn_result *r);
 

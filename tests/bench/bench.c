@@ -66,7 +66,8 @@ record(const char *name, double value, const char *unit, const char *note)
 static void
 print_results(void)
 {
-	printf("\n%-36s %14s  %-6s %s\n", "figure", "value", "unit", "goal / note");
+	printf("\n%-36s %14s  %-6s %s\n", "figure", "value", "unit",
+	    "goal / note");
 	for (int i = 0; i < nfigures; i++) {
 		printf("%-36s %14.3f  %-6s %s\n", figures[i].name,
 		    figures[i].value, figures[i].unit,
@@ -105,8 +106,8 @@ typedef struct pair {
 } pair;
 
 static pair
-interleave(double (*base)(void *, int), double (*value)(void *, int),
-    void *arg, int n)
+interleave(
+    double (*base)(void *, int), double (*value)(void *, int), void *arg, int n)
 {
 	double b[ROUNDS], v[ROUNDS], r[ROUNDS];
 	for (int i = 0; i < ROUNDS; i++) {
@@ -118,7 +119,8 @@ interleave(double (*base)(void *, int), double (*value)(void *, int),
 	return p;
 }
 
-/* ---- the function every call runs ----------------------------------------- */
+/* ---- the function every call runs -----------------------------------------
+ */
 
 static int
 add1(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
@@ -150,7 +152,8 @@ make_sync(int spin_us)
 	}
 	syn_func_def d1 = { "add1", SYN_KIND_FUNCTION, add1, NULL };
 	syn_func_def d2 = { "park", SYN_KIND_FUNCTION, park, NULL };
-	if ((rc = syn_register(s, &d1)) != 0 || (rc = syn_register(s, &d2)) != 0) {
+	if ((rc = syn_register(s, &d1)) != 0 ||
+	    (rc = syn_register(s, &d2)) != 0) {
 		die("syn_register", rc);
 	}
 	return s;
@@ -176,7 +179,8 @@ blocking_calls_us(syn_synchronizer s, int n)
 	return (now_s() - t0) * 1e6 / n;
 }
 
-/* ---- baselines: ping-pong between two threads ----------------------------- */
+/* ---- baselines: ping-pong between two threads -----------------------------
+ */
 
 typedef struct pingpong {
 	_Atomic uint32_t word; /* 0: ping's turn... 1: pong's turn */
@@ -233,7 +237,8 @@ pingpong_us(bool spin, int n)
 	return us;
 }
 
-/* ---- baseline: a bare MPSC queue with futures ------------------------------ */
+/* ---- baseline: a bare MPSC queue with futures ------------------------------
+ */
 
 typedef struct bare_call {
 	sni_node         node;
@@ -261,7 +266,8 @@ bare_serve(void *arg)
 			sni_node  *next = n->next;
 			bare_call *c    = (bare_call *) n;
 			c->result       = c->x * 2 + 1;
-			atomic_store_explicit(&c->done, 1, memory_order_release);
+			atomic_store_explicit(
+			    &c->done, 1, memory_order_release);
 			n = next;
 		}
 	}
@@ -286,7 +292,8 @@ bare_pipelined_per_s(int n)
 		sni_mpsc_push(&s.q, &cs[i]->node);
 	}
 	for (int i = 0; i < n; i++) {
-		while (atomic_load_explicit(&cs[i]->done, memory_order_acquire) == 0) {
+		while (atomic_load_explicit(
+		           &cs[i]->done, memory_order_acquire) == 0) {
 			__builtin_ia32_pause();
 		}
 		if (cs[i]->result != 2 * i + 1) {
@@ -327,7 +334,8 @@ pipelined_per_s(syn_synchronizer s, int n)
 	return rate;
 }
 
-/* ---- many threads ------------------------------------------------------------- */
+/* ---- many threads
+ * ------------------------------------------------------------- */
 
 typedef struct worker {
 	syn_synchronizer s;
@@ -352,7 +360,7 @@ static double
 threads_per_s(syn_synchronizer s, int threads, int per_thread)
 {
 	pthread_t th[16];
-	worker    w = { s, per_thread };
+	worker    w  = { s, per_thread };
 	double    t0 = now_s();
 	for (int i = 0; i < threads; i++) {
 		pthread_create(&th[i], NULL, worker_main, &w);
@@ -363,7 +371,8 @@ threads_per_s(syn_synchronizer s, int threads, int per_thread)
 	return (double) threads * per_thread / (now_s() - t0);
 }
 
-/* ---- the nng door, and raw nng REQ/REP -------------------------------------------- */
+/* ---- the nng door, and raw nng REQ/REP
+ * -------------------------------------------- */
 
 static nng_socket
 req_dial(const char *url)
@@ -415,7 +424,8 @@ raw_reqrep_us(int n)
 		nng_msg *m;
 		nng_msg_alloc(&m, 0);
 		nng_msg_append_u64(m, (uint64_t) i);
-		if (nng_sendmsg(req, m, 0) != 0 || nng_recvmsg(req, &m, 0) != 0) {
+		if (nng_sendmsg(req, m, 0) != 0 ||
+		    nng_recvmsg(req, &m, 0) != 0) {
 			die("raw req/rep", SYN_EINTERNAL);
 		}
 		nng_msg_free(m);
@@ -448,8 +458,8 @@ door_call(nng_socket req, int64_t x)
 	syn_value        v;
 	const syn_error *err;
 	void            *mem;
-	int rc = sni_msg_decode_reply(nng_msg_body(m), nng_msg_len(m), &lim,
-	    &id, &code, &v, &err, &mem);
+	int              rc = sni_msg_decode_reply(
+	                 nng_msg_body(m), nng_msg_len(m), &lim, &id, &code, &v, &err, &mem);
 	if (rc != 0 || code != 0 || v.as.i != 2 * x + 1) {
 		die("door reply", rc ? rc : code);
 	}
@@ -475,13 +485,14 @@ door_us(syn_synchronizer s, int n)
 	return us;
 }
 
-/* ---- memory of suspended calls ---------------------------------------------------- */
+/* ---- memory of suspended calls
+ * ---------------------------------------------------- */
 
 static long
 rss_kib(void)
 {
 	long  pages = 0, rss = 0;
-	FILE *f     = fopen("/proc/self/statm", "r");
+	FILE *f = fopen("/proc/self/statm", "r");
 	if (f == NULL || fscanf(f, "%ld %ld", &pages, &rss) != 2) {
 		die("/proc/self/statm", SYN_EINTERNAL);
 	}
@@ -534,7 +545,8 @@ memory_child(const char *self, double *kib, double *submit)
 	pclose(p);
 }
 
-/* ---- the stack switch ------------------------------------------------------------- */
+/* ---- the stack switch
+ * ------------------------------------------------------------- */
 
 static sni_ctx main_ctx;
 
@@ -557,7 +569,8 @@ switch_ns(int n)
 		die("stack", SYN_ENOMEM);
 	}
 	sni_ctx_init_thread(&main_ctx);
-	sni_ctx_make(&st->ctx, st->lo, (char *) st - (char *) st->lo - 64, bouncer);
+	sni_ctx_make(
+	    &st->ctx, st->lo, (char *) st - (char *) st->lo - 64, bouncer);
 	sni_ctx_switch(&main_ctx, &st->ctx, &st->ctx);
 	double t0 = now_s();
 	for (int i = 0; i < n; i++) {
@@ -652,7 +665,8 @@ door(void *arg, int n)
 	return door_us(*(syn_synchronizer *) arg, n);
 }
 
-/* ---- main ------------------------------------------------------------------------ */
+/* ---- main
+ * ------------------------------------------------------------------------ */
 
 static void
 note_ratio(const char *name, double ratio, const char *goal)
@@ -678,11 +692,13 @@ main(int argc, char **argv)
 		return 0;
 	}
 	memory_child(argv[0], &kib, &submit);
-	record("suspended_100k_kib_per_call", kib, "KiB", "goal <= 4 (reference: 5.9)");
-	record("submit_100k_ms", submit, "ms", "goal <= 100 (reference: 17800)");
+	record("suspended_100k_kib_per_call", kib, "KiB",
+	    "goal <= 4 (reference: 5.9)");
+	record(
+	    "submit_100k_ms", submit, "ms", "goal <= 100 (reference: 17800)");
 
 	syn_synchronizer quiet = make_sync(SYN_SPIN_OFF);
-	pair             p     = interleave(futex_pp, calls, &quiet, 70000 / scale);
+	pair             p = interleave(futex_pp, calls, &quiet, 70000 / scale);
 	record("baseline_futex_pingpong_us", p.base, "us", NULL);
 	record("call_blocking_us", p.value, "us", "spinning off");
 	note_ratio("ratio_call_blocking_vs_futex", p.ratio, "goal <= 1.5");
@@ -694,13 +710,16 @@ main(int argc, char **argv)
 	note_ratio("ratio_call_spin_vs_spin", p.ratio, "goal <= 5");
 
 	p = interleave(bare_rate, pipe_rate, &spin, 7000000 / scale);
-	record("baseline_mpsc_future_per_s", p.base, "/s", "1,000,000 in flight");
-	record("call_future_pipelined_per_s", p.value, "/s", "goal >= 3,000,000");
+	record(
+	    "baseline_mpsc_future_per_s", p.base, "/s", "1,000,000 in flight");
+	record(
+	    "call_future_pipelined_per_s", p.value, "/s", "goal >= 3,000,000");
 	note_ratio("ratio_pipelined_vs_mpsc", p.ratio, "goal >= 0.25");
 
 	p = interleave(one_thread, eight_threads, &spin, 1400000 / scale);
 	record("calls_1thread_per_s", p.base, "/s", NULL);
-	record("calls_8threads_per_s", p.value, "/s", "goal >= the 1-thread rate");
+	record(
+	    "calls_8threads_per_s", p.value, "/s", "goal >= the 1-thread rate");
 	note_ratio("ratio_8threads_vs_1thread", p.ratio, "goal >= 1");
 
 	p = interleave(raw_rr, door, &quiet, 70000 / scale);
