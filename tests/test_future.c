@@ -143,11 +143,11 @@ END_TEST
 START_TEST(wait_all_and_wait_any)
 {
 	syn_synchronizer s     = th_new();
+	double           t0    = th_now_ms(); /* before any sleep starts */
 	syn_future      *fs[3] = { start(s, "sleep_ms", 3 * D_MS),
 		     start(s, "sleep_ms", D_MS / 5),
 		     start(s, "sleep_ms", 2 * D_MS) };
 	size_t           index = 99;
-	double           t0    = th_now_ms();
 	ck_assert_syn_ok(
 	    syn_future_wait_any(fs, 3, SYN_DURATION_INFINITE, &index));
 	ck_assert_int_eq(index, 1);

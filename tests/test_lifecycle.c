@@ -97,6 +97,8 @@ START_TEST(use_after_destroy_is_closed)
 	syn_call_aio(s, "square_now", &arg, 1, aio);
 	nng_aio_wait(aio);
 	ck_assert_int_eq(nng_aio_result(aio), SYN_ECLOSED);
+	ck_assert_syn_rc(syn_aio_result(aio, NULL), SYN_ECLOSED);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "closed"));
 	nng_aio_free(aio);
 	syn_func_def def = { "x", SYN_KIND_FUNCTION, NULL, NULL };
 	ck_assert_syn_rc(syn_register(s, &def), SYN_EINVAL);
