@@ -11,6 +11,8 @@
 
 #include <synchronicity.h>
 
+#include "example.h"
+
 #define NAP_MS 200
 
 /* [await_aio] */
@@ -30,24 +32,6 @@ nng_nap(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 /* [await_aio] */
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
-}
-
-static void
-check(int rc, const char *what)
-{
-	if (rc != 0) {
-		fprintf(stderr, "%s: %s: %s\n", what, syn_errname(rc),
-		    syn_last_error()->message);
-		exit(1);
-	}
-}
 
 int
 main(void)

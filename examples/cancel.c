@@ -10,6 +10,8 @@
 
 #include <synchronicity.h>
 
+#include "example.h"
+
 static atomic_int cleanups; /* how many cancelled jobs released their buffer */
 
 /* [cleanup] */
@@ -34,27 +36,6 @@ slow_job(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 /* [cleanup] */
-
-static int failures;
-
-static void
-expect(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "unexpected: %s\n", what);
-		failures++;
-	}
-}
-
-static void
-check(int rc, const char *what)
-{
-	if (rc != 0) {
-		fprintf(stderr, "%s: %s: %s\n", what, syn_errname(rc),
-		    syn_last_error()->message);
-		exit(1);
-	}
-}
 
 static void
 call_timeout(syn_synchronizer s)

@@ -12,6 +12,8 @@
 
 #include <synchronicity.h>
 
+#include "example.h"
+
 #define SLEEP_MS 500
 
 /* [impl] */
@@ -31,25 +33,6 @@ f(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return 0;
 }
 /* [impl] */
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static void
-check(int rc, const char *what)
-{
-	if (rc != 0) {
-		const syn_error *e = syn_last_error();
-		fprintf(stderr, "%s: %s (%s) [%s]\n", what, syn_strerror(rc),
-		    e->message, e->where);
-		exit(1);
-	}
-}
 
 static void
 blocking(syn_synchronizer s)
@@ -100,7 +83,7 @@ ten_futures(syn_synchronizer s)
 {
 	/* [fanout] */
 	syn_future *futs[10];
-	double      t0 = now_s();
+	double      t0 = now_ms();
 	for (int i = 0; i < 10; i++) {
 		syn_value arg = syn_int(i);
 		check(syn_call_future(s, "f", &arg, 1, &futs[i]), "call");
@@ -114,7 +97,7 @@ ten_futures(syn_synchronizer s)
 		syn_future_free(futs[i]);
 	}
 	printf("\n(ten calls of %d ms each took %.0f ms together)\n", SLEEP_MS,
-	    (now_s() - t0) * 1000);
+	    now_ms() - t0);
 	/* [fanout] */
 }
 

@@ -12,6 +12,8 @@
 
 #include <synchronicity.h>
 
+#include "example.h"
+
 /* [codes] */
 /* This library's own error codes: SYN_EUSER(n), n from 1 to 0xffffff. */
 #define E_NO_ROW SYN_EUSER(1)
@@ -55,27 +57,6 @@ load(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc; /* the same code: the path grows to "lookup <- load" */
 }
 /* [nested] */
-
-static int failures;
-
-static void
-expect(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "unexpected: %s\n", what);
-		failures++;
-	}
-}
-
-static void
-check(int rc, const char *what)
-{
-	if (rc != 0) {
-		fprintf(stderr, "%s: %s: %s\n", what, syn_errname(rc),
-		    syn_last_error()->message);
-		exit(1);
-	}
-}
 
 static void
 register_fn(syn_synchronizer s, const char *name, syn_func_fn fn, void *ud)

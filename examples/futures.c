@@ -11,6 +11,8 @@
 
 #include <synchronicity.h>
 
+#include "example.h"
+
 static int
 nap(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
@@ -20,27 +22,6 @@ nap(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 		*ret = syn_int(ms);
 	}
 	return rc;
-}
-
-static int failures;
-
-static void
-expect(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "unexpected: %s\n", what);
-		failures++;
-	}
-}
-
-static void
-check(int rc, const char *what)
-{
-	if (rc != 0) {
-		fprintf(stderr, "%s: %s: %s\n", what, syn_errname(rc),
-		    syn_last_error()->message);
-		exit(1);
-	}
 }
 
 static syn_future *

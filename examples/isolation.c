@@ -10,6 +10,8 @@
 
 #include <synchronicity.h>
 
+#include "example.h"
+
 /* [buggy] */
 static int
 buggy(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
@@ -24,24 +26,6 @@ quick(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	*ret = syn_int(42);
 	return 0;
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
-}
-
-static void
-check(int rc, const char *what)
-{
-	if (rc != 0) {
-		fprintf(stderr, "%s: %s: %s\n", what, syn_errname(rc),
-		    syn_last_error()->message);
-		exit(1);
-	}
 }
 
 static syn_synchronizer

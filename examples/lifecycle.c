@@ -12,6 +12,8 @@
 
 #include <synchronicity.h>
 
+#include "example.h"
+
 static int
 work(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
@@ -26,27 +28,6 @@ work(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 static const syn_func_def work_def = {
 	.name = "work", .kind = SYN_KIND_FUNCTION, .fn = work
 };
-
-static int failures;
-
-static void
-expect(int ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "unexpected: %s\n", what);
-		failures++;
-	}
-}
-
-static void
-check(int rc, const char *what)
-{
-	if (rc != 0) {
-		fprintf(stderr, "%s: %s: %s\n", what, syn_errname(rc),
-		    syn_last_error()->message);
-		exit(1);
-	}
-}
 
 static syn_synchronizer
 configured(void)

@@ -218,12 +218,8 @@ scan(sni_reader *r, const sni_limits *lim, uint32_t depth, size_t *need)
 	}
 	switch (h.sh) {
 	case SH_STR:
-		if (!sni_take(r, h.num, &p)) {
-			return sni_truncated();
-		}
-		if (!sni_utf8_valid(p, h.num)) {
-			sni_detail_set("string is not valid UTF-8");
-			return SYN_EPROTO;
+		if ((rc = sni_take_utf8(r, h.num, &p)) != 0) {
+			return rc;
 		}
 		*need += sni_bump_round(h.num + 1);
 		return 0;

@@ -216,6 +216,20 @@ sni_utf8_valid(const uint8_t *s, size_t n)
 	return true;
 }
 
+/* Takes the n bytes of a string, which must be UTF-8; SYN_EPROTO. */
+static inline int
+sni_take_utf8(sni_reader *r, size_t n, const uint8_t **p)
+{
+	if (!sni_take(r, n, p)) {
+		return sni_truncated();
+	}
+	if (!sni_utf8_valid(*p, n)) {
+		sni_detail_set("string is not valid UTF-8");
+		return SYN_EPROTO;
+	}
+	return 0;
+}
+
 /* ---- small typed reads, for message headers ---------------------------- */
 
 static inline int
@@ -234,17 +248,14 @@ static inline int
 sni_read_str(sni_reader *r, const char **s, uint32_t *len)
 {
 	sni_head       h;
-	const uint8_t *p;
+	const uint8_t *p = NULL;
 	if (sni_read_head(r, &h) != 0 || h.sh != SH_STR) {
 		sni_detail_set("expected a string");
 		return SYN_EPROTO;
 	}
-	if (!sni_take(r, h.num, &p)) {
-		return sni_truncated();
-	}
-	if (!sni_utf8_valid(p, h.num)) {
-		sni_detail_set("string is not valid UTF-8");
-		return SYN_EPROTO;
+	int rc = sni_take_utf8(r, h.num, &p);
+	if (rc != 0) {
+		return rc;
 	}
 	*s   = (const char *) p;
 	*len = (uint32_t) h.num;
