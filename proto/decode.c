@@ -437,23 +437,17 @@ static bool
 decode_scalar(const sni_reader *r, syn_value *out)
 {
 	sni_reader c = *r;
-	sni_head   h;
-	if (sni_read_head(&c, &h) != 0 || sni_reader_left(&c) != 0) {
+	if (sni_read_simple(&c, out)) {
+		return sni_reader_left(&c) == 0;
+	}
+	sni_head h;
+	if (sni_read_head(&c, &h) != 0 || sni_reader_left(&c) != 0 ||
+	    (h.sh != SH_FLOAT32 && h.sh != SH_FLOAT64)) {
 		return false;
 	}
-	switch (h.sh) {
-	case SH_NIL:
-	case SH_BOOL:
-	case SH_UINT:
-	case SH_NINT:
-	case SH_FLOAT32:
-	case SH_FLOAT64:
-		c = *r;
-		fill(&c, NULL, out); /* scalars take no memory */
-		return true;
-	default:
-		return false;
-	}
+	c = *r;
+	fill(&c, NULL, out); /* scalars take no memory */
+	return true;
 }
 
 int

@@ -14,6 +14,22 @@ put_header(sni_wbuf *w, int kind)
 	sink(w, h, sizeof(h));
 }
 
+/*
+ * The common head of a call (small id, no target, a short name) in one
+ * copy: header, fixint id, nil, fixstr name. The same bytes as the
+ * general path writes.
+ */
+static void
+write_short_call_head(
+    sni_wbuf *w, uint64_t call_id, const char *method, size_t method_len)
+{
+	uint8_t head[SNI_HDR_LEN + 3 + 31] = { SNI_MAGIC, SNI_VERSION,
+		SNI_MSG_CALL, (uint8_t) call_id, 0xc0,
+		(uint8_t) (0xa0 | method_len) };
+	memcpy(head + SNI_HDR_LEN + 3, method, method_len);
+	sink(w, head, SNI_HDR_LEN + 3 + method_len);
+}
+
 int
 sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
     const char *method, size_t method_len, const syn_value *args, size_t nargs,
@@ -25,14 +41,18 @@ sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
 		    SNI_METHOD_MAX);
 		return SYN_EINVAL;
 	}
-	put_header(w, SNI_MSG_CALL);
-	sni_encode_uint(w, call_id);
-	if (target != NULL) {
-		sni_encode_handle(w, target);
+	if (call_id <= 0x7f && target == NULL && method_len <= 31) {
+		write_short_call_head(w, call_id, method, method_len);
 	} else {
-		sni_encode_nil(w);
+		put_header(w, SNI_MSG_CALL);
+		sni_encode_uint(w, call_id);
+		if (target != NULL) {
+			sni_encode_handle(w, target);
+		} else {
+			sni_encode_nil(w);
+		}
+		sni_encode_str(w, method, method_len);
 	}
-	sni_encode_str(w, method, method_len);
 	int rc = sni_encode_array(
 	    w, args, nargs, lim->max_depth - 1, lim->allow_ptr);
 	if (rc == 0 && w->len > lim->max_size) {
@@ -110,6 +130,54 @@ read_target(sni_reader *r, sni_call_view *v)
 	return sni_read_handle(r, &v->target);
 }
 
+/*
+ * The common call in one pass: a fixint id, no target, an ASCII name of
+ * up to 31 bytes, and up to 15 arguments that are numbers, nils or bools
+ * (which take no memory beyond the argument array). Returns false, with
+ * r untouched, for anything else: the general path then reads it and
+ * reports what is wrong.
+ */
+static bool
+decode_simple_call(const sni_reader *r, const sni_limits *lim, sni_call_view *v)
+{
+	const uint8_t *p    = r->p;
+	size_t         left = sni_reader_left(r);
+	if (lim->max_depth < 2 || left < 4 || p[0] > 0x7f || p[1] != 0xc0 ||
+	    (p[2] & 0xe0) != 0xa0) {
+		return false;
+	}
+	size_t mlen = p[2] & 0x1f;
+	if (mlen == 0 || left < 4 + mlen || (p[3 + mlen] & 0xf0) != 0x90) {
+		return false;
+	}
+	for (size_t i = 0; i < mlen; i++) {
+		if (p[3 + i] >= 0x80) {
+			return false; /* UTF-8 beyond ASCII: the full check */
+		}
+	}
+	sni_reader args;
+	syn_value  scratch;
+	sni_reader_init(&args, p + 3 + mlen, left - 3 - mlen);
+	sni_reader c     = args;
+	uint32_t   nargs = *c.p++ & 0x0f;
+	for (uint32_t i = 0; i < nargs; i++) {
+		if (!sni_read_simple(&c, &scratch)) {
+			return false;
+		}
+	}
+	if (sni_reader_left(&c) != 0) {
+		return false;
+	}
+	v->call_id    = p[0];
+	v->has_target = false;
+	v->method     = (const char *) p + 3;
+	v->method_len = (uint32_t) mlen;
+	v->args       = args;
+	v->nargs      = nargs;
+	v->args_need  = sni_bump_round((size_t) nargs * sizeof(syn_value));
+	return true;
+}
+
 int
 sni_msg_decode_call(
     const void *body, size_t len, const sni_limits *lim, sni_call_view *v)
@@ -118,6 +186,9 @@ sni_msg_decode_call(
 	int        rc = open_body(body, len, lim, SNI_MSG_CALL, &r);
 	if (rc != 0) {
 		return rc;
+	}
+	if (decode_simple_call(&r, lim, v)) {
+		return 0;
 	}
 	if ((rc = sni_read_uint(&r, &v->call_id)) != 0 ||
 	    (rc = read_target(&r, v)) != 0 ||
@@ -174,10 +245,14 @@ sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
 		sni_detail_set("expected a reply");
 		return SYN_EPROTO;
 	}
-	int rc = open_body(body, len, lim, kind, &r);
-	if (rc == 0) {
-		rc = sni_read_uint(&r, call_id);
+	if (len > lim->max_size) {
+		sni_detail_set(
+		    "message of %zu bytes is larger than the limit", len);
+		return SYN_EMSGSIZE;
 	}
+	sni_reader_init(
+	    &r, (const uint8_t *) body + SNI_HDR_LEN, len - SNI_HDR_LEN);
+	int rc = sni_read_uint(&r, call_id);
 	if (rc != 0) {
 		return rc;
 	}
