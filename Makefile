@@ -3,6 +3,7 @@
 #   make test      install what is missing, build, run every test (ctest)
 #   make bench     build optimised and run the benchmarks
 #   make sanitize  the whole suite under AddressSanitizer + UBSan
+#   make tsan      the suite under ThreadSanitizer (but what it cannot run)
 #   make ucontext  the whole suite with the ucontext stack switch
 #   make fuzz      build the decoder fuzzer with clang and run it briefly
 #   make format    reformat the sources with clang-format
@@ -11,7 +12,7 @@ JOBS  ?= 2
 CMAKE_FLAGS ?=
 CTEST = ctest -j$(JOBS) --output-on-failure --timeout 300
 
-.PHONY: all deps build demo test bench sanitize ucontext fuzz format format-check clean
+.PHONY: all deps build demo test bench sanitize tsan ucontext fuzz format format-check clean
 
 all: build
 
@@ -38,6 +39,11 @@ sanitize: deps
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
 
+tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSYN_SANITIZE=thread -DSYN_BUILD_BENCH=OFF
+	cmake --build build-tsan -j$(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 $(CTEST) -LE no_tsan
+
 ucontext: deps
 	cmake -S . -B build-ucontext -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSYN_CONTEXT=ucontext -DSYN_BUILD_BENCH=OFF
 	cmake --build build-ucontext -j$(JOBS)
@@ -57,4 +63,4 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-bench build-asan build-ucontext build-fuzz
+	rm -rf build build-bench build-asan build-tsan build-ucontext build-fuzz

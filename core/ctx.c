@@ -41,9 +41,6 @@ void *__tsan_get_current_fiber(void);
 void *__tsan_create_fiber(unsigned flags);
 void  __tsan_destroy_fiber(void *fiber);
 void  __tsan_switch_to_fiber(void *fiber, unsigned flags);
-#define SNI_NO_TSAN __attribute__((no_sanitize("thread")))
-#else
-#define SNI_NO_TSAN
 #endif
 
 /* Before leaving the running context for to; save is NULL when it ends. */
@@ -175,7 +172,7 @@ sni_ctx_switch(sni_ctx *from, sni_ctx *to, void *data)
 	return r->data;
 }
 
-_Noreturn void
+SNI_NO_TSAN _Noreturn void
 sni_ctx_exit(sni_ctx *from, sni_ctx *to, void *data)
 {
 	handoff h = { from, to, data };
@@ -229,7 +226,7 @@ sni_ctx_switch(sni_ctx *from, sni_ctx *to, void *data)
 	return r->data;
 }
 
-_Noreturn void
+SNI_NO_TSAN _Noreturn void
 sni_ctx_exit(sni_ctx *from, sni_ctx *to, void *data)
 {
 	handoff h = { from, to, data };

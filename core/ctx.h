@@ -17,6 +17,23 @@
 #include <ucontext.h>
 #endif
 
+/*
+ * Functions that a context starts in and never return (the entry, the
+ * final switch) must not tell ThreadSanitizer about their frames: frames
+ * it sees entered but never left pile up on the stack's fiber, task after
+ * task, until it overflows. This macro marks them.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SNI_NO_TSAN __attribute__((no_sanitize("thread")))
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SNI_NO_TSAN __attribute__((no_sanitize("thread")))
+#endif
+#endif
+#ifndef SNI_NO_TSAN
+#define SNI_NO_TSAN
+#endif
+
 /* The entry function of a new context; it must never return. */
 typedef void (*sni_ctx_entry)(void *arg);
 

@@ -313,17 +313,19 @@ spin_until_done(syn_future *f, uint64_t deadline_ns)
  * the others sleep at once.
  */
 static atomic_int spinners;
-static int        max_spinners = -1;
+static atomic_int max_spinners = -1;
 
 static bool
 spin_slot_take(void)
 {
-	if (max_spinners < 0) {
-		long n       = sysconf(_SC_NPROCESSORS_ONLN);
-		max_spinners = n > 1 ? (int) n - 1 : 0;
+	int max = atomic_load_explicit(&max_spinners, memory_order_relaxed);
+	if (max < 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		max    = n > 1 ? (int) n - 1 : 0;
+		atomic_store_explicit(&max_spinners, max, memory_order_relaxed);
 	}
 	if (atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <
-	    max_spinners) {
+	    max) {
 		return true;
 	}
 	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);

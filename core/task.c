@@ -130,7 +130,8 @@ reply(sni_task *t, int rc)
 	    t->origin, t->origin_ptr, msg, msg != NULL ? rc : SYN_ENOMEM);
 }
 
-static void
+/* Never returns: its last act is the switch out (see SNI_NO_TSAN). */
+SNI_NO_TSAN static void
 task_entry(void *arg)
 {
 	sni_task *t  = arg;
