@@ -189,10 +189,11 @@ handle(sni_actor *a, sni_node *n)
 {
 	switch (n->kind) {
 	case SNI_NODE_CALL: {
-		syn_future *f   = (syn_future *) n;
-		nng_msg    *msg = f->msg;
-		f->msg          = NULL;
-		sni_actor_dispatch(a, msg, SNI_ORIGIN_FUTURE, f, &a->limits);
+		/* The message is the actor's until the reply sets f->msg
+		 * again; f's line is not written meanwhile, the caller may be
+		 * reading it. */
+		syn_future *f = (syn_future *) n;
+		sni_actor_dispatch(a, f->msg, SNI_ORIGIN_FUTURE, f, &a->limits);
 		break;
 	}
 	case SNI_NODE_DOOR:
@@ -237,6 +238,9 @@ drain(sni_actor *a)
 	}
 	while (n != NULL) {
 		sni_node *next = n->next; /* handling may recycle n */
+		if (next != NULL) {
+			__builtin_prefetch(next); /* its line, while n runs */
+		}
 		handle(a, n);
 		n = next;
 	}

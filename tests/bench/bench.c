@@ -7,6 +7,7 @@
  * Usage: bench [quick]   ("quick" divides the iteration counts by ten)
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,39 @@ interleave(
 	return p;
 }
 
+/*
+ * Where the threads run. A new thread may land on its partner's CPU (a
+ * wake-up there costs a context switch) or on the other one (an
+ * inter-processor wake-up, much dearer on a virtual machine), which made
+ * a baseline swing tenfold between runs. So the two sides of every
+ * latency figure are pinned, one to each CPU, for the call and for its
+ * baseline alike.
+ */
+static bool pinning;
+
+static void
+pin_self(int cpu)
+{
+	if (!pinning) {
+		return;
+	}
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void
+unpin_self(void)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	for (int i = 0; i < CPU_SETSIZE; i++) {
+		CPU_SET(i, &set);
+	}
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 /* ---- the function every call runs -----------------------------------------
  */
 
@@ -129,6 +163,17 @@ add1(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 		return SYN_EINVAL;
 	}
 	*ret = syn_int(args[0].as.i * 2 + 1);
+	return 0;
+}
+
+static int
+pin_actor(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	if (args[0].as.i < 0) {
+		unpin_self();
+	} else {
+		pin_self((int) args[0].as.i);
+	}
 	return 0;
 }
 
@@ -152,8 +197,10 @@ make_sync(int spin_us)
 	}
 	syn_func_def d1 = { "add1", SYN_KIND_FUNCTION, add1, NULL };
 	syn_func_def d2 = { "park", SYN_KIND_FUNCTION, park, NULL };
+	syn_func_def d3 = { "pin", SYN_KIND_FUNCTION, pin_actor, NULL };
 	if ((rc = syn_register(s, &d1)) != 0 ||
-	    (rc = syn_register(s, &d2)) != 0) {
+	    (rc = syn_register(s, &d2)) != 0 ||
+	    (rc = syn_register(s, &d3)) != 0) {
 		die("syn_register", rc);
 	}
 	return s;
@@ -214,6 +261,7 @@ static void *
 pong(void *arg)
 {
 	pingpong *p = arg;
+	pin_self(1);
 	for (int i = 0; i < p->n; i++) {
 		wait_for(p, 1);
 		hand_over(p, 0);
@@ -256,6 +304,7 @@ static void *
 bare_serve(void *arg)
 {
 	bare_server *s = arg;
+	pin_self(1);
 	while (!atomic_load(&s->stop)) {
 		sni_node *n = sni_mpsc_take(&s->q);
 		if (n == NULL) {
@@ -697,13 +746,26 @@ main(int argc, char **argv)
 	record(
 	    "submit_100k_ms", submit, "ms", "goal <= 100 (reference: 17800)");
 
+	cpu_set_t cpus;
+	pinning = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
+	    CPU_ISSET(0, &cpus) && CPU_ISSET(1, &cpus);
+	fprintf(stderr, "%s\n",
+	    pinning ? "callers on CPU 0, servers on CPU 1"
+	            : "not pinned: fewer than two CPUs");
 	syn_synchronizer quiet = make_sync(SYN_SPIN_OFF);
-	pair             p = interleave(futex_pp, calls, &quiet, 70000 / scale);
+	syn_synchronizer spin  = make_sync(0);
+	syn_value        one   = syn_int(1);
+	pin_self(0);
+	if (pinning &&
+	    (syn_call(quiet, "pin", &one, 1, NULL) != 0 ||
+	        syn_call(spin, "pin", &one, 1, NULL) != 0)) {
+		die("pinning the actors", SYN_EINTERNAL);
+	}
+	pair p = interleave(futex_pp, calls, &quiet, 70000 / scale);
 	record("baseline_futex_pingpong_us", p.base, "us", NULL);
 	record("call_blocking_us", p.value, "us", "spinning off");
 	note_ratio("ratio_call_blocking_vs_futex", p.ratio, "goal <= 1.5");
 
-	syn_synchronizer spin = make_sync(0);
 	p = interleave(spin_pp, calls, &spin, 1400000 / scale);
 	record("baseline_spin_pingpong_us", p.base, "us", NULL);
 	record("call_spin_us", p.value, "us", "default spinning");
@@ -716,6 +778,12 @@ main(int argc, char **argv)
 	    "call_future_pipelined_per_s", p.value, "/s", "goal >= 3,000,000");
 	note_ratio("ratio_pipelined_vs_mpsc", p.ratio, "goal >= 0.25");
 
+	/* Many threads, and the door with nng's own threads: unpinned, as
+	 * they would run. */
+	unpin_self();
+	syn_value all = syn_int(-1);
+	syn_call(quiet, "pin", &all, 1, NULL);
+	syn_call(spin, "pin", &all, 1, NULL);
 	p = interleave(one_thread, eight_threads, &spin, 1400000 / scale);
 	record("calls_1thread_per_s", p.base, "/s", NULL);
 	record(
