@@ -88,7 +88,7 @@ def first_difference(want, got):
 
 def check(root):
     examples = root / "examples"
-    docs = sorted((root / "docs").rglob("*.md"))
+    docs = [root / "README.md"] + sorted((root / "docs").rglob("*.md"))
     cache = {}
     errors = []
     count = 0
