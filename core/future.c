@@ -95,7 +95,7 @@ sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 	if (f != NULL) {
 		cache.head = (syn_future *) f->node.next;
 		cache.n--;
-	} else if ((f = aligned_alloc(64, sizeof(*f))) == NULL) {
+	} else if ((f = malloc(sizeof(*f))) == NULL) {
 		return NULL;
 	} else {
 		f->msg = NULL;
