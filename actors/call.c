@@ -3,6 +3,8 @@
  * as a future, or by completing the caller's nng_aio.
  */
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,12 +102,19 @@ syn_call_timeout(syn_synchronizer s, const char *name, const syn_value *args,
 	if (rc != 0 || (rc = start_call(s, name, args, nargs, &f)) != 0) {
 		return rc;
 	}
-	if (sni_future_wait_until(f, sni_deadline_ms(timeout)) != 0) {
-		syn_future_cancel(f);
-		sni_future_wait_until(f, UINT64_MAX);
+	if ((rc = sni_future_wait_until(f, sni_deadline_ms(timeout))) != 0) {
+		if (rc == SYN_ETIMEDOUT) {
+			syn_future_cancel(f);
+			rc = sni_future_wait_until(f, UINT64_MAX);
+		}
 		syn_future_free(f);
-		return sni_error_set(SYN_ETIMEDOUT,
-		    "the call did not finish in time and was cancelled", name);
+		return sni_error_set(
+		    rc == SYN_EFORK ? SYN_EFORK : SYN_ETIMEDOUT,
+		    rc == SYN_EFORK ? "the call belongs to the parent process "
+		                      "of a fork"
+		                    : "the call did not finish in time and was "
+		                      "cancelled",
+		    name);
 	}
 	rc = sni_future_outcome(f, res);
 	syn_future_free(f);
@@ -151,24 +160,43 @@ aio_fail(nng_aio *aio, int rc)
 typedef struct aio_call {
 	syn_future *f;
 	nng_aio    *aio;
-	int         cancel_rv; /* why nng cancelled it, or 0 */
+	uint64_t    seq;      /* names this call to aio_cancel */
+	bool        detached; /* a cancellation finished the aio already */
 } aio_call;
 
-/* The aio calls in flight, so that nng's cancel callback finds its call. */
+/*
+ * The aio calls in flight, by aio, so that nng's cancel callback finds its
+ * call. The callback's argument is the call's sequence number, not a
+ * pointer: a late callback of an earlier call on the same aio must not
+ * find a new call that happens to sit at the same address.
+ */
 static pthread_mutex_t aio_lock  = PTHREAD_MUTEX_INITIALIZER;
 static sni_ptrmap      aio_calls = SNI_PTRMAP_INIT;
+static uint64_t        aio_seq;
 
-/* nng calls this when the caller cancels the aio or it times out. */
+/*
+ * nng calls this when the caller cancels the aio, stops it, or its timeout
+ * passes. The aio completes at once with that code, as nng's own
+ * operations do, so that nothing waiting on it (a task's cancellation, an
+ * nng_aio_stop, an nng_aio_free) waits for an actor; the call is cancelled
+ * and its cleanup runs on its synchronizer.
+ */
 static void
 aio_cancel(nng_aio *aio, void *arg, int rv)
 {
+	syn_future *f = NULL;
 	pthread_mutex_lock(&aio_lock);
 	aio_call *c = sni_ptrmap_get(&aio_calls, aio);
-	if (c == arg) {
-		c->cancel_rv = rv;
-		syn_future_cancel(c->f);
+	if (c != NULL && c->seq == (uint64_t) (uintptr_t) arg) {
+		sni_ptrmap_del(&aio_calls, aio);
+		c->detached = true;
+		f           = c->f;
 	}
 	pthread_mutex_unlock(&aio_lock);
+	if (f != NULL) {
+		syn_future_cancel(f);
+		nng_aio_finish(aio, rv);
+	}
 }
 
 /* The future's callback: completes the caller's aio, once. */
@@ -177,17 +205,22 @@ aio_complete(syn_future *f, void *arg)
 {
 	aio_call *c = arg;
 	pthread_mutex_lock(&aio_lock);
-	sni_ptrmap_del(&aio_calls, c->aio);
+	bool detached = c->detached;
+	if (!detached) {
+		sni_ptrmap_del(&aio_calls, c->aio);
+	}
 	pthread_mutex_unlock(&aio_lock);
 	nng_aio *aio = c->aio;
-	int      rc  = f->rc;
-	if (sni_future_cancel_requested(f)) {
-		rc = c->cancel_rv != 0 ? c->cancel_rv : SYN_ECANCELED;
-	} else if (f->msg != NULL) {
+	free(c);
+	if (detached) { /* the aio was finished by its cancellation */
+		syn_future_free(f);
+		return;
+	}
+	int rc = f->rc;
+	if (f->msg != NULL) {
 		nng_aio_set_msg(aio, f->msg);
 		f->msg = NULL;
 	}
-	free(c);
 	syn_future_free(f);
 	nng_aio_finish(aio, rc);
 }
@@ -209,7 +242,8 @@ syn_call_aio(syn_synchronizer s, const char *name, const syn_value *args,
 	if (rc == 0) {
 		c->aio = aio;
 		pthread_mutex_lock(&aio_lock);
-		rc = sni_ptrmap_put(&aio_calls, aio, c);
+		c->seq = ++aio_seq;
+		rc     = sni_ptrmap_put(&aio_calls, aio, c);
 		pthread_mutex_unlock(&aio_lock);
 		if (rc != 0) {
 			syn_future_cancel(c->f);
@@ -221,16 +255,22 @@ syn_call_aio(syn_synchronizer s, const char *name, const syn_value *args,
 		aio_fail(aio, rc);
 		return;
 	}
-	nng_aio_defer(aio, aio_cancel, c);
-	if ((rc = syn_future_callback(c->f, aio_complete, c)) != 0) {
+	nng_aio_defer(aio, aio_cancel, (void *) (uintptr_t) c->seq);
+	syn_future *f = c->f;
+	if ((rc = syn_future_callback(f, aio_complete, c)) != 0) {
 		/* No memory for the callback: give up the call, never block. */
 		pthread_mutex_lock(&aio_lock);
-		sni_ptrmap_del(&aio_calls, aio);
+		bool mine = sni_ptrmap_get(&aio_calls, aio) == c;
+		if (mine) {
+			sni_ptrmap_del(&aio_calls, aio);
+		}
 		pthread_mutex_unlock(&aio_lock);
-		syn_future_cancel(c->f);
-		syn_future_free(c->f);
+		syn_future_cancel(f);
+		syn_future_free(f);
 		free(c);
-		nng_aio_finish(aio, rc);
+		if (mine) { /* else a cancellation finished it */
+			nng_aio_finish(aio, rc);
+		}
 	}
 }
 

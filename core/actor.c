@@ -38,6 +38,7 @@ static void
 atfork_child(void)
 {
 	self = NULL;
+	sni_fork_generation_bump();
 	sni_registry_forked();
 	sni_door_forked();
 	sni_process_nonce_reset();
@@ -90,7 +91,7 @@ check_config(const syn_config *c)
 		    "");
 	}
 	if ((c->max_message != 0 && c->max_message < 64) || c->max_depth < 0 ||
-	    c->max_depth > 64) {
+	    c->max_depth > (int) SNI_MAX_DEPTH) {
 		return sni_error_set(SYN_EINVAL,
 		    "config.max_message must be 0 or at least 64, "
 		    "config.max_depth 0 to 64",
@@ -164,9 +165,10 @@ run_ctrl(sni_actor *a, ctrl *c)
 static void
 begin_stop(sni_actor *a)
 {
-	a->closed   = true;
-	a->stopping = true;
-	sni_door_close(a->door);
+	a->closed = true;
+	a->stopping =
+	    true; /* the door stays open: callers by address get
+	             their SYN_ECLOSED replies; it closes at the end */
 	for (sni_task *t = a->tasks; t != NULL;) {
 		sni_task *next = t->next;
 		sni_task_cancel(t, true);

@@ -4,6 +4,7 @@
  */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -28,6 +29,7 @@ struct sni_door {
 	sni_actor  *actor;
 	nng_socket  sock;
 	atomic_bool closed;
+	atomic_int  sending; /* replies handed to nng, not yet sent */
 	slot      **slots;
 	uint32_t    nslots;
 	uint32_t    busy; /* slots holding a request (actor side) */
@@ -72,6 +74,7 @@ send_done(void *arg)
 	if (!atomic_load(&s->door->closed)) {
 		nng_ctx_recv(s->ctx, s->recv);
 	}
+	atomic_fetch_sub(&s->door->sending, 1);
 }
 
 static void
@@ -175,6 +178,24 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s, &d->limits);
 }
 
+/* When no reply could be built: a bare SYN_ENOMEM error, if even that
+ * fits in memory, so that the caller is not left waiting. */
+static nng_msg *
+out_of_memory_reply(void)
+{
+	sni_wbuf w;
+	nng_msg *m = NULL;
+	sni_wbuf_init(&w);
+	sni_msg_encode_error(&w, 0, SYN_ENOMEM, "out of memory", "");
+	if (w.err == 0 && nng_msg_alloc(&m, 0) == 0 &&
+	    nng_msg_append(m, w.buf, w.len) != 0) {
+		nng_msg_free(m);
+		m = NULL;
+	}
+	sni_wbuf_fini(&w);
+	return m;
+}
+
 void
 sni_door_reply(void *sp, nng_msg *msg)
 {
@@ -186,10 +207,11 @@ sni_door_reply(void *sp, nng_msg *msg)
 		}
 		return;
 	}
-	if (msg == NULL) {
-		nng_ctx_recv(s->ctx, s->recv);
+	if (msg == NULL && (msg = out_of_memory_reply()) == NULL) {
+		nng_ctx_recv(s->ctx, s->recv); /* nothing to answer with */
 		return;
 	}
+	atomic_fetch_add(&s->door->sending, 1);
 	nng_aio_set_msg(s->send, msg);
 	nng_ctx_send(s->ctx, s->send);
 }
@@ -218,6 +240,10 @@ sni_door_stop(sni_door *d)
 {
 	if (d == NULL) {
 		return;
+	}
+	/* Let the last replies leave (for a second at most), then close. */
+	for (int i = 0; i < 1000 && atomic_load(&d->sending) > 0; i++) {
+		usleep(1000);
 	}
 	sni_door_close(d);
 	for (uint32_t i = 0; i < d->nslots; i++) {

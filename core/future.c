@@ -17,9 +17,9 @@
 #include "future.h"
 #include "registry.h"
 
-/* Replies of this process's own actors: trusted sizes, pointers allowed. */
-static const sni_limits reply_limits = { SNI_DEFAULT_MAX_DEPTH, SIZE_MAX,
-	true };
+/* Replies of this process's own actors: trusted sizes, pointers allowed,
+ * as deep as any actor may be configured to send. */
+static const sni_limits reply_limits = { SNI_MAX_DEPTH, SIZE_MAX, true };
 
 static const syn_error no_error       = { 0, "", "" };
 static const syn_error canceled_error = { SYN_ECANCELED, "canceled", "" };
@@ -106,6 +106,7 @@ sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 	f->rc       = 0;
 	f->actor_id = actor_id;
 	f->spin_ns  = spin_ns;
+	f->fork_gen = sni_fork_generation();
 	f->task     = NULL;
 	atomic_flag_clear(&f->lock.f);
 	f->listeners = NULL;
@@ -279,6 +280,20 @@ sni_future_cancel_requested(syn_future *f)
 	           SNI_F_CANCEL_REQ) != 0;
 }
 
+static _Atomic uint16_t fork_generation;
+
+uint16_t
+sni_fork_generation(void)
+{
+	return atomic_load_explicit(&fork_generation, memory_order_relaxed);
+}
+
+void
+sni_fork_generation_bump(void)
+{
+	atomic_fetch_add(&fork_generation, 1);
+}
+
 /* ---- waiting ---------------------------------------------------------- */
 
 static bool
@@ -361,9 +376,19 @@ yield_until_done(syn_future *f, uint64_t deadline_ns)
 	return false;
 }
 
+/* Pending in a forked child, on an actor that stayed in the parent. */
+static bool
+orphaned(syn_future *f)
+{
+	return f->fork_gen != sni_fork_generation() && !is_done(f);
+}
+
 int
 sni_future_wait_until(syn_future *f, uint64_t deadline_ns)
 {
+	if (orphaned(f)) {
+		return SYN_EFORK;
+	}
 	if (is_done(f) || spin_briefly(f, deadline_ns) ||
 	    yield_until_done(f, deadline_ns)) {
 		return 0;
@@ -498,6 +523,16 @@ sni_reply_take(nng_msg *msg, int rc, syn_result *res)
 
 /* ---- the public API --------------------------------------------------- */
 
+/* The detail of a wait that ended without the future completing. */
+static int
+fail_wait(int rc)
+{
+	return sni_error_set(rc,
+	    rc == SYN_EFORK ? "the call belongs to the parent process of a fork"
+	                    : NULL,
+	    "");
+}
+
 int
 syn_future_wait(syn_future *f)
 {
@@ -515,11 +550,12 @@ syn_future_wait_timeout(syn_future *f, syn_duration timeout)
 		if (rc != 0) {
 			return rc;
 		}
-		if (sni_future_wait_until(f, sni_deadline_ms(timeout)) != 0) {
-			return sni_error_set(SYN_ETIMEDOUT, NULL, "");
+		rc = sni_future_wait_until(f, sni_deadline_ms(timeout));
+		if (rc != 0) {
+			return fail_wait(rc);
 		}
 	} else if (!is_done(f)) {
-		return sni_error_set(SYN_ETIMEDOUT, NULL, "");
+		return fail_wait(orphaned(f) ? SYN_EFORK : SYN_ETIMEDOUT);
 	}
 	return sni_future_outcome(f, NULL);
 }
@@ -531,7 +567,7 @@ syn_future_poll(syn_future *f)
 		return sni_error_set(SYN_EINVAL, "future is NULL", "");
 	}
 	if (!is_done(f)) {
-		return SYN_EAGAIN;
+		return orphaned(f) ? fail_wait(SYN_EFORK) : SYN_EAGAIN;
 	}
 	return sni_future_outcome(f, NULL);
 }
@@ -543,7 +579,7 @@ syn_future_value(syn_future *f, const syn_value **vp)
 		return sni_error_set(SYN_EINVAL, "future or value is NULL", "");
 	}
 	if (!is_done(f)) {
-		return SYN_EAGAIN;
+		return orphaned(f) ? fail_wait(SYN_EFORK) : SYN_EAGAIN;
 	}
 	int rc = sni_future_outcome(f, NULL);
 	if (rc == 0) {
@@ -642,10 +678,15 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 		if (rc != 0) {
 			return rc;
 		}
-		if (timeout == SYN_DURATION_ZERO
-		        ? !is_done(fs[i])
-		        : sni_future_wait_until(fs[i], deadline) != 0) {
-			return sni_error_set(SYN_ETIMEDOUT, NULL, "");
+		if (timeout == SYN_DURATION_ZERO) {
+			rc = !is_done(fs[i])
+			    ? (orphaned(fs[i]) ? SYN_EFORK : SYN_ETIMEDOUT)
+			    : 0;
+		} else {
+			rc = sni_future_wait_until(fs[i], deadline);
+		}
+		if (rc != 0) {
+			return fail_wait(rc);
 		}
 	}
 	return 0;
@@ -689,7 +730,8 @@ check_any_args(syn_future *const *fs, size_t n, size_t *index)
 			return sni_error_set(
 			    SYN_EINVAL, "a future is NULL", "");
 		}
-		int rc = check_deadlock(fs[i]);
+		int rc = orphaned(fs[i]) ? fail_wait(SYN_EFORK)
+		                         : check_deadlock(fs[i]);
 		if (rc != 0 && !first_done(fs, n, index)) {
 			return rc;
 		}

@@ -74,6 +74,7 @@ struct syn_future {
 	uint32_t         actor_id; /* the synchronizer that completes it */
 	uint32_t         spin_ns;  /* how long waiters spin first */
 	bool             decoded;  /* the reply was decoded (under lock) */
+	uint16_t         fork_gen; /* sni_fork_generation() when made */
 	int              code;     /* the decoded outcome */
 	syn_value        value;
 
@@ -92,6 +93,14 @@ struct syn_future {
  * may hold an empty message left from an earlier call, to be reused.
  */
 syn_future *sni_future_alloc(uint32_t actor_id, uint32_t spin_ns);
+
+/*
+ * How many times this process has been the child of a fork (wrapping).
+ * A pending future made before the fork can never complete in the child:
+ * its actor's thread stayed in the parent.
+ */
+uint16_t sni_fork_generation(void);
+void     sni_fork_generation_bump(void);
 
 /* Frees a future that was never posted (nobody else knows of it). */
 void sni_future_discard(syn_future *f);

@@ -30,6 +30,7 @@ typedef struct sni_limits {
 } sni_limits;
 
 #define SNI_DEFAULT_MAX_DEPTH 32u
+#define SNI_MAX_DEPTH 64u /* the most config.max_depth may ask for */
 #define SNI_DEFAULT_MAX_SIZE ((size_t) 16 * 1024 * 1024)
 
 /* The msgpack ext types of the values msgpack has no type for. */

@@ -10,10 +10,6 @@
 
 #include "proto.h"
 
-/* As deep as any synchronizer may be configured to accept (config.max_depth).
- */
-#define SNI_COPY_MAX_DEPTH 64
-
 const char *
 syn_type_name(int type)
 {
@@ -541,7 +537,7 @@ syn_value_copy(const syn_value *v, syn_result *r)
 	if (v == NULL || r == NULL) {
 		return SYN_EINVAL;
 	}
-	int rc = copy_need(v, SNI_COPY_MAX_DEPTH, &need);
+	int rc = copy_need(v, SNI_MAX_DEPTH, &need);
 	if (rc != 0) {
 		return rc;
 	}

@@ -2,8 +2,10 @@
  * The door: callers that come by address, over nng (req0 to the
  * synchronizer's rep0 socket), with the same messages as the fast lane.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -190,6 +192,34 @@ START_TEST(closed_door)
 }
 END_TEST
 
+static void *
+destroy_later(void *arg)
+{
+	usleep(D_MS * 1000 / 2);
+	syn_synchronizer_destroy(*(syn_synchronizer *) arg);
+	return NULL;
+}
+
+/* Destroy with a call by address in flight: the caller gets a clear
+ * SYN_ECLOSED reply before the door closes (it used to get a reset). */
+START_TEST(destroy_answers_calls_by_address)
+{
+	syn_synchronizer s   = th_new();
+	nng_socket       req = dial(s);
+	syn_value        arg = syn_int(40 * D_MS);
+	int64_t          out;
+	pthread_t        th;
+	pthread_create(&th, NULL, destroy_later, &s);
+	double t0 = th_now_ms();
+	ck_assert_syn_rc(
+	    door_call(req, call_msg("sleep_ms", &arg, 1), &out), SYN_ECLOSED);
+	ck_assert_msg(th_now_ms() - t0 < 10 * D_MS, "destroy was slow");
+	pthread_join(th, NULL);
+	ck_assert_int_eq(atomic_load(&th_cleanups), 1);
+	nng_close(req);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -199,6 +229,7 @@ suite(void)
 		TH_CASE("pointers", pointers_refused_at_the_door),
 		TH_CASE("concurrent", concurrent_calls_by_address),
 		TH_CASE("closed", closed_door),
+		TH_CASE("destroy_in_flight", destroy_answers_calls_by_address),
 	};
 	return TH_SUITE("door", cases);
 }

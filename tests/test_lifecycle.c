@@ -230,9 +230,14 @@ END_TEST
 /* In a forked child the parent's synchronizers are SYN_EFORK; new ones
  * work without a door (nng itself refuses sockets after fork). */
 static int
-child_checks(syn_synchronizer parents)
+child_checks(syn_synchronizer parents, syn_future *pending)
 {
 	syn_value arg = syn_int(3);
+	if (syn_future_poll(pending) != SYN_EFORK ||
+	    syn_future_wait(pending) != SYN_EFORK ||
+	    syn_future_wait_timeout(pending, 10) != SYN_EFORK) {
+		return 7; /* it would never complete here */
+	}
 	if (syn_call(parents, "square_now", &arg, 1, NULL) != SYN_EFORK) {
 		return 1;
 	}
@@ -260,19 +265,26 @@ START_TEST(fork_child_gets_clear_errors)
 {
 	syn_synchronizer s = th_new();
 	ck_assert_int_eq(th_call_int(s, "square_now", 2), 4);
+	syn_future *pending;
+	syn_value   long_sleep = syn_int(20 * D_MS);
+	ck_assert_syn_ok(
+	    syn_call_future(s, "sleep_ms", &long_sleep, 1, &pending));
 	/* Let the actor finish its bookkeeping first: AddressSanitizer's
 	 * allocator (gcc 12) is not fork-safe, and a child forked while
 	 * another thread holds its lock deadlocks in its first malloc. */
 	usleep(50000);
 	pid_t pid = fork();
 	if (pid == 0) {
-		_exit(child_checks(s));
+		_exit(child_checks(s, pending));
 	}
 	int status;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status), "child died");
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	ck_assert_int_eq(th_call_int(s, "square_now", 3), 9);
+	syn_future_cancel(pending);
+	ck_assert_syn_rc(syn_future_wait(pending), SYN_ECANCELED);
+	syn_future_free(pending);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST

@@ -373,6 +373,80 @@ START_TEST(ten_thousand_suspended_tasks)
 }
 END_TEST
 
+static syn_synchronizer other; /* for the two tests below */
+
+static int
+await_call_aio(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	nng_aio         *aio;
+	const syn_value *x;
+	const char      *name;
+	int              rc = syn_unpack(t, args, nargs, "sv", &name, &x);
+	if (rc != 0 || (rc = syn_aio_alloc(t, &aio)) != 0) {
+		return rc;
+	}
+	syn_call_aio(other, name, x, 1, aio);
+	rc = syn_await_aio(t, aio);
+	syn_aio_result(aio, NULL);
+	syn_aio_free(t, aio);
+	return rc;
+}
+
+/* A task awaiting a call of its own synchronizer through an aio, then
+ * cancelled: its actor must not wait on itself (it used to hang). */
+START_TEST(cancel_await_of_own_call_aio)
+{
+	syn_synchronizer s = th_new();
+	other              = s;
+	th_register(s, "await_call_aio", await_call_aio, NULL);
+	syn_value args[2] = { syn_str("sleep_ms"), syn_int(20 * D_MS) };
+	double    t0      = th_now_ms();
+	ck_assert_syn_rc(
+	    syn_call_timeout(s, "await_call_aio", args, 2, D_MS / 5, NULL),
+	    SYN_ETIMEDOUT);
+	ck_assert_msg(th_now_ms() - t0 < 4 * D_MS, "cancellation was slow");
+	for (int i = 0; i < 1000 && atomic_load(&th_cleanups) == 0; i++) {
+		usleep(1000); /* the inner call's cleanup runs on its own */
+	}
+	ck_assert_int_eq(atomic_load(&th_cleanups), 1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+static int
+destroy_caller(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t id;
+	int     rc = syn_unpack(t, args, nargs, "i", &id);
+	if (rc == 0) {
+		syn_synchronizer victim = { (uint32_t) id };
+		*ret = syn_int(syn_synchronizer_destroy(victim));
+	}
+	return rc;
+}
+
+/* A's task awaits, through an aio, a call on B that destroys A: A's
+ * destruction must not wait for B, which waits for A (it used to hang). */
+START_TEST(destroy_from_an_awaited_aio_call)
+{
+	syn_synchronizer a = th_new(), b = th_new();
+	other = b;
+	th_register(a, "await_call_aio", await_call_aio, NULL);
+	th_register(b, "destroy_caller", destroy_caller, NULL);
+	syn_value   args[2] = { syn_str("destroy_caller"), syn_int(a.id) };
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(a, "await_call_aio", args, 2, &f));
+	int rc = syn_future_wait(f);
+	ck_assert_msg(rc == SYN_ECLOSED || rc == SYN_ECANCELED, "got %s",
+	    syn_errname(rc));
+	syn_future_free(f);
+	syn_value none = syn_int(1);
+	ck_assert_syn_rc(
+	    syn_call(a, "square_now", &none, 1, NULL), SYN_ECLOSED);
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -389,6 +463,9 @@ suite(void)
 		TH_CASE("outside_task", task_api_outside_a_task),
 		TH_CASE("unpack", unpack_reads_and_checks),
 		TH_CASE("many_suspended", ten_thousand_suspended_tasks),
+		TH_CASE("cancel_own_call_aio", cancel_await_of_own_call_aio),
+		TH_CASE(
+		    "destroy_via_aio_call", destroy_from_an_awaited_aio_call),
 	};
 	return TH_SUITE("task", cases);
 }

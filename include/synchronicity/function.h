@@ -95,13 +95,18 @@ SYN_API int syn_call_future(syn_synchronizer s, const char *name,
 /*
  * Starts the call and completes the caller's aio once, with the call's
  * code as its result (0, or any code syn_call() returns). Every failure,
- * immediate or not, completes the aio; cancelling the aio (or its timeout)
- * cancels the call, and the aio completes after the task's cleanup ran.
- * The reply travels as the aio's message (the call sets it, and a message
- * the caller left there is not freed): after every completion, call
- * syn_aio_result() once, in the aio's callback or after nng_aio_wait(),
- * which reads the reply and frees it, as a receive's message must be
- * taken. Any thread.
+ * immediate or not, completes the aio. Cancelling the aio (nng_aio_cancel,
+ * nng_aio_abort, nng_aio_stop, or its timeout) completes it at once with
+ * that code, as nng's own operations do, and cancels the call, whose
+ * cleanup then runs on its synchronizer: to wait for the cleanup, use a
+ * future and syn_future_cancel(). The reply travels as the aio's message
+ * (the call sets it, and a message the caller left there is not freed):
+ * after every completion, call syn_aio_result() once, in the aio's
+ * callback or after nng_aio_wait(), which reads the reply and frees it, as
+ * a receive's message must be taken. Any thread.
+ * A timeout of NNG_DURATION_ZERO is not supported: nng 1.5.2 cannot tell a
+ * provider that such a timeout expired at once (nng_aio_defer drops it),
+ * so the aio would look complete while the call runs.
  */
 SYN_API void syn_call_aio(syn_synchronizer s, const char *name,
     const syn_value *args, size_t nargs, nng_aio *aio);

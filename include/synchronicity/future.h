@@ -28,7 +28,10 @@ typedef struct syn_future syn_future;
  * syn_last_error()), SYN_ECANCELED after syn_future_cancel(), or
  * SYN_ECLOSED when the synchronizer was destroyed first.
  * Returns SYN_EDEADLK at once when called on the thread of the
- * synchronizer that must complete f (await it there with syn_await()).
+ * synchronizer that must complete f (await it there with syn_await()),
+ * and SYN_EFORK in a forked child for a call still pending in the parent
+ * (its synchronizer's thread did not come along; syn_future_poll() says
+ * the same).
  */
 SYN_API int syn_future_wait(syn_future *f);
 
