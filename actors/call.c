@@ -25,7 +25,7 @@ encode_call(sni_actor *a, const char *name, const syn_value *args, size_t nargs,
 	int rc = sni_msg_encode_call(&w, 0, NULL, name,
 	    name != NULL ? strlen(name) : 0, args, nargs, &a->limits);
 	if (rc == 0 && w.err == 0) {
-		if (*mp == NULL && nng_msg_alloc(mp, 0) != 0) {
+		if (*mp == NULL && nng_msg_alloc(mp, w.len) != 0) {
 			rc = SYN_ENOMEM;
 		} else if (sni_msg_set_body(*mp, &w) != 0) {
 			rc = SYN_ENOMEM;
