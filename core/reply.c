@@ -30,7 +30,7 @@ sni_reply_error(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id,
 		message = syn_strerror(code);
 	}
 	sni_msg_encode_error(&w, call_id, code, message, where);
-	if (msg == NULL && nng_msg_alloc(&msg, 0) != 0) {
+	if (msg == NULL && nng_msg_alloc(&msg, w.len) != 0) {
 		msg = NULL;
 	} else if (w.err != 0 || sni_msg_set_body(msg, &w) != 0) {
 		nng_msg_free(msg);

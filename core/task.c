@@ -116,7 +116,7 @@ reply(sni_task *t, int rc)
 	rc           = encode_result(t, rc, &w);
 	nng_msg *msg = t->msg;
 	t->msg       = NULL;
-	if (w.err != 0 || (msg == NULL && nng_msg_alloc(&msg, 0) != 0)) {
+	if (w.err != 0 || (msg == NULL && nng_msg_alloc(&msg, w.len) != 0)) {
 		if (w.err != 0 && msg != NULL) {
 			nng_msg_free(msg);
 		}
