@@ -125,6 +125,18 @@ nested(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
+static int
+destroy_id(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t id;
+	int     rc = syn_unpack(t, args, nargs, "i", &id);
+	if (rc == 0) {
+		syn_synchronizer victim = { (uint32_t) id };
+		*ret = syn_int(syn_synchronizer_destroy(victim));
+	}
+	return rc;
+}
+
 void
 th_register(syn_synchronizer s, const char *name, syn_func_fn fn, void *ud)
 {
@@ -143,6 +155,7 @@ th_register_std(syn_synchronizer s)
 	th_register(s, "sleep_ms", sleep_ms, NULL);
 	th_register(s, "block_ms", block_ms, NULL);
 	th_register(s, "nested", nested, NULL);
+	th_register(s, "destroy", destroy_id, NULL);
 }
 
 syn_synchronizer

@@ -55,6 +55,7 @@ void th_register(
  *   sleep_ms(ms)       sleeps ms; counts th_cleanups when cancelled
  *   block_ms(ms)       blocks the thread (usleep) for ms
  *   nested(id, f, x)   calls f(x) on synchronizer id as a future, awaits it
+ *   destroy(id)        returns syn_synchronizer_destroy() of synchronizer id
  */
 extern atomic_int th_cleanups;
 extern atomic_int th_calls;

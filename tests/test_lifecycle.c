@@ -142,27 +142,14 @@ destroy_self(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return 0;
 }
 
-static int
-destroy_other(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	int64_t id;
-	int     rc = syn_unpack(t, args, nargs, "i", &id);
-	if (rc == 0) {
-		syn_synchronizer other = { (uint32_t) id };
-		*ret = syn_int(syn_synchronizer_destroy(other));
-	}
-	return rc;
-}
-
 /* Destroy from the synchronizer's own thread is SYN_EDEADLK; from another
  * synchronizer's task it works. */
 START_TEST(destroy_from_tasks)
 {
 	syn_synchronizer a = th_new(), b = th_new();
 	th_register(a, "destroy_self", destroy_self, NULL);
-	th_register(a, "destroy_other", destroy_other, NULL);
 	ck_assert_int_eq(th_call_int(a, "destroy_self", 0), SYN_EDEADLK);
-	ck_assert_int_eq(th_call_int(a, "destroy_other", b.id), 0);
+	ck_assert_int_eq(th_call_int(a, "destroy", b.id), 0);
 	syn_value arg = syn_int(1);
 	ck_assert_syn_rc(syn_call(b, "square_now", &arg, 1, NULL), SYN_ECLOSED);
 	ck_assert_syn_ok(syn_synchronizer_destroy(a));

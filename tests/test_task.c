@@ -413,18 +413,6 @@ START_TEST(cancel_await_of_own_call_aio)
 }
 END_TEST
 
-static int
-destroy_caller(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	int64_t id;
-	int     rc = syn_unpack(t, args, nargs, "i", &id);
-	if (rc == 0) {
-		syn_synchronizer victim = { (uint32_t) id };
-		*ret = syn_int(syn_synchronizer_destroy(victim));
-	}
-	return rc;
-}
-
 /* A's task awaits, through an aio, a call on B that destroys A: A's
  * destruction must not wait for B, which waits for A (it used to hang). */
 START_TEST(destroy_from_an_awaited_aio_call)
@@ -432,8 +420,7 @@ START_TEST(destroy_from_an_awaited_aio_call)
 	syn_synchronizer a = th_new(), b = th_new();
 	other = b;
 	th_register(a, "await_call_aio", await_call_aio, NULL);
-	th_register(b, "destroy_caller", destroy_caller, NULL);
-	syn_value   args[2] = { syn_str("destroy_caller"), syn_int(a.id) };
+	syn_value   args[2] = { syn_str("destroy"), syn_int(a.id) };
 	syn_future *f;
 	ck_assert_syn_ok(syn_call_future(a, "await_call_aio", args, 2, &f));
 	int rc = syn_future_wait(f);
