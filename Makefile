@@ -57,9 +57,11 @@ fuzz:
 	./build-fuzz/tests/fuzz/fuzz_decode -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus
 
 format:
+	@./scripts/install-deps clang-format
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 format-check:
+	@./scripts/install-deps clang-format
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
