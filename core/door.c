@@ -216,18 +216,9 @@ sni_door_reply(void *sp, nng_msg *msg)
 	nng_ctx_send(s->ctx, s->send);
 }
 
-void
-sni_door_drop(sni_node *n)
-{
-	slot *s = (slot *) n;
-	if (s->msg != NULL) {
-		nng_msg_free(s->msg);
-		s->msg = NULL;
-	}
-}
-
-void
-sni_door_close(sni_door *d)
+/* Stops receiving: closes the socket, once. */
+static void
+door_close(sni_door *d)
 {
 	if (d == NULL || atomic_exchange(&d->closed, true)) {
 		return;
@@ -245,7 +236,7 @@ sni_door_stop(sni_door *d)
 	for (int i = 0; i < 1000 && atomic_load(&d->sending) > 0; i++) {
 		usleep(1000);
 	}
-	sni_door_close(d);
+	door_close(d);
 	for (uint32_t i = 0; i < d->nslots; i++) {
 		nng_aio_stop(d->slots[i]->recv);
 		nng_aio_stop(d->slots[i]->send);

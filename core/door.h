@@ -29,17 +29,15 @@ void sni_door_handle(sni_actor *a, sni_node *n);
  * none could be made, the slot just receives again). */
 void sni_door_reply(void *slot, nng_msg *msg);
 
-/* Stops receiving: closes the socket. Replies still owed are dropped. */
-void sni_door_close(sni_door *d);
-
-/* Shutdown: waits until no nng callback of d runs or will run. */
+/*
+ * Shutdown, once the last task has replied: lets the replies in flight
+ * leave (a second at most), closes the socket, and waits until no nng
+ * callback of d runs or will run.
+ */
 void sni_door_stop(sni_door *d);
 
 /* Frees d (after sni_door_stop and the last drain). NULL is allowed. */
 void sni_door_free(sni_door *d);
-
-/* The loop, after the actor stops: drops a request that arrived late. */
-void sni_door_drop(sni_node *n);
 
 /* Marks, in a forked child, that nng was used before the fork. */
 void sni_door_forked(void);
