@@ -131,11 +131,10 @@ sni_registry_unpin(uint32_t id)
 	atomic_fetch_sub_explicit(&slot_of(id)->word, 1, memory_order_release);
 }
 
-bool
+void
 sni_registry_set_closing(uint32_t id)
 {
-	uint64_t old = atomic_fetch_or(&slot_of(id)->word, CLOSING);
-	return (old & CLOSING) == 0;
+	atomic_fetch_or(&slot_of(id)->word, CLOSING);
 }
 
 void

@@ -29,9 +29,9 @@ int sni_registry_pin(uint32_t id, bool allow_closing, sni_actor **ap);
 /* Unpins an actor pinned with sni_registry_pin. */
 void sni_registry_unpin(uint32_t id);
 
-/* Marks id closing: later pins (but allow_closing ones) fail. True the
- * first time. id must be pinned by the caller. */
-bool sni_registry_set_closing(uint32_t id);
+/* Marks id closing: later pins (but allow_closing ones) fail. id must be
+ * pinned by the caller. */
+void sni_registry_set_closing(uint32_t id);
 
 /* Seals id: from now on every pin fails, allow_closing ones too. */
 void sni_registry_seal(uint32_t id);
