@@ -21,6 +21,9 @@
  * as deep as any actor may be configured to send. */
 static const sni_limits reply_limits = { SNI_MAX_DEPTH, SIZE_MAX, true };
 
+_Static_assert(sizeof(syn_future) <= 120,
+    "a future must fit a 128-byte malloc chunk (see future.h)");
+
 static const syn_error no_error       = { 0, "", "" };
 static const syn_error canceled_error = { SYN_ECANCELED, "canceled", "" };
 
