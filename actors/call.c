@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call.h"
 #include "core/actor.h"
 #include "core/clock.h"
 #include "core/errors.h"
@@ -226,8 +227,7 @@ aio_complete(syn_future *f, void *arg)
 }
 
 void
-syn_call_aio(syn_synchronizer s, const char *name, const syn_value *args,
-    size_t nargs, nng_aio *aio)
+sni_request_aio(nng_aio *aio, sni_request_fn start, void *arg)
 {
 	if (aio == NULL || !nng_aio_begin(aio)) {
 		return;
@@ -238,7 +238,7 @@ syn_call_aio(syn_synchronizer s, const char *name, const syn_value *args,
 		nng_aio_finish(aio, SYN_ENOMEM);
 		return;
 	}
-	int rc = start_call(s, name, args, nargs, &c->f);
+	int rc = start(arg, &c->f);
 	if (rc == 0) {
 		c->aio = aio;
 		pthread_mutex_lock(&aio_lock);
@@ -272,6 +272,29 @@ syn_call_aio(syn_synchronizer s, const char *name, const syn_value *args,
 			nng_aio_finish(aio, rc);
 		}
 	}
+}
+
+/* syn_call_aio's request: the call. */
+typedef struct call_args {
+	syn_synchronizer s;
+	const char      *name;
+	const syn_value *args;
+	size_t           nargs;
+} call_args;
+
+static int
+start_call_request(void *arg, syn_future **fp)
+{
+	call_args *c = arg;
+	return start_call(c->s, c->name, c->args, c->nargs, fp);
+}
+
+void
+syn_call_aio(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, nng_aio *aio)
+{
+	call_args c = { s, name, args, nargs };
+	sni_request_aio(aio, start_call_request, &c);
 }
 
 int

@@ -40,6 +40,7 @@ resolve(void *arg, const sni_call_view *v, sni_callable *out)
 	out->fn       = f->def.fn;
 	out->userdata = f->def.userdata;
 	out->name     = f->name;
+	out->kind     = f->def.kind;
 	return 0;
 }
 
@@ -130,7 +131,7 @@ check_def(const syn_func_def *def)
 		return sni_error_set(SYN_EINVAL,
 		    "a function name has 1 to 255 bytes of UTF-8", "");
 	}
-	if (def->kind != SYN_KIND_FUNCTION) {
+	if (def->kind != SYN_KIND_FUNCTION && def->kind != SYN_KIND_GENERATOR) {
 		return sni_error_set(
 		    SYN_EINVAL, "unknown function kind", def->name);
 	}

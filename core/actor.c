@@ -15,6 +15,7 @@
 #include "door.h"
 #include "errors.h"
 #include "future.h"
+#include "gen.h"
 #include "registry.h"
 #include "reply.h"
 #include "task.h"
@@ -309,6 +310,7 @@ shutdown_actor(sni_actor *a)
 	sni_aio_stop_all(a);
 	while (drain(a)) { }
 	sni_aio_free_all(a);
+	sni_ptrmap_fini(&a->streams);
 	sni_door_free(a->door);
 	a->door = NULL;
 	if (a->ops->fini != NULL) {
@@ -499,15 +501,60 @@ sni_actor_run(uint32_t id, int (*fn)(sni_actor *, void *), void *arg)
 
 /* ---- dispatching a call ----------------------------------------------- */
 
+/* The kind byte of a body, unchecked (the decoders check it). */
+static int
+peek_kind(nng_msg *msg)
+{
+	return nng_msg_len(msg) >= SNI_HDR_LEN
+	    ? ((const uint8_t *) nng_msg_body(msg))[2]
+	    : 0;
+}
+
+/* A CALL of a generator, or an OPEN of a function: which was meant. */
+static int
+check_kind(const sni_callable *c, uint64_t stream)
+{
+	if (c->kind == SYN_KIND_GENERATOR && stream == 0) {
+		sni_detail_set("'%s' is a generator: iterate it with "
+		               "syn_iter_open(), one item at a time",
+		    c->name);
+		return SYN_EINVAL;
+	}
+	if (c->kind != SYN_KIND_GENERATOR && stream != 0) {
+		sni_detail_set("'%s' is a function, not a generator: call it "
+		               "with syn_call()",
+		    c->name);
+		return SYN_EINVAL;
+	}
+	return 0;
+}
+
 void
 sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
     const sni_limits *lim)
 {
 	sni_call_view v;
 	sni_callable  c;
+	uint64_t      stream = 0;
+	uint32_t      window = 0;
+	int           rc;
 	sni_detail_clear();
-	int rc =
-	    sni_msg_decode_call(nng_msg_body(msg), nng_msg_len(msg), lim, &v);
+	switch (peek_kind(msg)) {
+	case SNI_MSG_NEXT:
+		sni_gen_next(a, msg, origin, origin_ptr, lim);
+		return;
+	case SNI_MSG_CLOSE:
+		sni_gen_close(a, msg, origin, origin_ptr, lim);
+		return;
+	case SNI_MSG_OPEN:
+		rc = sni_msg_decode_open(nng_msg_body(msg), nng_msg_len(msg),
+		    lim, &v, &stream, &window);
+		break;
+	default:
+		rc = sni_msg_decode_call(
+		    nng_msg_body(msg), nng_msg_len(msg), lim, &v);
+		break;
+	}
 	if (rc != 0) {
 		sni_reply_error(
 		    origin, origin_ptr, msg, 0, rc, sni_detail_get(), a->name);
@@ -530,12 +577,14 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    SYN_ECANCELED, NULL, a->name);
 		return;
 	}
-	if ((rc = a->ops->resolve(a->ops_arg, &v, &c)) != 0) {
+	if ((rc = a->ops->resolve(a->ops_arg, &v, &c)) != 0 ||
+	    (rc = check_kind(&c, stream)) != 0) {
 		sni_reply_error(origin, origin_ptr, msg, v.call_id, rc,
 		    sni_detail_get(), a->name);
 		return;
 	}
-	if ((rc = sni_task_start(a, &c, &v, origin, origin_ptr, msg)) != 0) {
+	if ((rc = sni_task_start(
+	         a, &c, &v, origin, origin_ptr, msg, stream, window)) != 0) {
 		sni_reply_error(
 		    origin, origin_ptr, msg, v.call_id, rc, NULL, c.name);
 	}

@@ -35,6 +35,7 @@ typedef struct sni_callable {
 	syn_func_fn fn;
 	void       *userdata;
 	const char *name; /* lives as long as the synchronizer */
+	int         kind; /* a syn_kind */
 } sni_callable;
 
 /* What the actors layer plugs into an actor; both run on its thread. */
@@ -69,6 +70,7 @@ struct sni_actor {
 	sni_door      *door;
 	sni_aio       *aios;     /* every syn_aio_alloc() aio */
 	sni_ptrmap     aio_map;  /* their nng_aio to them */
+	sni_ptrmap     streams;  /* open generators, by stream id */
 	bool           closed;   /* new calls are refused */
 	bool           stopping; /* tasks are cancelled; the loop ends */
 
@@ -123,8 +125,9 @@ sni_actor *sni_actor_self(void);
 int sni_actor_run(uint32_t id, int (*fn)(sni_actor *a, void *arg), void *arg);
 
 /*
- * The loop: decodes the call in msg (which it takes) and starts its task,
- * or replies with the error. origin and origin_ptr say where the reply
+ * The loop: decodes the request in msg (which it takes: a CALL, or a
+ * generator's OPEN, NEXT or CLOSE) and starts or resumes its task, or
+ * replies with the error. origin and origin_ptr say where the reply
  * goes; lim bounds the decoding.
  */
 void sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin,

@@ -211,6 +211,9 @@ sni_future_complete(syn_future *f, int rc)
 {
 	f->rc        = rc;
 	uint32_t old = atomic_load_explicit(&f->state, memory_order_relaxed);
+	if (old & SNI_F_HOOK) { /* ext was set before f was posted */
+		f->ext->hook(f->ext->hook_arg, rc);
+	}
 	uint32_t new;
 	do {
 		new = old | SNI_F_DONE;
@@ -634,6 +637,19 @@ ext_of(syn_future *f)
 		f->ext->efd = -1;
 	}
 	return f->ext;
+}
+
+int
+sni_future_set_hook(syn_future *f, void (*hook)(void *, int), void *arg)
+{
+	sni_future_ext *x = ext_of(f); /* nobody else knows f yet */
+	if (x == NULL) {
+		return SYN_ENOMEM;
+	}
+	x->hook     = hook;
+	x->hook_arg = arg;
+	atomic_fetch_or_explicit(&f->state, SNI_F_HOOK, memory_order_relaxed);
+	return 0;
 }
 
 int

@@ -11,6 +11,8 @@
  *   NOTIFYING   the completer is still running them
  *   CANCEL_REQ  cancellation was asked: the outcome is SYN_ECANCELED
  *   CANCEL_NODE the cancel node is on the actor's queue
+ *   HOOK        ext->hook runs at completion, before DONE (set before
+ *               the future is posted, never cleared)
  *
  * Every change is one atomic read-modify-write; whoever's change makes the
  * word read DONE|RELEASED with neither NOTIFYING nor CANCEL_NODE frees the
@@ -39,6 +41,7 @@ enum {
 	SNI_F_NOTIFYING   = 1u << 4,
 	SNI_F_CANCEL_REQ  = 1u << 5,
 	SNI_F_CANCEL_NODE = 1u << 6,
+	SNI_F_HOOK        = 1u << 7,
 };
 
 /*
@@ -57,9 +60,13 @@ struct sni_listener {
 /* What few futures need (a callback, a descriptor), allocated on demand. */
 typedef struct sni_future_ext {
 	void (*cb)(syn_future *, void *);
-	void        *cb_arg;
-	bool         cb_set; /* syn_future_callback was called */
-	int          efd;    /* syn_future_fd's eventfd, or -1 */
+	void *cb_arg;
+	bool  cb_set; /* syn_future_callback was called */
+	/* With SNI_F_HOOK: runs on the completing thread before DONE is
+	 * published, so whoever sees DONE sees what it did. */
+	void (*hook)(void *arg, int rc);
+	void        *hook_arg;
+	int          efd; /* syn_future_fd's eventfd, or -1 */
 	sni_listener efd_listener;
 } sni_future_ext;
 
@@ -104,6 +111,13 @@ syn_future *sni_future_alloc(uint32_t actor_id, uint32_t spin_ns);
  */
 uint16_t sni_fork_generation(void);
 void     sni_fork_generation_bump(void);
+
+/*
+ * Before f is posted: installs hook(arg, rc), run once when f completes,
+ * on the completing thread, before anyone can see f done. It must be
+ * short and must not touch f. 0 or SYN_ENOMEM.
+ */
+int sni_future_set_hook(syn_future *f, void (*hook)(void *, int), void *arg);
 
 /* Frees a future that was never posted (nobody else knows of it). */
 void sni_future_discard(syn_future *f);

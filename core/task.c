@@ -11,6 +11,7 @@
 #include "aio.h"
 #include "clock.h"
 #include "errors.h"
+#include "gen.h"
 #include "reply.h"
 #include "task.h"
 
@@ -82,6 +83,10 @@ encode_result(sni_task *t, int rc, sni_wbuf *w)
 {
 	sni_limits lim = t->actor->limits;
 	lim.allow_ptr  = t->allow_ptr;
+	if (rc == 0 && t->gen.stream != 0) {
+		sni_msg_encode_end(w, t->call_id);
+		return SYN_EEND; /* the code the END is delivered with */
+	}
 	if (rc == 0) {
 		rc = sni_msg_encode_return(w, t->call_id, &t->ret, &lim);
 		if (rc != 0) {
@@ -102,8 +107,28 @@ encode_result(sni_task *t, int rc, sni_wbuf *w)
 	return rc;
 }
 
-static void
-reply(sni_task *t, int rc)
+void
+sni_task_deliver(sni_task *t, sni_wbuf *w, int rc)
+{
+	nng_msg *msg = t->msg;
+	t->msg       = NULL;
+	if (w->err != 0 || (msg == NULL && nng_msg_alloc(&msg, w->len) != 0)) {
+		if (w->err != 0 && msg != NULL) {
+			nng_msg_free(msg);
+		}
+		msg = NULL;
+	} else if (sni_msg_set_body(msg, w) != 0) {
+		nng_msg_free(msg);
+		msg = NULL;
+	}
+	sni_wbuf_fini(w);
+	void *to      = t->origin_ptr;
+	t->origin_ptr = NULL;
+	sni_reply_deliver(t->origin, to, msg, msg != NULL ? rc : SYN_ENOMEM);
+}
+
+void
+sni_task_reply(sni_task *t, int rc)
 {
 	if (!sni_code_valid(rc)) {
 		rc = syn_raise(t, SYN_EBADCODE,
@@ -113,21 +138,8 @@ reply(sni_task *t, int rc)
 	}
 	sni_wbuf w;
 	sni_wbuf_init(&w);
-	rc           = encode_result(t, rc, &w);
-	nng_msg *msg = t->msg;
-	t->msg       = NULL;
-	if (w.err != 0 || (msg == NULL && nng_msg_alloc(&msg, w.len) != 0)) {
-		if (w.err != 0 && msg != NULL) {
-			nng_msg_free(msg);
-		}
-		msg = NULL;
-	} else if (sni_msg_set_body(msg, &w) != 0) {
-		nng_msg_free(msg);
-		msg = NULL;
-	}
-	sni_wbuf_fini(&w);
-	sni_reply_deliver(
-	    t->origin, t->origin_ptr, msg, msg != NULL ? rc : SYN_ENOMEM);
+	rc = encode_result(t, rc, &w);
+	sni_task_deliver(t, &w, rc);
 }
 
 /* Never returns: its last act is the switch out (see SNI_NO_TSAN). */
@@ -136,7 +148,11 @@ task_entry(void *arg)
 {
 	sni_task *t  = arg;
 	int       rc = t->call.fn(t, t->args, t->nargs, &t->ret);
-	reply(t, rc);
+	if (t->gen.stream != 0) {
+		sni_gen_finish(t, rc);
+	} else {
+		sni_task_reply(t, rc);
+	}
 	free_task_memory(t);
 	t->done = true;
 	sni_ctx_exit(&t->stack->ctx, &t->actor->sched, t);
@@ -196,7 +212,8 @@ link_task(sni_actor *a, sni_task *t)
 
 int
 sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
-    int origin, void *origin_ptr, nng_msg *msg)
+    int origin, void *origin_ptr, nng_msg *msg, uint64_t stream,
+    uint32_t window)
 {
 	sni_stack *s;
 	int        rc = sni_stack_get(&a->stacks, &s);
@@ -219,6 +236,11 @@ sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 	t->allow_ptr  = origin == SNI_ORIGIN_FUTURE;
 	t->call_id    = v->call_id;
 	t->msg        = msg;
+	if (stream != 0 && (rc = sni_gen_register(t, stream, window)) != 0) {
+		free(t->args_mem);
+		sni_stack_put(&a->stacks, s);
+		return rc;
+	}
 	if (origin == SNI_ORIGIN_FUTURE) {
 		((syn_future *) origin_ptr)->task = t;
 	}
@@ -267,8 +289,9 @@ sni_task_resume(sni_task *t, int rc)
 void
 sni_task_cancel(sni_task *t, bool closing)
 {
-	if (t->done || (t->cancelled && (t->closing || !closing))) {
-		return;
+	if (t->done || (t->cancelled && (t->closing || !closing)) ||
+	    (t->wait == SNI_WAIT_YIELD && !closing)) {
+		return; /* a generator between requests: nothing to cancel */
 	}
 	t->cancelled = true;
 	t->closing |= closing;
@@ -287,6 +310,11 @@ sni_task_cancel(sni_task *t, bool closing)
 		break;
 	case SNI_WAIT_AIO:
 		sni_aio_cancel_wait(t);
+		break;
+	case SNI_WAIT_YIELD:
+		/* Between requests nobody waits on it: only a closing actor
+		 * reaches it here, and closes the stream. */
+		sni_task_resume(t, SYN_EITERCLOSED);
 		break;
 	default:
 		break;

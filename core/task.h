@@ -33,7 +33,25 @@ enum sni_wait {
 	SNI_WAIT_SLEEP,
 	SNI_WAIT_FUTURE,
 	SNI_WAIT_AIO,
+	SNI_WAIT_YIELD, /* a generator, for its consumer's next request */
 };
+
+/*
+ * A generator's own state (gen.c). stream is 0 for a plain call. While a
+ * request (OPEN or NEXT) is pending, the task's origin fields name where
+ * its answer goes; origin_ptr is NULL between requests.
+ */
+typedef struct sni_gen {
+	uint64_t  stream; /* the id its consumer chose */
+	uint32_t  window;
+	bool      close_asked; /* a CLOSE came: syn_yield ends the stream */
+	uint8_t   close_origin;
+	void     *close_ptr; /* where the CLOSE's answer goes, or NULL */
+	uint64_t  close_id;
+	nng_msg  *close_msg;
+	syn_value sent; /* the value the last NEXT sent */
+	void     *sent_mem;
+} sni_gen;
 
 struct syn_task {
 	sni_actor *actor;
@@ -68,16 +86,34 @@ struct syn_task {
 	char *err_msg;
 	char *err_where;
 	void *blocks; /* syn_task_alloc memory */
+
+	sni_gen gen;
 };
 
 /*
  * Starts a task for a call described by v, whose request is msg (kept for
- * the reply) and whose reply goes to origin. Runs it until its first
- * suspension or its end. On failure (no stack, no memory) nothing was
- * started and the caller replies with the code.
+ * the reply) and whose reply goes to origin. stream is 0 for a plain call,
+ * else the task is a generator serving that stream (window items ahead).
+ * Runs it until its first suspension or its end. On failure (no stack, no
+ * memory) nothing was started and the caller replies with the code.
  */
 int sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
-    int origin, void *origin_ptr, nng_msg *msg);
+    int origin, void *origin_ptr, nng_msg *msg, uint64_t stream,
+    uint32_t window);
+
+/*
+ * Sends the bytes of w, a reply of kind rc (0 or the error's code), to
+ * where t's pending request came from, in the request's message when t
+ * still holds it; t then has no pending request. Frees w's buffer.
+ */
+void sni_task_deliver(sni_task *t, sni_wbuf *w, int rc);
+
+/*
+ * Answers t's pending request with t's outcome rc: its result (or, for a
+ * generator, the end of the stream) when rc is 0, else the error with
+ * t's detail.
+ */
+void sni_task_reply(sni_task *t, int rc);
 
 /* Resumes suspended task t; its await point returns rc. The loop only. */
 void sni_task_resume(sni_task *t, int rc);

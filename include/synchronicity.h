@@ -15,6 +15,7 @@
 #include <synchronicity/export.h>
 #include <synchronicity/function.h>
 #include <synchronicity/future.h>
+#include <synchronicity/iter.h>
 #include <synchronicity/synchronizer.h>
 #include <synchronicity/task.h>
 #include <synchronicity/value.h>

@@ -20,20 +20,21 @@ put_header(sni_wbuf *w, int kind)
  * general path writes.
  */
 static void
-write_short_call_head(
-    sni_wbuf *w, uint64_t call_id, const char *method, size_t method_len)
+write_short_call_head(sni_wbuf *w, int kind, uint64_t call_id,
+    const char *method, size_t method_len)
 {
 	uint8_t head[SNI_HDR_LEN + 3 + 31] = { SNI_MAGIC, SNI_VERSION,
-		SNI_MSG_CALL, (uint8_t) call_id, 0xc0,
+		(uint8_t) kind, (uint8_t) call_id, 0xc0,
 		(uint8_t) (0xa0 | method_len) };
 	memcpy(head + SNI_HDR_LEN + 3, method, method_len);
 	sink(w, head, SNI_HDR_LEN + 3 + method_len);
 }
 
-int
-sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
-    const char *method, size_t method_len, const syn_value *args, size_t nargs,
-    const sni_limits *lim)
+/* A CALL, or the call part of an OPEN. */
+static int
+encode_call_kind(sni_wbuf *w, int kind, uint64_t call_id,
+    const syn_handle *target, const char *method, size_t method_len,
+    const syn_value *args, size_t nargs, const sni_limits *lim)
 {
 	if (method == NULL || method_len == 0 || method_len > SNI_METHOD_MAX ||
 	    !sni_utf8_valid((const uint8_t *) method, method_len)) {
@@ -42,9 +43,9 @@ sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
 		return SYN_EINVAL;
 	}
 	if (call_id <= 0x7f && target == NULL && method_len <= 31) {
-		write_short_call_head(w, call_id, method, method_len);
+		write_short_call_head(w, kind, call_id, method, method_len);
 	} else {
-		put_header(w, SNI_MSG_CALL);
+		put_header(w, kind);
 		sni_encode_uint(w, call_id);
 		if (target != NULL) {
 			sni_encode_handle(w, target);
@@ -53,14 +54,70 @@ sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
 		}
 		sni_encode_str(w, method, method_len);
 	}
-	int rc = sni_encode_array(
+	return sni_encode_array(
 	    w, args, nargs, lim->max_depth - 1, lim->allow_ptr);
-	if (rc == 0 && w->len > lim->max_size) {
+}
+
+static int
+check_size(const sni_wbuf *w, const sni_limits *lim, const char *what)
+{
+	if (w->len > lim->max_size) {
 		sni_detail_set(
-		    "call of %zu bytes is larger than the limit", w->len);
-		rc = SYN_EMSGSIZE;
+		    "%s of %zu bytes is larger than the limit", what, w->len);
+		return SYN_EMSGSIZE;
 	}
-	return rc;
+	return 0;
+}
+
+int
+sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
+    const char *method, size_t method_len, const syn_value *args, size_t nargs,
+    const sni_limits *lim)
+{
+	int rc = encode_call_kind(w, SNI_MSG_CALL, call_id, target, method,
+	    method_len, args, nargs, lim);
+	return rc != 0 ? rc : check_size(w, lim, "call");
+}
+
+int
+sni_msg_encode_open(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
+    const char *method, size_t method_len, const syn_value *args, size_t nargs,
+    const sni_limits *lim, uint64_t stream, uint32_t window)
+{
+	int rc = encode_call_kind(w, SNI_MSG_OPEN, call_id, target, method,
+	    method_len, args, nargs, lim);
+	if (rc != 0) {
+		return rc;
+	}
+	sni_encode_uint(w, stream);
+	sni_encode_uint(w, window);
+	return check_size(w, lim, "call");
+}
+
+int
+sni_msg_encode_next(sni_wbuf *w, uint64_t call_id, uint64_t stream,
+    const syn_value *v, const sni_limits *lim)
+{
+	put_header(w, SNI_MSG_NEXT);
+	sni_encode_uint(w, call_id);
+	sni_encode_uint(w, stream);
+	int rc = sni_encode_value(w, v, lim->max_depth, lim->allow_ptr);
+	return rc != 0 ? rc : check_size(w, lim, "sent value");
+}
+
+void
+sni_msg_encode_close(sni_wbuf *w, uint64_t call_id, uint64_t stream)
+{
+	put_header(w, SNI_MSG_CLOSE);
+	sni_encode_uint(w, call_id);
+	sni_encode_uint(w, stream);
+}
+
+void
+sni_msg_encode_end(sni_wbuf *w, uint64_t call_id)
+{
+	put_header(w, SNI_MSG_END);
+	sni_encode_uint(w, call_id);
 }
 
 int
@@ -70,12 +127,7 @@ sni_msg_encode_return(
 	put_header(w, SNI_MSG_RETURN);
 	sni_encode_uint(w, call_id);
 	int rc = sni_encode_value(w, v, lim->max_depth, lim->allow_ptr);
-	if (rc == 0 && w->len > lim->max_size) {
-		sni_detail_set(
-		    "result of %zu bytes is larger than the limit", w->len);
-		rc = SYN_EMSGSIZE;
-	}
-	return rc;
+	return rc != 0 ? rc : check_size(w, lim, "result");
 }
 
 void
@@ -178,6 +230,36 @@ decode_simple_call(const sni_reader *r, const sni_limits *lim, sni_call_view *v)
 	return true;
 }
 
+/* The fields of a CALL (or the call part of an OPEN), leaving r after
+ * the arguments. */
+static int
+read_call(sni_reader *r, const sni_limits *lim, sni_call_view *v)
+{
+	int rc;
+	if ((rc = sni_read_uint(r, &v->call_id)) != 0 ||
+	    (rc = read_target(r, v)) != 0 ||
+	    (rc = sni_read_str(r, &v->method, &v->method_len)) != 0) {
+		return rc;
+	}
+	if (v->method_len == 0 || v->method_len > SNI_METHOD_MAX) {
+		sni_detail_set("function name of %u bytes", v->method_len);
+		return SYN_EPROTO;
+	}
+	v->args      = *r;
+	v->args_need = 0;
+	return sni_scan_array(r, lim, &v->nargs, &v->args_need);
+}
+
+static int
+check_end(const sni_reader *r, const char *after)
+{
+	if (sni_reader_left(r) != 0) {
+		sni_detail_set("trailing bytes after the %s", after);
+		return SYN_EPROTO;
+	}
+	return 0;
+}
+
 int
 sni_msg_decode_call(
     const void *body, size_t len, const sni_limits *lim, sni_call_view *v)
@@ -190,26 +272,61 @@ sni_msg_decode_call(
 	if (decode_simple_call(&r, lim, v)) {
 		return 0;
 	}
-	if ((rc = sni_read_uint(&r, &v->call_id)) != 0 ||
-	    (rc = read_target(&r, v)) != 0 ||
-	    (rc = sni_read_str(&r, &v->method, &v->method_len)) != 0) {
+	if ((rc = read_call(&r, lim, v)) != 0) {
 		return rc;
 	}
-	if (v->method_len == 0 || v->method_len > SNI_METHOD_MAX) {
-		sni_detail_set("function name of %u bytes", v->method_len);
-		return SYN_EPROTO;
-	}
-	v->args      = r;
-	v->args_need = 0;
-	if ((rc = sni_scan_array(&r, lim, &v->nargs, &v->args_need)) != 0) {
-		return rc;
-	}
-	if (sni_reader_left(&r) != 0) {
-		sni_detail_set("trailing bytes after the arguments");
-		return SYN_EPROTO;
-	}
-	return 0;
+	return check_end(&r, "arguments");
 }
+
+int
+sni_msg_decode_open(const void *body, size_t len, const sni_limits *lim,
+    sni_call_view *v, uint64_t *stream, uint32_t *window)
+{
+	sni_reader r;
+	uint64_t   w;
+	int        rc = open_body(body, len, lim, SNI_MSG_OPEN, &r);
+	if (rc != 0 || (rc = read_call(&r, lim, v)) != 0 ||
+	    (rc = sni_read_uint(&r, stream)) != 0 ||
+	    (rc = sni_read_uint(&r, &w)) != 0) {
+		return rc;
+	}
+	if (*stream == 0 || w > UINT32_MAX) {
+		sni_detail_set("stream id 0 or a window beyond 32 bits");
+		return SYN_EPROTO;
+	}
+	*window = (uint32_t) w;
+	return check_end(&r, "stream id and window");
+}
+
+int
+sni_msg_decode_next(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, uint64_t *stream, syn_value *sent, void **memp)
+{
+	sni_reader r;
+	*memp  = NULL;
+	int rc = open_body(body, len, lim, SNI_MSG_NEXT, &r);
+	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
+	    (rc = sni_read_uint(&r, stream)) != 0) {
+		return rc;
+	}
+	return sni_decode_value(r.p, sni_reader_left(&r), lim, sent, memp);
+}
+
+int
+sni_msg_decode_close(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, uint64_t *stream)
+{
+	sni_reader r;
+	int        rc = open_body(body, len, lim, SNI_MSG_CLOSE, &r);
+	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
+	    (rc = sni_read_uint(&r, stream)) != 0) {
+		return rc;
+	}
+	return check_end(&r, "stream id");
+}
+
+static const syn_error end_error = { SYN_EEND,
+	"end of the stream: the generator has no more items", "" };
 
 static int
 decode_error(sni_reader *r, const sni_limits *lim, int *code,
@@ -241,7 +358,8 @@ sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
 	*memp           = NULL;
 	*err            = NULL;
 	*code           = 0;
-	if (kind != SNI_MSG_RETURN && kind != SNI_MSG_ERROR) {
+	if (kind != SNI_MSG_RETURN && kind != SNI_MSG_ERROR &&
+	    kind != SNI_MSG_END) {
 		sni_detail_set("expected a reply");
 		return SYN_EPROTO;
 	}
@@ -258,6 +376,11 @@ sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
 	}
 	if (kind == SNI_MSG_ERROR) {
 		return decode_error(&r, lim, code, err, memp);
+	}
+	if (kind == SNI_MSG_END) {
+		*code = SYN_EEND;
+		*err  = &end_error;
+		return check_end(&r, "call id");
 	}
 	return sni_decode_value(r.p, sni_reader_left(&r), lim, value, memp);
 }

@@ -131,6 +131,14 @@ void sni_process_nonce_reset(void);
  *   CALL    call id, target (nil or a handle), method (str), [args]
  *   RETURN  call id, value
  *   ERROR   call id, error (ext)
+ * and, for generators (a stream is named by the id its consumer chose):
+ *   OPEN    call id, target, method, [args], stream id, window: starts
+ *           the generator and asks for its first item
+ *   NEXT    call id, stream id, sent value: asks for the next item
+ *   CLOSE   call id, stream id: closes the stream; RETURN nil once the
+ *           generator's cleanup ran
+ *   END     call id: the answer to OPEN or NEXT when the stream is over
+ * OPEN and NEXT are answered by RETURN (the item), END or ERROR.
  */
 #define SNI_MAGIC 0xc1 /* a byte msgpack never uses */
 #define SNI_VERSION 1
@@ -141,6 +149,10 @@ enum sni_msg_kind {
 	SNI_MSG_CALL   = 1,
 	SNI_MSG_RETURN = 2,
 	SNI_MSG_ERROR  = 3,
+	SNI_MSG_OPEN   = 4,
+	SNI_MSG_NEXT   = 5,
+	SNI_MSG_CLOSE  = 6,
+	SNI_MSG_END    = 7,
 };
 
 /* A call as the decoder sees it: the fields point into the message. */
@@ -163,6 +175,20 @@ int sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
     const char *method, size_t method_len, const syn_value *args, size_t nargs,
     const sni_limits *lim);
 
+/*
+ * Encodes an OPEN into w: a CALL of a generator (see above) whose items
+ * go to stream, window items ahead (0: one at a time).
+ */
+int sni_msg_encode_open(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
+    const char *method, size_t method_len, const syn_value *args, size_t nargs,
+    const sni_limits *lim, uint64_t stream, uint32_t window);
+
+/* Encodes a NEXT sending v (nil for a plain next), a CLOSE, an END. */
+int  sni_msg_encode_next(sni_wbuf *w, uint64_t call_id, uint64_t stream,
+     const syn_value *v, const sni_limits *lim);
+void sni_msg_encode_close(sni_wbuf *w, uint64_t call_id, uint64_t stream);
+void sni_msg_encode_end(sni_wbuf *w, uint64_t call_id);
+
 /* Encodes a RETURN of v / an ERROR into w. */
 int sni_msg_encode_return(
     sni_wbuf *w, uint64_t call_id, const syn_value *v, const sni_limits *lim);
@@ -182,12 +208,28 @@ int sni_msg_kind(const void *body, size_t len);
 int sni_msg_decode_call(
     const void *body, size_t len, const sni_limits *lim, sni_call_view *v);
 
+/* Checks a whole OPEN body: the call in *v, and its stream and window. */
+int sni_msg_decode_open(const void *body, size_t len, const sni_limits *lim,
+    sni_call_view *v, uint64_t *stream, uint32_t *window);
+
+/*
+ * Checks a NEXT body: its call id, stream, and the sent value, decoded
+ * into *sent with malloc'd memory in *memp (may be NULL; free() it).
+ */
+int sni_msg_decode_next(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, uint64_t *stream, syn_value *sent, void **memp);
+
+/* Checks a CLOSE body: its call id and stream. */
+int sni_msg_decode_close(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, uint64_t *stream);
+
 /*
  * Decodes a RETURN or ERROR body. For a RETURN, *value receives the value
  * and *memp the memory behind it (malloc'd, may be NULL) and *code is 0;
  * for an ERROR, *code the error's code and *memp a block holding a
- * syn_error with its strings, which *err points into. Returns 0 when the
- * body was well-formed, SYN_EPROTO otherwise.
+ * syn_error with its strings, which *err points into; for an END, *code
+ * is SYN_EEND and *err a static error. Returns 0 when the body was
+ * well-formed, SYN_EPROTO otherwise.
  */
 int sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
     uint64_t *call_id, int *code, syn_value *value, const syn_error **err,

@@ -60,6 +60,8 @@ extern "C" {
 	    "implementation returned a code that is neither 0, a library "    \
 	    "code "                                                           \
 	    "nor SYN_EUSER(n)")                                               \
+	X(EEND, 132, "end of the stream: the generator has no more items")    \
+	X(EITERCLOSED, 133, "the consumer closed the iterator")               \
 	X(EINTERNAL, 1000, "internal error")
 
 /* The library's codes: SYN_EINTR, SYN_ENOMEM, ... as listed above. */

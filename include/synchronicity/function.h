@@ -38,7 +38,9 @@ typedef int (*syn_func_fn)(
 
 /* What kind of code an implementation is. */
 typedef enum syn_kind {
-	SYN_KIND_FUNCTION = 1, /* returns one result */
+	SYN_KIND_FUNCTION  = 1, /* returns one result */
+	SYN_KIND_GENERATOR = 2, /* hands out items with syn_yield(): its
+	                           callers iterate it (synchronicity/iter.h) */
 } syn_kind;
 
 /* A function to register: the library copies the name. */

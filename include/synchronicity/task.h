@@ -57,6 +57,24 @@ SYN_API int syn_sleep(syn_task *t, syn_duration ms);
 SYN_API int syn_await(syn_task *t, syn_future *f);
 
 /*
+ * In a generator (a function registered as SYN_KIND_GENERATOR): hands *v
+ * to the consumer as the next item (encoded at once: v may go away after
+ * the call) and suspends t until the consumer asks for another. Strict
+ * lock-step: the generator runs only while its consumer waits for an item.
+ * Returns 0 when the consumer asks again; *sent (NULL allowed) then
+ * receives what it sent with syn_iter_send() (nil for syn_iter_next()),
+ * valid until the next syn_yield() or the generator's end.
+ * Returns SYN_EITERCLOSED when the consumer closed or freed the iterator,
+ * or the synchronizer is being destroyed: clean up and return (the close
+ * waits for that); a later syn_yield() returns it again at once, handing
+ * nothing out. SYN_ECANCELED when the consumer cancelled its pending
+ * request. Errors: SYN_ESTATE (t is not a running generator task),
+ * SYN_EINVAL (v is NULL or cannot be encoded: nothing was handed out),
+ * SYN_EMSGSIZE (the item is larger than config.max_message).
+ */
+SYN_API int syn_yield(syn_task *t, const syn_value *v, syn_value *sent);
+
+/*
  * Allocates an nng_aio whose completion resumes the task awaiting it, for
  * use with any nng asynchronous operation (nng_sleep_aio, nng_recv_aio,
  * nng_ctx_send, ...) and syn_await_aio(). It belongs to t's synchronizer:

@@ -1,0 +1,424 @@
+/*
+ * actors/iter.c: iterators, the consumer's side of a generator.
+ *
+ * An iterator names its stream with an id of its own choosing and sends
+ * OPEN (the call, at the first request), then NEXT per item, then CLOSE
+ * when the consumer stops early. Each request is a future; a hook on it
+ * moves the iterator's state before anyone can see the request done, so
+ * that the next request, made as soon as the last one is seen done, finds
+ * the iterator idle.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <synchronicity/iter.h>
+
+#include "call.h"
+#include "core/actor.h"
+#include "core/clock.h"
+#include "core/errors.h"
+#include "core/futex.h"
+#include "core/future.h"
+#include "core/spinlock.h"
+#include "proto/proto.h"
+
+#define CLOSE_TIMEOUT_MS 10000
+
+/* Where a stream is. */
+enum {
+	ITER_FRESH, /* nothing sent yet: the OPEN waits in open_msg */
+	ITER_IDLE,  /* the generator waits at a syn_yield */
+	ITER_BUSY,  /* a request is in flight */
+	ITER_ENDED, /* the generator returned (END): nothing to close */
+	ITER_FAILED /* a request failed: no more items; closed to be sure */
+};
+
+struct syn_iter {
+	uint32_t         actor_id;
+	uint64_t         stream;
+	nng_msg         *open_msg; /* the OPEN, until the first request */
+	syn_duration     close_timeout;
+	char            *name;
+	_Atomic uint32_t state;
+	_Atomic uint32_t refs;    /* the owner's, and the request's */
+	sni_spinlock     lock;    /* guards pending */
+	syn_future      *pending; /* the request in flight, until its hook */
+};
+
+static void
+iter_unref(syn_iter *it)
+{
+	if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) ==
+	    1) {
+		if (it->open_msg != NULL) {
+			nng_msg_free(it->open_msg);
+		}
+		free(it->name);
+		free(it);
+	}
+}
+
+/* A stream id no other iterator of this process uses. */
+static uint64_t
+new_stream_id(void)
+{
+	static _Atomic uint64_t next;
+	uint64_t                id = atomic_fetch_add(&next, 1) + 1;
+	/* The high half tells processes apart for a synchronizer that
+	 * serves several. */
+	return (sni_process_nonce() << 32) ^ id;
+}
+
+/* Puts the bytes of w into *mp, reusing the message there if any. */
+static int
+put_body(nng_msg **mp, sni_wbuf *w)
+{
+	int rc = w->err;
+	if (rc == 0 && *mp == NULL && nng_msg_alloc(mp, w->len) != 0) {
+		rc = SYN_ENOMEM;
+	}
+	if (rc == 0 && sni_msg_set_body(*mp, w) != 0) {
+		rc = SYN_ENOMEM;
+	}
+	sni_wbuf_fini(w);
+	return rc;
+}
+
+static int
+check_cfg(const syn_iter_config *cfg, syn_duration *close_timeout)
+{
+	*close_timeout = CLOSE_TIMEOUT_MS;
+	if (cfg == NULL) {
+		return 0;
+	}
+	syn_duration t = cfg->close_timeout;
+	if (t < 0 && t != SYN_DURATION_INFINITE && t != SYN_DURATION_DEFAULT) {
+		return sni_error_set(SYN_EINVAL,
+		    "close_timeout must be 0, positive, SYN_DURATION_DEFAULT "
+		    "or SYN_DURATION_INFINITE",
+		    "");
+	}
+	if (t > 0 || t == SYN_DURATION_INFINITE) {
+		*close_timeout = t;
+	}
+	return 0;
+}
+
+/* Encodes the OPEN of it's stream with the actor's limits. */
+static int
+encode_open(syn_iter *it, sni_actor *a, const char *name, const syn_value *args,
+    size_t nargs)
+{
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	int rc = sni_msg_encode_open(&w, 0, NULL, name, strlen(name), args,
+	    nargs, &a->limits, it->stream, 0);
+	if (rc != 0) {
+		sni_wbuf_fini(&w);
+		return sni_error_set_detail(rc, name);
+	}
+	if ((rc = put_body(&it->open_msg, &w)) != 0) {
+		return sni_error_set(rc, NULL, name);
+	}
+	return 0;
+}
+
+int
+syn_iter_open(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, const syn_iter_config *cfg, syn_iter **itp)
+{
+	syn_duration close_timeout;
+	sni_actor   *a;
+	int          rc;
+	if (itp == NULL) {
+		return sni_error_set(
+		    SYN_EINVAL, "iterator pointer is NULL", "");
+	}
+	*itp = NULL;
+	if (name == NULL) {
+		return sni_error_set(SYN_EINVAL, "name is NULL", "");
+	}
+	if ((rc = check_cfg(cfg, &close_timeout)) != 0) {
+		return rc;
+	}
+	if ((rc = sni_actor_hold(s.id, &a)) != 0) {
+		return sni_error_set(
+		    rc, "no such synchronizer, or it is closed", name);
+	}
+	syn_iter *it = calloc(1, sizeof(*it));
+	if (it == NULL || (it->name = strdup(name)) == NULL) {
+		free(it);
+		sni_actor_release(a);
+		return sni_error_set(SYN_ENOMEM, NULL, name);
+	}
+	it->actor_id      = s.id;
+	it->stream        = new_stream_id();
+	it->close_timeout = close_timeout;
+	atomic_init(&it->state, ITER_FRESH);
+	atomic_init(&it->refs, 1);
+	atomic_flag_clear(&it->lock.f);
+	rc = encode_open(it, a, name, args, nargs);
+	sni_actor_release(a);
+	if (rc != 0) {
+		iter_unref(it);
+		return rc;
+	}
+	*itp = it;
+	return 0;
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+/* The request's hook: runs once it is answered, before it reads done. */
+static void
+request_done(void *arg, int rc)
+{
+	syn_iter *it = arg;
+	sni_spin_lock(&it->lock);
+	it->pending = NULL;
+	sni_spin_unlock(&it->lock);
+	uint32_t state = rc == 0 ? ITER_IDLE
+	    : rc == SYN_EEND     ? ITER_ENDED
+	                         : ITER_FAILED;
+	atomic_store_explicit(&it->state, state, memory_order_release);
+	sni_futex_wake(&it->state, INT32_MAX);
+	iter_unref(it);
+}
+
+/* Fills f's message with the request: the OPEN, or a NEXT sending v. */
+static int
+fill_request(syn_iter *it, sni_actor *a, uint32_t state, const syn_value *v,
+    syn_future *f)
+{
+	if (state == ITER_FRESH) {
+		if (v != NULL && v->type != SYN_TYPE_NIL) {
+			return sni_error_set(SYN_EINVAL,
+			    "the first request can only send nil: the "
+			    "generator has not reached a syn_yield() yet",
+			    it->name);
+		}
+		if (f->msg != NULL) {
+			nng_msg_free(f->msg);
+		}
+		f->msg       = it->open_msg;
+		it->open_msg = NULL;
+		return 0;
+	}
+	syn_value nil = syn_nil();
+	sni_wbuf  w;
+	sni_wbuf_init(&w);
+	int rc = sni_msg_encode_next(
+	    &w, 0, it->stream, v != NULL ? v : &nil, &a->limits);
+	if (rc != 0) {
+		sni_wbuf_fini(&w);
+		return sni_error_set_detail(rc, it->name);
+	}
+	if ((rc = put_body(&f->msg, &w)) != 0) {
+		return sni_error_set(rc, NULL, it->name);
+	}
+	return 0;
+}
+
+/* Why a request cannot start in state. */
+static int
+refuse(syn_iter *it, uint32_t state)
+{
+	if (state == ITER_BUSY) {
+		return sni_error_set(SYN_EBUSY,
+		    "a request is in flight on this iterator", it->name);
+	}
+	return sni_error_set(SYN_EEND,
+	    "end of the stream: the generator has no more items", it->name);
+}
+
+/* Posts f, made for a request of it, to a. */
+static int
+post_request(syn_iter *it, sni_actor *a, syn_future *f)
+{
+	if (sni_future_set_hook(f, request_done, it) != 0) {
+		return sni_error_set(SYN_ENOMEM, NULL, it->name);
+	}
+	atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
+	sni_spin_lock(&it->lock);
+	it->pending = f;
+	sni_spin_unlock(&it->lock);
+	sni_actor_post(a, &f->node);
+	return 0;
+}
+
+/* Starts the next request; on success *fp is its future, posted. */
+static int
+start_request(syn_iter *it, const syn_value *v, syn_future **fp)
+{
+	if (it == NULL) {
+		return sni_error_set(SYN_EINVAL, "iterator is NULL", "");
+	}
+	uint32_t state = atomic_load_explicit(&it->state, memory_order_acquire);
+	if ((state != ITER_FRESH && state != ITER_IDLE) ||
+	    !atomic_compare_exchange_strong(&it->state, &state, ITER_BUSY)) {
+		return refuse(it, state);
+	}
+	sni_actor  *a  = NULL;
+	syn_future *f  = NULL;
+	int         rc = sni_actor_hold(it->actor_id, &a);
+	if (rc != 0) {
+		a  = NULL;
+		rc = sni_error_set(rc,
+		    rc == SYN_EFORK ? "the synchronizer belongs to the parent "
+		                      "process"
+		                    : "the synchronizer is closed",
+		    it->name);
+	} else if ((f = sni_future_alloc(it->actor_id, a->spin_ns)) == NULL) {
+		rc = sni_error_set(SYN_ENOMEM, NULL, it->name);
+	} else if ((rc = fill_request(it, a, state, v, f)) == 0) {
+		rc = post_request(it, a, f);
+	}
+	if (a != NULL) {
+		sni_actor_release(a);
+	}
+	if (rc != 0) {
+		if (f != NULL) {
+			sni_future_discard(f);
+		}
+		atomic_store(&it->state, state); /* nothing was sent */
+		return rc;
+	}
+	*fp = f;
+	return 0;
+}
+
+int
+syn_iter_next_future(syn_iter *it, const syn_value *v, syn_future **fp)
+{
+	if (fp == NULL) {
+		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
+	}
+	*fp = NULL;
+	return start_request(it, v, fp);
+}
+
+int
+syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
+{
+	syn_future *f;
+	sni_actor  *self = sni_actor_self();
+	if (it != NULL && self != NULL && self->id == it->actor_id) {
+		return sni_error_set(SYN_EDEADLK,
+		    "blocking request from the synchronizer's own thread: "
+		    "await syn_iter_next_future() there",
+		    it->name);
+	}
+	int rc = start_request(it, v, &f);
+	if (rc != 0) {
+		return rc;
+	}
+	if ((rc = sni_future_wait_until(f, UINT64_MAX)) != 0) {
+		syn_future_free(f);
+		return sni_error_set(rc,
+		    "the request belongs to the parent process of a fork",
+		    it->name);
+	}
+	rc = sni_future_outcome(f, item);
+	syn_future_free(f);
+	return rc;
+}
+
+int
+syn_iter_next(syn_iter *it, syn_result *item)
+{
+	return syn_iter_send(it, NULL, item);
+}
+
+/* syn_iter_next_aio's request. */
+typedef struct next_args {
+	syn_iter        *it;
+	const syn_value *v;
+} next_args;
+
+static int
+start_next_request(void *arg, syn_future **fp)
+{
+	next_args *n = arg;
+	return start_request(n->it, n->v, fp);
+}
+
+void
+syn_iter_next_aio(syn_iter *it, const syn_value *v, nng_aio *aio)
+{
+	next_args n = { it, v };
+	sni_request_aio(aio, start_next_request, &n);
+}
+
+/* ---- closing ---------------------------------------------------------- */
+
+/* Cancels the request in flight, if any. */
+static void
+cancel_pending(syn_iter *it)
+{
+	sni_spin_lock(&it->lock);
+	if (it->pending != NULL) { /* not answered: alive */
+		syn_future_cancel(it->pending);
+	}
+	sni_spin_unlock(&it->lock);
+}
+
+/* Sends the CLOSE; *fp is its future. */
+static int
+send_close(syn_iter *it, syn_future **fp)
+{
+	sni_actor *a;
+	int        rc = sni_actor_hold(it->actor_id, &a);
+	if (rc != 0) {
+		return rc; /* gone: its generators were closed with it */
+	}
+	syn_future *f = sni_future_alloc(it->actor_id, a->spin_ns);
+	sni_wbuf    w;
+	sni_wbuf_init(&w);
+	sni_msg_encode_close(&w, 0, it->stream);
+	if (f == NULL || (rc = put_body(&f->msg, &w)) != 0) {
+		if (f == NULL) {
+			sni_wbuf_fini(&w);
+		} else {
+			sni_future_discard(f);
+		}
+		sni_actor_release(a);
+		return SYN_ENOMEM;
+	}
+	sni_actor_post(a, &f->node);
+	sni_actor_release(a);
+	*fp = f;
+	return 0;
+}
+
+int
+syn_iter_close(syn_iter *it)
+{
+	if (it == NULL) {
+		return 0;
+	}
+	uint32_t state = atomic_load_explicit(&it->state, memory_order_acquire);
+	syn_future *f  = NULL;
+	int         rc = 0;
+	if (state != ITER_FRESH && state != ITER_ENDED) {
+		cancel_pending(it);
+		if (send_close(it, &f) == 0) {
+			sni_actor *self = sni_actor_self();
+			if (self == NULL || self->id != it->actor_id) {
+				rc = sni_future_wait_until(
+				    f, sni_deadline_ms(it->close_timeout));
+			}
+			syn_future_free(f); /* pending: freed once done */
+			if (rc == SYN_ETIMEDOUT) {
+				rc = sni_error_set(SYN_ETIMEDOUT,
+				    "the generator's cleanup did not finish "
+				    "in time; it goes on in the background",
+				    it->name);
+			} else {
+				rc = 0;
+			}
+		}
+	}
+	iter_unref(it);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/*
+ * core/gen.h: generators on the actor's side: a generator is a task that
+ * serves one stream, handing out an item per request of its consumer
+ * (syn_yield), and the NEXT and CLOSE requests that drive it. OPEN starts
+ * one like a call (sni_task_start with a stream). Actor thread only.
+ */
+#ifndef SNI_GEN_H
+#define SNI_GEN_H
+
+#include <stdint.h>
+
+#include <nng/nng.h>
+
+#include "actor.h"
+#include "task.h"
+
+/*
+ * Makes task t, before it first runs, the generator of stream (window
+ * items ahead). SYN_EEXIST when the stream is open already, SYN_ENOMEM.
+ */
+int sni_gen_register(sni_task *t, uint64_t stream, uint32_t window);
+
+/*
+ * Handles a NEXT in msg (taken): resumes the stream's generator at its
+ * syn_yield with the sent value, or answers with the error (no such
+ * stream, a request already pending, a malformed message).
+ */
+void sni_gen_next(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
+    const sni_limits *lim);
+
+/*
+ * Handles a CLOSE in msg (taken): the generator's syn_yield returns
+ * SYN_EITERCLOSED (at once when it waits there, else at its next one), and
+ * the CLOSE is answered with nil once it has returned. A stream that is
+ * not open (it ended, or never began) is answered at once.
+ */
+void sni_gen_close(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
+    const sni_limits *lim);
+
+/*
+ * The generator t returned rc: answers its pending request (the end of
+ * the stream, or the error), answers a CLOSE, forgets the stream.
+ */
+void sni_gen_finish(sni_task *t, int rc);
+
+#endif /* SNI_GEN_H */
