@@ -34,11 +34,26 @@ enum {
 	ITER_FAILED /* a request failed: no more items; closed to be sure */
 };
 
+#define PREFETCH_MAX (1u << 20)
+
+/* With a window: the batch of items being handed out, and what follows. */
+typedef struct iter_batch {
+	nng_msg         *msg;    /* the ITEMS the items are read from */
+	sni_reader       items;  /* at the next item */
+	uint32_t         left;   /* items not yet handed out */
+	int              status; /* after them: 0, SYN_EEND or an error */
+	const syn_error *err;    /* that error, in err_mem */
+	void            *err_mem;
+	syn_future      *ahead; /* the request for the next batch */
+} iter_batch;
+
 struct syn_iter {
 	uint32_t         actor_id;
 	uint64_t         stream;
 	nng_msg         *open_msg; /* the OPEN, until the first request */
 	syn_duration     close_timeout;
+	uint32_t         prefetch;
+	iter_batch       batch;
 	char            *name;
 	_Atomic uint32_t state;
 	_Atomic uint32_t refs;    /* the owner's, and the request's */
@@ -54,6 +69,10 @@ iter_unref(syn_iter *it)
 		if (it->open_msg != NULL) {
 			nng_msg_free(it->open_msg);
 		}
+		if (it->batch.msg != NULL) {
+			nng_msg_free(it->batch.msg);
+		}
+		free(it->batch.err_mem);
 		free(it->name);
 		free(it);
 	}
@@ -92,6 +111,10 @@ check_cfg(const syn_iter_config *cfg, syn_duration *close_timeout)
 	if (cfg == NULL) {
 		return 0;
 	}
+	if (cfg->prefetch > PREFETCH_MAX) {
+		return sni_error_set(
+		    SYN_EINVAL, "prefetch is at most 1,048,576 items", "");
+	}
 	syn_duration t = cfg->close_timeout;
 	if (t < 0 && t != SYN_DURATION_INFINITE && t != SYN_DURATION_DEFAULT) {
 		return sni_error_set(SYN_EINVAL,
@@ -113,7 +136,7 @@ encode_open(syn_iter *it, sni_actor *a, const char *name, const syn_value *args,
 	sni_wbuf w;
 	sni_wbuf_init(&w);
 	int rc = sni_msg_encode_open(&w, 0, NULL, name, strlen(name), args,
-	    nargs, &a->limits, it->stream, 0);
+	    nargs, &a->limits, it->stream, it->prefetch);
 	if (rc != 0) {
 		sni_wbuf_fini(&w);
 		return sni_error_set_detail(rc, name);
@@ -155,6 +178,7 @@ syn_iter_open(syn_synchronizer s, const char *name, const syn_value *args,
 	it->actor_id      = s.id;
 	it->stream        = new_stream_id();
 	it->close_timeout = close_timeout;
+	it->prefetch      = cfg != NULL ? cfg->prefetch : 0;
 	atomic_init(&it->state, ITER_FRESH);
 	atomic_init(&it->refs, 1);
 	atomic_flag_clear(&it->lock.f);
@@ -288,14 +312,166 @@ start_request(syn_iter *it, const syn_value *v, syn_future **fp)
 	return 0;
 }
 
+/* ---- batches: iterators with a window --------------------------------- */
+
+/* The replies of this process's own actors, as futures read them. */
+static const sni_limits batch_limits = { SNI_MAX_DEPTH, SIZE_MAX, true };
+
+/* What only lock-step iterators do. */
+static int
+check_lock_step(syn_iter *it, const char *what)
+{
+	if (it != NULL && it->prefetch > 0) {
+		return sni_error_set(SYN_ENOTSUP,
+		    what != NULL ? what
+		                 : "an iterator with a prefetch window is read "
+		                   "with syn_iter_next() only",
+		    it->name);
+	}
+	return 0;
+}
+
+/* Takes the answer to batch request f: a batch, or why there is none. */
+static int
+take_batch(syn_iter *it, syn_future *f)
+{
+	iter_batch *b   = &it->batch;
+	int         rc  = f->rc;
+	nng_msg    *msg = f->msg;
+	f->msg          = NULL;
+	syn_future_free(f);
+	if (msg == NULL ||
+	    sni_msg_kind(nng_msg_body(msg), nng_msg_len(msg)) !=
+	        SNI_MSG_ITEMS) {
+		rc = sni_reply_take(msg, rc, NULL); /* an ERROR: the failure */
+		atomic_store(&it->state, ITER_FAILED);
+		return rc != 0
+		    ? rc
+		    : sni_error_set(SYN_EPROTO, "expected a batch", it->name);
+	}
+	sni_items_view v;
+	if ((rc = sni_msg_decode_items(nng_msg_body(msg), nng_msg_len(msg),
+	         &batch_limits, &v, &b->err_mem)) != 0) {
+		nng_msg_free(msg);
+		atomic_store(&it->state, ITER_FAILED);
+		return sni_error_set(rc, "malformed batch", it->name);
+	}
+	b->msg    = msg;
+	b->items  = v.items;
+	b->left   = v.count;
+	b->status = v.status;
+	b->err    = v.err;
+	return 0;
+}
+
+/* Hands out the next item of the batch. */
+static int
+hand_out(syn_iter *it, syn_result *item)
+{
+	iter_batch *b = &it->batch;
+	syn_value   v;
+	void       *mem;
+	int rc = sni_decode_value_next(&b->items, &batch_limits, &v, &mem);
+	b->left--;
+	if (rc != 0) {
+		b->left = 0;
+		if (b->status == 0) {
+			b->status = SYN_EEND; /* nothing after a broken batch */
+		}
+		atomic_store(&it->state, ITER_FAILED);
+		return sni_error_set(rc, "malformed item", it->name);
+	}
+	if (item != NULL) {
+		item->value = v;
+		item->mem_  = mem;
+	} else {
+		free(mem);
+	}
+	return 0;
+}
+
+/* The batches are over: the end, or the error the generator returned
+ * (once; the end after it). */
+static int
+end_of_batches(syn_iter *it)
+{
+	iter_batch *b  = &it->batch;
+	int         rc = b->status;
+	if (rc != SYN_EEND) {
+		sni_error_set(rc, b->err->message, b->err->where);
+		free(b->err_mem);
+		b->err_mem = NULL;
+		b->err     = NULL;
+		b->status  = SYN_EEND;
+	} else {
+		sni_error_set(SYN_EEND,
+		    "end of the stream: the generator has no more items",
+		    it->name);
+	}
+	atomic_store(&it->state, ITER_ENDED); /* the generator returned */
+	return rc;
+}
+
+/* Waits for the batch requested ahead, or asks for one first. */
+static int
+next_batch(syn_iter *it)
+{
+	iter_batch *b = &it->batch;
+	int         rc;
+	if (b->ahead == NULL &&
+	    (rc = start_request(it, NULL, &b->ahead)) != 0) {
+		return rc;
+	}
+	syn_future *f = b->ahead;
+	b->ahead      = NULL;
+	if ((rc = sni_future_wait_until(f, UINT64_MAX)) != 0) {
+		syn_future_free(f);
+		return sni_error_set(rc,
+		    "the request belongs to the parent process of a fork",
+		    it->name);
+	}
+	if ((rc = take_batch(it, f)) != 0) {
+		return rc;
+	}
+	if (b->status == 0) { /* ask for the next one while this is read */
+		start_request(it, NULL, &b->ahead); /* a failure: asked again */
+	}
+	return 0;
+}
+
+static int
+next_in_window(syn_iter *it, syn_result *item)
+{
+	iter_batch *b = &it->batch;
+	for (;;) {
+		if (b->left > 0) {
+			return hand_out(it, item);
+		}
+		if (b->msg != NULL) {
+			nng_msg_free(b->msg);
+			b->msg = NULL;
+		}
+		if (b->status != 0) {
+			return end_of_batches(it);
+		}
+		int rc = next_batch(it);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+}
+
+/* ---- the public requests ---------------------------------------------- */
+
 int
 syn_iter_next_future(syn_iter *it, const syn_value *v, syn_future **fp)
 {
 	if (fp == NULL) {
 		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
 	}
-	*fp = NULL;
-	return start_request(it, v, fp);
+	*fp    = NULL;
+	int rc = check_lock_step(it, NULL);
+	return rc != 0 ? rc : start_request(it, v, fp);
 }
 
 int
@@ -308,6 +484,14 @@ syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 		    "blocking request from the synchronizer's own thread: "
 		    "await syn_iter_next_future() there",
 		    it->name);
+	}
+	if (it != NULL && it->prefetch > 0) {
+		if (v != NULL && v->type != SYN_TYPE_NIL) {
+			return check_lock_step(it,
+			    "nothing can be sent to a generator that runs "
+			    "ahead (prefetch)");
+		}
+		return next_in_window(it, item);
 	}
 	int rc = start_request(it, v, &f);
 	if (rc != 0) {
@@ -339,8 +523,9 @@ typedef struct next_args {
 static int
 start_next_request(void *arg, syn_future **fp)
 {
-	next_args *n = arg;
-	return start_request(n->it, n->v, fp);
+	next_args *n  = arg;
+	int        rc = check_lock_step(n->it, NULL);
+	return rc != 0 ? rc : start_request(n->it, n->v, fp);
 }
 
 void
@@ -418,6 +603,9 @@ syn_iter_close(syn_iter *it)
 				rc = 0;
 			}
 		}
+	}
+	if (it->batch.ahead != NULL) { /* cancelled above: freed once done */
+		syn_future_free(it->batch.ahead);
 	}
 	iter_unref(it);
 	return rc;

@@ -4,12 +4,23 @@
  * request (OPEN, then NEXT) is pending, and waits in syn_yield between
  * requests. Actor thread only.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "errors.h"
 #include "gen.h"
 #include "reply.h"
+
+/* A batch is sent when it holds window / 2 items or this many bytes. */
+#define BATCH_BYTES 65536
+
+/* The items a generator with a window made and has not sent yet. */
+typedef struct sni_batch {
+	sni_wbuf w; /* the items, encoded back to back */
+	uint32_t count;
+	uint32_t max;
+} sni_batch;
 
 static const void *
 stream_key(uint64_t stream)
@@ -31,12 +42,52 @@ sni_gen_register(sni_task *t, uint64_t stream, uint32_t window)
 	if (find_stream(a, stream) != NULL) {
 		return SYN_EEXIST;
 	}
+	sni_batch *b = NULL;
+	if (window > 0) {
+		if ((b = malloc(sizeof(*b))) == NULL) {
+			return SYN_ENOMEM;
+		}
+		sni_wbuf_init(&b->w);
+		b->count = 0;
+		b->max   = window / 2 > 0 ? window / 2 : 1;
+	}
 	if (sni_ptrmap_put(&a->streams, stream_key(stream), t) != 0) {
+		free(b);
 		return SYN_ENOMEM;
 	}
 	t->gen.stream = stream;
 	t->gen.window = window;
+	t->gen.batch  = b;
 	return 0;
+}
+
+/* Sends the batch to the pending request, with status (0: more to come,
+ * SYN_EEND: the end, or the error the generator returned). */
+static void
+send_batch(sni_task *t, int status)
+{
+	sni_batch  *b = t->gen.batch;
+	char        where[256];
+	const char *msg = NULL;
+	where[0]        = '\0';
+	if (status != 0 && status != SYN_EEND) {
+		msg = sni_task_error_text(t, status, where, sizeof(where));
+	}
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	sni_msg_encode_items(
+	    &w, t->call_id, status, msg, where, b->w.buf, b->w.len, b->count);
+	b->w.len = 0; /* the buffer stays for the next batch */
+	b->count = 0;
+	sni_task_deliver(t, &w, 0);
+}
+
+void
+sni_gen_flush(sni_task *t)
+{
+	if (t->gen.batch->count > 0) {
+		send_batch(t, 0);
+	}
 }
 
 /* The request in msg becomes t's pending one. */
@@ -74,6 +125,32 @@ reply_nil(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id)
 
 /* ---- the consumer's requests ------------------------------------------ */
 
+/*
+ * A NEXT for a generator with a window: it may still be making the batch
+ * the consumer asks for; it is resumed only if it waits for this request.
+ */
+static void
+next_ahead(sni_actor *a, sni_task *t, nng_msg *msg, int origin,
+    void *origin_ptr, uint64_t id)
+{
+	int rc = a->stopping        ? SYN_ECLOSED
+	    : t->origin_ptr != NULL ? SYN_EBUSY
+	    : (origin == SNI_ORIGIN_FUTURE &&
+	          sni_future_cancel_requested(origin_ptr))
+	    ? SYN_ECANCELED
+	    : 0;
+	if (rc != 0) {
+		sni_reply_error(origin, origin_ptr, msg, id, rc,
+		    rc == SYN_EBUSY ? "a batch is asked for already" : NULL,
+		    t->call.name);
+		return;
+	}
+	take_request(t, origin, origin_ptr, id, msg);
+	if (t->wait == SNI_WAIT_YIELD) {
+		sni_task_resume(t, 0);
+	}
+}
+
 void
 sni_gen_next(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
     const sni_limits *lim)
@@ -89,6 +166,11 @@ sni_gen_next(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		return;
 	}
 	sni_task *t = find_stream(a, stream);
+	if (t != NULL && t->gen.batch != NULL) {
+		free(mem); /* nothing is sent into a generator with a window */
+		next_ahead(a, t, msg, origin, origin_ptr, id);
+		return;
+	}
 	if (t == NULL || t->wait != SNI_WAIT_YIELD || a->stopping ||
 	    (origin == SNI_ORIGIN_FUTURE &&
 	        sni_future_cancel_requested(origin_ptr))) {
@@ -148,15 +230,24 @@ sni_gen_close(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 void
 sni_gen_finish(sni_task *t, int rc)
 {
-	sni_ptrmap_del(&t->actor->streams, stream_key(t->gen.stream));
 	if (rc == SYN_EEND || rc == SYN_EITERCLOSED) {
 		rc = 0; /* the stream is over: no error in that */
 	}
+	rc = sni_task_valid_code(t, rc);
 	if (rc == 0 && t->closing) {
 		rc = syn_raise(t, SYN_ECLOSED,
 		    "the synchronizer closed while the generator ran");
 	}
-	if (t->origin_ptr != NULL) {
+	bool ahead = t->gen.batch != NULL && !t->closing && !t->gen.close_asked;
+	if (ahead && t->origin_ptr == NULL) {
+		/* The rest (and the end) go to the consumer's next request. */
+		t->wait = SNI_WAIT_YIELD;
+		ahead   = sni_task_suspend(t) == 0;
+	}
+	sni_ptrmap_del(&t->actor->streams, stream_key(t->gen.stream));
+	if (t->origin_ptr != NULL && ahead) {
+		send_batch(t, rc == 0 ? SYN_EEND : rc);
+	} else if (t->origin_ptr != NULL) {
 		sni_task_reply(t, rc);
 	} else if (t->msg != NULL) {
 		nng_msg_free(t->msg);
@@ -171,6 +262,11 @@ sni_gen_finish(sni_task *t, int rc)
 	}
 	free(t->gen.sent_mem);
 	t->gen.sent_mem = NULL;
+	if (t->gen.batch != NULL) {
+		sni_wbuf_fini(&t->gen.batch->w);
+		free(t->gen.batch);
+		t->gen.batch = NULL;
+	}
 }
 
 /* ---- the generator's side --------------------------------------------- */
@@ -195,6 +291,40 @@ deliver_item(sni_task *t, const syn_value *v)
 	return 0;
 }
 
+/*
+ * With a window: adds v to the batch, and sends the batch once full. A
+ * batch is begun only once the consumer asked for it (flow control: the
+ * generator makes at most the batch asked for while the consumer reads
+ * the one it holds); until then syn_yield waits.
+ */
+static int
+yield_ahead(sni_task *t, const syn_value *v)
+{
+	sni_batch *b = t->gen.batch;
+	int        rc;
+	if (b->count == 0 && t->origin_ptr == NULL) {
+		t->wait = SNI_WAIT_YIELD;
+		if ((rc = sni_task_suspend(t)) != 0) {
+			return rc;
+		}
+	}
+	size_t mark = b->w.len;
+	rc          = sni_encode_value(
+	             &b->w, v, t->actor->limits.max_depth, t->allow_ptr);
+	rc = rc != 0 ? rc : b->w.err;
+	if (rc != 0) {
+		b->w.len = mark;
+		b->w.err = 0;
+		char detail[200];
+		snprintf(detail, sizeof(detail), "%s", sni_detail_get());
+		return syn_raise(t, rc, "item: %s", detail);
+	}
+	if (++b->count >= b->max || b->w.len >= BATCH_BYTES) {
+		send_batch(t, 0); /* its request is pending: see above */
+	}
+	return 0;
+}
+
 int
 syn_yield(syn_task *t, const syn_value *v, syn_value *sent)
 {
@@ -216,6 +346,12 @@ syn_yield(syn_task *t, const syn_value *v, syn_value *sent)
 	}
 	if (t->cancelled) {
 		return SYN_ECANCELED;
+	}
+	if (t->gen.batch != NULL) {
+		if (sent != NULL) {
+			*sent = syn_nil();
+		}
+		return yield_ahead(t, v);
 	}
 	if ((rc = deliver_item(t, v)) != 0) {
 		return rc;

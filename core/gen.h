@@ -38,6 +38,12 @@ void sni_gen_close(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
     const sni_limits *lim);
 
 /*
+ * A generator with a window, about to wait with a request pending: sends
+ * the items it has (if any) to that request.
+ */
+void sni_gen_flush(sni_task *t);
+
+/*
  * The generator t returned rc: answers its pending request (the end of
  * the stream, or the error), answers a CLOSE, forgets the stream.
  */

@@ -62,18 +62,23 @@ free_task_memory(sni_task *t)
 
 /* ---- the reply -------------------------------------------------------- */
 
+const char *
+sni_task_error_text(sni_task *t, int rc, char *where, size_t size)
+{
+	bool own = rc == t->err_code && t->err_msg != NULL;
+	if (own && t->err_where != NULL && t->err_where[0] != '\0') {
+		snprintf(where, size, "%s <- %s", t->err_where, t->call.name);
+	} else {
+		snprintf(where, size, "%s", t->call.name);
+	}
+	return own ? t->err_msg : syn_strerror(rc);
+}
+
 static void
 encode_error(sni_task *t, int rc, sni_wbuf *w)
 {
-	bool        own = rc == t->err_code && t->err_msg != NULL;
-	const char *msg = own ? t->err_msg : syn_strerror(rc);
 	char        where[256];
-	if (own && t->err_where != NULL && t->err_where[0] != '\0') {
-		snprintf(where, sizeof(where), "%s <- %s", t->err_where,
-		    t->call.name);
-	} else {
-		snprintf(where, sizeof(where), "%s", t->call.name);
-	}
+	const char *msg = sni_task_error_text(t, rc, where, sizeof(where));
 	sni_msg_encode_error(w, t->call_id, rc, msg, where);
 }
 
@@ -127,8 +132,8 @@ sni_task_deliver(sni_task *t, sni_wbuf *w, int rc)
 	sni_reply_deliver(t->origin, to, msg, msg != NULL ? rc : SYN_ENOMEM);
 }
 
-void
-sni_task_reply(sni_task *t, int rc)
+int
+sni_task_valid_code(sni_task *t, int rc)
 {
 	if (!sni_code_valid(rc)) {
 		rc = syn_raise(t, SYN_EBADCODE,
@@ -136,6 +141,13 @@ sni_task_reply(sni_task *t, int rc)
 		    "SYN_EUSER(n)",
 		    t->call.name, rc);
 	}
+	return rc;
+}
+
+void
+sni_task_reply(sni_task *t, int rc)
+{
+	rc = sni_task_valid_code(t, rc);
 	sni_wbuf w;
 	sni_wbuf_init(&w);
 	rc = encode_result(t, rc, &w);
@@ -270,6 +282,9 @@ sni_task_check(sni_task *t)
 int
 sni_task_suspend(sni_task *t)
 {
+	if (t->gen.batch != NULL && t->origin_ptr != NULL) {
+		sni_gen_flush(t); /* what it has, before it waits */
+	}
 	if (t->msg != NULL) { /* a suspended call keeps no message */
 		nng_msg_free(t->msg);
 		t->msg = NULL;

@@ -51,6 +51,7 @@ typedef struct sni_gen {
 	nng_msg  *close_msg;
 	syn_value sent; /* the value the last NEXT sent */
 	void     *sent_mem;
+	struct sni_batch *batch; /* with a window: items not yet sent */
 } sni_gen;
 
 struct syn_task {
@@ -108,6 +109,9 @@ int sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
  */
 void sni_task_deliver(sni_task *t, sni_wbuf *w, int rc);
 
+/* rc, or SYN_EBADCODE (raised on t) when t returned an invalid code. */
+int sni_task_valid_code(sni_task *t, int rc);
+
 /*
  * Answers t's pending request with t's outcome rc: its result (or, for a
  * generator, the end of the stream) when rc is 0, else the error with
@@ -140,6 +144,12 @@ int sni_task_check(sni_task *t);
 
 /* Suspends the running task t until sni_task_resume; returns its rc. */
 int sni_task_suspend(sni_task *t);
+
+/*
+ * The message of t's error rc (its own detail when it raised rc, else the
+ * code's description), with where it happened written into where.
+ */
+const char *sni_task_error_text(sni_task *t, int rc, char *where, size_t size);
 
 /*
  * Replaces t's error detail with code, message and where (copied; NULLs

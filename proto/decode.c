@@ -486,3 +486,29 @@ sni_decode_value(const void *p, size_t len, const sni_limits *lim,
 	fill(&r, &b, out);
 	return 0;
 }
+
+int
+sni_decode_value_next(
+    sni_reader *r, const sni_limits *lim, syn_value *out, void **memp)
+{
+	*memp = NULL;
+	if (sni_read_simple(r, out)) {
+		return 0; /* numbers, nil, bools: no memory */
+	}
+	sni_reader start = *r;
+	size_t     need  = 0;
+	int        rc    = sni_scan_value(r, lim, &need);
+	if (rc != 0) {
+		return rc;
+	}
+	sni_bump b = { NULL, NULL };
+	if (need > 0) {
+		if ((*memp = malloc(need)) == NULL) {
+			return SYN_ENOMEM;
+		}
+		b.p   = *memp;
+		b.end = b.p + need;
+	}
+	fill(&start, &b, out);
+	return 0;
+}

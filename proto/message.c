@@ -139,6 +139,24 @@ sni_msg_encode_error(sni_wbuf *w, uint64_t call_id, int code,
 	sni_encode_error(w, code, message, where);
 }
 
+void
+sni_msg_encode_items(sni_wbuf *w, uint64_t call_id, int status,
+    const char *message, const char *where, const void *items, size_t len,
+    uint32_t count)
+{
+	put_header(w, SNI_MSG_ITEMS);
+	sni_encode_uint(w, call_id);
+	if (status == 0) {
+		sni_encode_nil(w);
+	} else if (status == SYN_EEND) {
+		sni_mp_true(w);
+	} else {
+		sni_encode_error(w, status, message, where);
+	}
+	sni_encode_uint(w, count);
+	sink(w, items, len);
+}
+
 int
 sni_msg_kind(const void *body, size_t len)
 {
@@ -323,6 +341,48 @@ sni_msg_decode_close(const void *body, size_t len, const sni_limits *lim,
 		return rc;
 	}
 	return check_end(&r, "stream id");
+}
+
+int
+sni_msg_decode_items(const void *body, size_t len, const sni_limits *lim,
+    sni_items_view *v, void **memp)
+{
+	sni_reader r;
+	uint64_t   count;
+	*memp  = NULL;
+	v->err = NULL;
+	int rc = open_body(body, len, lim, SNI_MSG_ITEMS, &r);
+	if (rc != 0 || (rc = sni_read_uint(&r, &v->call_id)) != 0) {
+		return rc;
+	}
+	v->status = 0;
+	if (sni_read_nil(&r)) {
+		v->status = 0;
+	} else if (sni_read_true(&r)) {
+		v->status = SYN_EEND;
+	} else {
+		syn_value e;
+		if ((rc = sni_decode_value_next(&r, lim, &e, memp)) != 0) {
+			return rc;
+		}
+		if (e.type != SYN_TYPE_ERROR || e.as.error->code == 0) {
+			free(*memp);
+			*memp = NULL;
+			sni_detail_set(
+			    "an ITEMS status is nil, true or an error");
+			return SYN_EPROTO;
+		}
+		v->err    = e.as.error;
+		v->status = e.as.error->code;
+	}
+	if ((rc = sni_read_uint(&r, &count)) != 0 || count > UINT32_MAX) {
+		free(*memp);
+		*memp = NULL;
+		return rc != 0 ? rc : SYN_EPROTO;
+	}
+	v->count = (uint32_t) count;
+	v->items = r;
+	return 0;
 }
 
 static const syn_error end_error = { SYN_EEND,

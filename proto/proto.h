@@ -115,6 +115,13 @@ void sni_fill_array(sni_reader *r, sni_bump *b, syn_value *out);
 int sni_decode_value(const void *p, size_t len, const sni_limits *lim,
     syn_value *out, void **memp);
 
+/*
+ * Both passes over the next value at r, which may be followed by more:
+ * moves r past it. Memory as sni_decode_value.
+ */
+int sni_decode_value_next(
+    sni_reader *r, const sni_limits *lim, syn_value *out, void **memp);
+
 /* -------------------------------------------------------------------------
  * Helpers shared by both directions.
  */
@@ -138,7 +145,12 @@ void sni_process_nonce_reset(void);
  *   CLOSE   call id, stream id: closes the stream; RETURN nil once the
  *           generator's cleanup ran
  *   END     call id: the answer to OPEN or NEXT when the stream is over
- * OPEN and NEXT are answered by RETURN (the item), END or ERROR.
+ *   ITEMS   call id, status, count, then count values: a batch of items,
+ *           for a stream opened with a window; status is nil (more to
+ *           come), true (the stream ended after them) or an error ext
+ *           (it failed after them)
+ * OPEN and NEXT are answered by RETURN (the item), END or ERROR, or with
+ * a window by ITEMS (or ERROR).
  */
 #define SNI_MAGIC 0xc1 /* a byte msgpack never uses */
 #define SNI_VERSION 1
@@ -153,6 +165,7 @@ enum sni_msg_kind {
 	SNI_MSG_NEXT   = 5,
 	SNI_MSG_CLOSE  = 6,
 	SNI_MSG_END    = 7,
+	SNI_MSG_ITEMS  = 8,
 };
 
 /* A call as the decoder sees it: the fields point into the message. */
@@ -188,6 +201,32 @@ int  sni_msg_encode_next(sni_wbuf *w, uint64_t call_id, uint64_t stream,
      const syn_value *v, const sni_limits *lim);
 void sni_msg_encode_close(sni_wbuf *w, uint64_t call_id, uint64_t stream);
 void sni_msg_encode_end(sni_wbuf *w, uint64_t call_id);
+
+/*
+ * Encodes an ITEMS into w: count items already encoded back to back in
+ * items[0..len-1], and the status: 0 (more to come), SYN_EEND (the end
+ * after them) or an error code with its message and where.
+ */
+void sni_msg_encode_items(sni_wbuf *w, uint64_t call_id, int status,
+    const char *message, const char *where, const void *items, size_t len,
+    uint32_t count);
+
+/* An ITEMS as the decoder sees it. */
+typedef struct sni_items_view {
+	uint64_t         call_id;
+	int              status; /* 0, SYN_EEND or the error's code */
+	const syn_error *err;    /* the error, in *memp; NULL unless failed */
+	uint32_t         count;
+	sni_reader       items; /* at the first item; read them in order */
+} sni_items_view;
+
+/*
+ * Checks an ITEMS body's head (the items are checked as they are read,
+ * with sni_decode_value_next). The error, if any, is decoded into malloc'd
+ * memory in *memp (NULL otherwise; free() it). SYN_EPROTO.
+ */
+int sni_msg_decode_items(const void *body, size_t len, const sni_limits *lim,
+    sni_items_view *v, void **memp);
 
 /* Encodes a RETURN of v / an ERROR into w. */
 int sni_msg_encode_return(

@@ -272,6 +272,17 @@ sni_read_nil(sni_reader *r)
 	return false;
 }
 
+/* Reads a true; false (r untouched) for anything else. */
+static inline bool
+sni_read_true(sni_reader *r)
+{
+	if (sni_reader_left(r) > 0 && r->p[0] == 0xc3) {
+		r->p++;
+		return true;
+	}
+	return false;
+}
+
 static inline int
 sni_read_handle(sni_reader *r, syn_handle *hd)
 {

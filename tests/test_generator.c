@@ -659,6 +659,159 @@ START_TEST(many_iterators_from_many_threads)
 }
 END_TEST
 
+/* ---- prefetch windows ------------------------------------------------- */
+
+static atomic_int produced;
+
+/* counted(n [, ms]): yields 0 .. n-1, counting the items made. */
+static int
+counted_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t n, ms = 0;
+	int     rc = syn_unpack(t, args, nargs, "i|i", &n, &ms);
+	for (int64_t i = 0; i < n && rc == 0; i++) {
+		if (ms > 0 && (rc = syn_sleep(t, (syn_duration) ms)) != 0) {
+			break;
+		}
+		syn_value v = syn_int(i);
+		if ((rc = syn_yield(t, &v, NULL)) == 0) {
+			atomic_fetch_add(&produced, 1);
+		}
+	}
+	if (rc == SYN_EITERCLOSED) {
+		atomic_fetch_add(&closed, 1);
+		rc = 0;
+	}
+	atomic_fetch_add(&finished, 1);
+	return rc;
+}
+
+static syn_iter *
+open_window(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, uint32_t prefetch)
+{
+	syn_iter_config cfg = { .prefetch = prefetch };
+	syn_iter       *it;
+	ck_assert_syn_ok(syn_iter_open(s, name, args, nargs, &cfg, &it));
+	return it;
+}
+
+/* Every item, in order, then the end, in batches. */
+START_TEST(prefetch_in_order)
+{
+	syn_synchronizer s = gen_sync();
+	register_gen(s, "counted", counted_gen);
+	for (int window = 1; window <= 1000; window *= 10) {
+		syn_value n  = syn_int(1000);
+		syn_iter *it = open_window(s, "counted", &n, 1, window);
+		for (int i = 0; i < 1000; i++) {
+			ck_assert_int_eq(next_int(it), i);
+		}
+		ck_assert_syn_rc(syn_iter_next(it, NULL), SYN_EEND);
+		ck_assert_syn_rc(syn_iter_next(it, NULL), SYN_EEND);
+		ck_assert_syn_ok(syn_iter_close(it));
+	}
+	ck_assert_int_eq(atomic_load(&closed), 0);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* The generator runs ahead, by the window at most. */
+START_TEST(prefetch_is_flow_controlled)
+{
+	syn_synchronizer s = gen_sync();
+	register_gen(s, "counted", counted_gen);
+	atomic_store(&produced, 0);
+	syn_value n  = syn_int(100000);
+	syn_iter *it = open_window(s, "counted", &n, 1, 64);
+	ck_assert_int_eq(next_int(it), 0);
+	usleep(50000); /* time to run ahead as far as it may */
+	int made = atomic_load(&produced);
+	ck_assert_msg(made > 1 && made <= 64, "made %d items ahead", made);
+	for (int i = 1; i < 200; i++) {
+		ck_assert_int_eq(next_int(it), i);
+	}
+	usleep(50000);
+	made = atomic_load(&produced);
+	ck_assert_msg(made > 200 && made <= 200 + 64, "made %d", made);
+	ck_assert_syn_ok(syn_iter_close(it)); /* the rest is dropped */
+	ck_assert_int_eq(atomic_load(&closed), 1);
+	ck_assert_int_eq(atomic_load(&finished), 1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Items made with waits between them are not held back for a batch. */
+START_TEST(prefetch_sends_what_it_has_before_waiting)
+{
+	syn_synchronizer s = gen_sync();
+	register_gen(s, "counted", counted_gen);
+	syn_value args[2] = { syn_int(4), syn_int(D_MS / 5) };
+	syn_iter *it      = open_window(s, "counted", args, 2, 1000);
+	double    t0      = th_now_ms();
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(next_int(it), i);
+		double took = th_now_ms() - t0;
+		ck_assert_msg(
+		    took < (i + 3) * D_MS / 5, "item %d at %.1f ms", i, took);
+	}
+	ck_assert_syn_rc(syn_iter_next(it, NULL), SYN_EEND);
+	ck_assert_syn_ok(syn_iter_close(it));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* An error follows the items made before it. */
+START_TEST(prefetch_error_after_items)
+{
+	syn_synchronizer s = gen_sync();
+	register_gen(s, "failing", failing_gen);
+	syn_iter *it = open_window(s, "failing", NULL, 0, 16);
+	ck_assert_int_eq(next_int(it), 0);
+	ck_assert_int_eq(next_int(it), 1);
+	ck_assert_syn_rc(syn_iter_next(it, NULL), SYN_EUSER(7));
+	ck_assert_str_eq(syn_last_error()->message, "no third item");
+	ck_assert_syn_rc(syn_iter_next(it, NULL), SYN_EEND);
+	ck_assert_syn_ok(syn_iter_close(it));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* What a window does not do, it says; destroy ends it too. */
+START_TEST(prefetch_limits)
+{
+	syn_synchronizer s = gen_sync();
+	register_gen(s, "counted", counted_gen);
+	syn_value       n = syn_int(100);
+	syn_iter       *it;
+	syn_future     *f;
+	syn_iter_config too_big = { .prefetch = (1u << 20) + 1 };
+	ck_assert_syn_rc(
+	    syn_iter_open(s, "counted", &n, 1, &too_big, &it), SYN_EINVAL);
+	it = open_window(s, "counted", &n, 1, 8);
+	ck_assert_syn_rc(syn_iter_next_future(it, NULL, &f), SYN_ENOTSUP);
+	syn_value one = syn_int(1);
+	ck_assert_syn_rc(syn_iter_send(it, &one, NULL), SYN_ENOTSUP);
+	nng_aio *aio;
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	syn_iter_next_aio(it, NULL, aio);
+	nng_aio_wait(aio);
+	ck_assert_syn_rc(syn_aio_result(aio, NULL), SYN_ENOTSUP);
+	nng_aio_free(aio);
+	ck_assert_int_eq(next_int(it), 0);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&finished), 1);
+	for (int i = 1; i < 8; i++) { /* what it holds, then the news */
+		int rc = syn_iter_next(it, NULL);
+		if (rc != 0) {
+			ck_assert_int_eq(rc, SYN_ECLOSED);
+			break;
+		}
+	}
+	ck_assert_syn_ok(syn_iter_close(it));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -684,6 +837,12 @@ suite(void)
 		TH_CASE("close_in_flight", close_with_a_request_in_flight),
 		TH_CASE("misuse", misuse_is_reported),
 		TH_CASE("many", many_iterators_from_many_threads),
+		TH_CASE("prefetch_in_order", prefetch_in_order),
+		TH_CASE("prefetch_flow_control", prefetch_is_flow_controlled),
+		TH_CASE("prefetch_flush",
+		    prefetch_sends_what_it_has_before_waiting),
+		TH_CASE("prefetch_error", prefetch_error_after_items),
+		TH_CASE("prefetch_limits", prefetch_limits),
 	};
 	return TH_SUITE("generator", cases);
 }

@@ -38,6 +38,16 @@ typedef struct syn_iter_config {
 	 * for ever. Past it the caller goes on; the cleanup finishes on the
 	 * synchronizer in the background. */
 	syn_duration close_timeout;
+	/* Bulk streams: up to this many items are made ahead of the
+	 * consumer, in batches of prefetch / 2 (a message each), in order,
+	 * and flow-controlled. 0: strict lock-step, one item per round trip.
+	 * The generator then runs while the consumer works on the items it
+	 * already has; it sees SYN_EITERCLOSED at its next syn_yield() after a
+	 * close, and the items made ahead are dropped. With a window only
+	 * syn_iter_next() and syn_iter_close() apply (syn_iter_send(),
+	 * syn_iter_next_future() and syn_iter_next_aio() give SYN_ENOTSUP).
+	 * At most 1,048,576. */
+	uint32_t prefetch;
 } syn_iter_config;
 
 /*
