@@ -18,7 +18,6 @@
 #include "core/actor.h"
 #include "core/clock.h"
 #include "core/errors.h"
-#include "core/futex.h"
 #include "core/future.h"
 #include "core/spinlock.h"
 #include "proto/proto.h"
@@ -206,7 +205,6 @@ request_done(void *arg, int rc)
 	    : rc == SYN_EEND     ? ITER_ENDED
 	                         : ITER_FAILED;
 	atomic_store_explicit(&it->state, state, memory_order_release);
-	sni_futex_wake(&it->state, INT32_MAX);
 	iter_unref(it);
 }
 

@@ -56,6 +56,7 @@ cache_drain(void *unused)
 		if (f->msg != NULL) {
 			nng_msg_free(f->msg);
 		}
+		free(f->ext);
 		free(f);
 	}
 	cache.n = 0;
@@ -78,6 +79,7 @@ cache_put(syn_future *f)
 		if (f->msg != NULL) {
 			nng_msg_free(f->msg);
 		}
+		free(f->ext);
 		free(f);
 		return;
 	}
@@ -102,6 +104,7 @@ sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 		return NULL;
 	} else {
 		f->msg = NULL;
+		f->ext = NULL;
 	}
 	f->node.kind        = SNI_NODE_CALL;
 	f->cancel_node.kind = SNI_NODE_CANCEL;
@@ -113,7 +116,6 @@ sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 	f->task     = NULL;
 	atomic_flag_clear(&f->lock.f);
 	f->listeners = NULL;
-	f->ext       = NULL;
 	f->decoded   = false;
 	f->code      = 0;
 	f->value     = syn_nil();
@@ -122,6 +124,8 @@ sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 	return f;
 }
 
+/* The extension stays with a cached future, emptied, for its next use
+ * (an iterator's requests each need one). */
 static void
 future_destroy(syn_future *f)
 {
@@ -131,7 +135,8 @@ future_destroy(syn_future *f)
 		if (f->ext->efd >= 0) {
 			close(f->ext->efd);
 		}
-		free(f->ext);
+		*f->ext     = (sni_future_ext) { 0 };
+		f->ext->efd = -1;
 	}
 	cache_put(f);
 }

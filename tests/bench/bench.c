@@ -186,6 +186,19 @@ park(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return syn_sleep(t, (syn_duration) args[0].as.i);
 }
 
+/* range(n): yields 0 .. n-1. */
+static int
+range_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t n  = args[0].as.i;
+	int     rc = 0;
+	for (int64_t i = 0; i < n && rc == 0; i++) {
+		syn_value v = syn_int(i);
+		rc          = syn_yield(t, &v, NULL);
+	}
+	return rc == SYN_EITERCLOSED ? 0 : rc;
+}
+
 static syn_synchronizer
 make_sync(int spin_us)
 {
@@ -198,9 +211,11 @@ make_sync(int spin_us)
 	syn_func_def d1 = { "add1", SYN_KIND_FUNCTION, add1, NULL };
 	syn_func_def d2 = { "park", SYN_KIND_FUNCTION, park, NULL };
 	syn_func_def d3 = { "pin", SYN_KIND_FUNCTION, pin_actor, NULL };
+	syn_func_def d4 = { "range", SYN_KIND_GENERATOR, range_gen, NULL };
 	if ((rc = syn_register(s, &d1)) != 0 ||
 	    (rc = syn_register(s, &d2)) != 0 ||
-	    (rc = syn_register(s, &d3)) != 0) {
+	    (rc = syn_register(s, &d3)) != 0 ||
+	    (rc = syn_register(s, &d4)) != 0) {
 		die("syn_register", rc);
 	}
 	return s;
@@ -594,6 +609,83 @@ memory_child(const char *self, double *kib, double *submit)
 	pclose(p);
 }
 
+/* ---- streams ------------------------------------------------------------
+ */
+
+static syn_iter *
+open_range(syn_synchronizer s, int64_t n, uint32_t prefetch)
+{
+	syn_value       arg = syn_int(n);
+	syn_iter_config cfg = { .prefetch = prefetch };
+	syn_iter       *it;
+	int             rc = syn_iter_open(s, "range", &arg, 1, &cfg, &it);
+	if (rc != 0) {
+		die("syn_iter_open", rc);
+	}
+	return it;
+}
+
+static void
+expect_item(syn_iter *it, int64_t want)
+{
+	syn_result r  = SYN_RESULT_INIT;
+	int        rc = syn_iter_next(it, &r);
+	if (rc != 0 || r.value.as.i != want) {
+		die("syn_iter_next", rc != 0 ? rc : SYN_EINTERNAL);
+	}
+}
+
+/* Items of a lock-step stream; microseconds per item. */
+static double
+lockstep_item_us(syn_synchronizer s, int n)
+{
+	syn_iter *it = open_range(s, n, 0);
+	expect_item(it, 0); /* the OPEN, and the task's start */
+	double t0 = now_s();
+	for (int i = 1; i < n; i++) {
+		expect_item(it, i);
+	}
+	double us = (now_s() - t0) * 1e6 / (n - 1);
+	syn_iter_close(it);
+	return us;
+}
+
+/* Items of a stream with a prefetch window of 1,024; items per second. */
+static double
+prefetch_items_per_s(syn_synchronizer s, int n)
+{
+	syn_iter *it = open_range(s, n, 1024);
+	double    t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		expect_item(it, i);
+	}
+	double rate = n / (now_s() - t0);
+	if (syn_iter_next(it, NULL) != SYN_EEND) {
+		die("the end of the stream", SYN_EINTERNAL);
+	}
+	syn_iter_close(it);
+	return rate;
+}
+
+/* The growth of resident memory while n items stream (window 1,024),
+ * from the first batch on, in KiB: the largest of ten samples. */
+static double
+stream_rss_growth_kib(syn_synchronizer s, int n)
+{
+	syn_iter *it = open_range(s, n, 1024);
+	expect_item(it, 0);
+	long base = rss_kib(), peak = base;
+	for (int i = 1; i < n; i++) {
+		expect_item(it, i);
+		if (i % (n / 10) == 0) {
+			long now = rss_kib();
+			peak     = now > peak ? now : peak;
+		}
+	}
+	syn_iter_close(it);
+	return (double) (peak - base);
+}
+
 /* ---- the stack switch
  * ------------------------------------------------------------- */
 
@@ -703,6 +795,12 @@ eight_threads(void *arg, int n)
 }
 
 static double
+stream_items(void *arg, int n)
+{
+	return lockstep_item_us(*(syn_synchronizer *) arg, n);
+}
+
+static double
 raw_rr(void *arg, int n)
 {
 	return raw_reqrep_us(n);
@@ -770,6 +868,17 @@ main(int argc, char **argv)
 	record("baseline_spin_pingpong_us", p.base, "us", NULL);
 	record("call_spin_us", p.value, "us", "default spinning");
 	note_ratio("ratio_call_spin_vs_spin", p.ratio, "goal <= 5");
+
+	p = interleave(calls, stream_items, &spin, 1400000 / scale);
+	record("stream_lockstep_item_us", p.value, "us", NULL);
+	record("stream_lockstep_items_per_s", 1e6 / p.value, "/s",
+	    "one item per round trip");
+	note_ratio("ratio_stream_item_vs_call", p.ratio, "goal <= 1.2");
+	record("stream_prefetch_items_per_s",
+	    prefetch_items_per_s(spin, 20000000 / scale), "/s",
+	    "window 1,024; goal >= 5,000,000");
+	record("stream_rss_growth_kib", stream_rss_growth_kib(spin, 10000000),
+	    "KiB", "10,000,000 items; goal < 1,024");
 
 	p = interleave(bare_rate, pipe_rate, &spin, 7000000 / scale);
 	record(
