@@ -82,6 +82,107 @@ door_call(nng_socket req, nng_msg *m, int64_t *out)
 	return reply_int(m, out);
 }
 
+/* gen(n): yields 0 .. n-1. */
+static int
+gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int rc = 0;
+	for (int64_t i = 0; i < args[0].as.i && rc == 0; i++) {
+		syn_value v = syn_int(i);
+		rc          = syn_yield(t, &v, NULL);
+	}
+	return rc == SYN_EITERCLOSED ? 0 : rc;
+}
+
+static nng_msg *
+wbuf_msg(sni_wbuf *w)
+{
+	nng_msg *m;
+	ck_assert_int_eq(w->err, 0);
+	ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+	ck_assert_int_eq(nng_msg_append(m, w->buf, w->len), 0);
+	sni_wbuf_fini(w);
+	return m;
+}
+
+static nng_msg *
+open_msg(uint64_t stream, int64_t n, uint32_t window)
+{
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	syn_value  arg = syn_int(n);
+	sni_wbuf   w;
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_msg_encode_open(
+	    &w, 1, NULL, "gen", 3, &arg, 1, &lim, stream, window));
+	return wbuf_msg(&w);
+}
+
+static nng_msg *
+next_msg(uint64_t stream)
+{
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	syn_value  nil = syn_nil();
+	sni_wbuf   w;
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_msg_encode_next(&w, 2, stream, &nil, &lim));
+	return wbuf_msg(&w);
+}
+
+static nng_msg *
+close_msg(uint64_t stream)
+{
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	sni_msg_encode_close(&w, 3, stream);
+	return wbuf_msg(&w);
+}
+
+/* A generator served by address: OPEN, NEXT, END, CLOSE, batches. */
+START_TEST(generator_by_address)
+{
+	syn_synchronizer s   = th_new();
+	syn_func_def     def = { "gen", SYN_KIND_GENERATOR, gen, NULL };
+	ck_assert_syn_ok(syn_register(s, &def));
+	nng_socket req = dial(s);
+	int64_t    out = -1;
+	ck_assert_syn_ok(door_call(req, open_msg(99, 2, 0), &out));
+	ck_assert_int_eq(out, 0);
+	ck_assert_syn_ok(door_call(req, next_msg(99), &out));
+	ck_assert_int_eq(out, 1);
+	ck_assert_syn_rc(door_call(req, next_msg(99), &out), SYN_EEND);
+	ck_assert_syn_rc(door_call(req, next_msg(99), &out), SYN_ENOENT);
+	/* Closed early: the CLOSE is answered with nil; the stream is gone. */
+	ck_assert_syn_ok(door_call(req, open_msg(5, 10, 0), &out));
+	ck_assert_syn_rc(door_call(req, open_msg(5, 10, 0), &out), SYN_EEXIST);
+	ck_assert_syn_ok(door_call(req, close_msg(5), &out));
+	ck_assert_syn_rc(door_call(req, next_msg(5), &out), SYN_ENOENT);
+	ck_assert_syn_ok(door_call(req, close_msg(5), &out)); /* again */
+	/* A window: the items come in batches. */
+	nng_msg *m = open_msg(6, 5, 4);
+	ck_assert_int_eq(nng_sendmsg(req, m, 0), 0);
+	ck_assert_int_eq(nng_recvmsg(req, &m, 0), 0);
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	sni_items_view v;
+	void          *mem;
+	ck_assert_syn_ok(sni_msg_decode_items(
+	    nng_msg_body(m), nng_msg_len(m), &lim, &v, &mem));
+	ck_assert_int_eq(v.status, 0);
+	ck_assert_int_eq(v.count, 2);
+	for (int i = 0; i < 2; i++) {
+		syn_value item;
+		void     *imem;
+		ck_assert_syn_ok(
+		    sni_decode_value_next(&v.items, &lim, &item, &imem));
+		ck_assert_int_eq(item.as.i, i);
+		free(imem);
+	}
+	nng_msg_free(m);
+	ck_assert_syn_ok(door_call(req, close_msg(6), &out));
+	nng_close(req);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 START_TEST(call_by_address)
 {
 	syn_synchronizer s   = th_new();
@@ -228,6 +329,7 @@ suite(void)
 {
 	const th_case cases[] = {
 		TH_CASE("by_address", call_by_address),
+		TH_CASE("generator", generator_by_address),
 		TH_CASE("malformed", malformed_message_gets_error_reply),
 		TH_CASE("pointers", pointers_refused_at_the_door),
 		TH_CASE("concurrent", concurrent_calls_by_address),
