@@ -2,8 +2,9 @@
  * A libFuzzer target for the strict decoder: every input goes through
  * sni_decode_value (default limits, pointers refused and admitted), a CALL
  * decode with its arguments filled the way core/task.c place_args does,
- * and a reply decode. Whatever is accepted is walked and freed, so ASan
- * sees any bad read and LeakSanitizer any leak.
+ * a reply decode, and the generator messages (OPEN, NEXT, CLOSE, and an
+ * ITEMS batch read item by item, as an iterator reads it). Whatever is accepted
+ * is walked and freed, so ASan sees any bad read and LeakSanitizer any leak.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +76,51 @@ fuzz_reply(const uint8_t *data, size_t size)
 		return;
 	}
 	if (err != NULL) {
+		/* An error's strings come from the message; an END's is the
+		 * library's own. */
 		if (code == 0 ||
-		    strlen(err->message) + strlen(err->where) > size) {
+		    (code != SYN_EEND &&
+		        strlen(err->message) + strlen(err->where) > size)) {
 			abort();
 		}
 	} else {
 		walk(&v);
 	}
 	free(mem);
+}
+
+static void
+fuzz_stream(const uint8_t *data, size_t size)
+{
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	sni_call_view  cv;
+	sni_items_view iv;
+	uint64_t       id, stream;
+	uint32_t       window;
+	syn_value      v;
+	void          *mem;
+	(void) sni_msg_decode_open(data, size, &lim, &cv, &stream, &window);
+	(void) sni_msg_decode_close(data, size, &lim, &id, &stream);
+	if (sni_msg_decode_next(data, size, &lim, &id, &stream, &v, &mem) ==
+	    0) {
+		walk(&v);
+		free(mem);
+	}
+	if (sni_msg_decode_items(data, size, &lim, &iv, &mem) != 0) {
+		return;
+	}
+	if (iv.err != NULL) {
+		walk(&(syn_value) {
+		    .type = SYN_TYPE_ERROR, .as.error = iv.err });
+	}
+	free(mem);
+	for (uint32_t i = 0; i < iv.count; i++) {
+		if (sni_decode_value_next(&iv.items, &lim, &v, &mem) != 0) {
+			break;
+		}
+		walk(&v);
+		free(mem);
+	}
 }
 
 int
@@ -92,5 +130,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_value(data, size, true);
 	fuzz_call(data, size);
 	fuzz_reply(data, size);
+	fuzz_stream(data, size);
 	return 0;
 }
