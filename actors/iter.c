@@ -254,19 +254,15 @@ refuse(syn_iter *it, uint32_t state)
 	    "end of the stream: the generator has no more items", it->name);
 }
 
-/* Posts f, made for a request of it, to a. */
-static int
+/* Posts f, made and filled for a request of it, to a. */
+static void
 post_request(syn_iter *it, sni_actor *a, syn_future *f)
 {
-	if (sni_future_set_hook(f, request_done, it) != 0) {
-		return sni_error_set(SYN_ENOMEM, NULL, it->name);
-	}
 	atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
 	sni_spin_lock(&it->lock);
 	it->pending = f;
 	sni_spin_unlock(&it->lock);
 	sni_actor_post(a, &f->node);
-	return 0;
 }
 
 /* Starts the next request; on success *fp is its future, posted. */
@@ -293,8 +289,10 @@ start_request(syn_iter *it, const syn_value *v, syn_future **fp)
 		    it->name);
 	} else if ((f = sni_future_alloc(it->actor_id, a->spin_ns)) == NULL) {
 		rc = sni_error_set(SYN_ENOMEM, NULL, it->name);
+	} else if (sni_future_set_hook(f, request_done, it) != 0) {
+		rc = sni_error_set(SYN_ENOMEM, NULL, it->name);
 	} else if ((rc = fill_request(it, a, state, v, f)) == 0) {
-		rc = post_request(it, a, f);
+		post_request(it, a, f); /* nothing fails past the OPEN's move */
 	}
 	if (a != NULL) {
 		sni_actor_release(a);
