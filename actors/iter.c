@@ -279,7 +279,9 @@ start_request(syn_iter *it, const syn_value *v, syn_future **fp)
 	}
 	sni_actor  *a  = NULL;
 	syn_future *f  = NULL;
-	int         rc = sni_actor_hold(it->actor_id, &a);
+	int         rc = state == ITER_FRESH
+	            ? sni_actor_hold(it->actor_id, &a)
+	            : sni_actor_hold_closed(it->actor_id, &a); /* it runs */
 	if (rc != 0) {
 		a  = NULL;
 		rc = sni_error_set(rc,
@@ -549,7 +551,7 @@ static int
 send_close(syn_iter *it, syn_future **fp)
 {
 	sni_actor *a;
-	int        rc = sni_actor_hold(it->actor_id, &a);
+	int        rc = sni_actor_hold_closed(it->actor_id, &a);
 	if (rc != 0) {
 		return rc; /* gone: its generators were closed with it */
 	}

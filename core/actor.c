@@ -422,6 +422,12 @@ sni_actor_hold(uint32_t id, sni_actor **ap)
 	return sni_registry_pin(id, false, ap);
 }
 
+int
+sni_actor_hold_closed(uint32_t id, sni_actor **ap)
+{
+	return sni_registry_pin(id, true, ap);
+}
+
 void
 sni_actor_release(sni_actor *a)
 {

@@ -97,6 +97,13 @@ int sni_actor_start(const syn_config *cfg, const sni_actor_ops *ops,
 /* Looks id up and pins the actor (SYN_ECLOSED, SYN_EFORK); any thread. */
 int sni_actor_hold(uint32_t id, sni_actor **ap);
 
+/*
+ * As sni_actor_hold, also while the actor is closed (not once its destroy
+ * began): for requests that go on with what began before the close, such
+ * as the next item of an open generator, or its close.
+ */
+int sni_actor_hold_closed(uint32_t id, sni_actor **ap);
+
 /* Unpins an actor pinned by sni_actor_hold. */
 void sni_actor_release(sni_actor *a);
 

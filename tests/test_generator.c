@@ -514,6 +514,29 @@ START_TEST(destroy_closes_open_iterators)
 }
 END_TEST
 
+/* Closing the synchronizer refuses new iterators; open ones go on. */
+START_TEST(close_lets_open_streams_go_on)
+{
+	syn_synchronizer s = gen_sync();
+	syn_value        n = syn_int(10);
+	syn_iter        *a, *b, *c;
+	ck_assert_syn_ok(syn_iter_open(s, "count", &n, 1, NULL, &a));
+	ck_assert_syn_ok(syn_iter_open(s, "count", &n, 1, NULL, &b));
+	ck_assert_int_eq(next_int(a), 0);
+	ck_assert_int_eq(next_int(b), 0);
+	ck_assert_syn_ok(syn_synchronizer_close(s));
+	ck_assert_syn_rc(
+	    syn_iter_open(s, "count", &n, 1, NULL, &c), SYN_ECLOSED);
+	ck_assert_int_eq(next_int(a), 1);
+	ck_assert_syn_ok(syn_iter_close(a)); /* its cleanup runs */
+	ck_assert_int_eq(atomic_load(&closed), 1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s)); /* closes b */
+	ck_assert_int_eq(atomic_load(&closed), 2);
+	ck_assert_syn_rc(syn_iter_next(b, NULL), SYN_ECLOSED);
+	ck_assert_syn_ok(syn_iter_close(b));
+}
+END_TEST
+
 /* Cancelling a pending item cancels the generator: its cleanup runs. */
 START_TEST(cancelled_item_ends_the_stream)
 {
@@ -833,6 +856,7 @@ suite(void)
 		    awaiting_items_does_not_block_the_actor),
 		TH_CASE("not_a_function", a_generator_is_not_a_function),
 		TH_CASE("destroy", destroy_closes_open_iterators),
+		TH_CASE("close_sync", close_lets_open_streams_go_on),
 		TH_CASE("cancel_item", cancelled_item_ends_the_stream),
 		TH_CASE("close_in_flight", close_with_a_request_in_flight),
 		TH_CASE("misuse", misuse_is_reported),
