@@ -69,10 +69,11 @@ SYN_API int syn_await(syn_task *t, syn_future *f);
  * waits for that; returning SYN_EITERCLOSED or SYN_EEND counts as 0); a
  * later syn_yield() returns it again at once, handing nothing out. With a
  * prefetch window (syn_iter_config) it returns at once until a batch is
- * full, and waits only for the consumer to ask for the next batch. SYN_ECANCELED when the consumer cancelled its pending
- * request. Errors: SYN_ESTATE (t is not a running generator task),
- * SYN_EINVAL (v is NULL or cannot be encoded: nothing was handed out),
- * SYN_EMSGSIZE (the item is larger than config.max_message).
+ * full, and waits only for the consumer to ask for the next batch.
+ * SYN_ECANCELED when the consumer cancelled its pending request. Errors:
+ * SYN_ESTATE (t is not a running generator task), SYN_EINVAL (v is NULL or
+ * cannot be encoded: nothing was handed out), SYN_EMSGSIZE (the item is larger
+ * than config.max_message).
  */
 SYN_API int syn_yield(syn_task *t, const syn_value *v, syn_value *sent);
 
