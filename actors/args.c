@@ -30,6 +30,10 @@ wanted_type(char c)
 		return SYN_TYPE_HANDLE;
 	case 'p':
 		return SYN_TYPE_PTR;
+	case 'o':
+		return SYN_TYPE_OBJECT;
+	case 'P':
+		return SYN_TYPE_PROXY;
 	case 'v':
 		return SYN_TYPE_NIL; /* anything */
 	default:
@@ -78,6 +82,14 @@ read_one(syn_task *t, char c, const syn_value *v, size_t i, va_list *ap)
 	case 'p':
 		rc = v->type == SYN_TYPE_PTR ? 0 : SYN_EBADTYPE;
 		*va_arg(*ap, void **) = rc == 0 ? v->as.ptr : NULL;
+		break;
+	case 'o':
+		rc = v->type == SYN_TYPE_OBJECT ? 0 : SYN_EBADTYPE;
+		*va_arg(*ap, void **) = rc == 0 ? v->as.object : NULL;
+		break;
+	case 'P':
+		rc = v->type == SYN_TYPE_PROXY ? 0 : SYN_EBADTYPE;
+		*va_arg(*ap, syn_proxy **) = rc == 0 ? v->as.proxy : NULL;
 		break;
 	default: /* l, m, v */
 		rc = (c == 'v' || v->type == wanted_type(c)) ? 0 : SYN_EBADTYPE;

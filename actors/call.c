@@ -15,16 +15,22 @@
 #include "core/future.h"
 #include "core/ptrmap.h"
 #include "proto/proto.h"
+#include "sync.h"
 
-/* Encodes the CALL into *mp, reusing the message there if any. */
+/* Encodes the CALL of r into *mp, reusing the message there if any. */
 static int
-encode_call(sni_actor *a, const char *name, const syn_value *args, size_t nargs,
-    nng_msg **mp)
+encode_call(sni_actor *a, const sni_request *r, nng_msg **mp)
 {
+	const char *name = r->name != NULL ? r->name : "";
+	int         rc   = sni_translate_call_args(r->args, r->nargs);
+	if (rc != 0) {
+		return sni_error_set_detail(rc, name);
+	}
 	sni_wbuf w;
 	sni_wbuf_init(&w);
-	int rc = sni_msg_encode_call(&w, 0, NULL, name,
-	    name != NULL ? strlen(name) : 0, args, nargs, &a->limits);
+	rc = sni_msg_encode_call(&w, 0, r->target, r->name,
+	    r->name != NULL ? strlen(r->name) : 0, r->args, r->nargs,
+	    &a->limits);
 	if (rc == 0 && w.err == 0) {
 		if (*mp == NULL && nng_msg_alloc(mp, w.len) != 0) {
 			rc = SYN_ENOMEM;
@@ -34,32 +40,30 @@ encode_call(sni_actor *a, const char *name, const syn_value *args, size_t nargs,
 	}
 	rc = rc != 0 ? rc : w.err;
 	if (rc != 0) {
-		sni_error_set_detail(rc, name != NULL ? name : "");
+		sni_error_set_detail(rc, name);
 	}
 	sni_wbuf_fini(&w);
 	return rc;
 }
 
-/* Starts the call: a future posted to the synchronizer. */
-static int
-start_call(syn_synchronizer s, const char *name, const syn_value *args,
-    size_t nargs, syn_future **fp)
+int
+sni_request_start(const sni_request *r, syn_future **fp)
 {
 	sni_actor *a;
-	int        rc = sni_actor_hold(s.id, &a);
+	int        rc = sni_actor_hold(r->actor_id, &a);
 	if (rc != 0) {
 		return sni_error_set(rc,
 		    rc == SYN_EFORK ? "the synchronizer belongs to the parent "
 		                      "process"
 		                    : "no such synchronizer, or it is closed",
-		    name != NULL ? name : "");
+		    r->name != NULL ? r->name : "");
 	}
-	syn_future *f = sni_future_alloc(s.id, a->spin_ns);
+	syn_future *f = sni_future_alloc(r->actor_id, a->spin_ns);
 	if (f == NULL) {
 		sni_actor_release(a);
-		return sni_error_set(SYN_ENOMEM, NULL, name);
+		return sni_error_set(SYN_ENOMEM, NULL, r->name);
 	}
-	if ((rc = encode_call(a, name, args, nargs, &f->msg)) != 0) {
+	if ((rc = encode_call(a, r, &f->msg)) != 0) {
 		sni_actor_release(a);
 		sni_future_discard(f);
 		return rc;
@@ -71,36 +75,24 @@ start_call(syn_synchronizer s, const char *name, const syn_value *args,
 }
 
 static int
-check_not_own_thread(syn_synchronizer s, const char *name)
+check_not_own_thread(uint32_t actor_id, const char *name)
 {
 	sni_actor *self = sni_actor_self();
-	if (self != NULL && self->id == s.id) {
+	if (self != NULL && self->id == actor_id) {
 		return sni_error_set(SYN_EDEADLK,
 		    "blocking call from the synchronizer's own thread: use "
-		    "syn_call_future() and syn_await() there",
+		    "the _future form and syn_await() there",
 		    name != NULL ? name : "");
 	}
 	return 0;
 }
 
 int
-syn_call_future(syn_synchronizer s, const char *name, const syn_value *args,
-    size_t nargs, syn_future **fp)
-{
-	if (fp == NULL) {
-		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
-	}
-	*fp = NULL;
-	return start_call(s, name, args, nargs, fp);
-}
-
-int
-syn_call_timeout(syn_synchronizer s, const char *name, const syn_value *args,
-    size_t nargs, syn_duration timeout, syn_result *res)
+sni_request_run(const sni_request *r, syn_duration timeout, syn_result *res)
 {
 	syn_future *f;
-	int         rc = check_not_own_thread(s, name);
-	if (rc != 0 || (rc = start_call(s, name, args, nargs, &f)) != 0) {
+	int         rc = check_not_own_thread(r->actor_id, r->name);
+	if (rc != 0 || (rc = sni_request_start(r, &f)) != 0) {
 		return rc;
 	}
 	if ((rc = sni_future_wait_until(f, sni_deadline_ms(timeout))) != 0) {
@@ -115,11 +107,31 @@ syn_call_timeout(syn_synchronizer s, const char *name, const syn_value *args,
 		                      "of a fork"
 		                    : "the call did not finish in time and was "
 		                      "cancelled",
-		    name);
+		    r->name);
 	}
 	rc = sni_future_outcome(f, res);
 	syn_future_free(f);
 	return rc;
+}
+
+int
+syn_call_future(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, syn_future **fp)
+{
+	if (fp == NULL) {
+		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
+	}
+	*fp                 = NULL;
+	const sni_request r = { s.id, NULL, name, args, nargs };
+	return sni_request_start(&r, fp);
+}
+
+int
+syn_call_timeout(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, syn_duration timeout, syn_result *res)
+{
+	const sni_request r = { s.id, NULL, name, args, nargs };
+	return sni_request_run(&r, timeout, res);
 }
 
 int
@@ -274,27 +286,18 @@ sni_request_aio(nng_aio *aio, sni_request_fn start, void *arg)
 	}
 }
 
-/* syn_call_aio's request: the call. */
-typedef struct call_args {
-	syn_synchronizer s;
-	const char      *name;
-	const syn_value *args;
-	size_t           nargs;
-} call_args;
-
-static int
-start_call_request(void *arg, syn_future **fp)
+int
+sni_request_start_fn(void *arg, syn_future **fp)
 {
-	call_args *c = arg;
-	return start_call(c->s, c->name, c->args, c->nargs, fp);
+	return sni_request_start(arg, fp);
 }
 
 void
 syn_call_aio(syn_synchronizer s, const char *name, const syn_value *args,
     size_t nargs, nng_aio *aio)
 {
-	call_args c = { s, name, args, nargs };
-	sni_request_aio(aio, start_call_request, &c);
+	sni_request r = { s.id, NULL, name, args, nargs };
+	sni_request_aio(aio, sni_request_start_fn, &r);
 }
 
 int

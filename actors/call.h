@@ -7,6 +7,8 @@
 #include <nng/nng.h>
 
 #include <synchronicity/future.h>
+#include <synchronicity/iter.h>
+#include <synchronicity/value.h>
 
 /*
  * Starts a request: on success *fp is its future, posted, the caller's.
@@ -20,5 +22,28 @@ typedef int (*sni_request_fn)(void *arg, syn_future **fp);
  * for cancellation and syn_aio_result() for reading it). Any thread.
  */
 void sni_request_aio(nng_aio *aio, sni_request_fn start, void *arg);
+
+/* A call: of a function (target NULL) or of a method of target. */
+typedef struct sni_request {
+	uint32_t          actor_id;
+	const syn_handle *target;
+	const char       *name;
+	const syn_value  *args;
+	size_t            nargs;
+} sni_request;
+
+/* Posts r; *fp is its future. Errors as syn_call_future(). */
+int sni_request_start(const sni_request *r, syn_future **fp);
+
+/* sni_request_start for sni_request_aio: arg is the sni_request. */
+int sni_request_start_fn(void *arg, syn_future **fp);
+
+/* Posts r and waits for its outcome, as syn_call_timeout() does. */
+int sni_request_run(
+    const sni_request *r, syn_duration timeout, syn_result *res);
+
+/* Opens an iterator over r, a generator function or method. */
+int sni_iter_open(
+    const sni_request *r, const syn_iter_config *cfg, syn_iter **itp);
 
 #endif /* SNI_CALL_H */

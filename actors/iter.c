@@ -21,6 +21,7 @@
 #include "core/future.h"
 #include "core/spinlock.h"
 #include "proto/proto.h"
+#include "sync.h"
 
 #define CLOSE_TIMEOUT_MS 10000
 
@@ -129,13 +130,17 @@ check_cfg(const syn_iter_config *cfg, syn_duration *close_timeout)
 
 /* Encodes the OPEN of it's stream with the actor's limits. */
 static int
-encode_open(syn_iter *it, sni_actor *a, const char *name, const syn_value *args,
-    size_t nargs)
+encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 {
+	const char *name = r->name;
+	int         rc   = sni_translate_call_args(r->args, r->nargs);
+	if (rc != 0) {
+		return sni_error_set_detail(rc, name);
+	}
 	sni_wbuf w;
 	sni_wbuf_init(&w);
-	int rc = sni_msg_encode_open(&w, 0, NULL, name, strlen(name), args,
-	    nargs, &a->limits, it->stream, it->prefetch);
+	rc = sni_msg_encode_open(&w, 0, r->target, name, strlen(name), r->args,
+	    r->nargs, &a->limits, it->stream, it->prefetch);
 	if (rc != 0) {
 		sni_wbuf_fini(&w);
 		return sni_error_set_detail(rc, name);
@@ -147,12 +152,12 @@ encode_open(syn_iter *it, sni_actor *a, const char *name, const syn_value *args,
 }
 
 int
-syn_iter_open(syn_synchronizer s, const char *name, const syn_value *args,
-    size_t nargs, const syn_iter_config *cfg, syn_iter **itp)
+sni_iter_open(const sni_request *r, const syn_iter_config *cfg, syn_iter **itp)
 {
 	syn_duration close_timeout;
 	sni_actor   *a;
 	int          rc;
+	const char  *name = r->name;
 	if (itp == NULL) {
 		return sni_error_set(
 		    SYN_EINVAL, "iterator pointer is NULL", "");
@@ -164,7 +169,7 @@ syn_iter_open(syn_synchronizer s, const char *name, const syn_value *args,
 	if ((rc = check_cfg(cfg, &close_timeout)) != 0) {
 		return rc;
 	}
-	if ((rc = sni_actor_hold(s.id, &a)) != 0) {
+	if ((rc = sni_actor_hold(r->actor_id, &a)) != 0) {
 		return sni_error_set(
 		    rc, "no such synchronizer, or it is closed", name);
 	}
@@ -174,14 +179,14 @@ syn_iter_open(syn_synchronizer s, const char *name, const syn_value *args,
 		sni_actor_release(a);
 		return sni_error_set(SYN_ENOMEM, NULL, name);
 	}
-	it->actor_id      = s.id;
+	it->actor_id      = r->actor_id;
 	it->stream        = new_stream_id();
 	it->close_timeout = close_timeout;
 	it->prefetch      = cfg != NULL ? cfg->prefetch : 0;
 	atomic_init(&it->state, ITER_FRESH);
 	atomic_init(&it->refs, 1);
 	atomic_flag_clear(&it->lock.f);
-	rc = encode_open(it, a, name, args, nargs);
+	rc = encode_open(it, a, r);
 	sni_actor_release(a);
 	if (rc != 0) {
 		iter_unref(it);
@@ -189,6 +194,14 @@ syn_iter_open(syn_synchronizer s, const char *name, const syn_value *args,
 	}
 	*itp = it;
 	return 0;
+}
+
+int
+syn_iter_open(syn_synchronizer s, const char *name, const syn_value *args,
+    size_t nargs, const syn_iter_config *cfg, syn_iter **itp)
+{
+	const sni_request r = { s.id, NULL, name, args, nargs };
+	return sni_iter_open(&r, cfg, itp);
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -379,10 +392,18 @@ hand_out(syn_iter *it, syn_result *item)
 		atomic_store(&it->state, ITER_FAILED);
 		return sni_error_set(rc, "malformed item", it->name);
 	}
+	void *held;
+	if ((rc = sni_reply_translate(&v, &held)) != 0) {
+		free(mem);
+		return sni_error_set(rc, "no memory for the item's proxies",
+		    it->name);
+	}
 	if (item != NULL) {
 		item->value = v;
 		item->mem_  = mem;
+		item->held_ = held;
 	} else {
+		sni_held_release(held);
 		free(mem);
 	}
 	return 0;

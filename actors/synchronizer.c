@@ -10,21 +10,14 @@
 #include "core/registry.h"
 #include "functab.h"
 #include "proto/proto.h"
-
-/* What the actors layer keeps per synchronizer (on its thread). */
-typedef struct sni_sync {
-	sni_functab     funcs;
-	const sni_func *last; /* the function resolved last: calls repeat */
-} sni_sync;
+#include "sync.h"
 
 static int
 resolve(void *arg, const sni_call_view *v, sni_callable *out)
 {
 	sni_sync *s = arg;
 	if (v->has_target) {
-		sni_detail_set("no object %llu on this synchronizer",
-		    (unsigned long long) v->target.object);
-		return SYN_ENOENT;
+		return sni_object_resolve(s, v, out);
 	}
 	const sni_func *f = s->last;
 	if (f == NULL || f->len != v->method_len ||
@@ -41,18 +34,42 @@ resolve(void *arg, const sni_call_view *v, sni_callable *out)
 	out->userdata = f->def.userdata;
 	out->name     = f->name;
 	out->kind     = f->def.kind;
+	out->method   = NULL;
+	out->self     = NULL;
+	out->raw      = false;
 	return 0;
 }
 
+/* A RELEASE: references to one of the objects come back. */
+static void
+release(void *arg, uint64_t object, uint32_t count)
+{
+	sni_sync   *s = arg;
+	sni_object *o = sni_object_find(s, object);
+	if (o != NULL) {
+		sni_object_unexport(s, o, count);
+	}
+}
+
+/* After the loop, on the actor's thread: the objects left are dropped. */
 static void
 sync_fini(void *arg)
 {
 	sni_sync *s = arg;
+	sni_objects_fini(s);
+	sni_classes_fini(s);
 	sni_functab_fini(&s->funcs);
 	free(s);
 }
 
-static const sni_actor_ops sync_ops = { resolve, sync_fini };
+static const sni_actor_ops sync_ops = {
+	.resolve    = resolve,
+	.task_begin = sni_translate_task_begin,
+	.value_out  = sni_translate_out,
+	.task_end   = sni_translate_task_end,
+	.release    = release,
+	.fini       = sync_fini,
+};
 
 int
 syn_synchronizer_new(syn_synchronizer *sp, const syn_config *cfg)
@@ -61,7 +78,8 @@ syn_synchronizer_new(syn_synchronizer *sp, const syn_config *cfg)
 		return sni_error_set(
 		    SYN_EINVAL, "synchronizer pointer is NULL", "");
 	}
-	sp->id      = 0;
+	sp->id = 0;
+	sni_translate_install(); /* replies' handles become proxies */
 	sni_sync *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		return sni_error_set(SYN_ENOMEM, NULL, "");

@@ -535,6 +535,32 @@ check_kind(const sni_callable *c, uint64_t stream)
 	return 0;
 }
 
+/* A RELEASE: references to an object of this actor come back. */
+static void
+handle_release(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
+    const sni_limits *lim)
+{
+	uint64_t   id = 0;
+	syn_handle h;
+	uint32_t   count;
+	int        rc = sni_msg_decode_release(
+	           nng_msg_body(msg), nng_msg_len(msg), lim, &id, &h, &count);
+	if (rc == 0 && h.owner != a->id) {
+		sni_detail_set("object of synchronizer %llu released on %u",
+		    (unsigned long long) h.owner, a->id);
+		rc = SYN_EINVAL;
+	}
+	if (rc != 0) {
+		sni_reply_error(
+		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
+		return;
+	}
+	if (a->ops->release != NULL) {
+		a->ops->release(a->ops_arg, h.object, count);
+	}
+	sni_reply_nil(origin, origin_ptr, msg, id);
+}
+
 void
 sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
     const sni_limits *lim)
@@ -551,6 +577,9 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		return;
 	case SNI_MSG_CLOSE:
 		sni_gen_close(a, msg, origin, origin_ptr, lim);
+		return;
+	case SNI_MSG_RELEASE:
+		handle_release(a, msg, origin, origin_ptr, lim);
 		return;
 	case SNI_MSG_OPEN:
 		rc = sni_msg_decode_open(nng_msg_body(msg), nng_msg_len(msg),

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <synchronicity/class.h>
 #include <synchronicity/function.h>
 #include <synchronicity/synchronizer.h>
 
@@ -32,17 +33,32 @@ typedef struct sni_aio   sni_aio;
 
 /* An implementation, as resolved for one call. */
 typedef struct sni_callable {
-	syn_func_fn fn;
-	void       *userdata;
-	const char *name; /* lives as long as the synchronizer */
-	int         kind; /* a syn_kind */
+	syn_func_fn   fn;     /* a function, or */
+	syn_method_fn method; /* a method, of self */
+	void         *self;
+	void         *userdata;
+	const char   *name; /* lives as long as the synchronizer */
+	int           kind; /* a syn_kind */
+	bool          raw;  /* no translation of arguments and results */
 } sni_callable;
 
-/* What the actors layer plugs into an actor; both run on its thread. */
+/* What the actors layer plugs into an actor; all run on its thread. */
 typedef struct sni_actor_ops {
 	/* Finds the implementation for a call, or fails (SYN_ENOENT, with
-	 * a detail through sni_detail_set). */
+	 * a detail through sni_detail_set). Holds nothing. */
 	int (*resolve)(void *arg, const sni_call_view *v, sni_callable *out);
+	/* In the task, before the implementation runs: holds the object a
+	 * method runs on, and translates the handles in the arguments
+	 * (objects of this synchronizer become OBJECT values, others PROXY
+	 * values; not for raw callables). task_end lets go of it all. */
+	int (*task_begin)(void *arg, sni_task *t);
+	/* Before a result or an item of t leaves: checks its OBJECT values
+	 * and counts each as a reference handed out. Not for raw ones. */
+	int (*value_out)(void *arg, sni_task *t, const syn_value *v);
+	/* t ended: lets go of what resolve and args_in held for it. */
+	void (*task_end)(void *arg, sni_task *t);
+	/* A RELEASE: count references to object come back. */
+	void (*release)(void *arg, uint64_t object, uint32_t count);
 	/* Frees arg once the loop has ended. */
 	void (*fini)(void *arg);
 } sni_actor_ops;

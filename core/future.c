@@ -135,6 +135,7 @@ future_destroy(syn_future *f)
 		if (f->ext->efd >= 0) {
 			close(f->ext->efd);
 		}
+		sni_held_release(f->ext->held);
 		*f->ext     = (sni_future_ext) { 0 };
 		f->ext->efd = -1;
 	}
@@ -453,6 +454,45 @@ set_bare_error(syn_future *f, int code, const char *message)
 	}
 }
 
+static int (*_Atomic translator)(syn_value *v, void **held);
+
+void
+sni_future_set_translator(int (*fn)(syn_value *v, void **held))
+{
+	atomic_store(&translator, fn);
+}
+
+int
+sni_reply_translate(syn_value *v, void **held)
+{
+	int (*fn)(syn_value *, void **) = atomic_load(&translator);
+	*held                           = NULL;
+	return fn != NULL ? fn(v, held) : 0;
+}
+
+static sni_future_ext *ext_of(syn_future *f);
+
+/* Under f->lock: the handles in f's value become proxies, kept by f. */
+static void
+keep_translated(syn_future *f)
+{
+	void *held;
+	int   rc = sni_reply_translate(&f->value, &held);
+	if (rc == 0 && held != NULL) {
+		sni_future_ext *x = ext_of(f);
+		if (x != NULL) {
+			x->held = held;
+			return;
+		}
+		sni_held_release(held);
+		rc = SYN_ENOMEM;
+	}
+	if (rc != 0) {
+		f->value = syn_nil();
+		set_bare_error(f, rc, "the result's objects could not be kept");
+	}
+}
+
 /* Under f->lock, once: turns the reply into code, value and err. */
 static void
 decode_locked(syn_future *f)
@@ -473,6 +513,10 @@ decode_locked(syn_future *f)
 		set_bare_error(f, rc, "malformed reply");
 	} else if (f->code == 0) {
 		f->err = &no_error;
+		if (sni_msg_kind(nng_msg_body(f->msg), nng_msg_len(f->msg)) !=
+		    SNI_MSG_RAW) {
+			keep_translated(f);
+		}
 	}
 	/* The message stays, reply and all: the next call overwrites it. */
 }
@@ -491,8 +535,12 @@ sni_future_outcome(syn_future *f, syn_result *res)
 	if (code == 0 && res != NULL) {
 		res->value = f->value;
 		res->mem_  = f->mem;
+		res->held_ = f->ext != NULL ? f->ext->held : NULL;
 		f->value   = syn_nil();
 		f->mem     = NULL;
+		if (f->ext != NULL) {
+			f->ext->held = NULL;
+		}
 	}
 	if (code != 0) {
 		sni_error_set(code, err->message, err->where);
@@ -512,6 +560,8 @@ sni_reply_take(nng_msg *msg, int rc, syn_result *res)
 	syn_value        v;
 	void            *mem;
 	const syn_error *err;
+	bool             raw =
+	    sni_msg_kind(nng_msg_body(msg), nng_msg_len(msg)) == SNI_MSG_RAW;
 	int dr = sni_msg_decode_reply(nng_msg_body(msg), nng_msg_len(msg),
 	    &reply_limits, &id, &code, &v, &err, &mem);
 	nng_msg_free(msg);
@@ -523,10 +573,18 @@ sni_reply_take(nng_msg *msg, int rc, syn_result *res)
 		free(mem);
 		return code;
 	}
+	void *held = NULL;
+	if (!raw && (dr = sni_reply_translate(&v, &held)) != 0) {
+		free(mem);
+		return sni_error_set(
+		    dr, "the result's objects could not be kept", "");
+	}
 	if (res != NULL) {
 		res->value = v;
 		res->mem_  = mem;
+		res->held_ = held;
 	} else {
+		sni_held_release(held);
 		free(mem);
 	}
 	return 0;

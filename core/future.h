@@ -66,7 +66,8 @@ typedef struct sni_future_ext {
 	 * published, so whoever sees DONE sees what it did. */
 	void (*hook)(void *arg, int rc);
 	void        *hook_arg;
-	int          efd; /* syn_future_fd's eventfd, or -1 */
+	void        *held; /* the proxies the decoded value holds (sni_held) */
+	int          efd;  /* syn_future_fd's eventfd, or -1 */
 	sni_listener efd_listener;
 } sni_future_ext;
 
@@ -160,6 +161,16 @@ int sni_future_outcome(syn_future *f, syn_result *res);
  * the code, with no detail).
  */
 int sni_reply_take(nng_msg *msg, int rc, syn_result *res);
+
+/*
+ * How replies' handles become proxies: the actors layer installs fn once.
+ * fn translates the handles in v in place and returns in *held what v now
+ * holds (NULL for nothing), released with sni_held_release().
+ */
+void sni_future_set_translator(int (*fn)(syn_value *v, void **held));
+
+/* Runs the installed translator on v (nothing when none is). */
+int sni_reply_translate(syn_value *v, void **held);
 
 /* Waits for completion until deadline_ns (UINT64_MAX: no deadline). */
 int sni_future_wait_until(syn_future *f, uint64_t deadline_ns);

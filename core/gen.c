@@ -105,24 +105,6 @@ take_request(
 	}
 }
 
-/* Answers a request with nil: a CLOSE. */
-static void
-reply_nil(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id)
-{
-	static const sni_limits lim = { 1, SIZE_MAX, false };
-	syn_value               nil = syn_nil();
-	sni_wbuf                w;
-	sni_wbuf_init(&w);
-	sni_msg_encode_return(&w, call_id, &nil, &lim);
-	if (w.err != 0 || sni_msg_set_body(msg, &w) != 0) {
-		nng_msg_free(msg);
-		msg = NULL;
-	}
-	sni_wbuf_fini(&w);
-	sni_reply_deliver(
-	    origin, origin_ptr, msg, msg != NULL ? 0 : SYN_ENOMEM);
-}
-
 /* ---- the consumer's requests ------------------------------------------ */
 
 /*
@@ -209,7 +191,7 @@ sni_gen_close(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	}
 	sni_task *t = find_stream(a, stream);
 	if (t == NULL) {
-		reply_nil(origin, origin_ptr, msg, id);
+		sni_reply_nil(origin, origin_ptr, msg, id);
 		return;
 	}
 	if (t->gen.close_ptr != NULL) {
@@ -256,7 +238,7 @@ sni_gen_finish(sni_task *t, int rc)
 	if (t->gen.close_ptr != NULL) {
 		/* Errors of the cleanup stay with the generator, as a
 		 * closed generator's do in the reference library. */
-		reply_nil(t->gen.close_origin, t->gen.close_ptr,
+		sni_reply_nil(t->gen.close_origin, t->gen.close_ptr,
 		    t->gen.close_msg, t->gen.close_id);
 		t->gen.close_ptr = NULL;
 	}
@@ -277,10 +259,14 @@ deliver_item(sni_task *t, const syn_value *v)
 {
 	sni_limits lim = t->actor->limits;
 	lim.allow_ptr  = t->allow_ptr;
+	int rc         = sni_task_value_out(t, v);
+	if (rc != 0) {
+		return rc;
+	}
 	sni_wbuf w;
 	sni_wbuf_init(&w);
-	int rc = sni_msg_encode_return(&w, t->call_id, v, &lim);
-	rc     = rc != 0 ? rc : w.err;
+	rc = sni_msg_encode_return(&w, t->call_id, v, &lim);
+	rc = rc != 0 ? rc : w.err;
 	if (rc != 0) {
 		char detail[200];
 		snprintf(detail, sizeof(detail), "%s", sni_detail_get());
@@ -307,6 +293,9 @@ yield_ahead(sni_task *t, const syn_value *v)
 		if ((rc = sni_task_suspend(t)) != 0) {
 			return rc;
 		}
+	}
+	if ((rc = sni_task_value_out(t, v)) != 0) {
+		return rc;
 	}
 	size_t mark = b->w.len;
 	rc          = sni_encode_value(

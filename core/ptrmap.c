@@ -128,3 +128,17 @@ sni_ptrmap_fini(sni_ptrmap *m)
 	m->used = 0;
 	m->len  = 0;
 }
+
+void *
+sni_ptrmap_any(const sni_ptrmap *m)
+{
+	if (m->len == 0) {
+		return NULL;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->keys[i] != EMPTY && m->keys[i] != TOMB) {
+			return m->vals[i];
+		}
+	}
+	return NULL;
+}

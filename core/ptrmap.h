@@ -32,6 +32,9 @@ void *sni_ptrmap_get(const sni_ptrmap *m, const void *key);
 /* Removes key; returns its value, or NULL. */
 void *sni_ptrmap_del(sni_ptrmap *m, const void *key);
 
+/* Some value of the map, or NULL when it is empty (to drain it). */
+void *sni_ptrmap_any(const sni_ptrmap *m);
+
 /* Frees the map's arrays (not the values). */
 void sni_ptrmap_fini(sni_ptrmap *m);
 

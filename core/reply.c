@@ -39,3 +39,20 @@ sni_reply_error(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id,
 	sni_wbuf_fini(&w);
 	sni_reply_deliver(origin, origin_ptr, msg, code);
 }
+
+void
+sni_reply_nil(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id)
+{
+	static const sni_limits lim = { 1, SIZE_MAX, false };
+	syn_value               nil = syn_nil();
+	sni_wbuf                w;
+	sni_wbuf_init(&w);
+	sni_msg_encode_return(&w, call_id, &nil, &lim);
+	if (w.err != 0 || sni_msg_set_body(msg, &w) != 0) {
+		nng_msg_free(msg);
+		msg = NULL;
+	}
+	sni_wbuf_fini(&w);
+	sni_reply_deliver(
+	    origin, origin_ptr, msg, msg != NULL ? 0 : SYN_ENOMEM);
+}

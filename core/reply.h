@@ -23,4 +23,8 @@ void sni_reply_deliver(int origin, void *origin_ptr, nng_msg *msg, int rc);
 void sni_reply_error(int origin, void *origin_ptr, nng_msg *msg,
     uint64_t call_id, int code, const char *message, const char *where);
 
+/* Replies with nil in msg (taken): a CLOSE's or a RELEASE's answer. */
+void sni_reply_nil(
+    int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id);
+
 #endif /* SNI_REPLY_H */

@@ -92,8 +92,10 @@ encode_result(sni_task *t, int rc, sni_wbuf *w)
 		sni_msg_encode_end(w, t->call_id);
 		return SYN_EEND; /* the code the END is delivered with */
 	}
-	if (rc == 0) {
-		rc = sni_msg_encode_return(w, t->call_id, &t->ret, &lim);
+	if (rc == 0 && (rc = sni_task_value_out(t, &t->ret)) == 0) {
+		rc = t->call.raw
+		    ? sni_msg_encode_raw(w, t->call_id, &t->ret, &lim)
+		    : sni_msg_encode_return(w, t->call_id, &t->ret, &lim);
 		if (rc != 0) {
 			char detail[200];
 			snprintf(
@@ -154,16 +156,46 @@ sni_task_reply(sni_task *t, int rc)
 	sni_task_deliver(t, &w, rc);
 }
 
+/* Runs the implementation on the translated arguments. */
+static int
+run_call(sni_task *t)
+{
+	const sni_actor_ops *ops = t->actor->ops;
+	int                  rc  = 0;
+	if (ops->task_begin != NULL &&
+	    (rc = ops->task_begin(t->actor->ops_arg, t)) != 0) {
+		return rc;
+	}
+	if (t->call.method != NULL) {
+		return t->call.method(
+		    t, t->call.self, t->args, t->nargs, &t->ret);
+	}
+	return t->call.fn(t, t->args, t->nargs, &t->ret);
+}
+
+int
+sni_task_value_out(sni_task *t, const syn_value *v)
+{
+	const sni_actor_ops *ops = t->actor->ops;
+	if (t->call.raw || ops->value_out == NULL) {
+		return 0;
+	}
+	return ops->value_out(t->actor->ops_arg, t, v);
+}
+
 /* Never returns: its last act is the switch out (see SNI_NO_TSAN). */
 SNI_NO_TSAN static void
 task_entry(void *arg)
 {
 	sni_task *t  = arg;
-	int       rc = t->call.fn(t, t->args, t->nargs, &t->ret);
+	int       rc = run_call(t);
 	if (t->gen.stream != 0) {
 		sni_gen_finish(t, rc);
 	} else {
 		sni_task_reply(t, rc);
+	}
+	if (t->actor->ops->task_end != NULL) {
+		t->actor->ops->task_end(t->actor->ops_arg, t);
 	}
 	free_task_memory(t);
 	t->done = true;

@@ -87,6 +87,7 @@ struct syn_task {
 	char *err_msg;
 	char *err_where;
 	void *blocks; /* syn_task_alloc memory */
+	void *holds;  /* what translation holds for it (actors layer) */
 
 	sni_gen gen;
 };
@@ -108,6 +109,12 @@ int sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
  * still holds it; t then has no pending request. Frees w's buffer.
  */
 void sni_task_deliver(sni_task *t, sni_wbuf *w, int rc);
+
+/*
+ * Before v leaves t as a result or an item: the actors layer's check and
+ * count of the objects in it (nothing for a raw callable).
+ */
+int sni_task_value_out(sni_task *t, const syn_value *v);
 
 /* rc, or SYN_EBADCODE (raised on t) when t returned an invalid code. */
 int sni_task_valid_code(sni_task *t, int rc);

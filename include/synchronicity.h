@@ -4,13 +4,15 @@
  *
  * The one header users include. Start with synchronizer.h (the actor),
  * function.h (registering and calling functions), task.h (what code inside
- * a synchronizer can await), future.h and value.h; error.h has the codes.
+ * a synchronizer can await), future.h and value.h; iter.h iterates
+ * generators, class.h makes objects behind proxies; error.h has the codes.
  */
 #ifndef SYNCHRONICITY_H
 #define SYNCHRONICITY_H
 
 #include <nng/nng.h>
 
+#include <synchronicity/class.h>
 #include <synchronicity/error.h>
 #include <synchronicity/export.h>
 #include <synchronicity/function.h>

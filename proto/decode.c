@@ -143,6 +143,7 @@ scan_ext(sni_reader *r, const sni_limits *lim, const sni_head *h, size_t *need)
 	}
 	switch (h->type) {
 	case SNI_EXT_HANDLE:
+	case SNI_EXT_OBJECT:
 		if (h->num != 16) {
 			break;
 		}
@@ -334,11 +335,12 @@ fill_ext(sni_reader *r, sni_bump *b, const sni_head *h, syn_value *out)
 {
 	const uint8_t *p = NULL;
 	sni_take(r, h->num, &p);
-	if (h->type == SNI_EXT_HANDLE) {
+	if (h->type == SNI_EXT_HANDLE || h->type == SNI_EXT_OBJECT) {
 		syn_handle *hd = bump(b, sizeof(*hd));
 		hd->owner      = sni_be(p, 8);
 		hd->object     = sni_be(p + 8, 8);
 		out->type      = SYN_TYPE_HANDLE;
+		out->len = h->type == SNI_EXT_OBJECT ? SNI_HANDLE_OWNED : 0;
 		out->as.handle = hd;
 	} else if (h->type == SNI_EXT_PTR) {
 		out->type   = SYN_TYPE_PTR;

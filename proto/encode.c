@@ -188,6 +188,22 @@ encode_scalar(sni_wbuf *pk, const syn_value *v, bool allow_ptr)
 	case SYN_TYPE_DOUBLE:
 		sni_mp_double(pk, v->as.d);
 		return 0;
+	case SYN_TYPE_PROXY:
+		if (v->as.proxy == NULL) {
+			sni_detail_set("proxy value is NULL");
+			return SYN_EINVAL;
+		}
+		sni_encode_handle(pk, sni_proxy_handle(v->as.proxy));
+		return 0;
+	case SYN_TYPE_OBJECT: {
+		if (v->as.object == NULL) {
+			sni_detail_set("object value is NULL");
+			return SYN_EINVAL;
+		}
+		const syn_handle *h = sni_object_handle(v->as.object);
+		sni_pack_fixext16(pk, SNI_EXT_OBJECT, h->owner, h->object);
+		return 0;
+	}
 	case SYN_TYPE_PTR:
 		if (!allow_ptr) {
 			sni_detail_set("a pointer value cannot leave its "

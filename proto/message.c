@@ -120,11 +120,28 @@ sni_msg_encode_end(sni_wbuf *w, uint64_t call_id)
 	sni_encode_uint(w, call_id);
 }
 
+static int encode_return_kind(sni_wbuf *w, int kind, uint64_t call_id,
+    const syn_value *v, const sni_limits *lim);
+
 int
 sni_msg_encode_return(
     sni_wbuf *w, uint64_t call_id, const syn_value *v, const sni_limits *lim)
 {
-	put_header(w, SNI_MSG_RETURN);
+	return encode_return_kind(w, SNI_MSG_RETURN, call_id, v, lim);
+}
+
+int
+sni_msg_encode_raw(
+    sni_wbuf *w, uint64_t call_id, const syn_value *v, const sni_limits *lim)
+{
+	return encode_return_kind(w, SNI_MSG_RAW, call_id, v, lim);
+}
+
+static int
+encode_return_kind(sni_wbuf *w, int kind, uint64_t call_id, const syn_value *v,
+    const sni_limits *lim)
+{
+	put_header(w, kind);
 	sni_encode_uint(w, call_id);
 	int rc = sni_encode_value(w, v, lim->max_depth, lim->allow_ptr);
 	return rc != 0 ? rc : check_size(w, lim, "result");
@@ -155,6 +172,16 @@ sni_msg_encode_items(sni_wbuf *w, uint64_t call_id, int status,
 	}
 	sni_encode_uint(w, count);
 	sink(w, items, len);
+}
+
+void
+sni_msg_encode_release(
+    sni_wbuf *w, uint64_t call_id, const syn_handle *h, uint32_t count)
+{
+	put_header(w, SNI_MSG_RELEASE);
+	sni_encode_uint(w, call_id);
+	sni_encode_handle(w, h);
+	sni_encode_uint(w, count);
 }
 
 int
@@ -385,6 +412,27 @@ sni_msg_decode_items(const void *body, size_t len, const sni_limits *lim,
 	return 0;
 }
 
+int
+sni_msg_decode_release(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, syn_handle *h, uint32_t *count)
+{
+	sni_reader r;
+	uint64_t   n;
+	int        rc = open_body(body, len, lim, SNI_MSG_RELEASE, &r);
+	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
+	    (rc = sni_read_handle(&r, h)) != 0 ||
+	    (rc = sni_read_uint(&r, &n)) != 0) {
+		return rc;
+	}
+	if (n == 0 || n > UINT32_MAX) {
+		sni_detail_set(
+		    "a RELEASE of %llu references", (unsigned long long) n);
+		return SYN_EPROTO;
+	}
+	*count = (uint32_t) n;
+	return check_end(&r, "count");
+}
+
 static const syn_error end_error = { SYN_EEND,
 	"end of the stream: the generator has no more items", "" };
 
@@ -419,7 +467,7 @@ sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
 	*err            = NULL;
 	*code           = 0;
 	if (kind != SNI_MSG_RETURN && kind != SNI_MSG_ERROR &&
-	    kind != SNI_MSG_END) {
+	    kind != SNI_MSG_END && kind != SNI_MSG_RAW) {
 		sni_detail_set("expected a reply");
 		return SYN_EPROTO;
 	}

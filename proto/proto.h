@@ -38,7 +38,49 @@ enum sni_ext_type {
 	SNI_EXT_HANDLE = 1, /* 16 bytes: owner, object (big-endian) */
 	SNI_EXT_ERROR  = 2, /* msgpack [code, message, where] */
 	SNI_EXT_PTR    = 3, /* 16 bytes: process nonce, pointer */
+	SNI_EXT_OBJECT = 4, /* as HANDLE, and it carries a reference */
 };
+
+/*
+ * An object's handle, as the codec writes it for a PROXY or an OBJECT
+ * value. A proxy begins with its object's handle, and an object's handle
+ * sits just before the object (actors/object.c keeps both so).
+ */
+static inline const syn_handle *
+sni_proxy_handle(const syn_proxy *p)
+{
+	return (const syn_handle *) (const void *) p;
+}
+
+static inline const syn_handle *
+sni_object_handle(const void *self)
+{
+	return (const syn_handle *) self - 1;
+}
+
+/*
+ * A decoded HANDLE whose len is 1 came as an OBJECT ext: its sender, the
+ * object's synchronizer, handed out a reference with it, which the proxy
+ * made of it owes back.
+ */
+#define SNI_HANDLE_OWNED 1u
+
+/*
+ * What a value holds besides its memory: the proxies that translation
+ * made for it (actors/translate.c). release drops them and frees h.
+ */
+typedef struct sni_held sni_held;
+struct sni_held {
+	void (*release)(sni_held *h);
+};
+
+static inline void
+sni_held_release(void *h)
+{
+	if (h != NULL) {
+		((sni_held *) h)->release((sni_held *) h);
+	}
+}
 
 #include "detail.h"
 #include "reader.h"
@@ -150,7 +192,10 @@ void sni_process_nonce_reset(void);
  *           come), true (the stream ended after them) or an error ext
  *           (it failed after them)
  * OPEN and NEXT are answered by RETURN (the item), END or ERROR, or with
- * a window by ITEMS (or ERROR).
+ * a window by ITEMS (or ERROR). And for objects:
+ *   RELEASE call id, handle, count: count references that the object's
+ *           synchronizer handed out come back; answered by RETURN nil
+ *   RAW     as RETURN, for a method whose results are not translated
  */
 #define SNI_MAGIC 0xc1 /* a byte msgpack never uses */
 #define SNI_VERSION 1
@@ -158,14 +203,16 @@ void sni_process_nonce_reset(void);
 #define SNI_METHOD_MAX 255
 
 enum sni_msg_kind {
-	SNI_MSG_CALL   = 1,
-	SNI_MSG_RETURN = 2,
-	SNI_MSG_ERROR  = 3,
-	SNI_MSG_OPEN   = 4,
-	SNI_MSG_NEXT   = 5,
-	SNI_MSG_CLOSE  = 6,
-	SNI_MSG_END    = 7,
-	SNI_MSG_ITEMS  = 8,
+	SNI_MSG_CALL    = 1,
+	SNI_MSG_RETURN  = 2,
+	SNI_MSG_ERROR   = 3,
+	SNI_MSG_OPEN    = 4,
+	SNI_MSG_NEXT    = 5,
+	SNI_MSG_CLOSE   = 6,
+	SNI_MSG_END     = 7,
+	SNI_MSG_ITEMS   = 8,
+	SNI_MSG_RELEASE = 9,
+	SNI_MSG_RAW     = 10, /* a RETURN whose handles stay handles */
 };
 
 /* A call as the decoder sees it: the fields point into the message. */
@@ -211,6 +258,14 @@ void sni_msg_encode_items(sni_wbuf *w, uint64_t call_id, int status,
     const char *message, const char *where, const void *items, size_t len,
     uint32_t count);
 
+/* Encodes a RELEASE of count references to the object h. */
+void sni_msg_encode_release(
+    sni_wbuf *w, uint64_t call_id, const syn_handle *h, uint32_t count);
+
+/* Checks a RELEASE body. */
+int sni_msg_decode_release(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, syn_handle *h, uint32_t *count);
+
 /* An ITEMS as the decoder sees it. */
 typedef struct sni_items_view {
 	uint64_t         call_id;
@@ -227,6 +282,13 @@ typedef struct sni_items_view {
  */
 int sni_msg_decode_items(const void *body, size_t len, const sni_limits *lim,
     sni_items_view *v, void **memp);
+
+/*
+ * Encodes a RAW: a RETURN of a method flagged SYN_METHOD_RAW, whose value
+ * its caller takes without translation (handles stay handles).
+ */
+int sni_msg_encode_raw(
+    sni_wbuf *w, uint64_t call_id, const syn_value *v, const sni_limits *lim);
 
 /* Encodes a RETURN of v / an ERROR into w. */
 int sni_msg_encode_return(

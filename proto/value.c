@@ -26,8 +26,10 @@ syn_type_name(int type)
 		[SYN_TYPE_HANDLE] = "handle",
 		[SYN_TYPE_ERROR]  = "error",
 		[SYN_TYPE_PTR]    = "ptr",
+		[SYN_TYPE_PROXY]  = "proxy",
+		[SYN_TYPE_OBJECT] = "object",
 	};
-	if (type < 0 || type > SYN_TYPE_PTR) {
+	if (type < 0 || type > SYN_TYPE_OBJECT) {
 		return "invalid";
 	}
 	return names[type];
@@ -239,6 +241,10 @@ syn_value_equal(const syn_value *a, const syn_value *b)
 		    str_equal(a->as.error->where, b->as.error->where);
 	case SYN_TYPE_PTR:
 		return a->as.ptr == b->as.ptr;
+	case SYN_TYPE_PROXY:
+		return a->as.proxy == b->as.proxy;
+	case SYN_TYPE_OBJECT:
+		return a->as.object == b->as.object;
 	default:
 		return false;
 	}
@@ -359,6 +365,15 @@ format(fmtbuf *f, const syn_value *v, int depth)
 	case SYN_TYPE_PTR:
 		emit(f, "<ptr %p>", v->as.ptr);
 		break;
+	case SYN_TYPE_PROXY:
+	case SYN_TYPE_OBJECT: {
+		const syn_handle *h = v->type == SYN_TYPE_PROXY
+		    ? sni_proxy_handle(v->as.proxy)
+		    : sni_object_handle(v->as.object);
+		emit(f, "<%s %" PRIu64 ":%" PRIu64 ">", syn_type_name(v->type),
+		    h->owner, h->object);
+		break;
+	}
 	default:
 		emit(f, "<invalid>");
 		break;
@@ -388,7 +403,9 @@ syn_result_fini(syn_result *r)
 	if (r == NULL) {
 		return;
 	}
+	sni_held_release(r->held_);
 	free(r->mem_);
+	r->held_ = NULL;
 	r->mem_  = NULL;
 	r->value = syn_nil();
 }
@@ -451,6 +468,9 @@ copy_need(const syn_value *v, uint32_t depth, size_t *need)
 		                                          : "") +
 		        1);
 		return 0;
+	case SYN_TYPE_PROXY:
+	case SYN_TYPE_OBJECT: /* borrowed: see syn_value_copy() */
+		return v->as.ptr != NULL ? 0 : SYN_EINVAL;
 	default:
 		return v->type <= SYN_TYPE_PTR ? 0 : SYN_EINVAL;
 	}
@@ -547,6 +567,7 @@ syn_value_copy(const syn_value *v, syn_result *r)
 	}
 	sni_bump b = { mem, mem != NULL ? (uint8_t *) mem + need : NULL };
 	copy_into(v, &b, &r->value);
-	r->mem_ = mem;
+	r->mem_  = mem;
+	r->held_ = NULL;
 	return 0;
 }

@@ -270,7 +270,10 @@ START_TEST(implementation_results_are_checked)
 }
 END_TEST
 
-/* Values of every kind cross the boundary and come back equal. */
+/*
+ * Values of every kind cross the boundary and come back equal; a handle
+ * comes back as a proxy of the object it names (class.h).
+ */
 START_TEST(values_round_trip_through_a_call)
 {
 	syn_synchronizer s       = th_new();
@@ -284,6 +287,10 @@ START_TEST(values_round_trip_through_a_call)
 	syn_value        arg     = syn_map(pairs, 1);
 	syn_result       res     = SYN_RESULT_INIT;
 	ck_assert_syn_ok(syn_call(s, "echo", &arg, 1, &res));
+	const syn_value *back = &res.value.as.map[0].value.as.list[7];
+	ck_assert_int_eq(back->type, SYN_TYPE_PROXY);
+	ck_assert_int_eq(syn_proxy_synchronizer(back->as.proxy).id, 7);
+	list[7] = *back; /* the rest is as it was */
 	ck_assert(syn_value_equal(&arg, &res.value));
 	syn_result_fini(&res);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));

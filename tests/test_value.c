@@ -296,12 +296,12 @@ START_TEST(type_names)
 {
 	static const char *const want[] = { "nil", "bool", "int", "uint",
 		"double", "str", "bytes", "list", "map", "handle", "error",
-		"ptr" };
-	for (int t = 0; t <= SYN_TYPE_PTR; t++) {
+		"ptr", "proxy", "object" };
+	for (int t = 0; t <= SYN_TYPE_OBJECT; t++) {
 		ck_assert_str_eq(syn_type_name(t), want[t]);
 	}
 	ck_assert_str_eq(syn_type_name(-1), "invalid");
-	ck_assert_str_eq(syn_type_name(SYN_TYPE_PTR + 1), "invalid");
+	ck_assert_str_eq(syn_type_name(SYN_TYPE_OBJECT + 1), "invalid");
 	ck_assert_str_eq(syn_type_name(SYN_TYPE_INVALID_), "invalid");
 	ck_assert_str_eq(syn_type_name(100000), "invalid");
 }

@@ -130,8 +130,10 @@ SYN_API int syn_raise(syn_task *t, int code, const char *fmt, ...)
  * letter of fmt reads one argument into the next pointer(s):
  *   b bool*, i int64_t*, u uint64_t*, d double*, s const char** (a string),
  *   y const void**, size_t* (bytes), l / m const syn_value** (a list / a
- *   map), h const syn_handle**, p void** (a pointer), v const syn_value**
- *   (any value), and | marks the start of optional arguments.
+ *   map), h const syn_handle**, p void** (a pointer), o void** (an object
+ *   of this synchronizer: its self), P syn_proxy** (a proxy, borrowed for
+ *   the task: syn_proxy_ref() it to keep it), v const syn_value** (any
+ *   value), and | marks the start of optional arguments.
  * Strings and values point into memory that lives as long as the task.
  * A wrong count gives SYN_EINVAL, a wrong type SYN_EBADTYPE, a number that
  * does not fit SYN_ERANGE, each raised with a message that names the

@@ -39,12 +39,15 @@ typedef enum syn_type {
 	SYN_TYPE_HANDLE, /* an object living on some synchronizer */
 	SYN_TYPE_ERROR,  /* an error: code, message, where */
 	SYN_TYPE_PTR,    /* an opaque pointer, legal only inside one process */
+	SYN_TYPE_PROXY,  /* a proxy of an object (synchronicity/class.h) */
+	SYN_TYPE_OBJECT, /* an object, seen by a task of its own synchronizer */
 	SYN_TYPE_INVALID_ =
 	    0xff /* built from an unusable input; never encoded */
 } syn_type;
 
 typedef struct syn_value syn_value;
 typedef struct syn_pair  syn_pair;
+typedef struct syn_proxy syn_proxy;
 
 /* A reference to an object living on a synchronizer: both ids. */
 typedef struct syn_handle {
@@ -67,6 +70,8 @@ struct syn_value {
 		const syn_handle *handle;
 		const syn_error  *error;
 		void             *ptr;
+		syn_proxy        *proxy;  /* PROXY */
+		void             *object; /* OBJECT: the instance (self) */
 	} as;
 };
 
@@ -205,6 +210,34 @@ syn_ptr(void *p)
 }
 
 /*
+ * A proxy as a value: passed in a call it travels as a handle, and arrives
+ * as the object itself on the object's own synchronizer, as a proxy
+ * anywhere else. The value borrows p: it holds no reference of its own.
+ */
+static inline syn_value
+syn_proxy_value(syn_proxy *p)
+{
+	syn_value v = syn_nil();
+	v.type      = SYN_TYPE_PROXY;
+	v.as.proxy  = p;
+	return v;
+}
+
+/*
+ * An object of this task's synchronizer as a value (self, or one made
+ * with syn_object_new()): returned or yielded, its caller gets a proxy of
+ * it, the same proxy each time while that proxy lives.
+ */
+static inline syn_value
+syn_object(void *self)
+{
+	syn_value v = syn_nil();
+	v.type      = SYN_TYPE_OBJECT;
+	v.as.object = self;
+	return v;
+}
+
+/*
  * Typed reads. Each returns 0 and stores the value, SYN_EBADTYPE when v
  * holds another type, or SYN_ERANGE when a number does not fit. An INT and
  * a UINT read as either type when the number fits; an integer reads as a
@@ -247,12 +280,13 @@ SYN_API size_t syn_value_format(const syn_value *v, char *buf, size_t size);
  */
 typedef struct syn_result {
 	syn_value value;
-	void     *mem_; /* private */
+	void     *mem_;  /* private */
+	void     *held_; /* private: the proxies the value holds */
 } syn_result;
 
-#define SYN_RESULT_INIT               \
-	{                             \
-		{ 0, 0, { 0 } }, NULL \
+#define SYN_RESULT_INIT                     \
+	{                                   \
+		{ 0, 0, { 0 } }, NULL, NULL \
 	}
 
 /* Releases the memory behind r->value and leaves r empty (nil). */
@@ -260,8 +294,9 @@ SYN_API void syn_result_fini(syn_result *r);
 
 /*
  * Copies v, and everything it points to, into r (which must be empty or
- * finished). Errors: SYN_EINVAL for an invalid value or one nested more
- * than 64 levels deep, SYN_ENOMEM.
+ * finished). Proxies in v are not copied: the copy borrows them, and is
+ * valid as long as whoever holds them in v does. Errors: SYN_EINVAL for an
+ * invalid value or one nested more than 64 levels deep, SYN_ENOMEM.
  */
 SYN_API int syn_value_copy(const syn_value *v, syn_result *r);
 

@@ -1,0 +1,189 @@
+/*
+ * actors/invoke.c: what callers do with classes and proxies: make objects,
+ * call their methods every way a function is called, read getters, and
+ * use context managers.
+ */
+#include <string.h>
+
+#include "call.h"
+#include "core/errors.h"
+#include "proxy.h"
+#include "sync.h"
+
+/* The call of method on p's object (NULL when p is NULL). */
+static int
+method_request(syn_proxy *p, const char *method, const syn_value *args,
+    size_t nargs, sni_request *r)
+{
+	if (p == NULL) {
+		return sni_error_set(
+		    SYN_EINVAL, "proxy is NULL", method != NULL ? method : "");
+	}
+	if (p->h.owner > UINT32_MAX) {
+		return sni_error_set(SYN_ECLOSED,
+		    "the proxy names no synchronizer of this process",
+		    method != NULL ? method : "");
+	}
+	*r =
+	    (sni_request) { (uint32_t) p->h.owner, &p->h, method, args, nargs };
+	return 0;
+}
+
+int
+syn_invoke(syn_proxy *p, const char *method, const syn_value *args,
+    size_t nargs, syn_result *res)
+{
+	sni_request r;
+	int         rc = method_request(p, method, args, nargs, &r);
+	return rc != 0 ? rc : sni_request_run(&r, SYN_DURATION_INFINITE, res);
+}
+
+int
+syn_invoke_future(syn_proxy *p, const char *method, const syn_value *args,
+    size_t nargs, syn_future **fp)
+{
+	if (fp == NULL) {
+		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
+	}
+	*fp = NULL;
+	sni_request r;
+	int         rc = method_request(p, method, args, nargs, &r);
+	return rc != 0 ? rc : sni_request_start(&r, fp);
+}
+
+/* syn_invoke_aio's request, or the failure to make it. */
+typedef struct invoke_args {
+	sni_request r;
+	int         rc;
+} invoke_args;
+
+static int
+start_invoke(void *arg, syn_future **fp)
+{
+	invoke_args *a = arg;
+	return a->rc != 0 ? a->rc : sni_request_start(&a->r, fp);
+}
+
+void
+syn_invoke_aio(syn_proxy *p, const char *method, const syn_value *args,
+    size_t nargs, nng_aio *aio)
+{
+	invoke_args a;
+	a.rc = method_request(p, method, args, nargs, &a.r);
+	sni_request_aio(aio, start_invoke, &a);
+}
+
+int
+syn_invoke_iter(syn_proxy *p, const char *method, const syn_value *args,
+    size_t nargs, const syn_iter_config *cfg, syn_iter **itp)
+{
+	if (itp != NULL) {
+		*itp = NULL;
+	}
+	sni_request r;
+	int         rc = method_request(p, method, args, nargs, &r);
+	return rc != 0 ? rc : sni_iter_open(&r, cfg, itp);
+}
+
+int
+syn_get(syn_proxy *p, const char *name, syn_result *res)
+{
+	return syn_invoke(p, name, NULL, 0, res);
+}
+
+/* ---- making objects --------------------------------------------------- */
+
+/* The constructor call of cls on s: a call of object 0. */
+static sni_request
+new_request(syn_synchronizer s, const char *cls, const syn_value *args,
+    size_t nargs, syn_handle *h)
+{
+	*h = (syn_handle) { s.id, 0 };
+	return (sni_request) { s.id, h, cls, args, nargs };
+}
+
+int
+syn_new(syn_synchronizer s, const char *cls, const syn_value *args,
+    size_t nargs, syn_proxy **pp)
+{
+	if (pp == NULL) {
+		return sni_error_set(SYN_EINVAL, "proxy pointer is NULL", "");
+	}
+	*pp = NULL;
+	syn_handle  h;
+	syn_result  res = SYN_RESULT_INIT;
+	sni_request r   = new_request(s, cls, args, nargs, &h);
+	int         rc  = sni_request_run(&r, SYN_DURATION_INFINITE, &res);
+	if (rc != 0) {
+		return rc;
+	}
+	if (res.value.type != SYN_TYPE_PROXY) { /* cannot happen */
+		syn_result_fini(&res);
+		return sni_error_set(
+		    SYN_EINTERNAL, "the constructor returned no object", cls);
+	}
+	*pp = syn_proxy_ref(res.value.as.proxy);
+	syn_result_fini(&res);
+	return 0;
+}
+
+int
+syn_new_future(syn_synchronizer s, const char *cls, const syn_value *args,
+    size_t nargs, syn_future **fp)
+{
+	if (fp == NULL) {
+		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
+	}
+	*fp = NULL;
+	syn_handle  h;
+	sni_request r = new_request(s, cls, args, nargs, &h);
+	return sni_request_start(&r, fp);
+}
+
+/* ---- context managers ------------------------------------------------- */
+
+int
+syn_enter(syn_proxy *p, syn_result *res)
+{
+	return syn_invoke(p, "enter", NULL, 0, res);
+}
+
+int
+syn_exit(syn_proxy *p, int rc, const char *message)
+{
+	syn_value args[2] = { syn_int(rc),
+		rc != 0 && message != NULL ? syn_str(message) : syn_nil() };
+	return syn_invoke(p, "exit", args, 2, NULL);
+}
+
+syn_scope
+syn_scope_begin(syn_proxy *p, int *outcome)
+{
+	syn_scope s  = { p, outcome, 0, 0, SYN_RESULT_INIT };
+	int       rc = syn_enter(p, &s.value);
+	s.state_     = rc == 0 ? 1 : 0;
+	if (outcome != NULL) {
+		*outcome = rc;
+	}
+	return s;
+}
+
+void
+syn_scope_end(syn_scope *s)
+{
+	if (s->state_ == 0) {
+		return; /* enter failed: no exit, and the outcome is set */
+	}
+	s->state_ = 0;
+	syn_result_fini(&s->value);
+	char message[256] = "";
+	if (s->rc != 0) {
+		const syn_error *e = syn_last_error();
+		snprintf(message, sizeof(message), "%s",
+		    e->code == s->rc ? e->message : syn_strerror(s->rc));
+	}
+	int rc = syn_exit(s->proxy, s->rc, s->rc != 0 ? message : NULL);
+	if (s->outcome != NULL) {
+		*s->outcome = rc != 0 ? rc : s->rc;
+	}
+}

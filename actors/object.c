@@ -1,0 +1,286 @@
+/*
+ * actors/object.c: the objects of a synchronizer, on its thread.
+ *
+ * An object lives while anything holds it: a task (the call it is the
+ * target or an argument of: pins), a proxy anywhere (the references its
+ * synchronizer handed out with OBJECT handles and that have not come back
+ * in a RELEASE: exports), or code of its synchronizer (retains). When all
+ * three are zero it is dropped: its fini runs, once, and its memory goes.
+ * Destroy drops what is left.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errors.h"
+#include "proto/proto.h"
+#include "sync.h"
+
+struct sni_object {
+	const sni_class *cls;
+	uint32_t         pins;
+	uint32_t         exports;
+	uint32_t         retains;
+	bool             constructed; /* init succeeded: fini is owed */
+	_Alignas(16) syn_handle h;    /* just before self: the codec reads it */
+	_Alignas(16) unsigned char self[];
+};
+
+_Static_assert(
+    offsetof(sni_object, self) == offsetof(sni_object, h) + sizeof(syn_handle),
+    "the handle must sit just before self (see sni_object_handle)");
+
+static const void *
+id_key(uint64_t id)
+{
+	return (const void *) (uintptr_t) (id + 1); /* 0 and 1 are taken */
+}
+
+static sni_sync *
+this_sync(void)
+{
+	return sni_actor_self()->ops_arg;
+}
+
+/* A new object of c, pinned once, not yet constructed. */
+static sni_object *
+object_make(sni_sync *s, const sni_class *c)
+{
+	sni_object *o = calloc(1, sizeof(*o) + c->size);
+	if (o == NULL) {
+		return NULL;
+	}
+	o->cls      = c;
+	o->pins     = 1;
+	o->h.owner  = sni_actor_self()->id;
+	o->h.object = ++s->next_object + 1; /* 0: classes; 1 never */
+	if (sni_ptrmap_put(&s->objects, id_key(o->h.object), o) != 0 ||
+	    sni_ptrmap_put(&s->selves, o->self, o) != 0) {
+		sni_ptrmap_del(&s->objects, id_key(o->h.object));
+		free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void
+object_drop(sni_sync *s, sni_object *o)
+{
+	sni_ptrmap_del(&s->objects, id_key(o->h.object));
+	sni_ptrmap_del(&s->selves, o->self);
+	if (o->constructed && o->cls->fini != NULL) {
+		o->cls->fini(o->self);
+	}
+	free(o);
+}
+
+static void
+maybe_drop(sni_sync *s, sni_object *o)
+{
+	if (o->pins == 0 && o->exports == 0 && o->retains == 0) {
+		object_drop(s, o);
+	}
+}
+
+sni_object *
+sni_object_of(sni_sync *s, const void *self)
+{
+	return self != NULL ? sni_ptrmap_get(&s->selves, self) : NULL;
+}
+
+sni_object *
+sni_object_find(sni_sync *s, uint64_t id)
+{
+	return id > 1 ? sni_ptrmap_get(&s->objects, id_key(id)) : NULL;
+}
+
+const syn_handle *
+sni_object_handle_of(const sni_object *o)
+{
+	return &o->h;
+}
+
+void *
+sni_object_self(sni_object *o)
+{
+	return o->self;
+}
+
+void
+sni_object_pin(sni_object *o)
+{
+	o->pins++;
+}
+
+void
+sni_object_unpin(sni_sync *s, sni_object *o)
+{
+	o->pins--;
+	maybe_drop(s, o);
+}
+
+void
+sni_object_export(sni_object *o)
+{
+	o->exports++;
+}
+
+void
+sni_object_unexport(sni_sync *s, sni_object *o, uint32_t n)
+{
+	o->exports = n < o->exports ? o->exports - n : 0;
+	maybe_drop(s, o);
+}
+
+void
+sni_objects_fini(sni_sync *s)
+{
+	sni_object *o;
+	while ((o = sni_ptrmap_any(&s->objects)) != NULL) {
+		object_drop(s, o);
+	}
+	sni_ptrmap_fini(&s->objects);
+	sni_ptrmap_fini(&s->selves);
+}
+
+/* ---- constructing ----------------------------------------------------- */
+
+/* Makes the object and runs init; self is the new object's on success. */
+static int
+construct(syn_task *t, const sni_class *c, const syn_value *args, size_t nargs,
+    void **selfp)
+{
+	sni_sync   *s = this_sync();
+	sni_object *o = object_make(s, c);
+	if (o == NULL) {
+		return syn_raise(t, SYN_ENOMEM, "no memory for a %s", c->name);
+	}
+	int rc = c->init != NULL ? c->init(t, o->self, args, nargs) : 0;
+	if (rc != 0) {
+		sni_object_unpin(s, o); /* dropped: fini is not owed */
+		return rc;
+	}
+	o->constructed = true;
+	*selfp         = o->self;
+	return 0;
+}
+
+/* The implementation of a constructor call: its self is the new object,
+ * pinned until the task ends. */
+static int
+constructor(syn_task *t, void *unused, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) unused;
+	const sni_class *c = syn_task_userdata(t);
+	void            *self;
+	int              rc = construct(t, c, args, nargs, &self);
+	if (rc == 0) {
+		t->call.self = self; /* task_end lets go of the pin */
+		*ret         = syn_object(self);
+	}
+	return rc;
+}
+
+int
+syn_object_new(syn_task *t, const char *cls, const syn_value *args,
+    size_t nargs, void **selfp)
+{
+	int rc = sni_task_check(t);
+	if (rc != 0 || cls == NULL || selfp == NULL) {
+		return rc != 0 ? rc
+		               : syn_raise(t, SYN_EINVAL,
+		                     "class name or self pointer is NULL");
+	}
+	*selfp             = NULL;
+	const sni_class *c = sni_class_find(this_sync(), cls, strlen(cls));
+	if (c == NULL) {
+		return syn_raise(t, SYN_ENOENT, "no class named '%s'", cls);
+	}
+	if ((rc = construct(t, c, args, nargs, selfp)) != 0) {
+		return rc;
+	}
+	/* Held by the task until it ends, like an argument. */
+	sni_translate_hold_object(t, sni_object_of(this_sync(), *selfp));
+	return 0;
+}
+
+void
+syn_object_retain(void *self)
+{
+	sni_actor *a = sni_actor_self();
+	if (a == NULL) {
+		return;
+	}
+	sni_object *o = sni_object_of(a->ops_arg, self);
+	if (o != NULL) {
+		o->retains++;
+	}
+}
+
+void
+syn_object_release(void *self)
+{
+	sni_actor *a = sni_actor_self();
+	if (a == NULL) {
+		return;
+	}
+	sni_object *o = sni_object_of(a->ops_arg, self);
+	if (o != NULL && o->retains > 0) {
+		o->retains--;
+		maybe_drop(a->ops_arg, o);
+	}
+}
+
+/* ---- resolving calls on objects --------------------------------------- */
+
+static int
+resolve_constructor(sni_sync *s, const sni_call_view *v, sni_callable *out)
+{
+	const sni_class *c = sni_class_find(s, v->method, v->method_len);
+	if (c == NULL) {
+		sni_detail_set("no class named '%.*s' is registered",
+		    (int) v->method_len, v->method);
+		return SYN_ENOENT;
+	}
+	*out = (sni_callable) { .method = constructor,
+		.userdata               = (void *) c,
+		.name                   = c->name,
+		.kind                   = SYN_KIND_FUNCTION };
+	return 0;
+}
+
+int
+sni_object_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out)
+{
+	uint32_t self_id = sni_actor_self()->id;
+	if (v->target.owner != self_id) {
+		sni_detail_set("an object of synchronizer %llu was called on "
+		               "synchronizer %u",
+		    (unsigned long long) v->target.owner, self_id);
+		return SYN_EINVAL;
+	}
+	if (v->target.object == 0) {
+		return resolve_constructor(s, v, out);
+	}
+	sni_object *o = sni_object_find(s, v->target.object);
+	if (o == NULL) {
+		sni_detail_set("the object was released: no proxy of it is "
+		               "left");
+		return SYN_ECLOSED;
+	}
+	const sni_method *m =
+	    sni_class_method(o->cls, v->method, v->method_len);
+	if (m == NULL) {
+		sni_detail_set("class %s has no method '%.*s'", o->cls->name,
+		    (int) v->method_len, v->method);
+		return SYN_ENOENT;
+	}
+	*out = (sni_callable) { .method = m->fn,
+		.self                   = o->self,
+		.name                   = m->qualname,
+		.kind                   = m->kind,
+		.raw                    = (m->flags & SYN_METHOD_RAW) != 0 };
+	return 0;
+}

@@ -1,0 +1,109 @@
+/*
+ * actors/sync.h: what the actors layer keeps per synchronizer, and the
+ * parts that reach into it (functions, classes, objects, translation).
+ * Everything here runs on the synchronizer's thread.
+ */
+#ifndef SNI_SYNC_H
+#define SNI_SYNC_H
+
+#include <stdint.h>
+
+#include <synchronicity/class.h>
+
+#include "core/actor.h"
+#include "core/ptrmap.h"
+#include "core/task.h"
+#include "functab.h"
+
+typedef struct sni_class  sni_class;
+typedef struct sni_object sni_object;
+
+typedef struct sni_sync {
+	sni_functab     funcs;
+	const sni_func *last;    /* the function resolved last: calls repeat */
+	sni_class     **classes; /* few: searched in order */
+	uint32_t        nclasses;
+	sni_ptrmap      objects; /* object id + 1 -> sni_object */
+	sni_ptrmap      selves;  /* self -> sni_object */
+	uint64_t        next_object;
+} sni_sync;
+
+/* ---- classes (class.c) ---- */
+
+/* A method of a registered class. */
+typedef struct sni_method {
+	char         *name;
+	char         *qualname; /* "Class.method", for error paths */
+	uint32_t      len;
+	int           kind;
+	unsigned      flags;
+	syn_method_fn fn;
+} sni_method;
+
+struct sni_class {
+	char    *name;
+	uint32_t len;
+	size_t   size;
+	int (*init)(syn_task *, void *, const syn_value *, size_t);
+	void (*fini)(void *);
+	sni_method *methods;
+	uint32_t    nmethods;
+};
+
+/* The class named name[0..len-1] on s, or NULL. */
+const sni_class *sni_class_find(
+    const sni_sync *s, const char *name, size_t len);
+
+/* The method named name[0..len-1] of c, or NULL. */
+const sni_method *sni_class_method(
+    const sni_class *c, const char *name, size_t len);
+
+/* Frees s's classes. */
+void sni_classes_fini(sni_sync *s);
+
+/* ---- objects (object.c) ---- */
+
+/*
+ * Resolves a call on a target handle: a method of one of s's objects, or
+ * (object id 0) the constructor of a class. Pins the object for the call.
+ */
+int sni_object_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out);
+
+/* The object whose instance is self, or NULL when s has none such. */
+sni_object *sni_object_of(sni_sync *s, const void *self);
+
+/* The object of id, or NULL (released, or never made). */
+sni_object *sni_object_find(sni_sync *s, uint64_t id);
+
+/* The object's handle, its self, and its counts. */
+const syn_handle *sni_object_handle_of(const sni_object *o);
+void             *sni_object_self(sni_object *o);
+void              sni_object_pin(sni_object *o);
+void              sni_object_unpin(sni_sync *s, sni_object *o);
+void              sni_object_export(sni_object *o);
+void              sni_object_unexport(sni_sync *s, sni_object *o, uint32_t n);
+
+/* Drops every object of s (at the end of its loop), running their fini. */
+void sni_objects_fini(sni_sync *s);
+
+/* ---- translation (translate.c) ---- */
+
+/* The actor ops: see core/actor.h. */
+int  sni_translate_task_begin(void *arg, sni_task *t);
+int  sni_translate_out(void *arg, sni_task *t, const syn_value *v);
+void sni_translate_task_end(void *arg, sni_task *t);
+
+/* Records that t holds o (pinned already) until it ends. */
+void sni_translate_hold_object(sni_task *t, sni_object *o);
+
+/* Installs the reply translator for futures (once per process). */
+void sni_translate_install(void);
+
+/*
+ * Before a call leaves a task of this synchronizer: counts the objects of
+ * this synchronizer among args as references handed out; an OBJECT value
+ * of any other synchronizer, or outside a task, is SYN_EINVAL.
+ */
+int sni_translate_call_args(const syn_value *args, size_t nargs);
+
+#endif /* SNI_SYNC_H */

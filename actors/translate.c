@@ -1,0 +1,325 @@
+/*
+ * actors/translate.c: objects and proxies at the message boundary.
+ *
+ * Out of a synchronizer, an object (an OBJECT value) travels as a handle
+ * that carries a reference (counted as handed out); a proxy travels as a
+ * plain handle. Into a task, a handle of the task's own synchronizer
+ * becomes the object (pinned for the task), any other a proxy (held for
+ * the task). Into a caller, every handle becomes a proxy, held by the
+ * result. Translation looks into lists and maps, to any depth the decoder
+ * accepted.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "core/errors.h"
+#include "core/future.h"
+#include "proto/proto.h"
+#include "proxy.h"
+#include "sync.h"
+
+/*
+ * What a task or a decoded value holds: proxies, and (for tasks) pinned
+ * objects, as tagged pointers (bit 0 set: an object).
+ */
+typedef struct holds {
+	sni_held   base;
+	uint32_t   n;
+	uint32_t   cap;
+	uintptr_t *items;
+} holds;
+
+static void
+holds_free(holds *h)
+{
+	if (h != NULL) {
+		free(h->items);
+		free(h);
+	}
+}
+
+/* Releases the proxies of a decoded value (caller side). */
+static void
+value_holds_release(sni_held *base)
+{
+	holds *h = (holds *) base;
+	for (uint32_t i = 0; i < h->n; i++) {
+		syn_proxy_release((syn_proxy *) h->items[i]);
+	}
+	holds_free(h);
+}
+
+static int
+holds_add(holds **hp, uintptr_t item)
+{
+	holds *h = *hp;
+	if (h == NULL) {
+		if ((h = calloc(1, sizeof(*h))) == NULL) {
+			return SYN_ENOMEM;
+		}
+		h->base.release = value_holds_release;
+		*hp             = h;
+	}
+	if (h->n == h->cap) {
+		uint32_t   cap   = h->cap ? h->cap * 2 : 4;
+		uintptr_t *items = realloc(h->items, cap * sizeof(*items));
+		if (items == NULL) {
+			return SYN_ENOMEM;
+		}
+		h->items = items;
+		h->cap   = cap;
+	}
+	h->items[h->n++] = item;
+	return 0;
+}
+
+/* v becomes a proxy of its handle, held in *hp. */
+static int
+to_proxy(syn_value *v, holds **hp)
+{
+	syn_proxy *p = sni_proxy_get(v->as.handle, v->len == SNI_HANDLE_OWNED);
+	if (p == NULL) {
+		return SYN_ENOMEM;
+	}
+	if (holds_add(hp, (uintptr_t) p) != 0) {
+		syn_proxy_release(p);
+		return SYN_ENOMEM;
+	}
+	v->type     = SYN_TYPE_PROXY;
+	v->len      = 0;
+	v->as.proxy = p;
+	return 0;
+}
+
+/* ---- into a caller ---------------------------------------------------- */
+
+static int
+reply_in(syn_value *v, holds **hp)
+{
+	switch (v->type) {
+	case SYN_TYPE_HANDLE:
+		return to_proxy(v, hp);
+	case SYN_TYPE_LIST:
+		for (uint32_t i = 0; i < v->len; i++) {
+			int rc = reply_in((syn_value *) &v->as.list[i], hp);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+		return 0;
+	case SYN_TYPE_MAP:
+		for (uint32_t i = 0; i < v->len; i++) {
+			syn_pair *p  = (syn_pair *) &v->as.map[i];
+			int       rc = reply_in(&p->key, hp);
+			if (rc != 0 || (rc = reply_in(&p->value, hp)) != 0) {
+				return rc;
+			}
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* The futures' translator: see sni_future_set_translator. */
+static int
+translate_reply(syn_value *v, void **held)
+{
+	holds *h  = NULL;
+	int    rc = reply_in(v, &h);
+	if (rc != 0 && h != NULL) {
+		value_holds_release(&h->base);
+		h = NULL;
+	}
+	*held = h;
+	return rc;
+}
+
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+
+static void
+install(void)
+{
+	sni_future_set_translator(translate_reply);
+}
+
+void
+sni_translate_install(void)
+{
+	pthread_once(&install_once, install);
+}
+
+/* ---- into a task ------------------------------------------------------ */
+
+void
+sni_translate_hold_object(sni_task *t, sni_object *o)
+{
+	if (holds_add((holds **) &t->holds, (uintptr_t) o | 1) != 0) {
+		/* No memory to note it: keep it for good rather than drop
+		 * it under the task. */
+		syn_object_retain(sni_object_self(o));
+		sni_object_unpin(sni_actor_self()->ops_arg, o);
+	}
+}
+
+static int
+arg_in(sni_sync *s, sni_task *t, syn_value *v)
+{
+	switch (v->type) {
+	case SYN_TYPE_HANDLE: {
+		if (v->as.handle->owner != t->actor->id) {
+			return to_proxy(v, (holds **) &t->holds) != 0
+			    ? syn_raise(t, SYN_ENOMEM, "no memory for a proxy")
+			    : 0;
+		}
+		sni_object *o = sni_object_find(s, v->as.handle->object);
+		if (o == NULL) {
+			return syn_raise(t, SYN_ECLOSED,
+			    "an argument's object was released");
+		}
+		sni_object_pin(o);
+		sni_translate_hold_object(t, o);
+		if (v->len == SNI_HANDLE_OWNED) { /* a reference came home */
+			sni_object_unexport(s, o, 1);
+		}
+		v->type      = SYN_TYPE_OBJECT;
+		v->len       = 0;
+		v->as.object = sni_object_self(o);
+		return 0;
+	}
+	case SYN_TYPE_LIST:
+		for (uint32_t i = 0; i < v->len; i++) {
+			int rc = arg_in(s, t, (syn_value *) &v->as.list[i]);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+		return 0;
+	case SYN_TYPE_MAP:
+		for (uint32_t i = 0; i < v->len; i++) {
+			syn_pair *p  = (syn_pair *) &v->as.map[i];
+			int       rc = arg_in(s, t, &p->key);
+			if (rc != 0 || (rc = arg_in(s, t, &p->value)) != 0) {
+				return rc;
+			}
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+sni_translate_task_begin(void *arg, sni_task *t)
+{
+	sni_sync *s = arg;
+	if (t->call.self != NULL) { /* a method: its object stays */
+		sni_object_pin(sni_object_of(s, t->call.self));
+	}
+	if (t->call.raw) {
+		return 0;
+	}
+	for (uint32_t i = 0; i < t->nargs; i++) {
+		int rc = arg_in(s, t, (syn_value *) &t->args[i]);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void
+sni_translate_task_end(void *arg, sni_task *t)
+{
+	sni_sync *s = arg;
+	holds    *h = t->holds;
+	t->holds    = NULL;
+	if (t->call.self != NULL) {
+		sni_object *o = sni_object_of(s, t->call.self);
+		t->call.self  = NULL;
+		sni_object_unpin(s, o);
+	}
+	for (uint32_t i = 0; h != NULL && i < h->n; i++) {
+		if (h->items[i] & 1) {
+			sni_object_unpin(
+			    s, (sni_object *) (h->items[i] & ~(uintptr_t) 1));
+		} else {
+			syn_proxy_release((syn_proxy *) h->items[i]);
+		}
+	}
+	holds_free(h);
+}
+
+/* ---- out of a synchronizer -------------------------------------------- */
+
+/*
+ * Checks that the objects in v are live objects of s, the sending
+ * synchronizer, and (count) counts each as handed out.
+ */
+static int
+value_out(sni_sync *s, const syn_value *v, bool count)
+{
+	switch (v->type) {
+	case SYN_TYPE_OBJECT: {
+		sni_object *o =
+		    s != NULL ? sni_object_of(s, v->as.object) : NULL;
+		if (o == NULL) {
+			sni_detail_set("an object value that is no live object "
+			               "of this synchronizer");
+			return SYN_EINVAL;
+		}
+		if (count) {
+			sni_object_export(o);
+		}
+		return 0;
+	}
+	case SYN_TYPE_LIST:
+		for (uint32_t i = 0; i < v->len; i++) {
+			int rc = value_out(s, &v->as.list[i], count);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+		return 0;
+	case SYN_TYPE_MAP:
+		for (uint32_t i = 0; i < v->len; i++) {
+			int rc = value_out(s, &v->as.map[i].key, count);
+			if (rc != 0 ||
+			    (rc = value_out(s, &v->as.map[i].value, count)) !=
+			        0) {
+				return rc;
+			}
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+sni_translate_out(void *arg, sni_task *t, const syn_value *v)
+{
+	int rc = value_out(arg, v, false); /* all or nothing */
+	if (rc != 0) {
+		return syn_raise(t, rc, "%s", sni_detail_get());
+	}
+	value_out(arg, v, true);
+	return 0;
+}
+
+int
+sni_translate_call_args(const syn_value *args, size_t nargs)
+{
+	sni_actor *a = sni_actor_self();
+	sni_sync  *s = a != NULL ? a->ops_arg : NULL;
+	for (int count = 0; count < 2; count++) { /* check, then count */
+		for (size_t i = 0; i < nargs; i++) {
+			int rc = value_out(s, &args[i], count);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,624 @@
+/*
+ * Classes and proxies: the seed README's "Synchronizing whole classes" and
+ * "Context managers" in C, object lifetimes, identity, and translation of
+ * proxies at the message boundary.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static atomic_int finis; /* objects whose fini ran */
+static atomic_int exits; /* exit calls seen */
+static atomic_int last_exit_rc;
+
+/* ---- DBConnection, as in the seed ---------------------------------------
+ */
+
+typedef struct db_state {
+	char    url[64];
+	bool    connected;
+	int64_t queries;
+} db_state;
+
+static int
+db_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
+{
+	const char *url;
+	int         rc = syn_unpack(t, args, nargs, "s", &url);
+	if (rc != 0) {
+		return rc;
+	}
+	if (strlen(url) >= sizeof(((db_state *) self)->url)) {
+		return syn_raise(t, SYN_EINVAL, "url too long");
+	}
+	strcpy(((db_state *) self)->url, url);
+	return 0;
+}
+
+static void
+db_fini(void *self)
+{
+	(void) self;
+	atomic_fetch_add(&finis, 1);
+}
+
+static int
+db_connect(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	int rc = syn_sleep(t, 10); /* connecting takes a while */
+	if (rc == 0) {
+		((db_state *) self)->connected = true;
+	}
+	return rc;
+}
+
+static int
+db_query(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	db_state   *d = self;
+	const char *q;
+	int         rc = syn_unpack(t, args, nargs, "s", &q);
+	if (rc != 0) {
+		return rc;
+	}
+	if (!d->connected) {
+		return syn_raise(
+		    t, SYN_EUSER(1), "not connected to %s", d->url);
+	}
+	d->queries++;
+	*ret = syn_task_printf(t, "%s: %s", d->url, q);
+	return 0;
+}
+
+/* self(): the object itself. */
+static int
+db_self(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = syn_object(self);
+	return 0;
+}
+
+/* echo(v): v, translated both ways. */
+static int
+db_echo(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = nargs > 0 ? args[0] : syn_nil();
+	return 0;
+}
+
+/* same(x): whether x arrived as this very object. */
+static int
+db_same(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = syn_bool(nargs == 1 && args[0].type == SYN_TYPE_OBJECT &&
+	    args[0].as.object == self);
+	return 0;
+}
+
+/* clone(url): a new DB object. */
+static int
+db_clone(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	void *other;
+	int   rc = syn_object_new(t, "DB", args, nargs, &other);
+	if (rc == 0) {
+		*ret = syn_object(other);
+	}
+	return rc;
+}
+
+/* rows(n): yields n strings. */
+static int
+db_rows(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	int64_t n;
+	int     rc = syn_unpack(t, args, nargs, "i", &n);
+	for (int64_t i = 0; i < n && rc == 0; i++) {
+		syn_value v = syn_task_printf(t, "row %lld", (long long) i);
+		rc          = syn_yield(t, &v, NULL);
+	}
+	return rc == SYN_EITERCLOSED ? 0 : rc;
+}
+
+/* url: a getter. */
+static int
+db_url(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = syn_str(((db_state *) self)->url);
+	return 0;
+}
+
+/* raw(v): v untranslated. */
+static int
+db_raw(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = args[0];
+	return args[0].type == SYN_TYPE_HANDLE ? 0 : SYN_EBADTYPE;
+}
+
+/* call_other(proxy, q): awaits query(q) on a proxy from this task. */
+static int
+db_call_other(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	syn_proxy  *p;
+	const char *q;
+	syn_future *f;
+	int         rc = syn_unpack(t, args, nargs, "Ps", &p, &q);
+	syn_value   a  = syn_str(q);
+	if (rc != 0 || (rc = syn_invoke_future(p, "query", &a, 1, &f)) != 0) {
+		return rc;
+	}
+	const syn_value *v;
+	if ((rc = syn_await(t, f)) == 0 &&
+	    (rc = syn_future_value(f, &v)) == 0) {
+		*ret = syn_task_printf(t, "via: %s", v->as.str);
+	}
+	syn_future_free(f);
+	return rc;
+}
+
+static const syn_method_def db_methods[] = {
+	{ "connect", SYN_KIND_FUNCTION, db_connect, 0 },
+	{ "query", SYN_KIND_FUNCTION, db_query, 0 },
+	{ "self", SYN_KIND_FUNCTION, db_self, 0 },
+	{ "echo", SYN_KIND_FUNCTION, db_echo, 0 },
+	{ "same", SYN_KIND_FUNCTION, db_same, 0 },
+	{ "clone", SYN_KIND_FUNCTION, db_clone, 0 },
+	{ "rows", SYN_KIND_GENERATOR, db_rows, 0 },
+	{ "url", SYN_KIND_FUNCTION, db_url, SYN_METHOD_GETTER },
+	{ "raw", SYN_KIND_FUNCTION, db_raw, SYN_METHOD_RAW },
+	{ "call_other", SYN_KIND_FUNCTION, db_call_other, 0 },
+};
+
+static const syn_class_def db_class = { "DB", sizeof(db_state), db_init,
+	db_fini, db_methods, sizeof(db_methods) / sizeof(db_methods[0]) };
+
+static syn_synchronizer
+db_sync(void)
+{
+	syn_synchronizer s = th_new();
+	ck_assert_syn_ok(syn_register_class(s, &db_class));
+	atomic_store(&finis, 0);
+	return s;
+}
+
+static syn_proxy *
+new_db(syn_synchronizer s, const char *url)
+{
+	syn_value  a = syn_str(url);
+	syn_proxy *p = NULL;
+	ck_assert_syn_ok(syn_new(s, "DB", &a, 1, &p));
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+static void
+assert_query(syn_proxy *p, const char *q, const char *want)
+{
+	syn_value  a = syn_str(q);
+	syn_result r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_invoke(p, "query", &a, 1, &r));
+	ck_assert_str_eq(r.value.as.str, want);
+	syn_result_fini(&r);
+}
+
+/* The seed's example: construct, connect, query. */
+START_TEST(db_connection_as_in_the_seed)
+{
+	syn_synchronizer s  = db_sync();
+	syn_proxy       *db = new_db(s, "tcp://localhost:1234");
+	syn_value        q  = syn_str("select * from foo");
+	ck_assert_syn_rc(syn_invoke(db, "query", &q, 1, NULL), SYN_EUSER(1));
+	ck_assert_str_eq(
+	    syn_last_error()->message, "not connected to tcp://localhost:1234");
+	ck_assert_str_eq(syn_last_error()->where, "DB.query");
+	ck_assert_syn_ok(syn_invoke(db, "connect", NULL, 0, NULL));
+	assert_query(
+	    db, "select * from foo", "tcp://localhost:1234: select * from foo");
+	syn_result url = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_get(db, "url", &url));
+	ck_assert_str_eq(url.value.as.str, "tcp://localhost:1234");
+	syn_result_fini(&url);
+	ck_assert_int_eq(syn_proxy_synchronizer(db).id, s.id);
+	syn_proxy_release(db);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&finis), 1);
+}
+END_TEST
+
+/* Every way of calling a method, and an async caller's. */
+START_TEST(methods_every_way)
+{
+	syn_synchronizer s  = db_sync();
+	syn_proxy       *db = new_db(s, "u");
+	syn_future      *f;
+	ck_assert_syn_ok(syn_invoke_future(db, "connect", NULL, 0, &f));
+	ck_assert_syn_ok(syn_future_wait(f));
+	syn_future_free(f);
+	syn_value q = syn_str("q");
+	ck_assert_syn_ok(syn_invoke_future(db, "query", &q, 1, &f));
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_wait(f));
+	ck_assert_syn_ok(syn_future_value(f, &v));
+	ck_assert_str_eq(v->as.str, "u: q");
+	syn_future_free(f);
+	nng_aio *aio;
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	syn_invoke_aio(db, "query", &q, 1, aio);
+	nng_aio_wait(aio);
+	syn_result r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_aio_result(aio, &r));
+	ck_assert_str_eq(r.value.as.str, "u: q");
+	syn_result_fini(&r);
+	syn_invoke_aio(db, "nope", NULL, 0, aio);
+	nng_aio_wait(aio);
+	ck_assert_syn_rc(syn_aio_result(aio, NULL), SYN_ENOENT);
+	nng_aio_free(aio);
+	/* From a task of another synchronizer, awaiting a future. */
+	syn_synchronizer other   = db_sync();
+	syn_proxy       *via     = new_db(other, "v");
+	syn_value        args[2] = { syn_proxy_value(db), syn_str("q") };
+	ck_assert_syn_ok(syn_invoke(via, "call_other", args, 2, &r));
+	ck_assert_str_eq(r.value.as.str, "via: u: q");
+	syn_result_fini(&r);
+	syn_proxy_release(via);
+	syn_proxy_release(db);
+	ck_assert_syn_ok(syn_synchronizer_destroy(other));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Generator methods give iterators. */
+START_TEST(generator_methods)
+{
+	syn_synchronizer s  = db_sync();
+	syn_proxy       *db = new_db(s, "u");
+	syn_value        n  = syn_int(3);
+	syn_iter        *it;
+	ck_assert_syn_ok(syn_invoke_iter(db, "rows", &n, 1, NULL, &it));
+	for (int i = 0; i < 3; i++) {
+		syn_result r = SYN_RESULT_INIT;
+		char       want[16];
+		snprintf(want, sizeof(want), "row %d", i);
+		ck_assert_syn_ok(syn_iter_next(it, &r));
+		ck_assert_str_eq(r.value.as.str, want);
+		syn_result_fini(&r);
+	}
+	ck_assert_syn_rc(syn_iter_next(it, NULL), SYN_EEND);
+	ck_assert_syn_ok(syn_iter_close(it));
+	ck_assert_syn_rc(syn_invoke(db, "rows", &n, 1, NULL), SYN_EINVAL);
+	syn_proxy_release(db);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* fini runs once when the last proxy goes, and a later call is ECLOSED. */
+START_TEST(fini_once_at_last_release)
+{
+	syn_synchronizer s    = db_sync();
+	syn_proxy       *db   = new_db(s, "u");
+	syn_proxy       *more = syn_proxy_ref(db);
+	syn_proxy_release(db);
+	ck_assert_syn_ok(syn_invoke(more, "connect", NULL, 0, NULL));
+	ck_assert_int_eq(atomic_load(&finis), 0);
+	/* A proxy of the same object from a result: the same proxy. */
+	syn_result r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_invoke(more, "self", NULL, 0, &r));
+	ck_assert(r.value.type == SYN_TYPE_PROXY && r.value.as.proxy == more);
+	syn_result_fini(&r);
+	syn_proxy_release(more);
+	for (int i = 0; i < 200 && atomic_load(&finis) == 0; i++) {
+		usleep(1000);
+	}
+	ck_assert_int_eq(atomic_load(&finis), 1);
+	/* Objects left at destroy are dropped then. */
+	syn_proxy *kept = new_db(s, "k");
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&finis), 2);
+	ck_assert_syn_rc(
+	    syn_invoke(kept, "connect", NULL, 0, NULL), SYN_ECLOSED);
+	syn_proxy_release(kept);
+	ck_assert_int_eq(atomic_load(&finis), 2);
+}
+END_TEST
+
+/* A call on an object whose proxies are all gone: SYN_ECLOSED. */
+START_TEST(released_object_is_closed)
+{
+	syn_synchronizer s  = db_sync();
+	syn_proxy       *db = new_db(s, "u");
+	syn_handle       h  = *(const syn_handle *) (const void *) db;
+	syn_proxy_release(db);
+	for (int i = 0; i < 200 && atomic_load(&finis) == 0; i++) {
+		usleep(1000);
+	}
+	/* A stale handle, passed as an argument, names nothing. */
+	syn_value hv = syn_handle_value(&h);
+	ck_assert_syn_rc(syn_call(s, "echo", &hv, 1, NULL), SYN_ECLOSED);
+	ck_assert_str_eq(
+	    syn_last_error()->message, "an argument's object was released");
+	/* A proxy made of it (another synchronizer's echo hands one
+	 * back) is closed too. */
+	syn_synchronizer other = th_new();
+	syn_result       r     = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(other, "echo", &hv, 1, &r));
+	ck_assert_int_eq(r.value.type, SYN_TYPE_PROXY);
+	ck_assert_syn_rc(syn_invoke(r.value.as.proxy, "connect", NULL, 0, NULL),
+	    SYN_ECLOSED);
+	syn_result_fini(&r);
+	ck_assert_syn_ok(syn_synchronizer_destroy(other));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&finis), 1);
+}
+END_TEST
+
+/* Identity: self and an echoed proxy come back as the same proxy; a
+ * proxy passed to its own synchronizer arrives as the object. */
+START_TEST(identity_and_translation)
+{
+	syn_synchronizer s  = db_sync();
+	syn_proxy       *a  = new_db(s, "a");
+	syn_proxy       *b  = new_db(s, "b");
+	syn_result       r  = SYN_RESULT_INIT;
+	syn_value        pa = syn_proxy_value(a);
+	ck_assert_syn_ok(syn_invoke(a, "echo", &pa, 1, &r));
+	ck_assert(r.value.type == SYN_TYPE_PROXY && r.value.as.proxy == a);
+	syn_result_fini(&r);
+	ck_assert_syn_ok(syn_invoke(a, "same", &pa, 1, &r));
+	ck_assert(r.value.as.b);
+	syn_value pb = syn_proxy_value(b);
+	ck_assert_syn_ok(syn_invoke(a, "same", &pb, 1, &r));
+	ck_assert(!r.value.as.b);
+	/* Nested lists and maps of proxies, both ways. */
+	syn_value inner[2] = { pa, pb };
+	syn_pair  pairs[2] = { { syn_str("x"), syn_list(inner, 2) },
+		 { pb, syn_int(1) } };
+	syn_value nested   = syn_map(pairs, 2);
+	ck_assert_syn_ok(syn_invoke(b, "echo", &nested, 1, &r));
+	const syn_value *m = &r.value;
+	ck_assert_int_eq(m->type, SYN_TYPE_MAP);
+	ck_assert(m->as.map[0].value.as.list[0].as.proxy == a);
+	ck_assert(m->as.map[0].value.as.list[1].as.proxy == b);
+	ck_assert(m->as.map[1].key.as.proxy == b);
+	syn_result_fini(&r);
+	/* A new object from a method is a new proxy. */
+	syn_value url = syn_str("c");
+	ck_assert_syn_ok(syn_invoke(a, "clone", &url, 1, &r));
+	ck_assert_int_eq(r.value.type, SYN_TYPE_PROXY);
+	syn_proxy *c = syn_proxy_ref(r.value.as.proxy);
+	syn_result_fini(&r);
+	ck_assert(c != a && c != b);
+	ck_assert_syn_ok(syn_get(c, "url", &r));
+	ck_assert_str_eq(r.value.as.str, "c");
+	syn_result_fini(&r);
+	/* Raw: the handle passes untouched. */
+	ck_assert_syn_ok(syn_invoke(a, "raw", &pb, 1, &r));
+	ck_assert_int_eq(r.value.type, SYN_TYPE_HANDLE);
+	syn_result_fini(&r);
+	syn_proxy_release(c);
+	syn_proxy_release(b);
+	syn_proxy_release(a);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&finis), 3);
+}
+END_TEST
+
+/* Bad inputs get clear errors. */
+START_TEST(class_errors)
+{
+	syn_synchronizer s = db_sync();
+	syn_proxy       *p;
+	syn_value        bad = syn_int(1);
+	ck_assert_syn_rc(syn_register_class(s, &db_class), SYN_EEXIST);
+	ck_assert_syn_rc(syn_new(s, "Nope", NULL, 0, &p), SYN_ENOENT);
+	ck_assert_ptr_null(p);
+	ck_assert_syn_rc(syn_new(s, "DB", &bad, 1, &p), SYN_EBADTYPE);
+	ck_assert_syn_rc(syn_new(s, "DB", NULL, 0, NULL), SYN_EINVAL);
+	ck_assert_syn_rc(syn_invoke(NULL, "query", NULL, 0, NULL), SYN_EINVAL);
+	syn_class_def def = db_class;
+	def.name          = "Zero";
+	def.size          = 0;
+	ck_assert_syn_rc(syn_register_class(s, &def), SYN_EINVAL);
+	syn_method_def twice[] = { db_methods[0], db_methods[0] };
+	def.size               = 8;
+	def.methods            = twice;
+	def.nmethods           = 2;
+	ck_assert_syn_rc(syn_register_class(s, &def), SYN_EEXIST);
+	ck_assert_syn_rc(syn_register_class(s, NULL), SYN_EINVAL);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&finis), 0); /* a failed init owes none */
+}
+END_TEST
+
+/* ---- context managers ---------------------------------------------------
+ */
+
+typedef struct mgr {
+	int64_t exit_delay;
+	bool    fail_exit;
+} mgr;
+
+static int
+mgr_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
+{
+	mgr *m = self;
+	return syn_unpack(t, args, nargs, "i|b", &m->exit_delay, &m->fail_exit);
+}
+
+static int
+mgr_enter(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = syn_str("entered");
+	return 0;
+}
+
+static int
+mgr_exit(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	mgr    *m = self;
+	int64_t rc;
+	int     urc =
+	    syn_unpack(t, args, nargs, "i|v", &rc, &(const syn_value *) { 0 });
+	if (urc != 0) {
+		return urc;
+	}
+	atomic_store(&last_exit_rc, (int) rc);
+	atomic_fetch_add(&exits, 1);
+	if ((urc = syn_sleep(t, (syn_duration) m->exit_delay)) != 0) {
+		return urc;
+	}
+	return m->fail_exit ? syn_raise(t, SYN_EUSER(9), "exit failed") : 0;
+}
+
+static const syn_method_def mgr_methods[] = {
+	{ "enter", SYN_KIND_FUNCTION, mgr_enter, 0 },
+	{ "exit", SYN_KIND_FUNCTION, mgr_exit, 0 },
+};
+
+static const syn_class_def mgr_class = { "CtxMgr", sizeof(mgr), mgr_init, NULL,
+	mgr_methods, 2 };
+
+static syn_proxy *
+new_mgr(syn_synchronizer s, int64_t delay, bool fail_exit)
+{
+	syn_value  args[2] = { syn_int(delay), syn_bool(fail_exit) };
+	syn_proxy *p;
+	ck_assert_syn_ok(syn_new(s, "CtxMgr", args, 2, &p));
+	return p;
+}
+
+static int
+with_block(syn_proxy *m, int body_rc, bool leave_early)
+{
+	int rc = -1;
+	SYN_WITH(w, m, &rc)
+	{
+		ck_assert_str_eq(w.value.value.as.str, "entered");
+		if (leave_early) {
+			w.rc = body_rc;
+			break;
+		}
+		w.rc = body_rc;
+	}
+	return rc;
+}
+
+START_TEST(context_managers)
+{
+	syn_synchronizer s = th_new();
+	ck_assert_syn_ok(syn_register_class(s, &mgr_class));
+	atomic_store(&exits, 0);
+	syn_proxy *m = new_mgr(s, 20, false);
+	/* The seed's: exit sleeps, and the block waits for it. */
+	double t0 = th_now_ms();
+	ck_assert_syn_ok(with_block(m, 0, false));
+	ck_assert_msg(th_now_ms() - t0 >= 19, "exit did not wait");
+	ck_assert_int_eq(atomic_load(&exits), 1);
+	/* The body's failure reaches exit, and the caller. */
+	ck_assert_syn_rc(with_block(m, SYN_EUSER(3), true), SYN_EUSER(3));
+	ck_assert_int_eq(atomic_load(&last_exit_rc), SYN_EUSER(3));
+	ck_assert_int_eq(atomic_load(&exits), 2);
+	/* exit's own failure wins. */
+	syn_proxy *bad = new_mgr(s, 0, true);
+	ck_assert_syn_rc(with_block(bad, 0, false), SYN_EUSER(9));
+	ck_assert_syn_rc(with_block(bad, SYN_EUSER(3), false), SYN_EUSER(9));
+	/* The plain pair, and async enter. */
+	syn_result r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_enter(m, &r));
+	syn_result_fini(&r);
+	ck_assert_syn_ok(syn_exit(m, 0, NULL));
+	syn_future *f;
+	ck_assert_syn_ok(syn_invoke_future(m, "enter", NULL, 0, &f));
+	ck_assert_syn_ok(syn_future_wait(f));
+	syn_future_free(f);
+	/* Not a context manager: enter is missing. */
+	ck_assert_syn_ok(syn_register_class(s, &db_class));
+	syn_proxy *db = new_db(s, "u");
+	int        rc = 0;
+	SYN_WITH(w, db, &rc)
+	{
+		ck_abort_msg("the block ran without enter");
+	}
+	ck_assert_int_eq(rc, SYN_ENOENT);
+	syn_proxy_release(db);
+	syn_proxy_release(bad);
+	syn_proxy_release(m);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Proxies shared by many threads: counts stay right. */
+static syn_proxy *shared;
+
+static void *
+hammer(void *arg)
+{
+	(void) arg;
+	for (int i = 0; i < 500; i++) {
+		syn_proxy *p = syn_proxy_ref(shared);
+		syn_result r = SYN_RESULT_INIT;
+		if (syn_invoke(p, "self", NULL, 0, &r) != 0 ||
+		    r.value.as.proxy != shared) {
+			return "self";
+		}
+		syn_result_fini(&r);
+		syn_proxy_release(p);
+	}
+	return NULL;
+}
+
+START_TEST(proxies_across_threads)
+{
+	syn_synchronizer s = db_sync();
+	shared             = new_db(s, "u");
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		pthread_create(&th[i], NULL, hammer, NULL);
+	}
+	for (int i = 0; i < 4; i++) {
+		void *res;
+		pthread_join(th[i], &res);
+		ck_assert_msg(res == NULL, "failed at %s", (char *) res);
+	}
+	ck_assert_int_eq(atomic_load(&finis), 0);
+	syn_proxy_release(shared);
+	for (int i = 0; i < 200 && atomic_load(&finis) == 0; i++) {
+		usleep(1000);
+	}
+	ck_assert_int_eq(atomic_load(&finis), 1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&finis), 1);
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	const th_case cases[] = {
+		TH_CASE("db_connection", db_connection_as_in_the_seed),
+		TH_CASE("every_way", methods_every_way),
+		TH_CASE("generator_methods", generator_methods),
+		TH_CASE("fini_once", fini_once_at_last_release),
+		TH_CASE("released", released_object_is_closed),
+		TH_CASE("identity", identity_and_translation),
+		TH_CASE("errors", class_errors),
+		TH_CASE("context_managers", context_managers),
+		TH_CASE("threads", proxies_across_threads),
+	};
+	return TH_SUITE("class", cases);
+}
