@@ -15,19 +15,29 @@ put_header(sni_wbuf *w, int kind)
 }
 
 /*
- * The common head of a call (small id, no target, a short name) in one
- * copy: header, fixint id, nil, fixstr name. The same bytes as the
- * general path writes.
+ * The common head of a call (small id, a short name) in one copy: header,
+ * fixint id, nil or the target as a fixext16, fixstr name. The same bytes
+ * as the general path writes.
  */
 static void
 write_short_call_head(sni_wbuf *w, int kind, uint64_t call_id,
-    const char *method, size_t method_len)
+    const syn_handle *target, const char *method, size_t method_len)
 {
-	uint8_t head[SNI_HDR_LEN + 3 + 31] = { SNI_MAGIC, SNI_VERSION,
-		(uint8_t) kind, (uint8_t) call_id, 0xc0,
-		(uint8_t) (0xa0 | method_len) };
-	memcpy(head + SNI_HDR_LEN + 3, method, method_len);
-	sink(w, head, SNI_HDR_LEN + 3 + method_len);
+	uint8_t head[SNI_HDR_LEN + 1 + 18 + 1 + 31] = { SNI_MAGIC, SNI_VERSION,
+		(uint8_t) kind, (uint8_t) call_id };
+	size_t  n                                   = SNI_HDR_LEN + 1;
+	if (target == NULL) {
+		head[n++] = 0xc0;
+	} else {
+		head[n++] = 0xd8; /* fixext16 */
+		head[n++] = SNI_EXT_HANDLE;
+		sni_put_be64(head + n, target->owner);
+		sni_put_be64(head + n + 8, target->object);
+		n += 16;
+	}
+	head[n++] = (uint8_t) (0xa0 | method_len);
+	memcpy(head + n, method, method_len);
+	sink(w, head, n + method_len);
 }
 
 /* A CALL, or the call part of an OPEN. */
@@ -42,8 +52,9 @@ encode_call_kind(sni_wbuf *w, int kind, uint64_t call_id,
 		    SNI_METHOD_MAX);
 		return SYN_EINVAL;
 	}
-	if (call_id <= 0x7f && target == NULL && method_len <= 31) {
-		write_short_call_head(w, kind, call_id, method, method_len);
+	if (call_id <= 0x7f && method_len <= 31) {
+		write_short_call_head(
+		    w, kind, call_id, target, method, method_len);
 	} else {
 		put_header(w, kind);
 		sni_encode_uint(w, call_id);
@@ -228,8 +239,9 @@ read_target(sni_reader *r, sni_call_view *v)
 }
 
 /*
- * The common call in one pass: a fixint id, no target, an ASCII name of
- * up to 31 bytes, and up to 15 arguments that are numbers, nils or bools
+ * The common call in one pass: a fixint id, no target or a handle, an
+ * ASCII name of up to 31 bytes, and up to 15 arguments that are numbers,
+ * nils or bools
  * (which take no memory beyond the argument array). Returns false, with
  * r untouched, for anything else: the general path then reads it and
  * reports what is wrong.
@@ -239,22 +251,35 @@ decode_simple_call(const sni_reader *r, const sni_limits *lim, sni_call_view *v)
 {
 	const uint8_t *p    = r->p;
 	size_t         left = sni_reader_left(r);
-	if (lim->max_depth < 2 || left < 4 || p[0] > 0x7f || p[1] != 0xc0 ||
-	    (p[2] & 0xe0) != 0xa0) {
+	size_t         at   = 2; /* after the id and a nil target */
+	if (lim->max_depth < 2 || left < 4 || p[0] > 0x7f) {
 		return false;
 	}
-	size_t mlen = p[2] & 0x1f;
-	if (mlen == 0 || left < 4 + mlen || (p[3 + mlen] & 0xf0) != 0x90) {
+	v->has_target = p[1] != 0xc0;
+	if (v->has_target) { /* a fixext16 handle */
+		if (left < 21 || p[1] != 0xd8 || p[2] != SNI_EXT_HANDLE) {
+			return false;
+		}
+		v->target.owner  = sni_load_be(p + 3, 8);
+		v->target.object = sni_load_be(p + 11, 8);
+		at               = 19;
+	}
+	if ((p[at] & 0xe0) != 0xa0) {
+		return false;
+	}
+	size_t mlen = p[at] & 0x1f;
+	if (mlen == 0 || left < at + 2 + mlen ||
+	    (p[at + 1 + mlen] & 0xf0) != 0x90) {
 		return false;
 	}
 	for (size_t i = 0; i < mlen; i++) {
-		if (p[3 + i] >= 0x80) {
+		if (p[at + 1 + i] >= 0x80) {
 			return false; /* UTF-8 beyond ASCII: the full check */
 		}
 	}
 	sni_reader args;
 	syn_value  scratch;
-	sni_reader_init(&args, p + 3 + mlen, left - 3 - mlen);
+	sni_reader_init(&args, p + at + 1 + mlen, left - at - 1 - mlen);
 	sni_reader c     = args;
 	uint32_t   nargs = *c.p++ & 0x0f;
 	for (uint32_t i = 0; i < nargs; i++) {
@@ -266,8 +291,7 @@ decode_simple_call(const sni_reader *r, const sni_limits *lim, sni_call_view *v)
 		return false;
 	}
 	v->call_id    = p[0];
-	v->has_target = false;
-	v->method     = (const char *) p + 3;
+	v->method     = (const char *) p + at + 1;
 	v->method_len = (uint32_t) mlen;
 	v->args       = args;
 	v->nargs      = nargs;

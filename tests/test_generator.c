@@ -331,13 +331,13 @@ END_TEST
 /* The async forms: a future per item, and the caller's aio. */
 START_TEST(future_and_aio_iteration)
 {
-	syn_synchronizer s = gen_sync();
-	syn_value        n = syn_int(3);
+	syn_synchronizer s       = gen_sync();
+	syn_value        args[2] = { syn_int(3), syn_int(D_MS / 10) };
 	syn_iter        *it;
-	ck_assert_syn_ok(syn_iter_open(s, "count", &n, 1, NULL, &it));
+	ck_assert_syn_ok(syn_iter_open(s, "count", args, 2, NULL, &it));
 	syn_future *f, *g;
 	ck_assert_syn_ok(syn_iter_next_future(it, NULL, &f));
-	/* One request at a time. */
+	/* One request at a time (the item takes D/10 to come). */
 	ck_assert_syn_rc(syn_iter_next_future(it, NULL, &g), SYN_EBUSY);
 	ck_assert_ptr_null(g);
 	const syn_value *v;

@@ -199,6 +199,30 @@ range_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc == SYN_EITERCLOSED ? 0 : rc;
 }
 
+/* The class of the method figures: add1 as a method, and echo. */
+static int
+m_add1(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	return add1(t, args, nargs, ret);
+}
+
+static int
+m_echo(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = args[0];
+	return 0;
+}
+
+static const syn_method_def obj_methods[] = {
+	{ "add1", SYN_KIND_FUNCTION, m_add1, 0 },
+	{ "echo", SYN_KIND_FUNCTION, m_echo, 0 },
+	{ "echo_raw", SYN_KIND_FUNCTION, m_echo, SYN_METHOD_RAW },
+};
+
+static const syn_class_def obj_class = { "Obj", 8, NULL, NULL, obj_methods, 3 };
+
 static syn_synchronizer
 make_sync(int spin_us)
 {
@@ -215,7 +239,8 @@ make_sync(int spin_us)
 	if ((rc = syn_register(s, &d1)) != 0 ||
 	    (rc = syn_register(s, &d2)) != 0 ||
 	    (rc = syn_register(s, &d3)) != 0 ||
-	    (rc = syn_register(s, &d4)) != 0) {
+	    (rc = syn_register(s, &d4)) != 0 ||
+	    (rc = syn_register_class(s, &obj_class)) != 0) {
 		die("syn_register", rc);
 	}
 	return s;
@@ -609,6 +634,79 @@ memory_child(const char *self, double *kib, double *submit)
 	pclose(p);
 }
 
+/* ---- objects -------------------------------------------------------------
+ */
+
+static syn_proxy *
+new_obj(syn_synchronizer s)
+{
+	syn_proxy *p;
+	int        rc = syn_new(s, "Obj", NULL, 0, &p);
+	if (rc != 0) {
+		die("syn_new", rc);
+	}
+	return p;
+}
+
+/* Blocking method calls; microseconds per call. */
+static double
+method_calls_us(syn_synchronizer s, int n)
+{
+	syn_proxy *p = new_obj(s);
+	for (int i = 0; i < n / 10; i++) { /* warm up */
+		syn_value a = syn_int(i);
+		syn_invoke(p, "add1", &a, 1, NULL);
+	}
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		syn_value  a   = syn_int(i);
+		syn_result res = SYN_RESULT_INIT;
+		int        rc  = syn_invoke(p, "add1", &a, 1, &res);
+		if (rc != 0 || res.value.as.i != 2 * i + 1) {
+			die("syn_invoke", rc);
+		}
+	}
+	double us = (now_s() - t0) * 1e6 / n;
+	syn_proxy_release(p);
+	return us;
+}
+
+/* syn_new and syn_proxy_release; microseconds per pair. */
+static double
+new_release_us(syn_synchronizer s, int n)
+{
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		syn_proxy_release(new_obj(s));
+	}
+	return (now_s() - t0) * 1e6 / n;
+}
+
+/* A list of 1,000 ints in and out of a method; microseconds per call. */
+static double
+list1000_us(syn_synchronizer s, int n, const char *method)
+{
+	static syn_value items[1000];
+	for (int i = 0; i < 1000; i++) {
+		items[i] = syn_int(i);
+	}
+	syn_proxy *p    = new_obj(s);
+	syn_value  list = syn_list(items, 1000);
+	double     t0   = now_s();
+	for (int i = 0; i < n; i++) {
+		syn_result res = SYN_RESULT_INIT;
+		int        rc  = syn_invoke(p, method, &list, 1, &res);
+		if (rc != 0 || res.value.len != 1000 ||
+		    res.value.as.list[999].as.i != 999) {
+			die("the list call", rc);
+		}
+		syn_result_fini(&res);
+	}
+	double us = (now_s() - t0) * 1e6 / n;
+	syn_proxy_release(p);
+	return us;
+}
+
 /* ---- streams ------------------------------------------------------------
  */
 
@@ -801,6 +899,24 @@ stream_items(void *arg, int n)
 }
 
 static double
+method_calls(void *arg, int n)
+{
+	return method_calls_us(*(syn_synchronizer *) arg, n);
+}
+
+static double
+list_on(void *arg, int n)
+{
+	return list1000_us(*(syn_synchronizer *) arg, n, "echo");
+}
+
+static double
+list_off(void *arg, int n)
+{
+	return list1000_us(*(syn_synchronizer *) arg, n, "echo_raw");
+}
+
+static double
 raw_rr(void *arg, int n)
 {
 	return raw_reqrep_us(n);
@@ -868,6 +984,17 @@ main(int argc, char **argv)
 	record("baseline_spin_pingpong_us", p.base, "us", NULL);
 	record("call_spin_us", p.value, "us", "default spinning");
 	note_ratio("ratio_call_spin_vs_spin", p.ratio, "goal <= 5");
+
+	p = interleave(calls, method_calls, &spin, 1400000 / scale);
+	record("method_call_us", p.value, "us", "blocking, spinning");
+	note_ratio("ratio_method_vs_function", p.ratio, "goal <= 1.1");
+	record("new_and_release_us", new_release_us(spin, 200000 / scale), "us",
+	    "syn_new + syn_proxy_release");
+	p = interleave(list_off, list_on, &spin, 140000 / scale);
+	record("translate_list1000_us", p.value, "us",
+	    "1,000 ints in and out (reference: ~1,500)");
+	record("translate_list1000_off_us", p.base, "us",
+	    "SYN_METHOD_RAW (reference: ~110)");
 
 	p = interleave(calls, stream_items, &spin, 1400000 / scale);
 	record("stream_lockstep_item_us", p.value, "us", NULL);
