@@ -38,8 +38,9 @@ check_method(const syn_class_def *def, size_t i)
 		return sni_error_set(
 		    SYN_EINVAL, "unknown method kind", m->name);
 	}
-	if ((m->flags & ~(unsigned) (SYN_METHOD_RAW | SYN_METHOD_GETTER)) !=
-	    0) {
+	if ((m->flags &
+	        ~(unsigned) (SYN_METHOD_RAW | SYN_METHOD_GETTER |
+	            SYN_METHOD_STATIC)) != 0) {
 		return sni_error_set(
 		    SYN_EINVAL, "unknown method flags", m->name);
 	}

@@ -395,8 +395,8 @@ hand_out(syn_iter *it, syn_result *item)
 	void *held;
 	if ((rc = sni_reply_translate(&v, &held)) != 0) {
 		free(mem);
-		return sni_error_set(rc, "no memory for the item's proxies",
-		    it->name);
+		return sni_error_set(
+		    rc, "no memory for the item's proxies", it->name);
 	}
 	if (item != NULL) {
 		item->value = v;

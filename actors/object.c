@@ -252,6 +252,28 @@ resolve_constructor(sni_sync *s, const sni_call_view *v, sni_callable *out)
 }
 
 int
+sni_static_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out)
+{
+	const char      *dot = memchr(v->method, '.', v->method_len);
+	size_t           cl  = dot != NULL ? (size_t) (dot - v->method) : 0;
+	const sni_class *c =
+	    dot != NULL ? sni_class_find(s, v->method, cl) : NULL;
+	const sni_method *m = c != NULL
+	    ? sni_class_method(c, dot + 1, v->method_len - cl - 1)
+	    : NULL;
+	if (m == NULL || (m->flags & SYN_METHOD_STATIC) == 0) {
+		sni_detail_set("no function named '%.*s' is registered",
+		    (int) v->method_len, v->method);
+		return SYN_ENOENT;
+	}
+	*out = (sni_callable) { .method = m->fn,
+		.name                   = m->qualname,
+		.kind                   = m->kind,
+		.raw                    = (m->flags & SYN_METHOD_RAW) != 0 };
+	return 0;
+}
+
+int
 sni_object_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out)
 {
 	uint32_t self_id = sni_actor_self()->id;
@@ -272,7 +294,7 @@ sni_object_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out)
 	}
 	const sni_method *m =
 	    sni_class_method(o->cls, v->method, v->method_len);
-	if (m == NULL) {
+	if (m == NULL || (m->flags & SYN_METHOD_STATIC) != 0) {
 		sni_detail_set("class %s has no method '%.*s'", o->cls->name,
 		    (int) v->method_len, v->method);
 		return SYN_ENOENT;

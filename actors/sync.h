@@ -69,6 +69,12 @@ void sni_classes_fini(sni_sync *s);
  */
 int sni_object_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out);
 
+/*
+ * Resolves a call of a function name that no function has: a static
+ * method named "Class.method", or SYN_ENOENT.
+ */
+int sni_static_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out);
+
 /* The object whose instance is self, or NULL when s has none such. */
 sni_object *sni_object_of(sni_sync *s, const void *self);
 

@@ -25,9 +25,7 @@ resolve(void *arg, const sni_call_view *v, sni_callable *out)
 		f = sni_functab_find(&s->funcs, v->method, v->method_len);
 	}
 	if (f == NULL) {
-		sni_detail_set("no function named '%.*s' is registered",
-		    (int) v->method_len, v->method);
-		return SYN_ENOENT;
+		return sni_static_resolve(s, v, out); /* "Class.method"? */
 	}
 	s->last       = f;
 	out->fn       = f->def.fn;

@@ -170,6 +170,38 @@ db_call_other(syn_task *t, void *self, const syn_value *args, size_t nargs,
 	return rc;
 }
 
+/* version(): a static method. */
+static int
+db_version(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = syn_int(self == NULL ? 3 : -1);
+	return 0;
+}
+
+static int64_t
+count_objects(const syn_value *v)
+{
+	int64_t n = v->type == SYN_TYPE_OBJECT;
+	for (uint32_t i = 0; v->type == SYN_TYPE_LIST && i < v->len; i++) {
+		n += count_objects(&v->as.list[i]);
+	}
+	for (uint32_t i = 0; v->type == SYN_TYPE_MAP && i < v->len; i++) {
+		n += count_objects(&v->as.map[i].key) +
+		    count_objects(&v->as.map[i].value);
+	}
+	return n;
+}
+
+/* objects(v): how many objects of this synchronizer v holds. */
+static int
+db_objects(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = syn_int(nargs == 1 ? count_objects(&args[0]) : -1);
+	return 0;
+}
+
 static const syn_method_def db_methods[] = {
 	{ "connect", SYN_KIND_FUNCTION, db_connect, 0 },
 	{ "query", SYN_KIND_FUNCTION, db_query, 0 },
@@ -181,6 +213,8 @@ static const syn_method_def db_methods[] = {
 	{ "url", SYN_KIND_FUNCTION, db_url, SYN_METHOD_GETTER },
 	{ "raw", SYN_KIND_FUNCTION, db_raw, SYN_METHOD_RAW },
 	{ "call_other", SYN_KIND_FUNCTION, db_call_other, 0 },
+	{ "version", SYN_KIND_FUNCTION, db_version, SYN_METHOD_STATIC },
+	{ "objects", SYN_KIND_FUNCTION, db_objects, 0 },
 };
 
 static const syn_class_def db_class = { "DB", sizeof(db_state), db_init,
@@ -236,6 +270,91 @@ START_TEST(db_connection_as_in_the_seed)
 	syn_proxy_release(db);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	ck_assert_int_eq(atomic_load(&finis), 1);
+}
+END_TEST
+
+/*
+ * An async caller: a task of another synchronizer makes a DB on the
+ * synchronizer named by args[0], connects and queries, awaiting each step.
+ */
+static int
+await_value(syn_task *t, syn_future *f, syn_result *out)
+{
+	int rc = syn_await(t, f);
+	if (rc == 0) {
+		const syn_value *v;
+		syn_future_value(f, &v);
+		rc = syn_value_copy(v, out);
+	}
+	return rc;
+}
+
+static int
+async_db(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_synchronizer where = { (uint32_t) args[0].as.i };
+	syn_value        url   = syn_str("tcp://localhost:1234");
+	syn_value        q     = syn_str("select * from foo");
+	syn_future      *f;
+	int              rc = syn_new_future(where, "DB", &url, 1, &f);
+	if (rc != 0 || (rc = syn_await(t, f)) != 0) {
+		return rc;
+	}
+	const syn_value *v;
+	syn_future_value(f, &v);
+	syn_proxy *db = syn_proxy_ref(v->as.proxy); /* the future holds it */
+	syn_future_free(f);
+	syn_result r = SYN_RESULT_INIT;
+	if ((rc = syn_invoke_future(db, "connect", NULL, 0, &f)) == 0) {
+		rc = syn_await(t, f);
+		syn_future_free(f);
+	}
+	if (rc == 0 && (rc = syn_invoke_future(db, "query", &q, 1, &f)) == 0) {
+		rc = await_value(t, f, &r);
+		syn_future_free(f);
+	}
+	if (rc == 0) {
+		*ret = syn_task_printf(t, "%s", r.value.as.str);
+	}
+	syn_result_fini(&r);
+	syn_proxy_release(db);
+	return rc;
+}
+
+START_TEST(db_connection_from_an_async_caller)
+{
+	syn_synchronizer s      = db_sync();
+	syn_synchronizer caller = th_new();
+	th_register(caller, "async_db", async_db, NULL);
+	syn_value  id = syn_int(s.id);
+	syn_result r  = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(caller, "async_db", &id, 1, &r));
+	ck_assert_str_eq(
+	    r.value.as.str, "tcp://localhost:1234: select * from foo");
+	syn_result_fini(&r);
+	for (int i = 0; i < 200 && atomic_load(&finis) == 0; i++) {
+		usleep(1000);
+	}
+	ck_assert_int_eq(atomic_load(&finis), 1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(caller));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Static methods are functions named Class.method. */
+START_TEST(static_methods)
+{
+	syn_synchronizer s = db_sync();
+	syn_result       r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "DB.version", NULL, 0, &r));
+	ck_assert_int_eq(r.value.as.i, 3);
+	ck_assert_syn_rc(syn_call(s, "DB.query", NULL, 0, NULL), SYN_ENOENT);
+	ck_assert_syn_rc(syn_call(s, "DB.", NULL, 0, NULL), SYN_ENOENT);
+	ck_assert_syn_rc(syn_call(s, "No.version", NULL, 0, NULL), SYN_ENOENT);
+	syn_proxy *db = new_db(s, "u");
+	ck_assert_syn_rc(syn_invoke(db, "version", NULL, 0, NULL), SYN_ENOENT);
+	syn_proxy_release(db);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST
 
@@ -394,6 +513,9 @@ START_TEST(identity_and_translation)
 	ck_assert(m->as.map[0].value.as.list[1].as.proxy == b);
 	ck_assert(m->as.map[1].key.as.proxy == b);
 	syn_result_fini(&r);
+	/* ... and into a task of their own synchronizer, as objects. */
+	ck_assert_syn_ok(syn_invoke(b, "objects", &nested, 1, &r));
+	ck_assert_int_eq(r.value.as.i, 3);
 	/* A new object from a method is a new proxy. */
 	syn_value url = syn_str("c");
 	ck_assert_syn_ok(syn_invoke(a, "clone", &url, 1, &r));
@@ -611,6 +733,8 @@ suite(void)
 {
 	const th_case cases[] = {
 		TH_CASE("db_connection", db_connection_as_in_the_seed),
+		TH_CASE("async_caller", db_connection_from_an_async_caller),
+		TH_CASE("static", static_methods),
 		TH_CASE("every_way", methods_every_way),
 		TH_CASE("generator_methods", generator_methods),
 		TH_CASE("fini_once", fini_once_at_last_release),

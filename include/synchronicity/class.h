@@ -62,6 +62,10 @@ enum syn_method_flags {
 	SYN_METHOD_RAW = 1u << 0,
 	/* A getter (the seed's property): read with syn_get(), blocking. */
 	SYN_METHOD_GETTER = 1u << 1,
+	/* A static method: no instance (self is NULL). It is called as a
+	 * function named "Class.method" (syn_call(s, "DB.version", ...),
+	 * syn_iter_open() for a generator), not through a proxy. */
+	SYN_METHOD_STATIC = 1u << 2,
 };
 
 /* A method of a class. */
