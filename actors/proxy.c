@@ -14,9 +14,37 @@
 #include "proxy.h"
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static syn_proxy     **buckets;
-static size_t          nbuckets; /* a power of two, or 0 */
-static size_t          nproxies;
+static pthread_once_t  fork_once  = PTHREAD_ONCE_INIT;
+
+/* A fork while another thread holds the lock must not leave the child's
+ * copy locked: the lock is held across the fork. */
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&table_lock);
+}
+
+static void
+fork_done(void)
+{
+	pthread_mutex_unlock(&table_lock);
+}
+
+static void
+install_fork_handlers(void)
+{
+	pthread_atfork(fork_prepare, fork_done, fork_done);
+}
+
+static void
+lock_table(void)
+{
+	pthread_once(&fork_once, install_fork_handlers);
+	pthread_mutex_lock(&table_lock);
+}
+static syn_proxy **buckets;
+static size_t      nbuckets; /* a power of two, or 0 */
+static size_t      nproxies;
 
 static size_t
 bucket_of(const syn_handle *h, size_t n)
@@ -79,7 +107,7 @@ unlink_proxy(syn_proxy *p)
 syn_proxy *
 sni_proxy_get(const syn_handle *h, bool owned)
 {
-	pthread_mutex_lock(&table_lock);
+	lock_table();
 	syn_proxy *p = find(h);
 	if (p == NULL && (nproxies < nbuckets || grow()) &&
 	    (p = calloc(1, sizeof(*p))) != NULL) {
@@ -101,7 +129,7 @@ syn_proxy *
 syn_proxy_ref(syn_proxy *p)
 {
 	if (p != NULL) {
-		pthread_mutex_lock(&table_lock);
+		lock_table();
 		p->refs++;
 		pthread_mutex_unlock(&table_lock);
 	}
@@ -139,7 +167,7 @@ syn_proxy_release(syn_proxy *p)
 	if (p == NULL) {
 		return;
 	}
-	pthread_mutex_lock(&table_lock);
+	lock_table();
 	bool last = --p->refs == 0;
 	if (last) {
 		unlink_proxy(p);

@@ -164,8 +164,8 @@ SYN_API int syn_invoke_iter(syn_proxy *p, const char *method,
 /*
  * Reads the getter name of p's object (a method flagged
  * SYN_METHOD_GETTER, called with no arguments), blocking; as syn_invoke().
- * Getters have no future or aio form (SYN_EINVAL there), as the seed's
- * properties have none.
+ * A getter stays a method: the future and aio forms of syn_invoke() read
+ * it too (the seed's properties had none).
  */
 SYN_API int syn_get(syn_proxy *p, const char *name, syn_result *res);
 
