@@ -255,11 +255,13 @@ sni_translate_task_end(void *arg, sni_task *t)
 
 /*
  * Checks that the objects in v are live objects of s, the sending
- * synchronizer, and (count) counts each as handed out.
+ * synchronizer, and (count) counts each as handed out; *seen tells
+ * whether v holds any.
  */
 static int
-value_out(sni_sync *s, const syn_value *v, bool count)
+value_out(sni_sync *s, const syn_value *v, bool count, bool *seen)
 {
+	int rc = 0;
 	switch (v->type) {
 	case SYN_TYPE_OBJECT: {
 		sni_object *o =
@@ -272,54 +274,55 @@ value_out(sni_sync *s, const syn_value *v, bool count)
 		if (count) {
 			sni_object_export(o);
 		}
+		*seen = true;
 		return 0;
 	}
 	case SYN_TYPE_LIST:
-		for (uint32_t i = 0; i < v->len; i++) {
-			int rc = value_out(s, &v->as.list[i], count);
-			if (rc != 0) {
-				return rc;
-			}
+		for (uint32_t i = 0; i < v->len && rc == 0; i++) {
+			rc = value_out(s, &v->as.list[i], count, seen);
 		}
-		return 0;
+		return rc;
 	case SYN_TYPE_MAP:
-		for (uint32_t i = 0; i < v->len; i++) {
-			int rc = value_out(s, &v->as.map[i].key, count);
-			if (rc != 0 ||
-			    (rc = value_out(s, &v->as.map[i].value, count)) !=
-			        0) {
-				return rc;
+		for (uint32_t i = 0; i < v->len && rc == 0; i++) {
+			rc = value_out(s, &v->as.map[i].key, count, seen);
+			if (rc == 0) {
+				rc = value_out(
+				    s, &v->as.map[i].value, count, seen);
 			}
 		}
-		return 0;
+		return rc;
 	default:
 		return 0;
 	}
 }
 
+/* Checks the objects in vals, then counts them: all or nothing. */
+static int
+values_out(sni_sync *s, const syn_value *vals, size_t n)
+{
+	bool seen = false;
+	for (size_t i = 0; i < n; i++) {
+		int rc = value_out(s, &vals[i], false, &seen);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	for (size_t i = 0; seen && i < n; i++) {
+		value_out(s, &vals[i], true, &seen);
+	}
+	return 0;
+}
+
 int
 sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 {
-	int rc = value_out(arg, v, false); /* all or nothing */
-	if (rc != 0) {
-		return syn_raise(t, rc, "%s", sni_detail_get());
-	}
-	value_out(arg, v, true);
-	return 0;
+	int rc = values_out(arg, v, 1);
+	return rc != 0 ? syn_raise(t, rc, "%s", sni_detail_get()) : 0;
 }
 
 int
 sni_translate_call_args(const syn_value *args, size_t nargs)
 {
 	sni_actor *a = sni_actor_self();
-	sni_sync  *s = a != NULL ? a->ops_arg : NULL;
-	for (int count = 0; count < 2; count++) { /* check, then count */
-		for (size_t i = 0; i < nargs; i++) {
-			int rc = value_out(s, &args[i], count);
-			if (rc != 0) {
-				return rc;
-			}
-		}
-	}
-	return 0;
+	return values_out(a != NULL ? a->ops_arg : NULL, args, nargs);
 }
