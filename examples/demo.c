@@ -7,11 +7,15 @@
  * resolve in parallel, in about the time of one call. Then the seed's
  * generator f(n), here "count", hands out 0 .. n-1: iterated blocking,
  * awaited item by item from a task of another synchronizer, and closed
- * early, which runs its cleanup once.
+ * early, which runs its cleanup once. Then the seed's whole class,
+ * DBConnection: made and called from this thread, then from a task of
+ * another synchronizer that awaits each step. Last, the seed's context
+ * manager, CtxMgr, whose exit sleeps before the with-block ends.
  */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <synchronicity.h>
@@ -19,9 +23,13 @@
 #include "example.h"
 
 #define SLEEP_MS 500
-#define ITEM_MS 100 /* count's sleep before each item */
+#define ITEM_MS 100       /* count's sleep before each item */
+#define CONNECT_MS 100    /* how long DBConnection.connect takes */
+#define EXIT_DELAY_MS 200 /* CtxMgr's exit_delay */
 
 static atomic_int closed_early; /* runs of count closed before their end */
+static atomic_int db_finis;     /* DBConnection objects dropped */
+static atomic_int exit_saw;     /* the outcome CtxMgr's exit was given */
 
 /* [impl] */
 /* The implementation: runs as a task on the synchronizer's thread. */
@@ -91,6 +99,182 @@ sum_count(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc == SYN_EEND ? 0 : rc; /* SYN_EEND: every item was seen */
 }
 /* [gen_await] */
+
+/* [class_impl] */
+/* The seed's DBConnection. An instance is this struct: self. */
+typedef struct db_connection {
+	char url[64];
+	bool connected; /* the seed's self._connection */
+} db_connection;
+
+/* __init__(self, url): runs as a task of the synchronizer; may await. */
+static int
+db_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
+{
+	db_connection *db = self; /* zeroed */
+	const char    *url;
+	int            rc = syn_unpack(t, args, nargs, "s", &url);
+	if (rc == 0 && strlen(url) >= sizeof(db->url)) {
+		rc = syn_raise(t, SYN_EINVAL, "url too long: %s", url);
+	}
+	if (rc == 0) {
+		strcpy(db->url, url);
+	}
+	return rc; /* on failure there is no object, and no fini */
+}
+
+/* async def connect(self) */
+static int
+db_connect(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	int rc = syn_unpack(t, args, nargs, ""); /* no arguments */
+	if (rc == 0 && (rc = syn_sleep(t, CONNECT_MS)) == 0) {
+		((db_connection *) self)->connected = true;
+	}
+	return rc;
+}
+
+/* async def query(self, q) */
+static int
+db_query(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	db_connection *db = self;
+	const char    *q;
+	int            rc = syn_unpack(t, args, nargs, "s", &q);
+	if (rc == 0 && !db->connected) {
+		rc = syn_raise(t, SYN_EUSER(1), "not connected to %s", db->url);
+	}
+	if (rc == 0) {
+		*ret = syn_task_printf(t, "%s ran '%s'", db->url, q);
+	}
+	return rc;
+}
+/* [class_impl] */
+
+/* [class_def] */
+/* A getter: the seed's attributes are reachable only through these. */
+static int
+db_url(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = syn_str(((db_connection *) self)->url); /* self outlives it */
+	return 0;
+}
+
+/* Runs once, on the synchronizer's thread, when the object is dropped. */
+static void
+db_fini(void *self)
+{
+	(void) self; /* a real client closes its connection here */
+	atomic_fetch_add(&db_finis, 1);
+}
+
+static const syn_method_def db_methods[] = {
+	{ "connect", SYN_KIND_FUNCTION, db_connect, 0 },
+	{ "query", SYN_KIND_FUNCTION, db_query, 0 },
+	{ "url", SYN_KIND_FUNCTION, db_url, SYN_METHOD_GETTER },
+};
+
+static const syn_class_def db_class = {
+	.name     = "DBConnection",
+	.size     = sizeof(db_connection),
+	.init     = db_init,
+	.fini     = db_fini,
+	.methods  = db_methods,
+	.nmethods = sizeof(db_methods) / sizeof(db_methods[0]),
+};
+/* [class_def] */
+
+/* [class_await] */
+/* The seed's async_main: runs on another synchronizer, and awaits each
+ * step on the synchronizer in its userdata. */
+static int
+async_main(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	const syn_synchronizer *s   = syn_task_userdata(t);
+	syn_value               url = syn_str("tcp://localhost:1234");
+	syn_value               q   = syn_str("select * from foo");
+	syn_proxy              *db  = NULL;
+	syn_future             *f;
+	const syn_value        *v;
+	/* db_conn = DBConnection('tcp://localhost:1234') */
+	int rc = syn_new_future(*s, "DBConnection", &url, 1, &f);
+	if (rc == 0 && (rc = syn_await(t, f)) == 0) {
+		syn_future_value(f, &v);
+		/* The proxy is f's: take a reference to keep it. */
+		db = syn_proxy_ref(v->as.proxy);
+	}
+	syn_future_free(f); /* NULL when the call failed: harmless */
+	/* await db_conn.connect.aio() */
+	if (rc == 0 &&
+	    (rc = syn_invoke_future(db, "connect", NULL, 0, &f)) == 0) {
+		rc = syn_await(t, f); /* this synchronizer goes on meanwhile */
+		syn_future_free(f);
+	}
+	/* await db_conn.query.aio('select * from foo') */
+	if (rc == 0 && (rc = syn_invoke_future(db, "query", &q, 1, &f)) == 0) {
+		if ((rc = syn_await(t, f)) == 0) {
+			syn_future_value(f, &v);
+			/* A copy: v goes with f. */
+			*ret = syn_task_printf(t, "%s", v->as.str);
+		}
+		syn_future_free(f);
+	}
+	syn_proxy_release(db); /* the last proxy: the object is dropped */
+	return rc;
+}
+/* [class_await] */
+
+/* [ctx_impl] */
+/* The seed's CtxMgr: its exit sleeps exit_delay milliseconds. */
+typedef struct ctx_mgr {
+	int64_t exit_delay;
+} ctx_mgr;
+
+static int
+ctx_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
+{
+	return syn_unpack(t, args, nargs, "i", &((ctx_mgr *) self)->exit_delay);
+}
+
+/* __aenter__: what it returns is the block's value (the seed's "as z"). */
+static int
+ctx_enter(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	return 0; /* *ret stays nil: the seed's returns None */
+}
+
+/* __aexit__: given the block's outcome, a code (0: none) and a message. */
+static int
+ctx_exit(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	int64_t          rc;
+	const syn_value *message = NULL; /* a string, or nil when rc is 0 */
+	int              urc = syn_unpack(t, args, nargs, "i|v", &rc, &message);
+	if (urc != 0) {
+		return urc;
+	}
+	atomic_store(&exit_saw, (int) rc);
+	return syn_sleep(t, ((ctx_mgr *) self)->exit_delay); /* may await */
+}
+
+static const syn_method_def ctx_methods[] = {
+	{ "enter", SYN_KIND_FUNCTION, ctx_enter, 0 },
+	{ "exit", SYN_KIND_FUNCTION, ctx_exit, 0 },
+};
+
+static const syn_class_def ctx_class = {
+	.name     = "CtxMgr",
+	.size     = sizeof(ctx_mgr),
+	.init     = ctx_init,
+	.methods  = ctx_methods,
+	.nmethods = sizeof(ctx_methods) / sizeof(ctx_methods[0]),
+};
+/* [ctx_impl] */
 
 static void
 blocking(syn_synchronizer s)
@@ -216,6 +400,85 @@ gen_close(syn_synchronizer s)
 	    "the cleanup ran once, before syn_iter_close() returned");
 }
 
+static void
+class_blocking(syn_synchronizer s)
+{
+	/* [class_blocking] */
+	syn_proxy *db;
+	syn_value  url  = syn_str("tcp://localhost:1234");
+	syn_value  q    = syn_str("select * from foo");
+	syn_result data = SYN_RESULT_INIT;
+	check(syn_new(s, "DBConnection", &url, 1, &db), "DBConnection(url)");
+	check(syn_invoke(db, "connect", NULL, 0, NULL), "connect()");
+	check(syn_invoke(db, "query", &q, 1, &data), "query(q)"); /* blocks */
+	printf("data = %s (blocking)\n", data.value.as.str);
+	expect(strcmp(data.value.as.str,
+	           "tcp://localhost:1234 ran 'select * from foo'") == 0,
+	    "query's result");
+	syn_result_fini(&data);
+	/* [class_blocking] */
+	/* [class_getter] */
+	syn_result got = SYN_RESULT_INIT;
+	check(syn_get(db, "url", &got), "url"); /* a getter, read blocking */
+	expect(strcmp(got.value.as.str, "tcp://localhost:1234") == 0, "url");
+	syn_result_fini(&got);
+	syn_proxy_release(db); /* the last proxy: db_fini runs on s's thread */
+	                       /* [class_getter] */
+}
+
+static void
+class_await(syn_synchronizer s)
+{
+	syn_synchronizer app;
+	syn_result       res = SYN_RESULT_INIT;
+	/* async_main's userdata: the synchronizer that serves DBConnection */
+	const syn_func_def def = { "async_main", SYN_KIND_FUNCTION, async_main,
+		&s };
+	check(syn_synchronizer_new(&app, NULL), "syn_synchronizer_new");
+	check(syn_register(app, &def), "syn_register");
+	check(syn_call(app, "async_main", NULL, 0, &res), "async_main()");
+	printf(
+	    "data = %s (awaited by another synchronizer)\n", res.value.as.str);
+	expect(strcmp(res.value.as.str,
+	           "tcp://localhost:1234 ran 'select * from foo'") == 0,
+	    "query's result, awaited");
+	syn_result_fini(&res);
+	check(syn_synchronizer_destroy(app), "syn_synchronizer_destroy");
+}
+
+static void
+with_blocks(syn_synchronizer s)
+{
+	/* [with] */
+	syn_proxy *mgr;
+	syn_value  delay = syn_int(EXIT_DELAY_MS);
+	int        rc;
+	double     t0 = now_ms();
+	check(syn_new(s, "CtxMgr", &delay, 1, &mgr), "CtxMgr(exit_delay)");
+	SYN_WITH(w, mgr, &rc)
+	{
+		printf("sleeping %d ms\n", EXIT_DELAY_MS); /* exit sleeps */
+	}
+	printf("done after %.0f ms, rc %d\n", now_ms() - t0, rc); /* rc 0 */
+	/* [with] */
+	expect(rc == 0 && now_ms() - t0 >= EXIT_DELAY_MS * 0.9,
+	    "the block ends once exit has slept");
+	/* [with_error] */
+	SYN_WITH(w, mgr, &rc)
+	{
+		syn_value bad = syn_str("forty-two");
+		if ((w.rc = syn_call(s, "f", &bad, 1, NULL)) != 0) {
+			break; /* exit runs on the way out, and sees w.rc */
+		}
+		printf("not reached: f takes an integer\n");
+	}
+	printf("the block failed: %s\n", syn_errname(rc)); /* SYN_EBADTYPE */
+	/* [with_error] */
+	expect(rc == SYN_EBADTYPE && atomic_load(&exit_saw) == SYN_EBADTYPE,
+	    "exit sees the block's error, and the block's caller gets it");
+	syn_proxy_release(mgr);
+}
+
 int
 main(void)
 {
@@ -240,6 +503,15 @@ main(void)
 	gen_blocking(s);
 	gen_await(s);
 	gen_close(s);
+	/* [class_register] */
+	check(syn_register_class(s, &db_class), "syn_register_class");
+	/* [class_register] */
+	class_blocking(s);
+	class_await(s);
+	check(syn_register_class(s, &ctx_class), "syn_register_class");
+	with_blocks(s);
 	check(syn_synchronizer_destroy(s), "syn_synchronizer_destroy");
+	printf("DBConnection's fini ran %d times\n", atomic_load(&db_finis));
+	expect(atomic_load(&db_finis) == 2, "each DBConnection dropped once");
 	return failures == 0 ? 0 : 1;
 }
