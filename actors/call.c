@@ -22,7 +22,8 @@ static int
 encode_call(sni_actor *a, const sni_request *r, nng_msg **mp)
 {
 	const char *name = r->name != NULL ? r->name : "";
-	int         rc   = sni_translate_call_args(r->args, r->nargs);
+	bool        objects;
+	int         rc = sni_translate_call_check(r->args, r->nargs, &objects);
 	if (rc != 0) {
 		return sni_error_set_detail(rc, name);
 	}
@@ -41,6 +42,8 @@ encode_call(sni_actor *a, const sni_request *r, nng_msg **mp)
 	rc = rc != 0 ? rc : w.err;
 	if (rc != 0) {
 		sni_error_set_detail(rc, name);
+	} else if (objects) { /* encoded: they leave with it */
+		sni_translate_call_commit(r->args, r->nargs);
 	}
 	sni_wbuf_fini(&w);
 	return rc;

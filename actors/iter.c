@@ -50,7 +50,8 @@ typedef struct iter_batch {
 struct syn_iter {
 	uint32_t         actor_id;
 	uint64_t         stream;
-	nng_msg         *open_msg; /* the OPEN, until the first request */
+	nng_msg         *open_msg;  /* the OPEN, until the first request */
+	bool             open_owes; /* it carries references to objects */
 	syn_duration     close_timeout;
 	uint32_t         prefetch;
 	iter_batch       batch;
@@ -66,7 +67,10 @@ iter_unref(syn_iter *it)
 {
 	if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) ==
 	    1) {
-		if (it->open_msg != NULL) {
+		if (it->open_msg != NULL) { /* never sent */
+			if (it->open_owes) {
+				sni_translate_drop_open(it->open_msg);
+			}
 			nng_msg_free(it->open_msg);
 		}
 		if (it->batch.msg != NULL) {
@@ -133,7 +137,8 @@ static int
 encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 {
 	const char *name = r->name;
-	int         rc   = sni_translate_call_args(r->args, r->nargs);
+	bool        objects;
+	int         rc = sni_translate_call_check(r->args, r->nargs, &objects);
 	if (rc != 0) {
 		return sni_error_set_detail(rc, name);
 	}
@@ -147,6 +152,10 @@ encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 	}
 	if ((rc = put_body(&it->open_msg, &w)) != 0) {
 		return sni_error_set(rc, NULL, name);
+	}
+	if (objects) { /* they leave with the OPEN */
+		sni_translate_call_commit(r->args, r->nargs);
+		it->open_owes = true;
 	}
 	return 0;
 }

@@ -175,7 +175,8 @@ constructor(syn_task *t, void *unused, const syn_value *args, size_t nargs,
 	(void) unused;
 	const sni_class *c = syn_task_userdata(t);
 	void            *self;
-	int              rc = construct(t, c, args, nargs, &self);
+	t->call.userdata = NULL; /* init sees no userdata */
+	int rc           = construct(t, c, args, nargs, &self);
 	if (rc == 0) {
 		t->call.self = self; /* task_end lets go of the pin */
 		*ret         = syn_object(self);

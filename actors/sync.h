@@ -106,10 +106,19 @@ void sni_translate_hold_object(sni_task *t, sni_object *o);
 void sni_translate_install(void);
 
 /*
- * Before a call leaves a task of this synchronizer: counts the objects of
- * this synchronizer among args as references handed out; an OBJECT value
- * of any other synchronizer, or outside a task, is SYN_EINVAL.
+ * Before a call leaves: checks that every OBJECT value among args is an
+ * object of this task's synchronizer (SYN_EINVAL otherwise, and outside a
+ * task); *seen tells whether there are any. Once the call is encoded,
+ * commit counts them as references handed out with it.
  */
-int sni_translate_call_args(const syn_value *args, size_t nargs);
+int  sni_translate_call_check(const syn_value *args, size_t nargs, bool *seen);
+void sni_translate_call_commit(const syn_value *args, size_t nargs);
+
+/* The actor op: see core/actor.h. */
+void sni_translate_discard(void *arg, const sni_call_view *v);
+
+/* An OPEN that is never sent: the references its arguments carry go back
+ * to their synchronizers. Any thread. */
+void sni_translate_drop_open(nng_msg *m);
 
 #endif /* SNI_SYNC_H */

@@ -65,6 +65,7 @@ static const sni_actor_ops sync_ops = {
 	.task_begin = sni_translate_task_begin,
 	.value_out  = sni_translate_out,
 	.task_end   = sni_translate_task_end,
+	.discard    = sni_translate_discard,
 	.release    = release,
 	.fini       = sync_fini,
 };

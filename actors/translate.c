@@ -210,6 +210,95 @@ arg_in(sni_sync *s, sni_task *t, syn_value *v)
 	}
 }
 
+/*
+ * Gives back the references that the handles in v carried (a call that
+ * does not translate them: refused, or raw): this synchronizer's own
+ * directly, others' to their synchronizers.
+ */
+static void
+give_back(sni_sync *s, const syn_value *v)
+{
+	switch (v->type) {
+	case SYN_TYPE_HANDLE: {
+		if (v->len != SNI_HANDLE_OWNED) {
+			return;
+		}
+		if (v->as.handle->owner == sni_actor_self()->id) {
+			sni_object *o =
+			    sni_object_find(s, v->as.handle->object);
+			if (o != NULL) {
+				sni_object_unexport(s, o, 1);
+			}
+			return;
+		}
+		/* Made and dropped: the last release gives it back. */
+		syn_proxy_release(sni_proxy_get(v->as.handle, true));
+		return;
+	}
+	case SYN_TYPE_LIST:
+		for (uint32_t i = 0; i < v->len; i++) {
+			give_back(s, &v->as.list[i]);
+		}
+		return;
+	case SYN_TYPE_MAP:
+		for (uint32_t i = 0; i < v->len; i++) {
+			give_back(s, &v->as.map[i].key);
+			give_back(s, &v->as.map[i].value);
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+/* give_back for any thread: every reference goes back by RELEASE. */
+static void
+give_back_by_message(const syn_value *v)
+{
+	if (v->type == SYN_TYPE_HANDLE && v->len == SNI_HANDLE_OWNED) {
+		syn_proxy_release(sni_proxy_get(v->as.handle, true));
+	}
+	for (uint32_t i = 0; v->type == SYN_TYPE_LIST && i < v->len; i++) {
+		give_back_by_message(&v->as.list[i]);
+	}
+	for (uint32_t i = 0; v->type == SYN_TYPE_MAP && i < v->len; i++) {
+		give_back_by_message(&v->as.map[i].key);
+		give_back_by_message(&v->as.map[i].value);
+	}
+}
+
+void
+sni_translate_drop_open(nng_msg *m)
+{
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true };
+	sni_call_view           v;
+	uint64_t                stream;
+	uint32_t                window;
+	if (sni_msg_decode_open(nng_msg_body(m), nng_msg_len(m), &lim, &v,
+	        &stream, &window) == 0) {
+		sni_reader r = v.args;
+		syn_value  args;
+		void      *mem;
+		if (sni_decode_value_next(&r, &lim, &args, &mem) == 0) {
+			give_back_by_message(&args);
+			free(mem);
+		}
+	}
+}
+
+void
+sni_translate_discard(void *arg, const sni_call_view *v)
+{
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true };
+	sni_reader              r   = v->args;
+	syn_value               args;
+	void                   *mem;
+	if (sni_decode_value_next(&r, &lim, &args, &mem) == 0) {
+		give_back(arg, &args);
+		free(mem);
+	}
+}
+
 int
 sni_translate_task_begin(void *arg, sni_task *t)
 {
@@ -217,7 +306,10 @@ sni_translate_task_begin(void *arg, sni_task *t)
 	if (t->call.self != NULL) { /* a method: its object stays */
 		sni_object_pin(sni_object_of(s, t->call.self));
 	}
-	if (t->call.raw) {
+	if (t->call.raw) { /* handles stay handles, owing nothing */
+		for (uint32_t i = 0; i < t->nargs; i++) {
+			give_back(s, &t->args[i]);
+		}
 		return 0;
 	}
 	for (uint32_t i = 0; i < t->nargs; i++) {
@@ -296,33 +388,47 @@ value_out(sni_sync *s, const syn_value *v, bool count, bool *seen)
 	}
 }
 
-/* Checks the objects in vals, then counts them: all or nothing. */
-static int
-values_out(sni_sync *s, const syn_value *vals, size_t n)
+int
+sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 {
 	bool seen = false;
-	for (size_t i = 0; i < n; i++) {
-		int rc = value_out(s, &vals[i], false, &seen);
-		if (rc != 0) {
-			return rc;
-		}
+	int  rc   = value_out(arg, v, false, &seen);
+	if (rc == 0 && seen && t->call.raw) {
+		sni_detail_set("%s is raw (SYN_METHOD_RAW): it cannot hand "
+		               "out objects",
+		    t->call.name);
+		rc = SYN_EINVAL;
 	}
-	for (size_t i = 0; seen && i < n; i++) {
-		value_out(s, &vals[i], true, &seen);
+	if (rc != 0) {
+		return syn_raise(t, rc, "%s", sni_detail_get());
+	}
+	if (seen) {
+		value_out(arg, v, true, &seen);
 	}
 	return 0;
 }
 
 int
-sni_translate_out(void *arg, sni_task *t, const syn_value *v)
-{
-	int rc = values_out(arg, v, 1);
-	return rc != 0 ? syn_raise(t, rc, "%s", sni_detail_get()) : 0;
-}
-
-int
-sni_translate_call_args(const syn_value *args, size_t nargs)
+sni_translate_call_check(const syn_value *args, size_t nargs, bool *seen)
 {
 	sni_actor *a = sni_actor_self();
-	return values_out(a != NULL ? a->ops_arg : NULL, args, nargs);
+	*seen        = false;
+	for (size_t i = 0; i < nargs; i++) {
+		int rc = value_out(
+		    a != NULL ? a->ops_arg : NULL, &args[i], false, seen);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void
+sni_translate_call_commit(const syn_value *args, size_t nargs)
+{
+	sni_sync *s = sni_actor_self()->ops_arg;
+	bool      seen;
+	for (size_t i = 0; i < nargs; i++) {
+		value_out(s, &args[i], true, &seen);
+	}
 }

@@ -520,16 +520,16 @@ peek_kind(nng_msg *msg)
 static int
 check_kind(const sni_callable *c, uint64_t stream)
 {
+	bool method = c->self != NULL;
 	if (c->kind == SYN_KIND_GENERATOR && stream == 0) {
-		sni_detail_set("'%s' is a generator: iterate it with "
-		               "syn_iter_open(), one item at a time",
-		    c->name);
+		sni_detail_set("'%s' is a generator: iterate it with %s, one "
+		               "item at a time",
+		    c->name, method ? "syn_invoke_iter()" : "syn_iter_open()");
 		return SYN_EINVAL;
 	}
 	if (c->kind != SYN_KIND_GENERATOR && stream != 0) {
-		sni_detail_set("'%s' is a function, not a generator: call it "
-		               "with syn_call()",
-		    c->name);
+		sni_detail_set("'%s' is not a generator: call it with %s",
+		    c->name, method ? "syn_invoke()" : "syn_call()");
 		return SYN_EINVAL;
 	}
 	return 0;
@@ -559,6 +559,33 @@ handle_release(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		a->ops->release(a->ops_arg, h.object, count);
 	}
 	sni_reply_nil(origin, origin_ptr, msg, id);
+}
+
+/* Whether the call v may start, and what it runs: 0, or the code with a
+ * detail. */
+static int
+admit(sni_actor *a, const sni_call_view *v, int origin, void *origin_ptr,
+    uint64_t stream, sni_callable *c, const char **detail)
+{
+	int rc;
+	if (a->closed && origin == SNI_ORIGIN_DOOR) {
+		*detail = "the synchronizer is closed";
+		return SYN_ECLOSED;
+	}
+	if (a->stopping ||
+	    atomic_load_explicit(&a->stop_asked, memory_order_relaxed)) {
+		*detail = "the synchronizer was destroyed";
+		return SYN_ECLOSED;
+	}
+	if (origin == SNI_ORIGIN_FUTURE &&
+	    sni_future_cancel_requested(origin_ptr)) {
+		return SYN_ECANCELED;
+	}
+	if ((rc = a->ops->resolve(a->ops_arg, v, c)) != 0 ||
+	    (rc = check_kind(c, stream)) != 0) {
+		*detail = sni_detail_get();
+	}
+	return rc;
 }
 
 void
@@ -595,32 +622,18 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    origin, origin_ptr, msg, 0, rc, sni_detail_get(), a->name);
 		return;
 	}
-	if (a->closed && origin == SNI_ORIGIN_DOOR) {
-		sni_reply_error(origin, origin_ptr, msg, v.call_id, SYN_ECLOSED,
-		    "the synchronizer is closed", a->name);
-		return;
-	}
-	if (a->stopping ||
-	    atomic_load_explicit(&a->stop_asked, memory_order_relaxed)) {
-		sni_reply_error(origin, origin_ptr, msg, v.call_id, SYN_ECLOSED,
-		    "the synchronizer was destroyed", a->name);
-		return;
-	}
-	if (origin == SNI_ORIGIN_FUTURE &&
-	    sni_future_cancel_requested(origin_ptr)) {
-		sni_reply_error(origin, origin_ptr, msg, v.call_id,
-		    SYN_ECANCELED, NULL, a->name);
-		return;
-	}
-	if ((rc = a->ops->resolve(a->ops_arg, &v, &c)) != 0 ||
-	    (rc = check_kind(&c, stream)) != 0) {
-		sni_reply_error(origin, origin_ptr, msg, v.call_id, rc,
-		    sni_detail_get(), a->name);
-		return;
-	}
-	if ((rc = sni_task_start(
+	const char *detail = NULL, *where = a->name;
+	rc = admit(a, &v, origin, origin_ptr, stream, &c, &detail);
+	if (rc == 0 &&
+	    (rc = sni_task_start(
 	         a, &c, &v, origin, origin_ptr, msg, stream, window)) != 0) {
+		where = c.name;
+	}
+	if (rc != 0) {
+		if (a->ops->discard != NULL) { /* before msg is overwritten */
+			a->ops->discard(a->ops_arg, &v);
+		}
 		sni_reply_error(
-		    origin, origin_ptr, msg, v.call_id, rc, NULL, c.name);
+		    origin, origin_ptr, msg, v.call_id, rc, detail, where);
 	}
 }

@@ -177,10 +177,8 @@ int
 sni_task_value_out(sni_task *t, const syn_value *v)
 {
 	const sni_actor_ops *ops = t->actor->ops;
-	if (t->call.raw || ops->value_out == NULL) {
-		return 0;
-	}
-	return ops->value_out(t->actor->ops_arg, t, v);
+	return ops->value_out != NULL ? ops->value_out(t->actor->ops_arg, t, v)
+	                              : 0;
 }
 
 /* Never returns: its last act is the switch out (see SNI_NO_TSAN). */

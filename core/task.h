@@ -112,7 +112,7 @@ void sni_task_deliver(sni_task *t, sni_wbuf *w, int rc);
 
 /*
  * Before v leaves t as a result or an item: the actors layer's check and
- * count of the objects in it (nothing for a raw callable).
+ * count of the objects in it (a raw callable may hand out none).
  */
 int sni_task_value_out(sni_task *t, const syn_value *v);
 

@@ -202,6 +202,65 @@ db_objects(syn_task *t, void *self, const syn_value *args, size_t nargs,
 	return 0;
 }
 
+/*
+ * lend(how): passes self out of the task in a call that does not keep
+ * it: 0 to a missing function, 1 to a raw method of a new object, 2 in an
+ * iterator that is never advanced; returns the call's code.
+ */
+static int
+db_lend(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	int64_t          how;
+	syn_synchronizer here = syn_task_synchronizer(t);
+	syn_value        me   = syn_object(self);
+	syn_future      *f;
+	int              rc = syn_unpack(t, args, nargs, "i", &how);
+	if (rc != 0) {
+		return rc;
+	}
+	if (how == 0 || how == 1) {
+		syn_proxy *other = NULL;
+		if (how == 1) {
+			syn_value url = syn_str("other");
+			if ((rc = syn_new_future(here, "DB", &url, 1, &f)) !=
+			        0 ||
+			    (rc = syn_await(t, f)) != 0) {
+				return rc;
+			}
+			const syn_value *v;
+			syn_future_value(f, &v);
+			other = syn_proxy_ref(v->as.proxy);
+			syn_future_free(f);
+			rc = syn_invoke_future(other, "raw", &me, 1, &f);
+		} else {
+			rc = syn_call_future(here, "missing", &me, 1, &f);
+		}
+		if (rc == 0) {
+			rc = syn_await(t, f);
+			syn_future_free(f);
+		}
+		syn_proxy_release(other);
+	} else {
+		syn_iter *it;
+		if ((rc = syn_iter_open(here, "missing", &me, 1, NULL, &it)) ==
+		    0) {
+			rc = syn_iter_close(it);
+		}
+	}
+	*ret = syn_int(rc);
+	return 0;
+}
+
+/* leak(): a raw method handing out self (refused). */
+static int
+db_leak(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	*ret = syn_object(self);
+	return 0;
+}
+
 static const syn_method_def db_methods[] = {
 	{ "connect", SYN_KIND_FUNCTION, db_connect, 0 },
 	{ "query", SYN_KIND_FUNCTION, db_query, 0 },
@@ -215,6 +274,8 @@ static const syn_method_def db_methods[] = {
 	{ "call_other", SYN_KIND_FUNCTION, db_call_other, 0 },
 	{ "version", SYN_KIND_FUNCTION, db_version, SYN_METHOD_STATIC },
 	{ "objects", SYN_KIND_FUNCTION, db_objects, 0 },
+	{ "lend", SYN_KIND_FUNCTION, db_lend, 0 },
+	{ "leak", SYN_KIND_FUNCTION, db_leak, SYN_METHOD_RAW },
 };
 
 static const syn_class_def db_class = { "DB", sizeof(db_state), db_init,
@@ -538,6 +599,35 @@ START_TEST(identity_and_translation)
 }
 END_TEST
 
+/* References that leave with calls which do not keep them come back. */
+START_TEST(references_come_back)
+{
+	syn_synchronizer s = db_sync();
+	for (int how = 0; how < 3; how++) {
+		atomic_store(&finis, 0);
+		syn_proxy *db  = new_db(s, "u");
+		syn_value  arg = syn_int(how);
+		syn_result r   = SYN_RESULT_INIT;
+		ck_assert_syn_ok(syn_invoke(db, "lend", &arg, 1, &r));
+		ck_assert_int_eq(
+		    r.value.as.i, how == 0 ? SYN_ENOENT : (how == 1 ? 0 : 0));
+		syn_proxy_release(db);
+		int want = how == 1 ? 2 : 1; /* with "other" */
+		for (int i = 0; i < 500 && atomic_load(&finis) < want; i++) {
+			usleep(1000);
+		}
+		ck_assert_msg(atomic_load(&finis) == want,
+		    "way %d: %d objects dropped of %d", how,
+		    atomic_load(&finis), want);
+	}
+	/* A raw method cannot hand out an object. */
+	syn_proxy *db = new_db(s, "u");
+	ck_assert_syn_rc(syn_invoke(db, "leak", NULL, 0, NULL), SYN_EINVAL);
+	syn_proxy_release(db);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Bad inputs get clear errors. */
 START_TEST(class_errors)
 {
@@ -741,6 +831,7 @@ suite(void)
 		TH_CASE("released", released_object_is_closed),
 		TH_CASE("identity", identity_and_translation),
 		TH_CASE("errors", class_errors),
+		TH_CASE("references_back", references_come_back),
 		TH_CASE("context_managers", context_managers),
 		TH_CASE("threads", proxies_across_threads),
 	};
