@@ -5,7 +5,8 @@
  * The one header users include. Start with synchronizer.h (the actor),
  * function.h (registering and calling functions), task.h (what code inside
  * a synchronizer can await), future.h and value.h; iter.h iterates
- * generators, class.h makes objects behind proxies; error.h has the codes.
+ * generators, class.h makes objects behind proxies, typed.h declares
+ * typed interfaces over all of it; error.h has the codes.
  */
 #ifndef SYNCHRONICITY_H
 #define SYNCHRONICITY_H
@@ -20,6 +21,7 @@
 #include <synchronicity/iter.h>
 #include <synchronicity/synchronizer.h>
 #include <synchronicity/task.h>
+#include <synchronicity/typed.h>
 #include <synchronicity/value.h>
 
 /* The library's version: 0.1.0. */
