@@ -199,6 +199,18 @@ range_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc == SYN_EITERCLOSED ? 0 : rc;
 }
 
+/* add1 again, through a typed interface. */
+#define BENCH_API(F0, F1, F2, F3, F4, C) F1(C, FUNC, add1, int64_t, int64_t, x)
+SYN_FUNCTIONS_DECLARE(bt, BENCH_API)
+SYN_FUNCTIONS_DEFINE(bt, BENCH_API)
+
+int
+bt_add1_impl(syn_task *t, int64_t x, int64_t *ret)
+{
+	*ret = x * 2 + 1;
+	return 0;
+}
+
 /* The class of the method figures: add1 as a method, and echo. */
 static int
 m_add1(syn_task *t, void *self, const syn_value *args, size_t nargs,
@@ -240,7 +252,8 @@ make_sync(int spin_us)
 	    (rc = syn_register(s, &d2)) != 0 ||
 	    (rc = syn_register(s, &d3)) != 0 ||
 	    (rc = syn_register(s, &d4)) != 0 ||
-	    (rc = syn_register_class(s, &obj_class)) != 0) {
+	    (rc = syn_register_class(s, &obj_class)) != 0 ||
+	    (rc = bt_register(s)) != 0) {
 		die("syn_register", rc);
 	}
 	return s;
@@ -634,6 +647,24 @@ memory_child(const char *self, double *kib, double *submit)
 	pclose(p);
 }
 
+/* Typed blocking calls of bt_add1; microseconds per call. */
+static double
+typed_calls_us(syn_synchronizer s, int n)
+{
+	for (int i = 0; i < n / 10; i++) { /* warm up */
+		bt_add1(s, i, NULL);
+	}
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		int64_t r;
+		int     rc = bt_add1(s, i, &r);
+		if (rc != 0 || r != 2 * i + 1) {
+			die("bt_add1", rc);
+		}
+	}
+	return (now_s() - t0) * 1e6 / n;
+}
+
 /* ---- objects -------------------------------------------------------------
  */
 
@@ -899,6 +930,12 @@ stream_items(void *arg, int n)
 }
 
 static double
+typed_calls(void *arg, int n)
+{
+	return typed_calls_us(*(syn_synchronizer *) arg, n);
+}
+
+static double
 method_calls(void *arg, int n)
 {
 	return method_calls_us(*(syn_synchronizer *) arg, n);
@@ -984,6 +1021,10 @@ main(int argc, char **argv)
 	record("baseline_spin_pingpong_us", p.base, "us", NULL);
 	record("call_spin_us", p.value, "us", "default spinning");
 	note_ratio("ratio_call_spin_vs_spin", p.ratio, "goal <= 5");
+
+	p = interleave(calls, typed_calls, &spin, 1400000 / scale);
+	record("typed_call_us", p.value, "us", "bt_add1(s, x, &r)");
+	note_ratio("ratio_typed_vs_dynamic", p.ratio, "goal <= 1.05");
 
 	p = interleave(calls, method_calls, &spin, 1400000 / scale);
 	record("method_call_us", p.value, "us", "blocking, spinning");
