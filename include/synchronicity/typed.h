@@ -62,7 +62,11 @@
  * db_query_impl(t, self, q, &ret) with self a db_state *, and
  * db_fini_impl(self), which the user writes too (it may do nothing).
  * Inside a method, db_self(self) is a db_ref of the object itself, to
- * return or pass on (the caller receives a proxy of it).
+ * return or pass on (the caller receives a proxy of it). db_proxy(ref) is
+ * the syn_proxy behind a ref (for SYN_WITH, syn_get, the dynamic layer),
+ * db_ref_dup(ref) takes one more reference. A class whose list has an
+ * "enter" FUNC and an "exit" PROC taking (int64_t rc, syn_vptr message)
+ * is a context manager: SYN_WITH(w, db_proxy(ref), &rc) { ... }.
  *
  * Ownership: arguments are borrowed for the call. Results: numbers and
  * bools by value; strings (syn_cstr), bytes (syn_buf.data) and values

@@ -355,22 +355,26 @@
  * Declares class C (instance type C##_state, defined by the user before)
  * with interface L (in a header).
  */
-#define SYN_CLASS_DECLARE(C, L)                         \
-	typedef struct C##_ref_ *C##_ref;               \
-	static inline void       C##_release(C##_ref r) \
-	{                                               \
-		syn_ref_release(r);                     \
-	}                                               \
-	static inline C##_ref C##_ref_dup(C##_ref r)    \
-	{                                               \
-		return (C##_ref) syn_ref_dup(r);        \
-	}                                               \
-	static inline C##_ref C##_self(C##_state *self) \
-	{                                               \
-		return (C##_ref)((uintptr_t) self | 1); \
-	}                                               \
-	SNI_APPLY(L, SNI_SET(DECL, M), C)               \
-	void C##_fini_impl(C##_state *self);            \
+#define SYN_CLASS_DECLARE(C, L)                                      \
+	typedef struct C##_ref_ *C##_ref;                            \
+	static inline void       C##_release(C##_ref r)              \
+	{                                                            \
+		syn_ref_release(r);                                  \
+	}                                                            \
+	static inline C##_ref C##_ref_dup(C##_ref r)                 \
+	{                                                            \
+		return (C##_ref) syn_ref_dup(r);                     \
+	}                                                            \
+	static inline syn_proxy *C##_proxy(C##_ref r)                \
+	{                                                            \
+		return ((uintptr_t) r & 1) ? NULL : (syn_proxy *) r; \
+	}                                                            \
+	static inline C##_ref C##_self(C##_state *self)              \
+	{                                                            \
+		return (C##_ref)((uintptr_t) self | 1);              \
+	}                                                            \
+	SNI_APPLY(L, SNI_SET(DECL, M), C)                            \
+	void C##_fini_impl(C##_state *self);                         \
 	int  C##_register(syn_synchronizer s);
 
 /* Defines class C (in one .c file, after the declarations). */
