@@ -90,7 +90,8 @@ new_stream_id(void)
 	uint64_t                id = atomic_fetch_add(&next, 1) + 1;
 	/* The high half tells processes apart for a synchronizer that
 	 * serves several. */
-	return (sni_process_nonce() << 32) ^ id;
+	uint64_t stream = (sni_process_nonce() << 32) ^ id;
+	return stream >= SNI_STREAM_MIN ? stream : stream + SNI_STREAM_MIN;
 }
 
 /* Puts the bytes of w into *mp, reusing the message there if any. */

@@ -20,9 +20,10 @@
 struct sni_object {
 	const sni_class *cls;
 	uint32_t         pins;
-	uint32_t         exports;
+	uint64_t         exports;
 	uint32_t         retains;
 	bool             constructed; /* init succeeded: fini is owed */
+	bool             finished;    /* at destroy: its fini ran */
 	_Alignas(16) syn_handle h;    /* just before self: the codec reads it */
 	_Alignas(16) unsigned char self[];
 };
@@ -78,9 +79,33 @@ object_drop(sni_sync *s, sni_object *o)
 static void
 maybe_drop(sni_sync *s, sni_object *o)
 {
-	if (o->pins == 0 && o->exports == 0 && o->retains == 0) {
+	if (o->pins == 0 && o->exports == 0 && o->retains == 0 &&
+	    !s->objects_ending) {
 		object_drop(s, o);
 	}
+}
+
+/*
+ * At destroy: runs the fini of objects that no other object retains and
+ * whose fini has not run; true when it ran any. (A fini releases what
+ * its object retained, which may free more for the next round.)
+ */
+static bool
+finish_unretained(sni_sync *s, bool all)
+{
+	bool        ran = false;
+	size_t      i   = 0;
+	sni_object *o;
+	while ((o = sni_ptrmap_next(&s->objects, &i)) != NULL) {
+		if (!o->finished && (all || o->retains == 0)) {
+			o->finished = true;
+			if (o->constructed && o->cls->fini != NULL) {
+				o->cls->fini(o->self);
+			}
+			ran = true;
+		}
+	}
+	return ran;
 }
 
 sni_object *
@@ -127,18 +152,27 @@ sni_object_export(sni_object *o)
 }
 
 void
-sni_object_unexport(sni_sync *s, sni_object *o, uint32_t n)
+sni_object_unexport(sni_sync *s, sni_object *o, uint64_t n)
 {
 	o->exports = n < o->exports ? o->exports - n : 0;
 	maybe_drop(s, o);
 }
 
+/*
+ * Every fini first, holders before what they hold (then, for cycles, the
+ * rest), and only then the memory: a fini may still read an object its
+ * object retained.
+ */
 void
 sni_objects_fini(sni_sync *s)
 {
+	s->objects_ending = true;
+	while (finish_unretained(s, false)) { }
+	finish_unretained(s, true);
+	size_t      i = 0;
 	sni_object *o;
-	while ((o = sni_ptrmap_any(&s->objects)) != NULL) {
-		object_drop(s, o);
+	while ((o = sni_ptrmap_next(&s->objects, &i)) != NULL) {
+		free(o);
 	}
 	sni_ptrmap_fini(&s->objects);
 	sni_ptrmap_fini(&s->selves);

@@ -138,7 +138,7 @@ syn_proxy_ref(syn_proxy *p)
 
 /* Gives count references back to the object's synchronizer. */
 static void
-post_release(const syn_handle *h, uint32_t count)
+post_release(const syn_handle *h, uint64_t count)
 {
 	sni_actor *a;
 	if (h->owner > UINT32_MAX ||

@@ -12,7 +12,7 @@
 struct syn_proxy {
 	syn_handle h;
 	uint32_t   refs;    /* under the table's lock */
-	uint32_t   exports; /* references its owner handed out with it */
+	uint64_t   exports; /* references its owner handed out with it */
 	syn_proxy *next;    /* in its bucket */
 };
 

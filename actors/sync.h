@@ -26,6 +26,7 @@ typedef struct sni_sync {
 	sni_ptrmap      objects; /* object id + 1 -> sni_object */
 	sni_ptrmap      selves;  /* self -> sni_object */
 	uint64_t        next_object;
+	bool            objects_ending; /* destroy runs their fini */
 } sni_sync;
 
 /* ---- classes (class.c) ---- */
@@ -87,7 +88,7 @@ void             *sni_object_self(sni_object *o);
 void              sni_object_pin(sni_object *o);
 void              sni_object_unpin(sni_sync *s, sni_object *o);
 void              sni_object_export(sni_object *o);
-void              sni_object_unexport(sni_sync *s, sni_object *o, uint32_t n);
+void              sni_object_unexport(sni_sync *s, sni_object *o, uint64_t n);
 
 /* Drops every object of s (at the end of its loop), running their fini. */
 void sni_objects_fini(sni_sync *s);
@@ -97,6 +98,7 @@ void sni_objects_fini(sni_sync *s);
 /* The actor ops: see core/actor.h. */
 int  sni_translate_task_begin(void *arg, sni_task *t);
 int  sni_translate_out(void *arg, sni_task *t, const syn_value *v);
+void sni_translate_sent(void *arg, sni_task *t, const syn_value *v);
 void sni_translate_task_end(void *arg, sni_task *t);
 
 /* Records that t holds o (pinned already) until it ends. */

@@ -40,7 +40,7 @@ resolve(void *arg, const sni_call_view *v, sni_callable *out)
 
 /* A RELEASE: references to one of the objects come back. */
 static void
-release(void *arg, uint64_t object, uint32_t count)
+release(void *arg, uint64_t object, uint64_t count)
 {
 	sni_sync   *s = arg;
 	sni_object *o = sni_object_find(s, object);
@@ -64,6 +64,7 @@ static const sni_actor_ops sync_ops = {
 	.resolve    = resolve,
 	.task_begin = sni_translate_task_begin,
 	.value_out  = sni_translate_out,
+	.value_sent = sni_translate_sent,
 	.task_end   = sni_translate_task_end,
 	.discard    = sni_translate_discard,
 	.release    = release,

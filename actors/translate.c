@@ -94,6 +94,8 @@ to_proxy(syn_value *v, holds **hp)
 
 /* ---- into a caller ---------------------------------------------------- */
 
+static void give_back_by_message(const syn_value *v);
+
 static int
 reply_in(syn_value *v, holds **hp)
 {
@@ -128,9 +130,12 @@ translate_reply(syn_value *v, void **held)
 {
 	holds *h  = NULL;
 	int    rc = reply_in(v, &h);
-	if (rc != 0 && h != NULL) {
-		value_holds_release(&h->base);
-		h = NULL;
+	if (rc != 0) { /* out of memory: nothing is kept, all goes back */
+		give_back_by_message(v);
+		if (h != NULL) {
+			value_holds_release(&h->base);
+			h = NULL;
+		}
 	}
 	*held = h;
 	return rc;
@@ -314,7 +319,10 @@ sni_translate_task_begin(void *arg, sni_task *t)
 	}
 	for (uint32_t i = 0; i < t->nargs; i++) {
 		int rc = arg_in(s, t, (syn_value *) &t->args[i]);
-		if (rc != 0) {
+		if (rc != 0) { /* what was not translated gives back its own */
+			for (uint32_t j = 0; j < t->nargs; j++) {
+				give_back(s, &t->args[j]);
+			}
 			return rc;
 		}
 	}
@@ -399,13 +407,14 @@ sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 		    t->call.name);
 		rc = SYN_EINVAL;
 	}
-	if (rc != 0) {
-		return syn_raise(t, rc, "%s", sni_detail_get());
-	}
-	if (seen) {
-		value_out(arg, v, true, &seen);
-	}
-	return 0;
+	return rc != 0 ? syn_raise(t, rc, "%s", sni_detail_get()) : 0;
+}
+
+void
+sni_translate_sent(void *arg, sni_task *t, const syn_value *v)
+{
+	bool seen = false;
+	value_out(arg, v, true, &seen); /* checked by sni_translate_out */
 }
 
 int

@@ -542,7 +542,7 @@ handle_release(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 {
 	uint64_t   id = 0;
 	syn_handle h;
-	uint32_t   count;
+	uint64_t   count;
 	int        rc = sni_msg_decode_release(
 	           nng_msg_body(msg), nng_msg_len(msg), lim, &id, &h, &count);
 	if (rc == 0 && h.owner != a->id) {

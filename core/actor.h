@@ -52,17 +52,18 @@ typedef struct sni_actor_ops {
 	 * (objects of this synchronizer become OBJECT values, others PROXY
 	 * values; not for raw callables). task_end lets go of it all. */
 	int (*task_begin)(void *arg, sni_task *t);
-	/* Before a result or an item of t leaves: checks its OBJECT values
-	 * and counts each as a reference handed out (a raw callable may
-	 * hand out none). */
+	/* Before a result or an item of t is encoded: checks its OBJECT
+	 * values (a raw callable may hand out none). Once it is encoded,
+	 * value_sent counts each as a reference handed out. */
 	int (*value_out)(void *arg, sni_task *t, const syn_value *v);
+	void (*value_sent)(void *arg, sni_task *t, const syn_value *v);
 	/* t ended: lets go of what resolve and args_in held for it. */
 	void (*task_end)(void *arg, sni_task *t);
 	/* A call that will not run (refused, or its task could not
 	 * start): gives back the references its arguments carried. */
 	void (*discard)(void *arg, const sni_call_view *v);
 	/* A RELEASE: count references to object come back. */
-	void (*release)(void *arg, uint64_t object, uint32_t count);
+	void (*release)(void *arg, uint64_t object, uint64_t count);
 	/* Frees arg once the loop has ended. */
 	void (*fini)(void *arg);
 } sni_actor_ops;

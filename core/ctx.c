@@ -30,6 +30,15 @@
 #endif
 
 #ifdef SNI_ASAN
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+/* A pooled stack keeps the poison of the frames of its last task: a new
+ * task starts on a clean one. */
+#define UNPOISON_STACK(lo, size) __asan_unpoison_memory_region(lo, size)
+#else
+#define UNPOISON_STACK(lo, size) ((void) 0)
+#endif
+
+#ifdef SNI_ASAN
 void __sanitizer_start_switch_fiber(
     void **fake_stack_save, const void *bottom, size_t size);
 void __sanitizer_finish_switch_fiber(
@@ -152,6 +161,7 @@ trampoline(transfer_t t)
 int
 sni_ctx_make(sni_ctx *c, void *lo, size_t size, sni_ctx_entry entry)
 {
+	UNPOISON_STACK(lo, size);
 	c->entry      = entry;
 	c->stack_lo   = lo;
 	c->stack_size = size;
@@ -201,6 +211,7 @@ sni_ctx_make(sni_ctx *c, void *lo, size_t size, sni_ctx_entry entry)
 	if (getcontext(&c->uc) != 0) {
 		return SYN_ENOMEM;
 	}
+	UNPOISON_STACK(lo, size);
 	c->entry = entry;
 	c->stack_lo = lo;
 	c->stack_size = size;

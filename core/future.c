@@ -218,7 +218,9 @@ sni_future_complete(syn_future *f, int rc)
 	f->rc        = rc;
 	uint32_t old = atomic_load_explicit(&f->state, memory_order_relaxed);
 	if (old & SNI_F_HOOK) { /* ext was set before f was posted */
-		f->ext->hook(f->ext->hook_arg, rc);
+		/* A cancelled request failed, whatever its reply says. */
+		f->ext->hook(f->ext->hook_arg,
+		    (old & SNI_F_CANCEL_REQ) ? SYN_ECANCELED : rc);
 	}
 	uint32_t new;
 	do {

@@ -273,6 +273,7 @@ deliver_item(sni_task *t, const syn_value *v)
 		sni_wbuf_fini(&w);
 		return syn_raise(t, rc, "item: %s", detail);
 	}
+	sni_task_value_sent(t, v);
 	sni_task_deliver(t, &w, 0);
 	return 0;
 }
@@ -308,6 +309,7 @@ yield_ahead(sni_task *t, const syn_value *v)
 		snprintf(detail, sizeof(detail), "%s", sni_detail_get());
 		return syn_raise(t, rc, "item: %s", detail);
 	}
+	sni_task_value_sent(t, v);
 	if (++b->count >= b->max || b->w.len >= BATCH_BYTES) {
 		send_batch(t, 0); /* its request is pending: see above */
 	}

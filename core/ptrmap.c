@@ -130,14 +130,11 @@ sni_ptrmap_fini(sni_ptrmap *m)
 }
 
 void *
-sni_ptrmap_any(const sni_ptrmap *m)
+sni_ptrmap_next(const sni_ptrmap *m, size_t *i)
 {
-	if (m->len == 0) {
-		return NULL;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->keys[i] != EMPTY && m->keys[i] != TOMB) {
-			return m->vals[i];
+	for (; *i < m->cap; (*i)++) {
+		if (m->keys[*i] != EMPTY && m->keys[*i] != TOMB) {
+			return m->vals[(*i)++];
 		}
 	}
 	return NULL;

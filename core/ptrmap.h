@@ -1,7 +1,7 @@
 /*
  * core/ptrmap.h: a hash map from pointers to pointers (open addressing,
  * linear probing), for tables that one thread owns, such as an actor's
- * aios. Keys are never NULL.
+ * aios. Keys are never 0 or 1 (the markers of empty and deleted slots).
  */
 #ifndef SNI_PTRMAP_H
 #define SNI_PTRMAP_H
@@ -32,8 +32,12 @@ void *sni_ptrmap_get(const sni_ptrmap *m, const void *key);
 /* Removes key; returns its value, or NULL. */
 void *sni_ptrmap_del(sni_ptrmap *m, const void *key);
 
-/* Some value of the map, or NULL when it is empty (to drain it). */
-void *sni_ptrmap_any(const sni_ptrmap *m);
+/*
+ * Iterates: the value of the first live slot at or after *i, moving *i
+ * past it; NULL at the end. Start with *i = 0; do not change the map
+ * meanwhile.
+ */
+void *sni_ptrmap_next(const sni_ptrmap *m, size_t *i);
 
 /* Frees the map's arrays (not the values). */
 void sni_ptrmap_fini(sni_ptrmap *m);

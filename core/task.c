@@ -96,6 +96,9 @@ encode_result(sni_task *t, int rc, sni_wbuf *w)
 		rc = t->call.raw
 		    ? sni_msg_encode_raw(w, t->call_id, &t->ret, &lim)
 		    : sni_msg_encode_return(w, t->call_id, &t->ret, &lim);
+		if (rc == 0 && w->err == 0) {
+			sni_task_value_sent(t, &t->ret);
+		}
 		if (rc != 0) {
 			char detail[200];
 			snprintf(
@@ -171,6 +174,15 @@ run_call(sni_task *t)
 		    t, t->call.self, t->args, t->nargs, &t->ret);
 	}
 	return t->call.fn(t, t->args, t->nargs, &t->ret);
+}
+
+void
+sni_task_value_sent(sni_task *t, const syn_value *v)
+{
+	const sni_actor_ops *ops = t->actor->ops;
+	if (ops->value_sent != NULL) {
+		ops->value_sent(t->actor->ops_arg, t, v);
+	}
 }
 
 int

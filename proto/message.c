@@ -187,7 +187,7 @@ sni_msg_encode_items(sni_wbuf *w, uint64_t call_id, int status,
 
 void
 sni_msg_encode_release(
-    sni_wbuf *w, uint64_t call_id, const syn_handle *h, uint32_t count)
+    sni_wbuf *w, uint64_t call_id, const syn_handle *h, uint64_t count)
 {
 	put_header(w, SNI_MSG_RELEASE);
 	sni_encode_uint(w, call_id);
@@ -347,6 +347,19 @@ sni_msg_decode_call(
 	return check_end(&r, "arguments");
 }
 
+/* A stream id: 2 and above (maps keyed by it reserve 0 and 1). */
+static int
+read_stream(sni_reader *r, uint64_t *stream)
+{
+	int rc = sni_read_uint(r, stream);
+	if (rc == 0 && *stream < SNI_STREAM_MIN) {
+		sni_detail_set(
+		    "stream id %llu is below 2", (unsigned long long) *stream);
+		rc = SYN_EPROTO;
+	}
+	return rc;
+}
+
 int
 sni_msg_decode_open(const void *body, size_t len, const sni_limits *lim,
     sni_call_view *v, uint64_t *stream, uint32_t *window)
@@ -359,8 +372,8 @@ sni_msg_decode_open(const void *body, size_t len, const sni_limits *lim,
 	    (rc = sni_read_uint(&r, &w)) != 0) {
 		return rc;
 	}
-	if (*stream == 0 || w > UINT32_MAX) {
-		sni_detail_set("stream id 0 or a window beyond 32 bits");
+	if (*stream < SNI_STREAM_MIN || w > UINT32_MAX) {
+		sni_detail_set("stream id below 2, or a window beyond 32 bits");
 		return SYN_EPROTO;
 	}
 	*window = (uint32_t) w;
@@ -375,7 +388,7 @@ sni_msg_decode_next(const void *body, size_t len, const sni_limits *lim,
 	*memp  = NULL;
 	int rc = open_body(body, len, lim, SNI_MSG_NEXT, &r);
 	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
-	    (rc = sni_read_uint(&r, stream)) != 0) {
+	    (rc = read_stream(&r, stream)) != 0) {
 		return rc;
 	}
 	return sni_decode_value(r.p, sni_reader_left(&r), lim, sent, memp);
@@ -388,7 +401,7 @@ sni_msg_decode_close(const void *body, size_t len, const sni_limits *lim,
 	sni_reader r;
 	int        rc = open_body(body, len, lim, SNI_MSG_CLOSE, &r);
 	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
-	    (rc = sni_read_uint(&r, stream)) != 0) {
+	    (rc = read_stream(&r, stream)) != 0) {
 		return rc;
 	}
 	return check_end(&r, "stream id");
@@ -438,22 +451,19 @@ sni_msg_decode_items(const void *body, size_t len, const sni_limits *lim,
 
 int
 sni_msg_decode_release(const void *body, size_t len, const sni_limits *lim,
-    uint64_t *call_id, syn_handle *h, uint32_t *count)
+    uint64_t *call_id, syn_handle *h, uint64_t *count)
 {
 	sni_reader r;
-	uint64_t   n;
 	int        rc = open_body(body, len, lim, SNI_MSG_RELEASE, &r);
 	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
 	    (rc = sni_read_handle(&r, h)) != 0 ||
-	    (rc = sni_read_uint(&r, &n)) != 0) {
+	    (rc = sni_read_uint(&r, count)) != 0) {
 		return rc;
 	}
-	if (n == 0 || n > UINT32_MAX) {
-		sni_detail_set(
-		    "a RELEASE of %llu references", (unsigned long long) n);
+	if (*count == 0) {
+		sni_detail_set("a RELEASE of no reference");
 		return SYN_EPROTO;
 	}
-	*count = (uint32_t) n;
 	return check_end(&r, "count");
 }
 

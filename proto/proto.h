@@ -202,6 +202,9 @@ void sni_process_nonce_reset(void);
 #define SNI_HDR_LEN 3
 #define SNI_METHOD_MAX 255
 
+/* The smallest stream id (0 and 1 are the keys maps reserve). */
+#define SNI_STREAM_MIN 2
+
 enum sni_msg_kind {
 	SNI_MSG_CALL    = 1,
 	SNI_MSG_RETURN  = 2,
@@ -260,11 +263,11 @@ void sni_msg_encode_items(sni_wbuf *w, uint64_t call_id, int status,
 
 /* Encodes a RELEASE of count references to the object h. */
 void sni_msg_encode_release(
-    sni_wbuf *w, uint64_t call_id, const syn_handle *h, uint32_t count);
+    sni_wbuf *w, uint64_t call_id, const syn_handle *h, uint64_t count);
 
 /* Checks a RELEASE body. */
 int sni_msg_decode_release(const void *body, size_t len, const sni_limits *lim,
-    uint64_t *call_id, syn_handle *h, uint32_t *count);
+    uint64_t *call_id, syn_handle *h, uint64_t *count);
 
 /* An ITEMS as the decoder sees it. */
 typedef struct sni_items_view {
