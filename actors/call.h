@@ -42,6 +42,9 @@ int sni_request_start_fn(void *arg, syn_future **fp);
 int sni_request_run(
     const sni_request *r, syn_duration timeout, syn_result *res);
 
+/* it keeps p (its method's object) alive until it is closed. */
+void sni_iter_hold_target(syn_iter *it, syn_proxy *p);
+
 /* Opens an iterator over r, a generator function or method. */
 int sni_iter_open(
     const sni_request *r, const syn_iter_config *cfg, syn_iter **itp);

@@ -82,7 +82,10 @@ syn_invoke_iter(syn_proxy *p, const char *method, const syn_value *args,
 	}
 	sni_request r;
 	int         rc = method_request(p, method, args, nargs, &r);
-	return rc != 0 ? rc : sni_iter_open(&r, cfg, itp);
+	if (rc == 0 && (rc = sni_iter_open(&r, cfg, itp)) == 0) {
+		sni_iter_hold_target(*itp, p);
+	}
+	return rc;
 }
 
 int

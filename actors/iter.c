@@ -55,6 +55,7 @@ struct syn_iter {
 	syn_duration     close_timeout;
 	uint32_t         prefetch;
 	iter_batch       batch;
+	syn_proxy       *target; /* a method's object, held until closed */
 	char            *name;
 	_Atomic uint32_t state;
 	_Atomic uint32_t refs;    /* the owner's, and the request's */
@@ -73,10 +74,13 @@ iter_unref(syn_iter *it)
 			}
 			nng_msg_free(it->open_msg);
 		}
-		if (it->batch.msg != NULL) {
+		if (it->batch.msg != NULL) { /* what was not read goes back */
+			sni_translate_drop_items(
+			    &it->batch.items, it->batch.left);
 			nng_msg_free(it->batch.msg);
 		}
 		free(it->batch.err_mem);
+		syn_proxy_release(it->target);
 		free(it->name);
 		free(it);
 	}
@@ -206,6 +210,12 @@ sni_iter_open(const sni_request *r, const syn_iter_config *cfg, syn_iter **itp)
 	return 0;
 }
 
+void
+sni_iter_hold_target(syn_iter *it, syn_proxy *p)
+{
+	it->target = syn_proxy_ref(p);
+}
+
 int
 syn_iter_open(syn_synchronizer s, const char *name, const syn_value *args,
     size_t nargs, const syn_iter_config *cfg, syn_iter **itp)
@@ -252,15 +262,23 @@ fill_request(syn_iter *it, sni_actor *a, uint32_t state, const syn_value *v,
 	}
 	syn_value nil = syn_nil();
 	sni_wbuf  w;
+	bool      objects;
+	v      = v != NULL ? v : &nil;
+	int rc = sni_translate_call_check(v, 1, &objects);
+	if (rc != 0) {
+		return sni_error_set_detail(rc, it->name);
+	}
 	sni_wbuf_init(&w);
-	int rc = sni_msg_encode_next(
-	    &w, 0, it->stream, v != NULL ? v : &nil, &a->limits);
+	rc = sni_msg_encode_next(&w, 0, it->stream, v, &a->limits);
 	if (rc != 0) {
 		sni_wbuf_fini(&w);
 		return sni_error_set_detail(rc, it->name);
 	}
 	if ((rc = put_body(&f->msg, &w)) != 0) {
 		return sni_error_set(rc, NULL, it->name);
+	}
+	if (objects) { /* they leave with the NEXT */
+		sni_translate_call_commit(v, 1);
 	}
 	return 0;
 }

@@ -100,9 +100,13 @@ int  sni_translate_task_begin(void *arg, sni_task *t);
 int  sni_translate_out(void *arg, sni_task *t, const syn_value *v);
 void sni_translate_sent(void *arg, sni_task *t, const syn_value *v);
 void sni_translate_task_end(void *arg, sni_task *t);
+int  sni_translate_value_in(void *arg, sni_task *t, syn_value *v);
 
 /* Records that t holds o (pinned already) until it ends. */
 void sni_translate_hold_object(sni_task *t, sni_object *o);
+
+/* Items left unread in a batch: their references go back. */
+void sni_translate_drop_items(sni_reader *items, uint32_t count);
 
 /* Installs the reply translator for futures (once per process). */
 void sni_translate_install(void);

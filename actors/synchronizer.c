@@ -65,6 +65,7 @@ static const sni_actor_ops sync_ops = {
 	.task_begin = sni_translate_task_begin,
 	.value_out  = sni_translate_out,
 	.value_sent = sni_translate_sent,
+	.value_in   = sni_translate_value_in,
 	.task_end   = sni_translate_task_end,
 	.discard    = sni_translate_discard,
 	.release    = release,

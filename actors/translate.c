@@ -143,10 +143,52 @@ translate_reply(syn_value *v, void **held)
 
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 
+/* The futures' dropper: a reply nobody reads gives its references back. */
+static void
+drop_reply(const void *body, size_t len)
+{
+	static const sni_limits lim  = { SNI_MAX_DEPTH, SIZE_MAX, true };
+	int                     kind = sni_msg_kind(body, len);
+	syn_value               v;
+	void                   *mem;
+	uint64_t                id;
+	int                     code;
+	const syn_error        *err;
+	if (kind == SNI_MSG_RETURN) {
+		if (sni_msg_decode_reply(
+		        body, len, &lim, &id, &code, &v, &err, &mem) == 0) {
+			give_back_by_message(&v);
+			free(mem);
+		}
+	} else if (kind == SNI_MSG_ITEMS) {
+		sni_items_view iv;
+		if (sni_msg_decode_items(body, len, &lim, &iv, &mem) == 0) {
+			free(mem);
+			sni_translate_drop_items(&iv.items, iv.count);
+		}
+	}
+}
+
+void
+sni_translate_drop_items(sni_reader *items, uint32_t count)
+{
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true };
+	for (uint32_t i = 0; i < count; i++) {
+		syn_value v;
+		void     *mem;
+		if (sni_decode_value_next(items, &lim, &v, &mem) != 0) {
+			return;
+		}
+		give_back_by_message(&v);
+		free(mem);
+	}
+}
+
 static void
 install(void)
 {
 	sni_future_set_translator(translate_reply);
+	sni_future_set_dropper(drop_reply);
 }
 
 void
@@ -327,6 +369,17 @@ sni_translate_task_begin(void *arg, sni_task *t)
 		}
 	}
 	return 0;
+}
+
+int
+sni_translate_value_in(void *arg, sni_task *t, syn_value *v)
+{
+	int rc = arg_in(arg, t, v);
+	if (rc != 0) {
+		give_back(arg, v);
+		sni_detail_set("%s", t->err_msg != NULL ? t->err_msg : "");
+	}
+	return rc;
 }
 
 void

@@ -90,7 +90,11 @@ syn_ref_invoke_iter(const void *ref, const char *method, const syn_value *args,
 		*itp = NULL;
 	}
 	int rc = ref_request(ref, method, args, nargs, &h, &r);
-	return rc != 0 ? rc : sni_iter_open(&r, NULL, itp);
+	if (rc == 0 && (rc = sni_iter_open(&r, NULL, itp)) == 0 &&
+	    ((uintptr_t) ref & 1) == 0) {
+		sni_iter_hold_target(*itp, (syn_proxy *) ref);
+	}
+	return rc;
 }
 
 void

@@ -57,6 +57,9 @@ typedef struct sni_actor_ops {
 	 * value_sent counts each as a reference handed out. */
 	int (*value_out)(void *arg, sni_task *t, const syn_value *v);
 	void (*value_sent)(void *arg, sni_task *t, const syn_value *v);
+	/* A value sent into generator t (syn_iter_send): translated as its
+	 * arguments are, held until t ends. On failure nothing is held. */
+	int (*value_in)(void *arg, sni_task *t, syn_value *v);
 	/* t ended: lets go of what resolve and args_in held for it. */
 	void (*task_end)(void *arg, sni_task *t);
 	/* A call that will not run (refused, or its task could not

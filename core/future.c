@@ -129,6 +129,9 @@ sni_future_alloc(uint32_t actor_id, uint32_t spin_ns)
 static void
 future_destroy(syn_future *f)
 {
+	if (!f->decoded && f->msg != NULL && f->rc == 0) { /* never read */
+		sni_reply_drop(nng_msg_body(f->msg), nng_msg_len(f->msg));
+	}
 	free(f->mem);
 	f->mem = NULL;
 	if (f->ext != NULL) {
@@ -470,6 +473,23 @@ sni_reply_translate(syn_value *v, void **held)
 	int (*fn)(syn_value *, void **) = atomic_load(&translator);
 	*held                           = NULL;
 	return fn != NULL ? fn(v, held) : 0;
+}
+
+static void (*_Atomic dropper)(const void *body, size_t len);
+
+void
+sni_future_set_dropper(void (*fn)(const void *body, size_t len))
+{
+	atomic_store(&dropper, fn);
+}
+
+void
+sni_reply_drop(const void *body, size_t len)
+{
+	void (*fn)(const void *, size_t) = atomic_load(&dropper);
+	if (fn != NULL) {
+		fn(body, len);
+	}
 }
 
 static sni_future_ext *ext_of(syn_future *f);

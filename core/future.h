@@ -172,6 +172,14 @@ void sni_future_set_translator(int (*fn)(syn_value *v, void **held));
 /* Runs the installed translator on v (nothing when none is). */
 int sni_reply_translate(syn_value *v, void **held);
 
+/*
+ * A reply (RETURN or ITEMS body) that nobody will read: the references
+ * its objects carried go back to their synchronizers (installed by the
+ * actors layer with sni_future_set_translator's companion below).
+ */
+void sni_future_set_dropper(void (*fn)(const void *body, size_t len));
+void sni_reply_drop(const void *body, size_t len);
+
 /* Waits for completion until deadline_ns (UINT64_MAX: no deadline). */
 int sni_future_wait_until(syn_future *f, uint64_t deadline_ns);
 

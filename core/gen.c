@@ -82,6 +82,26 @@ send_batch(sni_task *t, int status)
 	sni_task_deliver(t, &w, 0);
 }
 
+/* Items made that nobody will get: their references go back. */
+static void
+drop_batch(sni_task *t)
+{
+	sni_batch *b = t->gen.batch;
+	if (b->count == 0) {
+		return;
+	}
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	sni_msg_encode_items(
+	    &w, 0, 0, NULL, NULL, b->w.buf, b->w.len, b->count);
+	if (w.err == 0) {
+		sni_reply_drop(w.buf, w.len);
+	}
+	sni_wbuf_fini(&w);
+	b->count = 0;
+	b->w.len = 0;
+}
+
 void
 sni_gen_flush(sni_task *t)
 {
@@ -170,6 +190,13 @@ sni_gen_next(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    t != NULL ? t->call.name : a->name);
 		return;
 	}
+	if (a->ops->value_in != NULL && !t->call.raw &&
+	    (rc = a->ops->value_in(a->ops_arg, t, &sent)) != 0) {
+		free(mem);
+		sni_reply_error(origin, origin_ptr, msg, id, rc,
+		    sni_detail_get(), t->call.name);
+		return;
+	}
 	free(t->gen.sent_mem);
 	t->gen.sent     = sent;
 	t->gen.sent_mem = mem;
@@ -245,6 +272,7 @@ sni_gen_finish(sni_task *t, int rc)
 	free(t->gen.sent_mem);
 	t->gen.sent_mem = NULL;
 	if (t->gen.batch != NULL) {
+		drop_batch(t);
 		sni_wbuf_fini(&t->gen.batch->w);
 		free(t->gen.batch);
 		t->gen.batch = NULL;
