@@ -628,6 +628,97 @@ START_TEST(references_come_back)
 }
 END_TEST
 
+/* ---- lifetimes in corners (regressions) -------------------------------- */
+
+/* A parent retains a child and reads it in its fini, also at destroy. */
+typedef struct parent_state {
+	db_state *child;
+} parent_state;
+
+static int
+parent_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
+{
+	parent_state *p   = self;
+	syn_value     url = syn_str("child");
+	void         *c;
+	int           rc = syn_object_new(t, "DB", &url, 1, &c);
+	if (rc == 0) {
+		syn_object_retain(c);
+		p->child = c;
+	}
+	return rc;
+}
+
+static void
+parent_fini(void *self)
+{
+	parent_state *p = self;
+	if (strcmp(p->child->url, "child") == 0) { /* ASan: still alive */
+		atomic_fetch_add(&finis, 100);
+	}
+	syn_object_release(p->child);
+}
+
+static const syn_class_def parent_class = { "Parent", sizeof(parent_state),
+	parent_init, parent_fini, NULL, 0 };
+
+/* bad_result(): an object beside a value that cannot be encoded. */
+static int
+db_bad_result(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	syn_value *pair = syn_task_alloc(t, 2 * sizeof(syn_value));
+	pair[0]         = syn_object(self);
+	pair[1]         = (syn_value) { .type = SYN_TYPE_STR, .len = 3 };
+	*ret            = syn_list(pair, 2);
+	return 0;
+}
+
+START_TEST(lifetimes_in_corners)
+{
+	syn_synchronizer s = db_sync();
+	ck_assert_syn_ok(syn_register_class(s, &parent_class));
+	syn_method_def bad[] = { { "bad_result", SYN_KIND_FUNCTION,
+	    db_bad_result, 0 } };
+	syn_class_def  bdef  = { "Bad", 8, NULL, db_fini, bad, 1 };
+	ck_assert_syn_ok(syn_register_class(s, &bdef));
+	/* A future of a new object, freed unread: the object goes. */
+	syn_value   url = syn_str("u");
+	syn_future *f;
+	ck_assert_syn_ok(syn_new_future(s, "DB", &url, 1, &f));
+	ck_assert_syn_ok(syn_future_wait(f));
+	syn_future_free(f);
+	for (int i = 0; i < 500 && atomic_load(&finis) < 1; i++) {
+		usleep(1000);
+	}
+	ck_assert_int_eq(atomic_load(&finis), 1);
+	/* A result that cannot be encoded hands nothing out. */
+	syn_proxy *b;
+	ck_assert_syn_ok(syn_new(s, "Bad", NULL, 0, &b));
+	ck_assert_syn_rc(
+	    syn_invoke(b, "bad_result", NULL, 0, NULL), SYN_EINVAL);
+	syn_proxy_release(b);
+	for (int i = 0; i < 500 && atomic_load(&finis) < 2; i++) {
+		usleep(1000);
+	}
+	ck_assert_int_eq(atomic_load(&finis), 2);
+	/* An iterator holds its object until it is closed. */
+	syn_proxy *db = new_db(s, "it");
+	syn_value  n  = syn_int(2);
+	syn_iter  *it;
+	ck_assert_syn_ok(syn_invoke_iter(db, "rows", &n, 1, NULL, &it));
+	syn_proxy_release(db);
+	ck_assert_syn_ok(syn_iter_next(it, NULL));
+	ck_assert_syn_ok(syn_iter_close(it));
+	/* A parent and its retained child, dropped at destroy. */
+	syn_proxy *parent;
+	ck_assert_syn_ok(syn_new(s, "Parent", NULL, 0, &parent));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&finis), 2 + 1 + 100 + 1);
+	syn_proxy_release(parent);
+}
+END_TEST
+
 /* Bad inputs get clear errors. */
 START_TEST(class_errors)
 {
@@ -832,6 +923,7 @@ suite(void)
 		TH_CASE("identity", identity_and_translation),
 		TH_CASE("errors", class_errors),
 		TH_CASE("references_back", references_come_back),
+		TH_CASE("corners", lifetimes_in_corners),
 		TH_CASE("context_managers", context_managers),
 		TH_CASE("threads", proxies_across_threads),
 	};

@@ -221,7 +221,8 @@
 /* Checks and reads the arguments into the declared variables. */
 #define SNI_GLUE_READ(C, name, n, D, RD)                         \
 	static const char name_[] = #C "_" #name;                \
-	int               rc_;                                   \
+	int               rc_     = 0;                           \
+	(void) rc_;                                              \
 	D;                                                       \
 	if (nargs_ != n) {                                       \
 		return syn_raise(t_, SYN_EINVAL,                 \
