@@ -1,16 +1,20 @@
 /*
- * The first sections of synchronicity's README, in C.
+ * The first sections of synchronicity's README, in C, in the typed form.
  *
- * An asynchronous function f(x) sleeps, then returns x squared. It is
- * written once, runs on a synchronizer's own thread, and is called three
- * ways: blocking, as a future, and through an nng_aio. Then ten futures
- * resolve in parallel, in about the time of one call. Then the seed's
- * generator f(n), here "count", hands out 0 .. n-1: iterated blocking,
- * awaited item by item from a task of another synchronizer, and closed
- * early, which runs its cleanup once. Then the seed's whole class,
- * DBConnection: made and called from this thread, then from a task of
- * another synchronizer that awaits each step. Last, the seed's context
- * manager, CtxMgr, whose exit sleeps before the with-block ends.
+ * An asynchronous function square(x), the seed's f(x), sleeps, then
+ * returns x squared. It is declared once in an interface list, written
+ * once with typed arguments, runs on a synchronizer's own thread, and is
+ * called three ways through generated, compiler-checked functions:
+ * blocking, as a future, and through an nng_aio. Then ten futures resolve
+ * in parallel, in about the time of one call. Then the seed's generator
+ * f(n), here count, hands out 0 .. n-1: iterated blocking, awaited item
+ * by item from a task of another synchronizer, and closed early, which
+ * runs its cleanup once. Then the seed's whole class, DBConnection: made
+ * and called from this thread, then from a task of another synchronizer
+ * that awaits each step. Last, the seed's context manager, CtxMgr, whose
+ * exit sleeps before the with-block ends.
+ *
+ * examples/dynamic.c is the same on the layer underneath, the dynamic API.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,36 +35,49 @@ static atomic_int closed_early; /* runs of count closed before their end */
 static atomic_int db_finis;     /* DBConnection objects dropped */
 static atomic_int exit_saw;     /* the outcome CtxMgr's exit was given */
 
+/* [api] */
+/* The interface, written once (in a library, in its header): square is
+ * the seed's f(x), count its generator f(n). */
+#define CALC(F0, F1, F2, F3, F4, C)              \
+	F1(C, FUNC, square, int64_t, int64_t, x) \
+	F1(C, GEN, count, int64_t, int64_t, n)
+SYN_FUNCTIONS_DECLARE(calc, CALC)
+/* [api] */
+
+/* [define] */
+SYN_FUNCTIONS_DEFINE(calc, CALC) /* in one .c file: the generated code */
+/* [define] */
+
 /* [impl] */
+/* The demo's own error code: SYN_EUSER(n), n from 1 to 0xffffff. */
+#define E_OVERFLOW SYN_EUSER(1)
+
 /* The implementation: runs as a task on the synchronizer's thread. */
-static int
-f(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+int
+calc_square_impl(syn_task *t, int64_t x, int64_t *ret)
 {
-	int64_t x;
-	int     rc = syn_unpack(t, args, nargs, "i", &x);
-	if (rc != 0) {
-		return rc; /* a clear error: wrong count or type */
+	if (x < INT32_MIN || x > INT32_MAX) { /* x * x would not fit */
+		return syn_raise(
+		    t, E_OVERFLOW, "%lld squared overflows", (long long) x);
 	}
-	if ((rc = syn_sleep(t, SLEEP_MS)) != 0) {
-		return rc; /* cancelled, or the synchronizer closes */
+	int rc = syn_sleep(t, SLEEP_MS); /* the seed's asyncio.sleep */
+	if (rc == 0) {
+		*ret = x * x;
 	}
-	*ret = syn_int(x * x);
-	return 0;
+	return rc; /* SYN_ECANCELED: cancelled, or the synchronizer closes */
 }
 /* [impl] */
 
 /* [gen_impl] */
 /* The seed's generator f(n): sleeps, then hands out i, for i from 0 to
  * n-1. It runs only while its consumer asks for an item. */
-static int
-count(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+int
+calc_count_impl(syn_task *t, int64_t n)
 {
-	int64_t n;
-	int     rc = syn_unpack(t, args, nargs, "i", &n);
+	int rc = 0;
 	for (int64_t i = 0; rc == 0 && i < n; i++) {
 		if ((rc = syn_sleep(t, ITEM_MS)) == 0) {
-			syn_value item = syn_int(i);
-			rc = syn_yield(t, &item, NULL); /* 0: asked again */
+			rc = calc_count_yield(t, i); /* 0: asked again */
 		}
 	}
 	/* Cleanup goes here: it runs however the stream ends. */
@@ -72,390 +89,371 @@ count(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 }
 /* [gen_impl] */
 
-/* [gen_await] */
-/* Runs on another synchronizer: iterates count(n) of the synchronizer in
- * its userdata, awaiting each item, and returns their sum. */
-static int
-sum_count(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	const syn_synchronizer *src = syn_task_userdata(t);
-	syn_iter               *it;
-	int64_t                 sum = 0;
-	int rc = syn_iter_open(*src, "count", args, nargs, NULL, &it);
-	while (rc == 0) {
-		syn_future      *f;
-		const syn_value *item;
-		if ((rc = syn_iter_next_future(it, NULL, &f)) != 0) {
-			break;
-		}
-		rc = syn_await(t, f); /* this synchronizer goes on meanwhile */
-		if (rc == 0 && (rc = syn_future_value(f, &item)) == 0) {
-			sum += item->as.i;
-		}
-		syn_future_free(f);
-	}
-	syn_iter_close(it); /* NULL when the open failed: harmless */
-	*ret = syn_int(sum);
-	return rc == SYN_EEND ? 0 : rc; /* SYN_EEND: every item was seen */
-}
-/* [gen_await] */
-
-/* [class_impl] */
+/* [class_api] */
 /* The seed's DBConnection. An instance is this struct: self. */
-typedef struct db_connection {
+typedef struct db_state {
 	char url[64];
 	bool connected; /* the seed's self._connection */
-} db_connection;
+} db_state;
+
+/* Its interface: the constructor's arguments, then the methods. */
+#define DB(F0, F1, F2, F3, F4, C)                 \
+	F1(C, INIT, init, void, syn_cstr, url)    \
+	F0(C, PROC, connect, void)                \
+	F1(C, FUNC, query, syn_cstr, syn_cstr, q) \
+	F0(C, FUNC, url, syn_cstr)
+SYN_CLASS_DECLARE(db, DB)
+/* [class_api] */
+
+SYN_CLASS_DEFINE(db, DB)
+
+/* [class_impl] */
+#define E_NOT_CONNECTED SYN_EUSER(2)
 
 /* __init__(self, url): runs as a task of the synchronizer; may await. */
-static int
-db_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
+int
+db_init_impl(syn_task *t, db_state *self, syn_cstr url)
 {
-	db_connection *db = self; /* zeroed */
-	const char    *url;
-	int            rc = syn_unpack(t, args, nargs, "s", &url);
-	if (rc == 0 && strlen(url) >= sizeof(db->url)) {
-		rc = syn_raise(t, SYN_EINVAL, "url too long: %s", url);
+	if (strlen(url) >= sizeof(self->url)) { /* self is zeroed */
+		return syn_raise(t, SYN_EINVAL, "url too long: %s", url);
 	}
-	if (rc == 0) {
-		strcpy(db->url, url);
-	}
-	return rc; /* on failure there is no object, and no fini */
+	strcpy(self->url, url);
+	return 0; /* on failure there is no object, and no fini */
 }
 
 /* async def connect(self) */
-static int
-db_connect(syn_task *t, void *self, const syn_value *args, size_t nargs,
-    syn_value *ret)
+int
+db_connect_impl(syn_task *t, db_state *self)
 {
-	int rc = syn_unpack(t, args, nargs, ""); /* no arguments */
-	if (rc == 0 && (rc = syn_sleep(t, CONNECT_MS)) == 0) {
-		((db_connection *) self)->connected = true;
+	int rc = syn_sleep(t, CONNECT_MS);
+	if (rc == 0) {
+		self->connected = true;
 	}
 	return rc;
 }
 
 /* async def query(self, q) */
-static int
-db_query(syn_task *t, void *self, const syn_value *args, size_t nargs,
-    syn_value *ret)
+int
+db_query_impl(syn_task *t, db_state *self, syn_cstr q, syn_cstr *ret)
 {
-	db_connection *db = self;
-	const char    *q;
-	int            rc = syn_unpack(t, args, nargs, "s", &q);
-	if (rc == 0 && !db->connected) {
-		rc = syn_raise(t, SYN_EUSER(1), "not connected to %s", db->url);
+	if (!self->connected) {
+		return syn_raise(
+		    t, E_NOT_CONNECTED, "not connected to %s", self->url);
 	}
-	if (rc == 0) {
-		*ret = syn_task_printf(t, "%s ran '%s'", db->url, q);
-	}
-	return rc;
+	*ret = syn_task_printf(t, "%s ran '%s'", self->url, q).as.str;
+	return 0; /* *ret lives in the task's memory: it outlives the call */
 }
-/* [class_impl] */
 
-/* [class_def] */
-/* A getter: the seed's attributes are reachable only through these. */
-static int
-db_url(syn_task *t, void *self, const syn_value *args, size_t nargs,
-    syn_value *ret)
+/* The seed's attributes are reachable only through methods. */
+int
+db_url_impl(syn_task *t, db_state *self, syn_cstr *ret)
 {
-	*ret = syn_str(((db_connection *) self)->url); /* self outlives it */
+	*ret = self->url; /* self outlives the reply */
 	return 0;
 }
 
 /* Runs once, on the synchronizer's thread, when the object is dropped. */
-static void
-db_fini(void *self)
+void
+db_fini_impl(db_state *self)
 {
 	(void) self; /* a real client closes its connection here */
 	atomic_fetch_add(&db_finis, 1);
 }
-
-static const syn_method_def db_methods[] = {
-	{ "connect", SYN_KIND_FUNCTION, db_connect, 0 },
-	{ "query", SYN_KIND_FUNCTION, db_query, 0 },
-	{ "url", SYN_KIND_FUNCTION, db_url, SYN_METHOD_GETTER },
-};
-
-static const syn_class_def db_class = {
-	.name     = "DBConnection",
-	.size     = sizeof(db_connection),
-	.init     = db_init,
-	.fini     = db_fini,
-	.methods  = db_methods,
-	.nmethods = sizeof(db_methods) / sizeof(db_methods[0]),
-};
-/* [class_def] */
-
-/* [class_await] */
-/* The seed's async_main: runs on another synchronizer, and awaits each
- * step on the synchronizer in its userdata. */
-static int
-async_main(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	const syn_synchronizer *s   = syn_task_userdata(t);
-	syn_value               url = syn_str("tcp://localhost:1234");
-	syn_value               q   = syn_str("select * from foo");
-	syn_proxy              *db  = NULL;
-	syn_future             *f;
-	const syn_value        *v;
-	/* db_conn = DBConnection('tcp://localhost:1234') */
-	int rc = syn_new_future(*s, "DBConnection", &url, 1, &f);
-	if (rc == 0 && (rc = syn_await(t, f)) == 0) {
-		syn_future_value(f, &v);
-		/* The proxy is f's: take a reference to keep it. */
-		db = syn_proxy_ref(v->as.proxy);
-	}
-	syn_future_free(f); /* NULL when the call failed: harmless */
-	/* await db_conn.connect.aio() */
-	if (rc == 0 &&
-	    (rc = syn_invoke_future(db, "connect", NULL, 0, &f)) == 0) {
-		rc = syn_await(t, f); /* this synchronizer goes on meanwhile */
-		syn_future_free(f);
-	}
-	/* await db_conn.query.aio('select * from foo') */
-	if (rc == 0 && (rc = syn_invoke_future(db, "query", &q, 1, &f)) == 0) {
-		if ((rc = syn_await(t, f)) == 0) {
-			syn_future_value(f, &v);
-			/* A copy: v goes with f. */
-			*ret = syn_task_printf(t, "%s", v->as.str);
-		}
-		syn_future_free(f);
-	}
-	syn_proxy_release(db); /* the last proxy: the object is dropped */
-	return rc;
-}
-/* [class_await] */
+/* [class_impl] */
 
 /* [ctx_impl] */
 /* The seed's CtxMgr: its exit sleeps exit_delay milliseconds. */
-typedef struct ctx_mgr {
+typedef struct ctx_state {
 	int64_t exit_delay;
-} ctx_mgr;
+} ctx_state;
 
-static int
-ctx_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
+/* A context manager: an "enter" FUNC, and an "exit" PROC given the
+ * block's outcome, a code (0: none) and a message (a string, or nil). */
+#define CTX(F0, F1, F2, F3, F4, C)                   \
+	F1(C, INIT, init, void, int64_t, exit_delay) \
+	F0(C, FUNC, enter, syn_vptr)                 \
+	F2(C, PROC, exit, void, int64_t, rc, syn_vptr, message)
+SYN_CLASS_DECLARE(ctx, CTX)
+SYN_CLASS_DEFINE(ctx, CTX)
+
+int
+ctx_init_impl(syn_task *t, ctx_state *self, int64_t exit_delay)
 {
-	return syn_unpack(t, args, nargs, "i", &((ctx_mgr *) self)->exit_delay);
+	self->exit_delay = exit_delay;
+	return 0;
 }
 
 /* __aenter__: what it returns is the block's value (the seed's "as z"). */
-static int
-ctx_enter(syn_task *t, void *self, const syn_value *args, size_t nargs,
-    syn_value *ret)
+int
+ctx_enter_impl(syn_task *t, ctx_state *self, syn_vptr *ret)
 {
-	return 0; /* *ret stays nil: the seed's returns None */
+	return 0; /* *ret stays NULL, which is nil: the seed's None */
 }
 
-/* __aexit__: given the block's outcome, a code (0: none) and a message. */
-static int
-ctx_exit(syn_task *t, void *self, const syn_value *args, size_t nargs,
-    syn_value *ret)
+/* __aexit__: given the block's outcome. */
+int
+ctx_exit_impl(syn_task *t, ctx_state *self, int64_t rc, syn_vptr message)
 {
-	int64_t          rc;
-	const syn_value *message = NULL; /* a string, or nil when rc is 0 */
-	int              urc = syn_unpack(t, args, nargs, "i|v", &rc, &message);
-	if (urc != 0) {
-		return urc;
-	}
 	atomic_store(&exit_saw, (int) rc);
-	return syn_sleep(t, ((ctx_mgr *) self)->exit_delay); /* may await */
+	return syn_sleep(t, self->exit_delay); /* may await */
 }
 
-static const syn_method_def ctx_methods[] = {
-	{ "enter", SYN_KIND_FUNCTION, ctx_enter, 0 },
-	{ "exit", SYN_KIND_FUNCTION, ctx_exit, 0 },
-};
-
-static const syn_class_def ctx_class = {
-	.name     = "CtxMgr",
-	.size     = sizeof(ctx_mgr),
-	.init     = ctx_init,
-	.methods  = ctx_methods,
-	.nmethods = sizeof(ctx_methods) / sizeof(ctx_methods[0]),
-};
+void
+ctx_fini_impl(ctx_state *self)
+{
+}
 /* [ctx_impl] */
+
+/* [app_api] */
+/* What another synchronizer, the seed's other event loop, serves: its
+ * tasks await the calls they make on the first one, lib. */
+#define APP(F0, F1, F2, F3, F4, C)                  \
+	F1(C, FUNC, sum_count, int64_t, int64_t, n) \
+	F0(C, FUNC, async_main, syn_cstr)
+SYN_FUNCTIONS_DECLARE(app, APP)
+
+/* A typed implementation has no userdata: app's tasks find lib here. */
+static syn_synchronizer lib;
+/* [app_api] */
+
+SYN_FUNCTIONS_DEFINE(app, APP)
+
+/* [gen_await] */
+/* Runs on app: iterates lib's count(n), awaiting each item, and returns
+ * their sum. A typed iterator has no awaitable request: this goes
+ * through the layer underneath, to the generator registered as
+ * "calc_count". */
+int
+app_sum_count_impl(syn_task *t, int64_t n, int64_t *ret)
+{
+	syn_value arg = syn_int(n);
+	syn_iter *it;
+	int64_t   sum = 0;
+	int       rc  = syn_iter_open(lib, "calc_count", &arg, 1, NULL, &it);
+	while (rc == 0) {
+		syn_future      *f;
+		const syn_value *item;
+		int64_t          i;
+		if ((rc = syn_iter_next_future(it, NULL, &f)) != 0) {
+			break;
+		}
+		rc = syn_await(t, f); /* this synchronizer goes on meanwhile */
+		if (rc == 0 && (rc = syn_future_value(f, &item)) == 0 &&
+		    (rc = syn_value_get_int(item, &i)) == 0) {
+			sum += i;
+		}
+		syn_future_free(f);
+	}
+	syn_iter_close(it); /* NULL when the open failed: harmless */
+	*ret = sum;
+	return rc == SYN_EEND ? 0 : rc; /* SYN_EEND: every item was seen */
+}
+/* [gen_await] */
+
+/* [class_await] */
+/* The seed's async_main: runs on app, and awaits each step on lib. */
+int
+app_async_main_impl(syn_task *t, syn_cstr *ret)
+{
+	syn_value            url = syn_str("tcp://localhost:1234");
+	db_ref               db  = NULL;
+	syn_cstr             data;
+	syn_future          *made;
+	db_connect_future_t *c;
+	db_query_future_t   *q;
+	const syn_value     *v;
+	/* db_conn = DBConnection('tcp://localhost:1234'); a constructor has
+	 * no typed future: the layer underneath makes it, and
+	 * syn_typed_take_ref() turns the proxy into a db_ref of our own. */
+	int rc = syn_new_future(lib, "db", &url, 1, &made);
+	if (rc == 0 && (rc = syn_await(t, made)) == 0 &&
+	    (rc = syn_future_value(made, &v)) == 0) {
+		rc = syn_typed_take_ref(v, &db);
+	}
+	syn_future_free(made); /* NULL when the call failed: harmless */
+	/* await db_conn.connect.aio() */
+	if (rc == 0 && (rc = db_connect_future(db, &c)) == 0) {
+		if ((rc = syn_await(t, SYN_FUTURE(c))) == 0) {
+			rc = db_connect_get(c); /* complete: does not wait */
+		}
+		db_connect_free(c);
+	}
+	/* data = await db_conn.query.aio('select * from foo') */
+	if (rc == 0 &&
+	    (rc = db_query_future(db, "select * from foo", &q)) == 0) {
+		if ((rc = syn_await(t, SYN_FUTURE(q))) == 0 &&
+		    (rc = db_query_get(q, &data)) == 0) {
+			/* a malloc'd copy: *ret must live in the task */
+			*ret = syn_task_printf(t, "%s", data).as.str;
+			syn_typed_free(data);
+		}
+		db_query_free(q);
+	}
+	db_release(db); /* the last reference: the object is dropped */
+	return rc;
+}
+/* [class_await] */
 
 static void
 blocking(syn_synchronizer s)
 {
 	/* [blocking] */
-	syn_value  arg = syn_int(42);
-	syn_result res = SYN_RESULT_INIT;
-	check(syn_call(s, "f", &arg, 1, &res), "f(42)"); /* blocks */
-	printf("f(42) = %lld (blocking)\n", (long long) res.value.as.i);
-	syn_result_fini(&res);
+	int64_t r;
+	check(calc_square(s, 42, &r), "square(42)"); /* blocks */
+	printf("square(42) = %lld (blocking)\n", (long long) r);
 	/* [blocking] */
+	expect(r == 1764, "square(42) is 1764");
 }
 
 static void
 future(syn_synchronizer s)
 {
 	/* [future] */
-	syn_value        arg = syn_int(42);
-	syn_future      *fut;
-	const syn_value *v;
-	check(syn_call_future(s, "f", &arg, 1, &fut), "f(42) future");
-	check(syn_future_wait(fut), "wait"); /* or poll, or a timeout */
-	check(syn_future_value(fut, &v), "value");
-	printf("f(42) = %lld (future)\n", (long long) v->as.i);
-	syn_future_free(fut);
+	calc_square_future_t *fut;
+	int64_t               r;
+	check(calc_square_future(s, 42, &fut), "square(42) future");
+	check(calc_square_get(fut, &r), "get"); /* waits, then reads */
+	printf("square(42) = %lld (future)\n", (long long) r);
+	calc_square_free(fut);
 	/* [future] */
+	expect(r == 1764, "square(42) is 1764, as a future");
 }
 
 static void
 with_aio(syn_synchronizer s)
 {
 	/* [aio] */
-	nng_aio   *aio;
-	syn_value  arg = syn_int(42);
-	syn_result res = SYN_RESULT_INIT;
+	nng_aio *aio;
+	int64_t  r;
 	check(nng_aio_alloc(&aio, NULL, NULL), "nng_aio_alloc");
-	syn_call_aio(s, "f", &arg, 1, aio); /* returns at once */
-	nng_aio_wait(aio);                  /* or give the aio a callback */
-	check(syn_aio_result(aio, &res), "f(42) aio");
-	printf("f(42) = %lld (nng_aio)\n", (long long) res.value.as.i);
-	syn_result_fini(&res);
+	calc_square_aio(s, 42, aio); /* returns at once */
+	nng_aio_wait(aio);           /* or give the aio a callback */
+	check(calc_square_aio_get(aio, &r), "square(42) aio");
+	printf("square(42) = %lld (nng_aio)\n", (long long) r);
 	nng_aio_free(aio);
 	/* [aio] */
+	expect(r == 1764, "square(42) is 1764, through an nng_aio");
 }
 
 static void
 ten_futures(syn_synchronizer s)
 {
 	/* [fanout] */
-	syn_future *futs[10];
-	double      t0 = now_ms();
+	calc_square_future_t *futs[10];
+	double                t0 = now_ms();
 	for (int i = 0; i < 10; i++) {
-		syn_value arg = syn_int(i);
-		check(syn_call_future(s, "f", &arg, 1, &futs[i]), "call");
+		check(calc_square_future(s, i, &futs[i]), "square(i)");
 	}
-	check(syn_future_wait_all(futs, 10, SYN_DURATION_INFINITE), "wait_all");
 	printf("first ten squares:");
 	for (int i = 0; i < 10; i++) {
-		const syn_value *v;
-		check(syn_future_value(futs[i], &v), "value");
-		printf(" %lld", (long long) v->as.i);
-		syn_future_free(futs[i]);
+		int64_t r;
+		check(calc_square_get(futs[i], &r), "get"); /* in turn */
+		printf(" %lld", (long long) r);
+		expect(r == i * i, "the futures resolve to the squares");
+		calc_square_free(futs[i]);
 	}
+	double took = now_ms() - t0;
 	printf("\n(ten calls of %d ms each took %.0f ms together)\n", SLEEP_MS,
-	    now_ms() - t0);
+	    took);
 	/* [fanout] */
+	expect(took < 5 * SLEEP_MS, "the ten calls sleep side by side");
 }
 
 static void
 gen_blocking(syn_synchronizer s)
 {
 	/* [gen_blocking] */
-	syn_value  n = syn_int(3);
-	syn_iter  *it;
-	syn_result item  = SYN_RESULT_INIT;
-	int64_t    items = 0;
-	int        rc;
-	check(syn_iter_open(s, "count", &n, 1, NULL, &it), "open count(3)");
+	calc_count_iter *it;
+	int64_t          item, items = 0;
+	int              rc;
+	check(calc_count_open(s, 3, &it), "open count(3)");
 	printf("count(3):");
-	while ((rc = syn_iter_next(it, &item)) == 0) { /* blocks */
-		printf(" %lld", (long long) item.value.as.i);
-		expect(item.value.as.i == items++, "count hands out 0, 1, 2");
-		syn_result_fini(&item);
+	while ((rc = calc_count_next(it, &item)) == 0) { /* blocks */
+		printf(" %lld", (long long) item);
+		expect(item == items++, "count hands out 0, 1, 2");
 	}
 	printf(" (then %s)\n", syn_errname(rc)); /* SYN_EEND: it returned */
-	check(syn_iter_close(it), "close");
+	check(calc_count_close(it), "close");
 	/* [gen_blocking] */
 	expect(rc == SYN_EEND && items == 3, "three items, then SYN_EEND");
 }
 
 static void
-gen_await(syn_synchronizer s)
+gen_await(syn_synchronizer app)
 {
-	syn_synchronizer app;
-	syn_value        n   = syn_int(3);
-	syn_result       res = SYN_RESULT_INIT;
-	/* sum_count's userdata: the synchronizer that serves count */
-	const syn_func_def def = { "sum_count", SYN_KIND_FUNCTION, sum_count,
-		&s };
-	check(syn_synchronizer_new(&app, NULL), "syn_synchronizer_new");
-	check(syn_register(app, &def), "syn_register");
-	check(syn_call(app, "sum_count", &n, 1, &res), "sum_count(3)");
+	/* [gen_await_call] */
+	int64_t sum;
+	check(app_sum_count(app, 3, &sum), "sum_count(3)");
 	printf("count(3) awaited by another synchronizer: sum %lld\n",
-	    (long long) res.value.as.i);
-	expect(res.value.as.i == 0 + 1 + 2, "the items of count(3) sum to 3");
-	syn_result_fini(&res);
-	check(syn_synchronizer_destroy(app), "syn_synchronizer_destroy");
+	    (long long) sum);
+	/* [gen_await_call] */
+	expect(sum == 0 + 1 + 2, "the items of count(3) sum to 3");
 }
 
 static void
 gen_close(syn_synchronizer s)
 {
 	/* [gen_close] */
-	syn_value n = syn_int(1000);
-	syn_iter *it;
-	check(syn_iter_open(s, "count", &n, 1, NULL, &it), "open count(1000)");
-	check(syn_iter_next(it, NULL), "item 0"); /* NULL: drop the item */
-	check(syn_iter_close(it), "close"); /* count sees SYN_EITERCLOSED */
+	calc_count_iter *it;
+	check(calc_count_open(s, 1000, &it), "open count(1000)");
+	check(calc_count_next(it, NULL), "item 0"); /* NULL: drop the item */
+	check(calc_count_close(it), "close"); /* count sees SYN_EITERCLOSED */
 	/* [gen_close] */
 	printf("count(1000) closed after one item: %d cleanup\n",
 	    atomic_load(&closed_early));
 	expect(atomic_load(&closed_early) == 1,
-	    "the cleanup ran once, before syn_iter_close() returned");
+	    "the cleanup ran once, before calc_count_close() returned");
 }
 
 static void
 class_blocking(syn_synchronizer s)
 {
 	/* [class_blocking] */
-	syn_proxy *db;
-	syn_value  url  = syn_str("tcp://localhost:1234");
-	syn_value  q    = syn_str("select * from foo");
-	syn_result data = SYN_RESULT_INIT;
-	check(syn_new(s, "DBConnection", &url, 1, &db), "DBConnection(url)");
-	check(syn_invoke(db, "connect", NULL, 0, NULL), "connect()");
-	check(syn_invoke(db, "query", &q, 1, &data), "query(q)"); /* blocks */
-	printf("data = %s (blocking)\n", data.value.as.str);
-	expect(strcmp(data.value.as.str,
-	           "tcp://localhost:1234 ran 'select * from foo'") == 0,
+	db_ref   db;
+	syn_cstr data;
+	check(db_new(s, "tcp://localhost:1234", &db), "DBConnection(url)");
+	check(db_connect(db), "connect()");
+	check(
+	    db_query(db, "select * from foo", &data), "query(q)"); /* blocks */
+	printf("data = %s (blocking)\n", data);
+	expect(
+	    strcmp(data, "tcp://localhost:1234 ran 'select * from foo'") == 0,
 	    "query's result");
-	syn_result_fini(&data);
+	syn_typed_free(data); /* a copy, the caller's */
 	/* [class_blocking] */
-	/* [class_getter] */
-	syn_result got = SYN_RESULT_INIT;
-	check(syn_get(db, "url", &got), "url"); /* a getter, read blocking */
-	expect(strcmp(got.value.as.str, "tcp://localhost:1234") == 0, "url");
-	syn_result_fini(&got);
-	syn_proxy_release(db); /* the last proxy: db_fini runs on s's thread */
-	                       /* [class_getter] */
+	/* [class_url] */
+	syn_cstr url;
+	check(db_url(db, &url), "url()");
+	expect(strcmp(url, "tcp://localhost:1234") == 0, "url");
+	syn_typed_free(url);
+	db_release(
+	    db); /* the last reference: db_fini_impl runs on s's thread */
+	         /* [class_url] */
 }
 
 static void
-class_await(syn_synchronizer s)
+class_await(syn_synchronizer app)
 {
-	syn_synchronizer app;
-	syn_result       res = SYN_RESULT_INIT;
-	/* async_main's userdata: the synchronizer that serves DBConnection */
-	const syn_func_def def = { "async_main", SYN_KIND_FUNCTION, async_main,
-		&s };
-	check(syn_synchronizer_new(&app, NULL), "syn_synchronizer_new");
-	check(syn_register(app, &def), "syn_register");
-	check(syn_call(app, "async_main", NULL, 0, &res), "async_main()");
-	printf(
-	    "data = %s (awaited by another synchronizer)\n", res.value.as.str);
-	expect(strcmp(res.value.as.str,
-	           "tcp://localhost:1234 ran 'select * from foo'") == 0,
+	/* [class_await_call] */
+	syn_cstr data;
+	check(app_async_main(app, &data), "async_main()");
+	printf("data = %s (awaited by another synchronizer)\n", data);
+	/* [class_await_call] */
+	expect(
+	    strcmp(data, "tcp://localhost:1234 ran 'select * from foo'") == 0,
 	    "query's result, awaited");
-	syn_result_fini(&res);
-	check(syn_synchronizer_destroy(app), "syn_synchronizer_destroy");
+	syn_typed_free(data);
 }
 
 static void
 with_blocks(syn_synchronizer s)
 {
 	/* [with] */
-	syn_proxy *mgr;
-	syn_value  delay = syn_int(EXIT_DELAY_MS);
-	int        rc;
-	double     t0 = now_ms();
-	check(syn_new(s, "CtxMgr", &delay, 1, &mgr), "CtxMgr(exit_delay)");
-	SYN_WITH(w, mgr, &rc)
+	ctx_ref mgr;
+	int     rc;
+	double  t0 = now_ms();
+	check(ctx_new(s, EXIT_DELAY_MS, &mgr), "CtxMgr(exit_delay)");
+	SYN_WITH(w, ctx_proxy(mgr), &rc)
 	{
 		printf("sleeping %d ms\n", EXIT_DELAY_MS); /* exit sleeps */
 	}
@@ -464,52 +462,50 @@ with_blocks(syn_synchronizer s)
 	expect(rc == 0 && now_ms() - t0 >= EXIT_DELAY_MS * 0.9,
 	    "the block ends once exit has slept");
 	/* [with_error] */
-	SYN_WITH(w, mgr, &rc)
+	SYN_WITH(w, ctx_proxy(mgr), &rc)
 	{
-		syn_value bad = syn_str("forty-two");
-		if ((w.rc = syn_call(s, "f", &bad, 1, NULL)) != 0) {
+		int64_t r;
+		if ((w.rc = calc_square(s, INT64_MAX, &r)) != 0) {
 			break; /* exit runs on the way out, and sees w.rc */
 		}
-		printf("not reached: f takes an integer\n");
+		printf("not reached: %lld squared overflows\n", (long long) r);
 	}
-	printf("the block failed: %s\n", syn_errname(rc)); /* SYN_EBADTYPE */
+	printf("the block failed: %s\n", syn_errname(rc)); /* E_OVERFLOW */
 	/* [with_error] */
-	expect(rc == SYN_EBADTYPE && atomic_load(&exit_saw) == SYN_EBADTYPE,
+	expect(rc == E_OVERFLOW && atomic_load(&exit_saw) == E_OVERFLOW,
 	    "exit sees the block's error, and the block's caller gets it");
-	syn_proxy_release(mgr);
+	ctx_release(mgr);
 }
 
 int
 main(void)
 {
 	/* [setup] */
-	syn_synchronizer   s;
-	const syn_func_def def = {
-		.name = "f", .kind = SYN_KIND_FUNCTION, .fn = f
-	};
+	syn_synchronizer s;
 	check(syn_synchronizer_new(&s, NULL), "syn_synchronizer_new");
-	check(syn_register(s, &def), "syn_register");
+	check(calc_register(s), "calc_register"); /* square and count */
 	/* [setup] */
 	blocking(s);
 	future(s);
 	with_aio(s);
 	ten_futures(s);
-	/* [gen_register] */
-	const syn_func_def gen = {
-		.name = "count", .kind = SYN_KIND_GENERATOR, .fn = count
-	};
-	check(syn_register(s, &gen), "syn_register");
-	/* [gen_register] */
 	gen_blocking(s);
-	gen_await(s);
+	/* [app_setup] */
+	syn_synchronizer app; /* another synchronizer: the seed's async code */
+	lib = s;
+	check(syn_synchronizer_new(&app, NULL), "syn_synchronizer_new");
+	check(app_register(app), "app_register");
+	/* [app_setup] */
+	gen_await(app);
 	gen_close(s);
 	/* [class_register] */
-	check(syn_register_class(s, &db_class), "syn_register_class");
+	check(db_register(s), "db_register"); /* the class "db" */
 	/* [class_register] */
 	class_blocking(s);
-	class_await(s);
-	check(syn_register_class(s, &ctx_class), "syn_register_class");
+	class_await(app);
+	check(ctx_register(s), "ctx_register");
 	with_blocks(s);
+	check(syn_synchronizer_destroy(app), "syn_synchronizer_destroy");
 	check(syn_synchronizer_destroy(s), "syn_synchronizer_destroy");
 	printf("DBConnection's fini ran %d times\n", atomic_load(&db_finis));
 	expect(atomic_load(&db_finis) == 2, "each DBConnection dropped once");
