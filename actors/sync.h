@@ -105,6 +105,12 @@ int  sni_translate_value_in(void *arg, sni_task *t, syn_value *v);
 /* Records that t holds o (pinned already) until it ends. */
 void sni_translate_hold_object(sni_task *t, sni_object *o);
 
+/*
+ * A copy of a value that must outlive the value it was copied from: its
+ * proxies, with a reference each, in *held (NULL for none).
+ */
+int sni_translate_hold_copy(const syn_value *v, void **held);
+
 /* Items left unread in a batch: their references go back. */
 void sni_translate_drop_items(sni_reader *items, uint32_t count);
 

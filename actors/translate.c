@@ -197,6 +197,42 @@ sni_translate_install(void)
 	pthread_once(&install_once, install);
 }
 
+/* v's proxies, each with one more reference, held in *hp. */
+static int
+hold_proxies(const syn_value *v, holds **hp)
+{
+	int rc = 0;
+	if (v->type == SYN_TYPE_PROXY) {
+		if ((rc = holds_add(hp, (uintptr_t) v->as.proxy)) == 0) {
+			syn_proxy_ref(v->as.proxy);
+		}
+	}
+	for (uint32_t i = 0; v->type == SYN_TYPE_LIST && i < v->len && rc == 0;
+	     i++) {
+		rc = hold_proxies(&v->as.list[i], hp);
+	}
+	for (uint32_t i = 0; v->type == SYN_TYPE_MAP && i < v->len && rc == 0;
+	     i++) {
+		if ((rc = hold_proxies(&v->as.map[i].key, hp)) == 0) {
+			rc = hold_proxies(&v->as.map[i].value, hp);
+		}
+	}
+	return rc;
+}
+
+int
+sni_translate_hold_copy(const syn_value *v, void **held)
+{
+	holds *h  = NULL;
+	int    rc = hold_proxies(v, &h);
+	if (rc != 0 && h != NULL) {
+		value_holds_release(&h->base);
+		h = NULL;
+	}
+	*held = h;
+	return rc;
+}
+
 /* ---- into a task ------------------------------------------------------ */
 
 void

@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "proto/proto.h"
 #include "proxy.h"
+#include "sync.h"
 
 /* The call of method on ref's object; h receives the target. */
 static int
@@ -174,6 +175,10 @@ syn_typed_take_vptr(const syn_value *v, syn_vptr *out)
 {
 	syn_result *r  = calloc(1, sizeof(*r));
 	int         rc = r != NULL ? syn_value_copy(v, r) : SYN_ENOMEM;
+	if (rc == 0 &&
+	    (rc = sni_translate_hold_copy(&r->value, &r->held_)) != 0) {
+		syn_result_fini(r); /* the copy keeps its proxies */
+	}
 	if (rc != 0) {
 		free(r);
 		return sni_error_set(rc, "the result could not be copied", "");

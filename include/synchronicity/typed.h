@@ -20,7 +20,10 @@
  *             F0(C, PROC, ping, void)
  *
  * An entry is (C, KIND, name, R, then a type and a name per argument;
- * names ending in _ are the generated code's):
+ * names ending in _ are the generated code's, and a class's methods may
+ * not be named new, release, ref_dup, proxy, self, register or fini,
+ * nor an entry x beside an entry x_get, x_aio, ... : the generated names
+ * would clash):
  *   FUNC  returns one R          PROC  returns nothing (R is void)
  *   GEN   yields items of type R (a generator)
  *   INIT  (classes only) the constructor's arguments (R is void)
@@ -33,10 +36,10 @@
  *   int calc_square(syn_synchronizer s, int64_t x, int64_t *ret);
  *       blocking; ret may be NULL (PROC entries have no ret)
  *   int calc_square_future(syn_synchronizer s, int64_t x,
- *       calc_square_future **fp);   a typed future, then
- *   int calc_square_get(calc_square_future *f, int64_t *ret);
+ *       calc_square_future_t **fp);   a typed future, then
+ *   int calc_square_get(calc_square_future_t *f, int64_t *ret);
  *       waits for it and reads its result, and
- *   void calc_square_free(calc_square_future *f);
+ *   void calc_square_free(calc_square_future_t *f);
  *       (SYN_FUTURE(f) is the syn_future underneath, to await or poll)
  *   void calc_square_aio(syn_synchronizer s, int64_t x, nng_aio *aio);
  *   int calc_square_aio_get(nng_aio *aio, int64_t *ret);

@@ -40,10 +40,10 @@
 
 /* ---- what differs between functions (FN) and methods (M) -------------- */
 
-#define SNI_FIRST_FN(C) syn_synchronizer s
-#define SNI_FIRST_M(C) C##_ref self
-#define SNI_IMPL_FIRST_FN(C) syn_task *t
-#define SNI_IMPL_FIRST_M(C) syn_task *t, C##_state *self
+#define SNI_FIRST_FN(C) syn_synchronizer s_
+#define SNI_FIRST_M(C) C##_ref self_
+#define SNI_IMPL_FIRST_FN(C) syn_task *t_
+#define SNI_IMPL_FIRST_M(C) syn_task *t_, C##_state *self_
 #define SNI_GLUE_SELF_FN
 #define SNI_GLUE_SELF_M void *self_,
 #define SNI_IMPL_ARGS_FN(C) t_
@@ -51,166 +51,166 @@
 #define SNI_WIRE_FN(C, name) #C "_" #name
 #define SNI_WIRE_M(C, name) #name
 
-#define SNI_DO_CALL_FN(C, name, r) \
-	syn_call(s, SNI_WIRE_FN(C, name), args_, nargs_, r)
-#define SNI_DO_CALL_M(C, name, r) \
-	syn_ref_invoke(self, SNI_WIRE_M(C, name), args_, nargs_, r)
-#define SNI_DO_FUT_FN(C, name, f) \
-	syn_call_future(s, SNI_WIRE_FN(C, name), args_, nargs_, f)
-#define SNI_DO_FUT_M(C, name, f) \
-	syn_ref_invoke_future(self, SNI_WIRE_M(C, name), args_, nargs_, f)
-#define SNI_DO_AIO_FN(C, name, aio) \
-	syn_call_aio(s, SNI_WIRE_FN(C, name), args_, nargs_, aio)
-#define SNI_DO_AIO_M(C, name, aio) \
-	syn_ref_invoke_aio(self, SNI_WIRE_M(C, name), args_, nargs_, aio)
-#define SNI_DO_ITER_FN(C, name, it) \
-	syn_iter_open(s, SNI_WIRE_FN(C, name), args_, nargs_, NULL, it)
-#define SNI_DO_ITER_M(C, name, it) \
-	syn_ref_invoke_iter(self, SNI_WIRE_M(C, name), args_, nargs_, it)
+#define SNI_DO_CALL_FN(C, name, r_) \
+	syn_call(s_, SNI_WIRE_FN(C, name), args_, nargs_, r_)
+#define SNI_DO_CALL_M(C, name, r_) \
+	syn_ref_invoke(self_, SNI_WIRE_M(C, name), args_, nargs_, r_)
+#define SNI_DO_FUT_FN(C, name, f_) \
+	syn_call_future(s_, SNI_WIRE_FN(C, name), args_, nargs_, f_)
+#define SNI_DO_FUT_M(C, name, f_) \
+	syn_ref_invoke_future(self_, SNI_WIRE_M(C, name), args_, nargs_, f_)
+#define SNI_DO_AIO_FN(C, name, aio_) \
+	syn_call_aio(s_, SNI_WIRE_FN(C, name), args_, nargs_, aio_)
+#define SNI_DO_AIO_M(C, name, aio_) \
+	syn_ref_invoke_aio(self_, SNI_WIRE_M(C, name), args_, nargs_, aio_)
+#define SNI_DO_ITER_FN(C, name, it_) \
+	syn_iter_open(s_, SNI_WIRE_FN(C, name), args_, nargs_, NULL, it_)
+#define SNI_DO_ITER_M(C, name, it_) \
+	syn_ref_invoke_iter(self_, SNI_WIRE_M(C, name), args_, nargs_, it_)
 
 /* ==== declarations ====================================================== */
 
 #define SNI_DECL(X, C, K, name, R, n, P, A, D, RD, N) \
 	SNI_DECL_##K(X, C, name, R, P)
 
-#define SNI_DECL_FUNC(X, C, name, R, P)                                      \
-	typedef struct C##_##name##_future_t C##_##name##_future_t;          \
-	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P, R *ret);              \
-	int C##_##name##_future(                                             \
-	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_future_t **fp);     \
-	int  C##_##name##_get(C##_##name##_future_t *f, R *ret);             \
-	void C##_##name##_free(C##_##name##_future_t *f);                    \
-	void C##_##name##_aio(SNI_FIRST_##X(C) SNI_UNPAREN P, nng_aio *aio); \
-	int  C##_##name##_aio_get(nng_aio *aio, R *ret);                     \
-	int  C##_##name##_impl(SNI_IMPL_FIRST_##X(C) SNI_UNPAREN P, R *ret);
+#define SNI_DECL_FUNC(X, C, name, R, P)                                       \
+	typedef struct C##_##name##_future_t C##_##name##_future_t;           \
+	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P, R *ret_);              \
+	int C##_##name##_future(                                              \
+	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_future_t **fp_);     \
+	int  C##_##name##_get(C##_##name##_future_t *f_, R *ret_);            \
+	void C##_##name##_free(C##_##name##_future_t *f_);                    \
+	void C##_##name##_aio(SNI_FIRST_##X(C) SNI_UNPAREN P, nng_aio *aio_); \
+	int  C##_##name##_aio_get(nng_aio *aio_, R *ret_);                    \
+	int  C##_##name##_impl(SNI_IMPL_FIRST_##X(C) SNI_UNPAREN P, R *ret_);
 
-#define SNI_DECL_PROC(X, C, name, R, P)                                      \
-	typedef struct C##_##name##_future_t C##_##name##_future_t;          \
-	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P);                      \
-	int C##_##name##_future(                                             \
-	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_future_t **fp);     \
-	int  C##_##name##_get(C##_##name##_future_t *f);                     \
-	void C##_##name##_free(C##_##name##_future_t *f);                    \
-	void C##_##name##_aio(SNI_FIRST_##X(C) SNI_UNPAREN P, nng_aio *aio); \
-	int  C##_##name##_aio_get(nng_aio *aio);                             \
+#define SNI_DECL_PROC(X, C, name, R, P)                                       \
+	typedef struct C##_##name##_future_t C##_##name##_future_t;           \
+	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P);                       \
+	int C##_##name##_future(                                              \
+	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_future_t **fp_);     \
+	int  C##_##name##_get(C##_##name##_future_t *f_);                     \
+	void C##_##name##_free(C##_##name##_future_t *f_);                    \
+	void C##_##name##_aio(SNI_FIRST_##X(C) SNI_UNPAREN P, nng_aio *aio_); \
+	int  C##_##name##_aio_get(nng_aio *aio_);                             \
 	int  C##_##name##_impl(SNI_IMPL_FIRST_##X(C) SNI_UNPAREN P);
 
-#define SNI_DECL_GEN(X, C, name, R, P)                                                            \
-	typedef struct C##_##name##_iter C##_##name##_iter;                                       \
-	int                              C##_##name##_open(                                       \
-	                                 SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_iter **it); \
-	int C##_##name##_next(C##_##name##_iter *it, R *item);                                    \
-	int C##_##name##_close(C##_##name##_iter *it);                                            \
-	int C##_##name##_impl(SNI_IMPL_FIRST_##X(C) SNI_UNPAREN P);                               \
-	static inline int C##_##name##_yield(syn_task *t, R item)                                 \
-	{                                                                                         \
-		syn_value v_ = SYN_TO_VALUE_(item);                                               \
-		return syn_yield(t, &v_, NULL);                                                   \
+#define SNI_DECL_GEN(X, C, name, R, P)                                                             \
+	typedef struct C##_##name##_iter C##_##name##_iter;                                        \
+	int                              C##_##name##_open(                                        \
+	                                 SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_iter **it_); \
+	int C##_##name##_next(C##_##name##_iter *it_, R *item_);                                   \
+	int C##_##name##_close(C##_##name##_iter *it_);                                            \
+	int C##_##name##_impl(SNI_IMPL_FIRST_##X(C) SNI_UNPAREN P);                                \
+	static inline int C##_##name##_yield(syn_task *t_, R item_)                                \
+	{                                                                                          \
+		syn_value v_ = SYN_TO_VALUE_(item_);                                               \
+		return syn_yield(t_, &v_, NULL);                                                   \
 	}
 
-#define SNI_DECL_INIT(X, C, name, R, P)                              \
-	int C##_new(syn_synchronizer s SNI_UNPAREN P, C##_ref *out); \
-	int C##_init_impl(syn_task *t, C##_state *self SNI_UNPAREN P);
+#define SNI_DECL_INIT(X, C, name, R, P)                                \
+	int C##_new(syn_synchronizer s_ SNI_UNPAREN P, C##_ref *out_); \
+	int C##_init_impl(syn_task *t_, C##_state *self_ SNI_UNPAREN P);
 
 /* ==== definitions: the caller's side ==================================== */
 
 #define SNI_CALLER(X, C, K, name, R, n, P, A, D, RD, N) \
 	SNI_CALLER_##K(X, C, name, R, P, A)
 
-#define SNI_CALLER_FUTURE_AIO(X, C, name, P, A)                             \
-	int C##_##name##_future(                                            \
-	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_future_t **fp)     \
-	{                                                                   \
-		SNI_ARGS_ARRAY(SNI_UNPAREN A);                              \
-		return SNI_DO_FUT_##X(C, name, (syn_future **) fp);         \
-	}                                                                   \
-	void C##_##name##_free(C##_##name##_future_t *f)                    \
-	{                                                                   \
-		syn_future_free(SYN_FUTURE(f));                             \
-	}                                                                   \
-	void C##_##name##_aio(SNI_FIRST_##X(C) SNI_UNPAREN P, nng_aio *aio) \
-	{                                                                   \
-		SNI_ARGS_ARRAY(SNI_UNPAREN A);                              \
-		SNI_DO_AIO_##X(C, name, aio);                               \
+#define SNI_CALLER_FUTURE_AIO(X, C, name, P, A)                              \
+	int C##_##name##_future(                                             \
+	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_future_t **fp_)     \
+	{                                                                    \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);                               \
+		return SNI_DO_FUT_##X(C, name, (syn_future **) fp_);         \
+	}                                                                    \
+	void C##_##name##_free(C##_##name##_future_t *f_)                    \
+	{                                                                    \
+		syn_future_free(SYN_FUTURE(f_));                             \
+	}                                                                    \
+	void C##_##name##_aio(SNI_FIRST_##X(C) SNI_UNPAREN P, nng_aio *aio_) \
+	{                                                                    \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);                               \
+		SNI_DO_AIO_##X(C, name, aio_);                               \
 	}
 
-#define SNI_CALLER_FUNC(X, C, name, R, P, A)                             \
-	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P, R *ret)           \
-	{                                                                \
-		SNI_ARGS_ARRAY(SNI_UNPAREN A);                           \
-		syn_result r_  = SYN_RESULT_INIT;                        \
-		int        rc_ = SNI_DO_CALL_##X(C, name, &r_);          \
-		if (rc_ == 0 && ret != NULL) {                           \
-			rc_ = SYN_TAKE_VALUE_(&r_.value, ret);           \
-		}                                                        \
-		syn_result_fini(&r_);                                    \
-		return rc_;                                              \
-	}                                                                \
-	int C##_##name##_get(C##_##name##_future_t *f, R *ret)           \
-	{                                                                \
-		const syn_value *v_;                                     \
-		int              rc_ = syn_future_wait(SYN_FUTURE(f));   \
-		if (rc_ == 0 && ret != NULL &&                           \
-		    (rc_ = syn_future_value(SYN_FUTURE(f), &v_)) == 0) { \
-			rc_ = SYN_TAKE_VALUE_(v_, ret);                  \
-		}                                                        \
-		return rc_;                                              \
-	}                                                                \
-	int C##_##name##_aio_get(nng_aio *aio, R *ret)                   \
-	{                                                                \
-		syn_result r_  = SYN_RESULT_INIT;                        \
-		int        rc_ = syn_aio_result(aio, &r_);               \
-		if (rc_ == 0 && ret != NULL) {                           \
-			rc_ = SYN_TAKE_VALUE_(&r_.value, ret);           \
-		}                                                        \
-		syn_result_fini(&r_);                                    \
-		return rc_;                                              \
-	}                                                                \
-	SNI_CALLER_FUTURE_AIO(X, C, name, P, A)
-
-#define SNI_CALLER_PROC(X, C, name, R, P, A)           \
-	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P) \
-	{                                              \
-		SNI_ARGS_ARRAY(SNI_UNPAREN A);         \
-		return SNI_DO_CALL_##X(C, name, NULL); \
-	}                                              \
-	int C##_##name##_get(C##_##name##_future_t *f) \
-	{                                              \
-		return syn_future_wait(SYN_FUTURE(f)); \
-	}                                              \
-	int C##_##name##_aio_get(nng_aio *aio)         \
-	{                                              \
-		return syn_aio_result(aio, NULL);      \
-	}                                              \
-	SNI_CALLER_FUTURE_AIO(X, C, name, P, A)
-
-#define SNI_CALLER_GEN(X, C, name, R, P, A)                           \
-	int C##_##name##_open(                                        \
-	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_iter **it)   \
-	{                                                             \
-		SNI_ARGS_ARRAY(SNI_UNPAREN A);                        \
-		return SNI_DO_ITER_##X(C, name, (syn_iter **) it);    \
-	}                                                             \
-	int C##_##name##_next(C##_##name##_iter *it, R *item)         \
-	{                                                             \
-		syn_result r_  = SYN_RESULT_INIT;                     \
-		int        rc_ = syn_iter_next((syn_iter *) it, &r_); \
-		if (rc_ == 0 && item != NULL) {                       \
-			rc_ = SYN_TAKE_VALUE_(&r_.value, item);       \
-		}                                                     \
-		syn_result_fini(&r_);                                 \
-		return rc_;                                           \
-	}                                                             \
-	int C##_##name##_close(C##_##name##_iter *it)                 \
-	{                                                             \
-		return syn_iter_close((syn_iter *) it);               \
-	}
-
-#define SNI_CALLER_INIT(X, C, name, R, P, A)                              \
-	int C##_new(syn_synchronizer s SNI_UNPAREN P, C##_ref *out)       \
+#define SNI_CALLER_FUNC(X, C, name, R, P, A)                              \
+	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P, R *ret_)           \
 	{                                                                 \
 		SNI_ARGS_ARRAY(SNI_UNPAREN A);                            \
-		return syn_new(s, #C, args_, nargs_, (syn_proxy **) out); \
+		syn_result r_  = SYN_RESULT_INIT;                         \
+		int        rc_ = SNI_DO_CALL_##X(C, name, &r_);           \
+		if (rc_ == 0 && ret_ != NULL) {                           \
+			rc_ = SYN_TAKE_VALUE_(&r_.value, ret_);           \
+		}                                                         \
+		syn_result_fini(&r_);                                     \
+		return rc_;                                               \
+	}                                                                 \
+	int C##_##name##_get(C##_##name##_future_t *f_, R *ret_)          \
+	{                                                                 \
+		const syn_value *v_;                                      \
+		int              rc_ = syn_future_wait(SYN_FUTURE(f_));   \
+		if (rc_ == 0 && ret_ != NULL &&                           \
+		    (rc_ = syn_future_value(SYN_FUTURE(f_), &v_)) == 0) { \
+			rc_ = SYN_TAKE_VALUE_(v_, ret_);                  \
+		}                                                         \
+		return rc_;                                               \
+	}                                                                 \
+	int C##_##name##_aio_get(nng_aio *aio_, R *ret_)                  \
+	{                                                                 \
+		syn_result r_  = SYN_RESULT_INIT;                         \
+		int        rc_ = syn_aio_result(aio_, &r_);               \
+		if (rc_ == 0 && ret_ != NULL) {                           \
+			rc_ = SYN_TAKE_VALUE_(&r_.value, ret_);           \
+		}                                                         \
+		syn_result_fini(&r_);                                     \
+		return rc_;                                               \
+	}                                                                 \
+	SNI_CALLER_FUTURE_AIO(X, C, name, P, A)
+
+#define SNI_CALLER_PROC(X, C, name, R, P, A)            \
+	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P)  \
+	{                                               \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);          \
+		return SNI_DO_CALL_##X(C, name, NULL);  \
+	}                                               \
+	int C##_##name##_get(C##_##name##_future_t *f_) \
+	{                                               \
+		return syn_future_wait(SYN_FUTURE(f_)); \
+	}                                               \
+	int C##_##name##_aio_get(nng_aio *aio_)         \
+	{                                               \
+		return syn_aio_result(aio_, NULL);      \
+	}                                               \
+	SNI_CALLER_FUTURE_AIO(X, C, name, P, A)
+
+#define SNI_CALLER_GEN(X, C, name, R, P, A)                            \
+	int C##_##name##_open(                                         \
+	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_iter **it_)   \
+	{                                                              \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);                         \
+		return SNI_DO_ITER_##X(C, name, (syn_iter **) it_);    \
+	}                                                              \
+	int C##_##name##_next(C##_##name##_iter *it_, R *item_)        \
+	{                                                              \
+		syn_result r_  = SYN_RESULT_INIT;                      \
+		int        rc_ = syn_iter_next((syn_iter *) it_, &r_); \
+		if (rc_ == 0 && item_ != NULL) {                       \
+			rc_ = SYN_TAKE_VALUE_(&r_.value, item_);       \
+		}                                                      \
+		syn_result_fini(&r_);                                  \
+		return rc_;                                            \
+	}                                                              \
+	int C##_##name##_close(C##_##name##_iter *it_)                 \
+	{                                                              \
+		return syn_iter_close((syn_iter *) it_);               \
+	}
+
+#define SNI_CALLER_INIT(X, C, name, R, P, A)                                \
+	int C##_new(syn_synchronizer s_ SNI_UNPAREN P, C##_ref *out_)       \
+	{                                                                   \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);                              \
+		return syn_new(s_, #C, args_, nargs_, (syn_proxy **) out_); \
 	}
 
 /* ==== definitions: the implementation's side (glue) ==================== */
@@ -227,7 +227,7 @@
 	if (nargs_ != n) {                                       \
 		return syn_raise(t_, SYN_EINVAL,                 \
 		    "%s takes %d argument%s, got %zu", name_, n, \
-		    n == 1 ? "" : "s", nargs_);                  \
+		    n == 1 ? "" : "s_", nargs_);                 \
 	}                                                        \
 	RD
 
@@ -273,7 +273,7 @@
 	if (rc_ == 0) {                                         \
 		syn_func_def d_ = { #C "_" #name, SNI_KIND_##K, \
 			C##_##name##_glue_, NULL };             \
-		rc_             = syn_register(s, &d_);         \
+		rc_             = syn_register(s_, &d_);        \
 	}
 
 /* A method: one row of the method table (the constructor has none). */
@@ -339,13 +339,13 @@
 /* Declares interface L's functions, prefixed C (in a header). */
 #define SYN_FUNCTIONS_DECLARE(C, L)        \
 	SNI_APPLY(L, SNI_SET(DECL, FN), C) \
-	int C##_register(syn_synchronizer s);
+	int C##_register(syn_synchronizer s_);
 
 /* Defines them (in one .c file, after the declarations). */
 #define SYN_FUNCTIONS_DEFINE(C, L)                 \
 	SNI_APPLY(L, SNI_SET(CALLER, FN), C)       \
 	SNI_APPLY(L, SNI_SET(GLUE, FN), C)         \
-	int C##_register(syn_synchronizer s)       \
+	int C##_register(syn_synchronizer s_)      \
 	{                                          \
 		int rc_ = 0;                       \
 		SNI_APPLY(L, SNI_SET(FREG, FN), C) \
@@ -356,44 +356,44 @@
  * Declares class C (instance type C##_state, defined by the user before)
  * with interface L (in a header).
  */
-#define SYN_CLASS_DECLARE(C, L)                                      \
-	typedef struct C##_ref_ *C##_ref;                            \
-	static inline void       C##_release(C##_ref r)              \
-	{                                                            \
-		syn_ref_release(r);                                  \
-	}                                                            \
-	static inline C##_ref C##_ref_dup(C##_ref r)                 \
-	{                                                            \
-		return (C##_ref) syn_ref_dup(r);                     \
-	}                                                            \
-	static inline syn_proxy *C##_proxy(C##_ref r)                \
-	{                                                            \
-		return ((uintptr_t) r & 1) ? NULL : (syn_proxy *) r; \
-	}                                                            \
-	static inline C##_ref C##_self(C##_state *self)              \
-	{                                                            \
-		return (C##_ref)((uintptr_t) self | 1);              \
-	}                                                            \
-	SNI_APPLY(L, SNI_SET(DECL, M), C)                            \
-	void C##_fini_impl(C##_state *self);                         \
-	int  C##_register(syn_synchronizer s);
+#define SYN_CLASS_DECLARE(C, L)                                        \
+	typedef struct C##_ref_ *C##_ref;                              \
+	static inline void       C##_release(C##_ref r_)               \
+	{                                                              \
+		syn_ref_release(r_);                                   \
+	}                                                              \
+	static inline C##_ref C##_ref_dup(C##_ref r_)                  \
+	{                                                              \
+		return (C##_ref) syn_ref_dup(r_);                      \
+	}                                                              \
+	static inline syn_proxy *C##_proxy(C##_ref r_)                 \
+	{                                                              \
+		return ((uintptr_t) r_ & 1) ? NULL : (syn_proxy *) r_; \
+	}                                                              \
+	static inline C##_ref C##_self(C##_state *self_)               \
+	{                                                              \
+		return (C##_ref)((uintptr_t) self_ | 1);               \
+	}                                                              \
+	SNI_APPLY(L, SNI_SET(DECL, M), C)                              \
+	void C##_fini_impl(C##_state *self_);                          \
+	int  C##_register(syn_synchronizer s_);
 
 /* Defines class C (in one .c file, after the declarations). */
 #define SYN_CLASS_DEFINE(C, L)                                                \
 	SNI_APPLY(L, SNI_SET(CALLER, M), C)                                   \
 	SNI_APPLY(L, SNI_SET(GLUE, M), C)                                     \
-	static void C##_fini_glue_(void *self)                                \
+	static void C##_fini_glue_(void *self_)                               \
 	{                                                                     \
-		C##_fini_impl((C##_state *) self);                            \
+		C##_fini_impl((C##_state *) self_);                           \
 	}                                                                     \
-	int C##_register(syn_synchronizer s)                                  \
+	int C##_register(syn_synchronizer s_)                                 \
 	{                                                                     \
 		static const syn_method_def rows_[] = { SNI_APPLY(            \
 		    L, SNI_SET(MROW, M), C) { NULL, 0, NULL, 0 } };           \
 		syn_class_def def_ = { #C, sizeof(C##_state), C##_init_glue_, \
 			C##_fini_glue_, rows_,                                \
 			sizeof(rows_) / sizeof(rows_[0]) - 1 };               \
-		return syn_register_class(s, &def_);                          \
+		return syn_register_class(s_, &def_);                         \
 	}
 
 #endif /* SYNCHRONICITY_TYPED_GEN_H */
