@@ -204,6 +204,17 @@ store_keys_impl(syn_task *t, store_state *self, int64_t n)
 	return rc == SYN_EITERCLOSED ? 0 : rc;
 }
 
+/* wrapped(): the object itself, inside a list. */
+int
+store_wrapped_impl(syn_task *t, store_state *self, syn_vptr *ret)
+{
+	syn_value *v = syn_task_alloc(t, 2 * sizeof(syn_value));
+	v[0]         = syn_object(self);
+	v[1]         = syn_list(&v[0], 1);
+	*ret         = &v[1];
+	return 0;
+}
+
 /* ---- the tests ----------------------------------------------------------
  */
 
@@ -350,6 +361,13 @@ START_TEST(typed_class)
 	ck_assert_str_eq(name, "a-0");
 	syn_typed_free(name);
 	ck_assert_syn_ok(store_keys_close(it));
+	/* A value holding an object keeps its proxy until it is freed. */
+	syn_vptr wrapped;
+	ck_assert_syn_ok(store_wrapped(b, &wrapped));
+	ck_assert_int_eq(wrapped->as.list[0].type, SYN_TYPE_PROXY);
+	ck_assert_syn_ok(
+	    syn_invoke(wrapped->as.list[0].as.proxy, "entries", NULL, 0, NULL));
+	syn_vptr_free(wrapped);
 	store_release(child);
 	store_release(b);
 	store_release(a);
