@@ -220,31 +220,27 @@ SYN_FUNCTIONS_DEFINE(app, APP)
 
 /* [gen_await] */
 /* Runs on app: iterates lib's count(n), awaiting each item, and returns
- * their sum. A typed iterator has no awaitable request: this goes
- * through the layer underneath, to the generator registered as
- * "calc_count". */
+ * their sum. */
 int
 app_sum_count_impl(syn_task *t, int64_t n, int64_t *ret)
 {
-	syn_value arg = syn_int(n);
-	syn_iter *it;
-	int64_t   sum = 0;
-	int       rc  = syn_iter_open(lib, "calc_count", &arg, 1, NULL, &it);
+	calc_count_iter *it;
+	int64_t          sum = 0;
+	int              rc  = calc_count_open(lib, n, &it);
 	while (rc == 0) {
-		syn_future      *f;
-		const syn_value *item;
-		int64_t          i;
-		if ((rc = syn_iter_next_future(it, NULL, &f)) != 0) {
+		calc_count_next_t *f;
+		int64_t            i;
+		if ((rc = calc_count_next_future(it, &f)) != 0) {
 			break;
 		}
-		rc = syn_await(t, f); /* this synchronizer goes on meanwhile */
-		if (rc == 0 && (rc = syn_future_value(f, &item)) == 0 &&
-		    (rc = syn_value_get_int(item, &i)) == 0) {
+		/* this synchronizer goes on meanwhile */
+		if ((rc = syn_await(t, SYN_FUTURE(f))) == 0 &&
+		    (rc = calc_count_next_get(f, &i)) == 0) {
 			sum += i;
 		}
-		syn_future_free(f);
+		calc_count_next_free(f);
 	}
-	syn_iter_close(it); /* NULL when the open failed: harmless */
+	calc_count_close(it); /* NULL when the open failed: harmless */
 	*ret = sum;
 	return rc == SYN_EEND ? 0 : rc; /* SYN_EEND: every item was seen */
 }
@@ -255,22 +251,19 @@ app_sum_count_impl(syn_task *t, int64_t n, int64_t *ret)
 int
 app_async_main_impl(syn_task *t, syn_cstr *ret)
 {
-	syn_value            url = syn_str("tcp://localhost:1234");
-	db_ref               db  = NULL;
+	db_ref               db = NULL;
 	syn_cstr             data;
-	syn_future          *made;
+	db_new_t            *made;
 	db_connect_future_t *c;
 	db_query_future_t   *q;
-	const syn_value     *v;
-	/* db_conn = DBConnection('tcp://localhost:1234'); a constructor has
-	 * no typed future: the layer underneath makes it, and
-	 * syn_typed_take_ref() turns the proxy into a db_ref of our own. */
-	int rc = syn_new_future(lib, "db", &url, 1, &made);
-	if (rc == 0 && (rc = syn_await(t, made)) == 0 &&
-	    (rc = syn_future_value(made, &v)) == 0) {
-		rc = syn_typed_take_ref(v, &db);
+	/* db_conn = DBConnection('tcp://localhost:1234') */
+	int rc = db_new_future(lib, "tcp://localhost:1234", &made);
+	if (rc == 0 && (rc = syn_await(t, SYN_FUTURE(made))) == 0) {
+		rc = db_new_get(made, &db); /* a reference of our own */
 	}
-	syn_future_free(made); /* NULL when the call failed: harmless */
+	if (made != NULL) {
+		db_new_free(made);
+	}
 	/* await db_conn.connect.aio() */
 	if (rc == 0 && (rc = db_connect_future(db, &c)) == 0) {
 		if ((rc = syn_await(t, SYN_FUTURE(c))) == 0) {

@@ -308,7 +308,14 @@ START_TEST(typed_async_forms)
 	ck_assert_syn_ok(calc_count_open(s, 3, &it));
 	for (int64_t i = 0; i < 3; i++) {
 		int64_t item;
-		ck_assert_syn_ok(calc_count_next(it, &item));
+		if (i == 1) { /* the async request of an item */
+			calc_count_next_t *nf;
+			ck_assert_syn_ok(calc_count_next_future(it, &nf));
+			ck_assert_syn_ok(calc_count_next_get(nf, &item));
+			calc_count_next_free(nf);
+		} else {
+			ck_assert_syn_ok(calc_count_next(it, &item));
+		}
 		ck_assert_int_eq(item, i);
 	}
 	ck_assert_syn_rc(calc_count_next(it, NULL), SYN_EEND);
@@ -361,6 +368,16 @@ START_TEST(typed_class)
 	ck_assert_str_eq(name, "a-0");
 	syn_typed_free(name);
 	ck_assert_syn_ok(store_keys_close(it));
+	/* The async constructor. */
+	store_new_t *nf;
+	store_ref    d;
+	ck_assert_syn_ok(store_new_future(s, "d", &nf));
+	ck_assert_syn_ok(store_new_get(nf, &d));
+	store_new_free(nf);
+	ck_assert_syn_ok(store_name(d, &name));
+	ck_assert_str_eq(name, "d");
+	syn_typed_free(name);
+	store_release(d);
 	/* A value holding an object keeps its proxy until it is freed. */
 	syn_vptr wrapped;
 	ck_assert_syn_ok(store_wrapped(b, &wrapped));
@@ -371,10 +388,10 @@ START_TEST(typed_class)
 	store_release(child);
 	store_release(b);
 	store_release(a);
-	for (int i = 0; i < 500 && atomic_load(&store_finis) < 3; i++) {
+	for (int i = 0; i < 500 && atomic_load(&store_finis) < 4; i++) {
 		usleep(1000);
 	}
-	ck_assert_int_eq(atomic_load(&store_finis), 3);
+	ck_assert_int_eq(atomic_load(&store_finis), 4);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST

@@ -47,7 +47,10 @@
  *       which the library's user writes: the implementation
  * and for a GEN entry (count): calc_count_open(s, n, &it) giving a
  * calc_count_iter *, calc_count_next(it, &item) (0 or SYN_EEND, as
- * syn_iter_next), calc_count_close(it); the implementation
+ * syn_iter_next), calc_count_close(it), and the async request of an item:
+ * calc_count_next_future(it, &f) giving a calc_count_next_t *, read with
+ * calc_count_next_get(f, &item) and freed with calc_count_next_free(f);
+ * the implementation
  * calc_count_impl(t, n) hands out items with calc_count_yield(t, item).
  * Plus int calc_register(syn_synchronizer s), registering every entry
  * (as functions named "calc_square", ...).
@@ -61,6 +64,8 @@
  * db_release()), db_new(s, args..., &ref), and per method the same forms
  * as functions with a db_ref first instead of the synchronizer
  * (db_query(ref, q, &ret), db_query_future, db_query_aio, ...), the
+ * async constructor db_new_future(s, args..., &f) giving a db_new_t *,
+ * read with db_new_get(f, &ref) and freed with db_new_free(f), the
  * implementations db_init_impl(t, self, args...) and
  * db_query_impl(t, self, q, &ret) with self a db_state *, and
  * db_fini_impl(self), which the user writes too (it may do nothing).

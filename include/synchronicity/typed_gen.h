@@ -101,18 +101,45 @@
 	                                 SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_iter **it_); \
 	int C##_##name##_next(C##_##name##_iter *it_, R *item_);                                   \
 	int C##_##name##_close(C##_##name##_iter *it_);                                            \
-	int C##_##name##_impl(SNI_IMPL_FIRST_##X(C) SNI_UNPAREN P);                                \
+	typedef struct C##_##name##_next_t C##_##name##_next_t;                                    \
+	int                                C##_##name##_next_future(                               \
+	                                   C##_##name##_iter *it_, C##_##name##_next_t **fp_);     \
+	int  C##_##name##_next_get(C##_##name##_next_t *f_, R *item_);                             \
+	void C##_##name##_next_free(C##_##name##_next_t *f_);                                      \
+	int  C##_##name##_impl(SNI_IMPL_FIRST_##X(C) SNI_UNPAREN P);                               \
 	static inline int C##_##name##_yield(syn_task *t_, R item_)                                \
 	{                                                                                          \
 		syn_value v_ = SYN_TO_VALUE_(item_);                                               \
 		return syn_yield(t_, &v_, NULL);                                                   \
 	}
 
-#define SNI_DECL_INIT(X, C, name, R, P)                                \
-	int C##_new(syn_synchronizer s_ SNI_UNPAREN P, C##_ref *out_); \
-	int C##_init_impl(syn_task *t_, C##_state *self_ SNI_UNPAREN P);
+#define SNI_DECL_INIT(X, C, name, R, P)                                               \
+	int C##_new(syn_synchronizer s_ SNI_UNPAREN P, C##_ref *out_);                \
+	typedef struct C##_new_t C##_new_t;                                           \
+	int                      C##_new_future(                                      \
+	                         syn_synchronizer s_ SNI_UNPAREN P, C##_new_t **fp_); \
+	int  C##_new_get(C##_new_t *f_, C##_ref *out_);                               \
+	void C##_new_free(C##_new_t *f_);                                             \
+	int  C##_init_impl(syn_task *t_, C##_state *self_ SNI_UNPAREN P);
 
 /* ==== definitions: the caller's side ==================================== */
+
+/* F_get (wait, then read a result of type R) and F_free, for F_t. */
+#define SNI_GET_FORM(F, R)                                                \
+	int F##_get(F##_t *f_, R *ret_)                                   \
+	{                                                                 \
+		const syn_value *v_;                                      \
+		int              rc_ = syn_future_wait(SYN_FUTURE(f_));   \
+		if (rc_ == 0 && ret_ != NULL &&                           \
+		    (rc_ = syn_future_value(SYN_FUTURE(f_), &v_)) == 0) { \
+			rc_ = SYN_TAKE_VALUE_(v_, ret_);                  \
+		}                                                         \
+		return rc_;                                               \
+	}                                                                 \
+	void F##_free(F##_t *f_)                                          \
+	{                                                                 \
+		syn_future_free(SYN_FUTURE(f_));                          \
+	}
 
 #define SNI_CALLER(X, C, K, name, R, n, P, A, D, RD, N) \
 	SNI_CALLER_##K(X, C, name, R, P, A)
@@ -204,14 +231,28 @@
 	int C##_##name##_close(C##_##name##_iter *it_)                 \
 	{                                                              \
 		return syn_iter_close((syn_iter *) it_);               \
-	}
+	}                                                              \
+	int C##_##name##_next_future(                                  \
+	    C##_##name##_iter *it_, C##_##name##_next_t **fp_)         \
+	{                                                              \
+		return syn_iter_next_future(                           \
+		    (syn_iter *) it_, NULL, (syn_future **) fp_);      \
+	}                                                              \
+	SNI_GET_FORM(C##_##name##_next, R)
 
-#define SNI_CALLER_INIT(X, C, name, R, P, A)                                \
-	int C##_new(syn_synchronizer s_ SNI_UNPAREN P, C##_ref *out_)       \
-	{                                                                   \
-		SNI_ARGS_ARRAY(SNI_UNPAREN A);                              \
-		return syn_new(s_, #C, args_, nargs_, (syn_proxy **) out_); \
-	}
+#define SNI_CALLER_INIT(X, C, name, R, P, A)                                   \
+	int C##_new(syn_synchronizer s_ SNI_UNPAREN P, C##_ref *out_)          \
+	{                                                                      \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);                                 \
+		return syn_new(s_, #C, args_, nargs_, (syn_proxy **) out_);    \
+	}                                                                      \
+	int C##_new_future(syn_synchronizer s_ SNI_UNPAREN P, C##_new_t **fp_) \
+	{                                                                      \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);                                 \
+		return syn_new_future(                                         \
+		    s_, #C, args_, nargs_, (syn_future **) fp_);               \
+	}                                                                      \
+	SNI_GET_FORM(C##_new, C##_ref)
 
 /* ==== definitions: the implementation's side (glue) ==================== */
 
@@ -227,7 +268,7 @@
 	if (nargs_ != n) {                                       \
 		return syn_raise(t_, SYN_EINVAL,                 \
 		    "%s takes %d argument%s, got %zu", name_, n, \
-		    n == 1 ? "" : "s_", nargs_);                 \
+		    n == 1 ? "" : "s", nargs_);                  \
 	}                                                        \
 	RD
 
