@@ -1,9 +1,9 @@
 # Compiles one file of tests/compile_fail and checks the verdict its first
-# line announces: "expect: (compiles)", or "expect: <text>", a piece of the
-# diagnostic the compiler must give (the build must fail, and for that
+# line announces: "/* expect: (compiles)", or "/* expect: <regex>", matching
+# the diagnostic the compiler must give (the build must fail, and for that
 # reason). Variables: CC, SRC, INCLUDES (a ;-list of directories).
 file(STRINGS ${SRC} first LIMIT_COUNT 1)
-string(REGEX REPLACE "^/\\* expect: ([^-]*[^ -]) -- .*" "\\1" want "${first}")
+string(REGEX REPLACE "^/\\* expect: (.*[^ ])$" "\\1" want "${first}")
 set(args -std=c11 -fsyntax-only -Wall -Wextra -Werror -D_GNU_SOURCE)
 foreach(dir ${INCLUDES})
   list(APPEND args -I${dir})

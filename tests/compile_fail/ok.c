@@ -1,4 +1,5 @@
-/* expect: (compiles) -- the control: the same calls, typed right. */
+/* expect: (compiles)
+ * -- the control: the same calls, typed right. */
 #include "typed_api.h"
 
 int use(syn_synchronizer s, store_ref a, store_ref b);

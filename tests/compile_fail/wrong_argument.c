@@ -1,4 +1,5 @@
-/* expect: makes integer from pointer|incompatible pointer to integer -- a string for an int64_t. */
+/* expect: makes integer from pointer|incompatible pointer to integer
+ * -- a string for an int64_t. */
 #include "typed_api.h"
 
 int use(syn_synchronizer s);

@@ -1,4 +1,5 @@
-/* expect: too few arguments -- add takes two numbers. */
+/* expect: too few arguments
+ * -- add takes two numbers. */
 #include "typed_api.h"
 
 int use(syn_synchronizer s);

@@ -1,4 +1,5 @@
-/* expect: conflicting types -- the implementation must match the list. */
+/* expect: conflicting types
+ * -- the implementation must match the list. */
 #include "typed_api.h"
 
 int

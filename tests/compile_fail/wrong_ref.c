@@ -1,4 +1,5 @@
-/* expect: incompatible pointer type -- a ref of another class. */
+/* expect: incompatible pointer type
+ * -- a ref of another class. */
 #include "typed_api.h"
 
 typedef struct other_state {

@@ -1,4 +1,5 @@
-/* expect: incompatible pointer type -- a double for an int64_t result. */
+/* expect: incompatible pointer type
+ * -- a double for an int64_t result. */
 #include "typed_api.h"
 
 int use(syn_synchronizer s);

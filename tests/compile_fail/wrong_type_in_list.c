@@ -1,4 +1,5 @@
-/* expect: makes pointer from integer|incompatible integer to pointer -- int is not a typed-layer type. */
+/* expect: makes pointer from integer|incompatible integer to pointer
+ * -- int is not a typed-layer type. */
 #include <synchronicity/typed.h>
 
 #define BAD(F0, F1, F2, F3, F4, C) F1(C, FUNC, f, int64_t, int, x)
