@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "future.h"
 #include "gen.h"
+#include "pool.h"
 #include "registry.h"
 #include "reply.h"
 #include "task.h"
@@ -213,6 +214,11 @@ handle(sni_actor *a, sni_node *n)
 	case SNI_NODE_AIO:
 		sni_aio_handle(a, n);
 		break;
+	case SNI_NODE_POOL: {
+		sni_job *job = (sni_job *) n;
+		sni_task_resume(job->task, 0);
+		break;
+	}
 	case SNI_NODE_CANCEL:
 		cancel_arrived(a,
 		    (syn_future *) ((char *) n -

@@ -32,6 +32,7 @@ enum sni_node_kind {
 	SNI_NODE_CTRL,     /* a function to run on the actor thread */
 	SNI_NODE_CLOSE,    /* the synchronizer takes no more calls */
 	SNI_NODE_STOP,     /* the synchronizer is destroyed: cancel, end */
+	SNI_NODE_POOL,     /* a job of syn_run_blocking() returned */
 };
 
 typedef struct sni_node sni_node;

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "gen.h"
+#include "pool.h"
 #include "reply.h"
 #include "task.h"
 
@@ -368,6 +369,8 @@ sni_task_cancel(sni_task *t, bool closing)
 	case SNI_WAIT_AIO:
 		sni_aio_cancel_wait(t);
 		break;
+	case SNI_WAIT_POOL: /* the job runs to its end; then t sees it */
+		break;
 	case SNI_WAIT_YIELD:
 		/* Between requests nobody waits on it: only a closing actor
 		 * reaches it here, and closes the stream. */
@@ -462,6 +465,25 @@ syn_await(syn_task *t, syn_future *f)
 		sni_task_adopt_error(t, rc, e->message, e->where);
 	}
 	return rc;
+}
+
+int
+syn_run_blocking(syn_task *t, int (*fn)(void *arg), void *arg)
+{
+	int rc = sni_task_check(t);
+	if (rc != 0 || fn == NULL) {
+		return rc != 0 ? rc : syn_raise(t, SYN_EINVAL, "fn is NULL");
+	}
+	if (t->cancelled) {
+		return SYN_ECANCELED;
+	}
+	sni_job job = { .fn = fn, .arg = arg, .task = t, .actor = t->actor };
+	if ((rc = sni_pool_submit(&job)) != 0) {
+		return syn_raise(t, rc, "no thread to run the blocking job");
+	}
+	t->wait = SNI_WAIT_POOL; /* the job lives on this stack till then */
+	sni_task_suspend(t);
+	return t->cancelled ? SYN_ECANCELED : job.rc;
 }
 
 /* ---- what implementation code calls ----------------------------------- */

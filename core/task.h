@@ -34,6 +34,7 @@ enum sni_wait {
 	SNI_WAIT_FUTURE,
 	SNI_WAIT_AIO,
 	SNI_WAIT_YIELD, /* a generator, for its consumer's next request */
+	SNI_WAIT_POOL,  /* a job on the blocking pool */
 };
 
 /*

@@ -78,6 +78,20 @@ SYN_API int syn_await(syn_task *t, syn_future *f);
 SYN_API int syn_yield(syn_task *t, const syn_value *v, syn_value *sent);
 
 /*
+ * Runs fn(arg) on the library's blocking pool (threads shared by the
+ * process, started on demand, at most 16) and suspends t until it returns:
+ * its synchronizer serves other calls meanwhile. Returns fn's result. fn
+ * runs on a pool thread: it must not use t, and whatever it shares with
+ * the synchronizer's code is the caller's to synchronise (pass it what it
+ * needs in arg; arg stays valid, t waits). Cancelling t does not stop fn:
+ * t waits for fn to return and then gets SYN_ECANCELED; destroying the
+ * synchronizer waits for it likewise. Errors: SYN_EINVAL (fn is NULL),
+ * SYN_ESTATE (t is not the running task), SYN_ECANCELED, SYN_ENOMEM (no
+ * thread could be started).
+ */
+SYN_API int syn_run_blocking(syn_task *t, int (*fn)(void *arg), void *arg);
+
+/*
  * Allocates an nng_aio whose completion resumes the task awaiting it, for
  * use with any nng asynchronous operation (nng_sleep_aio, nng_recv_aio,
  * nng_ctx_send, ...) and syn_await_aio(). It belongs to t's synchronizer:

@@ -1,0 +1,136 @@
+/*
+ * core/pool.c: the blocking pool. Threads start on demand, up to
+ * POOL_MAX, and end after POOL_IDLE_S seconds with nothing to do. Jobs
+ * run in the order they came. After a fork the child starts with an empty
+ * pool (the parent's threads did not follow).
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "actor.h"
+#include "errors.h"
+#include "pool.h"
+
+#define POOL_MAX 16
+#define POOL_IDLE_S 10
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  pool_cond = PTHREAD_COND_INITIALIZER;
+static sni_job        *queue_head;
+static sni_job        *queue_tail;
+static int             nthreads;
+static int             nidle;
+static int             nqueued;
+static pthread_once_t  fork_once = PTHREAD_ONCE_INIT;
+
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&pool_lock);
+}
+
+static void
+fork_parent(void)
+{
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static void
+fork_child(void)
+{
+	pthread_mutex_unlock(&pool_lock);
+	pthread_cond_init(&pool_cond, NULL);
+	queue_head = queue_tail = NULL; /* the parent's jobs, not ours */
+	nthreads = nidle = nqueued = 0;
+}
+
+static void
+install_fork_handlers(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* Under the lock: the next job, waiting for one; NULL after long idling. */
+static sni_job *
+take_job(void)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += POOL_IDLE_S;
+	while (queue_head == NULL) {
+		nidle++;
+		int rc = pthread_cond_timedwait(&pool_cond, &pool_lock, &until);
+		nidle--;
+		if (rc != 0 && queue_head == NULL) {
+			return NULL;
+		}
+	}
+	sni_job *job = queue_head;
+	queue_head   = job->next;
+	nqueued--;
+	if (queue_head == NULL) {
+		queue_tail = NULL;
+	}
+	return job;
+}
+
+static void *
+worker(void *unused)
+{
+	(void) unused;
+	pthread_mutex_lock(&pool_lock);
+	sni_job *job;
+	while ((job = take_job()) != NULL) {
+		pthread_mutex_unlock(&pool_lock);
+		job->rc = job->fn(job->arg);
+		/* The actor waits for this job (its task cannot end before):
+		 * it is alive to take the node. */
+		sni_actor_post(job->actor, &job->node);
+		pthread_mutex_lock(&pool_lock);
+	}
+	nthreads--;
+	pthread_mutex_unlock(&pool_lock);
+	return NULL;
+}
+
+/* Under the lock: one more thread, if allowed and possible. */
+static bool
+start_thread(void)
+{
+	pthread_attr_t attr;
+	pthread_t      th;
+	if (nthreads >= POOL_MAX || pthread_attr_init(&attr) != 0) {
+		return false;
+	}
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	bool ok = pthread_create(&th, &attr, worker, NULL) == 0;
+	pthread_attr_destroy(&attr);
+	if (ok) {
+		nthreads++;
+	}
+	return ok;
+}
+
+int
+sni_pool_submit(sni_job *job)
+{
+	pthread_once(&fork_once, install_fork_handlers);
+	job->node.kind = SNI_NODE_POOL;
+	job->next      = NULL;
+	pthread_mutex_lock(&pool_lock);
+	if (nidle <= nqueued && !start_thread() && nthreads == 0) {
+		pthread_mutex_unlock(&pool_lock);
+		return SYN_ENOMEM;
+	}
+	if (queue_tail != NULL) {
+		queue_tail->next = job;
+	} else {
+		queue_head = job;
+	}
+	queue_tail = job;
+	nqueued++;
+	pthread_cond_signal(&pool_cond);
+	pthread_mutex_unlock(&pool_lock);
+	return 0;
+}

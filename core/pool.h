@@ -1,0 +1,29 @@
+/*
+ * core/pool.h: the blocking pool, a few threads shared by the process
+ * that run the blocking functions tasks hand to syn_run_blocking(), so
+ * that only the task waits, not its synchronizer.
+ */
+#ifndef SNI_POOL_H
+#define SNI_POOL_H
+
+#include "mpsc.h"
+
+typedef struct sni_job sni_job;
+struct sni_job {
+	sni_node node; /* posted to the actor when fn returned */
+	int (*fn)(void *arg);
+	void    *arg;
+	int      rc;
+	void    *task;  /* the task that waits (a sni_task) */
+	void    *actor; /* its actor (a sni_actor) */
+	sni_job *next;  /* in the pool's queue */
+};
+
+/*
+ * Queues job; a pool thread runs job->fn(job->arg), stores its result in
+ * job->rc and posts job->node to job->actor. 0 or SYN_ENOMEM (no thread
+ * could be started and none is idle). Any thread.
+ */
+int sni_pool_submit(sni_job *job);
+
+#endif /* SNI_POOL_H */

@@ -1,0 +1,147 @@
+/*
+ * Offloading blocking work: syn_run_blocking() runs a blocking function
+ * on the pool and suspends only the task (the seed's "opposite case").
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static atomic_int jobs_done;
+
+/* A blocking job: sleeps the milliseconds arg points to. */
+static int
+nap(void *arg)
+{
+	usleep((useconds_t) (*(int64_t *) arg * 1000));
+	atomic_fetch_add(&jobs_done, 1);
+	return (int) *(int64_t *) arg > 1000 ? SYN_EUSER(5) : 0;
+}
+
+/* offload(ms): runs nap(ms) on the pool; returns ms. */
+static int
+offload(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t *ms = syn_task_alloc(t, sizeof(*ms));
+	int      rc = syn_unpack(t, args, nargs, "i", ms);
+	if (rc != 0 || (rc = syn_run_blocking(t, nap, ms)) != 0) {
+		return rc == SYN_EUSER(5) ? syn_raise(t, rc, "nap too long")
+		                          : rc;
+	}
+	*ret = syn_int(*ms);
+	return 0;
+}
+
+static syn_synchronizer
+pool_sync(void)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "offload", offload, NULL);
+	atomic_store(&jobs_done, 0);
+	return s;
+}
+
+/* Four blocking jobs of 0.2 to 0.3 s offloaded together: under 0.5 s. */
+START_TEST(four_jobs_run_together)
+{
+	syn_synchronizer s     = pool_sync();
+	int64_t          ms[4] = { 200, 250, 300, 300 };
+	syn_future      *fs[4];
+	double           t0 = th_now_ms();
+	for (int i = 0; i < 4; i++) {
+		syn_value a = syn_int(ms[i]);
+		ck_assert_syn_ok(syn_call_future(s, "offload", &a, 1, &fs[i]));
+	}
+	ck_assert_syn_ok(syn_future_wait_all(fs, 4, SYN_DURATION_INFINITE));
+	double took = th_now_ms() - t0;
+	for (int i = 0; i < 4; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, ms[i]);
+		syn_future_free(fs[i]);
+	}
+	ck_assert_msg(took >= 299 && took < 500, "took %.1f ms", took);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* While a job blocks a pool thread, the synchronizer serves calls. */
+START_TEST(actor_serves_meanwhile)
+{
+	syn_synchronizer s = pool_sync();
+	syn_value        a = syn_int(300);
+	syn_future      *f;
+	ck_assert_syn_ok(syn_call_future(s, "offload", &a, 1, &f));
+	usleep(20000);
+	double t0 = th_now_ms();
+	ck_assert_int_eq(th_call_int(s, "square_now", 7), 49);
+	ck_assert_msg(th_now_ms() - t0 < 100, "the actor was blocked");
+	ck_assert_syn_ok(syn_future_wait(f));
+	syn_future_free(f);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* The job's result is the call's; a cancel waits for the job. */
+START_TEST(results_and_cancel)
+{
+	syn_synchronizer s = pool_sync();
+	syn_value        a = syn_int(1001);
+	ck_assert_syn_rc(syn_call(s, "offload", &a, 1, NULL), SYN_EUSER(5));
+	ck_assert_str_eq(syn_last_error()->message, "nap too long");
+	a = syn_int(200);
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(s, "offload", &a, 1, &f));
+	usleep(20000);
+	double t0 = th_now_ms();
+	ck_assert_syn_ok(syn_future_cancel(f));
+	ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
+	ck_assert_msg(th_now_ms() - t0 >= 150, "the cancel did not wait");
+	ck_assert_int_eq(atomic_load(&jobs_done), 2);
+	syn_future_free(f);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+static atomic_int misuse_rc;
+
+static int
+misuse(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	atomic_store(&misuse_rc, syn_run_blocking(t, NULL, NULL));
+	return 0;
+}
+
+/* Misuse gets clear errors; destroy waits for a job in flight. */
+START_TEST(misuse_and_destroy)
+{
+	syn_synchronizer s = pool_sync();
+	th_register(s, "misuse", misuse, NULL);
+	ck_assert_syn_ok(syn_call(s, "misuse", NULL, 0, NULL));
+	ck_assert_int_eq(atomic_load(&misuse_rc), SYN_EINVAL);
+	int64_t ms = 1;
+	ck_assert_int_eq(syn_run_blocking(NULL, nap, &ms), SYN_ESTATE);
+	syn_value   a = syn_int(200);
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(s, "offload", &a, 1, &f));
+	usleep(20000);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&jobs_done), 1); /* it waited */
+	int rc = syn_future_wait(f);
+	ck_assert_msg(rc == SYN_ECLOSED || rc == SYN_ECANCELED, "got %s",
+	    syn_errname(rc));
+	syn_future_free(f);
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	const th_case cases[] = {
+		TH_CASE("four_together", four_jobs_run_together),
+		TH_CASE("serves_meanwhile", actor_serves_meanwhile),
+		TH_CASE("results_cancel", results_and_cancel),
+		TH_CASE("misuse_destroy", misuse_and_destroy),
+	};
+	return TH_SUITE("pool", cases);
+}
