@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "door.h"
 #include "errors.h"
+#include "fdwait.h"
 #include "future.h"
 #include "gen.h"
 #include "pool.h"
@@ -213,6 +214,9 @@ handle(sni_actor *a, sni_node *n)
 	}
 	case SNI_NODE_AIO:
 		sni_aio_handle(a, n);
+		break;
+	case SNI_NODE_FD:
+		sni_task_fd_ready((sni_fdwait *) n);
 		break;
 	case SNI_NODE_POOL: {
 		sni_job *job = (sni_job *) n;

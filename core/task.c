@@ -11,6 +11,9 @@
 #include "aio.h"
 #include "clock.h"
 #include "errors.h"
+#include <sys/epoll.h>
+
+#include "fdwait.h"
 #include "gen.h"
 #include "pool.h"
 #include "reply.h"
@@ -24,6 +27,8 @@ align_down(void *p, size_t a)
 {
 	return (void *) ((uintptr_t) p & ~(uintptr_t) (a - 1));
 }
+
+static void fd_give_up(sni_task *t, int rc);
 
 /* ---- running and recycling -------------------------------------------- */
 
@@ -371,6 +376,10 @@ sni_task_cancel(sni_task *t, bool closing)
 		break;
 	case SNI_WAIT_POOL: /* the job runs to its end; then t sees it */
 		break;
+	case SNI_WAIT_FD:
+		sni_timer_cancel(&t->actor->timers, &t->timer);
+		fd_give_up(t, SYN_ECANCELED);
+		break;
 	case SNI_WAIT_YIELD:
 		/* Between requests nobody waits on it: only a closing actor
 		 * reaches it here, and closes the stream. */
@@ -389,7 +398,11 @@ sni_task_run_timers(sni_actor *a, uint64_t now)
 	while ((tm = sni_timer_pop_due(&a->timers, now)) != NULL) {
 		sni_task *t =
 		    (sni_task *) ((char *) tm - offsetof(sni_task, timer));
-		sni_task_resume(t, 0);
+		if (t->wait == SNI_WAIT_FD) {
+			fd_give_up(t, SYN_ETIMEDOUT);
+		} else {
+			sni_task_resume(t, 0);
+		}
 		ran = true;
 	}
 	return ran;
@@ -463,6 +476,85 @@ syn_await(syn_task *t, syn_future *f)
 	if (rc != 0) {
 		const syn_error *e = syn_future_error(f);
 		sni_task_adopt_error(t, rc, e->message, e->where);
+	}
+	return rc;
+}
+
+/* ---- file descriptors ------------------------------------------------- */
+
+/* t stops waiting for its descriptor with rc (a timeout, a cancel); if
+ * the poller fired first, t waits for the node on its way. */
+static void
+fd_give_up(sni_task *t, int rc)
+{
+	sni_fdwait *w = t->awaited_fd;
+	if (sni_fdwait_drop(w)) {
+		sni_task_resume(t, rc);
+	} else {
+		w->give_up_rc = rc == SYN_ECANCELED ? rc : 0; /* it is ready */
+	}
+}
+
+void
+sni_task_fd_ready(sni_fdwait *w)
+{
+	sni_task *t = w->task;
+	if (t->wait == SNI_WAIT_FD && t->awaited_fd == w) {
+		sni_timer_cancel(&t->actor->timers, &t->timer);
+		sni_task_resume(t, w->give_up_rc);
+	}
+}
+
+static unsigned
+fd_events_of(uint32_t ev)
+{
+	return ((ev & EPOLLIN) ? SYN_FD_READ : 0) |
+	    ((ev & EPOLLOUT) ? SYN_FD_WRITE : 0) |
+	    ((ev & (EPOLLERR | EPOLLHUP)) ? SYN_FD_ERROR : 0);
+}
+
+int
+syn_await_fd(syn_task *t, int fd, unsigned events, syn_duration timeout,
+    unsigned *revents)
+{
+	int rc = sni_task_check(t);
+	if (rc != 0) {
+		return rc;
+	}
+	if (fd < 0 || events == 0 ||
+	    (events & ~(unsigned) (SYN_FD_READ | SYN_FD_WRITE)) != 0 ||
+	    (timeout < 0 && timeout != SYN_DURATION_INFINITE)) {
+		return syn_raise(t, SYN_EINVAL,
+		    "await of fd %d for events %#x with timeout %d", fd, events,
+		    (int) timeout);
+	}
+	if (t->cancelled) {
+		return SYN_ECANCELED;
+	}
+	sni_fdwait w = { .fd = fd, .task = t, .actor = t->actor };
+	w.events     = ((events & SYN_FD_READ) ? EPOLLIN : 0) |
+	    ((events & SYN_FD_WRITE) ? EPOLLOUT : 0);
+	if ((rc = sni_fdwait_add(&w)) != 0) {
+		return syn_raise(t, rc,
+		    rc == SYN_EBUSY ? "another task awaits fd %d"
+		                    : "fd %d cannot be awaited",
+		    fd);
+	}
+	if (timeout >= 0 &&
+	    sni_timer_arm(&t->actor->timers, &t->timer,
+	        sni_now_ns() + (uint64_t) timeout * 1000000u) != 0) {
+		sni_fdwait_drop(&w);
+		return SYN_ENOMEM;
+	}
+	t->awaited_fd = &w;
+	t->wait       = SNI_WAIT_FD;
+	rc            = sni_task_suspend(t);
+	t->awaited_fd = NULL;
+	if (atomic_load(&w.state) == SNI_FD_FIRED) {
+		sni_fdwait_done(&w);
+		if (revents != NULL) {
+			*revents = fd_events_of(w.revents);
+		}
 	}
 	return rc;
 }

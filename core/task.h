@@ -35,6 +35,7 @@ enum sni_wait {
 	SNI_WAIT_AIO,
 	SNI_WAIT_YIELD, /* a generator, for its consumer's next request */
 	SNI_WAIT_POOL,  /* a job on the blocking pool */
+	SNI_WAIT_FD,    /* a file descriptor (fdwait.c) */
 };
 
 /*
@@ -83,6 +84,7 @@ struct syn_task {
 	sni_listener listener; /* on the awaited future */
 	syn_future  *awaited;
 	sni_aio     *awaited_aio;
+	void        *awaited_fd; /* its sni_fdwait, on its stack */
 
 	int   err_code; /* the detail of the error raised last */
 	char *err_msg;
@@ -139,6 +141,10 @@ void sni_task_resume(sni_task *t, int rc);
  * only.
  */
 void sni_task_cancel(sni_task *t, bool closing);
+
+/* A descriptor a task awaits is ready (its node came): resumes it. */
+struct sni_fdwait;
+void sni_task_fd_ready(struct sni_fdwait *w);
 
 /* Resumes the tasks whose timers are due; true when any ran. */
 bool sni_task_run_timers(sni_actor *a, uint64_t now);

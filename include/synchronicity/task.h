@@ -77,6 +77,27 @@ SYN_API int syn_await(syn_task *t, syn_future *f);
  */
 SYN_API int syn_yield(syn_task *t, const syn_value *v, syn_value *sent);
 
+/* What syn_await_fd() waits for, and what it reports. */
+#define SYN_FD_READ 1u  /* readable (or closed by the peer) */
+#define SYN_FD_WRITE 2u /* writable */
+#define SYN_FD_ERROR 4u /* an error or a hang-up (reported, not asked) */
+
+/*
+ * Suspends t until fd is ready for events (SYN_FD_READ, SYN_FD_WRITE or
+ * both), for timeout milliseconds at most (SYN_DURATION_INFINITE: no
+ * limit), without blocking t's synchronizer: one poller thread per
+ * process watches the descriptors tasks await. Returns 0 with what fd is
+ * ready for in *revents (NULL allowed), SYN_ETIMEDOUT, or SYN_ECANCELED
+ * when t is cancelled. It does not read or write fd, and fd stays the
+ * caller's; one task at a time may await a given fd. For a socket of
+ * libpq, hiredis, libcurl's multi interface, or a pipe. Errors: SYN_EINVAL
+ * (a bad fd, events or timeout; an fd epoll cannot watch, such as a
+ * regular file), SYN_EBUSY (another task awaits fd), SYN_ESTATE,
+ * SYN_ENOMEM.
+ */
+SYN_API int syn_await_fd(syn_task *t, int fd, unsigned events,
+    syn_duration timeout, unsigned *revents);
+
 /*
  * Runs fn(arg) on the library's blocking pool (threads shared by the
  * process, started on demand, at most 16) and suspends t until it returns:
