@@ -439,6 +439,17 @@ sni_actor_hold_closed(uint32_t id, sni_actor **ap)
 }
 
 void
+sni_actor_post_held(sni_actor *a, sni_node *n)
+{
+	sni_actor *pinned;
+	/* Not sealed while the waiting task keeps its loop going. */
+	if (sni_registry_pin(a->id, true, &pinned) == 0) {
+		sni_actor_post(pinned, n);
+		sni_registry_unpin(a->id);
+	}
+}
+
+void
 sni_actor_release(sni_actor *a)
 {
 	sni_registry_unpin(a->id);

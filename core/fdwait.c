@@ -65,7 +65,7 @@ poller(void *arg)
 			if (w != NULL) { /* else dropped: gone */
 				w->revents = evs[i].events;
 				atomic_store(&w->state, SNI_FD_FIRED);
-				sni_actor_post(w->actor, &w->node);
+				sni_actor_post_held(w->actor, &w->node);
 			}
 		}
 		pthread_mutex_unlock(&wait_lock);

@@ -84,9 +84,9 @@ worker(void *unused)
 	while ((job = take_job()) != NULL) {
 		pthread_mutex_unlock(&pool_lock);
 		job->rc = job->fn(job->arg);
-		/* The actor waits for this job (its task cannot end before):
-		 * it is alive to take the node. */
-		sni_actor_post(job->actor, &job->node);
+		/* The actor waits for this job (its task cannot end
+		 * before), but may end right after taking the node. */
+		sni_actor_post_held(job->actor, &job->node);
 		pthread_mutex_lock(&pool_lock);
 	}
 	nthreads--;
