@@ -92,36 +92,40 @@ to_proxy(syn_value *v, holds **hp)
 	return 0;
 }
 
+/*
+ * Calls fn(value, ctx) on each value of the given type in v, looking into
+ * lists and maps (keys too), until fn returns non-zero; returns that.
+ * Every walk of translation is one of these.
+ */
+static int
+each(syn_value *v, int type, int (*fn)(syn_value *, void *), void *ctx)
+{
+	int rc = 0;
+	if (v->type == type) {
+		return fn(v, ctx);
+	}
+	for (uint32_t i = 0; v->type == SYN_TYPE_LIST && i < v->len && rc == 0;
+	     i++) {
+		rc = each((syn_value *) &v->as.list[i], type, fn, ctx);
+	}
+	for (uint32_t i = 0; v->type == SYN_TYPE_MAP && i < v->len && rc == 0;
+	     i++) {
+		syn_pair *p = (syn_pair *) &v->as.map[i];
+		if ((rc = each(&p->key, type, fn, ctx)) == 0) {
+			rc = each(&p->value, type, fn, ctx);
+		}
+	}
+	return rc;
+}
+
 /* ---- into a caller ---------------------------------------------------- */
 
 static void give_back_by_message(const syn_value *v);
 
 static int
-reply_in(syn_value *v, holds **hp)
+handle_to_proxy(syn_value *v, void *hp)
 {
-	switch (v->type) {
-	case SYN_TYPE_HANDLE:
-		return to_proxy(v, hp);
-	case SYN_TYPE_LIST:
-		for (uint32_t i = 0; i < v->len; i++) {
-			int rc = reply_in((syn_value *) &v->as.list[i], hp);
-			if (rc != 0) {
-				return rc;
-			}
-		}
-		return 0;
-	case SYN_TYPE_MAP:
-		for (uint32_t i = 0; i < v->len; i++) {
-			syn_pair *p  = (syn_pair *) &v->as.map[i];
-			int       rc = reply_in(&p->key, hp);
-			if (rc != 0 || (rc = reply_in(&p->value, hp)) != 0) {
-				return rc;
-			}
-		}
-		return 0;
-	default:
-		return 0;
-	}
+	return to_proxy(v, hp);
 }
 
 /* The futures' translator: see sni_future_set_translator. */
@@ -129,7 +133,7 @@ static int
 translate_reply(syn_value *v, void **held)
 {
 	holds *h  = NULL;
-	int    rc = reply_in(v, &h);
+	int    rc = each(v, SYN_TYPE_HANDLE, handle_to_proxy, &h);
 	if (rc != 0) { /* out of memory: nothing is kept, all goes back */
 		give_back_by_message(v);
 		if (h != NULL) {
@@ -197,25 +201,13 @@ sni_translate_install(void)
 	pthread_once(&install_once, install);
 }
 
-/* v's proxies, each with one more reference, held in *hp. */
+/* A proxy of a copy: one more reference, held in *hp. */
 static int
-hold_proxies(const syn_value *v, holds **hp)
+hold_proxy(syn_value *v, void *hp)
 {
-	int rc = 0;
-	if (v->type == SYN_TYPE_PROXY) {
-		if ((rc = holds_add(hp, (uintptr_t) v->as.proxy)) == 0) {
-			syn_proxy_ref(v->as.proxy);
-		}
-	}
-	for (uint32_t i = 0; v->type == SYN_TYPE_LIST && i < v->len && rc == 0;
-	     i++) {
-		rc = hold_proxies(&v->as.list[i], hp);
-	}
-	for (uint32_t i = 0; v->type == SYN_TYPE_MAP && i < v->len && rc == 0;
-	     i++) {
-		if ((rc = hold_proxies(&v->as.map[i].key, hp)) == 0) {
-			rc = hold_proxies(&v->as.map[i].value, hp);
-		}
+	int rc = holds_add(hp, (uintptr_t) v->as.proxy);
+	if (rc == 0) {
+		syn_proxy_ref(v->as.proxy);
 	}
 	return rc;
 }
@@ -224,7 +216,7 @@ int
 sni_translate_hold_copy(const syn_value *v, void **held)
 {
 	holds *h  = NULL;
-	int    rc = hold_proxies(v, &h);
+	int    rc = each((syn_value *) v, SYN_TYPE_PROXY, hold_proxy, &h);
 	if (rc != 0 && h != NULL) {
 		value_holds_release(&h->base);
 		h = NULL;
@@ -246,51 +238,42 @@ sni_translate_hold_object(sni_task *t, sni_object *o)
 	}
 }
 
+/* A task's argument handle: its own object, pinned, or a proxy. */
+typedef struct task_ctx {
+	sni_sync *s;
+	sni_task *t;
+} task_ctx;
+
+static int
+handle_in(syn_value *v, void *arg)
+{
+	task_ctx   *c = arg;
+	sni_object *o;
+	if (v->as.handle->owner != c->t->actor->id) {
+		return to_proxy(v, (holds **) &c->t->holds) != 0
+		    ? syn_raise(c->t, SYN_ENOMEM, "no memory for a proxy")
+		    : 0;
+	}
+	if ((o = sni_object_find(c->s, v->as.handle->object)) == NULL) {
+		return syn_raise(
+		    c->t, SYN_ECLOSED, "an argument's object was released");
+	}
+	sni_object_pin(o);
+	sni_translate_hold_object(c->t, o);
+	if (v->len == SNI_HANDLE_OWNED) { /* a reference came home */
+		sni_object_unexport(c->s, o, 1);
+	}
+	v->type      = SYN_TYPE_OBJECT;
+	v->len       = 0;
+	v->as.object = sni_object_self(o);
+	return 0;
+}
+
 static int
 arg_in(sni_sync *s, sni_task *t, syn_value *v)
 {
-	switch (v->type) {
-	case SYN_TYPE_HANDLE: {
-		if (v->as.handle->owner != t->actor->id) {
-			return to_proxy(v, (holds **) &t->holds) != 0
-			    ? syn_raise(t, SYN_ENOMEM, "no memory for a proxy")
-			    : 0;
-		}
-		sni_object *o = sni_object_find(s, v->as.handle->object);
-		if (o == NULL) {
-			return syn_raise(t, SYN_ECLOSED,
-			    "an argument's object was released");
-		}
-		sni_object_pin(o);
-		sni_translate_hold_object(t, o);
-		if (v->len == SNI_HANDLE_OWNED) { /* a reference came home */
-			sni_object_unexport(s, o, 1);
-		}
-		v->type      = SYN_TYPE_OBJECT;
-		v->len       = 0;
-		v->as.object = sni_object_self(o);
-		return 0;
-	}
-	case SYN_TYPE_LIST:
-		for (uint32_t i = 0; i < v->len; i++) {
-			int rc = arg_in(s, t, (syn_value *) &v->as.list[i]);
-			if (rc != 0) {
-				return rc;
-			}
-		}
-		return 0;
-	case SYN_TYPE_MAP:
-		for (uint32_t i = 0; i < v->len; i++) {
-			syn_pair *p  = (syn_pair *) &v->as.map[i];
-			int       rc = arg_in(s, t, &p->key);
-			if (rc != 0 || (rc = arg_in(s, t, &p->value)) != 0) {
-				return rc;
-			}
-		}
-		return 0;
-	default:
-		return 0;
-	}
+	task_ctx c = { s, t };
+	return each(v, SYN_TYPE_HANDLE, handle_in, &c);
 }
 
 /*
@@ -298,56 +281,45 @@ arg_in(sni_sync *s, sni_task *t, syn_value *v)
  * does not translate them: refused, or raw): this synchronizer's own
  * directly, others' to their synchronizers.
  */
+static int
+give_back_one(syn_value *v, void *s)
+{
+	if (v->len != SNI_HANDLE_OWNED) {
+		return 0;
+	}
+	if (v->as.handle->owner == sni_actor_self()->id) {
+		sni_object *o = sni_object_find(s, v->as.handle->object);
+		if (o != NULL) {
+			sni_object_unexport(s, o, 1);
+		}
+		return 0;
+	}
+	/* Made and dropped: the last release gives it back. */
+	syn_proxy_release(sni_proxy_get(v->as.handle, true));
+	return 0;
+}
+
 static void
 give_back(sni_sync *s, const syn_value *v)
 {
-	switch (v->type) {
-	case SYN_TYPE_HANDLE: {
-		if (v->len != SNI_HANDLE_OWNED) {
-			return;
-		}
-		if (v->as.handle->owner == sni_actor_self()->id) {
-			sni_object *o =
-			    sni_object_find(s, v->as.handle->object);
-			if (o != NULL) {
-				sni_object_unexport(s, o, 1);
-			}
-			return;
-		}
-		/* Made and dropped: the last release gives it back. */
-		syn_proxy_release(sni_proxy_get(v->as.handle, true));
-		return;
-	}
-	case SYN_TYPE_LIST:
-		for (uint32_t i = 0; i < v->len; i++) {
-			give_back(s, &v->as.list[i]);
-		}
-		return;
-	case SYN_TYPE_MAP:
-		for (uint32_t i = 0; i < v->len; i++) {
-			give_back(s, &v->as.map[i].key);
-			give_back(s, &v->as.map[i].value);
-		}
-		return;
-	default:
-		return;
-	}
+	each((syn_value *) v, SYN_TYPE_HANDLE, give_back_one, s);
 }
 
 /* give_back for any thread: every reference goes back by RELEASE. */
+static int
+release_one(syn_value *v, void *unused)
+{
+	(void) unused;
+	if (v->len == SNI_HANDLE_OWNED) {
+		syn_proxy_release(sni_proxy_get(v->as.handle, true));
+	}
+	return 0;
+}
+
 static void
 give_back_by_message(const syn_value *v)
 {
-	if (v->type == SYN_TYPE_HANDLE && v->len == SNI_HANDLE_OWNED) {
-		syn_proxy_release(sni_proxy_get(v->as.handle, true));
-	}
-	for (uint32_t i = 0; v->type == SYN_TYPE_LIST && i < v->len; i++) {
-		give_back_by_message(&v->as.list[i]);
-	}
-	for (uint32_t i = 0; v->type == SYN_TYPE_MAP && i < v->len; i++) {
-		give_back_by_message(&v->as.map[i].key);
-		give_back_by_message(&v->as.map[i].value);
-	}
+	each((syn_value *) v, SYN_TYPE_HANDLE, release_one, NULL);
 }
 
 void
@@ -442,6 +414,30 @@ sni_translate_task_end(void *arg, sni_task *t)
 
 /* ---- out of a synchronizer -------------------------------------------- */
 
+/* What an OBJECT walk out of a synchronizer checks and counts. */
+typedef struct out_ctx {
+	sni_sync *s;     /* the sending synchronizer, or NULL (no task) */
+	bool      count; /* count each as a reference handed out */
+	bool     *seen;  /* set when there is any */
+} out_ctx;
+
+static int
+object_out(syn_value *v, void *arg)
+{
+	out_ctx    *c = arg;
+	sni_object *o = c->s != NULL ? sni_object_of(c->s, v->as.object) : NULL;
+	if (o == NULL) {
+		sni_detail_set("an object value that is no live object of "
+		               "this synchronizer");
+		return SYN_EINVAL;
+	}
+	if (c->count) {
+		sni_object_export(o);
+	}
+	*c->seen = true;
+	return 0;
+}
+
 /*
  * Checks that the objects in v are live objects of s, the sending
  * synchronizer, and (count) counts each as handed out; *seen tells
@@ -450,39 +446,8 @@ sni_translate_task_end(void *arg, sni_task *t)
 static int
 value_out(sni_sync *s, const syn_value *v, bool count, bool *seen)
 {
-	int rc = 0;
-	switch (v->type) {
-	case SYN_TYPE_OBJECT: {
-		sni_object *o =
-		    s != NULL ? sni_object_of(s, v->as.object) : NULL;
-		if (o == NULL) {
-			sni_detail_set("an object value that is no live object "
-			               "of this synchronizer");
-			return SYN_EINVAL;
-		}
-		if (count) {
-			sni_object_export(o);
-		}
-		*seen = true;
-		return 0;
-	}
-	case SYN_TYPE_LIST:
-		for (uint32_t i = 0; i < v->len && rc == 0; i++) {
-			rc = value_out(s, &v->as.list[i], count, seen);
-		}
-		return rc;
-	case SYN_TYPE_MAP:
-		for (uint32_t i = 0; i < v->len && rc == 0; i++) {
-			rc = value_out(s, &v->as.map[i].key, count, seen);
-			if (rc == 0) {
-				rc = value_out(
-				    s, &v->as.map[i].value, count, seen);
-			}
-		}
-		return rc;
-	default:
-		return 0;
-	}
+	out_ctx c = { s, count, seen };
+	return each((syn_value *) v, SYN_TYPE_OBJECT, object_out, &c);
 }
 
 int
