@@ -452,6 +452,22 @@ decode_scalar(const sni_reader *r, syn_value *out)
 	return true;
 }
 
+/* Pass two at r into need bytes of new memory (in *memp; none for 0). */
+static int
+fill_new(sni_reader *r, size_t need, syn_value *out, void **memp)
+{
+	sni_bump b = { NULL, NULL };
+	if (need > 0) {
+		if ((*memp = malloc(need)) == NULL) {
+			return SYN_ENOMEM;
+		}
+		b.p   = *memp;
+		b.end = b.p + need;
+	}
+	fill(r, &b, out);
+	return 0;
+}
+
 int
 sni_decode_value(const void *p, size_t len, const sni_limits *lim,
     syn_value *out, void **memp)
@@ -476,17 +492,8 @@ sni_decode_value(const void *p, size_t len, const sni_limits *lim,
 	if (rc != 0) {
 		return rc;
 	}
-	sni_bump b = { NULL, NULL };
-	if (need > 0) {
-		if ((*memp = malloc(need)) == NULL) {
-			return SYN_ENOMEM;
-		}
-		b.p   = *memp;
-		b.end = b.p + need;
-	}
 	sni_reader_init(&r, p, len);
-	fill(&r, &b, out);
-	return 0;
+	return fill_new(&r, need, out, memp);
 }
 
 int
@@ -503,14 +510,5 @@ sni_decode_value_next(
 	if (rc != 0) {
 		return rc;
 	}
-	sni_bump b = { NULL, NULL };
-	if (need > 0) {
-		if ((*memp = malloc(need)) == NULL) {
-			return SYN_ENOMEM;
-		}
-		b.p   = *memp;
-		b.end = b.p + need;
-	}
-	fill(&start, &b, out);
-	return 0;
+	return fill_new(&start, need, out, memp);
 }
