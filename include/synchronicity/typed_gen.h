@@ -124,9 +124,20 @@
 
 /* ==== definitions: the caller's side ==================================== */
 
-/* F_get (wait, then read a result of type R) and F_free, for F_t. */
-#define SNI_GET_FORM(F, R)                                                \
-	int F##_get(F##_t *f_, R *ret_)                                   \
+/* A body: makes the call CALL (into r_), takes its result into *out
+ * (when not NULL) and returns the code. */
+#define SNI_RETURN_TAKEN(CALL, out)                    \
+	syn_result r_  = SYN_RESULT_INIT;              \
+	int        rc_ = (CALL);                       \
+	if (rc_ == 0 && (out) != NULL) {               \
+		rc_ = SYN_TAKE_VALUE_(&r_.value, out); \
+	}                                              \
+	syn_result_fini(&r_);                          \
+	return rc_;
+
+/* GET (wait for a future of type T, then read its R result) and FREE. */
+#define SNI_GET_FORM_AS(GET, FREE, T, R)                                  \
+	int GET(T *f_, R *ret_)                                           \
 	{                                                                 \
 		const syn_value *v_;                                      \
 		int              rc_ = syn_future_wait(SYN_FUTURE(f_));   \
@@ -136,10 +147,15 @@
 		}                                                         \
 		return rc_;                                               \
 	}                                                                 \
-	void F##_free(F##_t *f_)                                          \
-	{                                                                 \
-		syn_future_free(SYN_FUTURE(f_));                          \
+	SNI_FREE_FORM(FREE, T)
+#define SNI_FREE_FORM(FREE, T)                   \
+	void FREE(T *f_)                         \
+	{                                        \
+		syn_future_free(SYN_FUTURE(f_)); \
 	}
+
+/* F_get and F_free, for futures of type F_t. */
+#define SNI_GET_FORM(F, R) SNI_GET_FORM_AS(F##_get, F##_free, F##_t, R)
 
 #define SNI_CALLER(X, C, K, name, R, n, P, A, D, RD, N) \
 	SNI_CALLER_##K(X, C, name, R, P, A)
@@ -151,93 +167,62 @@
 		SNI_ARGS_ARRAY(SNI_UNPAREN A);                               \
 		return SNI_DO_FUT_##X(C, name, (syn_future **) fp_);         \
 	}                                                                    \
-	void C##_##name##_free(C##_##name##_future_t *f_)                    \
-	{                                                                    \
-		syn_future_free(SYN_FUTURE(f_));                             \
-	}                                                                    \
 	void C##_##name##_aio(SNI_FIRST_##X(C) SNI_UNPAREN P, nng_aio *aio_) \
 	{                                                                    \
 		SNI_ARGS_ARRAY(SNI_UNPAREN A);                               \
 		SNI_DO_AIO_##X(C, name, aio_);                               \
 	}
 
-#define SNI_CALLER_FUNC(X, C, name, R, P, A)                              \
-	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P, R *ret_)           \
-	{                                                                 \
-		SNI_ARGS_ARRAY(SNI_UNPAREN A);                            \
-		syn_result r_  = SYN_RESULT_INIT;                         \
-		int        rc_ = SNI_DO_CALL_##X(C, name, &r_);           \
-		if (rc_ == 0 && ret_ != NULL) {                           \
-			rc_ = SYN_TAKE_VALUE_(&r_.value, ret_);           \
-		}                                                         \
-		syn_result_fini(&r_);                                     \
-		return rc_;                                               \
-	}                                                                 \
-	int C##_##name##_get(C##_##name##_future_t *f_, R *ret_)          \
-	{                                                                 \
-		const syn_value *v_;                                      \
-		int              rc_ = syn_future_wait(SYN_FUTURE(f_));   \
-		if (rc_ == 0 && ret_ != NULL &&                           \
-		    (rc_ = syn_future_value(SYN_FUTURE(f_), &v_)) == 0) { \
-			rc_ = SYN_TAKE_VALUE_(v_, ret_);                  \
-		}                                                         \
-		return rc_;                                               \
-	}                                                                 \
-	int C##_##name##_aio_get(nng_aio *aio_, R *ret_)                  \
-	{                                                                 \
-		syn_result r_  = SYN_RESULT_INIT;                         \
-		int        rc_ = syn_aio_result(aio_, &r_);               \
-		if (rc_ == 0 && ret_ != NULL) {                           \
-			rc_ = SYN_TAKE_VALUE_(&r_.value, ret_);           \
-		}                                                         \
-		syn_result_fini(&r_);                                     \
-		return rc_;                                               \
-	}                                                                 \
+#define SNI_CALLER_FUNC(X, C, name, R, P, A)                               \
+	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P, R *ret_)            \
+	{                                                                  \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);                             \
+		SNI_RETURN_TAKEN(SNI_DO_CALL_##X(C, name, &r_), ret_)      \
+	}                                                                  \
+	SNI_GET_FORM_AS(                                                   \
+	    C##_##name##_get, C##_##name##_free, C##_##name##_future_t, R) \
+	int C##_##name##_aio_get(nng_aio *aio_, R *ret_) {                 \
+		SNI_RETURN_TAKEN(syn_aio_result(aio_, &r_), ret_)          \
+	} SNI_CALLER_FUTURE_AIO(X, C, name, P, A)
+
+#define SNI_CALLER_PROC(X, C, name, R, P, A)                    \
+	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P)          \
+	{                                                       \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);                  \
+		return SNI_DO_CALL_##X(C, name, NULL);          \
+	}                                                       \
+	int C##_##name##_get(C##_##name##_future_t *f_)         \
+	{                                                       \
+		return syn_future_wait(SYN_FUTURE(f_));         \
+	}                                                       \
+	int C##_##name##_aio_get(nng_aio *aio_)                 \
+	{                                                       \
+		return syn_aio_result(aio_, NULL);              \
+	}                                                       \
+	SNI_FREE_FORM(C##_##name##_free, C##_##name##_future_t) \
 	SNI_CALLER_FUTURE_AIO(X, C, name, P, A)
 
-#define SNI_CALLER_PROC(X, C, name, R, P, A)            \
-	int C##_##name(SNI_FIRST_##X(C) SNI_UNPAREN P)  \
-	{                                               \
-		SNI_ARGS_ARRAY(SNI_UNPAREN A);          \
-		return SNI_DO_CALL_##X(C, name, NULL);  \
-	}                                               \
-	int C##_##name##_get(C##_##name##_future_t *f_) \
-	{                                               \
-		return syn_future_wait(SYN_FUTURE(f_)); \
-	}                                               \
-	int C##_##name##_aio_get(nng_aio *aio_)         \
-	{                                               \
-		return syn_aio_result(aio_, NULL);      \
-	}                                               \
-	SNI_CALLER_FUTURE_AIO(X, C, name, P, A)
-
-#define SNI_CALLER_GEN(X, C, name, R, P, A)                            \
-	int C##_##name##_open(                                         \
-	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_iter **it_)   \
-	{                                                              \
-		SNI_ARGS_ARRAY(SNI_UNPAREN A);                         \
-		return SNI_DO_ITER_##X(C, name, (syn_iter **) it_);    \
-	}                                                              \
-	int C##_##name##_next(C##_##name##_iter *it_, R *item_)        \
-	{                                                              \
-		syn_result r_  = SYN_RESULT_INIT;                      \
-		int        rc_ = syn_iter_next((syn_iter *) it_, &r_); \
-		if (rc_ == 0 && item_ != NULL) {                       \
-			rc_ = SYN_TAKE_VALUE_(&r_.value, item_);       \
-		}                                                      \
-		syn_result_fini(&r_);                                  \
-		return rc_;                                            \
-	}                                                              \
-	int C##_##name##_close(C##_##name##_iter *it_)                 \
-	{                                                              \
-		return syn_iter_close((syn_iter *) it_);               \
-	}                                                              \
-	int C##_##name##_next_future(                                  \
-	    C##_##name##_iter *it_, C##_##name##_next_t **fp_)         \
-	{                                                              \
-		return syn_iter_next_future(                           \
-		    (syn_iter *) it_, NULL, (syn_future **) fp_);      \
-	}                                                              \
+#define SNI_CALLER_GEN(X, C, name, R, P, A)                                   \
+	int C##_##name##_open(                                                \
+	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_iter **it_)          \
+	{                                                                     \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);                                \
+		return SNI_DO_ITER_##X(C, name, (syn_iter **) it_);           \
+	}                                                                     \
+	int C##_##name##_next(C##_##name##_iter *it_, R *item_)               \
+	{                                                                     \
+		SNI_RETURN_TAKEN(syn_iter_next((syn_iter *) it_, &r_), item_) \
+	}                                                                     \
+	int C##_##name##_close(C##_##name##_iter *it_)                        \
+	{                                                                     \
+		return syn_iter_close((syn_iter *) it_);                      \
+	}                                                                     \
+	int C##_##name##_next_future(                                         \
+	    C##_##name##_iter *it_, C##_##name##_next_t **fp_)                \
+	{                                                                     \
+		return syn_iter_next_future(                                  \
+		    (syn_iter *) it_, NULL, (syn_future **) fp_);             \
+	}                                                                     \
 	SNI_GET_FORM(C##_##name##_next, R)
 
 #define SNI_CALLER_INIT(X, C, name, R, P, A)                                   \
