@@ -98,6 +98,14 @@ sni_request_run(const sni_request *r, syn_duration timeout, syn_result *res)
 	if (rc != 0 || (rc = sni_request_start(r, &f)) != 0) {
 		return rc;
 	}
+	return sni_request_finish(f, timeout, r->name, res);
+}
+
+int
+sni_request_finish(
+    syn_future *f, syn_duration timeout, const char *name, syn_result *res)
+{
+	int rc;
 	if ((rc = sni_future_wait_until(f, sni_deadline_ms(timeout))) != 0) {
 		if (rc == SYN_ETIMEDOUT) {
 			syn_future_cancel(f);
@@ -110,7 +118,7 @@ sni_request_run(const sni_request *r, syn_duration timeout, syn_result *res)
 		                      "of a fork"
 		                    : "the call did not finish in time and was "
 		                      "cancelled",
-		    r->name);
+		    name);
 	}
 	rc = sni_future_outcome(f, res);
 	syn_future_free(f);

@@ -45,6 +45,14 @@ int sni_request_run(
 /* it keeps p (its method's object) alive until it is closed. */
 void sni_iter_hold_target(syn_iter *it, syn_proxy *p);
 
+/*
+ * Waits for posted future f (up to timeout: then it is cancelled and its
+ * cleanup waited for), moves its outcome into res and frees it: the end
+ * of every blocking request. name is for the error detail.
+ */
+int sni_request_finish(
+    syn_future *f, syn_duration timeout, const char *name, syn_result *res);
+
 /* Opens an iterator over r, a generator function or method. */
 int sni_iter_open(
     const sni_request *r, const syn_iter_config *cfg, syn_iter **itp);

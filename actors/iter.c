@@ -541,18 +541,9 @@ syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 		return next_in_window(it, item);
 	}
 	int rc = start_request(it, v, &f);
-	if (rc != 0) {
-		return rc;
-	}
-	if ((rc = sni_future_wait_until(f, UINT64_MAX)) != 0) {
-		syn_future_free(f);
-		return sni_error_set(rc,
-		    "the request belongs to the parent process of a fork",
-		    it->name);
-	}
-	rc = sni_future_outcome(f, item);
-	syn_future_free(f);
-	return rc;
+	return rc != 0
+	    ? rc
+	    : sni_request_finish(f, SYN_DURATION_INFINITE, it->name, item);
 }
 
 int
