@@ -5,87 +5,138 @@
  */
 #include <string.h>
 
+#include <synchronicity/typed.h>
+
 #include "call.h"
 #include "core/errors.h"
+#include "proto/proto.h"
 #include "proxy.h"
 #include "sync.h"
 
-/* The call of method on p's object (NULL when p is NULL). */
+/*
+ * A call of method on a ref's object: a proxy, or (in a task of the
+ * object's own synchronizer) the object itself, tagged with bit 0. h
+ * receives the target the request points to.
+ */
 static int
-method_request(syn_proxy *p, const char *method, const syn_value *args,
-    size_t nargs, sni_request *r)
+ref_request(const void *ref, const char *method, const syn_value *args,
+    size_t nargs, syn_handle *h, sni_request *r)
 {
-	if (p == NULL) {
+	uintptr_t v = (uintptr_t) ref;
+	if (ref == NULL) {
 		return sni_error_set(
 		    SYN_EINVAL, "proxy is NULL", method != NULL ? method : "");
 	}
-	if (p->h.owner > UINT32_MAX) {
+	*h = (v & 1) ? *sni_object_handle((void *) (v & ~(uintptr_t) 1))
+	             : ((const syn_proxy *) ref)->h;
+	if (h->owner > UINT32_MAX) {
 		return sni_error_set(SYN_ECLOSED,
 		    "the proxy names no synchronizer of this process",
 		    method != NULL ? method : "");
 	}
-	*r =
-	    (sni_request) { (uint32_t) p->h.owner, &p->h, method, args, nargs };
+	*r = (sni_request) { (uint32_t) h->owner, h, method, args, nargs };
 	return 0;
 }
 
 int
+syn_ref_invoke(const void *ref, const char *method, const syn_value *args,
+    size_t nargs, syn_result *res)
+{
+	syn_handle  h;
+	sni_request r;
+	int         rc = ref_request(ref, method, args, nargs, &h, &r);
+	return rc != 0 ? rc : sni_request_run(&r, SYN_DURATION_INFINITE, res);
+}
+
+int
+syn_ref_invoke_future(const void *ref, const char *method,
+    const syn_value *args, size_t nargs, syn_future **fp)
+{
+	syn_handle  h;
+	sni_request r;
+	if (fp == NULL) {
+		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
+	}
+	*fp    = NULL;
+	int rc = ref_request(ref, method, args, nargs, &h, &r);
+	return rc != 0 ? rc : sni_request_start(&r, fp);
+}
+
+/* An aio-form request, or the failure to make it. */
+typedef struct ref_args {
+	syn_handle  h;
+	sni_request r;
+	int         rc;
+} ref_args;
+
+static int
+start_ref(void *arg, syn_future **fp)
+{
+	ref_args *a = arg;
+	return a->rc != 0 ? a->rc : sni_request_start(&a->r, fp);
+}
+
+void
+syn_ref_invoke_aio(const void *ref, const char *method, const syn_value *args,
+    size_t nargs, nng_aio *aio)
+{
+	ref_args a;
+	a.rc = ref_request(ref, method, args, nargs, &a.h, &a.r);
+	sni_request_aio(aio, start_ref, &a);
+}
+
+/* An iterator over a generator method; it holds a proxy until closed. */
+static int
+ref_iter(const void *ref, const char *method, const syn_value *args,
+    size_t nargs, const syn_iter_config *cfg, syn_iter **itp)
+{
+	syn_handle  h;
+	sni_request r;
+	if (itp != NULL) {
+		*itp = NULL;
+	}
+	int rc = ref_request(ref, method, args, nargs, &h, &r);
+	if (rc == 0 && (rc = sni_iter_open(&r, cfg, itp)) == 0 &&
+	    ((uintptr_t) ref & 1) == 0) {
+		sni_iter_hold_target(*itp, (syn_proxy *) ref);
+	}
+	return rc;
+}
+
+int
+syn_ref_invoke_iter(const void *ref, const char *method, const syn_value *args,
+    size_t nargs, syn_iter **itp)
+{
+	return ref_iter(ref, method, args, nargs, NULL, itp);
+}
+
+/* The proxy forms are the ref forms (a proxy is a ref). */
+int
 syn_invoke(syn_proxy *p, const char *method, const syn_value *args,
     size_t nargs, syn_result *res)
 {
-	sni_request r;
-	int         rc = method_request(p, method, args, nargs, &r);
-	return rc != 0 ? rc : sni_request_run(&r, SYN_DURATION_INFINITE, res);
+	return syn_ref_invoke(p, method, args, nargs, res);
 }
 
 int
 syn_invoke_future(syn_proxy *p, const char *method, const syn_value *args,
     size_t nargs, syn_future **fp)
 {
-	if (fp == NULL) {
-		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
-	}
-	*fp = NULL;
-	sni_request r;
-	int         rc = method_request(p, method, args, nargs, &r);
-	return rc != 0 ? rc : sni_request_start(&r, fp);
-}
-
-/* syn_invoke_aio's request, or the failure to make it. */
-typedef struct invoke_args {
-	sni_request r;
-	int         rc;
-} invoke_args;
-
-static int
-start_invoke(void *arg, syn_future **fp)
-{
-	invoke_args *a = arg;
-	return a->rc != 0 ? a->rc : sni_request_start(&a->r, fp);
+	return syn_ref_invoke_future(p, method, args, nargs, fp);
 }
 
 void
 syn_invoke_aio(syn_proxy *p, const char *method, const syn_value *args,
     size_t nargs, nng_aio *aio)
 {
-	invoke_args a;
-	a.rc = method_request(p, method, args, nargs, &a.r);
-	sni_request_aio(aio, start_invoke, &a);
+	syn_ref_invoke_aio(p, method, args, nargs, aio);
 }
 
 int
 syn_invoke_iter(syn_proxy *p, const char *method, const syn_value *args,
     size_t nargs, const syn_iter_config *cfg, syn_iter **itp)
 {
-	if (itp != NULL) {
-		*itp = NULL;
-	}
-	sni_request r;
-	int         rc = method_request(p, method, args, nargs, &r);
-	if (rc == 0 && (rc = sni_iter_open(&r, cfg, itp)) == 0) {
-		sni_iter_hold_target(*itp, p);
-	}
-	return rc;
+	return ref_iter(p, method, args, nargs, cfg, itp);
 }
 
 int
