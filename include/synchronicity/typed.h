@@ -242,9 +242,6 @@ sni_t_get_ref(const syn_value *v, void *out)
 
 /* ---- the generators' pieces -------------------------------------------- */
 
-#define SNI_CAT_(a, b) a##b
-#define SNI_CAT(a, b) SNI_CAT_(a, b)
-
 /* Parameter lists, argument arrays and reads, per arity. */
 #define SNI_P0()
 #define SNI_P1(T1, a1) , T1 a1
@@ -302,12 +299,6 @@ sni_t_get_ref(const syn_value *v, void *out)
 #define SNI_ARGS_ARRAY_X(n, ...)       \
 	const size_t nargs_       = n; \
 	syn_value    args_[n + 1] = { __VA_ARGS__ }
-
-/* What each kind adds to a signature: the result's out parameter. */
-#define SNI_OUT_FUNC(R) , R *ret
-#define SNI_OUT_GEN(R)
-#define SNI_OUT_PROC(R)
-#define SNI_OUT_INIT(R)
 
 /* The function kinds, as registered. */
 #define SNI_KIND_FUNC SYN_KIND_FUNCTION
