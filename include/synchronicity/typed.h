@@ -120,8 +120,14 @@ SYN_API void syn_typed_free(const void *p);
 SYN_API void syn_vptr_free(syn_vptr v);
 
 /*
- * A ref is a proxy, or (on its object's own synchronizer) the object
- * itself. These back the generated class functions; use those instead.
+ * Calls on a ref: a proxy, or (inside a task of the object's own
+ * synchronizer) the object itself, tagged with bit 0. They back the
+ * generated class functions (use those instead) and behave as
+ * syn_invoke(), syn_invoke_future(), syn_invoke_aio() and
+ * syn_invoke_iter() (no iterator configuration) do, with the same
+ * threads and errors; the ref is borrowed. syn_ref_release() drops one
+ * reference of a proxy ref (nothing for the object itself), and
+ * syn_ref_dup() takes one more and returns ref. Any thread.
  */
 SYN_API int   syn_ref_invoke(const void *ref, const char *method,
       const syn_value *args, size_t nargs, syn_result *res);
@@ -134,7 +140,14 @@ SYN_API int   syn_ref_invoke_iter(const void *ref, const char *method,
 SYN_API void  syn_ref_release(const void *ref);
 SYN_API void *syn_ref_dup(const void *ref);
 
-/* A result of a typed call, copied out for its caller (see above). */
+/*
+ * A typed call's result v, copied out for its caller (the generated code
+ * calls these): a string or bytes into malloc'd memory (syn_typed_free),
+ * a value into a copy holding its proxies (syn_vptr_free), a proxy into
+ * a reference of the caller's own (nil gives NULL). 0, or SYN_EBADTYPE
+ * (v is of another type), SYN_ENOMEM, with syn_last_error() set. Any
+ * thread.
+ */
 SYN_API int syn_typed_take_cstr(const syn_value *v, syn_cstr *out);
 SYN_API int syn_typed_take_buf(const syn_value *v, syn_buf *out);
 SYN_API int syn_typed_take_vptr(const syn_value *v, syn_vptr *out);
