@@ -77,6 +77,29 @@ sni_request_start(const sni_request *r, syn_future **fp)
 	return 0;
 }
 
+int
+sni_post_body(sni_actor *a, sni_wbuf *w, syn_future **fp)
+{
+	syn_future *f  = sni_future_alloc(a->id, a->spin_ns);
+	int         rc = f == NULL || w->err != 0 ? SYN_ENOMEM : 0;
+	if (rc == 0 && f->msg == NULL && nng_msg_alloc(&f->msg, w->len) != 0) {
+		rc = SYN_ENOMEM;
+	}
+	if (rc == 0 && sni_msg_set_body(f->msg, w) != 0) {
+		rc = SYN_ENOMEM;
+	}
+	sni_wbuf_fini(w);
+	if (rc != 0) {
+		if (f != NULL) {
+			sni_future_discard(f);
+		}
+		return rc;
+	}
+	sni_actor_post(a, &f->node);
+	*fp = f;
+	return 0;
+}
+
 static int
 check_not_own_thread(uint32_t actor_id, const char *name)
 {

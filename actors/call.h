@@ -10,6 +10,9 @@
 #include <synchronicity/iter.h>
 #include <synchronicity/value.h>
 
+#include "core/actor.h"
+#include "proto/proto.h"
+
 /*
  * Starts a request: on success *fp is its future, posted, the caller's.
  * On failure returns the code, with syn_last_error() set.
@@ -34,6 +37,12 @@ typedef struct sni_request {
 
 /* Posts r; *fp is its future. Errors as syn_call_future(). */
 int sni_request_start(const sni_request *r, syn_future **fp);
+
+/*
+ * Posts the message body in w (taken) to a, which the caller holds, as a
+ * new future: *fp, the caller's. 0 or SYN_ENOMEM (nothing posted).
+ */
+int sni_post_body(sni_actor *a, sni_wbuf *w, syn_future **fp);
 
 /* sni_request_start for sni_request_aio: arg is the sni_request. */
 int sni_request_start_fn(void *arg, syn_future **fp);

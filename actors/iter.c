@@ -595,23 +595,12 @@ send_close(syn_iter *it, syn_future **fp)
 	if (rc != 0) {
 		return rc; /* gone: its generators were closed with it */
 	}
-	syn_future *f = sni_future_alloc(it->actor_id, a->spin_ns);
-	sni_wbuf    w;
+	sni_wbuf w;
 	sni_wbuf_init(&w);
 	sni_msg_encode_close(&w, 0, it->stream);
-	if (f == NULL || (rc = put_body(&f->msg, &w)) != 0) {
-		if (f == NULL) {
-			sni_wbuf_fini(&w);
-		} else {
-			sni_future_discard(f);
-		}
-		sni_actor_release(a);
-		return SYN_ENOMEM;
-	}
-	sni_actor_post(a, &f->node);
+	rc = sni_post_body(a, &w, fp);
 	sni_actor_release(a);
-	*fp = f;
-	return 0;
+	return rc;
 }
 
 int

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "call.h"
 #include "core/actor.h"
 #include "core/errors.h"
 #include "core/future.h"
@@ -145,19 +146,13 @@ post_release(const syn_handle *h, uint64_t count)
 	    sni_actor_hold_closed((uint32_t) h->owner, &a) != 0) {
 		return; /* gone: it dropped its objects */
 	}
-	syn_future *f = sni_future_alloc(a->id, 0);
+	syn_future *f;
 	sni_wbuf    w;
 	sni_wbuf_init(&w);
 	sni_msg_encode_release(&w, 0, h, count);
-	if (f != NULL && w.err == 0 &&
-	    (f->msg != NULL || nng_msg_alloc(&f->msg, w.len) == 0) &&
-	    sni_msg_set_body(f->msg, &w) == 0) {
-		sni_actor_post(a, &f->node);
+	if (sni_post_body(a, &w, &f) == 0) {
 		syn_future_free(f); /* nobody waits: freed once answered */
-	} else if (f != NULL) {
-		sni_future_discard(f);
 	}
-	sni_wbuf_fini(&w);
 	sni_actor_release(a);
 }
 
