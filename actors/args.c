@@ -134,7 +134,7 @@ syn_unpack(
     syn_task *t, const syn_value *args, size_t nargs, const char *fmt, ...)
 {
 	size_t required, total;
-	int    rc = sni_task_check(t);
+	int    rc = sni_task_check_data(t);
 	if (rc != 0) {
 		return rc;
 	}

@@ -10,6 +10,7 @@
 
 #include "call.h"
 #include "core/actor.h"
+#include "core/cancel.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/future.h"
@@ -128,12 +129,8 @@ int
 sni_request_finish(
     syn_future *f, syn_duration timeout, const char *name, syn_result *res)
 {
-	int rc;
-	if ((rc = sni_future_wait_until(f, sni_deadline_ms(timeout))) != 0) {
-		if (rc == SYN_ETIMEDOUT) {
-			syn_future_cancel(f);
-			rc = sni_future_wait_until(f, UINT64_MAX);
-		}
+	int rc = sni_call_wait(f, sni_deadline_ms(timeout), name);
+	if (rc != 0) {
 		syn_future_free(f);
 		return sni_error_set(
 		    rc == SYN_EFORK ? SYN_EFORK : SYN_ETIMEDOUT,

@@ -68,10 +68,22 @@ check_class(const syn_class_def *def)
 	if (def->nmethods > 0 && def->methods == NULL) {
 		return sni_error_set(SYN_EINVAL, "methods is NULL", def->name);
 	}
+	if ((def->flags & ~(unsigned) SYN_CLASS_BLOCKING) != 0) {
+		return sni_error_set(
+		    SYN_EINVAL, "unknown class flags", def->name);
+	}
 	for (size_t i = 0; i < def->nmethods; i++) {
 		int rc = check_method(def, i);
 		if (rc != 0) {
 			return rc;
+		}
+		if ((def->flags & SYN_CLASS_BLOCKING) &&
+		    def->methods[i].kind == SYN_KIND_GENERATOR) {
+			return sni_error_set(SYN_EINVAL,
+			    "a blocking class cannot have generator methods "
+			    "(a generator yields from its synchronizer's "
+			    "thread)",
+			    def->methods[i].name);
 		}
 	}
 	return 0;
@@ -104,10 +116,11 @@ class_copy(const syn_class_def *def)
 		class_free(c);
 		return NULL;
 	}
-	c->len  = (uint32_t) strlen(def->name);
-	c->size = def->size;
-	c->init = def->init;
-	c->fini = def->fini;
+	c->len   = (uint32_t) strlen(def->name);
+	c->size  = def->size;
+	c->init  = def->init;
+	c->fini  = def->fini;
+	c->flags = def->flags;
 	for (size_t i = 0; i < def->nmethods; i++) {
 		const syn_method_def *m = &def->methods[i];
 		sni_method           *d = &c->methods[i];

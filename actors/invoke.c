@@ -8,6 +8,7 @@
 #include <synchronicity/typed.h>
 
 #include "call.h"
+#include "core/cancel.h"
 #include "core/errors.h"
 #include "proto/proto.h"
 #include "proxy.h"
@@ -207,7 +208,10 @@ syn_exit(syn_proxy *p, int rc, const char *message)
 {
 	syn_value args[2] = { syn_int(rc),
 		rc != 0 && message != NULL ? syn_str(message) : syn_nil() };
-	return syn_invoke(p, "exit", args, 2, NULL);
+	bool was = sni_cancel_shield(true); /* exit runs to its end */
+	int  out = syn_invoke(p, "exit", args, 2, NULL);
+	sni_cancel_shield(was);
+	return out;
 }
 
 syn_scope

@@ -16,6 +16,7 @@
 
 #include "call.h"
 #include "core/actor.h"
+#include "core/cancel.h"
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/future.h"
@@ -471,10 +472,12 @@ next_batch(syn_iter *it)
 	}
 	syn_future *f = b->ahead;
 	b->ahead      = NULL;
-	if ((rc = sni_future_wait_until(f, UINT64_MAX)) != 0) {
+	if ((rc = sni_call_wait(f, UINT64_MAX, it->name)) != 0) {
 		syn_future_free(f);
 		return sni_error_set(rc,
-		    "the request belongs to the parent process of a fork",
+		    rc == SYN_EFORK ? "the request belongs to the parent "
+		                      "process of a fork"
+		                    : "the next batch did not come in time",
 		    it->name);
 	}
 	if ((rc = take_batch(it, f)) != 0) {
@@ -617,6 +620,7 @@ syn_iter_close(syn_iter *it)
 		if (send_close(it, &f) == 0) {
 			sni_actor *self = sni_actor_self();
 			if (self == NULL || self->id != it->actor_id) {
+				sni_blocking_report(it->name);
 				rc = sni_future_wait_until(
 				    f, sni_deadline_ms(it->close_timeout));
 			}

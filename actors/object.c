@@ -17,8 +17,18 @@
 #include "proto/proto.h"
 #include "sync.h"
 
+/* A call of a blocking class waiting for its object's turn. */
+typedef struct sni_turn sni_turn;
+struct sni_turn {
+	sni_task *task;
+	sni_turn *next;
+};
+
 struct sni_object {
 	const sni_class *cls;
+	sni_turn        *line; /* waiting for the turn, first first */
+	sni_turn        *line_end;
+	bool             busy; /* a blocking call has the turn */
 	uint32_t         pins;
 	uint64_t         exports;
 	uint32_t         retains;
@@ -158,6 +168,65 @@ sni_object_unexport(sni_sync *s, sni_object *o, uint64_t n)
 	maybe_drop(s, o);
 }
 
+/* ---- the turn of blocking calls -------------------------------------- */
+
+static void
+line_remove(sni_object *o, sni_turn *w)
+{
+	sni_turn **pp   = &o->line;
+	sni_turn  *prev = NULL;
+	while (*pp != NULL && *pp != w) {
+		prev = *pp;
+		pp   = &(*pp)->next;
+	}
+	if (*pp == w) {
+		*pp = w->next;
+		if (o->line_end == w) {
+			o->line_end = prev;
+		}
+	}
+}
+
+int
+sni_object_take_turn(sni_task *t, sni_object *o)
+{
+	if (!o->busy) {
+		o->busy = true;
+		return 0;
+	}
+	sni_turn w = { t, NULL };
+	if (o->line_end != NULL) {
+		o->line_end->next = &w;
+	} else {
+		o->line = &w;
+	}
+	o->line_end = &w;
+	if (sni_task_park(t) != 0) { /* cancelled: nobody gave it the turn */
+		line_remove(o, &w);
+		return SYN_ECANCELED;
+	}
+	if (t->cancelled) { /* it has the turn: pass it on */
+		sni_object_give_turn(o);
+		return SYN_ECANCELED;
+	}
+	return 0;
+}
+
+void
+sni_object_give_turn(sni_object *o)
+{
+	sni_turn *w = o->line;
+	if (w == NULL) {
+		o->busy = false;
+		return;
+	}
+	o->line = w->next;
+	if (o->line == NULL) {
+		o->line_end = NULL;
+	}
+	sni_task_unpark(w->task); /* the turn passes on: busy stays */
+}
+
 /*
  * Every fini first, holders before what they hold (then, for cycles, the
  * rest), and only then the memory: a fini may still read an object its
@@ -190,7 +259,10 @@ construct(syn_task *t, const sni_class *c, const syn_value *args, size_t nargs,
 	if (o == NULL) {
 		return syn_raise(t, SYN_ENOMEM, "no memory for a %s", c->name);
 	}
-	int rc = c->init != NULL ? c->init(t, o->self, args, nargs) : 0;
+	int rc = c->init == NULL ? 0
+	    : (c->flags & SYN_CLASS_BLOCKING)
+	    ? sni_blocking_init(t, c, o->self, args, nargs)
+	    : c->init(t, o->self, args, nargs);
 	if (rc != 0) {
 		sni_object_unpin(s, o); /* dropped: fini is not owed */
 		return rc;
@@ -270,6 +342,16 @@ syn_object_release(void *self)
 
 /* ---- resolving calls on objects --------------------------------------- */
 
+/* The methods of a blocking class run through sni_blocking_method. */
+static void
+blocking_resolve(const sni_class *c, const sni_method *m, sni_callable *out)
+{
+	if (c->flags & SYN_CLASS_BLOCKING) {
+		out->method   = sni_blocking_method;
+		out->userdata = (void *) m;
+	}
+}
+
 static int
 resolve_constructor(sni_sync *s, const sni_call_view *v, sni_callable *out)
 {
@@ -305,6 +387,7 @@ sni_static_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out)
 		.name                   = m->qualname,
 		.kind                   = m->kind,
 		.raw                    = (m->flags & SYN_METHOD_RAW) != 0 };
+	blocking_resolve(c, m, out);
 	return 0;
 }
 
@@ -339,5 +422,6 @@ sni_object_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out)
 		.name                   = m->qualname,
 		.kind                   = m->kind,
 		.raw                    = (m->flags & SYN_METHOD_RAW) != 0 };
+	blocking_resolve(o->cls, m, out);
 	return 0;
 }

@@ -49,6 +49,7 @@ struct sni_class {
 	void (*fini)(void *);
 	sni_method *methods;
 	uint32_t    nmethods;
+	unsigned    flags; /* syn_class_flags */
 };
 
 /* The class named name[0..len-1] on s, or NULL. */
@@ -90,8 +91,30 @@ void              sni_object_unpin(sni_sync *s, sni_object *o);
 void              sni_object_export(sni_object *o);
 void              sni_object_unexport(sni_sync *s, sni_object *o, uint64_t n);
 
+/*
+ * The object's turn, for the calls of a blocking class: t waits until no
+ * other call of o runs, in arrival order. 0: t has the turn, and gives it
+ * with sni_object_give_turn(); SYN_ECANCELED: t was cancelled first.
+ */
+int  sni_object_take_turn(sni_task *t, sni_object *o);
+void sni_object_give_turn(sni_object *o);
+
 /* Drops every object of s (at the end of its loop), running their fini. */
 void sni_objects_fini(sni_sync *s);
+
+/* ---- blocking classes (blocking.c) ---- */
+
+/*
+ * The implementation of every method of a blocking class: runs the
+ * method whose sni_method is t's userdata on the pool, in its object's
+ * turn.
+ */
+int sni_blocking_method(syn_task *t, void *self, const syn_value *args,
+    size_t nargs, syn_value *ret);
+
+/* Runs a blocking class's init on the pool; t waits. */
+int sni_blocking_init(syn_task *t, const sni_class *c, void *self,
+    const syn_value *args, size_t nargs);
 
 /* ---- translation (translate.c) ---- */
 

@@ -120,6 +120,8 @@ actor_alloc(const syn_config *c)
 	    c->max_message ? c->max_message : SNI_DEFAULT_MAX_SIZE;
 	a->limits.allow_ptr = true;
 	a->max_message      = a->limits.max_size;
+	a->on_blocking      = c->on_blocking;
+	a->on_blocking_arg  = c->on_blocking_arg;
 	a->close_node.kind  = SNI_NODE_CLOSE;
 	a->stop_node.kind   = SNI_NODE_STOP;
 	sni_stack_pool_init(
@@ -207,7 +209,7 @@ handle(sni_actor *a, sni_node *n)
 	case SNI_NODE_WAKE: {
 		sni_task *t =
 		    (sni_task *) ((char *) n - offsetof(sni_task, wake));
-		if (t->wait == SNI_WAIT_FUTURE) {
+		if (t->wait == SNI_WAIT_FUTURE || t->wait == SNI_WAIT_PARK) {
 			sni_task_resume(t, 0);
 		}
 		break;

@@ -80,6 +80,8 @@ struct sni_actor {
 	char                 name[64];
 	uint32_t             spin_ns;
 	sni_limits           limits; /* for calls on the fast lane */
+	void (*on_blocking)(syn_synchronizer, const char *, void *);
+	void                *on_blocking_arg;
 	const sni_actor_ops *ops;
 	void                *ops_arg;
 	pthread_t            thread;

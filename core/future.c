@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "actor.h"
+#include "cancel.h"
 #include "clock.h"
 #include "errors.h"
 #include "futex.h"
@@ -641,6 +642,7 @@ syn_future_wait_timeout(syn_future *f, syn_duration timeout)
 		if (rc != 0) {
 			return rc;
 		}
+		sni_blocking_report("syn_future_wait");
 		rc = sni_future_wait_until(f, sni_deadline_ms(timeout));
 		if (rc != 0) {
 			return fail_wait(rc);
@@ -772,6 +774,9 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 		return sni_error_set(SYN_EINVAL, "futures are NULL", "");
 	}
 	uint64_t deadline = sni_deadline_ms(timeout);
+	if (timeout != SYN_DURATION_ZERO) {
+		sni_blocking_report("syn_future_wait_all");
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (fs[i] == NULL) {
 			return sni_error_set(
@@ -875,6 +880,7 @@ syn_future_wait_any(
 		ls[i].fired    = &fired;
 		sni_future_listen(fs[i], &ls[i].l);
 	}
+	sni_blocking_report("syn_future_wait_any");
 	wait_fired(&fired, fs, n, sni_deadline_ms(timeout));
 	for (size_t i = 0; i < n; i++) {
 		sni_future_unlisten(fs[i], &ls[i].l);

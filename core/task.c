@@ -327,6 +327,46 @@ sni_task_check(sni_task *t)
 	return 0;
 }
 
+static _Thread_local sni_task *lent_here;
+
+void
+sni_task_lend(sni_task *t)
+{
+	lent_here = t;
+}
+
+void
+sni_task_unlend(void)
+{
+	lent_here = NULL;
+}
+
+int
+sni_task_check_data(sni_task *t)
+{
+	return t != NULL && t == lent_here ? 0 : sni_task_check(t);
+}
+
+int
+sni_task_park(sni_task *t)
+{
+	if (t->cancelled) {
+		return SYN_ECANCELED;
+	}
+	t->unparked = false;
+	t->wait     = SNI_WAIT_PARK;
+	return sni_task_suspend(t);
+}
+
+void
+sni_task_unpark(sni_task *t)
+{
+	if (t->wait == SNI_WAIT_PARK && !t->unparked) {
+		t->unparked = true;
+		sni_actor_post(t->actor, &t->wake);
+	}
+}
+
 int
 sni_task_suspend(sni_task *t)
 {
@@ -375,6 +415,11 @@ sni_task_cancel(sni_task *t, bool closing)
 		sni_aio_cancel_wait(t);
 		break;
 	case SNI_WAIT_POOL: /* the job runs to its end; then t sees it */
+		break;
+	case SNI_WAIT_PARK: /* once unparked, its wake is on its way */
+		if (!t->unparked) {
+			sni_task_resume(t, SYN_ECANCELED);
+		}
 		break;
 	case SNI_WAIT_FD:
 		sni_timer_cancel(&t->actor->timers, &t->timer);

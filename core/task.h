@@ -36,6 +36,7 @@ enum sni_wait {
 	SNI_WAIT_YIELD, /* a generator, for its consumer's next request */
 	SNI_WAIT_POOL,  /* a job on the blocking pool */
 	SNI_WAIT_FD,    /* a file descriptor (fdwait.c) */
+	SNI_WAIT_PARK,  /* another task of its actor (sni_task_unpark) */
 };
 
 /*
@@ -73,6 +74,7 @@ struct syn_task {
 	bool     done;
 	bool     cancelled;
 	bool     closing;    /* cancelled because the actor closes */
+	bool     unparked;   /* sni_task_unpark's wake is on its way */
 	uint8_t  wait;       /* an sni_wait */
 	void    *origin_ptr; /* the syn_future or the door slot */
 	uint64_t call_id;
@@ -141,6 +143,29 @@ void sni_task_resume(sni_task *t, int rc);
  * only.
  */
 void sni_task_cancel(sni_task *t, bool closing);
+
+/*
+ * Suspends t until another task of its actor calls sni_task_unpark(t), or
+ * t is cancelled first. Returns 0 once unparked (t may have been cancelled
+ * meanwhile: check t->cancelled), SYN_ECANCELED when cancelled while
+ * parked (nobody will unpark it: whoever keeps it for that must drop it).
+ * Only t itself, running.
+ */
+int sni_task_park(sni_task *t);
+
+/* Wakes parked task t, once. Its actor's thread (a task or the loop). */
+void sni_task_unpark(sni_task *t);
+
+/*
+ * Lends t to the calling thread (a blocking pool thread running a job of
+ * t) until sni_task_unlend(): there syn_unpack, syn_raise, syn_task_alloc
+ * and the like work on t; await points still refuse it (SYN_ESTATE).
+ */
+void sni_task_lend(sni_task *t);
+void sni_task_unlend(void);
+
+/* 0 when t runs here, or is lent to this thread; else SYN_ESTATE. */
+int sni_task_check_data(sni_task *t);
 
 /* A descriptor a task awaits is ready (its node came): resumes it. */
 struct sni_fdwait;

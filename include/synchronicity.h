@@ -13,6 +13,7 @@
 
 #include <nng/nng.h>
 
+#include <synchronicity/cancel.h>
 #include <synchronicity/class.h>
 #include <synchronicity/error.h>
 #include <synchronicity/export.h>

@@ -279,7 +279,7 @@ static const syn_method_def db_methods[] = {
 };
 
 static const syn_class_def db_class = { "DB", sizeof(db_state), db_init,
-	db_fini, db_methods, sizeof(db_methods) / sizeof(db_methods[0]) };
+	db_fini, db_methods, sizeof(db_methods) / sizeof(db_methods[0]), 0 };
 
 static syn_synchronizer
 db_sync(void)
@@ -660,7 +660,7 @@ parent_fini(void *self)
 }
 
 static const syn_class_def parent_class = { "Parent", sizeof(parent_state),
-	parent_init, parent_fini, NULL, 0 };
+	parent_init, parent_fini, NULL, 0, 0 };
 
 /* bad_result(): an object beside a value that cannot be encoded. */
 static int
@@ -680,7 +680,7 @@ START_TEST(lifetimes_in_corners)
 	ck_assert_syn_ok(syn_register_class(s, &parent_class));
 	syn_method_def bad[] = { { "bad_result", SYN_KIND_FUNCTION,
 	    db_bad_result, 0 } };
-	syn_class_def  bdef  = { "Bad", 8, NULL, db_fini, bad, 1 };
+	syn_class_def  bdef  = { "Bad", 8, NULL, db_fini, bad, 1, 0 };
 	ck_assert_syn_ok(syn_register_class(s, &bdef));
 	/* A future of a new object, freed unread: the object goes. */
 	syn_value   url = syn_str("u");
@@ -794,7 +794,7 @@ static const syn_method_def mgr_methods[] = {
 };
 
 static const syn_class_def mgr_class = { "CtxMgr", sizeof(mgr), mgr_init, NULL,
-	mgr_methods, 2 };
+	mgr_methods, 2, 0 };
 
 static syn_proxy *
 new_mgr(syn_synchronizer s, int64_t delay, bool fail_exit)

@@ -68,6 +68,28 @@ enum syn_method_flags {
 	SYN_METHOD_STATIC = 1u << 2,
 };
 
+/* What a class is. */
+enum syn_class_flags {
+	/*
+	 * A blocking class: its init and its methods are plain blocking C
+	 * functions (a database driver's, a file's), not tasks. Each call
+	 * runs its implementation on the blocking pool (see
+	 * syn_run_blocking()), so it may block as long as it needs while
+	 * the synchronizer serves other calls; the calls on one object run
+	 * one at a time, in the order they arrive, so its state needs no
+	 * lock. Callers see no difference: blocking, future, aio. The
+	 * implementation runs on a pool thread: with its t it may call
+	 * syn_unpack(), syn_raise(), syn_task_alloc(), syn_task_printf(),
+	 * syn_task_userdata() and syn_task_synchronizer(), and make
+	 * blocking calls on any synchronizer; await points return
+	 * SYN_ESTATE. Cancelling a call that waits for its turn takes it
+	 * out of the line; a running one finishes, then reports
+	 * SYN_ECANCELED. fini still runs on the synchronizer's thread.
+	 * Generator methods are refused (SYN_EINVAL).
+	 */
+	SYN_CLASS_BLOCKING = 1u << 0,
+};
+
 /* A method of a class. */
 typedef struct syn_method_def {
 	const char   *name; /* 1 to 255 bytes of UTF-8 */
@@ -96,6 +118,7 @@ typedef struct syn_class_def {
 	void (*fini)(void *self);
 	const syn_method_def *methods;
 	size_t                nmethods;
+	unsigned              flags; /* syn_class_flags */
 } syn_class_def;
 
 /*

@@ -72,6 +72,14 @@ typedef struct syn_config {
 	 * deepest nesting of values (0 to 64). 0: 16 MiB and 32 levels. */
 	size_t max_message;
 	int    max_depth;
+	/* Called on the synchronizer's thread each time one of its tasks
+	 * makes a blocking call (syn_call, syn_invoke, syn_iter_next,
+	 * syn_future_wait, ... on another synchronizer), which stalls this
+	 * one until it returns: the reference's blocking_in_async_callback.
+	 * s is this synchronizer, what names the call. It runs before the
+	 * call waits, and must not block. NULL: nothing is reported. */
+	void (*on_blocking)(syn_synchronizer s, const char *what, void *arg);
+	void *on_blocking_arg;
 } syn_config;
 
 /*

@@ -405,7 +405,14 @@
 	int  C##_register(syn_synchronizer s_);
 
 /* Defines class C (in one .c file, after the declarations). */
-#define SYN_CLASS_DEFINE(C, L)                                                \
+#define SYN_CLASS_DEFINE(C, L) SYN_CLASS_DEFINE_FLAGS(C, L, 0)
+
+/*
+ * Defines class C with syn_class_flags: SYN_CLASS_DEFINE_FLAGS(C, L,
+ * SYN_CLASS_BLOCKING) makes its init and methods plain blocking functions
+ * run on the blocking pool (synchronicity/class.h).
+ */
+#define SYN_CLASS_DEFINE_FLAGS(C, L, FLAGS)                                   \
 	SNI_APPLY(L, SNI_SET(CALLER, M), C)                                   \
 	SNI_APPLY(L, SNI_SET(GLUE, M), C)                                     \
 	static void C##_fini_glue_(void *self_)                               \
@@ -418,7 +425,7 @@
 		    L, SNI_SET(MROW, M), C) { NULL, 0, NULL, 0 } };           \
 		syn_class_def def_ = { #C, sizeof(C##_state), C##_init_glue_, \
 			C##_fini_glue_, rows_,                                \
-			sizeof(rows_) / sizeof(rows_[0]) - 1 };               \
+			sizeof(rows_) / sizeof(rows_[0]) - 1, (FLAGS) };      \
 		return syn_register_class(s_, &def_);                         \
 	}
 

@@ -233,7 +233,8 @@ static const syn_method_def obj_methods[] = {
 	{ "echo_raw", SYN_KIND_FUNCTION, m_echo, SYN_METHOD_RAW },
 };
 
-static const syn_class_def obj_class = { "Obj", 8, NULL, NULL, obj_methods, 3 };
+static const syn_class_def obj_class = { "Obj", 8, NULL, NULL, obj_methods, 3,
+	0 };
 
 static syn_synchronizer
 make_sync(int spin_us)

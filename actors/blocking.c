@@ -1,0 +1,68 @@
+/*
+ * actors/blocking.c: the calls of a blocking class (SYN_CLASS_BLOCKING).
+ * Their implementations are plain blocking functions: the task that
+ * serves the call waits for its object's turn, then lends itself to a
+ * pool thread that runs the implementation, and waits for it there.
+ */
+#include "core/errors.h"
+#include "sync.h"
+
+/* One implementation to run on the pool, with t lent to its thread. */
+typedef struct blocking_job {
+	syn_task     *t;
+	syn_method_fn method;
+	int (*init)(syn_task *, void *, const syn_value *, size_t);
+	void            *self;
+	const syn_value *args;
+	size_t           nargs;
+	syn_value       *ret;
+} blocking_job;
+
+static int
+run_lent(void *arg)
+{
+	blocking_job *j = arg;
+	sni_task_lend(j->t);
+	int rc = j->method != NULL
+	    ? j->method(j->t, j->self, j->args, j->nargs, j->ret)
+	    : j->init(j->t, j->self, j->args, j->nargs);
+	sni_task_unlend();
+	return rc;
+}
+
+int
+sni_blocking_method(syn_task *t, void *self, const syn_value *args,
+    size_t nargs, syn_value *ret)
+{
+	const sni_method *m = syn_task_userdata(t);
+	t->call.userdata    = NULL; /* the implementation sees none */
+	sni_sync   *s       = sni_actor_self()->ops_arg;
+	sni_object *o       = self != NULL ? sni_object_of(s, self) : NULL;
+	int         rc      = o != NULL ? sni_object_take_turn(t, o) : 0;
+	if (rc != 0) {
+		return rc;
+	}
+	blocking_job j = { .t = t,
+		.method       = m->fn,
+		.self         = self,
+		.args         = args,
+		.nargs        = nargs,
+		.ret          = ret };
+	rc             = syn_run_blocking(t, run_lent, &j);
+	if (o != NULL) {
+		sni_object_give_turn(o);
+	}
+	return rc;
+}
+
+int
+sni_blocking_init(syn_task *t, const sni_class *c, void *self,
+    const syn_value *args, size_t nargs)
+{
+	blocking_job j = { .t = t,
+		.init         = c->init,
+		.self         = self,
+		.args         = args,
+		.nargs        = nargs };
+	return syn_run_blocking(t, run_lent, &j);
+}

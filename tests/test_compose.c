@@ -1,0 +1,372 @@
+/*
+ * Synchronizers composed: tasks awaiting other synchronizers (chains and
+ * cycles), their own synchronizer, blocking calls made from tasks (and
+ * the hook that reports them), cancellation down a chain, destroying a
+ * synchronizer others await, and many threads on several synchronizers.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+/*
+ * relay(x, id1, id2, ...): with no ids, returns x * x; else awaits
+ * relay(x, id2, ...) on synchronizer id1 and returns its result.
+ */
+static int
+relay(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	if (nargs == 0 || args[0].type != SYN_TYPE_INT) {
+		return syn_raise(t, SYN_EINVAL, "relay(x, ids...)");
+	}
+	if (nargs == 1) {
+		*ret = syn_int(args[0].as.i * args[0].as.i);
+		return 0;
+	}
+	syn_synchronizer next = { (uint32_t) args[1].as.i };
+	syn_value        rest[8];
+	size_t           n = nargs - 1 < 8 ? nargs - 1 : 8;
+	rest[0]            = args[0];
+	memcpy(&rest[1], &args[2], (n - 1) * sizeof(rest[0]));
+	syn_future *f;
+	int         rc = syn_call_future(next, "relay", rest, n, &f);
+	if (rc != 0) {
+		return rc;
+	}
+	if ((rc = syn_await(t, f)) == 0) {
+		const syn_value *v;
+		syn_future_value(f, &v);
+		*ret = syn_int(v->as.i);
+	}
+	syn_future_free(f);
+	return rc;
+}
+
+/* The order in which the levels of a chain cleaned up. */
+static atomic_int cleanup_log[8];
+static atomic_int cleanup_n;
+
+/*
+ * hold(level, id1, ...): with no ids, sleeps until cancelled; else awaits
+ * hold(level + 1, id2, ...) on id1. Each level logs its level when its
+ * await is cancelled, after a short cleanup that itself awaits.
+ */
+static int
+hold(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	int64_t level = args[0].as.i;
+	int     rc;
+	if (nargs == 1) {
+		rc = syn_sleep(t, SYN_DURATION_INFINITE);
+	} else {
+		syn_synchronizer next    = { (uint32_t) args[1].as.i };
+		syn_value        rest[8] = { syn_int(level + 1) };
+		size_t           n       = nargs - 1 < 8 ? nargs - 1 : 8;
+		memcpy(&rest[1], &args[2], (n - 1) * sizeof(rest[0]));
+		syn_future *f;
+		if ((rc = syn_call_future(next, "hold", rest, n, &f)) != 0) {
+			return rc;
+		}
+		rc = syn_await(t, f);
+		syn_future_free(f);
+	}
+	if (rc == SYN_ECANCELED) {
+		usleep(2000); /* cleanup that takes a while */
+		int i = atomic_fetch_add(&cleanup_n, 1);
+		atomic_store(&cleanup_log[i & 7], (int) level);
+	}
+	return rc;
+}
+
+/* call_blocking(id, x): square_now(x) on id, as a blocking call. */
+static int
+call_blocking(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t id, x;
+	int     rc = syn_unpack(t, args, nargs, "ii", &id, &x);
+	if (rc != 0) {
+		return rc;
+	}
+	syn_synchronizer other = { (uint32_t) id };
+	syn_value        arg   = syn_int(x);
+	syn_result       res   = SYN_RESULT_INIT;
+	if ((rc = syn_call(other, "square_now", &arg, 1, &res)) == 0) {
+		*ret = syn_int(res.value.as.i);
+	}
+	syn_result_fini(&res);
+	return rc == 0 ? 0 : syn_raise(t, rc, "blocking call failed");
+}
+
+static syn_synchronizer
+compose_sync(const syn_config *cfg)
+{
+	syn_synchronizer s = cfg != NULL ? th_new_cfg(cfg) : th_new();
+	th_register(s, "relay", relay, NULL);
+	th_register(s, "hold", hold, NULL);
+	th_register(s, "call_blocking", call_blocking, NULL);
+	return s;
+}
+
+static int64_t
+relay_call(syn_synchronizer s, const syn_value *args, size_t n)
+{
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "relay", args, n, &res));
+	int64_t v = res.value.as.i;
+	syn_result_fini(&res);
+	return v;
+}
+
+/* A -> B -> C, and cycles: A -> B -> A, A -> B -> A -> B -> A. */
+START_TEST(chains_and_cycles)
+{
+	syn_synchronizer a = compose_sync(NULL), b = compose_sync(NULL),
+	                 c = compose_sync(NULL);
+	syn_value chain[4] = { syn_int(7), syn_int(b.id), syn_int(c.id) };
+	ck_assert_int_eq(relay_call(a, chain, 3), 49);
+	syn_value cycle[3] = { syn_int(8), syn_int(b.id), syn_int(a.id) };
+	ck_assert_int_eq(relay_call(a, cycle, 3), 64);
+	syn_value longer[5] = { syn_int(9), syn_int(b.id), syn_int(a.id),
+		syn_int(b.id), syn_int(a.id) };
+	ck_assert_int_eq(relay_call(a, longer, 5), 81);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+	ck_assert_syn_ok(syn_synchronizer_destroy(c));
+}
+END_TEST
+
+/* A task awaiting its own synchronizer runs the call as another task; a
+ * blocking call to its own synchronizer is refused with SYN_EDEADLK. */
+START_TEST(own_synchronizer)
+{
+	syn_synchronizer a       = compose_sync(NULL);
+	syn_value        self[3] = { syn_int(5), syn_int(a.id), syn_int(a.id) };
+	ck_assert_int_eq(relay_call(a, self, 3), 25);
+	syn_value  args[2] = { syn_int(a.id), syn_int(3) };
+	syn_result res     = SYN_RESULT_INIT;
+	ck_assert_syn_rc(
+	    syn_call(a, "call_blocking", args, 2, &res), SYN_EDEADLK);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+}
+END_TEST
+
+typedef struct blocking_log {
+	atomic_int       count;
+	syn_synchronizer who;
+	char             what[64];
+} blocking_log;
+
+static void
+on_blocking(syn_synchronizer s, const char *what, void *arg)
+{
+	blocking_log *log = arg;
+	log->who          = s;
+	snprintf(log->what, sizeof(log->what), "%s", what);
+	atomic_fetch_add(&log->count, 1);
+}
+
+/* A blocking call from A's task to B works, stalls A, and A's hook
+ * reports it; awaiting the same call reports nothing. */
+START_TEST(blocking_in_task_is_reported)
+{
+	static blocking_log log;
+	atomic_store(&log.count, 0);
+	syn_config       cfg = { .on_blocking = on_blocking,
+		      .on_blocking_arg        = &log };
+	syn_synchronizer a = compose_sync(&cfg), b = compose_sync(NULL);
+	syn_value        args[2] = { syn_int(b.id), syn_int(6) };
+	syn_result       res     = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(a, "call_blocking", args, 2, &res));
+	ck_assert_int_eq(res.value.as.i, 36);
+	syn_result_fini(&res);
+	ck_assert_int_eq(atomic_load(&log.count), 1);
+	ck_assert_uint_eq(log.who.id, a.id);
+	ck_assert_str_eq(log.what, "square_now");
+	syn_value chain[2] = { syn_int(4), syn_int(b.id) };
+	ck_assert_int_eq(relay_call(a, chain, 2), 16); /* awaited */
+	ck_assert_int_eq(atomic_load(&log.count), 1);
+	ck_assert_int_eq(th_call_int(b, "square_now", 2), 4); /* no actor */
+	ck_assert_int_eq(atomic_load(&log.count), 1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+}
+END_TEST
+
+/* Cancelling the outer call of A -> B -> C cancels every level; each
+ * level's cleanup runs, innermost first, before the caller is told. */
+START_TEST(cancel_down_a_chain)
+{
+	syn_synchronizer a = compose_sync(NULL), b = compose_sync(NULL),
+	                 c = compose_sync(NULL);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 8; i++) {
+			atomic_store(&cleanup_log[i], 0);
+		}
+		atomic_store(&cleanup_n, 0);
+		syn_value   args[3] = { syn_int(1), syn_int(b.id),
+			  syn_int(c.id) };
+		syn_future *f;
+		ck_assert_syn_ok(syn_call_future(a, "hold", args, 3, &f));
+		usleep(20000); /* the chain is built */
+		ck_assert_syn_ok(syn_future_cancel(f));
+		ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
+		ck_assert_int_eq(atomic_load(&cleanup_n), 3);
+		ck_assert_int_eq(atomic_load(&cleanup_log[0]), 3); /* C */
+		ck_assert_int_eq(atomic_load(&cleanup_log[1]), 2); /* B */
+		ck_assert_int_eq(atomic_load(&cleanup_log[2]), 1); /* A */
+		syn_future_free(f);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+	ck_assert_syn_ok(syn_synchronizer_destroy(c));
+}
+END_TEST
+
+/* A cancel racing with completion, at every moment: the canceller always
+ * gets SYN_ECANCELED. */
+START_TEST(cancel_racing_completion_wins)
+{
+	syn_synchronizer a = compose_sync(NULL), b = compose_sync(NULL);
+	for (int i = 0; i < 2000; i++) {
+		syn_value   args[2] = { syn_int(i), syn_int(b.id) };
+		syn_future *f;
+		ck_assert_syn_ok(syn_call_future(a, "relay", args, 2, &f));
+		for (int spin = 0; spin < i % 50; spin++) {
+			__asm__ volatile("" ::: "memory");
+		}
+		ck_assert_syn_ok(syn_future_cancel(f));
+		ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
+		ck_assert_int_eq(syn_future_error(f)->code, SYN_ECANCELED);
+		syn_future_free(f);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+}
+END_TEST
+
+/* Destroying B while A's tasks await it: their awaits fail with
+ * SYN_ECLOSED, and A keeps serving. */
+START_TEST(destroy_while_others_await)
+{
+	syn_synchronizer a = compose_sync(NULL), b = compose_sync(NULL);
+	syn_future      *fs[8];
+	for (int i = 0; i < 8; i++) {
+		syn_value args[3] = { syn_int(b.id), syn_str("sleep_ms"),
+			syn_int(60000) };
+		ck_assert_syn_ok(syn_call_future(a, "nested", args, 3, &fs[i]));
+	}
+	usleep(20000);
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+	for (int i = 0; i < 8; i++) {
+		ck_assert_syn_rc(syn_future_wait(fs[i]), SYN_ECLOSED);
+		syn_future_free(fs[i]);
+	}
+	ck_assert_int_eq(th_call_int(a, "square_now", 12), 144);
+	syn_value  args[3] = { syn_int(b.id), syn_str("square_now"),
+		 syn_int(2) };
+	syn_result res     = SYN_RESULT_INIT;
+	ck_assert_syn_rc(syn_call(a, "nested", args, 3, &res), SYN_ECLOSED);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+}
+END_TEST
+
+/* ---- load: 16 threads, 4 synchronizers calling each other ------------- */
+
+enum { NSYNC = 4, NTHREADS = 16 };
+
+typedef struct loader {
+	syn_synchronizer *syncs;
+	unsigned          seed;
+	double            until_ms;
+	long              calls, wrong, failed;
+} loader;
+
+/* Calls relay on a random synchronizer through a random chain of 0 to 3
+ * others, blocking or as a future, until time is up. */
+static void *
+load(void *arg)
+{
+	loader *l = arg;
+	while (th_now_ms() < l->until_ms) {
+		int64_t   x    = rand_r(&l->seed) % 100000;
+		size_t    hops = (size_t) (rand_r(&l->seed) % 4);
+		syn_value args[4];
+		args[0] = syn_int(x);
+		for (size_t h = 0; h < hops; h++) {
+			args[1 + h] =
+			    syn_int(l->syncs[rand_r(&l->seed) % NSYNC].id);
+		}
+		syn_synchronizer s   = l->syncs[rand_r(&l->seed) % NSYNC];
+		syn_result       res = SYN_RESULT_INIT;
+		int              rc;
+		if (rand_r(&l->seed) % 2) {
+			rc = syn_call(s, "relay", args, 1 + hops, &res);
+		} else {
+			syn_future *f;
+			rc = syn_call_future(s, "relay", args, 1 + hops, &f);
+			if (rc == 0) {
+				const syn_value *v;
+				rc = syn_future_wait(f);
+				if (rc == 0 && syn_future_value(f, &v) == 0) {
+					res.value = *v;
+				}
+				syn_future_free(f);
+			}
+		}
+		l->calls++;
+		if (rc != 0) {
+			l->failed++;
+		} else if (res.value.as.i != x * x) {
+			l->wrong++;
+		}
+		syn_result_fini(&res);
+	}
+	return NULL;
+}
+
+START_TEST(sixteen_threads_four_synchronizers)
+{
+	syn_synchronizer syncs[NSYNC];
+	for (int i = 0; i < NSYNC; i++) {
+		syncs[i] = compose_sync(NULL);
+	}
+	pthread_t th[NTHREADS];
+	loader    ls[NTHREADS];
+	double    until = th_now_ms() + 1500;
+	for (int i = 0; i < NTHREADS; i++) {
+		ls[i] = (loader) { syncs, (unsigned) i * 7919u + 1, until, 0, 0,
+			0 };
+		pthread_create(&th[i], NULL, load, &ls[i]);
+	}
+	long total = 0;
+	for (int i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(ls[i].failed, 0);
+		ck_assert_int_eq(ls[i].wrong, 0);
+		ck_assert_int_gt(ls[i].calls, 0);
+		total += ls[i].calls;
+	}
+	ck_assert_int_gt(total, NTHREADS);
+	for (int i = 0; i < NSYNC; i++) {
+		ck_assert_syn_ok(syn_synchronizer_destroy(syncs[i]));
+	}
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	const th_case cases[] = {
+		TH_CASE("chains_and_cycles", chains_and_cycles),
+		TH_CASE("own_synchronizer", own_synchronizer),
+		TH_CASE("blocking_reported", blocking_in_task_is_reported),
+		TH_CASE("cancel_chain", cancel_down_a_chain),
+		TH_CASE("cancel_race", cancel_racing_completion_wins),
+		TH_CASE("destroy_awaited", destroy_while_others_await),
+		TH_CASE("load_16_threads", sixteen_threads_four_synchronizers),
+	};
+	return TH_SUITE("compose", cases);
+}
