@@ -208,8 +208,8 @@ syn_exit(syn_proxy *p, int rc, const char *message)
 {
 	syn_value args[2] = { syn_int(rc),
 		rc != 0 && message != NULL ? syn_str(message) : syn_nil() };
-	bool was = sni_cancel_shield(true); /* exit runs to its end */
-	int  out = syn_invoke(p, "exit", args, 2, NULL);
+	bool      was     = sni_cancel_shield(true); /* exit runs to its end */
+	int       out     = syn_invoke(p, "exit", args, 2, NULL);
 	sni_cancel_shield(was);
 	return out;
 }

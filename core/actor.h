@@ -76,10 +76,10 @@ struct sni_actor {
 	char     pad_[64 - sizeof(sni_mpsc)];
 
 	/* Set before the thread starts, then read-only. */
-	uint32_t             id;
-	char                 name[64];
-	uint32_t             spin_ns;
-	sni_limits           limits; /* for calls on the fast lane */
+	uint32_t   id;
+	char       name[64];
+	uint32_t   spin_ns;
+	sni_limits limits; /* for calls on the fast lane */
 	void (*on_blocking)(syn_synchronizer, const char *, void *);
 	void                *on_blocking_arg;
 	const sni_actor_ops *ops;
