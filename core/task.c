@@ -445,6 +445,14 @@ sni_task_run_timers(sni_actor *a, uint64_t now)
 		    (sni_task *) ((char *) tm - offsetof(sni_task, timer));
 		if (t->wait == SNI_WAIT_FD) {
 			fd_give_up(t, SYN_ETIMEDOUT);
+		} else if (t->wait == SNI_WAIT_FUTURE) {
+			/* syn_await_timeout: the call is cancelled, and the
+			 * task waits for its cleanup, as for its own cancel */
+			uint32_t fs = atomic_load(&t->awaited->state);
+			if ((fs & SNI_F_DONE) == 0) { /* else: in time */
+				t->timed_out = true;
+				syn_future_cancel(t->awaited);
+			}
 		} else {
 			sni_task_resume(t, 0);
 		}
@@ -517,11 +525,40 @@ syn_await(syn_task *t, syn_future *f)
 	if (t->cancelled) {
 		return SYN_ECANCELED;
 	}
+	if (t->timed_out) {
+		return syn_raise(t, SYN_ETIMEDOUT,
+		    "the awaited call did not finish in time and was "
+		    "cancelled");
+	}
 	rc = sni_future_outcome(f, NULL);
 	if (rc != 0) {
 		const syn_error *e = syn_future_error(f);
 		sni_task_adopt_error(t, rc, e->message, e->where);
 	}
+	return rc;
+}
+
+int
+syn_await_timeout(syn_task *t, syn_future *f, syn_duration timeout)
+{
+	int rc = sni_task_check(t);
+	if (rc != 0 || timeout == SYN_DURATION_INFINITE) {
+		return rc != 0 ? rc : syn_await(t, f);
+	}
+	if (timeout < 0 || f == NULL) {
+		return syn_raise(t, SYN_EINVAL, "await of %s with timeout %d",
+		    f == NULL ? "NULL" : "a future", (int) timeout);
+	}
+	if (sni_timer_arm(&t->actor->timers, &t->timer,
+	        sni_now_ns() + (uint64_t) timeout * 1000000u) != 0) {
+		return SYN_ENOMEM;
+	}
+	t->timed_out = false;
+	rc           = syn_await(t, f);
+	if (sni_timer_armed(&t->timer)) {
+		sni_timer_cancel(&t->actor->timers, &t->timer);
+	}
+	t->timed_out = false;
 	return rc;
 }
 

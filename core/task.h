@@ -75,6 +75,7 @@ struct syn_task {
 	bool     cancelled;
 	bool     closing;    /* cancelled because the actor closes */
 	bool     unparked;   /* sni_task_unpark's wake is on its way */
+	bool     timed_out;  /* syn_await_timeout's deadline passed */
 	uint8_t  wait;       /* an sni_wait */
 	void    *origin_ptr; /* the syn_future or the door slot */
 	uint64_t call_id;

@@ -100,6 +100,35 @@ call_blocking(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc == 0 ? 0 : syn_raise(t, rc, "blocking call failed");
 }
 
+/* deadline(ms, id, fn, x): awaits fn(x) on id for ms at most. */
+static int
+deadline(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t          ms, id;
+	const char      *fn;
+	const syn_value *x;
+	syn_future      *f;
+	int rc = syn_unpack(t, args, nargs, "iisv", &ms, &id, &fn, &x);
+	if (rc != 0 ||
+	    (rc = syn_call_future(
+	         (syn_synchronizer) { (uint32_t) id }, fn, x, 1, &f)) != 0) {
+		return rc;
+	}
+	double t0 = th_now_ms();
+	rc        = syn_await_timeout(t, f, (syn_duration) ms);
+	if (rc == SYN_ETIMEDOUT && atomic_load(&cleanup_n) != 1) {
+		rc = syn_raise(t, SYN_EUSER(1), "returned before the cleanup");
+	} else if (rc == 0) {
+		const syn_value *v;
+		syn_future_value(f, &v);
+		*ret = syn_int(v->as.i);
+	} else if (rc == SYN_ETIMEDOUT && th_now_ms() - t0 < (double) ms) {
+		rc = syn_raise(t, SYN_EUSER(2), "timed out early");
+	}
+	syn_future_free(f);
+	return rc;
+}
+
 static syn_synchronizer
 compose_sync(const syn_config *cfg)
 {
@@ -107,6 +136,7 @@ compose_sync(const syn_config *cfg)
 	th_register(s, "relay", relay, NULL);
 	th_register(s, "hold", hold, NULL);
 	th_register(s, "call_blocking", call_blocking, NULL);
+	th_register(s, "deadline", deadline, NULL);
 	return s;
 }
 
@@ -222,6 +252,27 @@ START_TEST(cancel_down_a_chain)
 	ck_assert_syn_ok(syn_synchronizer_destroy(a));
 	ck_assert_syn_ok(syn_synchronizer_destroy(b));
 	ck_assert_syn_ok(syn_synchronizer_destroy(c));
+}
+END_TEST
+
+/* A task's await with a deadline: in time, the result; too late, the
+ * awaited call is cancelled and cleaned up before SYN_ETIMEDOUT. */
+START_TEST(await_with_deadline)
+{
+	syn_synchronizer a = compose_sync(NULL), b = compose_sync(NULL);
+	atomic_store(&cleanup_n, 0);
+	syn_value  late[4] = { syn_int(50), syn_int(b.id), syn_str("hold"),
+		 syn_int(1) };
+	syn_result res     = SYN_RESULT_INIT;
+	ck_assert_syn_rc(syn_call(a, "deadline", late, 4, &res), SYN_ETIMEDOUT);
+	ck_assert_int_eq(atomic_load(&cleanup_n), 1);
+	syn_value in_time[4] = { syn_int(5000), syn_int(b.id), syn_str("relay"),
+		syn_int(6) };
+	ck_assert_syn_ok(syn_call(a, "deadline", in_time, 4, &res));
+	ck_assert_int_eq(res.value.as.i, 36);
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
 }
 END_TEST
 
@@ -365,6 +416,7 @@ suite(void)
 		TH_CASE("blocking_reported", blocking_in_task_is_reported),
 		TH_CASE("cancel_chain", cancel_down_a_chain),
 		TH_CASE("cancel_race", cancel_racing_completion_wins),
+		TH_CASE("await_deadline", await_with_deadline),
 		TH_CASE("destroy_awaited", destroy_while_others_await),
 		TH_CASE("load_16_threads", sixteen_threads_four_synchronizers),
 	};

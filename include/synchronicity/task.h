@@ -57,6 +57,16 @@ SYN_API int syn_sleep(syn_task *t, syn_duration ms);
 SYN_API int syn_await(syn_task *t, syn_future *f);
 
 /*
+ * As syn_await(), with a deadline timeout milliseconds from now
+ * (SYN_DURATION_INFINITE: none, as syn_await()). When it passes first, f
+ * is cancelled (and, down the chain, whatever its task awaits), t waits
+ * for its cleanup, and SYN_ETIMEDOUT is returned. SYN_ECANCELED when t
+ * itself is cancelled. Errors: as syn_await(), SYN_EINVAL for another
+ * negative timeout.
+ */
+SYN_API int syn_await_timeout(syn_task *t, syn_future *f, syn_duration timeout);
+
+/*
  * In a generator (a function registered as SYN_KIND_GENERATOR): hands *v
  * to the consumer as the next item (encoded at once: v may go away after
  * the call) and suspends t until the consumer asks for another. Strict
