@@ -199,6 +199,36 @@ range_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc == SYN_EITERCLOSED ? 0 : rc;
 }
 
+/* a2a(n, b): awaits add1 on synchronizer b, n times, one at a time. */
+static int
+a2a(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_synchronizer b = { (uint32_t) args[1].as.i };
+	for (int64_t i = 0; i < args[0].as.i; i++) {
+		syn_value   a = syn_int(i);
+		syn_future *f;
+		int         rc = syn_call_future(b, "add1", &a, 1, &f);
+		if (rc != 0 || (rc = syn_await(t, f)) != 0) {
+			return rc;
+		}
+		syn_future_free(f);
+	}
+	return 0;
+}
+
+static int
+nothing(void *arg)
+{
+	return 0;
+}
+
+/* offload(): runs nothing() on the blocking pool. */
+static int
+offload(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	return syn_run_blocking(t, nothing, NULL);
+}
+
 /* add1 again, through a typed interface. */
 #define BENCH_API(F0, F1, F2, F3, F4, C) F1(C, FUNC, add1, int64_t, int64_t, x)
 SYN_FUNCTIONS_DECLARE(bt, BENCH_API)
@@ -249,7 +279,11 @@ make_sync(int spin_us)
 	syn_func_def d2 = { "park", SYN_KIND_FUNCTION, park, NULL };
 	syn_func_def d3 = { "pin", SYN_KIND_FUNCTION, pin_actor, NULL };
 	syn_func_def d4 = { "range", SYN_KIND_GENERATOR, range_gen, NULL };
-	if ((rc = syn_register(s, &d1)) != 0 ||
+	syn_func_def d5 = { "a2a", SYN_KIND_FUNCTION, a2a, NULL };
+	syn_func_def d6 = { "offload", SYN_KIND_FUNCTION, offload, NULL };
+	if ((rc = syn_register(s, &d5)) != 0 ||
+	    (rc = syn_register(s, &d6)) != 0 ||
+	    (rc = syn_register(s, &d1)) != 0 ||
 	    (rc = syn_register(s, &d2)) != 0 ||
 	    (rc = syn_register(s, &d3)) != 0 ||
 	    (rc = syn_register(s, &d4)) != 0 ||
@@ -881,6 +915,69 @@ loop_yield_ns(int n)
 	return ns;
 }
 
+/* ---- composing and offloading ------------------------------------------
+ */
+
+/* The synchronizers of the actor-to-actor figure: a's tasks call b. */
+typedef struct duo {
+	syn_synchronizer a, b;
+} duo;
+
+/* A task of one synchronizer awaiting add1 on another; us per call. */
+static double
+actor_to_actor_us(void *arg, int n)
+{
+	duo      *d       = arg;
+	syn_value args[2] = { syn_int(n), syn_int(d->b.id) };
+	double    t0      = now_s();
+	int       rc      = syn_call(d->a, "a2a", args, 2, NULL);
+	if (rc != 0) {
+		die("a2a", rc);
+	}
+	return (now_s() - t0) * 1e6 / n;
+}
+
+/* Blocking calls of add1 on b from this thread, for comparison. */
+static double
+thread_to_actor_us(void *arg, int n)
+{
+	return blocking_calls_us(((duo *) arg)->b, n);
+}
+
+/* A blocking call whose task offloads an empty job; us per call. */
+static double
+offload_us(void *arg, int n)
+{
+	syn_synchronizer s  = *(syn_synchronizer *) arg;
+	double           t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		int rc = syn_call(s, "offload", NULL, 0, NULL);
+		if (rc != 0) {
+			die("offload", rc);
+		}
+	}
+	return (now_s() - t0) * 1e6 / n;
+}
+
+static void *
+empty_thread(void *arg)
+{
+	return arg;
+}
+
+/* pthread_create + pthread_join of an empty thread; us each. */
+static double
+thread_create_join_us(void *arg, int n)
+{
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		pthread_t th;
+		pthread_create(&th, NULL, empty_thread, NULL);
+		pthread_join(th, NULL);
+	}
+	return (now_s() - t0) * 1e6 / n;
+}
+
 /* Adapters for interleave(): arg is the synchronizer. */
 static double
 futex_pp(void *arg, int n)
@@ -922,6 +1019,12 @@ static double
 eight_threads(void *arg, int n)
 {
 	return threads_per_s(*(syn_synchronizer *) arg, 8, n / 8);
+}
+
+static double
+sixteen_threads(void *arg, int n)
+{
+	return threads_per_s(*(syn_synchronizer *) arg, 16, n / 16);
 }
 
 static double
@@ -1067,6 +1170,26 @@ main(int argc, char **argv)
 	record(
 	    "calls_8threads_per_s", p.value, "/s", "goal >= the 1-thread rate");
 	note_ratio("ratio_8threads_vs_1thread", p.ratio, "goal >= 1");
+
+	p = interleave(one_thread, sixteen_threads, &spin, 1400000 / scale);
+	record("calls_16threads_per_s", p.value, "/s",
+	    "16 threads calling one synchronizer");
+	note_ratio("ratio_16threads_vs_1thread", p.ratio, NULL);
+
+	duo d = { spin, make_sync(0) };
+	p     = interleave(
+	        thread_to_actor_us, actor_to_actor_us, &d, 1400000 / scale);
+	record("actor_to_actor_call_us", p.value, "us",
+	    "a task of A awaits add1 on B");
+	note_ratio("ratio_actor_to_actor_vs_thread_call", p.ratio,
+	    "vs a blocking call from a thread");
+	syn_synchronizer_destroy(d.b);
+
+	p = interleave(thread_create_join_us, offload_us, &spin, 70000 / scale);
+	record("baseline_thread_create_join_us", p.base, "us", NULL);
+	record("offload_call_us", p.value, "us",
+	    "a call whose task runs an empty job on the pool");
+	note_ratio("ratio_offload_vs_thread_create", p.ratio, NULL);
 
 	p = interleave(raw_rr, door, &quiet, 70000 / scale);
 	record("baseline_nng_reqrep_inproc_us", p.base, "us", NULL);
