@@ -642,7 +642,9 @@ syn_future_wait_timeout(syn_future *f, syn_duration timeout)
 		if (rc != 0) {
 			return rc;
 		}
-		sni_blocking_report("syn_future_wait");
+		if (!is_done(f)) {
+			sni_blocking_report("syn_future_wait");
+		}
 		rc = sni_future_wait_until(f, sni_deadline_ms(timeout));
 		if (rc != 0) {
 			return fail_wait(rc);
@@ -774,8 +776,11 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 		return sni_error_set(SYN_EINVAL, "futures are NULL", "");
 	}
 	uint64_t deadline = sni_deadline_ms(timeout);
-	if (timeout != SYN_DURATION_ZERO) {
-		sni_blocking_report("syn_future_wait_all");
+	for (size_t i = 0; i < n && timeout != SYN_DURATION_ZERO; i++) {
+		if (fs[i] != NULL && !is_done(fs[i])) {
+			sni_blocking_report("syn_future_wait_all");
+			break;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (fs[i] == NULL) {
