@@ -85,6 +85,9 @@ read_one(syn_task *t, char c, const syn_value *v, size_t i, va_list *ap)
 		break;
 	case 'o':
 		rc = v->type == SYN_TYPE_OBJECT ? 0 : SYN_EBADTYPE;
+		if (rc == 0 && sni_task_lent() != NULL) {
+			rc = SYN_ESTATE; /* its calls run meanwhile */
+		}
 		*va_arg(*ap, void **) = rc == 0 ? v->as.object : NULL;
 		break;
 	case 'P':
@@ -99,6 +102,12 @@ read_one(syn_task *t, char c, const syn_value *v, size_t i, va_list *ap)
 	if (rc == SYN_ERANGE) {
 		return syn_raise(t, rc, "%s: argument %zu does not fit %s",
 		    t->call.name, i, wanted_name(c));
+	}
+	if (rc == SYN_ESTATE) {
+		return syn_raise(t, rc,
+		    "%s: argument %zu is an object of this synchronizer, which "
+		    "a blocking method cannot use (its calls run meanwhile)",
+		    t->call.name, i);
 	}
 	if (rc != 0) {
 		return syn_raise(t, SYN_EBADTYPE,

@@ -16,6 +16,7 @@ typedef struct blocking_job {
 	const syn_value *args;
 	size_t           nargs;
 	syn_value       *ret;
+	int              rc; /* what the implementation returned */
 } blocking_job;
 
 static int
@@ -23,11 +24,11 @@ run_lent(void *arg)
 {
 	blocking_job *j = arg;
 	sni_task_lend(j->t);
-	int rc = j->method != NULL
+	j->rc = j->method != NULL
 	    ? j->method(j->t, j->self, j->args, j->nargs, j->ret)
 	    : j->init(j->t, j->self, j->args, j->nargs);
 	sni_task_unlend();
-	return rc;
+	return j->rc;
 }
 
 int
@@ -59,10 +60,14 @@ int
 sni_blocking_init(syn_task *t, const sni_class *c, void *self,
     const syn_value *args, size_t nargs)
 {
-	blocking_job j = { .t = t,
-		.init         = c->init,
-		.self         = self,
-		.args         = args,
-		.nargs        = nargs };
-	return syn_run_blocking(t, run_lent, &j);
+	blocking_job j  = { .t = t,
+		 .init         = c->init,
+		 .self         = self,
+		 .args         = args,
+		 .nargs        = nargs,
+		 .rc           = SYN_ECANCELED };
+	int          rc = syn_run_blocking(t, run_lent, &j);
+	/* Cancelled while init ran to success: the object is made (its fini
+	 * is owed); the cancelled caller's reply gives it back. */
+	return rc == SYN_ECANCELED && j.rc == 0 ? 0 : rc;
 }

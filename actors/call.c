@@ -101,15 +101,29 @@ sni_post_body(sni_actor *a, sni_wbuf *w, syn_future **fp)
 	return 0;
 }
 
+/*
+ * A blocking call that could never be answered: made on the target's own
+ * thread, or by a blocking method (on the pool) of the object it calls,
+ * which would wait for the turn that method holds.
+ */
 static int
-check_not_own_thread(uint32_t actor_id, const char *name)
+check_not_own_thread(const sni_request *r)
 {
 	sni_actor *self = sni_actor_self();
-	if (self != NULL && self->id == actor_id) {
+	sni_task  *lent = sni_task_lent();
+	if (self != NULL && self->id == r->actor_id) {
 		return sni_error_set(SYN_EDEADLK,
 		    "blocking call from the synchronizer's own thread: use "
 		    "the _future form and syn_await() there",
-		    name != NULL ? name : "");
+		    r->name != NULL ? r->name : "");
+	}
+	if (lent != NULL && lent->call.self != NULL && r->target != NULL &&
+	    r->target->owner == lent->actor->id &&
+	    r->target->object == sni_object_handle(lent->call.self)->object) {
+		return sni_error_set(SYN_EDEADLK,
+		    "blocking call from a blocking method to its own object: "
+		    "it would wait for the turn this method holds",
+		    r->name != NULL ? r->name : "");
 	}
 	return 0;
 }
@@ -118,8 +132,9 @@ int
 sni_request_run(const sni_request *r, syn_duration timeout, syn_result *res)
 {
 	syn_future *f;
-	int         rc = check_not_own_thread(r->actor_id, r->name);
-	if (rc != 0 || (rc = sni_request_start(r, &f)) != 0) {
+	int         rc = check_not_own_thread(r);
+	if (rc != 0 || (rc = sni_cancel_check()) != 0 ||
+	    (rc = sni_request_start(r, &f)) != 0) {
 		return rc;
 	}
 	return sni_request_finish(f, timeout, r->name, res);

@@ -197,10 +197,32 @@ syn_new_future(syn_synchronizer s, const char *cls, const syn_value *args,
 
 /* ---- context managers ------------------------------------------------- */
 
+/*
+ * enter is shielded from the thread's canceller, so that exit runs exactly
+ * when enter succeeded: a cancel that comes while enter runs is seen once
+ * it returned, and then exit runs at once.
+ */
 int
 syn_enter(syn_proxy *p, syn_result *res)
 {
-	return syn_invoke(p, "enter", NULL, 0, res);
+	int rc = sni_cancel_check();
+	if (rc != 0) {
+		return rc;
+	}
+	bool was = sni_cancel_shield(true);
+	rc       = syn_invoke(p, "enter", NULL, 0, res);
+	sni_cancel_shield(was);
+	if (rc == 0 && (rc = sni_cancel_check()) != 0) {
+		if (res != NULL) {
+			syn_result_fini(res);
+		}
+		syn_exit(p, rc, "cancelled while entering");
+		return sni_error_set(rc,
+		    "cancelled while the context manager entered; it has "
+		    "exited",
+		    "");
+	}
+	return rc;
 }
 
 int

@@ -375,11 +375,25 @@ check_lock_step(syn_iter *it, const char *what)
 static int
 take_batch(syn_iter *it, syn_future *f)
 {
-	iter_batch *b   = &it->batch;
-	int         rc  = f->rc;
-	nng_msg    *msg = f->msg;
-	f->msg          = NULL;
+	iter_batch *b         = &it->batch;
+	int         rc        = f->rc;
+	nng_msg    *msg       = f->msg;
+	bool        cancelled = sni_future_cancel_requested(f);
+	f->msg                = NULL;
 	syn_future_free(f);
+	if (cancelled) { /* by the thread's canceller: a cancel wins */
+		if (msg != NULL &&
+		    sni_msg_kind(nng_msg_body(msg), nng_msg_len(msg)) ==
+		        SNI_MSG_ITEMS) {
+			sni_reply_drop(nng_msg_body(msg), nng_msg_len(msg));
+		}
+		if (msg != NULL) {
+			nng_msg_free(msg);
+		}
+		atomic_store(&it->state, ITER_FAILED);
+		return sni_error_set(SYN_ECANCELED,
+		    "the request for the next batch was cancelled", it->name);
+	}
 	if (msg == NULL ||
 	    sni_msg_kind(nng_msg_body(msg), nng_msg_len(msg)) !=
 	        SNI_MSG_ITEMS) {
@@ -535,6 +549,10 @@ syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 		    "await syn_iter_next_future() there",
 		    it->name);
 	}
+	int rc = sni_cancel_check();
+	if (rc != 0) {
+		return rc;
+	}
 	if (it != NULL && it->prefetch > 0) {
 		if (v != NULL && v->type != SYN_TYPE_NIL) {
 			return check_lock_step(it,
@@ -543,7 +561,7 @@ syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 		}
 		return next_in_window(it, item);
 	}
-	int rc = start_request(it, v, &f);
+	rc = start_request(it, v, &f);
 	return rc != 0
 	    ? rc
 	    : sni_request_finish(f, SYN_DURATION_INFINITE, it->name, item);

@@ -259,10 +259,14 @@ construct(syn_task *t, const sni_class *c, const syn_value *args, size_t nargs,
 	if (o == NULL) {
 		return syn_raise(t, SYN_ENOMEM, "no memory for a %s", c->name);
 	}
-	int rc = c->init == NULL ? 0
-	    : (c->flags & SYN_CLASS_BLOCKING)
-	    ? sni_blocking_init(t, c, o->self, args, nargs)
-	    : c->init(t, o->self, args, nargs);
+	int rc;
+	if (c->init != NULL && (c->flags & SYN_CLASS_BLOCKING)) {
+		o->busy = true; /* its turn: nothing else runs on it */
+		rc      = sni_blocking_init(t, c, o->self, args, nargs);
+		sni_object_give_turn(o);
+	} else {
+		rc = c->init != NULL ? c->init(t, o->self, args, nargs) : 0;
+	}
 	if (rc != 0) {
 		sni_object_unpin(s, o); /* dropped: fini is not owed */
 		return rc;
@@ -409,6 +413,10 @@ sni_object_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out)
 		sni_detail_set("the object was released: no proxy of it is "
 		               "left");
 		return SYN_ECLOSED;
+	}
+	if (!o->constructed) {
+		sni_detail_set("the object's init has not finished");
+		return SYN_EAGAIN;
 	}
 	const sni_method *m =
 	    sni_class_method(o->cls, v->method, v->method_len);

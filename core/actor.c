@@ -488,7 +488,7 @@ sni_actor_destroy(uint32_t id)
 	if (rc != 0) {
 		return rc;
 	}
-	if (a == self) {
+	if (a == self || a == sni_pool_job_actor()) { /* it waits for us */
 		sni_registry_unpin(id);
 		return SYN_EDEADLK;
 	}

@@ -14,11 +14,13 @@
 #include "clock.h"
 #include "errors.h"
 #include "future.h"
+#include "task.h"
 
 struct syn_canceller {
 	pthread_mutex_t lock;
 	bool            bound;
 	bool            cancelled;
+	bool            orphan;      /* freed while bound: unbind frees it */
 	uint64_t        deadline_ns; /* UINT64_MAX: none */
 	syn_future     *waiting;     /* the call its thread waits for */
 };
@@ -56,7 +58,14 @@ syn_canceller_new(syn_canceller **cp)
 void
 syn_canceller_free(syn_canceller *c)
 {
-	if (c != NULL) {
+	if (c == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	bool bound = c->bound;
+	c->orphan  = bound; /* its thread frees it at unbind */
+	pthread_mutex_unlock(&c->lock);
+	if (!bound) {
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 	}
@@ -74,6 +83,13 @@ syn_canceller_bind(syn_canceller *c, syn_duration timeout)
 	if (bound_here != NULL) {
 		return sni_error_set(
 		    SYN_EBUSY, "this thread has a canceller bound already", "");
+	}
+	if (sni_actor_self() != NULL || sni_task_lent() != NULL) {
+		return sni_error_set(SYN_ESTATE,
+		    "a canceller binds to a thread of the caller's own: a "
+		    "synchronizer's thread or a blocking job is shared by "
+		    "many tasks (a task awaits with syn_await_timeout)",
+		    "");
 	}
 	pthread_mutex_lock(&c->lock);
 	bool busy = c->bound;
@@ -102,9 +118,14 @@ syn_canceller_unbind(syn_canceller *c)
 		    "the canceller is not bound to this thread", "");
 	}
 	pthread_mutex_lock(&c->lock);
-	c->bound = false;
+	c->bound    = false;
+	bool orphan = c->orphan;
 	pthread_mutex_unlock(&c->lock);
 	bound_here = NULL;
+	if (orphan) { /* freed while bound */
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+	}
 	return 0;
 }
 
@@ -172,9 +193,36 @@ unwatch(syn_canceller *c)
 }
 
 int
+sni_cancel_check(void)
+{
+	syn_canceller *c = shielded ? NULL : bound_here;
+	if (c == NULL) {
+		return 0;
+	}
+	pthread_mutex_lock(&c->lock);
+	int rc = c->cancelled                ? SYN_ECANCELED
+	    : sni_now_ns() >= c->deadline_ns ? SYN_ETIMEDOUT
+	                                     : 0;
+	pthread_mutex_unlock(&c->lock);
+	if (rc != 0) {
+		sni_error_set(rc,
+		    rc == SYN_ECANCELED
+		        ? "the thread's canceller was cancelled: the call "
+		          "was not made"
+		        : "the thread's canceller's deadline passed: the "
+		          "call was not made",
+		    "");
+	}
+	return rc;
+}
+
+int
 sni_call_wait(syn_future *f, uint64_t deadline_ns, const char *what)
 {
-	sni_blocking_report(what);
+	if ((atomic_load_explicit(&f->state, memory_order_acquire) &
+	        SNI_F_DONE) == 0) {
+		sni_blocking_report(what);
+	}
 	syn_canceller *c = shielded ? NULL : bound_here;
 	if (c != NULL && !watch(c, f, &deadline_ns)) {
 		syn_future_cancel(f); /* cancelled before: sticky */

@@ -24,6 +24,13 @@
 int sni_call_wait(syn_future *f, uint64_t deadline_ns, const char *what);
 
 /*
+ * Before a blocking call is made: 0 when the thread's canceller (if any,
+ * and not shielded) lets it be made, else SYN_ECANCELED or SYN_ETIMEDOUT
+ * with the detail set: the call must not be made.
+ */
+int sni_cancel_check(void);
+
+/*
  * Shields the calling thread's blocking calls from its canceller (on:
  * true) or ends the shield; returns whether it was on. A context
  * manager's exit is shielded: it runs to its end after a cancel.

@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "futex.h"
 #include "future.h"
+#include "pool.h"
 #include "registry.h"
 
 /* Replies of this process's own actors: trusted sizes, pointers allowed,
@@ -401,6 +402,8 @@ orphaned(syn_future *f)
 	return f->fork_gen != sni_fork_generation() && !is_done(f);
 }
 
+static int sleep_until_done(syn_future *f, uint64_t deadline_ns);
+
 int
 sni_future_wait_until(syn_future *f, uint64_t deadline_ns)
 {
@@ -411,6 +414,17 @@ sni_future_wait_until(syn_future *f, uint64_t deadline_ns)
 	    yield_until_done(f, deadline_ns)) {
 		return 0;
 	}
+	bool pooled = sni_pool_block_begin();
+	int  rc     = sleep_until_done(f, deadline_ns);
+	if (pooled) {
+		sni_pool_block_end();
+	}
+	return rc;
+}
+
+static int
+sleep_until_done(syn_future *f, uint64_t deadline_ns)
+{
 	for (;;) {
 		uint32_t s =
 		    atomic_load_explicit(&f->state, memory_order_acquire);
@@ -776,12 +790,7 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 		return sni_error_set(SYN_EINVAL, "futures are NULL", "");
 	}
 	uint64_t deadline = sni_deadline_ms(timeout);
-	for (size_t i = 0; i < n && timeout != SYN_DURATION_ZERO; i++) {
-		if (fs[i] != NULL && !is_done(fs[i])) {
-			sni_blocking_report("syn_future_wait_all");
-			break;
-		}
-	}
+	bool     reported = false;
 	for (size_t i = 0; i < n; i++) {
 		if (fs[i] == NULL) {
 			return sni_error_set(
@@ -797,6 +806,10 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 			    ? (orphaned(fs[i]) ? SYN_EFORK : SYN_ETIMEDOUT)
 			    : 0;
 		} else {
+			if (!reported && !is_done(fs[i])) {
+				sni_blocking_report("syn_future_wait_all");
+				reported = true;
+			}
 			rc = sni_future_wait_until(fs[i], deadline);
 		}
 		if (rc != 0) {
@@ -886,7 +899,11 @@ syn_future_wait_any(
 		sni_future_listen(fs[i], &ls[i].l);
 	}
 	sni_blocking_report("syn_future_wait_any");
+	bool pooled = sni_pool_block_begin();
 	wait_fired(&fired, fs, n, sni_deadline_ms(timeout));
+	if (pooled) {
+		sni_pool_block_end();
+	}
 	for (size_t i = 0; i < n; i++) {
 		sni_future_unlisten(fs[i], &ls[i].l);
 	}

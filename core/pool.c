@@ -12,7 +12,7 @@
 #include "errors.h"
 #include "pool.h"
 
-#define POOL_MAX 16
+#define POOL_MAX 16 /* running, besides those waiting for calls */
 #define POOL_IDLE_S 10
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -22,7 +22,11 @@ static sni_job        *queue_tail;
 static int             nthreads;
 static int             nidle;
 static int             nqueued;
-static pthread_once_t  fork_once = PTHREAD_ONCE_INIT;
+static int             nblocked; /* threads whose job waits for a call */
+
+/* The job this pool thread runs, or NULL. */
+static _Thread_local sni_job *running_job;
+static pthread_once_t         fork_once = PTHREAD_ONCE_INIT;
 
 static void
 fork_prepare(void)
@@ -42,7 +46,7 @@ fork_child(void)
 	pthread_mutex_unlock(&pool_lock);
 	pthread_cond_init(&pool_cond, NULL);
 	queue_head = queue_tail = NULL; /* the parent's jobs, not ours */
-	nthreads = nidle = nqueued = 0;
+	nthreads = nidle = nqueued = nblocked = 0;
 }
 
 static void
@@ -83,7 +87,9 @@ worker(void *unused)
 	sni_job *job;
 	while ((job = take_job()) != NULL) {
 		pthread_mutex_unlock(&pool_lock);
-		job->rc = job->fn(job->arg);
+		running_job = job;
+		job->rc     = job->fn(job->arg);
+		running_job = NULL;
 		/* The actor waits for this job (its task cannot end
 		 * before), but may end right after taking the node. */
 		sni_actor_post_held(job->actor, &job->node);
@@ -100,7 +106,7 @@ start_thread(void)
 {
 	pthread_attr_t attr;
 	pthread_t      th;
-	if (nthreads >= POOL_MAX || pthread_attr_init(&attr) != 0) {
+	if (nthreads - nblocked >= POOL_MAX || pthread_attr_init(&attr) != 0) {
 		return false;
 	}
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -133,4 +139,33 @@ sni_pool_submit(sni_job *job)
 	pthread_cond_signal(&pool_cond);
 	pthread_mutex_unlock(&pool_lock);
 	return 0;
+}
+
+void *
+sni_pool_job_actor(void)
+{
+	return running_job != NULL ? running_job->actor : NULL;
+}
+
+bool
+sni_pool_block_begin(void)
+{
+	if (running_job == NULL) {
+		return false;
+	}
+	pthread_mutex_lock(&pool_lock);
+	nblocked++;
+	if (nidle < nqueued) {
+		start_thread(); /* the queue must not wait for this job */
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return true;
+}
+
+void
+sni_pool_block_end(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	nblocked--;
+	pthread_mutex_unlock(&pool_lock);
 }

@@ -6,6 +6,8 @@
 #ifndef SNI_POOL_H
 #define SNI_POOL_H
 
+#include <stdbool.h>
+
 #include "mpsc.h"
 
 typedef struct sni_job sni_job;
@@ -25,5 +27,21 @@ struct sni_job {
  * could be started and none is idle). Any thread.
  */
 int sni_pool_submit(sni_job *job);
+
+/*
+ * The actor whose job the calling pool thread runs, or NULL when this is
+ * no pool thread running a job.
+ */
+void *sni_pool_job_actor(void);
+
+/*
+ * Around a wait of a pool thread's job for a call (or any future): the
+ * waiting thread stops counting towards the pool's limit, and another
+ * starts if jobs are queued, so that jobs waiting for jobs cannot starve
+ * the pool. begin returns false (and end must not be called) on other
+ * threads.
+ */
+bool sni_pool_block_begin(void);
+void sni_pool_block_end(void);
 
 #endif /* SNI_POOL_H */

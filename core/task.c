@@ -341,6 +341,12 @@ sni_task_unlend(void)
 	lent_here = NULL;
 }
 
+sni_task *
+sni_task_lent(void)
+{
+	return lent_here;
+}
+
 int
 sni_task_check_data(sni_task *t)
 {

@@ -9,6 +9,7 @@
 #ifndef SNI_TASK_H
 #define SNI_TASK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -69,16 +70,16 @@ struct syn_task {
 	void            *args_mem; /* heap arguments, when too big for here */
 	syn_value        ret;
 
-	uint8_t  origin;    /* an sni_origin */
-	bool     allow_ptr; /* the reply may carry pointers */
-	bool     done;
-	bool     cancelled;
-	bool     closing;    /* cancelled because the actor closes */
-	bool     unparked;   /* sni_task_unpark's wake is on its way */
-	bool     timed_out;  /* syn_await_timeout's deadline passed */
-	uint8_t  wait;       /* an sni_wait */
-	void    *origin_ptr; /* the syn_future or the door slot */
-	uint64_t call_id;
+	uint8_t     origin;    /* an sni_origin */
+	bool        allow_ptr; /* the reply may carry pointers */
+	bool        done;
+	atomic_bool cancelled;  /* atomic: a lent task's pool thread reads it */
+	bool        closing;    /* cancelled because the actor closes */
+	bool        unparked;   /* sni_task_unpark's wake is on its way */
+	bool        timed_out;  /* syn_await_timeout's deadline passed */
+	uint8_t     wait;       /* an sni_wait */
+	void       *origin_ptr; /* the syn_future or the door slot */
+	uint64_t    call_id;
 	nng_msg *msg; /* the request, kept for the reply until a suspension */
 
 	int          wake_rc; /* what the await point returns */
@@ -167,6 +168,9 @@ void sni_task_unlend(void);
 
 /* 0 when t runs here, or is lent to this thread; else SYN_ESTATE. */
 int sni_task_check_data(sni_task *t);
+
+/* The task lent to this thread, or NULL. */
+sni_task *sni_task_lent(void);
 
 /* A descriptor a task awaits is ready (its node came): resumes it. */
 struct sni_fdwait;

@@ -383,6 +383,138 @@ START_TEST(bad_definitions_are_refused)
 }
 END_TEST
 
+/* ---- what a blocking method may do, and what it may not ---------------- */
+
+static atomic_int opened, closed;
+
+/* Pool.outer(): a blocking call of Pool.inner() from the pool. */
+static int
+pool_outer(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) self, (void) args, (void) nargs;
+	usleep(20000);
+	syn_result res = SYN_RESULT_INIT;
+	int        rc =
+	    syn_call(syn_task_synchronizer(t), "Pool.inner", NULL, 0, &res);
+	if (rc == 0) {
+		*ret = syn_int(res.value.as.i + 1);
+	}
+	syn_result_fini(&res);
+	return rc;
+}
+
+static int
+pool_inner(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) t, (void) self, (void) args, (void) nargs;
+	*ret = syn_int(41);
+	return 0;
+}
+
+/* Pool.destroy_home(): destroys its own synchronizer (SYN_EDEADLK). */
+static int
+pool_destroy_home(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) self, (void) args, (void) nargs;
+	*ret = syn_int(syn_synchronizer_destroy(syn_task_synchronizer(t)));
+	return 0;
+}
+
+/* res.take(o): an object of this synchronizer (SYN_ESTATE). */
+static int
+res_take(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) self, (void) ret;
+	void *o;
+	return syn_unpack(t, args, nargs, "o", &o);
+}
+
+static int
+res_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
+{
+	(void) t, (void) self, (void) args, (void) nargs;
+	usleep(100000); /* a slow open */
+	atomic_fetch_add(&opened, 1);
+	return 0;
+}
+
+static void
+res_fini(void *self)
+{
+	(void) self;
+	atomic_fetch_add(&closed, 1);
+}
+
+static const syn_method_def pool_methods[] = {
+	{ "outer", SYN_KIND_FUNCTION, pool_outer, SYN_METHOD_STATIC },
+	{ "inner", SYN_KIND_FUNCTION, pool_inner, SYN_METHOD_STATIC },
+	{ "destroy_home", SYN_KIND_FUNCTION, pool_destroy_home,
+	    SYN_METHOD_STATIC },
+	{ "take", SYN_KIND_FUNCTION, res_take, 0 },
+};
+
+static const syn_class_def pool_class = { "Pool", 8, res_init, res_fini,
+	pool_methods, 4, SYN_CLASS_BLOCKING };
+
+/* 24 blocking methods at once, each waiting for another blocking method:
+ * the pool grows past its 16 threads rather than starve. */
+START_TEST(nested_blocking_calls_do_not_starve_the_pool)
+{
+	syn_synchronizer s = th_new();
+	ck_assert_syn_ok(syn_register_class(s, &pool_class));
+	syn_future *fs[24];
+	for (int i = 0; i < 24; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(s, "Pool.outer", NULL, 0, &fs[i]));
+	}
+	ck_assert_syn_ok(syn_future_wait_all(fs, 24, 20000));
+	for (int i = 0; i < 24; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, 42);
+		syn_future_free(fs[i]);
+	}
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "Pool.destroy_home", NULL, 0, &res));
+	ck_assert_int_eq(res.value.as.i, SYN_EDEADLK);
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* An init that succeeds while its call is cancelled: the object was made,
+ * so its fini runs; objects of this synchronizer are refused as
+ * arguments of blocking methods. */
+START_TEST(cancelled_init_and_object_arguments)
+{
+	atomic_store(&opened, 0);
+	atomic_store(&closed, 0);
+	syn_synchronizer s = th_new();
+	ck_assert_syn_ok(syn_register_class(s, &pool_class));
+	syn_future *f;
+	ck_assert_syn_ok(syn_new_future(s, "Pool", NULL, 0, &f));
+	usleep(20000);
+	ck_assert_syn_ok(syn_future_cancel(f));
+	ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
+	syn_future_free(f);
+	syn_proxy *a, *b;
+	ck_assert_syn_ok(syn_new(s, "Pool", NULL, 0, &a));
+	ck_assert_syn_ok(syn_new(s, "Pool", NULL, 0, &b));
+	syn_value arg = syn_proxy_value(b);
+	ck_assert_syn_rc(syn_invoke(a, "take", &arg, 1, NULL), SYN_ESTATE);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "object"));
+	syn_proxy_release(a);
+	syn_proxy_release(b);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&opened), 3);
+	ck_assert_int_eq(atomic_load(&closed), 3);
+}
+END_TEST
+
 /* ---- a typed blocking class ------------------------------------------ */
 
 typedef struct tally_state {
@@ -451,6 +583,9 @@ suite(void)
 		TH_CASE("cancel_in_line", cancel_waiting_for_turn),
 		TH_CASE("bad_definitions", bad_definitions_are_refused),
 		TH_CASE("typed", typed_blocking_class),
+		TH_CASE("nested_calls",
+		    nested_blocking_calls_do_not_starve_the_pool),
+		TH_CASE("cancelled_init", cancelled_init_and_object_arguments),
 	};
 	return TH_SUITE("blocking_class", cases);
 }

@@ -21,16 +21,48 @@ slow_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return syn_yield(t, &one, NULL);
 }
 
-/* A context manager whose exit takes 20 ms and counts itself. */
-static atomic_int exits;
+/* count_gen(n): yields 0 .. n-1. */
+static int
+count_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	int64_t n;
+	int     rc = syn_unpack(t, args, nargs, "i", &n);
+	for (int64_t i = 0; rc == 0 && i < n; i++) {
+		syn_value v = syn_int(i);
+		rc          = syn_yield(t, &v, NULL);
+	}
+	return rc;
+}
+
+/* bind_here(): what binding a canceller on a synchronizer's thread says. */
+static int
+bind_here(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t, (void) args, (void) nargs;
+	syn_canceller *c;
+	int            rc = syn_canceller_new(&c);
+	if (rc == 0) {
+		*ret = syn_int(syn_canceller_bind(c, SYN_DURATION_INFINITE));
+		syn_canceller_free(c);
+	}
+	return rc;
+}
+
+/* A context manager: enter takes enter_ms, exit 20 ms; both count. */
+static atomic_int exits, enters, enter_ms;
 
 static int
 tx_enter(syn_task *t, void *self, const syn_value *args, size_t nargs,
     syn_value *ret)
 {
 	(void) self, (void) args, (void) nargs;
-	*ret = syn_int(1);
-	return syn_sleep(t, 0);
+	*ret   = syn_int(1);
+	int rc = syn_sleep(t, atomic_load(&enter_ms));
+	if (rc == 0) {
+		atomic_fetch_add(&enters, 1);
+	}
+	return rc;
 }
 
 static int
@@ -56,7 +88,13 @@ cancel_sync(void)
 {
 	syn_synchronizer s = th_new();
 	syn_func_def     g = { "slow_gen", SYN_KIND_GENERATOR, slow_gen, NULL };
+	syn_func_def h = { "count_gen", SYN_KIND_GENERATOR, count_gen, NULL };
+	syn_func_def b = { "bind_here", SYN_KIND_FUNCTION, bind_here, NULL };
 	ck_assert_syn_ok(syn_register(s, &g));
+	ck_assert_syn_ok(syn_register(s, &h));
+	ck_assert_syn_ok(syn_register(s, &b));
+	atomic_store(&enters, 0);
+	atomic_store(&enter_ms, 0);
 	ck_assert_syn_ok(syn_register_class(s, &tx_class));
 	atomic_store(&th_cleanups, 0);
 	atomic_store(&exits, 0);
@@ -222,6 +260,95 @@ START_TEST(context_manager_exit_runs)
 }
 END_TEST
 
+/* Past its deadline or cancelled, a canceller lets no call be made, and
+ * a prefetching iterator hands out no buffered item. */
+START_TEST(nothing_is_made_after_a_cancel)
+{
+	syn_synchronizer s = cancel_sync();
+	syn_canceller   *c;
+	ck_assert_syn_ok(syn_canceller_new(&c));
+	ck_assert_syn_ok(syn_canceller_bind(c, 0));
+	usleep(2000);
+	int       before = atomic_load(&th_calls);
+	syn_value x      = syn_int(3);
+	for (int i = 0; i < 50; i++) {
+		ck_assert_syn_rc(
+		    syn_call(s, "square_now", &x, 1, NULL), SYN_ETIMEDOUT);
+	}
+	ck_assert_int_eq(atomic_load(&th_calls), before);
+	ck_assert_syn_ok(syn_canceller_unbind(c));
+
+	syn_iter       *it;
+	syn_iter_config cfg = { .prefetch = 8 };
+	syn_value       n   = syn_int(100);
+	ck_assert_syn_ok(syn_iter_open(s, "count_gen", &n, 1, &cfg, &it));
+	ck_assert_syn_ok(syn_canceller_bind(c, SYN_DURATION_INFINITE));
+	syn_result item = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_iter_next(it, &item));
+	ck_assert_int_eq(item.value.as.i, 0);
+	syn_result_fini(&item);
+	syn_canceller_cancel(c);
+	ck_assert_syn_rc(syn_iter_next(it, &item), SYN_ECANCELED);
+	ck_assert_syn_ok(syn_canceller_unbind(c));
+	syn_iter_close(it);
+
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "bind_here", NULL, 0, &res));
+	ck_assert_int_eq(res.value.as.i, SYN_ESTATE);
+	syn_result_fini(&res);
+	syn_canceller_free(c);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+typedef struct enterer {
+	syn_proxy     *tx;
+	syn_canceller *c;
+	atomic_int     started;
+	int            outcome, body_ran;
+} enterer;
+
+static void *
+enter_slowly(void *arg)
+{
+	enterer *e = arg;
+	ck_assert_syn_ok(syn_canceller_bind(e->c, SYN_DURATION_INFINITE));
+	atomic_store(&e->started, 1);
+	SYN_WITH(scope, e->tx, &e->outcome)
+	{
+		e->body_ran = 1;
+	}
+	ck_assert_syn_ok(syn_canceller_unbind(e->c));
+	return NULL;
+}
+
+/* A cancel while enter runs: enter finishes, exit runs once, the body is
+ * skipped, and the outcome is SYN_ECANCELED. */
+START_TEST(cancel_while_entering)
+{
+	syn_synchronizer s = cancel_sync();
+	enterer          e = { 0 };
+	atomic_store(&enter_ms, 100);
+	ck_assert_syn_ok(syn_canceller_new(&e.c));
+	ck_assert_syn_ok(syn_new(s, "Tx", NULL, 0, &e.tx));
+	pthread_t th;
+	pthread_create(&th, NULL, enter_slowly, &e);
+	while (!atomic_load(&e.started)) {
+		usleep(1000);
+	}
+	usleep(30000);
+	syn_canceller_cancel(e.c);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(e.outcome, SYN_ECANCELED);
+	ck_assert_int_eq(e.body_ran, 0);
+	ck_assert_int_eq(atomic_load(&enters), 1);
+	ck_assert_int_eq(atomic_load(&exits), 1);
+	syn_proxy_release(e.tx);
+	syn_canceller_free(e.c);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 static void *
 bind_elsewhere(void *arg)
 {
@@ -273,6 +400,8 @@ suite(void)
 		TH_CASE("iterators", iterators_obey_it),
 		TH_CASE("context_manager", context_manager_exit_runs),
 		TH_CASE("bad_use", bad_use_is_refused),
+		TH_CASE("nothing_made", nothing_is_made_after_a_cancel),
+		TH_CASE("cancel_entering", cancel_while_entering),
 	};
 	return TH_SUITE("cancel", cases);
 }

@@ -15,9 +15,9 @@
  *     the same way and returns SYN_ETIMEDOUT once its cleanup has run.
  *
  * Cancelling is sticky: once cancelled, or once the deadline has passed,
- * every blocking call the thread starts fails at once (the call is posted
- * already cancelled: it runs no further than its first await point, or
- * not at all) until the canceller is unbound.
+ * every blocking call the thread starts fails at once, without being made
+ * (an iterator with a prefetch window hands out no more buffered items),
+ * until the canceller is unbound.
  *
  *     syn_canceller *c;
  *     syn_canceller_new(&c);
@@ -26,9 +26,12 @@
  *     syn_canceller_unbind(c);
  *     syn_canceller_free(c);
  *
- * syn_exit() (and so the end of SYN_WITH) is never interrupted: a context
- * manager's exit runs to its end after a cancel, as the reference's
- * Ctrl-C runs the manager's cleanup before it reaches the caller.
+ * A context manager's exit runs exactly when its enter succeeded: enter
+ * and exit (and so both ends of SYN_WITH) are never interrupted. A cancel
+ * that comes while enter runs is seen when it returns: exit then runs at
+ * once and syn_enter() returns SYN_ECANCELED; a cancel in the body lets
+ * exit run to its end, as the reference's Ctrl-C runs the manager's
+ * cleanup before it reaches the caller.
  *
  * syn_future_wait() on a future the caller holds is not interrupted: the
  * future is its own cancel handle (syn_future_cancel() from any thread).
@@ -55,8 +58,9 @@ typedef struct syn_canceller syn_canceller;
 SYN_API int syn_canceller_new(syn_canceller **cp);
 
 /*
- * Frees c, which must not be bound (unbind it first, on its thread).
- * NULL is allowed. Any thread, once no other thread uses c.
+ * Frees c. NULL is allowed. Any thread, once no other thread uses c but
+ * the one it is bound to: a bound canceller is freed when that thread
+ * unbinds it (a thread that ends bound leaks it).
  */
 SYN_API void syn_canceller_free(syn_canceller *c);
 
@@ -64,9 +68,13 @@ SYN_API void syn_canceller_free(syn_canceller *c);
  * Binds c to the calling thread, with a deadline timeout milliseconds
  * from now (SYN_DURATION_INFINITE: none), and clears its cancellation: the
  * blocking calls this thread makes until syn_canceller_unbind() obey it.
+ * Only threads of the caller's own: a synchronizer's thread, or a pool
+ * thread running a blocking job, serves many tasks (a task gives its
+ * awaits a deadline with syn_await_timeout()).
  * Errors: SYN_EINVAL (c is NULL, or a negative timeout other than
  * SYN_DURATION_INFINITE), SYN_EBUSY (c is bound, or this thread has a
- * canceller bound already).
+ * canceller bound already), SYN_ESTATE (a synchronizer's thread or a
+ * blocking job).
  */
 SYN_API int syn_canceller_bind(syn_canceller *c, syn_duration timeout);
 

@@ -75,17 +75,28 @@ enum syn_class_flags {
 	 * functions (a database driver's, a file's), not tasks. Each call
 	 * runs its implementation on the blocking pool (see
 	 * syn_run_blocking()), so it may block as long as it needs while
-	 * the synchronizer serves other calls; the calls on one object run
-	 * one at a time, in the order they arrive, so its state needs no
-	 * lock. Callers see no difference: blocking, future, aio. The
-	 * implementation runs on a pool thread: with its t it may call
-	 * syn_unpack(), syn_raise(), syn_task_alloc(), syn_task_printf(),
-	 * syn_task_userdata() and syn_task_synchronizer(), and make
-	 * blocking calls on any synchronizer; await points return
-	 * SYN_ESTATE. Cancelling a call that waits for its turn takes it
-	 * out of the line; a running one finishes, then reports
-	 * SYN_ECANCELED. fini still runs on the synchronizer's thread.
-	 * Generator methods are refused (SYN_EINVAL).
+	 * the synchronizer serves other calls; the calls on one object (its
+	 * init included) run one at a time, in the order they arrive, so
+	 * its state needs no lock. Static methods are not serialised.
+	 * Callers see no difference: blocking, future, aio.
+	 *
+	 * The implementation runs on a pool thread: with its t it may call
+	 * syn_unpack() (but an argument that is an object of this
+	 * synchronizer gives SYN_ESTATE: its own calls run meanwhile; pass
+	 * what it needs instead), syn_raise(), syn_task_alloc(),
+	 * syn_task_printf(), syn_task_userdata(), syn_task_synchronizer()
+	 * and syn_task_cancelled(), and make blocking calls on any
+	 * synchronizer (the pool starts more threads while its jobs wait
+	 * for calls); a blocking call to its own object, or destroying its
+	 * own synchronizer, gives SYN_EDEADLK. Await points give
+	 * SYN_ESTATE; syn_object_retain() and syn_object_release() do
+	 * nothing there.
+	 *
+	 * Cancelling a call that waits for its turn takes it out of the
+	 * line; a running one finishes, then reports SYN_ECANCELED (an init
+	 * that succeeded meanwhile has made the object: it is dropped, and
+	 * its fini runs). fini runs on the synchronizer's thread. Generator
+	 * methods are refused (SYN_EINVAL).
 	 */
 	SYN_CLASS_BLOCKING = 1u << 0,
 };

@@ -105,7 +105,8 @@ SYN_API int syn_synchronizer_close(syn_synchronizer s);
  * Closes s, cancels its tasks (each sees SYN_ECANCELED at its next await
  * point, and its cleanup runs), fails every call still pending with
  * SYN_ECLOSED, joins the thread and frees everything. Blocks until done.
- * Must not be called from s's own thread (SYN_EDEADLK). Errors:
+ * Must not be called from s's own thread, or from a blocking job of s's
+ * tasks (SYN_EDEADLK). Errors:
  * SYN_ECLOSED when s names no synchronizer (destroyed already) or another
  * thread is destroying it (that thread waits; this one returns at once),
  * SYN_EFORK in a forked child (the parent's synchronizers cannot be

@@ -110,7 +110,8 @@ SYN_API int syn_await_fd(syn_task *t, int fd, unsigned events,
 
 /*
  * Runs fn(arg) on the library's blocking pool (threads shared by the
- * process, started on demand, at most 16) and suspends t until it returns:
+ * process, started on demand, at most 16 running jobs, besides jobs that
+ * wait for blocking calls) and suspends t until it returns:
  * its synchronizer serves other calls meanwhile. Returns fn's result. fn
  * runs on a pool thread: it must not use t, and whatever it shares with
  * the synchronizer's code is the caller's to synchronise (pass it what it
