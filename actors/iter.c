@@ -355,7 +355,7 @@ start_request(syn_iter *it, const syn_value *v, syn_future **fp)
 /* ---- batches: iterators with a window --------------------------------- */
 
 /* The replies of this process's own actors, as futures read them. */
-static const sni_limits batch_limits = { SNI_MAX_DEPTH, SIZE_MAX, true };
+static const sni_limits batch_limits = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
 
 /* What only lock-step iterators do. */
 static int

@@ -27,6 +27,8 @@ typedef struct sni_sync {
 	sni_ptrmap      selves;  /* self -> sni_object */
 	uint64_t        next_object;
 	bool            objects_ending; /* destroy runs their fini */
+	char          **exports;        /* names other processes may call */
+	uint32_t        nexports;
 } sni_sync;
 
 /* ---- classes (class.c) ---- */
@@ -115,6 +117,17 @@ int sni_blocking_method(syn_task *t, void *self, const syn_value *args,
 /* Runs a blocking class's init on the pool; t waits. */
 int sni_blocking_init(syn_task *t, const sni_class *c, void *self,
     const syn_value *args, size_t nargs);
+
+/* ---- serving (serve.c) ---- */
+
+/*
+ * Whether a call from another process may run: its function (or
+ * generator) is exported. Sets the detail when not.
+ */
+bool sni_exported(const sni_sync *s, const sni_call_view *v);
+
+/* Frees s's export list. */
+void sni_exports_fini(sni_sync *s);
 
 /* ---- translation (translate.c) ---- */
 

@@ -16,6 +16,9 @@ static int
 resolve(void *arg, const sni_call_view *v, sni_callable *out)
 {
 	sni_sync *s = arg;
+	if (v->remote && !sni_exported(s, v)) { /* as if it did not exist */
+		return v->has_target ? SYN_ENOTSUP : SYN_ENOENT;
+	}
 	if (v->has_target) {
 		return sni_object_resolve(s, v, out);
 	}
@@ -56,6 +59,7 @@ sync_fini(void *arg)
 	sni_sync *s = arg;
 	sni_objects_fini(s);
 	sni_classes_fini(s);
+	sni_exports_fini(s);
 	sni_functab_fini(&s->funcs);
 	free(s);
 }

@@ -151,7 +151,7 @@ static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static void
 drop_reply(const void *body, size_t len)
 {
-	static const sni_limits lim  = { SNI_MAX_DEPTH, SIZE_MAX, true };
+	static const sni_limits lim  = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
 	int                     kind = sni_msg_kind(body, len);
 	syn_value               v;
 	void                   *mem;
@@ -176,7 +176,7 @@ drop_reply(const void *body, size_t len)
 void
 sni_translate_drop_items(sni_reader *items, uint32_t count)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true };
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
 	for (uint32_t i = 0; i < count; i++) {
 		syn_value v;
 		void     *mem;
@@ -325,7 +325,7 @@ give_back_by_message(const syn_value *v)
 void
 sni_translate_drop_open(nng_msg *m)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true };
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
 	sni_call_view           v;
 	uint64_t                stream;
 	uint32_t                window;
@@ -344,7 +344,7 @@ sni_translate_drop_open(nng_msg *m)
 void
 sni_translate_discard(void *arg, const sni_call_view *v)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true };
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
 	sni_reader              r   = v->args;
 	syn_value               args;
 	void                   *mem;
@@ -455,6 +455,11 @@ sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 {
 	bool seen = false;
 	int  rc   = value_out(arg, v, false, &seen);
+	if (rc == 0 && seen && t->remote) {
+		sni_detail_set(
+		    "%s: objects cannot cross processes (yet)", t->call.name);
+		rc = SYN_ENOTSUP;
+	}
 	if (rc == 0 && seen && t->call.raw) {
 		sni_detail_set("%s is raw (SYN_METHOD_RAW): it cannot hand "
 		               "out objects",

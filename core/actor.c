@@ -19,6 +19,7 @@
 #include "gen.h"
 #include "pool.h"
 #include "registry.h"
+#include "remote.h"
 #include "reply.h"
 #include "task.h"
 
@@ -232,6 +233,9 @@ handle(sni_actor *a, sni_node *n)
 		break;
 	case SNI_NODE_CTRL:
 		run_ctrl(a, (ctrl *) n);
+		break;
+	case SNI_NODE_PIPE:
+		sni_door_handle_pipe(a, n);
 		break;
 	case SNI_NODE_CLOSE:
 		a->closed =
@@ -496,6 +500,15 @@ sni_actor_destroy(uint32_t id)
 		sni_registry_unpin(id);
 		return SYN_ECLOSED; /* another thread destroys it */
 	}
+	if (a->remote != NULL) { /* no thread: close its socket */
+		sni_registry_seal(id);
+		sni_registry_unpin(id);
+		sni_registry_quiesce(id);
+		sni_remote_close(a);
+		sni_registry_remove(id);
+		actor_free(a);
+		return 0;
+	}
 	post_close(a);
 	atomic_store(&a->stop_asked, true);
 	if (!atomic_exchange(&a->stop_posted, true)) {
@@ -518,6 +531,10 @@ sni_actor_run(uint32_t id, int (*fn)(sni_actor *, void *), void *arg)
 	int        rc = sni_registry_pin(id, false, &a);
 	if (rc != 0) {
 		return rc;
+	}
+	if (a->remote != NULL) {
+		sni_registry_unpin(id);
+		return SYN_ENOTSUP; /* another process's: no thread here */
 	}
 	ctrl c = { { NULL, SNI_NODE_CTRL }, fn, arg, 0, 0 };
 	sni_actor_post(a, &c.node);
@@ -568,6 +585,14 @@ handle_release(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	uint64_t   count;
 	int        rc = sni_msg_decode_release(
 	           nng_msg_body(msg), nng_msg_len(msg), lim, &id, &h, &count);
+	bool remote = false;
+	if (origin == SNI_ORIGIN_DOOR) {
+		sni_door_pipe(a->door, msg, &remote);
+	}
+	if (rc == 0 && remote) {
+		sni_detail_set("objects cannot cross processes (yet)");
+		rc = SYN_ENOTSUP;
+	}
 	if (rc == 0 && h.owner != a->id) {
 		sni_detail_set("object of synchronizer %llu released on %u",
 		    (unsigned long long) h.owner, a->id);
@@ -645,6 +670,10 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    origin, origin_ptr, msg, 0, rc, sni_detail_get(), a->name);
 		return;
 	}
+	v.remote           = false;
+	v.pipe             = origin == SNI_ORIGIN_DOOR
+	                ? sni_door_pipe(a->door, msg, &v.remote)
+	                : 0;
 	const char *detail = NULL, *where = a->name;
 	rc = admit(a, &v, origin, origin_ptr, stream, &c, &detail);
 	if (rc == 0 &&

@@ -82,6 +82,7 @@ struct sni_actor {
 	sni_limits limits; /* for calls on the fast lane */
 	void (*on_blocking)(syn_synchronizer, const char *, void *);
 	void                *on_blocking_arg;
+	struct sni_remote   *remote; /* another process's: no thread */
 	const sni_actor_ops *ops;
 	void                *ops_arg;
 	pthread_t            thread;
@@ -143,9 +144,15 @@ void sni_actor_release(sni_actor *a);
 
 /* Pushes n onto a's mailbox; any thread. The actor must be pinned, or n
  * must belong to something the actor waits for. */
+void sni_remote_post(sni_actor *a, sni_node *n);
+
 static inline void
 sni_actor_post(sni_actor *a, sni_node *n)
 {
+	if (__builtin_expect(a->remote != NULL, 0)) {
+		sni_remote_post(a, n); /* core/remote.c */
+		return;
+	}
 	sni_mpsc_push(&a->mbox, n);
 }
 

@@ -3,7 +3,9 @@
  * request in flight).
  */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -11,6 +13,7 @@
 
 #include "door.h"
 #include "errors.h"
+#include "gen.h"
 #include "task.h"
 
 #define SLOTS_FIRST 8
@@ -28,12 +31,14 @@ typedef struct slot {
 struct sni_door {
 	sni_actor  *actor;
 	nng_socket  sock;
+	int         inproc_listener; /* its own address's listener id */
 	atomic_bool closed;
 	atomic_int  sending; /* replies handed to nng, not yet sent */
 	slot      **slots;
 	uint32_t    nslots;
 	uint32_t    busy; /* slots holding a request (actor side) */
 	sni_limits  limits;
+	sni_limits  remote_limits; /* for other processes: no handles yet */
 };
 
 static atomic_bool nng_used;         /* a door was opened in this process */
@@ -43,6 +48,12 @@ void
 sni_door_forked(void)
 {
 	forked_after_nng = atomic_load(&nng_used);
+}
+
+void
+sni_door_used(void)
+{
+	atomic_store(&nng_used, true);
 }
 
 bool
@@ -117,6 +128,36 @@ slot_open(sni_door *d)
 	return 0;
 }
 
+/* A peer's pipe went: its node, to the actor. */
+typedef struct pipe_gone {
+	sni_node node; /* SNI_NODE_PIPE */
+	uint32_t pipe;
+} pipe_gone;
+
+/* nng thread: a peer went away; its streams are the actor's to close. */
+static void
+pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void) ev;
+	sni_door  *d = arg;
+	pipe_gone *g = malloc(sizeof(*g));
+	if (g != NULL && !atomic_load(&d->closed)) {
+		g->node.kind = SNI_NODE_PIPE;
+		g->pipe      = (uint32_t) nng_pipe_id(p);
+		sni_actor_post_held(d->actor, &g->node);
+	} else {
+		free(g);
+	}
+}
+
+void
+sni_door_handle_pipe(sni_actor *a, sni_node *n)
+{
+	pipe_gone *g = (pipe_gone *) n;
+	sni_gen_drop_pipe(a, g->pipe);
+	free(g);
+}
+
 static int
 open_socket(sni_door *d, const char *url, size_t max_message)
 {
@@ -124,9 +165,64 @@ open_socket(sni_door *d, const char *url, size_t max_message)
 	if (rc != 0) {
 		return rc;
 	}
+	nng_listener l;
 	nng_socket_set_size(d->sock, NNG_OPT_RECVMAXSZ, max_message);
-	if ((rc = nng_listen(d->sock, url, NULL, 0)) != 0) {
+	nng_pipe_notify(d->sock, NNG_PIPE_EV_REM_POST, pipe_removed, d);
+	if ((rc = nng_listen(d->sock, url, &l, 0)) != 0) {
 		nng_close(d->sock);
+		return rc;
+	}
+	d->inproc_listener = nng_listener_id(l);
+	return 0;
+}
+
+uint32_t
+sni_door_pipe(const sni_door *d, nng_msg *msg, bool *remote)
+{
+	nng_pipe     p = nng_msg_get_pipe(msg);
+	nng_listener l = nng_pipe_listener(p);
+	*remote        = nng_listener_id(l) != d->inproc_listener;
+	return (uint32_t) nng_pipe_id(p);
+}
+
+/* The address a tcp listener took (port 0 picks one), into bound. */
+static int
+bound_url(nng_listener l, const char *url, char *bound, size_t size)
+{
+	int port = 0;
+	if (strncmp(url, "tcp", 3) == 0 &&
+	    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0) {
+		const char *colon = strrchr(url, ':');
+		int         n     = snprintf(
+		                bound, size, "%.*s:%d", (int) (colon - url), url, port);
+		return n < 0 || (size_t) n >= size ? SYN_EINVAL : 0;
+	}
+	return (size_t) snprintf(bound, size, "%s", url) >= size ? SYN_EINVAL
+	                                                         : 0;
+}
+
+int
+sni_door_listen(sni_door *d, const char *url, size_t max_message, int ipc_mode,
+    char *bound, size_t size)
+{
+	nng_listener l;
+	int          rc = nng_listener_create(&l, d->sock, url);
+	if (rc != 0) {
+		return rc;
+	}
+	nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, max_message);
+	if (ipc_mode != 0 && strncmp(url, "ipc://", 6) == 0 &&
+	    (rc = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, ipc_mode)) !=
+	        0) {
+		nng_listener_close(l);
+		return rc;
+	}
+	if ((rc = nng_listener_start(l, 0)) != 0) {
+		nng_listener_close(l);
+		return rc;
+	}
+	if (bound != NULL && (rc = bound_url(l, url, bound, size)) != 0) {
+		nng_listener_close(l);
 	}
 	return rc;
 }
@@ -144,10 +240,12 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 		free(d);
 		return SYN_ENOMEM;
 	}
-	d->actor            = a;
-	d->limits           = a->limits;
-	d->limits.allow_ptr = false;
-	int rc              = open_socket(d, url, max_message);
+	d->actor                      = a;
+	d->limits                     = a->limits;
+	d->limits.allow_ptr           = false;
+	d->remote_limits              = d->limits;
+	d->remote_limits.deny_handles = true;
+	int rc                        = open_socket(d, url, max_message);
 	if (rc != 0) {
 		sni_door_free(d);
 		return rc;
@@ -175,7 +273,10 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	    !atomic_load(&d->closed)) {
 		slot_open(d); /* all busy: let one more request in */
 	}
-	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s, &d->limits);
+	bool remote;
+	sni_door_pipe(d, msg, &remote);
+	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s,
+	    remote ? &d->remote_limits : &d->limits);
 }
 
 /* When no reply could be built: a bare SYN_ENOMEM error, if even that

@@ -25,6 +25,25 @@ int sni_door_open(
 /* The loop: a request arrived on a door slot. */
 void sni_door_handle(sni_actor *a, sni_node *n);
 
+/*
+ * The nng pipe a request of the door came on (its id, never 0), and
+ * whether it came from another process (through a listener added with
+ * sni_door_listen, not the synchronizer's own address).
+ */
+uint32_t sni_door_pipe(const sni_door *d, nng_msg *msg, bool *remote);
+
+/*
+ * Adds a listener on url to the door: requests up to max_message bytes,
+ * an ipc socket file with mode ipc_mode (0: nng's default). The address
+ * it took goes into bound (size bytes; NULL: not wanted): a tcp port 0
+ * is replaced by the port picked. nng's errors.
+ */
+int sni_door_listen(sni_door *d, const char *url, size_t max_message,
+    int ipc_mode, char *bound, size_t size);
+
+/* A SNI_NODE_PIPE node: a peer went; its streams close. Actor thread. */
+void sni_door_handle_pipe(sni_actor *a, sni_node *n);
+
 /* Sends msg as the reply of the request held by slot (takes msg; NULL:
  * none could be made, the slot just receives again). */
 void sni_door_reply(void *slot, nng_msg *msg);
@@ -44,5 +63,8 @@ void sni_door_forked(void);
 
 /* True in a forked child of a process that opened doors: nng would abort. */
 bool sni_door_unavailable(void);
+
+/* This process uses nng now (a remote was dialled): see sni_door_forked. */
+void sni_door_used(void);
 
 #endif /* SNI_DOOR_H */

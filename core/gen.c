@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "door.h"
 #include "errors.h"
 #include "gen.h"
 #include "reply.h"
@@ -28,18 +29,51 @@ stream_key(uint64_t stream)
 	return (const void *) (uintptr_t) stream;
 }
 
+/* The stream's generator, if the request's pipe (0: this process) is
+ * the one that opened it: a peer cannot reach another's streams. */
 static sni_task *
-find_stream(sni_actor *a, uint64_t stream)
+find_stream(sni_actor *a, uint64_t stream, uint32_t pipe)
 {
-	return stream != 0 ? sni_ptrmap_get(&a->streams, stream_key(stream))
-	                   : NULL;
+	sni_task *t = stream != 0
+	    ? sni_ptrmap_get(&a->streams, stream_key(stream))
+	    : NULL;
+	return t != NULL && t->gen.pipe == pipe ? t : NULL;
+}
+
+/* The pipe a request came on: 0 for this process's own. */
+static uint32_t
+origin_pipe(sni_actor *a, int origin, nng_msg *msg)
+{
+	bool remote;
+	return origin == SNI_ORIGIN_DOOR ? sni_door_pipe(a->door, msg, &remote)
+	                                 : 0;
+}
+
+void
+sni_gen_drop_pipe(sni_actor *a, uint32_t pipe)
+{
+	size_t     i = 0, n = 0;
+	sni_task  *t;
+	sni_task **gone = malloc(a->streams.len * sizeof(*gone) + 1);
+	while (gone != NULL && (t = sni_ptrmap_next(&a->streams, &i)) != NULL) {
+		if (t->gen.pipe == pipe) {
+			gone[n++] = t;
+		}
+	}
+	for (size_t k = 0; k < n; k++) { /* as a CLOSE nobody waits for */
+		gone[k]->gen.close_asked = true;
+		if (gone[k]->wait == SNI_WAIT_YIELD) {
+			sni_task_resume(gone[k], SYN_EITERCLOSED);
+		}
+	}
+	free(gone);
 }
 
 int
 sni_gen_register(sni_task *t, uint64_t stream, uint32_t window)
 {
 	sni_actor *a = t->actor;
-	if (find_stream(a, stream) != NULL) {
+	if (sni_ptrmap_get(&a->streams, stream_key(stream)) != NULL) {
 		return SYN_EEXIST;
 	}
 	sni_batch *b = NULL;
@@ -167,7 +201,7 @@ sni_gen_next(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
 		return;
 	}
-	sni_task *t = find_stream(a, stream);
+	sni_task *t = find_stream(a, stream, origin_pipe(a, origin, msg));
 	if (t != NULL && t->gen.batch != NULL) {
 		free(mem); /* nothing is sent into a generator with a window */
 		next_ahead(a, t, msg, origin, origin_ptr, id);
@@ -216,7 +250,7 @@ sni_gen_close(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
 		return;
 	}
-	sni_task *t = find_stream(a, stream);
+	sni_task *t = find_stream(a, stream, origin_pipe(a, origin, msg));
 	if (t == NULL) {
 		sni_reply_nil(origin, origin_ptr, msg, id);
 		return;

@@ -49,4 +49,10 @@ void sni_gen_flush(sni_task *t);
  */
 void sni_gen_finish(sni_task *t, int rc);
 
+/*
+ * The peer on pipe went away: its streams close as if it had closed them,
+ * with nobody waiting for the answer. Actor thread.
+ */
+void sni_gen_drop_pipe(sni_actor *a, uint32_t pipe);
+
 #endif /* SNI_GEN_H */

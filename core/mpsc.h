@@ -34,6 +34,7 @@ enum sni_node_kind {
 	SNI_NODE_STOP,     /* the synchronizer is destroyed: cancel, end */
 	SNI_NODE_POOL,     /* a job of syn_run_blocking() returned */
 	SNI_NODE_FD,       /* a descriptor a task awaits is ready */
+	SNI_NODE_PIPE,     /* a peer of the door went away (door.c) */
 };
 
 typedef struct sni_node sni_node;

@@ -293,6 +293,8 @@ sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 	}
 	t->origin     = (uint8_t) origin;
 	t->origin_ptr = origin_ptr;
+	t->remote     = v->remote;
+	t->gen.pipe   = v->pipe;
 	t->allow_ptr  = origin == SNI_ORIGIN_FUTURE;
 	t->call_id    = v->call_id;
 	t->msg        = msg;

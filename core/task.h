@@ -47,6 +47,7 @@ enum sni_wait {
  */
 typedef struct sni_gen {
 	uint64_t  stream; /* the id its consumer chose */
+	uint32_t  pipe;   /* the consumer's nng pipe; 0: this process */
 	uint32_t  window;
 	bool      close_asked; /* a CLOSE came: syn_yield ends the stream */
 	uint8_t   close_origin;
@@ -77,6 +78,7 @@ struct syn_task {
 	bool        closing;    /* cancelled because the actor closes */
 	bool        unparked;   /* sni_task_unpark's wake is on its way */
 	bool        timed_out;  /* syn_await_timeout's deadline passed */
+	bool        remote;     /* its call came from another process */
 	uint8_t     wait;       /* an sni_wait */
 	void       *origin_ptr; /* the syn_future or the door slot */
 	uint64_t    call_id;

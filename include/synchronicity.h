@@ -20,6 +20,7 @@
 #include <synchronicity/function.h>
 #include <synchronicity/future.h>
 #include <synchronicity/iter.h>
+#include <synchronicity/serve.h>
 #include <synchronicity/synchronizer.h>
 #include <synchronicity/task.h>
 #include <synchronicity/typed.h>

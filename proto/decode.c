@@ -147,6 +147,10 @@ scan_ext(sni_reader *r, const sni_limits *lim, const sni_head *h, size_t *need)
 		if (h->num != 16) {
 			break;
 		}
+		if (lim->deny_handles) {
+			sni_detail_set("objects cannot cross processes (yet)");
+			return SYN_EPROTO;
+		}
 		*need += sni_bump_round(sizeof(syn_handle));
 		return 0;
 	case SNI_EXT_PTR:

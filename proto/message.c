@@ -211,6 +211,34 @@ sni_msg_kind(const void *body, size_t len)
 	return b[2];
 }
 
+int
+sni_msg_check(const void *body, size_t len, const sni_limits *lim)
+{
+	if (len > lim->max_size) {
+		sni_detail_set(
+		    "message of %zu bytes is larger than the limit", len);
+		return SYN_EMSGSIZE;
+	}
+	int kind = sni_msg_kind(body, len);
+	if (kind < SNI_MSG_CALL || kind > SNI_MSG_RAW) {
+		if (kind >= 0) {
+			sni_detail_set("unknown message kind %d", kind);
+		}
+		return SYN_EPROTO;
+	}
+	sni_reader r;
+	sni_reader_init(
+	    &r, (const uint8_t *) body + SNI_HDR_LEN, len - SNI_HDR_LEN);
+	while (sni_reader_left(&r) > 0) {
+		size_t need = 0;
+		int    rc   = sni_scan_value(&r, lim, &need);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return kind;
+}
+
 static int
 open_body(const void *body, size_t len, const sni_limits *lim, int kind,
     sni_reader *r)

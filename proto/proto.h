@@ -21,12 +21,14 @@
 /*
  * Limits a decoder enforces. A value nested deeper than max_depth, or an
  * input longer than max_size, is SYN_EPROTO; allow_ptr admits pointer
- * values (only on the in-process lane of this process).
+ * values (only on the in-process lane of this process); deny_handles
+ * refuses handles (what another process may not send yet).
  */
 typedef struct sni_limits {
 	uint32_t max_depth;
 	size_t   max_size;
 	bool     allow_ptr;
+	bool     deny_handles;
 } sni_limits;
 
 #define SNI_DEFAULT_MAX_DEPTH 32u
@@ -228,6 +230,8 @@ typedef struct sni_call_view {
 	sni_reader  args; /* positioned at the argument array */
 	uint32_t    nargs;
 	size_t      args_need; /* memory the arguments take decoded */
+	uint32_t    pipe;      /* set by the actor: the nng pipe, or 0 */
+	bool        remote;    /* set by the actor: from another process */
 } sni_call_view;
 
 /*
@@ -304,6 +308,15 @@ void sni_msg_encode_error(sni_wbuf *w, uint64_t call_id, int code,
  * or a negative number when the body is no message of ours.
  */
 int sni_msg_kind(const void *body, size_t len);
+
+/*
+ * Checks a whole message of any kind against lim: its header, and every
+ * msgpack value after it (lengths, nesting, UTF-8, ext types, pointers,
+ * handles). For what comes from another process before anything reads
+ * it. Returns its kind, or SYN_EPROTO / SYN_EMSGSIZE (negated is not
+ * used: kinds are positive) with a detail.
+ */
+int sni_msg_check(const void *body, size_t len, const sni_limits *lim);
 
 /*
  * Checks a whole CALL body (pass one over the arguments included) and

@@ -37,7 +37,7 @@ encode_msg(
 {
 	sni_wbuf   w;
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
-		ptr_call };
+		ptr_call, false };
 	nng_msg   *m;
 	sni_wbuf_init(&w);
 	ck_assert_syn_ok(sni_msg_encode_call(
@@ -58,7 +58,8 @@ call_msg(const char *method, const syn_value *args, size_t nargs)
 static int
 reply_int(nng_msg *m, int64_t *out)
 {
-	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
+		false };
 	uint64_t   id;
 	int        code;
 	syn_value  v;
@@ -108,7 +109,8 @@ wbuf_msg(sni_wbuf *w)
 static nng_msg *
 open_msg(uint64_t stream, int64_t n, uint32_t window)
 {
-	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
+		false };
 	syn_value  arg = syn_int(n);
 	sni_wbuf   w;
 	sni_wbuf_init(&w);
@@ -120,7 +122,8 @@ open_msg(uint64_t stream, int64_t n, uint32_t window)
 static nng_msg *
 next_msg(uint64_t stream)
 {
-	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
+		false };
 	syn_value  nil = syn_nil();
 	sni_wbuf   w;
 	sni_wbuf_init(&w);
@@ -161,7 +164,8 @@ START_TEST(generator_by_address)
 	nng_msg *m = open_msg(6, 5, 4);
 	ck_assert_int_eq(nng_sendmsg(req, m, 0), 0);
 	ck_assert_int_eq(nng_recvmsg(req, &m, 0), 0);
-	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
+		false };
 	sni_items_view v;
 	void          *mem;
 	ck_assert_syn_ok(sni_msg_decode_items(

@@ -1,0 +1,186 @@
+/*
+ * actors/serve.c: serving a synchronizer to other processes (listeners
+ * on its door, and the names it exports), and connecting to one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <synchronicity/serve.h>
+
+#include "core/door.h"
+#include "core/errors.h"
+#include "core/remote.h"
+#include "proto/proto.h"
+#include "sync.h"
+
+#define URL_MAX 1024
+#define CONNECT_TIMEOUT_MS 5000
+
+/* ---- exports ----------------------------------------------------------
+ */
+
+static bool
+export_has(const sni_sync *s, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < s->nexports; i++) {
+		if (strlen(s->exports[i]) == len &&
+		    memcmp(s->exports[i], name, len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+sni_exported(const sni_sync *s, const sni_call_view *v)
+{
+	if (v->has_target) {
+		sni_detail_set("objects cannot cross processes (yet)");
+		return false;
+	}
+	if (!export_has(s, v->method, v->method_len)) {
+		sni_detail_set("no function named '%.*s' is served",
+		    (int) v->method_len, v->method);
+		return false;
+	}
+	return true;
+}
+
+void
+sni_exports_fini(sni_sync *s)
+{
+	for (uint32_t i = 0; i < s->nexports; i++) {
+		free(s->exports[i]);
+	}
+	free(s->exports);
+	s->exports  = NULL;
+	s->nexports = 0;
+}
+
+static int
+export_add(sni_sync *s, const char *name)
+{
+	if (export_has(s, name, strlen(name))) {
+		return 0;
+	}
+	char **more = realloc(s->exports, (s->nexports + 1) * sizeof(*more));
+	if (more == NULL) {
+		return SYN_ENOMEM;
+	}
+	s->exports = more;
+	if ((more[s->nexports] = strdup(name)) == NULL) {
+		return SYN_ENOMEM;
+	}
+	s->nexports++;
+	return 0;
+}
+
+/* ---- serving ------------------------------------------------------------
+ */
+
+typedef struct serve_args {
+	const char             *url;
+	const syn_serve_config *cfg;
+	char                   *bound;
+	size_t                  size;
+} serve_args;
+
+/* On the actor's thread: the exports, then the listener. */
+static int
+serve_on_actor(sni_actor *a, void *arg)
+{
+	serve_args *sa = arg;
+	sni_sync   *s  = a->ops_arg;
+	if (a->door == NULL) {
+		return sni_error_set(SYN_ENOENT,
+		    "the synchronizer has no mailbox socket (no_door)", "");
+	}
+	for (const char *const *e = sa->cfg->exports; e != NULL && *e != NULL;
+	     e++) {
+		if (export_add(s, *e) != 0) {
+			return sni_error_set(SYN_ENOMEM, NULL, "");
+		}
+	}
+	size_t max =
+	    sa->cfg->max_message != 0 ? sa->cfg->max_message : a->max_message;
+	int rc = sni_door_listen(
+	    a->door, sa->url, max, sa->cfg->ipc_mode, sa->bound, sa->size);
+	return rc != 0 ? sni_error_set(rc, NULL, sa->url) : 0;
+}
+
+static int
+check_serve(const char *url, const syn_serve_config *cfg)
+{
+	if (url == NULL || strlen(url) >= URL_MAX) {
+		return sni_error_set(
+		    SYN_EINVAL, "url is NULL or longer than 1023 bytes", "");
+	}
+	for (const char *const *e = cfg->exports; e != NULL && *e != NULL;
+	     e++) {
+		size_t len = strlen(*e);
+		if (len == 0 || len > SNI_METHOD_MAX ||
+		    !sni_utf8_valid((const uint8_t *) *e, len)) {
+			return sni_error_set(SYN_EINVAL,
+			    "an export needs a name of 1 to 255 bytes of UTF-8",
+			    url);
+		}
+	}
+	return 0;
+}
+
+int
+syn_serve(syn_synchronizer s, const char *url, const syn_serve_config *cfg,
+    char *bound, size_t size)
+{
+	static const syn_serve_config none;
+	cfg    = cfg != NULL ? cfg : &none;
+	int rc = check_serve(url, cfg);
+	if (rc != 0) {
+		return rc;
+	}
+	sni_actor *self = sni_actor_self();
+	if (self != NULL && self->id == s.id) {
+		return sni_error_set(SYN_EDEADLK,
+		    "syn_serve from the synchronizer's own thread", url);
+	}
+	serve_args sa = { url, cfg, bound, size };
+	rc            = sni_actor_run(s.id, serve_on_actor, &sa);
+	if (rc != 0 && syn_last_error()->code != rc) {
+		sni_error_set(rc, NULL, url);
+	}
+	return rc;
+}
+
+/* ---- connecting ---------------------------------------------------------
+ */
+
+int
+syn_connect(
+    const char *url, const syn_connect_config *cfg, syn_synchronizer *sp)
+{
+	static const syn_connect_config defaults;
+	cfg = cfg != NULL ? cfg : &defaults;
+	if (url == NULL || sp == NULL || strlen(url) >= URL_MAX ||
+	    (cfg->max_message != 0 && cfg->max_message < 64) ||
+	    cfg->timeout < 0) {
+		return sni_error_set(SYN_EINVAL,
+		    "syn_connect needs a url (under 1024 bytes) and sp; "
+		    "config.max_message 0 or at least 64, timeout >= 0",
+		    "");
+	}
+	sp->id = 0;
+	size_t max =
+	    cfg->max_message != 0 ? cfg->max_message : SNI_DEFAULT_MAX_SIZE;
+	sni_actor *a;
+	int        rc = sni_remote_open(url, max,
+            cfg->timeout != 0 ? cfg->timeout : CONNECT_TIMEOUT_MS, &a, &sp->id);
+	if (rc != 0) {
+		return sni_error_set(rc,
+		    rc == SYN_EFORK ? "nng cannot be used in a forked child "
+		                      "of a process that used it"
+		                    : NULL,
+		    url);
+	}
+	sni_translate_install();
+	return 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * synchronicity: serving a synchronizer to other processes and machines,
+ * and calling it from there.
+ *
+ * syn_serve() adds a listener (ipc://, tcp://, tls+tcp://: nng's
+ * transports) to a synchronizer's mailbox; syn_connect() dials one and
+ * returns a synchronizer handle that names the remote synchronizer: the
+ * same calls work on it as on a local one (syn_call, syn_call_future,
+ * syn_call_aio, the iterators, the typed functions), each call travelling
+ * as its message.
+ *
+ * This version serves functions and generators. Objects cannot cross
+ * processes yet: a class's constructor or methods, a proxy in the
+ * arguments or an object in a result give SYN_ENOTSUP (or SYN_EPROTO from
+ * the other side) with a clear message.
+ *
+ * Nothing is reachable from outside but what the server exports by name.
+ * Requests from other processes are checked as strictly as any input:
+ * size limits on every listener, strict decoding, the protocol version in
+ * every message; a bad frame gets an error reply, or (larger than the
+ * limit) closes that peer's connection, and the server keeps serving.
+ */
+#ifndef SYNCHRONICITY_SERVE_H
+#define SYNCHRONICITY_SERVE_H
+
+#include <stddef.h>
+
+#include <synchronicity/export.h>
+#include <synchronicity/synchronizer.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How to serve. A zeroed struct exports nothing. */
+typedef struct syn_serve_config {
+	/* The names of the functions and generators callers from other
+	 * processes may call: an array ending with NULL. NULL: none. The
+	 * names add up over the synchronizer's syn_serve() calls (copied). */
+	const char *const *exports;
+	/* The largest request a peer may send, in bytes: a larger frame
+	 * closes that peer's connection. 0: the synchronizer's
+	 * config.max_message. */
+	size_t max_message;
+	/* For an ipc:// address: the socket file's mode, such as 0600.
+	 * 0: the process's umask decides. */
+	int ipc_mode;
+} syn_serve_config;
+
+/*
+ * Makes s reachable at url from other processes: "tcp://127.0.0.1:0"
+ * (port 0: one is picked), "ipc:///path/to/socket", "tls+tcp://...".
+ * The address taken is copied into bound (size bytes, NUL-terminated;
+ * NULL: not wanted): the port picked for port 0. May be called again for
+ * more addresses. Any thread but s's own. Errors: SYN_EINVAL (a NULL or
+ * too long url, bound too small, a bad export name), SYN_ENOENT (s has no
+ * mailbox socket: created with no_door), SYN_ECLOSED, SYN_EFORK,
+ * SYN_ENOMEM, nng's errors (SYN_EADDRINUSE, SYN_EADDRINVAL, ...).
+ */
+SYN_API int syn_serve(syn_synchronizer s, const char *url,
+    const syn_serve_config *cfg, char *bound, size_t size);
+
+/* How to connect. A zeroed struct asks for the defaults. */
+typedef struct syn_connect_config {
+	/* The largest reply taken, in bytes; 0: 16 MiB. */
+	size_t max_message;
+	/* How long a call waits for a connection to send on, in ms (the
+	 * first connection is made by syn_connect() itself). 0: 5000. */
+	syn_duration timeout;
+} syn_connect_config;
+
+/*
+ * Connects to a synchronizer served at url and names it in *sp: calls on
+ * *sp go there. Free it with syn_synchronizer_destroy(), which fails the
+ * calls still pending with SYN_ECLOSED (and leaves the server alone).
+ * When the connection is lost, the calls in flight fail with
+ * SYN_ECONNRESET; nng reconnects on its own, and calls made meanwhile
+ * fail with SYN_ECONNRESET at once. Cancelling a call here stops waiting
+ * for it (its task on the server runs to its end: cancellation does not
+ * cross processes yet). syn_register() and the like on *sp give
+ * SYN_ENOTSUP. Any thread. Errors: SYN_EINVAL (a NULL url or sp, a bad
+ * config), SYN_ECONNREFUSED (nobody listens there), SYN_EFORK,
+ * SYN_ENOMEM, nng's errors (SYN_EADDRINVAL, ...).
+ */
+SYN_API int syn_connect(
+    const char *url, const syn_connect_config *cfg, syn_synchronizer *sp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SYNCHRONICITY_SERVE_H */

@@ -1,0 +1,437 @@
+/*
+ * Serving to other processes: a real server process (tests/remote_server.c,
+ * started with posix_spawn: nng cannot be used across a bare fork) served
+ * over tcp:// and ipc://, called through syn_connect() with the same API
+ * as a local synchronizer; exports, bad input, lost peers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "helpers.h"
+
+extern char **environ;
+
+typedef struct server {
+	pid_t pid;
+	int   in; /* its stdin: closing it stops it */
+	char  url[1024];
+} server;
+
+/* Starts the server on url (mode: the ipc file's mode, or NULL) and
+ * reads the address it took. */
+static void
+server_start(server *sv, const char *url, const char *mode)
+{
+	int in[2], out[2];
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_addclose(&fa, in[1]);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	char *argv[] = { (char *) SYN_REMOTE_SERVER, (char *) url,
+		(char *) mode, NULL };
+	ck_assert_int_eq(
+	    posix_spawn(&sv->pid, SYN_REMOTE_SERVER, &fa, NULL, argv, environ),
+	    0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	sv->in          = in[1];
+	size_t        n = 0;
+	struct pollfd p = { out[0], POLLIN, 0 };
+	while (n < sizeof(sv->url) - 1 && poll(&p, 1, 20000) == 1) {
+		ssize_t k = read(out[0], sv->url + n, 1);
+		if (k <= 0 || sv->url[n] == '\n') {
+			break;
+		}
+		n++;
+	}
+	sv->url[n] = '\0';
+	close(out[0]);
+	ck_assert_msg(n > 0, "the server did not start");
+}
+
+/* Stops it (stdin closes) and checks that it ended well. */
+static void
+server_stop(server *sv)
+{
+	close(sv->in);
+	int status;
+	ck_assert_int_eq(waitpid(sv->pid, &status, 0), sv->pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the server ended with status %#x", status);
+}
+
+static syn_synchronizer
+connect_to(const server *sv)
+{
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(sv->url, NULL, &r));
+	return r;
+}
+
+static int64_t
+remote_int(syn_synchronizer r, const char *name, int64_t x)
+{
+	syn_value  a   = syn_int(x);
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(r, name, &a, 1, &res));
+	int64_t v = res.value.as.i;
+	syn_result_fini(&res);
+	return v;
+}
+
+/* Every form of call, errors and generators, on one address. */
+static void
+every_form(const server *sv)
+{
+	syn_synchronizer r = connect_to(sv);
+	ck_assert_int_eq(remote_int(r, "square", 12), 144);
+
+	/* Ten futures of D each resolve together: under 2 D. */
+	syn_future *fs[10];
+	double      t0 = th_now_ms();
+	for (int i = 0; i < 10; i++) {
+		syn_value a = syn_int(D_MS);
+		ck_assert_syn_ok(syn_call_future(r, "sleep_ms", &a, 1, &fs[i]));
+	}
+	ck_assert_syn_ok(syn_future_wait_all(fs, 10, 10000));
+	ck_assert_msg(th_now_ms() - t0 < 2 * D_MS, "futures were serial");
+	for (int i = 0; i < 10; i++) {
+		syn_future_free(fs[i]);
+	}
+
+	nng_aio *aio;
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	syn_value a = syn_int(5);
+	syn_call_aio(r, "square", &a, 1, aio);
+	nng_aio_wait(aio);
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_aio_result(aio, &res));
+	ck_assert_int_eq(res.value.as.i, 25);
+	syn_result_fini(&res);
+	nng_aio_free(aio);
+
+	a = syn_int(4);
+	ck_assert_syn_rc(syn_call(r, "fail", &a, 1, NULL), SYN_EUSER(4));
+	ck_assert_str_eq(syn_last_error()->message, "remote boom 4");
+	ck_assert_syn_rc(syn_call(r, "hidden", NULL, 0, NULL), SYN_ENOENT);
+	ck_assert_syn_rc(syn_call(r, "nothing", NULL, 0, NULL), SYN_ENOENT);
+	syn_value s = syn_str("héllo");
+	ck_assert_syn_ok(syn_call(r, "echo", &s, 1, &res));
+	ck_assert_str_eq(res.value.as.str, "héllo");
+	syn_result_fini(&res);
+
+	for (uint32_t window = 0; window <= 16; window += 16) {
+		syn_iter       *it;
+		syn_iter_config cfg = { .prefetch = window };
+		syn_value       n   = syn_int(100);
+		ck_assert_syn_ok(syn_iter_open(r, "count", &n, 1, &cfg, &it));
+		int64_t expect = 0;
+		int     rc;
+		while ((rc = syn_iter_next(it, &res)) == 0) {
+			ck_assert_int_eq(res.value.as.i, expect++);
+			syn_result_fini(&res);
+		}
+		ck_assert_int_eq(rc, SYN_EEND);
+		ck_assert_int_eq(expect, 100);
+		syn_iter_close(it);
+	}
+	/* closed early: the server's generator ends */
+	syn_iter *it;
+	syn_value n = syn_int(1000000);
+	ck_assert_syn_ok(syn_iter_open(r, "count", &n, 1, NULL, &it));
+	ck_assert_syn_ok(syn_iter_next(it, &res));
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_iter_close(it));
+
+	ck_assert_syn_rc(
+	    syn_register(
+	        r, &(syn_func_def) { "x", SYN_KIND_FUNCTION, NULL, NULL }),
+	    SYN_EINVAL);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+}
+
+START_TEST(over_tcp)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	ck_assert_msg(strncmp(sv.url, "tcp://127.0.0.1:", 16) == 0 &&
+	        strcmp(sv.url, "tcp://127.0.0.1:0") != 0,
+	    "bound %s", sv.url);
+	every_form(&sv);
+	server_stop(&sv);
+}
+END_TEST
+
+START_TEST(over_ipc)
+{
+	char dir[] = "/tmp/syn-remote-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char url[300], path[256];
+	snprintf(path, sizeof(path), "%s/s.ipc", dir);
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	server sv;
+	server_start(&sv, url, "600");
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	every_form(&sv);
+	server_stop(&sv);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+/* Two clients at once; one goes away with calls in flight: the other is
+ * served on, and the server ends well. */
+START_TEST(clients_come_and_go)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer a = connect_to(&sv), b = connect_to(&sv);
+	syn_future      *f;
+	syn_value        ms = syn_int(60000);
+	ck_assert_syn_ok(syn_call_future(a, "sleep_ms", &ms, 1, &f));
+	syn_iter *it;
+	syn_value n = syn_int(1000);
+	ck_assert_syn_ok(syn_iter_open(a, "count", &n, 1, NULL, &it));
+	syn_result item = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_iter_next(it, &item));
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_rc(syn_future_wait(f), SYN_ECLOSED);
+	syn_future_free(f);
+	syn_iter_close(it);
+	ck_assert_syn_rc(syn_call(a, "square", &n, 1, NULL), SYN_ECLOSED);
+	for (int i = 0; i < 50; i++) {
+		ck_assert_int_eq(remote_int(b, "square", i), i * i);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+	server_stop(&sv);
+}
+END_TEST
+
+/* The server is killed: calls in flight fail with SYN_ECONNRESET within
+ * a bounded time, new ones at once. */
+START_TEST(server_killed)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r = connect_to(&sv);
+	ck_assert_int_eq(remote_int(r, "square", 3), 9);
+	syn_future *f;
+	syn_value   ms = syn_int(60000);
+	ck_assert_syn_ok(syn_call_future(r, "sleep_ms", &ms, 1, &f));
+	usleep(50000);
+	kill(sv.pid, SIGKILL);
+	double t0 = th_now_ms();
+	ck_assert_syn_rc(syn_future_wait_timeout(f, 10000), SYN_ECONNRESET);
+	ck_assert_msg(th_now_ms() - t0 < 5000, "the loss took long");
+	syn_future_free(f);
+	usleep(50000);
+	t0 = th_now_ms();
+	ck_assert_syn_rc(syn_call(r, "square", &ms, 1, NULL), SYN_ECONNRESET);
+	ck_assert_msg(th_now_ms() - t0 < 6000, "a call waited for ever");
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	close(sv.in);
+	waitpid(sv.pid, NULL, 0);
+}
+END_TEST
+
+typedef struct steady {
+	syn_synchronizer r;
+	atomic_bool      stop;
+	long             calls, failed;
+} steady;
+
+static void *
+steady_calls(void *arg)
+{
+	steady *st = arg;
+	while (!atomic_load(&st->stop)) {
+		syn_value  a   = syn_int(st->calls % 1000);
+		syn_result res = SYN_RESULT_INIT;
+		if (syn_call(st->r, "square", &a, 1, &res) != 0 ||
+		    res.value.as.i != (st->calls % 1000) * (st->calls % 1000)) {
+			st->failed++;
+		}
+		syn_result_fini(&res);
+		st->calls++;
+	}
+	return NULL;
+}
+
+/* Sends one raw frame on a req0 socket; returns the reply's first byte
+ * kind (or -errno-ish codes); the socket times out after 2 s. */
+static int
+raw_frame(const char *url, const void *bytes, size_t len)
+{
+	nng_socket req;
+	nng_msg   *m;
+	ck_assert_int_eq(nng_req0_open(&req), 0);
+	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 2000);
+	nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, 2000);
+	int rc = nng_dial(req, url, NULL, 0);
+	if (rc == 0) {
+		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+		ck_assert_int_eq(nng_msg_append(m, bytes, len), 0);
+		if ((rc = nng_sendmsg(req, m, 0)) != 0) {
+			nng_msg_free(m);
+		} else if ((rc = nng_recvmsg(req, &m, 0)) == 0) {
+			rc = nng_msg_len(m) >= 3
+			    ? ((const uint8_t *) nng_msg_body(m))[2]
+			    : -1;
+			nng_msg_free(m);
+		}
+	}
+	nng_close(req);
+	return rc;
+}
+
+/* Garbage at the server, while a well-behaved client calls on. */
+START_TEST(bad_input_is_survived)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	steady    st = { .r = connect_to(&sv) };
+	pthread_t th;
+	pthread_create(&th, NULL, steady_calls, &st);
+
+	/* Random frames, every prefix of a call, a wrong version, a handle
+	 * (objects cannot cross yet), and frames over the size limit. */
+	unsigned seed = 12345;
+	uint8_t  junk[512];
+	for (int i = 0; i < 200; i++) {
+		size_t len = (size_t) (rand_r(&seed) % sizeof(junk));
+		for (size_t k = 0; k < len; k++) {
+			junk[k] = (uint8_t) rand_r(&seed);
+		}
+		if (i % 2) {
+			junk[0] = 0xc1; /* looks like ours */
+			junk[1] = 1;
+		}
+		int rc = raw_frame(sv.url, junk, len);
+		ck_assert_msg(
+		    rc == 3 || rc == NNG_ETIMEDOUT || rc == NNG_ECLOSED,
+		    "frame %d: %d", i, rc);
+	}
+	static const uint8_t call[] = { 0xc1, 1, 1, 0x00, 0xc0, 0xa6, 's', 'q',
+		'u', 'a', 'r', 'e', 0x91, 0x07 };
+	for (size_t len = 0; len < sizeof(call); len++) {
+		ck_assert_int_eq(raw_frame(sv.url, call, len), 3); /* ERROR */
+	}
+	ck_assert_int_eq(raw_frame(sv.url, call, sizeof(call)), 2); /* RETURN */
+	uint8_t v2[sizeof(call)];
+	memcpy(v2, call, sizeof(call));
+	v2[1] = 2;
+	ck_assert_int_eq(raw_frame(sv.url, v2, sizeof(v2)), 3);
+	uint8_t handle_call[32] = { 0xc1, 1, 1, 0x00, 0xc0, 0xa4, 'e', 'c', 'h',
+		'o', 0x91, 0xd8, 1 };
+	ck_assert_int_eq(raw_frame(sv.url, handle_call, 13 + 16), 3);
+	uint8_t *big = calloc(1, 200000);
+	memcpy(big, call, sizeof(call));
+	int rc = raw_frame(sv.url, big, 200000); /* over 64 KiB */
+	ck_assert_msg(rc != 2 && rc != 3, "an oversized frame got %d", rc);
+	free(big);
+
+	/* Not even the SP protocol: raw bytes on a TCP connection. */
+	int                port = atoi(strrchr(sv.url, ':') + 1);
+	struct sockaddr_in sa   = { .sin_family = AF_INET,
+		  .sin_port                     = htons((uint16_t) port),
+		  .sin_addr.s_addr              = htonl(INADDR_LOOPBACK) };
+	for (int i = 0; i < 20; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_ge(fd, 0);
+		if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0) {
+			(void) !write(fd, junk, 64 + (size_t) i * 20);
+		}
+		close(fd);
+	}
+
+	atomic_store(&st.stop, true);
+	pthread_join(th, NULL);
+	ck_assert_int_gt(st.calls, 10);
+	ck_assert_int_eq(st.failed, 0);
+	ck_assert_int_eq(remote_int(st.r, "square", 7), 49);
+	ck_assert_syn_ok(syn_synchronizer_destroy(st.r));
+	server_stop(&sv);
+}
+END_TEST
+
+/* What cannot be done yet, and bad arguments, say so clearly. */
+START_TEST(refusals)
+{
+	syn_synchronizer r;
+	ck_assert_syn_rc(syn_connect(NULL, NULL, &r), SYN_EINVAL);
+	ck_assert_syn_rc(
+	    syn_connect("tcp://127.0.0.1:1", NULL, &r), SYN_ECONNREFUSED);
+	ck_assert_syn_rc(syn_connect("bogus://x", NULL, &r), SYN_ENOTSUP);
+	syn_synchronizer s = th_new();
+	ck_assert_syn_rc(syn_serve(s, NULL, NULL, NULL, 0), SYN_EINVAL);
+	ck_assert_syn_rc(
+	    syn_serve(s, "tcp://127.0.0.1:0", NULL, (char[4]) { 0 }, 4),
+	    SYN_EINVAL);
+	const char *const bad[] = { "", NULL };
+	syn_serve_config  cfg   = { .exports = bad };
+	ck_assert_syn_rc(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, NULL, 0), SYN_EINVAL);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	syn_config nd = { .no_door = true };
+	s             = th_new_cfg(&nd);
+	ck_assert_syn_rc(
+	    syn_serve(s, "tcp://127.0.0.1:0", NULL, NULL, 0), SYN_ENOENT);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	r                     = connect_to(&sv);
+	syn_synchronizer here = th_new();
+	syn_result       res  = SYN_RESULT_INIT;
+	ck_assert_syn_rc(syn_new(r, "Anything", NULL, 0, NULL), SYN_EINVAL);
+	syn_proxy *p;
+	ck_assert_syn_rc(syn_new(r, "Anything", NULL, 0, &p), SYN_ENOTSUP);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "objects"));
+	syn_handle h = { here.id, 5 };
+	syn_value  hv;
+	hv.type      = SYN_TYPE_HANDLE;
+	hv.as.handle = &h;
+	int rc       = syn_call(r, "echo", &hv, 1, &res);
+	ck_assert_msg(
+	    rc == SYN_EPROTO || rc == SYN_ENOTSUP, "%s", syn_errname(rc));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	const th_case cases[] = {
+		TH_CASE("over_tcp", over_tcp),
+		TH_CASE("over_ipc", over_ipc),
+		TH_CASE("clients_come_and_go", clients_come_and_go),
+		TH_CASE("server_killed", server_killed),
+		TH_CASE("bad_input", bad_input_is_survived),
+		TH_CASE("refusals", refusals),
+	};
+	return TH_SUITE("remote", cases);
+}
