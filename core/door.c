@@ -14,6 +14,7 @@
 #include "door.h"
 #include "errors.h"
 #include "gen.h"
+#include "nngclose.h"
 #include "task.h"
 
 #define SLOTS_FIRST 8
@@ -29,16 +30,20 @@ typedef struct slot {
 } slot;
 
 struct sni_door {
-	sni_actor  *actor;
-	nng_socket  sock;
-	int         inproc_listener; /* its own address's listener id */
-	atomic_bool closed;
-	atomic_int  sending; /* replies handed to nng, not yet sent */
-	slot      **slots;
-	uint32_t    nslots;
-	uint32_t    busy; /* slots holding a request (actor side) */
-	sni_limits  limits;
-	sni_limits  remote_limits; /* for other processes: no handles yet */
+	sni_actor   *actor;
+	nng_socket   sock;
+	int          inproc_listener; /* its own address's listener id */
+	atomic_int   pipes;           /* peers connected now */
+	nng_listener listeners[16];   /* every listener, to close first */
+	atomic_int   nlisteners;
+	bool         abandoned; /* nng_close did not return: see nngclose.h */
+	atomic_bool  closed;
+	atomic_int   sending; /* replies handed to nng, not yet sent */
+	slot       **slots;
+	uint32_t     nslots;
+	uint32_t     busy; /* slots holding a request (actor side) */
+	sni_limits   limits;
+	sni_limits   remote_limits; /* for other processes: no handles yet */
 };
 
 static atomic_bool nng_used;         /* a door was opened in this process */
@@ -138,8 +143,12 @@ typedef struct pipe_gone {
 static void
 pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	(void) ev;
-	sni_door  *d = arg;
+	sni_door *d = arg;
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		atomic_fetch_add(&d->pipes, 1);
+		return;
+	}
+	atomic_fetch_sub(&d->pipes, 1);
 	pipe_gone *g = malloc(sizeof(*g));
 	if (g != NULL && !atomic_load(&d->closed)) {
 		g->node.kind = SNI_NODE_PIPE;
@@ -167,12 +176,15 @@ open_socket(sni_door *d, const char *url, size_t max_message)
 	}
 	nng_listener l;
 	nng_socket_set_size(d->sock, NNG_OPT_RECVMAXSZ, max_message);
+	nng_pipe_notify(d->sock, NNG_PIPE_EV_ADD_POST, pipe_removed, d);
 	nng_pipe_notify(d->sock, NNG_PIPE_EV_REM_POST, pipe_removed, d);
 	if ((rc = nng_listen(d->sock, url, &l, 0)) != 0) {
 		nng_close(d->sock);
 		return rc;
 	}
 	d->inproc_listener = nng_listener_id(l);
+	d->listeners[0]    = l;
+	atomic_store(&d->nlisteners, 1);
 	return 0;
 }
 
@@ -206,7 +218,10 @@ sni_door_listen(sni_door *d, const char *url, size_t max_message, int ipc_mode,
     char *bound, size_t size)
 {
 	nng_listener l;
-	int          rc = nng_listener_create(&l, d->sock, url);
+	if (atomic_load(&d->nlisteners) >= 16) {
+		return SYN_ENOMEM; /* a door has 15 listeners at most */
+	}
+	int rc = nng_listener_create(&l, d->sock, url);
 	if (rc != 0) {
 		return rc;
 	}
@@ -223,8 +238,11 @@ sni_door_listen(sni_door *d, const char *url, size_t max_message, int ipc_mode,
 	}
 	if (bound != NULL && (rc = bound_url(l, url, bound, size)) != 0) {
 		nng_listener_close(l);
+		return rc;
 	}
-	return rc;
+	d->listeners[atomic_load(&d->nlisteners)] = l;
+	atomic_fetch_add(&d->nlisteners, 1);
+	return 0;
 }
 
 int
@@ -317,14 +335,42 @@ sni_door_reply(void *sp, nng_msg *msg)
 	nng_ctx_send(s->ctx, s->send);
 }
 
-/* Stops receiving: closes the socket, once. */
+static void door_free_now(sni_door *d);
+
+static void
+door_free_late(void *d)
+{
+	door_free_now(d);
+}
+
+/*
+ * Stops receiving: every slot's aios stop (their callbacks see closed and
+ * start nothing more), then the contexts and the socket close, once. In
+ * this order: nng 1.5.2's close can hang on contexts with operations in
+ * flight.
+ */
 static void
 door_close(sni_door *d)
 {
 	if (d == NULL || atomic_exchange(&d->closed, true)) {
 		return;
 	}
-	nng_close(d->sock);
+	/* The peers go first (nng 1.5.2's close can hang on contexts
+	 * whose peer is connected), for two seconds at most. */
+	for (int i = 0; i < atomic_load(&d->nlisteners); i++) {
+		nng_listener_close(d->listeners[i]);
+	}
+	for (int i = 0; i < 2000 && atomic_load(&d->pipes) > 0; i++) {
+		usleep(1000);
+	}
+	for (uint32_t i = 0; i < d->nslots; i++) {
+		nng_aio_stop(d->slots[i]->recv);
+		nng_aio_stop(d->slots[i]->send);
+	}
+	for (uint32_t i = 0; i < d->nslots; i++) {
+		nng_ctx_close(d->slots[i]->ctx);
+	}
+	d->abandoned = !sni_close_bounded(d->sock, 5000, door_free_late, d);
 }
 
 void
@@ -338,21 +384,22 @@ sni_door_stop(sni_door *d)
 		usleep(1000);
 	}
 	door_close(d);
-	for (uint32_t i = 0; i < d->nslots; i++) {
-		nng_aio_stop(d->slots[i]->recv);
-		nng_aio_stop(d->slots[i]->send);
-	}
 }
 
-void
-sni_door_free(sni_door *d)
+static void
+door_free_now(sni_door *d)
 {
-	if (d == NULL) {
-		return;
-	}
 	for (uint32_t i = 0; i < d->nslots; i++) {
 		slot_free(d->slots[i]);
 	}
 	free(d->slots);
 	free(d);
+}
+
+void
+sni_door_free(sni_door *d)
+{
+	if (d != NULL && !d->abandoned) { /* else its closing thread frees it */
+		door_free_now(d);
+	}
 }

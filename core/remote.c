@@ -1,12 +1,15 @@
 /*
  * core/remote.c: a synchronizer of another process (see remote.h).
  *
- * Each call in flight holds an op: an nng context and an aio, reused
- * from a free list. Its life: the request is sent on the context, then
- * the reply received; the reply (checked: no pointers, no handles, within
- * the limits) completes the caller's future. A cancel aborts the op's
- * aio; the future then completes with SYN_ECANCELED. Losing the peer
- * fails the pending receives with SYN_ECONNRESET (resending is off).
+ * A raw req0 socket: the request ids are ours (in each message's header,
+ * as the protocol has them), so that the calls in flight need no nng
+ * context each, only an entry in a table, and two aios serve them all:
+ * one sends the requests in order, one receives the replies. (nng 1.5.2
+ * could hang closing a socket with many contexts.) A reply, checked (no
+ * pointers, no handles, within the limits), completes its caller's
+ * future from nng's thread. Whoever takes a call out of the table
+ * completes it, once: its reply, a cancel, the loss of the peer, or the
+ * destroy.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,89 +19,186 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
 
 #include "door.h"
 #include "errors.h"
 #include "future.h"
+#include "nngclose.h"
+#include "ptrmap.h"
 #include "registry.h"
 #include "remote.h"
 
-typedef struct remote_op remote_op;
-struct remote_op {
-	sni_remote *r;
-	nng_ctx     ctx;
-	nng_aio    *aio;
-	syn_future *f;       /* the call; NULL once completed (under lock) */
-	bool        sending; /* the request is on its way, not the reply */
-	bool        cancel;  /* cancelled: no reply is to be waited for */
-	remote_op  *next;    /* in the free list, or in the list of all */
-	remote_op  *all;
-};
+#define ID_BIT 0x80000000u /* request ids have the high bit set */
+#define CLOSE_WAIT_MS 5000
 
 struct sni_remote {
 	nng_socket      sock;
+	nng_dialer      dialer;
 	sni_limits      limits; /* what replies may hold */
 	int32_t         timeout_ms;
+	nng_aio        *send_aio;
+	nng_aio        *recv_aio;
 	pthread_mutex_t lock;
-	remote_op      *free; /* ops to reuse */
-	remote_op      *all;  /* every op, for the close */
+	sni_ptrmap      calls; /* request id -> its future, till completed */
+	uint32_t        next_id;
+	uint32_t       *sendq; /* ids to send, in order (a ring) */
+	uint32_t        sendq_head, sendq_len, sendq_cap;
+	bool            sending; /* send_aio is busy with send_id */
+	uint32_t        send_id;
 	atomic_int      pipes;
 	atomic_bool     closed;
 };
 
-static void op_done(void *arg);
-
-/* ---- ops ---------------------------------------------------------------
- */
-
-static remote_op *
-op_get(sni_remote *r)
+static const void *
+id_key(uint32_t id)
 {
-	pthread_mutex_lock(&r->lock);
-	remote_op *op = r->free;
-	if (op != NULL) {
-		r->free = op->next;
-	}
-	pthread_mutex_unlock(&r->lock);
-	if (op != NULL) {
-		return op;
-	}
-	if ((op = calloc(1, sizeof(*op))) == NULL) {
-		return NULL;
-	}
-	op->r = r;
-	if (nng_ctx_open(&op->ctx, r->sock) != 0 ||
-	    nng_aio_alloc(&op->aio, op_done, op) != 0) {
-		if (op->aio != NULL) {
-			nng_aio_free(op->aio);
-		}
-		free(op);
-		return NULL;
-	}
-	pthread_mutex_lock(&r->lock);
-	op->all = r->all;
-	r->all  = op;
-	pthread_mutex_unlock(&r->lock);
-	return op;
+	return (const void *) (uintptr_t) id;
 }
 
-/* Completes op's call with rc and reply msg (may be NULL); op goes back
- * to the free list. On nng's thread, or the poster's on a failed send. */
-static void
-op_finish(remote_op *op, int rc, nng_msg *msg)
+static uint32_t
+id_of(const syn_future *f)
 {
-	sni_remote *r = op->r;
-	pthread_mutex_lock(&r->lock);
-	syn_future *f = op->f;
-	op->f         = NULL;
-	op->cancel    = false;
-	op->next      = r->free;
-	r->free       = op;
-	f->task       = NULL;
-	pthread_mutex_unlock(&r->lock);
-	f->msg = msg;
+	return (uint32_t) (uintptr_t) f->task;
+}
+
+/* Completes f with rc and its reply msg (may be NULL). */
+static void
+finish(syn_future *f, int rc, nng_msg *msg)
+{
+	if (f->msg != NULL) { /* a request never sent */
+		nng_msg_free(f->msg);
+	}
+	f->task = NULL;
+	f->msg  = msg;
 	sni_future_complete(f, rc);
 }
+
+/* Under lock: takes call id out of the table: its future, or NULL when
+ * somebody completed it already. */
+static syn_future *
+take(sni_remote *r, uint32_t id)
+{
+	return sni_ptrmap_del(&r->calls, id_key(id));
+}
+
+/* Under lock: every call out of the table, into *fs (n of them). */
+static syn_future **
+take_all(sni_remote *r, size_t *n)
+{
+	size_t       i = 0;
+	syn_future  *f;
+	syn_future **fs = malloc((r->calls.len + 1) * sizeof(*fs));
+	*n              = 0;
+	while (fs != NULL && (f = sni_ptrmap_next(&r->calls, &i)) != NULL) {
+		fs[(*n)++] = f;
+	}
+	for (size_t k = 0; k < *n; k++) {
+		sni_ptrmap_del(&r->calls, id_key(id_of(fs[k])));
+	}
+	r->sendq_len = 0;
+	return fs;
+}
+
+/* Fails every call in flight with rc (the peer went, or the destroy). */
+static void
+fail_all(sni_remote *r, int rc)
+{
+	size_t n;
+	pthread_mutex_lock(&r->lock);
+	syn_future **fs = take_all(r, &n);
+	pthread_mutex_unlock(&r->lock);
+	for (size_t k = 0; k < n; k++) {
+		finish(fs[k], rc, NULL);
+	}
+	free(fs);
+}
+
+/* ---- sending, in order ---------------------------------------------------
+ */
+
+static int
+sendq_push(sni_remote *r, uint32_t id)
+{
+	if (r->sendq_len == r->sendq_cap) {
+		uint32_t  cap = r->sendq_cap ? 2 * r->sendq_cap : 64;
+		uint32_t *q   = malloc(cap * sizeof(*q));
+		if (q == NULL) {
+			return SYN_ENOMEM;
+		}
+		for (uint32_t i = 0; i < r->sendq_len; i++) {
+			q[i] = r->sendq[(r->sendq_head + i) % r->sendq_cap];
+		}
+		free(r->sendq);
+		r->sendq      = q;
+		r->sendq_head = 0;
+		r->sendq_cap  = cap;
+	}
+	r->sendq[(r->sendq_head + r->sendq_len) % r->sendq_cap] = id;
+	r->sendq_len++;
+	return 0;
+}
+
+/* Under lock: the next request to send (its message taken from its
+ * future), or NULL: then nothing is being sent. */
+static nng_msg *
+next_to_send(sni_remote *r)
+{
+	while (r->sendq_len > 0 && !atomic_load(&r->closed)) {
+		uint32_t id   = r->sendq[r->sendq_head];
+		r->sendq_head = (r->sendq_head + 1) % r->sendq_cap;
+		r->sendq_len--;
+		syn_future *f = sni_ptrmap_get(&r->calls, id_key(id));
+		if (f != NULL && f->msg != NULL) { /* not completed */
+			nng_msg *msg = f->msg;
+			f->msg       = NULL;
+			r->send_id   = id;
+			return msg;
+		}
+	}
+	r->sending = false;
+	return NULL;
+}
+
+static void
+start_send(sni_remote *r, nng_msg *msg)
+{
+	nng_aio_set_msg(r->send_aio, msg);
+	nng_aio_set_timeout(r->send_aio, NNG_DURATION_INFINITE);
+	nng_send_aio(r->sock, r->send_aio);
+}
+
+/* nng thread: a request left (or not); the next one goes. */
+static void
+send_done(void *arg)
+{
+	sni_remote *r  = arg;
+	int         rc = nng_aio_result(r->send_aio);
+	syn_future *f  = NULL;
+	if (rc != 0) {
+		nng_msg_free(nng_aio_get_msg(r->send_aio)); /* still ours */
+	}
+	pthread_mutex_lock(&r->lock);
+	if (rc != 0) {
+		f = take(r, r->send_id);
+	}
+	nng_msg *next = next_to_send(r);
+	pthread_mutex_unlock(&r->lock);
+	if (f != NULL) {
+		finish(f,
+		    atomic_load(&r->closed) ? SYN_ECLOSED
+		        : rc == NNG_ETIMEDOUT || rc == NNG_ECLOSED
+		        ? SYN_ECONNRESET
+		        : rc,
+		    NULL);
+	}
+	if (next != NULL) {
+		start_send(r, next);
+	}
+}
+
+/* ---- receiving -----------------------------------------------------------
+ */
 
 /* A reply from the other process: checked before anyone reads it. */
 static int
@@ -114,79 +214,93 @@ check_reply(sni_remote *r, nng_msg *msg)
 	return SYN_EPROTO; /* a request where a reply belongs */
 }
 
+/* nng thread: a reply came: it completes its call, if still waited for. */
 static void
-op_done(void *arg)
+recv_done(void *arg)
 {
-	remote_op  *op = arg;
-	sni_remote *r  = op->r;
-	int         rc = nng_aio_result(op->aio);
-	if (rc != 0 && atomic_load(&r->closed)) {
-		rc = SYN_ECLOSED; /* destroyed here, whatever nng saw */
+	sni_remote *r = arg;
+	if (nng_aio_result(r->recv_aio) != 0) {
+		return; /* the socket closed: the destroy fails the rest */
 	}
-	if (op->sending) {
-		bool sent = rc == 0;
-		pthread_mutex_lock(&r->lock);
-		op->sending = false;
-		rc          = sent && op->cancel ? SYN_ECANCELED : rc;
-		pthread_mutex_unlock(&r->lock);
-		if (rc == 0) {
-			nng_aio_set_timeout(op->aio, NNG_DURATION_INFINITE);
-			nng_ctx_recv(op->ctx, op->aio);
-			return;
-		}
-		if (!sent) {
-			nng_msg_free(nng_aio_get_msg(op->aio));
-		}
-		op_finish(op, rc == NNG_ETIMEDOUT ? SYN_ECONNRESET : rc, NULL);
+	nng_msg *msg = nng_aio_get_msg(r->recv_aio);
+	if (atomic_load(&r->closed)) {
+		nng_msg_free(msg); /* too late: nobody waits for it */
 		return;
 	}
-	nng_msg *msg = rc == 0 ? nng_aio_get_msg(op->aio) : NULL;
-	if (msg != NULL && (rc = check_reply(r, msg)) != 0) {
+	uint32_t id = 0;
+	if (nng_msg_header_len(msg) == 4) {
+		nng_msg_header_trim_u32(msg, &id);
+	}
+	pthread_mutex_lock(&r->lock);
+	syn_future *f = id != 0 ? take(r, id) : NULL;
+	pthread_mutex_unlock(&r->lock);
+	nng_recv_aio(r->sock, r->recv_aio); /* the next one */
+	if (f == NULL) {
+		nng_msg_free(msg); /* cancelled, or not ours */
+		return;
+	}
+	int rc = check_reply(r, msg);
+	if (rc != 0) {
 		nng_msg_free(msg);
 		msg = NULL;
 	}
-	op_finish(op, rc, msg);
+	finish(f, rc, msg);
 }
 
-/* ---- posting ------------------------------------------------------------
+/* ---- posting -------------------------------------------------------------
  */
 
 static void
 post_call(sni_actor *a, syn_future *f)
 {
-	sni_remote *r   = a->remote;
-	nng_msg    *msg = f->msg;
-	remote_op  *op  = atomic_load(&r->pipes) > 0 ? op_get(r) : NULL;
-	f->msg          = NULL;
-	if (op == NULL) { /* no connection now (it comes back on its own) */
-		nng_msg_free(msg);
-		sni_future_complete(f,
-		    atomic_load(&r->pipes) > 0 ? SYN_ENOMEM : SYN_ECONNRESET);
+	sni_remote *r = a->remote;
+	if (atomic_load(&r->pipes) == 0) {
+		finish(f, SYN_ECONNRESET, NULL); /* nng reconnects on its own */
 		return;
 	}
 	pthread_mutex_lock(&r->lock);
-	f->task     = (syn_task *) op; /* for a cancel: see post_cancel */
-	op->f       = f;
-	op->sending = true;
+	uint32_t id;
+	do {
+		id = (r->next_id++ & ~ID_BIT) | ID_BIT;
+	} while (sni_ptrmap_get(&r->calls, id_key(id)) != NULL);
+	nng_msg_header_clear(f->msg);
+	int rc = nng_msg_header_append_u32(f->msg, id) != 0 ? SYN_ENOMEM : 0;
+	if (rc == 0 && (rc = sni_ptrmap_put(&r->calls, id_key(id), f)) == 0 &&
+	    (rc = sendq_push(r, id)) != 0) {
+		sni_ptrmap_del(&r->calls, id_key(id));
+	}
+	nng_msg *msg = NULL;
+	if (rc == 0) {
+		f->task = (syn_task *) (uintptr_t) id; /* for a cancel */
+		if (!r->sending) {
+			r->sending = true;
+			msg        = next_to_send(r);
+		}
+	}
 	pthread_mutex_unlock(&r->lock);
-	nng_aio_set_msg(op->aio, msg);
-	nng_aio_set_timeout(op->aio, r->timeout_ms);
-	nng_ctx_send(op->ctx, op->aio);
+	if (rc != 0) {
+		finish(f, rc, NULL);
+	} else if (msg != NULL) {
+		start_send(r, msg);
+	}
 }
 
+/* A cancel: the call completes with SYN_ECANCELED at once (its reply, if
+ * one comes, is dropped; its task on the server runs on). */
 static void
 post_cancel(sni_actor *a, syn_future *f)
 {
 	sni_remote *r = a->remote;
 	pthread_mutex_lock(&r->lock);
-	remote_op *op      = (remote_op *) f->task;
-	bool       pending = op != NULL && op->f == f; /* not recycled */
-	if (pending) {
-		op->cancel = true; /* seen between the send and the receive */
+	uint32_t    id = id_of(f);
+	syn_future *got =
+	    id != 0 ? sni_ptrmap_get(&r->calls, id_key(id)) : NULL;
+	if (got == f) {
+		take(r, id);
 	}
 	pthread_mutex_unlock(&r->lock);
-	if (pending) {
-		nng_aio_cancel(op->aio); /* completes it: SYN_ECANCELED */
+	if (got == f) {
+		finish(f, SYN_ECANCELED, NULL);
 	}
 	sni_future_cancel_done(f);
 }
@@ -208,34 +322,62 @@ sni_remote_post(sni_actor *a, sni_node *n)
 	}
 }
 
-/* ---- opening and closing ------------------------------------------------
+/* ---- opening and closing -------------------------------------------------
  */
 
-/* nng thread: a connection came or went. */
+/* nng thread: a connection came or went; with it went every call. */
 static void
 pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	(void) p;
 	sni_remote *r = arg;
-	atomic_fetch_add(&r->pipes, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		atomic_fetch_add(&r->pipes, 1);
+	} else if (atomic_fetch_sub(&r->pipes, 1) == 1) {
+		fail_all(
+		    r, atomic_load(&r->closed) ? SYN_ECLOSED : SYN_ECONNRESET);
+	}
 }
 
 static int
 remote_dial(sni_remote *r, const char *url, size_t max_message)
 {
-	int rc = nng_req0_open(&r->sock);
+	int rc = nng_req0_open_raw(&r->sock);
 	if (rc != 0) {
 		return rc;
 	}
-	nng_socket_set_ms(
-	    r->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, max_message);
 	nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_POST, pipe_event, r);
 	nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, pipe_event, r);
-	if ((rc = nng_dial(r->sock, url, NULL, 0)) != 0) {
+	if ((rc = nng_aio_alloc(&r->send_aio, send_done, r)) != 0 ||
+	    (rc = nng_aio_alloc(&r->recv_aio, recv_done, r)) != 0 ||
+	    (rc = nng_dial(r->sock, url, &r->dialer, 0)) != 0) {
 		nng_close(r->sock);
+		return rc;
 	}
-	return rc;
+	nng_recv_aio(r->sock, r->recv_aio);
+	return 0;
+}
+
+static void
+remote_free(sni_remote *r)
+{
+	if (r->send_aio != NULL) {
+		nng_aio_free(r->send_aio);
+	}
+	if (r->recv_aio != NULL) {
+		nng_aio_free(r->recv_aio);
+	}
+	sni_ptrmap_fini(&r->calls);
+	free(r->sendq);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static void
+remote_free_late(void *r)
+{
+	remote_free(r);
 }
 
 int
@@ -259,23 +401,26 @@ sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
 	a->limits =
 	    (sni_limits) { SNI_DEFAULT_MAX_DEPTH, max_message, false, true };
 	a->max_message     = max_message;
-	r->limits          = a->limits;
-	r->timeout_ms      = timeout_ms;
 	a->close_node.kind = SNI_NODE_CLOSE;
 	a->stop_node.kind  = SNI_NODE_STOP;
+	r->limits          = a->limits;
+	r->timeout_ms      = timeout_ms;
 	pthread_mutex_init(&r->lock, NULL);
 	int rc = remote_dial(r, url, max_message);
 	if (rc == 0 && (a->url = strdup(url)) == NULL) {
-		nng_close(r->sock);
 		rc = SYN_ENOMEM;
 	}
-	if (rc == 0 && (rc = sni_registry_add(a, &a->id)) != 0) {
-		nng_close(r->sock);
+	if (rc == 0) {
+		rc = sni_registry_add(a, &a->id);
 	}
 	if (rc != 0) {
-		pthread_mutex_destroy(&r->lock);
+		if (r->recv_aio != NULL) { /* dialled: close it all */
+			atomic_store(&r->closed, true);
+			nng_aio_stop(r->recv_aio);
+			nng_close(r->sock);
+		}
+		remote_free(r);
 		free(a->url);
-		free(r);
 		free(a);
 		return rc;
 	}
@@ -290,18 +435,18 @@ sni_remote_close(sni_actor *a)
 {
 	sni_remote *r = a->remote;
 	atomic_store(&r->closed, true);
-	nng_close(r->sock); /* pending ops complete with SYN_ECLOSED */
-	for (remote_op *op = r->all; op != NULL; op = op->all) {
-		nng_aio_stop(op->aio);
+	fail_all(r, SYN_ECLOSED);
+	/* The connection goes first (two seconds at most), then our aios
+	 * stop, then the socket closes, with a bound on the wait: nng
+	 * 1.5.2's close can hang on a socket whose pipe carried traffic. */
+	nng_dialer_close(r->dialer);
+	for (int i = 0; i < 2000 && atomic_load(&r->pipes) > 0; i++) {
+		nng_msleep(1);
 	}
-	remote_op *op = r->all;
-	while (op != NULL) {
-		remote_op *next = op->all;
-		nng_aio_free(op->aio);
-		free(op);
-		op = next;
-	}
-	pthread_mutex_destroy(&r->lock);
-	free(r);
+	nng_aio_stop(r->send_aio);
+	nng_aio_stop(r->recv_aio);
 	a->remote = NULL;
+	if (sni_close_bounded(r->sock, CLOSE_WAIT_MS, remote_free_late, r)) {
+		remote_free(r);
+	}
 }

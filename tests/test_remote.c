@@ -229,6 +229,49 @@ START_TEST(clients_come_and_go)
 }
 END_TEST
 
+/* More calls in flight than a connection sends at once (1,024): the rest
+ * wait in line, every one is answered, and one cancelled in line ends
+ * with SYN_ECANCELED at once. */
+START_TEST(many_in_flight)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r = connect_to(&sv);
+	enum { N = 3000 };
+	syn_future **fs = calloc(N, sizeof(*fs));
+	for (int i = 0; i < N; i++) {
+		syn_value a = syn_int(i);
+		ck_assert_syn_ok(syn_call_future(r, "square", &a, 1, &fs[i]));
+	}
+	ck_assert_syn_ok(syn_future_cancel(fs[N - 1]));
+	ck_assert_syn_rc(syn_future_wait(fs[N - 1]), SYN_ECANCELED);
+	for (int i = 0; i < N - 1; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, (int64_t) i * i);
+	}
+	for (int i = 0; i < N; i++) {
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	/* destroyed with calls in flight: each ends with SYN_ECLOSED */
+	syn_future *more[20];
+	for (int i = 0; i < 20; i++) {
+		syn_value a = syn_int(i);
+		ck_assert_syn_ok(syn_call_future(r, "square", &a, 1, &more[i]));
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	for (int i = 0; i < 20; i++) {
+		int rc = syn_future_wait(more[i]);
+		ck_assert_msg(
+		    rc == 0 || rc == SYN_ECLOSED, "%s", syn_errname(rc));
+		syn_future_free(more[i]);
+	}
+	server_stop(&sv);
+}
+END_TEST
+
 /* The server is killed: calls in flight fail with SYN_ECONNRESET within
  * a bounded time, new ones at once. */
 START_TEST(server_killed)
@@ -430,6 +473,7 @@ suite(void)
 		TH_CASE("over_ipc", over_ipc),
 		TH_CASE("clients_come_and_go", clients_come_and_go),
 		TH_CASE("server_killed", server_killed),
+		TH_CASE("many_in_flight", many_in_flight),
 		TH_CASE("bad_input", bad_input_is_survived),
 		TH_CASE("refusals", refusals),
 	};

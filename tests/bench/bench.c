@@ -623,6 +623,63 @@ door_us(syn_synchronizer s, int n)
 	return us;
 }
 
+/* ---- other processes: tcp ---------------------------------------------
+ */
+
+/* A raw nng REQ/REP round trip over tcp on the loopback. */
+static double
+raw_reqrep_tcp_us(void *arg, int n)
+{
+	(void) arg;
+	nng_socket   rep;
+	nng_listener l;
+	pthread_t    th;
+	int          port = 0;
+	char         url[64];
+	if (nng_rep0_open(&rep) != 0 ||
+	    nng_listen(rep, "tcp://127.0.0.1:0", &l, 0) != 0 ||
+	    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0) {
+		die("nng rep over tcp", SYN_EINTERNAL);
+	}
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	pthread_create(&th, NULL, raw_rep_serve, &rep);
+	nng_socket req = req_dial(url);
+	double     t0  = 0;
+	for (int i = -n / 10; i < n; i++) {
+		if (i == 0) {
+			t0 = now_s();
+		}
+		nng_msg *m;
+		nng_msg_alloc(&m, 0);
+		nng_msg_append_u64(m, (uint64_t) i);
+		if (nng_sendmsg(req, m, 0) != 0 ||
+		    nng_recvmsg(req, &m, 0) != 0) {
+			die("raw req/rep over tcp", SYN_EINTERNAL);
+		}
+		nng_msg_free(m);
+	}
+	double us = (now_s() - t0) * 1e6 / n;
+	nng_close(req);
+	nng_close(rep);
+	pthread_join(th, NULL);
+	return us;
+}
+
+/* s served over tcp on the loopback, and connected to: the remote. */
+static syn_synchronizer
+serve_and_connect(syn_synchronizer s)
+{
+	static const char *const exports[] = { "add1", "range", NULL };
+	syn_serve_config         cfg       = { .exports = exports };
+	char                     url[128];
+	syn_synchronizer         r;
+	int rc = syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url));
+	if (rc != 0 || (rc = syn_connect(url, NULL, &r)) != 0) {
+		die("serve and connect", rc);
+	}
+	return r;
+}
+
 /* ---- memory of suspended calls
  * ---------------------------------------------------- */
 
@@ -1070,6 +1127,12 @@ door(void *arg, int n)
 	return door_us(*(syn_synchronizer *) arg, n);
 }
 
+static double
+remote_calls(void *arg, int n)
+{
+	return blocking_calls_us(*(syn_synchronizer *) arg, n);
+}
+
 /* ---- main
  * ------------------------------------------------------------------------ */
 
@@ -1191,6 +1254,21 @@ main(int argc, char **argv)
 	record("offload_call_us", p.value, "us",
 	    "a call whose task runs an empty job on the pool");
 	note_ratio("ratio_offload_vs_thread_create", p.ratio, NULL);
+
+	syn_synchronizer remote = serve_and_connect(quiet);
+	p = interleave(raw_reqrep_tcp_us, remote_calls, &remote, 70000 / scale);
+	record("baseline_nng_reqrep_tcp_us", p.base, "us", NULL);
+	record("remote_tcp_call_us", p.value, "us", "syn_connect over tcp");
+	note_ratio("ratio_remote_tcp_vs_reqrep", p.ratio, "goal <= 1.3");
+	double remote_rate = pipelined_per_s(remote, 200000 / scale);
+	record("remote_tcp_pipelined_per_s", remote_rate, "/s",
+	    "futures from one client");
+	note_ratio("ratio_remote_pipelined_vs_blocking",
+	    remote_rate * p.value / 1e6, "goal >= 10");
+	record("remote_stream_items_per_s",
+	    prefetch_items_per_s(remote, 2000000 / scale), "/s",
+	    "prefetch window 1,024 over tcp");
+	syn_synchronizer_destroy(remote);
 
 	p = interleave(raw_rr, door, &quiet, 70000 / scale);
 	record("baseline_nng_reqrep_inproc_us", p.base, "us", NULL);
