@@ -542,18 +542,12 @@ raw_rep_serve(void *arg)
 	return NULL;
 }
 
+/* n raw round trips on req (after a tenth as warm-up); us each. Closes
+ * req, then rep, and joins the server thread th. */
 static double
-raw_reqrep_us(int n)
+raw_round_trips_us(nng_socket req, nng_socket rep, pthread_t th, int n)
 {
-	nng_socket rep;
-	pthread_t  th;
-	if (nng_rep0_open(&rep) != 0 ||
-	    nng_listen(rep, "inproc://bench-raw", NULL, 0) != 0) {
-		die("nng rep", SYN_EINTERNAL);
-	}
-	pthread_create(&th, NULL, raw_rep_serve, &rep);
-	nng_socket req = req_dial("inproc://bench-raw");
-	double     t0  = 0;
+	double t0 = 0;
 	for (int i = -n / 10; i < n; i++) {
 		if (i == 0) {
 			t0 = now_s();
@@ -572,6 +566,19 @@ raw_reqrep_us(int n)
 	nng_close(rep);
 	pthread_join(th, NULL);
 	return us;
+}
+
+static double
+raw_reqrep_us(int n)
+{
+	nng_socket rep;
+	pthread_t  th;
+	if (nng_rep0_open(&rep) != 0 ||
+	    nng_listen(rep, "inproc://bench-raw", NULL, 0) != 0) {
+		die("nng rep", SYN_EINTERNAL);
+	}
+	pthread_create(&th, NULL, raw_rep_serve, &rep);
+	return raw_round_trips_us(req_dial("inproc://bench-raw"), rep, th, n);
 }
 
 /* One call through the door: encode, send, receive, decode. */
@@ -643,26 +650,7 @@ raw_reqrep_tcp_us(void *arg, int n)
 	}
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
 	pthread_create(&th, NULL, raw_rep_serve, &rep);
-	nng_socket req = req_dial(url);
-	double     t0  = 0;
-	for (int i = -n / 10; i < n; i++) {
-		if (i == 0) {
-			t0 = now_s();
-		}
-		nng_msg *m;
-		nng_msg_alloc(&m, 0);
-		nng_msg_append_u64(m, (uint64_t) i);
-		if (nng_sendmsg(req, m, 0) != 0 ||
-		    nng_recvmsg(req, &m, 0) != 0) {
-			die("raw req/rep over tcp", SYN_EINTERNAL);
-		}
-		nng_msg_free(m);
-	}
-	double us = (now_s() - t0) * 1e6 / n;
-	nng_close(req);
-	nng_close(rep);
-	pthread_join(th, NULL);
-	return us;
+	return raw_round_trips_us(req_dial(url), rep, th, n);
 }
 
 /* s served over tcp on the loopback, and connected to: the remote. */
