@@ -83,29 +83,39 @@ typedef struct serve_args {
 	const syn_serve_config *cfg;
 	char                   *bound;
 	size_t                  size;
+	const char             *why; /* the detail, for the caller's thread */
 } serve_args;
 
-/* On the actor's thread: the exports, then the listener. */
+/* On the actor's thread: the listener, then the exports. */
 static int
 serve_on_actor(sni_actor *a, void *arg)
 {
 	serve_args *sa = arg;
 	sni_sync   *s  = a->ops_arg;
 	if (a->door == NULL) {
-		return sni_error_set(SYN_ENOENT,
-		    "the synchronizer has no mailbox socket (no_door)", "");
-	}
-	for (const char *const *e = sa->cfg->exports; e != NULL && *e != NULL;
-	     e++) {
-		if (export_add(s, *e) != 0) {
-			return sni_error_set(SYN_ENOMEM, NULL, "");
-		}
+		sa->why = "the synchronizer has no mailbox socket (no_door)";
+		return SYN_ENOENT;
 	}
 	size_t max =
 	    sa->cfg->max_message != 0 ? sa->cfg->max_message : a->max_message;
 	int rc = sni_door_listen(
 	    a->door, sa->url, max, sa->cfg->ipc_mode, sa->bound, sa->size);
-	return rc != 0 ? sni_error_set(rc, NULL, sa->url) : 0;
+	if (rc != 0) {
+		sa->why = rc == SYN_ENOSPC ? "a synchronizer has 15 listeners "
+		                             "at most"
+		    : rc == SYN_EINVAL ? "bound is too small for the address"
+		                       : NULL;
+		return rc;
+	}
+	for (const char *const *e = sa->cfg->exports; e != NULL && *e != NULL;
+	     e++) {
+		if (export_add(s, *e) != 0) {
+			sa->why = "no memory for the exports (the listener "
+			          "listens, with the names added so far)";
+			return SYN_ENOMEM;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -143,12 +153,9 @@ syn_serve(syn_synchronizer s, const char *url, const syn_serve_config *cfg,
 		return sni_error_set(SYN_EDEADLK,
 		    "syn_serve from the synchronizer's own thread", url);
 	}
-	serve_args sa = { url, cfg, bound, size };
+	serve_args sa = { url, cfg, bound, size, NULL };
 	rc            = sni_actor_run(s.id, serve_on_actor, &sa);
-	if (rc != 0 && syn_last_error()->code != rc) {
-		sni_error_set(rc, NULL, url);
-	}
-	return rc;
+	return rc != 0 ? sni_error_set(rc, sa.why, url) : 0;
 }
 
 /* ---- connecting ---------------------------------------------------------

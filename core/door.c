@@ -202,7 +202,7 @@ static int
 bound_url(nng_listener l, const char *url, char *bound, size_t size)
 {
 	int port = 0;
-	if (strncmp(url, "tcp", 3) == 0 &&
+	if ((strncmp(url, "tcp", 3) == 0 || strncmp(url, "tls+tcp", 7) == 0) &&
 	    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) == 0) {
 		const char *colon = strrchr(url, ':');
 		int         n     = snprintf(
@@ -219,7 +219,7 @@ sni_door_listen(sni_door *d, const char *url, size_t max_message, int ipc_mode,
 {
 	nng_listener l;
 	if (atomic_load(&d->nlisteners) >= 16) {
-		return SYN_ENOMEM; /* a door has 15 listeners at most */
+		return SYN_ENOSPC; /* a door has 15 listeners at most */
 	}
 	int rc = nng_listener_create(&l, d->sock, url);
 	if (rc != 0) {

@@ -164,7 +164,7 @@ static void
 start_send(sni_remote *r, nng_msg *msg)
 {
 	nng_aio_set_msg(r->send_aio, msg);
-	nng_aio_set_timeout(r->send_aio, NNG_DURATION_INFINITE);
+	nng_aio_set_timeout(r->send_aio, r->timeout_ms);
 	nng_send_aio(r->sock, r->send_aio);
 }
 

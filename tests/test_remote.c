@@ -441,6 +441,7 @@ START_TEST(refusals)
 	s             = th_new_cfg(&nd);
 	ck_assert_syn_rc(
 	    syn_serve(s, "tcp://127.0.0.1:0", NULL, NULL, 0), SYN_ENOENT);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "no_door"));
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 
 	server sv;

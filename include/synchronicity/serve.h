@@ -52,10 +52,12 @@ typedef struct syn_serve_config {
  * (port 0: one is picked), "ipc:///path/to/socket", "tls+tcp://...".
  * The address taken is copied into bound (size bytes, NUL-terminated;
  * NULL: not wanted): the port picked for port 0. May be called again for
- * more addresses. Any thread but s's own. Errors: SYN_EINVAL (a NULL or
- * too long url, bound too small, a bad export name), SYN_ENOENT (s has no
- * mailbox socket: created with no_door), SYN_ECLOSED, SYN_EFORK,
- * SYN_ENOMEM, nng's errors (SYN_EADDRINUSE, SYN_EADDRINVAL, ...).
+ * more addresses (15 at most). The exports are added once the listener
+ * listens. Any thread but s's own. Errors: SYN_EINVAL (a NULL or too long
+ * url, bound too small, a bad export name), SYN_ENOENT (s has no mailbox
+ * socket: created with no_door), SYN_ENOSPC (15 listeners already),
+ * SYN_ECLOSED, SYN_EFORK, SYN_ENOMEM, nng's errors (SYN_EADDRINUSE,
+ * SYN_EADDRINVAL, ...).
  */
 SYN_API int syn_serve(syn_synchronizer s, const char *url,
     const syn_serve_config *cfg, char *bound, size_t size);
@@ -64,8 +66,9 @@ SYN_API int syn_serve(syn_synchronizer s, const char *url,
 typedef struct syn_connect_config {
 	/* The largest reply taken, in bytes; 0: 16 MiB. */
 	size_t max_message;
-	/* How long a call waits for a connection to send on, in ms (the
-	 * first connection is made by syn_connect() itself). 0: 5000. */
+	/* How long a request waits to be sent (for a connection to send
+	 * on), in ms; then its call fails with SYN_ECONNRESET. The first
+	 * connection is made by syn_connect() itself. 0: 5000. */
 	syn_duration timeout;
 } syn_connect_config;
 
