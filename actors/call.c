@@ -15,6 +15,7 @@
 #include "core/errors.h"
 #include "core/future.h"
 #include "core/ptrmap.h"
+#include "core/remote.h"
 #include "proto/proto.h"
 #include "sync.h"
 
@@ -30,9 +31,10 @@ encode_call(sni_actor *a, const sni_request *r, nng_msg **mp)
 	}
 	sni_wbuf w;
 	sni_wbuf_init(&w);
-	rc = sni_msg_encode_call(&w, 0, r->target, r->name,
-	    r->name != NULL ? strlen(r->name) : 0, r->args, r->nargs,
-	    &a->limits);
+	uint64_t call_id = a->remote != NULL ? sni_remote_call_id(a) : 0;
+	rc               = sni_msg_encode_call(&w, call_id, r->target, r->name,
+            r->name != NULL ? strlen(r->name) : 0, r->args, r->nargs,
+	                  &a->limits);
 	if (rc == 0 && w.err == 0) {
 		if (*mp == NULL && nng_msg_alloc(mp, w.len) != 0) {
 			rc = SYN_ENOMEM;

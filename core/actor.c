@@ -609,6 +609,62 @@ handle_release(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	sni_reply_nil(origin, origin_ptr, msg, id);
 }
 
+/* ---- cancels from other processes ------------------------------------- */
+
+/* The task of a call from pipe with call_id, cancelled; false: none. */
+static bool
+cancel_call(sni_actor *a, uint32_t pipe, uint64_t call_id)
+{
+	for (sni_task *t = a->tasks; t != NULL; t = t->next) {
+		if (t->origin == SNI_ORIGIN_DOOR && t->gen.pipe == pipe &&
+		    t->call_id == call_id && !t->done) {
+			sni_task_cancel(t, false);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* True (and forgotten) when a CANCEL of this call came before it. */
+static bool
+cancelled_early(sni_actor *a, uint32_t pipe, uint64_t call_id)
+{
+	for (uint32_t i = 0; call_id != 0 && i < 32; i++) {
+		if (a->early[i].call_id == call_id &&
+		    a->early[i].pipe == pipe) {
+			a->early[i].call_id = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+handle_cancel(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
+    const sni_limits *lim)
+{
+	uint64_t id = 0, target = 0;
+	bool     remote;
+	int      rc = sni_msg_decode_cancel(
+	         nng_msg_body(msg), nng_msg_len(msg), lim, &id, &target);
+	if (rc == 0 && origin != SNI_ORIGIN_DOOR) {
+		sni_detail_set("a CANCEL comes from another process");
+		rc = SYN_EPROTO;
+	}
+	if (rc != 0) {
+		sni_reply_error(
+		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
+		return;
+	}
+	uint32_t pipe = sni_door_pipe(a->door, msg, &remote);
+	if (target != 0 && !cancel_call(a, pipe, target)) {
+		a->early[a->early_next] =
+		    (struct sni_early_cancel) { pipe, target };
+		a->early_next = (a->early_next + 1) % 32;
+	}
+	sni_reply_nil(origin, origin_ptr, msg, id);
+}
+
 /* Whether the call v may start, and what it runs: 0, or the code with a
  * detail. */
 static int
@@ -627,6 +683,11 @@ admit(sni_actor *a, const sni_call_view *v, int origin, void *origin_ptr,
 	}
 	if (origin == SNI_ORIGIN_FUTURE &&
 	    sni_future_cancel_requested(origin_ptr)) {
+		return SYN_ECANCELED;
+	}
+	if (origin == SNI_ORIGIN_DOOR &&
+	    cancelled_early(a, v->pipe, v->call_id)) {
+		*detail = "the call was cancelled";
 		return SYN_ECANCELED;
 	}
 	if ((rc = a->ops->resolve(a->ops_arg, v, c)) != 0 ||
@@ -655,6 +716,9 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		return;
 	case SNI_MSG_RELEASE:
 		handle_release(a, msg, origin, origin_ptr, lim);
+		return;
+	case SNI_MSG_CANCEL:
+		handle_cancel(a, msg, origin, origin_ptr, lim);
 		return;
 	case SNI_MSG_OPEN:
 		rc = sni_msg_decode_open(nng_msg_body(msg), nng_msg_len(msg),

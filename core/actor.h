@@ -95,11 +95,18 @@ struct sni_actor {
 	sni_task      *tasks; /* every live task */
 	uint32_t       ntasks;
 	sni_door      *door;
-	sni_aio       *aios;     /* every syn_aio_alloc() aio */
-	sni_ptrmap     aio_map;  /* their nng_aio to them */
-	sni_ptrmap     streams;  /* open generators, by stream id */
-	bool           closed;   /* new calls are refused */
-	bool           stopping; /* tasks are cancelled; the loop ends */
+	sni_aio       *aios;    /* every syn_aio_alloc() aio */
+	sni_ptrmap     aio_map; /* their nng_aio to them */
+	sni_ptrmap     streams; /* open generators, by stream id */
+	bool           closed;  /* new calls are refused */
+	/* CANCELs from other processes that came before their call (the
+	 * door's contexts may hand requests over out of order): a ring. */
+	struct sni_early_cancel {
+		uint32_t pipe;
+		uint64_t call_id;
+	} early[32];
+	uint32_t early_next;
+	bool     stopping; /* tasks are cancelled; the loop ends */
 
 	sni_node         close_node;
 	sni_node         stop_node;

@@ -25,6 +25,7 @@
 #include "errors.h"
 #include "future.h"
 #include "nngclose.h"
+#include "proto/proto.h"
 #include "ptrmap.h"
 #include "registry.h"
 #include "remote.h"
@@ -41,7 +42,9 @@ struct sni_remote {
 	nng_aio        *recv_aio;
 	pthread_mutex_t lock;
 	sni_ptrmap      calls; /* request id -> its future, till completed */
-	uint32_t        next_id;
+	atomic_uint     next_id;
+	nng_msg       **ctl; /* CANCELs to send before the next call */
+	uint32_t        nctl, ctl_cap;
 	uint32_t       *sendq; /* ids to send, in order (a ring) */
 	uint32_t        sendq_head, sendq_len, sendq_cap;
 	bool            sending; /* send_aio is busy with send_id */
@@ -62,6 +65,29 @@ id_of(const syn_future *f)
 	return (uint32_t) (uintptr_t) f->task;
 }
 
+/*
+ * The table's values are futures, tagged (low bit) when the call's
+ * message carries its request id as its call id: the server then knows
+ * the call by it, and a cancel can reach its task there.
+ */
+#define CARRIES_ID ((uintptr_t) 1)
+
+static syn_future *
+untag(void *v)
+{
+	return (syn_future *) ((uintptr_t) v & ~CARRIES_ID);
+}
+
+uint64_t
+sni_remote_call_id(sni_actor *a)
+{
+	uint32_t n;
+	do { /* never ID_BIT alone: a call id of 0 below the bit */
+		n = atomic_fetch_add(&a->remote->next_id, 1) & ~ID_BIT;
+	} while (n == 0);
+	return n | ID_BIT;
+}
+
 /* Completes f with rc and its reply msg (may be NULL). */
 static void
 finish(syn_future *f, int rc, nng_msg *msg)
@@ -79,7 +105,7 @@ finish(syn_future *f, int rc, nng_msg *msg)
 static syn_future *
 take(sni_remote *r, uint32_t id)
 {
-	return sni_ptrmap_del(&r->calls, id_key(id));
+	return untag(sni_ptrmap_del(&r->calls, id_key(id)));
 }
 
 /* Under lock: every call out of the table, into *fs (n of them). */
@@ -91,7 +117,7 @@ take_all(sni_remote *r, size_t *n)
 	syn_future **fs = malloc((r->calls.len + 1) * sizeof(*fs));
 	*n              = 0;
 	while (fs != NULL && (f = sni_ptrmap_next(&r->calls, &i)) != NULL) {
-		fs[(*n)++] = f;
+		fs[(*n)++] = untag(f);
 	}
 	for (size_t k = 0; k < *n; k++) {
 		sni_ptrmap_del(&r->calls, id_key(id_of(fs[k])));
@@ -144,11 +170,17 @@ sendq_push(sni_remote *r, uint32_t id)
 static nng_msg *
 next_to_send(sni_remote *r)
 {
+	if (r->nctl > 0 && !atomic_load(&r->closed)) { /* a CANCEL */
+		nng_msg *msg = r->ctl[0];
+		memmove(r->ctl, r->ctl + 1, --r->nctl * sizeof(*r->ctl));
+		r->send_id = 0; /* nobody waits for its answer */
+		return msg;
+	}
 	while (r->sendq_len > 0 && !atomic_load(&r->closed)) {
 		uint32_t id   = r->sendq[r->sendq_head];
 		r->sendq_head = (r->sendq_head + 1) % r->sendq_cap;
 		r->sendq_len--;
-		syn_future *f = sni_ptrmap_get(&r->calls, id_key(id));
+		syn_future *f = untag(sni_ptrmap_get(&r->calls, id_key(id)));
 		if (f != NULL && f->msg != NULL) { /* not completed */
 			nng_msg *msg = f->msg;
 			f->msg       = NULL;
@@ -179,7 +211,7 @@ send_done(void *arg)
 		nng_msg_free(nng_aio_get_msg(r->send_aio)); /* still ours */
 	}
 	pthread_mutex_lock(&r->lock);
-	if (rc != 0) {
+	if (rc != 0 && r->send_id != 0) {
 		f = take(r, r->send_id);
 	}
 	nng_msg *next = next_to_send(r);
@@ -204,14 +236,15 @@ send_done(void *arg)
 static int
 check_reply(sni_remote *r, nng_msg *msg)
 {
-	int kind =
-	    sni_msg_check(nng_msg_body(msg), nng_msg_len(msg), &r->limits);
-	if (kind < 0 || kind == SNI_MSG_RETURN || kind == SNI_MSG_ERROR ||
-	    kind == SNI_MSG_END || kind == SNI_MSG_ITEMS ||
-	    kind == SNI_MSG_RAW) {
-		return kind < 0 ? kind : 0;
+	int kind;
+	int rc = sni_msg_check(
+	    nng_msg_body(msg), nng_msg_len(msg), &r->limits, &kind);
+	if (rc == 0 && kind != SNI_MSG_RETURN && kind != SNI_MSG_ERROR &&
+	    kind != SNI_MSG_END && kind != SNI_MSG_ITEMS &&
+	    kind != SNI_MSG_RAW) {
+		rc = SYN_EPROTO; /* a request where a reply belongs */
 	}
-	return SYN_EPROTO; /* a request where a reply belongs */
+	return rc;
 }
 
 /* nng thread: a reply came: it completes its call, if still waited for. */
@@ -258,14 +291,20 @@ post_call(sni_actor *a, syn_future *f)
 		finish(f, SYN_ECONNRESET, NULL); /* nng reconnects on its own */
 		return;
 	}
+	uint64_t cid     = 0;
+	bool     carries = sni_msg_call_id(nng_msg_body(f->msg),
+	                       nng_msg_len(f->msg), &cid) == 0 &&
+	    cid > ID_BIT && cid <= UINT32_MAX;
+	uint32_t id = carries ? (uint32_t) cid : 0;
 	pthread_mutex_lock(&r->lock);
-	uint32_t id;
-	do {
-		id = (r->next_id++ & ~ID_BIT) | ID_BIT;
-	} while (sni_ptrmap_get(&r->calls, id_key(id)) != NULL);
+	while (id == 0 || sni_ptrmap_get(&r->calls, id_key(id)) != NULL) {
+		id      = (uint32_t) sni_remote_call_id(a);
+		carries = false;
+	}
 	nng_msg_header_clear(f->msg);
-	int rc = nng_msg_header_append_u32(f->msg, id) != 0 ? SYN_ENOMEM : 0;
-	if (rc == 0 && (rc = sni_ptrmap_put(&r->calls, id_key(id), f)) == 0 &&
+	int   rc = nng_msg_header_append_u32(f->msg, id) != 0 ? SYN_ENOMEM : 0;
+	void *v  = (void *) ((uintptr_t) f | (carries ? CARRIES_ID : 0));
+	if (rc == 0 && (rc = sni_ptrmap_put(&r->calls, id_key(id), v)) == 0 &&
 	    (rc = sendq_push(r, id)) != 0) {
 		sni_ptrmap_del(&r->calls, id_key(id));
 	}
@@ -285,22 +324,76 @@ post_call(sni_actor *a, syn_future *f)
 	}
 }
 
-/* A cancel: the call completes with SYN_ECANCELED at once (its reply, if
- * one comes, is dropped; its task on the server runs on). */
+/* Under lock: queues a CANCEL of call id for the server. */
+static int
+queue_cancel(sni_actor *a, uint32_t id)
+{
+	sni_remote *r = a->remote;
+	sni_wbuf    w;
+	nng_msg    *msg = NULL;
+	uint32_t    own = (uint32_t) sni_remote_call_id(a);
+	sni_wbuf_init(&w);
+	sni_msg_encode_cancel(&w, own, id);
+	int rc = w.err != 0 || nng_msg_alloc(&msg, 0) != 0 ? SYN_ENOMEM : 0;
+	if (rc == 0 &&
+	    (nng_msg_append(msg, w.buf, w.len) != 0 ||
+	        nng_msg_header_append_u32(msg, own) != 0)) {
+		rc = SYN_ENOMEM;
+	}
+	if (rc == 0 && r->nctl == r->ctl_cap) {
+		uint32_t  cap  = r->ctl_cap ? 2 * r->ctl_cap : 8;
+		nng_msg **more = realloc(r->ctl, cap * sizeof(*more));
+		rc             = more == NULL ? SYN_ENOMEM : 0;
+		if (more != NULL) {
+			r->ctl     = more;
+			r->ctl_cap = cap;
+		}
+	}
+	sni_wbuf_fini(&w);
+	if (rc != 0) {
+		if (msg != NULL) {
+			nng_msg_free(msg);
+		}
+		return rc;
+	}
+	r->ctl[r->nctl++] = msg;
+	return 0;
+}
+
+/*
+ * A cancel. A call not sent yet completes with SYN_ECANCELED at once. A
+ * call the server knows by its id gets a CANCEL: its task there is
+ * cancelled, and its answer (SYN_ECANCELED, once the cleanup ran)
+ * completes it, as a local call's does. Others (a generator's requests)
+ * complete at once, and their answer is dropped when it comes.
+ */
 static void
 post_cancel(sni_actor *a, syn_future *f)
 {
 	sni_remote *r = a->remote;
 	pthread_mutex_lock(&r->lock);
 	uint32_t    id = id_of(f);
-	syn_future *got =
-	    id != 0 ? sni_ptrmap_get(&r->calls, id_key(id)) : NULL;
-	if (got == f) {
+	void       *v  = id != 0 ? sni_ptrmap_get(&r->calls, id_key(id)) : NULL;
+	syn_future *got  = untag(v);
+	bool        now  = got == f;
+	nng_msg    *send = NULL;
+	if (now && f->msg == NULL && ((uintptr_t) v & CARRIES_ID) &&
+	    queue_cancel(a, id) == 0) {
+		now = false; /* the server's answer completes it */
+		if (!r->sending) {
+			r->sending = true;
+			send       = next_to_send(r);
+		}
+	}
+	if (now) {
 		take(r, id);
 	}
 	pthread_mutex_unlock(&r->lock);
-	if (got == f) {
+	if (now) {
 		finish(f, SYN_ECANCELED, NULL);
+	}
+	if (send != NULL) {
+		start_send(r, send);
 	}
 	sni_future_cancel_done(f);
 }
@@ -370,6 +463,10 @@ remote_free(sni_remote *r)
 	}
 	sni_ptrmap_fini(&r->calls);
 	free(r->sendq);
+	for (uint32_t i = 0; i < r->nctl; i++) {
+		nng_msg_free(r->ctl[i]);
+	}
+	free(r->ctl);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

@@ -28,6 +28,12 @@ typedef struct sni_remote sni_remote;
 int sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
     sni_actor **ap, uint32_t *idp);
 
+/*
+ * A call id for a CALL to remote actor a: the server knows the call by
+ * it, so that cancelling the call can cancel its task there. Any thread.
+ */
+uint64_t sni_remote_call_id(sni_actor *a);
+
 /* A node posted to remote actor a: a CALL leaves, a CANCEL aborts it. */
 void sni_remote_post(sni_actor *a, sni_node *n);
 

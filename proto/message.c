@@ -195,6 +195,14 @@ sni_msg_encode_release(
 	sni_encode_uint(w, count);
 }
 
+void
+sni_msg_encode_cancel(sni_wbuf *w, uint64_t call_id, uint64_t target)
+{
+	put_header(w, SNI_MSG_CANCEL);
+	sni_encode_uint(w, call_id);
+	sni_encode_uint(w, target);
+}
+
 int
 sni_msg_kind(const void *body, size_t len)
 {
@@ -212,17 +220,17 @@ sni_msg_kind(const void *body, size_t len)
 }
 
 int
-sni_msg_check(const void *body, size_t len, const sni_limits *lim)
+sni_msg_check(const void *body, size_t len, const sni_limits *lim, int *kind)
 {
 	if (len > lim->max_size) {
 		sni_detail_set(
 		    "message of %zu bytes is larger than the limit", len);
 		return SYN_EMSGSIZE;
 	}
-	int kind = sni_msg_kind(body, len);
-	if (kind < SNI_MSG_CALL || kind > SNI_MSG_RAW) {
-		if (kind >= 0) {
-			sni_detail_set("unknown message kind %d", kind);
+	*kind = sni_msg_kind(body, len);
+	if (*kind < SNI_MSG_CALL || *kind > SNI_MSG_CANCEL) {
+		if (*kind >= 0) {
+			sni_detail_set("unknown message kind %d", *kind);
 		}
 		return SYN_EPROTO;
 	}
@@ -236,7 +244,7 @@ sni_msg_check(const void *body, size_t len, const sni_limits *lim)
 			return rc;
 		}
 	}
-	return kind;
+	return 0;
 }
 
 static int
@@ -493,6 +501,31 @@ sni_msg_decode_release(const void *body, size_t len, const sni_limits *lim,
 		return SYN_EPROTO;
 	}
 	return check_end(&r, "count");
+}
+
+int
+sni_msg_decode_cancel(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, uint64_t *target)
+{
+	sni_reader r;
+	int        rc = open_body(body, len, lim, SNI_MSG_CANCEL, &r);
+	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
+	    (rc = sni_read_uint(&r, target)) != 0) {
+		return rc;
+	}
+	return check_end(&r, "target");
+}
+
+int
+sni_msg_call_id(const void *body, size_t len, uint64_t *call_id)
+{
+	if (sni_msg_kind(body, len) < 0) {
+		return SYN_EPROTO;
+	}
+	sni_reader r;
+	sni_reader_init(
+	    &r, (const uint8_t *) body + SNI_HDR_LEN, len - SNI_HDR_LEN);
+	return sni_read_uint(&r, call_id);
 }
 
 static const syn_error end_error = { SYN_EEND,

@@ -198,6 +198,9 @@ void sni_process_nonce_reset(void);
  *   RELEASE call id, handle, count: count references that the object's
  *           synchronizer handed out come back; answered by RETURN nil
  *   RAW     as RETURN, for a method whose results are not translated
+ * and, from another process (its calls have call ids of their own):
+ *   CANCEL  call id, the call id of a CALL or OPEN of the same peer:
+ *           cancels its task; answered by RETURN nil
  */
 #define SNI_MAGIC 0xc1 /* a byte msgpack never uses */
 #define SNI_VERSION 1
@@ -218,6 +221,7 @@ enum sni_msg_kind {
 	SNI_MSG_ITEMS   = 8,
 	SNI_MSG_RELEASE = 9,
 	SNI_MSG_RAW     = 10, /* a RETURN whose handles stay handles */
+	SNI_MSG_CANCEL  = 11,
 };
 
 /* A call as the decoder sees it: the fields point into the message. */
@@ -269,6 +273,19 @@ void sni_msg_encode_items(sni_wbuf *w, uint64_t call_id, int status,
 void sni_msg_encode_release(
     sni_wbuf *w, uint64_t call_id, const syn_handle *h, uint64_t count);
 
+/* Encodes a CANCEL of the call whose id is target. */
+void sni_msg_encode_cancel(sni_wbuf *w, uint64_t call_id, uint64_t target);
+
+/* Checks a CANCEL body. */
+int sni_msg_decode_cancel(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, uint64_t *target);
+
+/*
+ * The call id of a message of any kind (the field after the header), or
+ * SYN_EPROTO. Reads nothing else.
+ */
+int sni_msg_call_id(const void *body, size_t len, uint64_t *call_id);
+
 /* Checks a RELEASE body. */
 int sni_msg_decode_release(const void *body, size_t len, const sni_limits *lim,
     uint64_t *call_id, syn_handle *h, uint64_t *count);
@@ -312,11 +329,12 @@ int sni_msg_kind(const void *body, size_t len);
 /*
  * Checks a whole message of any kind against lim: its header, and every
  * msgpack value after it (lengths, nesting, UTF-8, ext types, pointers,
- * handles). For what comes from another process before anything reads
- * it. Returns its kind, or SYN_EPROTO / SYN_EMSGSIZE (negated is not
- * used: kinds are positive) with a detail.
+ * handles): not how many fields its kind has, which its decoder checks.
+ * For what comes from another process before anything reads it. Returns
+ * 0 with its kind in *kind, or SYN_EPROTO / SYN_EMSGSIZE with a detail.
  */
-int sni_msg_check(const void *body, size_t len, const sni_limits *lim);
+int sni_msg_check(
+    const void *body, size_t len, const sni_limits *lim, int *kind);
 
 /*
  * Checks a whole CALL body (pass one over the arguments included) and

@@ -5,7 +5,9 @@
  * stdin closes.
  *
  * Exported: square(x), sleep_ms(ms), count(n) (a generator of 0..n-1),
- * fail(n) (raises SYN_EUSER(n)), echo(v), pid(). Not exported: hidden().
+ * fail(n) (raises SYN_EUSER(n)), echo(v), pid(), guarded(ms) (sleeps;
+ * counts its cleanups when cancelled), cleanups(). Not exported:
+ * hidden().
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,28 @@ sleep_ms(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 		*ret = syn_int(ms);
 	}
 	return rc;
+}
+
+static int cleanups;
+
+/* guarded(ms): sleeps ms; counts its cleanup when cancelled. */
+static int
+guarded(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int rc = sleep_ms(t, args, nargs, ret);
+	if (rc == SYN_ECANCELED) {
+		usleep(20000); /* a cleanup that takes a while */
+		cleanups++;
+	}
+	return rc;
+}
+
+static int
+cleanups_done(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t, (void) args, (void) nargs;
+	*ret = syn_int(cleanups);
+	return 0;
 }
 
 static int
@@ -101,6 +125,8 @@ main(int argc, char **argv)
 		{ "fail", SYN_KIND_FUNCTION, fail },
 		{ "echo", SYN_KIND_FUNCTION, echo },
 		{ "pid", SYN_KIND_FUNCTION, pid },
+		{ "guarded", SYN_KIND_FUNCTION, guarded },
+		{ "cleanups", SYN_KIND_FUNCTION, cleanups_done },
 		{ "hidden", SYN_KIND_FUNCTION, pid },
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
@@ -110,7 +136,7 @@ main(int argc, char **argv)
 		}
 	}
 	static const char *const exports[] = { "square", "sleep_ms", "count",
-		"fail", "echo", "pid", NULL };
+		"fail", "echo", "pid", "guarded", "cleanups", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0 };
 	char                     bound[1024];

@@ -1511,6 +1511,61 @@ START_TEST(bad_headers_rejected)
 }
 END_TEST
 
+/* CANCEL round trip; sni_msg_check over every kind, every prefix, and
+ * handles when they are denied; sni_msg_call_id. */
+START_TEST(cancel_and_whole_message_checks)
+{
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	sni_msg_encode_cancel(&w, 0x80000005u, 0x80000002u);
+	uint64_t id, target;
+	ck_assert_syn_ok(
+	    sni_msg_decode_cancel(w.buf, w.len, &lim_default, &id, &target));
+	ck_assert_uint_eq(id, 0x80000005u);
+	ck_assert_uint_eq(target, 0x80000002u);
+	int kind;
+	ck_assert_syn_ok(sni_msg_check(w.buf, w.len, &lim_default, &kind));
+	ck_assert_int_eq(kind, SNI_MSG_CANCEL);
+	ck_assert_syn_ok(sni_msg_call_id(w.buf, w.len, &id));
+	ck_assert_uint_eq(id, 0x80000005u);
+	for (size_t len = 0; len < w.len; len++) {
+		if (len < 3 || (len > 3 && len < 3 + 5)) { /* cut inside */
+			ck_assert_int_ne(
+			    sni_msg_check(w.buf, len, &lim_default, &kind), 0);
+		}
+		ck_assert_int_ne(sni_msg_decode_cancel(
+		                     w.buf, len, &lim_default, &id, &target),
+		    0);
+	}
+	sni_wbuf_fini(&w);
+
+	/* a handle in a call: fine, unless handles are denied */
+	syn_handle h   = { 3, 9 };
+	syn_value  arg = { .type = SYN_TYPE_HANDLE, .as.handle = &h };
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_msg_encode_call(
+	    &w, 0x80000009u, NULL, "f", 1, &arg, 1, &lim_default));
+	ck_assert_syn_ok(sni_msg_check(w.buf, w.len, &lim_default, &kind));
+	ck_assert_int_eq(kind, SNI_MSG_CALL);
+	sni_limits deny   = lim_default;
+	deny.deny_handles = true;
+	ck_assert_int_eq(sni_msg_check(w.buf, w.len, &deny, &kind), SYN_EPROTO);
+	ck_assert_syn_ok(sni_msg_call_id(w.buf, w.len, &id));
+	ck_assert_uint_eq(id, 0x80000009u);
+	sni_limits small = lim_default;
+	small.max_size   = w.len - 1;
+	ck_assert_int_eq(
+	    sni_msg_check(w.buf, w.len, &small, &kind), SYN_EMSGSIZE);
+	uint8_t bad[64];
+	memcpy(bad, w.buf, w.len);
+	bad[2] = 99; /* no such kind */
+	ck_assert_int_eq(
+	    sni_msg_check(bad, w.len, &lim_default, &kind), SYN_EPROTO);
+	ck_assert_int_eq(sni_msg_call_id(bad, 2, &id), SYN_EPROTO);
+	sni_wbuf_fini(&w);
+}
+END_TEST
+
 START_TEST(method_names_checked)
 {
 	char      name[300];
@@ -1585,6 +1640,7 @@ suite(void)
 		TH_CASE("float32", float32_decodes_as_double),
 		TH_CASE("prefixes", prefixes_of_values_rejected),
 		TH_CASE("prefixes_messages", prefixes_of_messages_rejected),
+		TH_CASE("cancel_and_check", cancel_and_whole_message_checks),
 		TH_CASE("mutations", mutations_never_crash),
 		TH_CASE("mutations_messages", message_mutations_never_crash),
 		TH_CASE("depth_decode", decode_depth_limit),

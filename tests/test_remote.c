@@ -272,6 +272,77 @@ START_TEST(many_in_flight)
 }
 END_TEST
 
+static int64_t
+remote_cleanups(syn_synchronizer r)
+{
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(r, "cleanups", NULL, 0, &res));
+	int64_t n = res.value.as.i;
+	syn_result_fini(&res);
+	return n;
+}
+
+static void *
+cancel_later(void *arg)
+{
+	usleep(100000);
+	syn_canceller_cancel(arg);
+	return NULL;
+}
+
+/* Cancelling a remote call cancels its task on the server, whose cleanup
+ * runs before the caller is told: by syn_future_cancel, by a canceller
+ * from another thread, by syn_call_timeout. */
+START_TEST(cancel_crosses_processes)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r  = connect_to(&sv);
+	syn_value        ms = syn_int(60000);
+	syn_future      *f;
+	ck_assert_syn_ok(syn_call_future(r, "guarded", &ms, 1, &f));
+	usleep(50000);
+	double t0 = th_now_ms();
+	ck_assert_syn_ok(syn_future_cancel(f));
+	ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
+	ck_assert_msg(th_now_ms() - t0 < 10000, "the cancel took long");
+	syn_future_free(f);
+	ck_assert_int_eq(remote_cleanups(r), 1); /* ran before we were told */
+
+	syn_canceller *c;
+	ck_assert_syn_ok(syn_canceller_new(&c));
+	ck_assert_syn_ok(syn_canceller_bind(c, SYN_DURATION_INFINITE));
+	pthread_t th;
+	pthread_create(&th, NULL, cancel_later, c);
+	ck_assert_syn_rc(syn_call(r, "guarded", &ms, 1, NULL), SYN_ECANCELED);
+	pthread_join(th, NULL);
+	ck_assert_syn_ok(syn_canceller_unbind(c));
+	syn_canceller_free(c);
+	ck_assert_int_eq(remote_cleanups(r), 2);
+
+	ck_assert_syn_rc(
+	    syn_call_timeout(r, "guarded", &ms, 1, 100, NULL), SYN_ETIMEDOUT);
+	ck_assert_int_eq(remote_cleanups(r), 3);
+
+	/* many at once: every one cancelled, every cleanup ran */
+	syn_future *fs[20];
+	for (int i = 0; i < 20; i++) {
+		ck_assert_syn_ok(syn_call_future(r, "guarded", &ms, 1, &fs[i]));
+	}
+	usleep(50000);
+	for (int i = 0; i < 20; i++) {
+		syn_future_cancel(fs[i]);
+	}
+	for (int i = 0; i < 20; i++) {
+		ck_assert_syn_rc(syn_future_wait(fs[i]), SYN_ECANCELED);
+		syn_future_free(fs[i]);
+	}
+	ck_assert_int_eq(remote_cleanups(r), 23);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
 /* The server is killed: calls in flight fail with SYN_ECONNRESET within
  * a bounded time, new ones at once. */
 START_TEST(server_killed)
@@ -475,6 +546,7 @@ suite(void)
 		TH_CASE("clients_come_and_go", clients_come_and_go),
 		TH_CASE("server_killed", server_killed),
 		TH_CASE("many_in_flight", many_in_flight),
+		TH_CASE("cancel_crosses", cancel_crosses_processes),
 		TH_CASE("bad_input", bad_input_is_survived),
 		TH_CASE("refusals", refusals),
 	};

@@ -78,9 +78,11 @@ typedef struct syn_connect_config {
  * calls still pending with SYN_ECLOSED (and leaves the server alone).
  * When the connection is lost, the calls in flight fail with
  * SYN_ECONNRESET; nng reconnects on its own, and calls made meanwhile
- * fail with SYN_ECONNRESET at once. Cancelling a call here stops waiting
- * for it (its task on the server runs to its end: cancellation does not
- * cross processes yet). syn_register() and the like on *sp give
+ * fail with SYN_ECONNRESET at once. Cancelling a call here (its future,
+ * a canceller, a timeout) cancels its task on the server, and the call
+ * ends once that task's cleanup ran, as a local call's does (a pending
+ * request of an iterator is only abandoned). syn_register() and the like
+ * on *sp give
  * SYN_ENOTSUP. Any thread. Errors: SYN_EINVAL (a NULL url or sp, a bad
  * config), SYN_ECONNREFUSED (nobody listens there), SYN_EFORK,
  * SYN_ENOMEM, nng's errors (SYN_EADDRINVAL, ...).
