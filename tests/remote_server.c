@@ -6,7 +6,8 @@
  *
  * Exported: square(x), sleep_ms(ms), count(n) (a generator of 0..n-1),
  * fail(n) (raises SYN_EUSER(n)), echo(v), pid(), guarded(ms) (sleeps;
- * counts its cleanups when cancelled), cleanups(). Not exported:
+ * counts its cleanups when cancelled), cleanups(), watched(n) (a
+ * generator that counts the closes it sees), closes(). Not exported:
  * hidden().
  */
 #include <stdio.h>
@@ -56,6 +57,34 @@ cleanups_done(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	(void) t, (void) args, (void) nargs;
 	*ret = syn_int(cleanups);
+	return 0;
+}
+
+static int closes;
+
+/* watched(n): yields 0..n-1; counts the closes it sees. */
+static int
+watched(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	int64_t n;
+	int     rc = syn_unpack(t, args, nargs, "i", &n);
+	for (int64_t i = 0; rc == 0 && i < n; i++) {
+		syn_value v = syn_int(i);
+		rc          = syn_yield(t, &v, NULL);
+	}
+	if (rc == SYN_EITERCLOSED) {
+		closes++;
+		return 0;
+	}
+	return rc;
+}
+
+static int
+closes_seen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t, (void) args, (void) nargs;
+	*ret = syn_int(closes);
 	return 0;
 }
 
@@ -127,6 +156,8 @@ main(int argc, char **argv)
 		{ "pid", SYN_KIND_FUNCTION, pid },
 		{ "guarded", SYN_KIND_FUNCTION, guarded },
 		{ "cleanups", SYN_KIND_FUNCTION, cleanups_done },
+		{ "watched", SYN_KIND_GENERATOR, watched },
+		{ "closes", SYN_KIND_FUNCTION, closes_seen },
 		{ "hidden", SYN_KIND_FUNCTION, pid },
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
@@ -136,7 +167,8 @@ main(int argc, char **argv)
 		}
 	}
 	static const char *const exports[] = { "square", "sleep_ms", "count",
-		"fail", "echo", "pid", "guarded", "cleanups", NULL };
+		"fail", "echo", "pid", "guarded", "cleanups", "watched",
+		"closes", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0 };
 	char                     bound[1024];

@@ -343,6 +343,39 @@ START_TEST(cancel_crosses_processes)
 }
 END_TEST
 
+/* A client goes away with a stream open: the server's generator is
+ * closed (its syn_yield returns SYN_EITERCLOSED); another client's
+ * stream of the same id space is not touched. */
+START_TEST(gone_client_streams_close)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer a = connect_to(&sv), b = connect_to(&sv);
+	syn_iter        *ia, *ib;
+	syn_value        n    = syn_int(1000);
+	syn_result       item = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_iter_open(a, "watched", &n, 1, NULL, &ia));
+	ck_assert_syn_ok(syn_iter_open(b, "watched", &n, 1, NULL, &ib));
+	ck_assert_syn_ok(syn_iter_next(ia, &item));
+	ck_assert_syn_ok(syn_iter_next(ib, &item));
+	ck_assert_int_eq(remote_int(b, "closes", 0), 0);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a)); /* a goes away */
+	int64_t closes = 0;
+	for (int i = 0; i < 200 && closes == 0; i++) {
+		usleep(10000);
+		closes = remote_int(b, "closes", 0);
+	}
+	ck_assert_int_eq(closes, 1);
+	ck_assert_syn_ok(syn_iter_next(ib, &item)); /* b's goes on */
+	ck_assert_int_eq(item.value.as.i, 1);
+	syn_iter_close(ib);
+	syn_iter_close(ia);
+	ck_assert_int_eq(remote_int(b, "closes", 0), 2);
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+	server_stop(&sv);
+}
+END_TEST
+
 /* The server is killed: calls in flight fail with SYN_ECONNRESET within
  * a bounded time, new ones at once. */
 START_TEST(server_killed)
@@ -547,6 +580,7 @@ suite(void)
 		TH_CASE("server_killed", server_killed),
 		TH_CASE("many_in_flight", many_in_flight),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
+		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),
 		TH_CASE("refusals", refusals),
 	};
