@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
 #include "helpers.h"
@@ -523,6 +524,84 @@ START_TEST(bad_input_is_survived)
 }
 END_TEST
 
+/* A server that answers every request with the next bad reply. */
+typedef struct liar {
+	nng_socket rep;
+	int        answered;
+} liar;
+
+static void *
+lie(void *arg)
+{
+	liar                *l = arg;
+	nng_msg             *m;
+	unsigned             seed           = 7;
+	static const uint8_t handle_reply[] = { 0xc1, 1, 2, 0x01, 0xd8, 1, 0, 0,
+		0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5 };
+	static const uint8_t ptr_reply[] = { 0xc1, 1, 2, 0x01, 0xd8, 3, 1, 2, 3,
+		4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 5 };
+	static const uint8_t call_reply[] = { 0xc1, 1, 1, 0x01, 0xc0, 0xa1, 'f',
+		0x90 }; /* a request where a reply belongs */
+	while (nng_recvmsg(l->rep, &m, 0) == 0) {
+		nng_msg_chop(m, nng_msg_len(m)); /* keep the header */
+		switch (l->answered++ % 5) {
+		case 0:
+			nng_msg_append(m, handle_reply, sizeof(handle_reply));
+			break;
+		case 1:
+			nng_msg_append(m, ptr_reply, sizeof(ptr_reply));
+			break;
+		case 2:
+			nng_msg_append(m, call_reply, sizeof(call_reply));
+			break;
+		case 3:
+			for (int i = 0; i < 40; i++) {
+				uint8_t b = (uint8_t) rand_r(&seed);
+				nng_msg_append(m, &b, 1);
+			}
+			break;
+		default:
+			nng_msg_append(m, handle_reply, 5); /* truncated */
+			break;
+		}
+		if (nng_sendmsg(l->rep, m, 0) != 0) {
+			nng_msg_free(m);
+		}
+	}
+	return NULL;
+}
+
+/* A server that lies: every bad reply is SYN_EPROTO for its call, and
+ * the client goes on. */
+START_TEST(bad_replies_are_refused)
+{
+	liar         l = { 0 };
+	nng_listener lst;
+	int          port;
+	char         url[64];
+	ck_assert_int_eq(nng_rep0_open(&l.rep), 0);
+	ck_assert_int_eq(nng_listen(l.rep, "tcp://127.0.0.1:0", &lst, 0), 0);
+	ck_assert_int_eq(
+	    nng_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port), 0);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	pthread_t th;
+	pthread_create(&th, NULL, lie, &l);
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	for (int i = 0; i < 25; i++) {
+		syn_value  a   = syn_int(i);
+		syn_result res = SYN_RESULT_INIT;
+		int        rc  = syn_call(r, "anything", &a, 1, &res);
+		ck_assert_msg(
+		    rc == SYN_EPROTO, "reply %d: %s", i, syn_errname(rc));
+		syn_result_fini(&res);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	nng_close(l.rep);
+	pthread_join(th, NULL);
+}
+END_TEST
+
 /* What cannot be done yet, and bad arguments, say so clearly. */
 START_TEST(refusals)
 {
@@ -583,6 +662,7 @@ suite(void)
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),
 		TH_CASE("refusals", refusals),
+		TH_CASE("bad_replies", bad_replies_are_refused),
 	};
 	return TH_SUITE("remote", cases);
 }

@@ -26,7 +26,7 @@ static void
 fuzz_value(const uint8_t *data, size_t size, bool allow_ptr)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
-		allow_ptr };
+		allow_ptr, false };
 	syn_value  v;
 	void      *mem;
 	if (sni_decode_value(data, size, &lim, &v, &mem) == 0) {
@@ -39,7 +39,8 @@ fuzz_value(const uint8_t *data, size_t size, bool allow_ptr)
 static void
 fuzz_call(const uint8_t *data, size_t size)
 {
-	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
+		false };
 	sni_call_view cv;
 	if (sni_msg_decode_call(data, size, &lim, &cv) != 0) {
 		return;
@@ -65,7 +66,8 @@ fuzz_call(const uint8_t *data, size_t size)
 static void
 fuzz_reply(const uint8_t *data, size_t size)
 {
-	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
+		false };
 	uint64_t   id;
 	int        code;
 	syn_value  v;
@@ -92,7 +94,8 @@ fuzz_reply(const uint8_t *data, size_t size)
 static void
 fuzz_stream(const uint8_t *data, size_t size)
 {
-	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false };
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
+		false };
 	sni_call_view  cv;
 	sni_items_view iv;
 	uint64_t       id, stream;
@@ -123,9 +126,32 @@ fuzz_stream(const uint8_t *data, size_t size)
 	}
 }
 
+/* What a remote's replies and a door's peers go through first: the
+ * whole-message check (handles admitted and denied), the call id, and a
+ * CANCEL. */
+static void
+fuzz_whole(const uint8_t *data, size_t size)
+{
+	for (int deny = 0; deny < 2; deny++) {
+		sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
+			false, deny != 0 };
+		int        kind;
+		if (sni_msg_check(data, size, &lim, &kind) == 0 &&
+		    (kind < SNI_MSG_CALL || kind > SNI_MSG_CANCEL)) {
+			abort(); /* accepted a kind that does not exist */
+		}
+	}
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
+		false };
+	uint64_t   id, target;
+	(void) sni_msg_call_id(data, size, &id);
+	(void) sni_msg_decode_cancel(data, size, &lim, &id, &target);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	fuzz_whole(data, size);
 	fuzz_value(data, size, false);
 	fuzz_value(data, size, true);
 	fuzz_call(data, size);
