@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/future.h"
+#include "core/remote.h"
 #include "core/spinlock.h"
 #include "proto/proto.h"
 #include "sync.h"
@@ -138,6 +139,14 @@ check_cfg(const syn_iter_config *cfg, syn_duration *close_timeout)
 	return 0;
 }
 
+/* A request to another process carries a call id of its own, so that
+ * its cancel can reach its task there; 0 in this process. */
+static uint64_t
+own_call_id(sni_actor *a)
+{
+	return a->remote != NULL ? sni_remote_call_id(a) : 0;
+}
+
 /* Encodes the OPEN of it's stream with the actor's limits. */
 static int
 encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
@@ -150,8 +159,9 @@ encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 	}
 	sni_wbuf w;
 	sni_wbuf_init(&w);
-	rc = sni_msg_encode_open(&w, 0, r->target, name, strlen(name), r->args,
-	    r->nargs, &a->limits, it->stream, it->prefetch);
+	rc = sni_msg_encode_open(&w, own_call_id(a), r->target, name,
+	    strlen(name), r->args, r->nargs, &a->limits, it->stream,
+	    it->prefetch);
 	if (rc != 0) {
 		sni_wbuf_fini(&w);
 		return sni_error_set_detail(rc, name);
@@ -270,7 +280,7 @@ fill_request(syn_iter *it, sni_actor *a, uint32_t state, const syn_value *v,
 		return sni_error_set_detail(rc, it->name);
 	}
 	sni_wbuf_init(&w);
-	rc = sni_msg_encode_next(&w, 0, it->stream, v, &a->limits);
+	rc = sni_msg_encode_next(&w, own_call_id(a), it->stream, v, &a->limits);
 	if (rc != 0) {
 		sni_wbuf_fini(&w);
 		return sni_error_set_detail(rc, it->name);

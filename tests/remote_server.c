@@ -60,6 +60,26 @@ cleanups_done(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return 0;
 }
 
+/* slow_items(ms): yields 0, 1, ..., each after ms; a cancelled wait
+ * counts as a cleanup. */
+static int
+slow_items(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	int64_t ms;
+	int     rc = syn_unpack(t, args, nargs, "i", &ms);
+	for (int64_t i = 0; rc == 0; i++) {
+		if ((rc = syn_sleep(t, (syn_duration) ms)) == 0) {
+			syn_value v = syn_int(i);
+			rc          = syn_yield(t, &v, NULL);
+		}
+	}
+	if (rc == SYN_ECANCELED) {
+		cleanups++;
+	}
+	return rc == SYN_EITERCLOSED ? 0 : rc;
+}
+
 static int closes;
 
 /* watched(n): yields 0..n-1; counts the closes it sees. */
@@ -157,6 +177,7 @@ main(int argc, char **argv)
 		{ "guarded", SYN_KIND_FUNCTION, guarded },
 		{ "cleanups", SYN_KIND_FUNCTION, cleanups_done },
 		{ "watched", SYN_KIND_GENERATOR, watched },
+		{ "slow_items", SYN_KIND_GENERATOR, slow_items },
 		{ "closes", SYN_KIND_FUNCTION, closes_seen },
 		{ "hidden", SYN_KIND_FUNCTION, pid },
 	};
@@ -168,7 +189,7 @@ main(int argc, char **argv)
 	}
 	static const char *const exports[] = { "square", "sleep_ms", "count",
 		"fail", "echo", "pid", "guarded", "cleanups", "watched",
-		"closes", NULL };
+		"closes", "slow_items", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0 };
 	char                     bound[1024];

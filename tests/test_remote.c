@@ -339,6 +339,17 @@ START_TEST(cancel_crosses_processes)
 		syn_future_free(fs[i]);
 	}
 	ck_assert_int_eq(remote_cleanups(r), 23);
+
+	/* an iterator's pending request: its generator sees SYN_ECANCELED */
+	syn_iter *it;
+	ck_assert_syn_ok(syn_iter_open(r, "slow_items", &ms, 1, NULL, &it));
+	ck_assert_syn_ok(syn_iter_next_future(it, NULL, &f));
+	usleep(50000);
+	ck_assert_syn_ok(syn_future_cancel(f));
+	ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
+	syn_future_free(f);
+	ck_assert_int_eq(remote_cleanups(r), 24);
+	syn_iter_close(it);
 	ck_assert_syn_ok(syn_synchronizer_destroy(r));
 	server_stop(&sv);
 }

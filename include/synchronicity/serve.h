@@ -80,12 +80,11 @@ typedef struct syn_connect_config {
  * SYN_ECONNRESET; nng reconnects on its own, and calls made meanwhile
  * fail with SYN_ECONNRESET at once. Cancelling a call here (its future,
  * a canceller, a timeout) cancels its task on the server, and the call
- * ends once that task's cleanup ran, as a local call's does (a pending
- * request of an iterator is only abandoned). syn_register() and the like
- * on *sp give
- * SYN_ENOTSUP. Any thread. Errors: SYN_EINVAL (a NULL url or sp, a bad
- * config), SYN_ECONNREFUSED (nobody listens there), SYN_EFORK,
- * SYN_ENOMEM, nng's errors (SYN_EADDRINVAL, ...).
+ * ends once that task's cleanup ran, as a local call's does (so does an
+ * iterator's pending request: its generator sees SYN_ECANCELED).
+ * syn_register() and the like on *sp give SYN_ENOTSUP. Any thread. Errors:
+ * SYN_EINVAL (a NULL url or sp, a bad config), SYN_ECONNREFUSED (nobody listens
+ * there), SYN_EFORK, SYN_ENOMEM, nng's errors (SYN_EADDRINVAL, ...).
  */
 SYN_API int syn_connect(
     const char *url, const syn_connect_config *cfg, syn_synchronizer *sp);
