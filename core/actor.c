@@ -444,15 +444,17 @@ sni_actor_hold_closed(uint32_t id, sni_actor **ap)
 	return sni_registry_pin(id, true, ap);
 }
 
-void
+bool
 sni_actor_post_held(sni_actor *a, sni_node *n)
 {
 	sni_actor *pinned;
 	/* Not sealed while the waiting task keeps its loop going. */
-	if (sni_registry_pin(a->id, true, &pinned) == 0) {
-		sni_actor_post(pinned, n);
-		sni_registry_unpin(a->id);
+	if (sni_registry_pin(a->id, true, &pinned) != 0) {
+		return false;
 	}
+	sni_actor_post(pinned, n);
+	sni_registry_unpin(a->id);
+	return true;
 }
 
 void

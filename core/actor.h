@@ -142,9 +142,10 @@ int sni_actor_hold_closed(uint32_t id, sni_actor **ap);
  * Posts n to a from a thread of the library's own (the blocking pool, the
  * poller) for a task that waits for it: pins a around the post, so that
  * its destroy, which the task's resumption may let finish at once, waits
- * until the post is over.
+ * until the post is over. false: a is sealed (its destroy is past the
+ * point of taking nodes), and n was not posted.
  */
-void sni_actor_post_held(sni_actor *a, sni_node *n);
+bool sni_actor_post_held(sni_actor *a, sni_node *n);
 
 /* Unpins an actor pinned by sni_actor_hold. */
 void sni_actor_release(sni_actor *a);

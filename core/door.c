@@ -144,7 +144,7 @@ static void
 pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	sni_door *d = arg;
-	if (ev == NNG_PIPE_EV_ADD_POST) {
+	if (ev == NNG_PIPE_EV_ADD_PRE) { /* REM_POST comes for each */
 		atomic_fetch_add(&d->pipes, 1);
 		return;
 	}
@@ -153,7 +153,9 @@ pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 	if (g != NULL && !atomic_load(&d->closed)) {
 		g->node.kind = SNI_NODE_PIPE;
 		g->pipe      = (uint32_t) nng_pipe_id(p);
-		sni_actor_post_held(d->actor, &g->node);
+		if (!sni_actor_post_held(d->actor, &g->node)) {
+			free(g); /* the actor is going: nothing to close */
+		}
 	} else {
 		free(g);
 	}
@@ -176,7 +178,7 @@ open_socket(sni_door *d, const char *url, size_t max_message)
 	}
 	nng_listener l;
 	nng_socket_set_size(d->sock, NNG_OPT_RECVMAXSZ, max_message);
-	nng_pipe_notify(d->sock, NNG_PIPE_EV_ADD_POST, pipe_removed, d);
+	nng_pipe_notify(d->sock, NNG_PIPE_EV_ADD_PRE, pipe_removed, d);
 	nng_pipe_notify(d->sock, NNG_PIPE_EV_REM_POST, pipe_removed, d);
 	if ((rc = nng_listen(d->sock, url, &l, 0)) != 0) {
 		nng_close(d->sock);
@@ -335,14 +337,6 @@ sni_door_reply(void *sp, nng_msg *msg)
 	nng_ctx_send(s->ctx, s->send);
 }
 
-static void door_free_now(sni_door *d);
-
-static void
-door_free_late(void *d)
-{
-	door_free_now(d);
-}
-
 /*
  * Stops receiving: every slot's aios stop (their callbacks see closed and
  * start nothing more), then the contexts and the socket close, once. In
@@ -370,7 +364,9 @@ door_close(sni_door *d)
 	for (uint32_t i = 0; i < d->nslots; i++) {
 		nng_ctx_close(d->slots[i]->ctx);
 	}
-	d->abandoned = !sni_close_bounded(d->sock, 5000, door_free_late, d);
+	/* Abandoned, the door stays allocated for good: the actor still
+	 * drains and frees after this, so the closing thread must not. */
+	d->abandoned = !sni_close_bounded(d->sock, 5000, NULL, d);
 }
 
 void

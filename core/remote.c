@@ -123,6 +123,10 @@ take_all(sni_remote *r, size_t *n)
 		sni_ptrmap_del(&r->calls, id_key(id_of(fs[k])));
 	}
 	r->sendq_len = 0;
+	for (uint32_t k = 0; k < r->nctl; k++) { /* CANCELs of calls gone */
+		nng_msg_free(r->ctl[k]);
+	}
+	r->nctl = 0;
 	return fs;
 }
 
@@ -362,10 +366,10 @@ queue_cancel(sni_actor *a, uint32_t id)
 
 /*
  * A cancel. A call not sent yet completes with SYN_ECANCELED at once. A
- * call the server knows by its id gets a CANCEL: its task there is
- * cancelled, and its answer (SYN_ECANCELED, once the cleanup ran)
- * completes it, as a local call's does. Others (a generator's requests)
- * complete at once, and their answer is dropped when it comes.
+ * call the server knows by its id (every call and iterator request this
+ * library sends) gets a CANCEL: its task there is cancelled, and its
+ * answer (SYN_ECANCELED, once the cleanup ran) completes it, as a local
+ * call's does. Others complete at once, and their answer is dropped.
  */
 static void
 post_cancel(sni_actor *a, syn_future *f)
@@ -424,7 +428,7 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	(void) p;
 	sni_remote *r = arg;
-	if (ev == NNG_PIPE_EV_ADD_POST) {
+	if (ev == NNG_PIPE_EV_ADD_PRE) { /* REM_POST comes for each */
 		atomic_fetch_add(&r->pipes, 1);
 	} else if (atomic_fetch_sub(&r->pipes, 1) == 1) {
 		fail_all(
@@ -440,12 +444,13 @@ remote_dial(sni_remote *r, const char *url, size_t max_message)
 		return rc;
 	}
 	nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, max_message);
-	nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_POST, pipe_event, r);
+	nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_PRE, pipe_event, r);
 	nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, pipe_event, r);
 	if ((rc = nng_aio_alloc(&r->send_aio, send_done, r)) != 0 ||
 	    (rc = nng_aio_alloc(&r->recv_aio, recv_done, r)) != 0 ||
 	    (rc = nng_dial(r->sock, url, &r->dialer, 0)) != 0) {
 		nng_close(r->sock);
+		r->sock = (nng_socket) NNG_SOCKET_INITIALIZER;
 		return rc;
 	}
 	nng_recv_aio(r->sock, r->recv_aio);
@@ -511,7 +516,7 @@ sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
 		rc = sni_registry_add(a, &a->id);
 	}
 	if (rc != 0) {
-		if (r->recv_aio != NULL) { /* dialled: close it all */
+		if (nng_socket_id(r->sock) > 0) { /* dialled: close it all */
 			atomic_store(&r->closed, true);
 			nng_aio_stop(r->recv_aio);
 			nng_close(r->sock);

@@ -1,12 +1,12 @@
 /*
  * core/remote.h: a synchronizer of another process, reached over nng.
  *
- * It is an sni_actor with no thread: a req0 socket dialled to the other
- * process's door. A call posted to it leaves as its own message, each on
- * a context of its own, and the reply completes the caller's future from
- * nng's thread. Everything that posts to an actor works with it: calls,
- * futures, aios, iterators; what needs the actor's thread (registering,
- * running code there) is SYN_ENOTSUP.
+ * It is an sni_actor with no thread: a raw req0 socket dialled to the
+ * other process's door. A call posted to it leaves as its own message,
+ * with a request id of ours, and the reply completes the caller's future
+ * from nng's thread (so a future's callback runs there). Everything that posts
+ * to an actor works with it: calls, futures, aios, iterators; what needs the
+ * actor's thread (registering, running code there) is SYN_ENOTSUP.
  */
 #ifndef SNI_REMOTE_H
 #define SNI_REMOTE_H
@@ -21,9 +21,10 @@ typedef struct sni_remote sni_remote;
 /*
  * Dials url (tcp://, ipc://, tls+tcp://, inproc://) and registers a
  * remote actor for it: *ap and *idp name it. Replies are taken up to
- * max_message bytes; timeout_ms bounds the dial and each send (the wait
- * for a connection). Any thread. Errors: nng's (SYN_ECONNREFUSED,
- * SYN_EADDRINVAL, ...), SYN_ENOMEM, SYN_EFORK.
+ * max_message bytes; timeout_ms bounds each send's wait for a connection
+ * (the dial itself waits as the transport does: a refusal is at once). Any
+ * thread. Errors: nng's (SYN_ECONNREFUSED, SYN_EADDRINVAL, ...), SYN_ENOMEM,
+ * SYN_EFORK.
  */
 int sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
     sni_actor **ap, uint32_t *idp);

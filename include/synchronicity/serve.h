@@ -56,8 +56,9 @@ typedef struct syn_serve_config {
  * listens. Any thread but s's own. Errors: SYN_EINVAL (a NULL or too long
  * url, bound too small, a bad export name), SYN_ENOENT (s has no mailbox
  * socket: created with no_door), SYN_ENOSPC (15 listeners already),
- * SYN_ECLOSED, SYN_EFORK, SYN_ENOMEM, nng's errors (SYN_EADDRINUSE,
- * SYN_EADDRINVAL, ...).
+ * SYN_ECLOSED, SYN_EFORK, SYN_ENOMEM, SYN_EDEADLK (from s's own thread),
+ * SYN_ENOTSUP (s is a syn_connect() handle), nng's errors
+ * (SYN_EADDRINUSE, SYN_EADDRINVAL, ...).
  */
 SYN_API int syn_serve(syn_synchronizer s, const char *url,
     const syn_serve_config *cfg, char *bound, size_t size);
@@ -82,7 +83,10 @@ typedef struct syn_connect_config {
  * a canceller, a timeout) cancels its task on the server, and the call
  * ends once that task's cleanup ran, as a local call's does (so does an
  * iterator's pending request: its generator sees SYN_ECANCELED).
- * syn_register() and the like on *sp give SYN_ENOTSUP. Any thread. Errors:
+ * The futures of calls on *sp complete on nng's threads: a callback set
+ * with syn_future_callback() runs there, and must not block (no blocking
+ * call, no destroy of *sp). syn_register() and the like on *sp give
+ * SYN_ENOTSUP. Any thread. Errors:
  * SYN_EINVAL (a NULL url or sp, a bad config), SYN_ECONNREFUSED (nobody listens
  * there), SYN_EFORK, SYN_ENOMEM, nng's errors (SYN_EADDRINVAL, ...).
  */
