@@ -6,8 +6,8 @@
  *
  * Exported: square(x), sleep_ms(ms), count(n) (a generator of 0..n-1),
  * fail(n) (raises SYN_EUSER(n)), echo(v), pid(), guarded(ms) (sleeps;
- * counts its cleanups when cancelled), cleanups(), watched(n) (a
- * generator that counts the closes it sees), closes(). Not exported:
+ * counts its cleanups when cancelled), slow_items(ms), counters(which):
+ * the cleanups (0) or the closes count saw (1). Not exported:
  * hidden().
  */
 #include <stdio.h>
@@ -52,14 +52,6 @@ guarded(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
-static int
-cleanups_done(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	(void) t, (void) args, (void) nargs;
-	*ret = syn_int(cleanups);
-	return 0;
-}
-
 /* slow_items(ms): yields 0, 1, ..., each after ms; a cancelled wait
  * counts as a cleanup. */
 static int
@@ -82,9 +74,19 @@ slow_items(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 
 static int closes;
 
-/* watched(n): yields 0..n-1; counts the closes it sees. */
+/* counters(which): cleanups (0) or closes seen by count (1). */
 static int
-watched(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+counters(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t which;
+	int     rc = syn_unpack(t, args, nargs, "i", &which);
+	*ret       = syn_int(which == 0 ? cleanups : closes);
+	return rc;
+}
+
+/* count(n): yields 0..n-1; counts the closes it sees. */
+static int
+count(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	(void) ret;
 	int64_t n;
@@ -98,27 +100,6 @@ watched(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 		return 0;
 	}
 	return rc;
-}
-
-static int
-closes_seen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	(void) t, (void) args, (void) nargs;
-	*ret = syn_int(closes);
-	return 0;
-}
-
-static int
-count(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	(void) ret;
-	int64_t n;
-	int     rc = syn_unpack(t, args, nargs, "i", &n);
-	for (int64_t i = 0; rc == 0 && i < n; i++) {
-		syn_value v = syn_int(i);
-		rc          = syn_yield(t, &v, NULL);
-	}
-	return rc == SYN_EITERCLOSED ? 0 : rc;
 }
 
 static int
@@ -175,10 +156,8 @@ main(int argc, char **argv)
 		{ "echo", SYN_KIND_FUNCTION, echo },
 		{ "pid", SYN_KIND_FUNCTION, pid },
 		{ "guarded", SYN_KIND_FUNCTION, guarded },
-		{ "cleanups", SYN_KIND_FUNCTION, cleanups_done },
-		{ "watched", SYN_KIND_GENERATOR, watched },
+		{ "counters", SYN_KIND_FUNCTION, counters },
 		{ "slow_items", SYN_KIND_GENERATOR, slow_items },
-		{ "closes", SYN_KIND_FUNCTION, closes_seen },
 		{ "hidden", SYN_KIND_FUNCTION, pid },
 	};
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
@@ -188,8 +167,8 @@ main(int argc, char **argv)
 		}
 	}
 	static const char *const exports[] = { "square", "sleep_ms", "count",
-		"fail", "echo", "pid", "guarded", "cleanups", "watched",
-		"closes", "slow_items", NULL };
+		"fail", "echo", "pid", "guarded", "counters", "slow_items",
+		NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0 };
 	char                     bound[1024];

@@ -276,8 +276,9 @@ END_TEST
 static int64_t
 remote_cleanups(syn_synchronizer r)
 {
-	syn_result res = SYN_RESULT_INIT;
-	ck_assert_syn_ok(syn_call(r, "cleanups", NULL, 0, &res));
+	syn_result res   = SYN_RESULT_INIT;
+	syn_value  which = syn_int(0);
+	ck_assert_syn_ok(syn_call(r, "counters", &which, 1, &res));
 	int64_t n = res.value.as.i;
 	syn_result_fini(&res);
 	return n;
@@ -366,23 +367,23 @@ START_TEST(gone_client_streams_close)
 	syn_iter        *ia, *ib;
 	syn_value        n    = syn_int(1000);
 	syn_result       item = SYN_RESULT_INIT;
-	ck_assert_syn_ok(syn_iter_open(a, "watched", &n, 1, NULL, &ia));
-	ck_assert_syn_ok(syn_iter_open(b, "watched", &n, 1, NULL, &ib));
+	ck_assert_syn_ok(syn_iter_open(a, "count", &n, 1, NULL, &ia));
+	ck_assert_syn_ok(syn_iter_open(b, "count", &n, 1, NULL, &ib));
 	ck_assert_syn_ok(syn_iter_next(ia, &item));
 	ck_assert_syn_ok(syn_iter_next(ib, &item));
-	ck_assert_int_eq(remote_int(b, "closes", 0), 0);
+	ck_assert_int_eq(remote_int(b, "counters", 1), 0);
 	ck_assert_syn_ok(syn_synchronizer_destroy(a)); /* a goes away */
 	int64_t closes = 0;
 	for (int i = 0; i < 200 && closes == 0; i++) {
 		usleep(10000);
-		closes = remote_int(b, "closes", 0);
+		closes = remote_int(b, "counters", 1);
 	}
 	ck_assert_int_eq(closes, 1);
 	ck_assert_syn_ok(syn_iter_next(ib, &item)); /* b's goes on */
 	ck_assert_int_eq(item.value.as.i, 1);
 	syn_iter_close(ib);
 	syn_iter_close(ia);
-	ck_assert_int_eq(remote_int(b, "closes", 0), 2);
+	ck_assert_int_eq(remote_int(b, "counters", 1), 2);
 	ck_assert_syn_ok(syn_synchronizer_destroy(b));
 	server_stop(&sv);
 }
