@@ -587,10 +587,8 @@ handle_release(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	uint64_t   count;
 	int        rc = sni_msg_decode_release(
 	           nng_msg_body(msg), nng_msg_len(msg), lim, &id, &h, &count);
-	bool remote = false;
-	if (origin == SNI_ORIGIN_DOOR) {
-		sni_door_pipe(a->door, msg, &remote);
-	}
+	bool remote;
+	sni_origin_pipe(origin, origin_ptr, &remote);
 	if (rc == 0 && remote) {
 		sni_detail_set("objects cannot cross processes (yet)");
 		rc = SYN_ENOTSUP;
@@ -646,7 +644,6 @@ handle_cancel(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
     const sni_limits *lim)
 {
 	uint64_t id = 0, target = 0;
-	bool     remote;
 	int      rc = sni_msg_decode_cancel(
 	         nng_msg_body(msg), nng_msg_len(msg), lim, &id, &target);
 	if (rc == 0 && origin != SNI_ORIGIN_DOOR) {
@@ -658,7 +655,7 @@ handle_cancel(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
 		return;
 	}
-	uint32_t pipe = sni_door_pipe(a->door, msg, &remote);
+	uint32_t pipe = sni_origin_pipe(origin, origin_ptr, NULL);
 	if (target != 0 && !cancel_call(a, pipe, target)) {
 		a->early[a->early_next] =
 		    (struct sni_early_cancel) { pipe, target };
@@ -736,10 +733,7 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    origin, origin_ptr, msg, 0, rc, sni_detail_get(), a->name);
 		return;
 	}
-	v.remote           = false;
-	v.pipe             = origin == SNI_ORIGIN_DOOR
-	                ? sni_door_pipe(a->door, msg, &v.remote)
-	                : 0;
+	v.pipe             = sni_origin_pipe(origin, origin_ptr, &v.remote);
 	const char *detail = NULL, *where = a->name;
 	rc = admit(a, &v, origin, origin_ptr, stream, &c, &detail);
 	if (rc == 0 &&

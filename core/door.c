@@ -26,7 +26,9 @@ typedef struct slot {
 	nng_ctx   ctx;
 	nng_aio  *recv;
 	nng_aio  *send;
-	nng_msg  *msg; /* the request just received */
+	nng_msg  *msg;    /* the request just received */
+	uint32_t  pipe;   /* the pipe of the request in hand */
+	bool      remote; /* it came from another process */
 } slot;
 
 struct sni_door {
@@ -190,13 +192,25 @@ open_socket(sni_door *d, const char *url, size_t max_message)
 	return 0;
 }
 
-uint32_t
-sni_door_pipe(const sni_door *d, nng_msg *msg, bool *remote)
+/* Where a request came from: its pipe, and whether another process. */
+static void
+learn_pipe(const sni_door *d, slot *s, nng_msg *msg)
 {
 	nng_pipe     p = nng_msg_get_pipe(msg);
 	nng_listener l = nng_pipe_listener(p);
-	*remote        = nng_listener_id(l) != d->inproc_listener;
-	return (uint32_t) nng_pipe_id(p);
+	s->remote      = nng_listener_id(l) != d->inproc_listener;
+	s->pipe        = (uint32_t) nng_pipe_id(p);
+}
+
+uint32_t
+sni_origin_pipe(int origin, const void *origin_ptr, bool *remote)
+{
+	const slot *s    = origin == SNI_ORIGIN_DOOR ? origin_ptr : NULL;
+	bool        from = s != NULL && s->remote;
+	if (remote != NULL) {
+		*remote = from;
+	}
+	return s != NULL ? s->pipe : 0;
 }
 
 /* The address a tcp listener took (port 0 picks one), into bound. */
@@ -293,10 +307,9 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	    !atomic_load(&d->closed)) {
 		slot_open(d); /* all busy: let one more request in */
 	}
-	bool remote;
-	sni_door_pipe(d, msg, &remote);
+	learn_pipe(d, s, msg); /* once: the loop asks sni_origin_pipe */
 	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s,
-	    remote ? &d->remote_limits : &d->limits);
+	    s->remote ? &d->remote_limits : &d->limits);
 }
 
 /* When no reply could be built: a bare SYN_ENOMEM error, if even that

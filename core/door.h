@@ -26,11 +26,13 @@ int sni_door_open(
 void sni_door_handle(sni_actor *a, sni_node *n);
 
 /*
- * The nng pipe a request of the door came on (its id, never 0), and
- * whether it came from another process (through a listener added with
- * sni_door_listen, not the synchronizer's own address).
+ * For the request in hand from origin: the nng pipe a request of the door
+ * came on (its id, never 0; 0 for this process's own callers), and in
+ * *remote (NULL allowed) whether it came from another process (through a
+ * listener added with sni_door_listen, not the synchronizer's own
+ * address). The loop, while it handles that request.
  */
-uint32_t sni_door_pipe(const sni_door *d, nng_msg *msg, bool *remote);
+uint32_t sni_origin_pipe(int origin, const void *origin_ptr, bool *remote);
 
 /*
  * Adds a listener on url to the door: requests up to max_message bytes,

@@ -40,15 +40,6 @@ find_stream(sni_actor *a, uint64_t stream, uint32_t pipe)
 	return t != NULL && t->gen.pipe == pipe ? t : NULL;
 }
 
-/* The pipe a request came on: 0 for this process's own. */
-static uint32_t
-origin_pipe(sni_actor *a, int origin, nng_msg *msg)
-{
-	bool remote;
-	return origin == SNI_ORIGIN_DOOR ? sni_door_pipe(a->door, msg, &remote)
-	                                 : 0;
-}
-
 void
 sni_gen_drop_pipe(sni_actor *a, uint32_t pipe)
 {
@@ -201,7 +192,8 @@ sni_gen_next(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
 		return;
 	}
-	sni_task *t = find_stream(a, stream, origin_pipe(a, origin, msg));
+	sni_task *t =
+	    find_stream(a, stream, sni_origin_pipe(origin, origin_ptr, NULL));
 	if (t != NULL && t->gen.batch != NULL) {
 		free(mem); /* nothing is sent into a generator with a window */
 		next_ahead(a, t, msg, origin, origin_ptr, id);
@@ -250,7 +242,8 @@ sni_gen_close(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
 		return;
 	}
-	sni_task *t = find_stream(a, stream, origin_pipe(a, origin, msg));
+	sni_task *t =
+	    find_stream(a, stream, sni_origin_pipe(origin, origin_ptr, NULL));
 	if (t == NULL) {
 		sni_reply_nil(origin, origin_ptr, msg, id);
 		return;
