@@ -19,13 +19,19 @@
 #include "proto/proto.h"
 #include "sync.h"
 
-/* Encodes the CALL of r into *mp, reusing the message there if any. */
+/*
+ * Encodes the CALL of r into *mp, reusing the message there if any; to
+ * another process, *held receives the proxies held until it is answered.
+ */
 static int
-encode_call(sni_actor *a, const sni_request *r, nng_msg **mp)
+encode_call(sni_actor *a, const sni_request *r, nng_msg **mp, void **held)
 {
-	const char *name = r->name != NULL ? r->name : "";
-	bool        objects;
-	int         rc = sni_translate_call_check(r->args, r->nargs, &objects);
+	const char *name    = r->name != NULL ? r->name : "";
+	bool        objects = false;
+	int         rc      = a->remote != NULL
+	                 ? sni_translate_remote_check(
+	                       a->id, r->target, r->args, r->nargs, held)
+	                 : sni_translate_call_check(r->args, r->nargs, &objects);
 	if (rc != 0) {
 		return sni_error_set_detail(rc, name);
 	}
@@ -45,11 +51,21 @@ encode_call(sni_actor *a, const sni_request *r, nng_msg **mp)
 	rc = rc != 0 ? rc : w.err;
 	if (rc != 0) {
 		sni_error_set_detail(rc, name);
+		sni_held_release(*held);
+		*held = NULL;
 	} else if (objects) { /* encoded: they leave with it */
 		sni_translate_call_commit(r->args, r->nargs);
 	}
 	sni_wbuf_fini(&w);
 	return rc;
+}
+
+/* A call to another process was answered: what it held goes. */
+static void
+release_held(void *held, int rc)
+{
+	(void) rc;
+	sni_held_release(held);
 }
 
 int
@@ -69,10 +85,13 @@ sni_request_start(const sni_request *r, syn_future **fp)
 		sni_actor_release(a);
 		return sni_error_set(SYN_ENOMEM, NULL, r->name);
 	}
-	if ((rc = encode_call(a, r, &f->msg)) != 0) {
+	void *held = NULL;
+	if ((rc = encode_call(a, r, &f->msg, &held)) != 0 ||
+	    (held != NULL && sni_future_set_hook(f, release_held, held) != 0)) {
+		sni_held_release(held);
 		sni_actor_release(a);
 		sni_future_discard(f);
-		return rc;
+		return rc != 0 ? rc : sni_error_set(SYN_ENOMEM, NULL, r->name);
 	}
 	sni_actor_post(a, &f->node);
 	sni_actor_release(a);

@@ -50,15 +50,16 @@ typedef struct iter_batch {
 } iter_batch;
 
 struct syn_iter {
-	uint32_t         actor_id;
-	uint64_t         stream;
-	nng_msg         *open_msg;  /* the OPEN, until the first request */
-	bool             open_owes; /* it carries references to objects */
-	syn_duration     close_timeout;
-	uint32_t         prefetch;
-	iter_batch       batch;
-	syn_proxy       *target; /* a method's object, held until closed */
-	char            *name;
+	uint32_t     actor_id;
+	uint64_t     stream;
+	nng_msg     *open_msg;  /* the OPEN, until the first request */
+	bool         open_owes; /* it carries references to objects */
+	syn_duration close_timeout;
+	uint32_t     prefetch;
+	iter_batch   batch;
+	syn_proxy   *target; /* a method's object, held until closed */
+	void *held; /* to another process: proxies it sent, till closed */
+	char *name;
 	_Atomic uint32_t state;
 	_Atomic uint32_t refs;    /* the owner's, and the request's */
 	sni_spinlock     lock;    /* guards pending */
@@ -83,6 +84,7 @@ iter_unref(syn_iter *it)
 		}
 		free(it->batch.err_mem);
 		syn_proxy_release(it->target);
+		sni_held_release(it->held);
 		free(it->name);
 		free(it);
 	}
@@ -151,9 +153,12 @@ own_call_id(sni_actor *a)
 static int
 encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 {
-	const char *name = r->name;
-	bool        objects;
-	int         rc = sni_translate_call_check(r->args, r->nargs, &objects);
+	const char *name    = r->name;
+	bool        objects = false;
+	int         rc      = a->remote != NULL
+	                 ? sni_translate_remote_check(
+	                       a->id, NULL, r->args, r->nargs, &it->held)
+	                 : sni_translate_call_check(r->args, r->nargs, &objects);
 	if (rc != 0) {
 		return sni_error_set_detail(rc, name);
 	}
@@ -274,8 +279,11 @@ fill_request(syn_iter *it, sni_actor *a, uint32_t state, const syn_value *v,
 	syn_value nil = syn_nil();
 	sni_wbuf  w;
 	bool      objects;
-	v      = v != NULL ? v : &nil;
-	int rc = sni_translate_call_check(v, 1, &objects);
+	v       = v != NULL ? v : &nil;
+	objects = false;
+	int rc  = a->remote != NULL
+	     ? sni_translate_remote_check(a->id, NULL, v, 1, &it->held)
+	     : sni_translate_call_check(v, 1, &objects);
 	if (rc != 0) {
 		return sni_error_set_detail(rc, it->name);
 	}
@@ -365,7 +373,8 @@ start_request(syn_iter *it, const syn_value *v, syn_future **fp)
 /* ---- batches: iterators with a window --------------------------------- */
 
 /* The replies of this process's own actors, as futures read them. */
-static const sni_limits batch_limits = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
+static const sni_limits batch_limits = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
+	false };
 
 /* What only lock-step iterators do. */
 static int

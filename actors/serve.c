@@ -31,16 +31,33 @@ export_has(const sni_sync *s, const char *name, size_t len)
 	return false;
 }
 
-bool
-sni_exported(const sni_sync *s, const sni_call_view *v)
+/* A call with no target: a function, or "Class.method" of an exported
+ * class; with target object 0: the constructor of an exported class. */
+static bool
+name_exported(const sni_sync *s, const sni_call_view *v)
 {
-	if (v->has_target) {
-		sni_detail_set("objects cannot cross processes (yet)");
-		return false;
+	const char *dot = memchr(v->method, '.', v->method_len);
+	if (export_has(s, v->method, v->method_len) ||
+	    (!v->has_target && dot != NULL &&
+	        export_has(s, v->method, (size_t) (dot - v->method)))) {
+		return true;
 	}
-	if (!export_has(s, v->method, v->method_len)) {
-		sni_detail_set("no function named '%.*s' is served",
-		    (int) v->method_len, v->method);
+	sni_detail_set("no %s named '%.*s' is served",
+	    v->has_target ? "class" : "function", (int) v->method_len,
+	    v->method);
+	return false;
+}
+
+bool
+sni_exported(sni_sync *s, const sni_call_view *v)
+{
+	if (!v->has_target || v->target.object == 0) {
+		return name_exported(s, v);
+	}
+	if (!sni_peer_holds(s, v->pipe, v->target.object)) {
+		sni_detail_set("this connection holds no reference to object "
+		               "%llu (released, or never handed to it)",
+		    (unsigned long long) v->target.object);
 		return false;
 	}
 	return true;

@@ -17,6 +17,10 @@
 
 typedef struct sni_class  sni_class;
 typedef struct sni_object sni_object;
+typedef struct sni_peer   sni_peer;
+
+/* How many closed pipes a synchronizer remembers (see peer.c). */
+#define SNI_GONE_PIPES 64
 
 typedef struct sni_sync {
 	sni_functab     funcs;
@@ -29,6 +33,9 @@ typedef struct sni_sync {
 	bool            objects_ending; /* destroy runs their fini */
 	char          **exports;        /* names other processes may call */
 	uint32_t        nexports;
+	sni_ptrmap      peers; /* pipe + 2 -> sni_peer: other processes */
+	uint32_t        gone_pipes[SNI_GONE_PIPES]; /* closed lately */
+	uint32_t        gone_next;
 } sni_sync;
 
 /* ---- classes (class.c) ---- */
@@ -122,12 +129,37 @@ int sni_blocking_init(syn_task *t, const sni_class *c, void *self,
 
 /*
  * Whether a call from another process may run: its function (or
- * generator) is exported. Sets the detail when not.
+ * generator, or class with its static methods and its constructor) is
+ * exported, or its target is an object that the calling peer holds.
+ * Sets the detail when not.
  */
-bool sni_exported(const sni_sync *s, const sni_call_view *v);
+bool sni_exported(sni_sync *s, const sni_call_view *v);
 
 /* Frees s's export list. */
 void sni_exports_fini(sni_sync *s);
+
+/* ---- peers: other processes' references (peer.c) ---- */
+
+/*
+ * o goes to the process behind pipe in a reply: one more reference
+ * handed out, held by that peer. SYN_ENOMEM, or SYN_ECONNRESET when the
+ * pipe closed already (nothing is counted then).
+ */
+int sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o);
+
+/* Whether the peer behind pipe holds a reference to object. */
+bool sni_peer_holds(sni_sync *s, uint32_t pipe, uint64_t object);
+
+/* The peer gives back count references to object (at most what it
+ * holds: the rest is ignored). */
+void sni_peer_release(
+    sni_sync *s, uint32_t pipe, uint64_t object, uint64_t count);
+
+/* pipe closed: every reference its peer held goes back. */
+void sni_peer_gone(sni_sync *s, uint32_t pipe);
+
+/* At destroy: frees the tables (the objects go anyway). */
+void sni_peers_fini(sni_sync *s);
 
 /* ---- translation (translate.c) ---- */
 
@@ -161,6 +193,18 @@ void sni_translate_install(void);
  */
 int  sni_translate_call_check(const syn_value *args, size_t nargs, bool *seen);
 void sni_translate_call_commit(const syn_value *args, size_t nargs);
+
+/*
+ * Before a call leaves for another process (the synchronizer remote on
+ * this side): no OBJECT value may go (SYN_ENOTSUP: objects of this
+ * process cannot be called back yet), and every PROXY must be one of
+ * remote's. The proxies, and target's unless it is a constructor's, are
+ * held in *held (added to what it holds already; an sni_held, NULL for
+ * none) until the call is answered: a RELEASE of them cannot overtake
+ * it. On failure nothing is added, with a detail. Any thread.
+ */
+int sni_translate_remote_check(uint32_t remote, const syn_handle *target,
+    const syn_value *args, size_t nargs, void **held);
 
 /* The actor op: see core/actor.h. */
 void sni_translate_discard(void *arg, const sni_call_view *v);

@@ -17,7 +17,8 @@ resolve(void *arg, const sni_call_view *v, sni_callable *out)
 {
 	sni_sync *s = arg;
 	if (v->remote && !sni_exported(s, v)) { /* as if it did not exist */
-		return v->has_target ? SYN_ENOTSUP : SYN_ENOENT;
+		return v->has_target && v->target.object != 0 ? SYN_ECLOSED
+		                                              : SYN_ENOENT;
 	}
 	if (v->has_target) {
 		return sni_object_resolve(s, v, out);
@@ -43,13 +44,21 @@ resolve(void *arg, const sni_call_view *v, sni_callable *out)
 
 /* A RELEASE: references to one of the objects come back. */
 static void
-release(void *arg, uint64_t object, uint64_t count)
+release(void *arg, uint32_t peer, uint64_t object, uint64_t count)
 {
 	sni_sync   *s = arg;
 	sni_object *o = sni_object_find(s, object);
-	if (o != NULL) {
+	if (peer != 0) {
+		sni_peer_release(s, peer, object, count);
+	} else if (o != NULL) {
 		sni_object_unexport(s, o, count);
 	}
+}
+
+static void
+pipe_gone(void *arg, uint32_t pipe)
+{
+	sni_peer_gone(arg, pipe);
 }
 
 /* After the loop, on the actor's thread: the objects left are dropped. */
@@ -57,6 +66,7 @@ static void
 sync_fini(void *arg)
 {
 	sni_sync *s = arg;
+	sni_peers_fini(s);
 	sni_objects_fini(s);
 	sni_classes_fini(s);
 	sni_exports_fini(s);
@@ -73,6 +83,7 @@ static const sni_actor_ops sync_ops = {
 	.task_end   = sni_translate_task_end,
 	.discard    = sni_translate_discard,
 	.release    = release,
+	.pipe_gone  = pipe_gone,
 	.fini       = sync_fini,
 };
 

@@ -151,7 +151,8 @@ static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static void
 drop_reply(const void *body, size_t len)
 {
-	static const sni_limits lim  = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
+	static const sni_limits lim  = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
+		 false };
 	int                     kind = sni_msg_kind(body, len);
 	syn_value               v;
 	void                   *mem;
@@ -176,7 +177,8 @@ drop_reply(const void *body, size_t len)
 void
 sni_translate_drop_items(sni_reader *items, uint32_t count)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
+		false };
 	for (uint32_t i = 0; i < count; i++) {
 		syn_value v;
 		void     *mem;
@@ -249,6 +251,12 @@ handle_in(syn_value *v, void *arg)
 {
 	task_ctx   *c = arg;
 	sni_object *o;
+	if (c->t->remote &&
+	    !sni_peer_holds(c->s, c->t->gen.pipe, v->as.handle->object)) {
+		return syn_raise(c->t, SYN_ECLOSED,
+		    "an argument names an object that this connection holds "
+		    "no reference to");
+	}
 	if (v->as.handle->owner != c->t->actor->id) {
 		return to_proxy(v, (holds **) &c->t->holds) != 0
 		    ? syn_raise(c->t, SYN_ENOMEM, "no memory for a proxy")
@@ -325,7 +333,8 @@ give_back_by_message(const syn_value *v)
 void
 sni_translate_drop_open(nng_msg *m)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
+		false };
 	sni_call_view           v;
 	uint64_t                stream;
 	uint32_t                window;
@@ -344,7 +353,8 @@ sni_translate_drop_open(nng_msg *m)
 void
 sni_translate_discard(void *arg, const sni_call_view *v)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
+		false };
 	sni_reader              r   = v->args;
 	syn_value               args;
 	void                   *mem;
@@ -418,6 +428,7 @@ sni_translate_task_end(void *arg, sni_task *t)
 typedef struct out_ctx {
 	sni_sync *s;     /* the sending synchronizer, or NULL (no task) */
 	bool      count; /* count each as a reference handed out */
+	uint32_t  peer;  /* ... to the process behind this pipe (0: none) */
 	bool     *seen;  /* set when there is any */
 } out_ctx;
 
@@ -431,7 +442,9 @@ object_out(syn_value *v, void *arg)
 		               "this synchronizer");
 		return SYN_EINVAL;
 	}
-	if (c->count) {
+	if (c->count && c->peer != 0) {
+		sni_peer_grant(c->s, c->peer, o); /* fails only if it went */
+	} else if (c->count) {
 		sni_object_export(o);
 	}
 	*c->seen = true;
@@ -440,24 +453,36 @@ object_out(syn_value *v, void *arg)
 
 /*
  * Checks that the objects in v are live objects of s, the sending
- * synchronizer, and (count) counts each as handed out; *seen tells
- * whether v holds any.
+ * synchronizer, and (count) counts each as handed out, to peer (a pipe)
+ * when not 0; *seen tells whether v holds any.
  */
 static int
-value_out(sni_sync *s, const syn_value *v, bool count, bool *seen)
+value_out(
+    sni_sync *s, const syn_value *v, bool count, uint32_t peer, bool *seen)
 {
-	out_ctx c = { s, count, seen };
+	out_ctx c = { s, count, peer, seen };
 	return each((syn_value *) v, SYN_TYPE_OBJECT, object_out, &c);
+}
+
+static int
+proxy_found(syn_value *v, void *unused)
+{
+	(void) v;
+	(void) unused;
+	return SYN_ENOTSUP;
 }
 
 int
 sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 {
 	bool seen = false;
-	int  rc   = value_out(arg, v, false, &seen);
-	if (rc == 0 && seen && t->remote) {
-		sni_detail_set(
-		    "%s: objects cannot cross processes (yet)", t->call.name);
+	int  rc   = value_out(arg, v, false, 0, &seen);
+	if (rc == 0 && t->remote &&
+	    each((syn_value *) v, SYN_TYPE_PROXY, proxy_found, NULL) != 0) {
+		sni_detail_set("%s: a proxy of another synchronizer cannot go "
+		               "to another process (only this synchronizer's "
+		               "own objects can)",
+		    t->call.name);
 		rc = SYN_ENOTSUP;
 	}
 	if (rc == 0 && seen && t->call.raw) {
@@ -472,8 +497,8 @@ sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 void
 sni_translate_sent(void *arg, sni_task *t, const syn_value *v)
 {
-	bool seen = false;
-	value_out(arg, v, true, &seen); /* checked by sni_translate_out */
+	bool seen = false; /* checked by sni_translate_out */
+	value_out(arg, v, true, t->remote ? t->gen.pipe : 0, &seen);
 }
 
 int
@@ -483,7 +508,7 @@ sni_translate_call_check(const syn_value *args, size_t nargs, bool *seen)
 	*seen        = false;
 	for (size_t i = 0; i < nargs; i++) {
 		int rc = value_out(
-		    a != NULL ? a->ops_arg : NULL, &args[i], false, seen);
+		    a != NULL ? a->ops_arg : NULL, &args[i], false, 0, seen);
 		if (rc != 0) {
 			return rc;
 		}
@@ -497,6 +522,95 @@ sni_translate_call_commit(const syn_value *args, size_t nargs)
 	sni_sync *s = sni_actor_self()->ops_arg;
 	bool      seen;
 	for (size_t i = 0; i < nargs; i++) {
-		value_out(s, &args[i], true, &seen);
+		value_out(s, &args[i], true, 0, &seen);
 	}
+}
+
+/* ---- to another process ----------------------------------------------- */
+
+/* What a walk of a call to another process checks and holds. */
+typedef struct remote_ctx {
+	uint32_t remote; /* the remote synchronizer's id on this side */
+	holds   *h;
+} remote_ctx;
+
+static int
+object_to_remote(syn_value *v, void *unused)
+{
+	(void) v;
+	(void) unused;
+	sni_detail_set("an object of this process cannot go to another "
+	               "process (yet): only proxies of that process's own "
+	               "objects can");
+	return SYN_ENOTSUP;
+}
+
+static int
+proxy_to_remote(syn_value *v, void *arg)
+{
+	remote_ctx *c = arg;
+	if (v->as.proxy == NULL || v->as.proxy->h.owner != c->remote) {
+		sni_detail_set("a proxy can go to another process only when "
+		               "it came from there (this one is of "
+		               "synchronizer %llu)",
+		    v->as.proxy != NULL
+		        ? (unsigned long long) v->as.proxy->h.owner
+		        : 0ull);
+		return SYN_ENOTSUP;
+	}
+	int rc = holds_add(&c->h, (uintptr_t) v->as.proxy);
+	if (rc == 0) {
+		syn_proxy_ref(v->as.proxy);
+	}
+	return rc;
+}
+
+static int
+handle_to_remote(syn_value *v, void *arg)
+{
+	remote_ctx *c = arg;
+	if (v->as.handle == NULL || v->as.handle->owner != c->remote) {
+		sni_detail_set("a handle can go to another process only when "
+		               "it names an object of that process");
+		return SYN_ENOTSUP;
+	}
+	return 0;
+}
+
+int
+sni_translate_remote_check(uint32_t remote, const syn_handle *target,
+    const syn_value *args, size_t nargs, void **held)
+{
+	remote_ctx c  = { remote, *held };
+	uint32_t   n0 = c.h != NULL ? c.h->n : 0;
+	int        rc = 0;
+	if (target != NULL && target->object != 0) {
+		syn_proxy *p = sni_proxy_get(target, false);
+		rc           = p == NULL || holds_add(&c.h, (uintptr_t) p) != 0
+		              ? SYN_ENOMEM
+		              : 0;
+		if (rc != 0) {
+			syn_proxy_release(p);
+		}
+	}
+	for (size_t i = 0; rc == 0 && i < nargs; i++) {
+		syn_value *v = (syn_value *) &args[i];
+		if ((rc = each(v, SYN_TYPE_OBJECT, object_to_remote, NULL)) ==
+		        0 &&
+		    (rc = each(v, SYN_TYPE_HANDLE, handle_to_remote, &c)) ==
+		        0) {
+			rc = each(v, SYN_TYPE_PROXY, proxy_to_remote, &c);
+		}
+	}
+	if (rc != 0 && c.h != NULL) { /* what this call added goes */
+		while (c.h->n > n0) {
+			syn_proxy_release((syn_proxy *) c.h->items[--c.h->n]);
+		}
+		if (n0 == 0) {
+			holds_free(c.h);
+			c.h = NULL;
+		}
+	}
+	*held = c.h;
+	return rc;
 }

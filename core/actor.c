@@ -587,12 +587,8 @@ handle_release(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	uint64_t   count;
 	int        rc = sni_msg_decode_release(
 	           nng_msg_body(msg), nng_msg_len(msg), lim, &id, &h, &count);
-	bool remote;
-	sni_origin_pipe(origin, origin_ptr, &remote);
-	if (rc == 0 && remote) {
-		sni_detail_set("objects cannot cross processes (yet)");
-		rc = SYN_ENOTSUP;
-	}
+	bool     remote;
+	uint32_t pipe = sni_origin_pipe(origin, origin_ptr, &remote);
 	if (rc == 0 && h.owner != a->id) {
 		sni_detail_set("object of synchronizer %llu released on %u",
 		    (unsigned long long) h.owner, a->id);
@@ -604,7 +600,7 @@ handle_release(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		return;
 	}
 	if (a->ops->release != NULL) {
-		a->ops->release(a->ops_arg, h.object, count);
+		a->ops->release(a->ops_arg, remote ? pipe : 0, h.object, count);
 	}
 	sni_reply_nil(origin, origin_ptr, msg, id);
 }
@@ -664,6 +660,32 @@ handle_cancel(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	sni_reply_nil(origin, origin_ptr, msg, id);
 }
 
+/* sni_msg_each_handle's visitor: the handle names this actor. */
+static int
+owner_is(void *ctx, syn_handle *h, bool owned)
+{
+	(void) owned; /* refused by the peer's limits when decoded */
+	h->owner = ((sni_actor *) ctx)->id;
+	return 0;
+}
+
+/*
+ * A message from another process names the objects of this synchronizer
+ * (the only ones its peer can hold) by ids of its own side: from now on
+ * they name them by this actor's id, as every handle here does.
+ */
+static int
+own_handles(sni_actor *a, nng_msg *msg, void *origin_ptr, const sni_limits *lim)
+{
+	bool remote;
+	sni_origin_pipe(SNI_ORIGIN_DOOR, origin_ptr, &remote);
+	if (!remote) {
+		return 0;
+	}
+	return sni_msg_each_handle(nng_msg_body(msg), nng_msg_len(msg),
+	    lim->max_depth + 1, owner_is, a);
+}
+
 /* Whether the call v may start, and what it runs: 0, or the code with a
  * detail. */
 static int
@@ -706,6 +728,12 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	uint32_t      window = 0;
 	int           rc;
 	sni_detail_clear();
+	if (origin == SNI_ORIGIN_DOOR &&
+	    (rc = own_handles(a, msg, origin_ptr, lim)) != 0) {
+		sni_reply_error(
+		    origin, origin_ptr, msg, 0, rc, sni_detail_get(), a->name);
+		return;
+	}
 	switch (peek_kind(msg)) {
 	case SNI_MSG_NEXT:
 		sni_gen_next(a, msg, origin, origin_ptr, lim);

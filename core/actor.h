@@ -65,8 +65,13 @@ typedef struct sni_actor_ops {
 	/* A call that will not run (refused, or its task could not
 	 * start): gives back the references its arguments carried. */
 	void (*discard)(void *arg, const sni_call_view *v);
-	/* A RELEASE: count references to object come back. */
-	void (*release)(void *arg, uint64_t object, uint64_t count);
+	/* A RELEASE: count references to object come back; from peer, the
+	 * pipe of another process (0: from this process), which can give
+	 * back only what it was handed. */
+	void (*release)(
+	    void *arg, uint32_t peer, uint64_t object, uint64_t count);
+	/* A pipe of the door closed: what its peer held is let go. */
+	void (*pipe_gone)(void *arg, uint32_t pipe);
 	/* Frees arg once the loop has ended. */
 	void (*fini)(void *arg);
 } sni_actor_ops;

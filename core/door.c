@@ -45,7 +45,7 @@ struct sni_door {
 	uint32_t     nslots;
 	uint32_t     busy; /* slots holding a request (actor side) */
 	sni_limits   limits;
-	sni_limits   remote_limits; /* for other processes: no handles yet */
+	sni_limits   remote_limits; /* for other processes: no OBJECT exts */
 };
 
 static atomic_bool nng_used;         /* a door was opened in this process */
@@ -168,6 +168,9 @@ sni_door_handle_pipe(sni_actor *a, sni_node *n)
 {
 	pipe_gone *g = (pipe_gone *) n;
 	sni_gen_drop_pipe(a, g->pipe);
+	if (a->ops->pipe_gone != NULL) {
+		a->ops->pipe_gone(a->ops_arg, g->pipe);
+	}
 	free(g);
 }
 
@@ -274,12 +277,12 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 		free(d);
 		return SYN_ENOMEM;
 	}
-	d->actor                      = a;
-	d->limits                     = a->limits;
-	d->limits.allow_ptr           = false;
-	d->remote_limits              = d->limits;
-	d->remote_limits.deny_handles = true;
-	int rc                        = open_socket(d, url, max_message);
+	d->actor                    = a;
+	d->limits                   = a->limits;
+	d->limits.allow_ptr         = false;
+	d->remote_limits            = d->limits;
+	d->remote_limits.deny_owned = true;
+	int rc                      = open_socket(d, url, max_message);
 	if (rc != 0) {
 		sni_door_free(d);
 		return rc;

@@ -21,7 +21,8 @@
 
 /* Replies of this process's own actors: trusted sizes, pointers allowed,
  * as deep as any actor may be configured to send. */
-static const sni_limits reply_limits = { SNI_MAX_DEPTH, SIZE_MAX, true, false };
+static const sni_limits reply_limits = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
+	false };
 
 _Static_assert(sizeof(syn_future) <= 120,
     "a future must fit a 128-byte malloc chunk (see future.h)");

@@ -6,7 +6,8 @@
  * context each, only an entry in a table, and two aios serve them all:
  * one sends the requests in order, one receives the replies. (nng 1.5.2
  * could hang closing a socket with many contexts.) A reply, checked (no
- * pointers, no handles, within the limits), completes its caller's
+ * pointers, within the limits; its handles renamed for this side),
+ * completes its caller's
  * future from nng's thread. Whoever takes a call out of the table
  * completes it, once: its reply, a cancel, the loss of the peer, or the
  * destroy.
@@ -36,7 +37,8 @@
 struct sni_remote {
 	nng_socket      sock;
 	nng_dialer      dialer;
-	sni_limits      limits; /* what replies may hold */
+	sni_limits      limits;  /* what replies may hold */
+	uint32_t        self_id; /* the id its handles get on this side */
 	int32_t         timeout_ms;
 	nng_aio        *send_aio;
 	nng_aio        *recv_aio;
@@ -236,7 +238,23 @@ send_done(void *arg)
 /* ---- receiving -----------------------------------------------------------
  */
 
-/* A reply from the other process: checked before anyone reads it. */
+/*
+ * sni_msg_each_handle's visitor: a handle in a reply names an object of
+ * the server's synchronizer (it hands out no other), which this side
+ * calls by the remote actor's id.
+ */
+static int
+owner_is(void *ctx, syn_handle *h, bool owned)
+{
+	(void) owned;
+	h->owner = ((sni_remote *) ctx)->self_id;
+	return 0;
+}
+
+/*
+ * A reply from the other process: checked before anyone reads it, and
+ * its handles made ours.
+ */
 static int
 check_reply(sni_remote *r, nng_msg *msg)
 {
@@ -247,6 +265,10 @@ check_reply(sni_remote *r, nng_msg *msg)
 	    kind != SNI_MSG_END && kind != SNI_MSG_ITEMS &&
 	    kind != SNI_MSG_RAW) {
 		rc = SYN_EPROTO; /* a request where a reply belongs */
+	}
+	if (rc == 0) {
+		rc = sni_msg_each_handle(nng_msg_body(msg), nng_msg_len(msg),
+		    r->limits.max_depth + 1, owner_is, r);
 	}
 	return rc;
 }
@@ -301,6 +323,11 @@ post_call(sni_actor *a, syn_future *f)
 	    cid > ID_BIT && cid <= UINT32_MAX;
 	uint32_t id = carries ? (uint32_t) cid : 0;
 	pthread_mutex_lock(&r->lock);
+	if (atomic_load(&r->closed)) { /* e.g. a RELEASE from the destroy */
+		pthread_mutex_unlock(&r->lock);
+		finish(f, SYN_ECLOSED, NULL);
+		return;
+	}
 	while (id == 0 || sni_ptrmap_get(&r->calls, id_key(id)) != NULL) {
 		id      = (uint32_t) sni_remote_call_id(a);
 		carries = false;
@@ -500,8 +527,8 @@ sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
 	memset(a, 0, sizeof(*a));
 	sni_mpsc_init(&a->mbox);
 	a->remote = r;
-	a->limits =
-	    (sni_limits) { SNI_DEFAULT_MAX_DEPTH, max_message, false, true };
+	a->limits = (sni_limits) { SNI_DEFAULT_MAX_DEPTH, max_message, false,
+		false, false };
 	a->max_message     = max_message;
 	a->close_node.kind = SNI_NODE_CLOSE;
 	a->stop_node.kind  = SNI_NODE_STOP;
@@ -526,6 +553,7 @@ sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
 		free(a);
 		return rc;
 	}
+	r->self_id = a->id; /* before anything can be posted to it */
 	snprintf(a->name, sizeof(a->name), "%s", url);
 	*ap  = a;
 	*idp = a->id;

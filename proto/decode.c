@@ -148,7 +148,12 @@ scan_ext(sni_reader *r, const sni_limits *lim, const sni_head *h, size_t *need)
 			break;
 		}
 		if (lim->deny_handles) {
-			sni_detail_set("objects cannot cross processes (yet)");
+			sni_detail_set("a handle where none may come");
+			return SYN_EPROTO;
+		}
+		if (lim->deny_owned && h->type == SNI_EXT_OBJECT) {
+			sni_detail_set("a reference handed out by a peer that "
+			               "owns no object here");
 			return SYN_EPROTO;
 		}
 		*need += sni_bump_round(sizeof(syn_handle));

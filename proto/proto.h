@@ -22,13 +22,16 @@
  * Limits a decoder enforces. A value nested deeper than max_depth, or an
  * input longer than max_size, is SYN_EPROTO; allow_ptr admits pointer
  * values (only on the in-process lane of this process); deny_handles
- * refuses handles (what another process may not send yet).
+ * refuses handles; deny_owned refuses the handles that carry a reference
+ * (OBJECT exts: only the object's own synchronizer sends them, and a
+ * client of another process is never that).
  */
 typedef struct sni_limits {
 	uint32_t max_depth;
 	size_t   max_size;
 	bool     allow_ptr;
 	bool     deny_handles;
+	bool     deny_owned;
 } sni_limits;
 
 #define SNI_DEFAULT_MAX_DEPTH 32u
@@ -285,6 +288,23 @@ int sni_msg_decode_cancel(const void *body, size_t len, const sni_limits *lim,
  * SYN_EPROTO. Reads nothing else.
  */
 int sni_msg_call_id(const void *body, size_t len, uint64_t *call_id);
+
+/*
+ * Shows every handle in a message to fn, which may change it: the handle
+ * is written back into the message (its encoding has a fixed size).
+ * owned: it came as an OBJECT ext. fn returns 0 to go on, or a code that
+ * the walk returns.
+ */
+typedef int (*sni_handle_fn)(void *ctx, syn_handle *h, bool owned);
+
+/*
+ * Walks the values of the message body[0..len-1] (of any kind, header
+ * included in len), at most max_depth levels deep, calling fn on each
+ * handle. Returns 0, fn's code, or SYN_EPROTO for a malformed body. Any
+ * thread; the body must not be read by anyone else meanwhile.
+ */
+int sni_msg_each_handle(
+    void *body, size_t len, uint32_t max_depth, sni_handle_fn fn, void *ctx);
 
 /* Checks a RELEASE body. */
 int sni_msg_decode_release(const void *body, size_t len, const sni_limits *lim,

@@ -2,16 +2,21 @@
  * A server process for tests/test_remote.c: serves a synchronizer at the
  * url in argv[1] (argv[2], when given, is the ipc file's mode in octal),
  * prints the address it took on a line of stdout, and serves until its
- * stdin closes.
+ * stdin closes. As "remote_server client URL N" it is a client instead
+ * (see client() below).
  *
  * Exported: square(x), sleep_ms(ms), count(n) (a generator of 0..n-1),
  * fail(n) (raises SYN_EUSER(n)), echo(v), pid(), guarded(ms) (sleeps;
  * counts its cleanups when cancelled), slow_items(ms), counters(which):
- * the cleanups (0) or the closes count saw (1). Not exported:
+ * the cleanups (0), the closes count saw (1), the Counters alive (2)
+ * or dropped (3); the class Counter(v) (add, value, plus(other), twin,
+ * upto(n)), make_counter(v), sum([counters]) and foreign() (a proxy of
+ * another synchronizer's Counter). Not exported:
  * hidden().
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <synchronicity.h>
@@ -73,14 +78,20 @@ slow_items(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 }
 
 static int closes;
+static int live_counters; /* Counters made and not yet dropped */
+static int dropped_counters;
 
-/* counters(which): cleanups (0) or closes seen by count (1). */
+/* counters(which): cleanups (0), closes seen by count (1), Counters
+ * alive (2) or dropped (3). */
 static int
 counters(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	int64_t which;
 	int     rc = syn_unpack(t, args, nargs, "i", &which);
-	*ret       = syn_int(which == 0 ? cleanups : closes);
+	*ret       = syn_int(which == 0 ? cleanups
+	              : which == 1      ? closes
+	              : which == 2      ? live_counters
+	                                : dropped_counters);
 	return rc;
 }
 
@@ -124,6 +135,162 @@ echo(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
+/* ---- Counter: a class served to clients ---- */
+
+typedef struct counter {
+	int64_t value;
+} counter;
+
+static int
+counter_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
+{
+	int rc = syn_unpack(t, args, nargs, "i", &((counter *) self)->value);
+	live_counters += rc == 0;
+	return rc;
+}
+
+static void
+counter_fini(void *self)
+{
+	(void) self;
+	live_counters--;
+	dropped_counters++;
+}
+
+/* add(n): value += n, returns the new value. */
+static int
+counter_add(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	counter *c = self;
+	int64_t  n;
+	int      rc = syn_unpack(t, args, nargs, "i", &n);
+	c->value += rc == 0 ? n : 0;
+	*ret = syn_int(c->value);
+	return rc;
+}
+
+static int
+counter_value(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) t, (void) args, (void) nargs;
+	*ret = syn_int(((counter *) self)->value);
+	return 0;
+}
+
+/* plus(other): this value plus other's (other arrives as the object). */
+static int
+counter_plus(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	void *other;
+	int   rc = syn_unpack(t, args, nargs, "o", &other);
+	if (rc == 0) {
+		*ret = syn_int(
+		    ((counter *) self)->value + ((counter *) other)->value);
+	}
+	return rc;
+}
+
+/* twin(): a new Counter with the same value (an object returned). */
+static int
+counter_twin(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) args, (void) nargs;
+	syn_value v = syn_int(((counter *) self)->value);
+	void     *twin;
+	int       rc = syn_object_new(t, "Counter", &v, 1, &twin);
+	if (rc == 0) {
+		*ret = syn_object(twin);
+	}
+	return rc;
+}
+
+/* upto(): yields value, value + 1, ..., each as a new Counter. */
+static int
+counter_upto(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) ret;
+	int64_t n;
+	int     rc = syn_unpack(t, args, nargs, "i", &n);
+	for (int64_t i = 0; rc == 0 && i < n; i++) {
+		syn_value v = syn_int(((counter *) self)->value + i);
+		void     *c;
+		if ((rc = syn_object_new(t, "Counter", &v, 1, &c)) == 0) {
+			syn_value o = syn_object(c);
+			rc          = syn_yield(t, &o, NULL);
+		}
+	}
+	return rc == SYN_EITERCLOSED ? 0 : rc;
+}
+
+/* foreign(): a proxy of another synchronizer's object, which cannot go
+ * to another process (SYN_ENOTSUP for a remote caller). */
+static syn_synchronizer aside;
+static syn_proxy       *kept; /* the last one handed out, kept alive */
+
+static int
+foreign(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs;
+	syn_value        one = syn_int(1);
+	syn_future      *f;
+	const syn_value *v;
+	int              rc = syn_new_future(aside, "Counter", &one, 1, &f);
+	if (rc != 0) {
+		return rc;
+	}
+	if ((rc = syn_await(t, f)) == 0 &&
+	    (rc = syn_future_value(f, &v)) == 0) {
+		syn_proxy_release(kept);
+		kept = syn_proxy_ref(v->as.proxy);
+		*ret = syn_proxy_value(kept);
+	}
+	syn_future_free(f);
+	return rc;
+}
+
+static const syn_method_def counter_methods[] = {
+	{ "add", SYN_KIND_FUNCTION, counter_add, 0 },
+	{ "value", SYN_KIND_FUNCTION, counter_value, SYN_METHOD_GETTER },
+	{ "plus", SYN_KIND_FUNCTION, counter_plus, 0 },
+	{ "twin", SYN_KIND_FUNCTION, counter_twin, 0 },
+	{ "upto", SYN_KIND_GENERATOR, counter_upto, 0 },
+};
+
+/* make_counter(v): a function that returns a new Counter. */
+static int
+make_counter(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	void *c;
+	int   rc = syn_object_new(t, "Counter", args, nargs, &c);
+	if (rc == 0) {
+		*ret = syn_object(c);
+	}
+	return rc;
+}
+
+/* sum(list of Counters): the objects arrive inside a list. */
+static int
+sum(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t total = 0;
+	if (nargs != 1 || args[0].type != SYN_TYPE_LIST) {
+		return syn_raise(t, SYN_EINVAL, "sum([counters])");
+	}
+	for (uint32_t i = 0; i < args[0].len; i++) {
+		if (args[0].as.list[i].type != SYN_TYPE_OBJECT) {
+			return syn_raise(t, SYN_EINVAL, "not a Counter");
+		}
+		total += ((counter *) args[0].as.list[i].as.object)->value;
+	}
+	*ret = syn_int(total);
+	return 0;
+}
+
 static int
 pid(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
@@ -132,9 +299,37 @@ pid(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return 0;
 }
 
+/*
+ * "client URL N": connects to URL, makes N Counters there and keeps
+ * their proxies, prints "ready" and waits until killed (or stdin closes).
+ */
+static int
+client(const char *url, int n)
+{
+	syn_synchronizer r;
+	if (syn_connect(url, NULL, &r) != 0) {
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		syn_value  v = syn_int(i);
+		syn_proxy *p;
+		if (syn_new(r, "Counter", &v, 1, &p) != 0) {
+			return 1;
+		}
+	}
+	printf("ready\n");
+	fflush(stdout);
+	char buf[64];
+	while (read(0, buf, sizeof(buf)) > 0) { }
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "client") == 0) {
+		return client(argv[2], atoi(argv[3]));
+	}
 	if (argc < 2) {
 		fprintf(stderr, "usage: remote_server URL [MODE]\n");
 		return 2;
@@ -159,7 +354,18 @@ main(int argc, char **argv)
 		{ "counters", SYN_KIND_FUNCTION, counters },
 		{ "slow_items", SYN_KIND_GENERATOR, slow_items },
 		{ "hidden", SYN_KIND_FUNCTION, pid },
+		{ "make_counter", SYN_KIND_FUNCTION, make_counter },
+		{ "sum", SYN_KIND_FUNCTION, sum },
+		{ "foreign", SYN_KIND_FUNCTION, foreign },
 	};
+	syn_class_def cd = { "Counter", sizeof(counter), counter_init,
+		counter_fini, counter_methods,
+		sizeof(counter_methods) / sizeof(counter_methods[0]), 0 };
+	if (syn_register_class(s, &cd) != 0 ||
+	    syn_synchronizer_new(&aside, NULL) != 0 ||
+	    syn_register_class(aside, &cd) != 0) {
+		return 1;
+	}
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		syn_func_def d = { fns[i].name, fns[i].kind, fns[i].fn, NULL };
 		if (syn_register(s, &d) != 0) {
@@ -168,7 +374,7 @@ main(int argc, char **argv)
 	}
 	static const char *const exports[] = { "square", "sleep_ms", "count",
 		"fail", "echo", "pid", "guarded", "counters", "slow_items",
-		NULL };
+		"Counter", "make_counter", "sum", "foreign", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0 };
 	char                     bound[1024];
@@ -183,5 +389,7 @@ main(int argc, char **argv)
 	char buf[64];
 	while (read(0, buf, sizeof(buf)) > 0) { } /* until stdin closes */
 	syn_synchronizer_destroy(s);
+	syn_proxy_release(kept);
+	syn_synchronizer_destroy(aside);
 	return 0;
 }

@@ -16,9 +16,9 @@
 #include "proto/proto.h"
 
 static const sni_limits lim_default = { SNI_DEFAULT_MAX_DEPTH,
-	SNI_DEFAULT_MAX_SIZE, false, false };
+	SNI_DEFAULT_MAX_SIZE, false, false, false };
 static const sni_limits lim_ptr = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
-	true, false };
+	true, false, false };
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -487,7 +487,7 @@ START_TEST(mutations_never_crash)
 	uint8_t    buf[512];
 	uint64_t   seed     = 0x9e3779b97f4a7c15ULL;
 	int        accepted = 0;
-	sni_limits small    = { 4, 200, true, false };
+	sni_limits small    = { 4, 200, true, false, false };
 	rich_init(&r);
 	encode_ok(&w, &r.top);
 	ck_assert_uint_lt(w.len, sizeof(buf));
@@ -591,7 +591,8 @@ START_TEST(encode_depth_limit_matches_decoder)
 {
 	syn_value chain[20];
 	for (uint32_t depth = 1; depth <= 8; depth++) {
-		sni_limits lim = { depth, SNI_DEFAULT_MAX_SIZE, false, false };
+		sni_limits lim = { depth, SNI_DEFAULT_MAX_SIZE, false, false,
+			false };
 		for (int n = 0; n < 12; n++) {
 			chain[n] = syn_int(1);
 			for (int k = n - 1; k >= 0; k--) {
@@ -668,7 +669,7 @@ END_TEST
 
 START_TEST(size_limit)
 {
-	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, 10, false, false };
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, 10, false, false, false };
 	syn_value  v   = syn_str("0123456789"); /* 11 bytes encoded */
 	sni_wbuf   w;
 	syn_value  out;

@@ -81,7 +81,8 @@ hold(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
-/* call_blocking(id, x): square_now(x) on id, as a blocking call. */
+/* call_blocking(id, x): square(x) on id (which takes D), as a blocking
+ * call: it waits, whatever the timing. */
 static int
 call_blocking(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
@@ -93,7 +94,7 @@ call_blocking(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	syn_synchronizer other = { (uint32_t) id };
 	syn_value        arg   = syn_int(x);
 	syn_result       res   = SYN_RESULT_INIT;
-	if ((rc = syn_call(other, "square_now", &arg, 1, &res)) == 0) {
+	if ((rc = syn_call(other, "square", &arg, 1, &res)) == 0) {
 		*ret = syn_int(res.value.as.i);
 	}
 	syn_result_fini(&res);
@@ -214,7 +215,7 @@ START_TEST(blocking_in_task_is_reported)
 	syn_result_fini(&res);
 	ck_assert_int_eq(atomic_load(&log.count), 1);
 	ck_assert_uint_eq(log.who.id, a.id);
-	ck_assert_str_eq(log.what, "square_now");
+	ck_assert_str_eq(log.what, "square");
 	syn_value chain[2] = { syn_int(4), syn_int(b.id) };
 	ck_assert_int_eq(relay_call(a, chain, 2), 16); /* awaited */
 	ck_assert_int_eq(atomic_load(&log.count), 1);

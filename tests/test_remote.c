@@ -33,10 +33,10 @@ typedef struct server {
 	char  url[1024];
 } server;
 
-/* Starts the server on url (mode: the ipc file's mode, or NULL) and
- * reads the address it took. */
+/* Starts tests/remote_server with argv and reads its first line of
+ * output into sv->url. */
 static void
-server_start(server *sv, const char *url, const char *mode)
+spawn(server *sv, char *const argv[])
 {
 	int in[2], out[2];
 	ck_assert_int_eq(pipe(in), 0);
@@ -47,8 +47,6 @@ server_start(server *sv, const char *url, const char *mode)
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_addclose(&fa, in[1]);
 	posix_spawn_file_actions_addclose(&fa, out[0]);
-	char *argv[] = { (char *) SYN_REMOTE_SERVER, (char *) url,
-		(char *) mode, NULL };
 	ck_assert_int_eq(
 	    posix_spawn(&sv->pid, SYN_REMOTE_SERVER, &fa, NULL, argv, environ),
 	    0);
@@ -68,6 +66,16 @@ server_start(server *sv, const char *url, const char *mode)
 	sv->url[n] = '\0';
 	close(out[0]);
 	ck_assert_msg(n > 0, "the server did not start");
+}
+
+/* Starts the server on url (mode: the ipc file's mode, or NULL) and
+ * reads the address it took. */
+static void
+server_start(server *sv, const char *url, const char *mode)
+{
+	char *argv[] = { (char *) SYN_REMOTE_SERVER, (char *) url,
+		(char *) mode, NULL };
+	spawn(sv, argv);
 }
 
 /* Stops it (stdin closes) and checks that it ended well. */
@@ -538,8 +546,8 @@ lie(void *arg)
 	liar                *l = arg;
 	nng_msg             *m;
 	unsigned             seed           = 7;
-	static const uint8_t handle_reply[] = { 0xc1, 1, 2, 0x01, 0xd8, 1, 0, 0,
-		0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5 };
+	static const uint8_t handle_reply[] = { 0xc1, 1, 2, 0x01, 0xd8, 9, 0, 0,
+		0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5 }; /* no such ext */
 	static const uint8_t ptr_reply[] = { 0xc1, 1, 2, 0x01, 0xd8, 3, 1, 2, 3,
 		4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 5 };
 	static const uint8_t call_reply[] = { 0xc1, 1, 1, 0x01, 0xc0, 0xa1, 'f',
@@ -636,17 +644,257 @@ START_TEST(refusals)
 	syn_result       res  = SYN_RESULT_INIT;
 	ck_assert_syn_rc(syn_new(r, "Anything", NULL, 0, NULL), SYN_EINVAL);
 	syn_proxy *p;
-	ck_assert_syn_rc(syn_new(r, "Anything", NULL, 0, &p), SYN_ENOTSUP);
-	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "objects"));
+	ck_assert_syn_rc(syn_new(r, "Anything", NULL, 0, &p), SYN_ENOENT);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "served"));
 	syn_handle h = { here.id, 5 };
 	syn_value  hv;
 	hv.type      = SYN_TYPE_HANDLE;
 	hv.as.handle = &h;
-	int rc       = syn_call(r, "echo", &hv, 1, &res);
-	ck_assert_msg(
-	    rc == SYN_EPROTO || rc == SYN_ENOTSUP, "%s", syn_errname(rc));
+	ck_assert_syn_rc(syn_call(r, "echo", &hv, 1, &res), SYN_ENOTSUP);
 	ck_assert_syn_ok(syn_synchronizer_destroy(here));
 	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
+/* ---- objects across processes ---------------------------------------- */
+
+/* counters(which) of the server, through r. */
+static int64_t
+server_count(syn_synchronizer r, int which)
+{
+	return remote_int(r, "counters", which);
+}
+
+/* Waits (2 s at most) until the server has want Counters alive. */
+static void
+wait_live(syn_synchronizer r, int64_t want)
+{
+	int64_t live = -1;
+	for (int i = 0; i < 400 && (live = server_count(r, 2)) != want; i++) {
+		usleep(5000);
+	}
+	ck_assert_msg(live == want, "%lld Counters alive, not %lld",
+	    (long long) live, (long long) want);
+}
+
+static syn_proxy *
+remote_counter(syn_synchronizer r, int64_t v)
+{
+	syn_value  a = syn_int(v);
+	syn_proxy *p;
+	ck_assert_syn_ok(syn_new(r, "Counter", &a, 1, &p));
+	return p;
+}
+
+static int64_t
+invoke_int(syn_proxy *p, const char *method, const syn_value *args, size_t n)
+{
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_invoke(p, method, args, n, &res));
+	ck_assert_int_eq(res.value.type, SYN_TYPE_INT);
+	int64_t v = res.value.as.i;
+	syn_result_fini(&res);
+	return v;
+}
+
+/* Objects made, returned and yielded by a served synchronizer become
+ * proxies in the client, with every call form; proxies passed back
+ * arrive as the objects; the last release drops the object there. */
+START_TEST(objects_cross)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r = connect_to(&sv);
+	syn_proxy       *p = remote_counter(r, 5);
+	ck_assert_uint_eq(syn_proxy_synchronizer(p).id, r.id);
+	syn_value three = syn_int(3);
+	ck_assert_int_eq(invoke_int(p, "add", &three, 1), 8);
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_get(p, "value", &res));
+	ck_assert_int_eq(res.value.as.i, 8);
+	syn_result_fini(&res);
+
+	/* future and aio forms */
+	syn_future *f;
+	ck_assert_syn_ok(syn_invoke_future(p, "add", &three, 1, &f));
+	ck_assert_syn_ok(syn_future_wait(f));
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_value(f, &v));
+	ck_assert_int_eq(v->as.i, 11);
+	syn_future_free(f);
+	nng_aio *aio;
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	syn_invoke_aio(p, "add", &three, 1, aio);
+	nng_aio_wait(aio);
+	ck_assert_syn_ok(syn_aio_result(aio, &res));
+	ck_assert_int_eq(res.value.as.i, 14);
+	syn_result_fini(&res);
+	nng_aio_free(aio);
+
+	/* an object returned by a function and by a method */
+	syn_value ten = syn_int(10);
+	ck_assert_syn_ok(syn_call(r, "make_counter", &ten, 1, &res));
+	ck_assert_int_eq(res.value.type, SYN_TYPE_PROXY);
+	syn_proxy *q = syn_proxy_ref(res.value.as.proxy);
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_invoke(p, "twin", NULL, 0, &res));
+	syn_proxy *twin = syn_proxy_ref(res.value.as.proxy);
+	syn_result_fini(&res);
+	ck_assert_ptr_ne(twin, p);
+	ck_assert_int_eq(invoke_int(twin, "value", NULL, 0), 14);
+	wait_live(r, 3);
+
+	/* proxies passed back arrive as the objects: alone and in a list */
+	syn_value qv = syn_proxy_value(q);
+	ck_assert_int_eq(invoke_int(p, "plus", &qv, 1), 24);
+	syn_value items[3] = { syn_proxy_value(p), syn_proxy_value(q),
+		syn_proxy_value(twin) };
+	syn_value list     = syn_list(items, 3);
+	ck_assert_syn_ok(syn_call(r, "sum", &list, 1, &res));
+	ck_assert_int_eq(res.value.as.i, 38);
+	syn_result_fini(&res);
+
+	/* a generator method yields objects */
+	syn_iter *it;
+	ck_assert_syn_ok(syn_invoke_iter(p, "upto", &three, 1, NULL, &it));
+	for (int i = 0; i < 3; i++) {
+		ck_assert_syn_ok(syn_iter_next(it, &res));
+		ck_assert_int_eq(res.value.type, SYN_TYPE_PROXY);
+		ck_assert_int_eq(
+		    invoke_int(res.value.as.proxy, "value", NULL, 0), 14 + i);
+		syn_result_fini(&res);
+	}
+	ck_assert_syn_rc(syn_iter_next(it, &res), SYN_EEND);
+	ck_assert_syn_ok(syn_iter_close(it));
+
+	/* The same object comes back as the same proxy. */
+	ck_assert_syn_ok(syn_call(r, "echo", &qv, 1, &res));
+	ck_assert_ptr_eq(res.value.as.proxy, q);
+	syn_result_fini(&res);
+
+	/* Released: the server drops them (the yielded ones went too). */
+	syn_proxy_release(q);
+	syn_proxy_release(twin);
+	wait_live(r, 1);
+	int64_t dropped = server_count(r, 3);
+	syn_proxy_release(p);
+	wait_live(r, 0);
+	ck_assert_int_eq(server_count(r, 3), dropped + 1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
+/* A call made as a future and its proxy's last release at once: the
+ * release cannot overtake the call (the call holds the proxy). */
+START_TEST(release_after_call)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r = connect_to(&sv);
+	syn_future      *fs[100];
+	syn_value        one = syn_int(1);
+	for (int i = 0; i < 100; i++) {
+		syn_proxy *p = remote_counter(r, i);
+		ck_assert_syn_ok(syn_invoke_future(p, "add", &one, 1, &fs[i]));
+		syn_proxy_release(p);
+	}
+	for (int i = 0; i < 100; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, i + 1);
+		syn_future_free(fs[i]);
+	}
+	wait_live(r, 0);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
+/* Starts a client process that makes n Counters on url and keeps them. */
+static void
+client_start(server *cl, const char *url, int n)
+{
+	char count[16];
+	snprintf(count, sizeof(count), "%d", n);
+	char *argv[] = { (char *) SYN_REMOTE_SERVER, (char *) "client",
+		(char *) url, count, NULL };
+	spawn(cl, argv);
+	ck_assert_str_eq(cl->url, "ready");
+}
+
+/* A client that goes away (killed, or disconnected) lets go of what it
+ * held on the server; the server keeps serving the others. */
+START_TEST(gone_client_objects)
+{
+	server sv, cl;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r = connect_to(&sv);
+	client_start(&cl, sv.url, 3);
+	wait_live(r, 3);
+	kill(cl.pid, SIGKILL);
+	waitpid(cl.pid, NULL, 0);
+	close(cl.in);
+	wait_live(r, 0);
+
+	/* Disconnecting while holding proxies: the same, and the proxies
+	 * left here fail cleanly and can still be released. */
+	syn_synchronizer r2 = connect_to(&sv);
+	syn_proxy       *p  = remote_counter(r2, 1);
+	syn_proxy       *q  = remote_counter(r2, 2);
+	wait_live(r, 2);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r2));
+	wait_live(r, 0);
+	ck_assert_syn_rc(syn_invoke(p, "value", NULL, 0, NULL), SYN_ECLOSED);
+	syn_proxy_release(p);
+	syn_proxy_release(q);
+	ck_assert_int_eq(remote_int(r, "square", 9), 81);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
+/* A connection reaches only the objects handed to it: a handle made up
+ * or taken from another connection is refused; what cannot cross is
+ * refused with a clear error. */
+START_TEST(objects_guarded)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer a = connect_to(&sv);
+	syn_synchronizer b = connect_to(&sv);
+	syn_proxy       *p = remote_counter(a, 7);
+	/* b names a's object by its id: a proxy begins with its handle */
+	syn_handle stolen = { b.id, ((const syn_handle *) (void *) p)->object };
+	ck_assert_syn_rc(
+	    syn_ref_invoke(&stolen, "value", NULL, 0, NULL), SYN_ECLOSED);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "holds no"));
+	syn_value hv   = { .type = SYN_TYPE_HANDLE, .as.handle = &stolen };
+	syn_value list = syn_list(&hv, 1);
+	ck_assert_syn_rc(syn_call(b, "sum", &list, 1, NULL), SYN_ECLOSED);
+	/* a's proxy cannot go to b, nor a local proxy to a */
+	syn_value pv = syn_proxy_value(p);
+	ck_assert_syn_rc(syn_call(b, "echo", &pv, 1, NULL), SYN_ENOTSUP);
+	syn_synchronizer here = th_new();
+	syn_class_def    cd   = { .name = "Local", .size = 8 };
+	ck_assert_syn_ok(syn_register_class(here, &cd));
+	syn_proxy *local;
+	ck_assert_syn_ok(syn_new(here, "Local", NULL, 0, &local));
+	syn_value lv = syn_proxy_value(local);
+	ck_assert_syn_rc(syn_call(a, "echo", &lv, 1, NULL), SYN_ENOTSUP);
+	/* a proxy of the server's other synchronizer cannot come here */
+	ck_assert_syn_rc(syn_call(a, "foreign", NULL, 0, NULL), SYN_ENOTSUP);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "proxy"));
+	/* nothing was lost: a's object still works */
+	ck_assert_int_eq(invoke_int(p, "value", NULL, 0), 7);
+	syn_proxy_release(local);
+	syn_proxy_release(p);
+	wait_live(a, 1); /* the one foreign() keeps on the server's side */
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
 	server_stop(&sv);
 }
 END_TEST
@@ -665,6 +913,10 @@ suite(void)
 		TH_CASE("bad_input", bad_input_is_survived),
 		TH_CASE("refusals", refusals),
 		TH_CASE("bad_replies", bad_replies_are_refused),
+		TH_CASE("objects_cross", objects_cross),
+		TH_CASE("release_after_call", release_after_call),
+		TH_CASE("gone_client_objects", gone_client_objects),
+		TH_CASE("objects_guarded", objects_guarded),
 	};
 	return TH_SUITE("remote", cases);
 }

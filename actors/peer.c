@@ -1,0 +1,166 @@
+/*
+ * actors/peer.c: what each process connected to a synchronizer holds.
+ *
+ * An object handed to another process is counted twice: as a reference
+ * handed out (the object's exports, as for any proxy), and in the table
+ * of the pipe it went over. A peer can then call only objects it was
+ * handed, give back only what it holds, and when its pipe closes (the
+ * process died, the connection broke) what it held is let go at once.
+ */
+#include <stdlib.h>
+
+#include "core/errors.h"
+#include "sync.h"
+
+/* One object a peer holds, and how many references. */
+typedef struct peer_ref {
+	uint64_t object;
+	uint64_t count;
+} peer_ref;
+
+struct sni_peer {
+	uint32_t   pipe;
+	sni_ptrmap refs; /* object id + 1 -> peer_ref */
+};
+
+static const void *
+pipe_key(uint32_t pipe)
+{
+	return (const void *) ((uintptr_t) pipe + 2);
+}
+
+static const void *
+object_key(uint64_t object)
+{
+	return (const void *) (uintptr_t) (object + 1); /* ids are >= 2 */
+}
+
+static sni_peer *
+peer_find(sni_sync *s, uint32_t pipe)
+{
+	return sni_ptrmap_get(&s->peers, pipe_key(pipe));
+}
+
+/* Whether pipe closed already (its late requests may still come). */
+static bool
+pipe_gone_already(const sni_sync *s, uint32_t pipe)
+{
+	for (uint32_t i = 0; i < SNI_GONE_PIPES; i++) {
+		if (s->gone_pipes[i] == pipe) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static sni_peer *
+peer_get(sni_sync *s, uint32_t pipe)
+{
+	sni_peer *p = peer_find(s, pipe);
+	if (p == NULL && (p = calloc(1, sizeof(*p))) != NULL) {
+		p->pipe = pipe;
+		if (sni_ptrmap_put(&s->peers, pipe_key(pipe), p) != 0) {
+			free(p);
+			p = NULL;
+		}
+	}
+	return p;
+}
+
+int
+sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o)
+{
+	if (pipe_gone_already(s, pipe)) {
+		return SYN_ECONNRESET; /* nobody there to give it back */
+	}
+	uint64_t  id = sni_object_handle_of(o)->object;
+	sni_peer *p  = peer_get(s, pipe);
+	peer_ref *r =
+	    p != NULL ? sni_ptrmap_get(&p->refs, object_key(id)) : NULL;
+	if (p != NULL && r == NULL && (r = calloc(1, sizeof(*r))) != NULL) {
+		r->object = id;
+		if (sni_ptrmap_put(&p->refs, object_key(id), r) != 0) {
+			free(r);
+			r = NULL;
+		}
+	}
+	if (r == NULL) {
+		return SYN_ENOMEM;
+	}
+	r->count++;
+	sni_object_export(o);
+	return 0;
+}
+
+bool
+sni_peer_holds(sni_sync *s, uint32_t pipe, uint64_t object)
+{
+	sni_peer *p = peer_find(s, pipe);
+	return p != NULL &&
+	    sni_ptrmap_get(&p->refs, object_key(object)) != NULL;
+}
+
+void
+sni_peer_release(sni_sync *s, uint32_t pipe, uint64_t object, uint64_t count)
+{
+	sni_peer *p = peer_find(s, pipe);
+	peer_ref *r =
+	    p != NULL ? sni_ptrmap_get(&p->refs, object_key(object)) : NULL;
+	if (r == NULL) {
+		return; /* nothing of it held: a stale or forged release */
+	}
+	uint64_t n = count < r->count ? count : r->count;
+	if ((r->count -= n) == 0) {
+		sni_ptrmap_del(&p->refs, object_key(object));
+		free(r);
+	}
+	sni_object *o = sni_object_find(s, object);
+	if (o != NULL) {
+		sni_object_unexport(s, o, n);
+	}
+}
+
+/* Frees p and lets go of everything it held. */
+static void
+peer_drop(sni_sync *s, sni_peer *p)
+{
+	size_t    i = 0;
+	peer_ref *r;
+	while ((r = sni_ptrmap_next(&p->refs, &i)) != NULL) {
+		sni_object *o = sni_object_find(s, r->object);
+		if (o != NULL) {
+			sni_object_unexport(s, o, r->count);
+		}
+		free(r);
+	}
+	sni_ptrmap_fini(&p->refs);
+	free(p);
+}
+
+void
+sni_peer_gone(sni_sync *s, uint32_t pipe)
+{
+	s->gone_pipes[s->gone_next] = pipe;
+	s->gone_next                = (s->gone_next + 1) % SNI_GONE_PIPES;
+	sni_peer *p                 = sni_ptrmap_del(&s->peers, pipe_key(pipe));
+	if (p != NULL) {
+		peer_drop(s, p);
+	}
+}
+
+void
+sni_peers_fini(sni_sync *s)
+{
+	size_t    i = 0;
+	sni_peer *p;
+	while ((p = sni_ptrmap_next(&s->peers, &i)) != NULL) {
+		size_t    k = 0;
+		peer_ref *r;
+		while ((r = sni_ptrmap_next(&p->refs, &k)) != NULL) {
+			free(r);
+		}
+		sni_ptrmap_fini(&p->refs);
+		free(p);
+	}
+	sni_ptrmap_fini(&s->peers);
+}
