@@ -124,6 +124,7 @@ serve_on_actor(sni_actor *a, void *arg)
 		                       : NULL;
 		return rc;
 	}
+	sni_door_set_reply_timeout(a->door, (int32_t) sa->cfg->reply_timeout);
 	for (const char *const *e = sa->cfg->exports; e != NULL && *e != NULL;
 	     e++) {
 		if (export_add(s, *e) != 0) {
@@ -141,6 +142,12 @@ check_serve(const char *url, const syn_serve_config *cfg)
 	if (url == NULL || strlen(url) >= URL_MAX) {
 		return sni_error_set(
 		    SYN_EINVAL, "url is NULL or longer than 1023 bytes", "");
+	}
+	if (cfg->reply_timeout < 0) {
+		return sni_error_set(SYN_EINVAL,
+		    "reply_timeout is 0 (the default) or a positive number of "
+		    "ms",
+		    url);
 	}
 	for (const char *const *e = cfg->exports; e != NULL && *e != NULL;
 	     e++) {

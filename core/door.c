@@ -46,6 +46,7 @@ struct sni_door {
 	uint32_t     busy; /* slots holding a request (actor side) */
 	sni_limits   limits;
 	sni_limits   remote_limits; /* for other processes: no OBJECT exts */
+	nng_duration reply_timeout; /* for other processes' replies */
 };
 
 static atomic_bool nng_used;         /* a door was opened in this process */
@@ -264,6 +265,14 @@ sni_door_listen(sni_door *d, const char *url, size_t max_message, int ipc_mode,
 	return 0;
 }
 
+void
+sni_door_set_reply_timeout(sni_door *d, int32_t ms)
+{
+	if (ms > 0 && ms < d->reply_timeout) {
+		d->reply_timeout = ms;
+	}
+}
+
 int
 sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 {
@@ -282,6 +291,7 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	d->limits.allow_ptr         = false;
 	d->remote_limits            = d->limits;
 	d->remote_limits.deny_owned = true;
+	d->reply_timeout            = SNI_REPLY_TIMEOUT_MS;
 	int rc                      = open_socket(d, url, max_message);
 	if (rc != 0) {
 		sni_door_free(d);
@@ -349,6 +359,9 @@ sni_door_reply(void *sp, nng_msg *msg)
 		return;
 	}
 	atomic_fetch_add(&s->door->sending, 1);
+	/* A peer that stops reading must not keep the slot for good. */
+	nng_aio_set_timeout(s->send,
+	    s->remote ? s->door->reply_timeout : NNG_DURATION_INFINITE);
 	nng_aio_set_msg(s->send, msg);
 	nng_ctx_send(s->ctx, s->send);
 }

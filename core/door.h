@@ -34,6 +34,17 @@ void sni_door_handle(sni_actor *a, sni_node *n);
  */
 uint32_t sni_origin_pipe(int origin, const void *origin_ptr, bool *remote);
 
+/* How long a reply to another process may wait for its peer to read. */
+#define SNI_REPLY_TIMEOUT_MS 10000
+
+/*
+ * Lowers to ms (when positive and lower) how long a reply to another
+ * process may wait to be sent: past it the reply is dropped and the slot
+ * serves the next request, so that a peer that stops reading cannot hold
+ * the door's slots. The loop.
+ */
+void sni_door_set_reply_timeout(sni_door *d, int32_t ms);
+
 /*
  * Adds a listener on url to the door: requests up to max_message bytes,
  * an ipc socket file with mode ipc_mode (0: nng's default). The address

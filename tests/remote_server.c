@@ -2,7 +2,8 @@
  * A server process for tests/test_remote.c: serves a synchronizer at the
  * url in argv[1] (argv[2], when given, is the ipc file's mode in octal),
  * prints the address it took on a line of stdout, and serves until its
- * stdin closes. As "remote_server client URL N" it is a client instead
+ * stdin closes; a reply waits 300 ms at most for a peer that does not
+ * read. As "remote_server client URL N" it is a client instead
  * (see client() below).
  *
  * Exported: square(x), sleep_ms(ms), count(n) (a generator of 0..n-1),
@@ -376,6 +377,7 @@ main(int argc, char **argv)
 		"fail", "echo", "pid", "guarded", "counters", "slow_items",
 		"Counter", "make_counter", "sum", "foreign", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
+		             .reply_timeout             = 300,
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0 };
 	char                     bound[1024];
 	int rc = syn_serve(s, argv[1], &scfg, bound, sizeof(bound));

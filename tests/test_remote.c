@@ -899,6 +899,50 @@ START_TEST(objects_guarded)
 }
 END_TEST
 
+/* A raw peer that sends many calls with large replies and never reads
+ * them: its replies time out (300 ms, see remote_server.c) and the
+ * door's slots go back to serving the others. */
+START_TEST(stalled_reader)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	nng_socket bad;
+	ck_assert_int_eq(nng_req0_open_raw(&bad), 0);
+	ck_assert_int_eq(nng_dial(bad, sv.url, NULL, 0), 0);
+	ck_assert_int_eq(nng_socket_set_ms(bad, NNG_OPT_SENDTIMEO, 500), 0);
+	/* CALL echo("xxx...") of 32 KiB, made by hand */
+	enum { N = 32768 };
+	static const uint8_t head[] = { 0xc1, 1, 1, 0x00, 0xc0, 0xa4, 'e', 'c',
+		'h', 'o', 0x91, 0xda, N >> 8, N & 0xff };
+	uint8_t             *frame  = malloc(sizeof(head) + N);
+	memcpy(frame, head, sizeof(head));
+	memset(frame + sizeof(head), 'x', N);
+	int sent = 0;
+	for (uint32_t i = 0; i < 3000; i++) {
+		nng_msg *m;
+		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+		nng_msg_append(m, frame, sizeof(head) + N);
+		nng_msg_header_append_u32(m, 0x80000000u | (i + 1));
+		if (nng_sendmsg(bad, m, 0) != 0) { /* it blocked: full */
+			nng_msg_free(m);
+			break;
+		}
+		sent++;
+	}
+	free(frame);
+	ck_assert_int_gt(sent, 100);
+	syn_synchronizer r  = connect_to(&sv);
+	double           t0 = th_now_ms();
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(remote_int(r, "square", i), i * i);
+	}
+	ck_assert_msg(th_now_ms() - t0 < 8000, "the reader stalled the door");
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	nng_close(bad);
+	server_stop(&sv);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -917,6 +961,7 @@ suite(void)
 		TH_CASE("release_after_call", release_after_call),
 		TH_CASE("gone_client_objects", gone_client_objects),
 		TH_CASE("objects_guarded", objects_guarded),
+		TH_CASE("stalled_reader", stalled_reader),
 	};
 	return TH_SUITE("remote", cases);
 }

@@ -45,6 +45,11 @@ typedef struct syn_serve_config {
 	/* For an ipc:// address: the socket file's mode, such as 0600.
 	 * 0: the process's umask decides. */
 	int ipc_mode;
+	/* How long a reply may wait for a peer that does not read it, in
+	 * ms: then it is dropped (that peer's call never completes; others
+	 * are not held up). 0: 10000. The shortest asked by any syn_serve()
+	 * of the synchronizer applies to all its listeners. */
+	syn_duration reply_timeout;
 } syn_serve_config;
 
 /*
