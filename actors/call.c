@@ -28,10 +28,11 @@ encode_call(sni_actor *a, const sni_request *r, nng_msg **mp, void **held)
 {
 	const char *name    = r->name != NULL ? r->name : "";
 	bool        objects = false;
-	int         rc      = a->remote != NULL
-	                 ? sni_translate_remote_check(
-	                       a->id, r->target, r->args, r->nargs, held)
-	                 : sni_translate_call_check(r->args, r->nargs, &objects);
+	int         rc = a->remote != NULL ? sni_translate_remote_check(a->id,
+	                                         r->target, r->args, r->nargs, held)
+	            : a->back != NULL
+	            ? sni_translate_plain_check(r->args, r->nargs)
+	            : sni_translate_call_check(r->args, r->nargs, &objects);
 	if (rc != 0) {
 		return sni_error_set_detail(rc, name);
 	}
@@ -55,6 +56,8 @@ encode_call(sni_actor *a, const sni_request *r, nng_msg **mp, void **held)
 		*held = NULL;
 	} else if (objects) { /* encoded: they leave with it */
 		sni_translate_call_commit(r->args, r->nargs);
+	} else if (a->remote != NULL) {
+		sni_translate_remote_lend(a, r->args, r->nargs);
 	}
 	sni_wbuf_fini(&w);
 	return rc;

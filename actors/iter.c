@@ -155,10 +155,11 @@ encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 {
 	const char *name    = r->name;
 	bool        objects = false;
-	int         rc      = a->remote != NULL
-	                 ? sni_translate_remote_check(
-	                       a->id, NULL, r->args, r->nargs, &it->held)
-	                 : sni_translate_call_check(r->args, r->nargs, &objects);
+	int rc = a->remote != NULL ? sni_translate_remote_check(a->id, NULL,
+	                                 r->args, r->nargs, &it->held)
+	    : a->back != NULL
+	    ? sni_translate_plain_check(r->args, r->nargs)
+	    : sni_translate_call_check(r->args, r->nargs, &objects);
 	if (rc != 0) {
 		return sni_error_set_detail(rc, name);
 	}
@@ -177,6 +178,9 @@ encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 	if (objects) { /* they leave with the OPEN */
 		sni_translate_call_commit(r->args, r->nargs);
 		it->open_owes = true;
+	}
+	if (a->remote != NULL) {
+		sni_translate_remote_lend(a, r->args, r->nargs);
 	}
 	return 0;
 }
@@ -283,7 +287,8 @@ fill_request(syn_iter *it, sni_actor *a, uint32_t state, const syn_value *v,
 	objects = false;
 	int rc  = a->remote != NULL
 	     ? sni_translate_remote_check(a->id, NULL, v, 1, &it->held)
-	     : sni_translate_call_check(v, 1, &objects);
+	     : a->back != NULL ? sni_translate_plain_check(v, 1)
+	                       : sni_translate_call_check(v, 1, &objects);
 	if (rc != 0) {
 		return sni_error_set_detail(rc, it->name);
 	}
@@ -298,6 +303,9 @@ fill_request(syn_iter *it, sni_actor *a, uint32_t state, const syn_value *v,
 	}
 	if (objects) { /* they leave with the NEXT */
 		sni_translate_call_commit(v, 1);
+	}
+	if (a->remote != NULL) {
+		sni_translate_remote_lend(a, v, 1);
 	}
 	return 0;
 }

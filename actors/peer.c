@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 
+#include "core/door.h"
 #include "core/errors.h"
 #include "sync.h"
 
@@ -41,18 +42,6 @@ peer_find(sni_sync *s, uint32_t pipe)
 	return sni_ptrmap_get(&s->peers, pipe_key(pipe));
 }
 
-/* Whether pipe closed already (its late requests may still come). */
-static bool
-pipe_gone_already(const sni_sync *s, uint32_t pipe)
-{
-	for (uint32_t i = 0; i < SNI_GONE_PIPES; i++) {
-		if (s->gone_pipes[i] == pipe) {
-			return true;
-		}
-	}
-	return false;
-}
-
 static sni_peer *
 peer_get(sni_sync *s, uint32_t pipe)
 {
@@ -70,7 +59,7 @@ peer_get(sni_sync *s, uint32_t pipe)
 int
 sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o)
 {
-	if (pipe_gone_already(s, pipe)) {
+	if (sni_door_pipe_gone(sni_actor_self(), pipe)) {
 		return SYN_ECONNRESET; /* nobody there to give it back */
 	}
 	uint64_t  id = sni_object_handle_of(o)->object;
@@ -140,9 +129,7 @@ peer_drop(sni_sync *s, sni_peer *p)
 void
 sni_peer_gone(sni_sync *s, uint32_t pipe)
 {
-	s->gone_pipes[s->gone_next] = pipe;
-	s->gone_next                = (s->gone_next + 1) % SNI_GONE_PIPES;
-	sni_peer *p                 = sni_ptrmap_del(&s->peers, pipe_key(pipe));
+	sni_peer *p = sni_ptrmap_del(&s->peers, pipe_key(pipe));
 	if (p != NULL) {
 		peer_drop(s, p);
 	}

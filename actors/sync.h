@@ -19,9 +19,6 @@ typedef struct sni_class  sni_class;
 typedef struct sni_object sni_object;
 typedef struct sni_peer   sni_peer;
 
-/* How many closed pipes a synchronizer remembers (see peer.c). */
-#define SNI_GONE_PIPES 64
-
 typedef struct sni_sync {
 	sni_functab     funcs;
 	const sni_func *last;    /* the function resolved last: calls repeat */
@@ -34,8 +31,6 @@ typedef struct sni_sync {
 	char          **exports;        /* names other processes may call */
 	uint32_t        nexports;
 	sni_ptrmap      peers; /* pipe + 2 -> sni_peer: other processes */
-	uint32_t        gone_pipes[SNI_GONE_PIPES]; /* closed lately */
-	uint32_t        gone_next;
 } sni_sync;
 
 /* ---- classes (class.c) ---- */
@@ -196,15 +191,28 @@ void sni_translate_call_commit(const syn_value *args, size_t nargs);
 
 /*
  * Before a call leaves for another process (the synchronizer remote on
- * this side): no OBJECT value may go (SYN_ENOTSUP: objects of this
- * process cannot be called back yet), and every PROXY must be one of
- * remote's. The proxies, and target's unless it is a constructor's, are
- * held in *held (added to what it holds already; an sni_held, NULL for
- * none) until the call is answered: a RELEASE of them cannot overtake
- * it. On failure nothing is added, with a detail. Any thread.
+ * this side): no OBJECT value may go (SYN_ENOTSUP: pass a proxy), and
+ * every PROXY must be one of remote's, or of a synchronizer of this
+ * process (lent to the server once encoded: sni_translate_remote_lend). The
+ * proxies, and target's unless it is a constructor's, are held in *held (added
+ * to what it holds already; an sni_held, NULL for none) until the call is
+ * answered: a RELEASE of them cannot overtake it. On failure nothing is added,
+ * with a detail. Any thread.
  */
 int sni_translate_remote_check(uint32_t remote, const syn_handle *target,
     const syn_value *args, size_t nargs, void **held);
+
+/*
+ * Once a call to remote actor a is encoded: every proxy among args of a
+ * synchronizer of this process is lent to a's server (a reference held
+ * until the server gives it back, or the connection goes). Any thread.
+ */
+void sni_translate_remote_lend(
+    sni_actor *a, const syn_value *args, size_t nargs);
+
+/* Before a call to an object of a client of this process's server (a
+ * back actor): only plain values may go (SYN_ENOTSUP). */
+int sni_translate_plain_check(const syn_value *args, size_t nargs);
 
 /* The actor op: see core/actor.h. */
 void sni_translate_discard(void *arg, const sni_call_view *v);

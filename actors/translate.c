@@ -15,6 +15,7 @@
 
 #include "core/errors.h"
 #include "core/future.h"
+#include "core/remote.h"
 #include "proto/proto.h"
 #include "proxy.h"
 #include "sync.h"
@@ -190,11 +191,14 @@ sni_translate_drop_items(sni_reader *items, uint32_t count)
 	}
 }
 
+static void unlend(const syn_handle *h, uint64_t n);
+
 static void
 install(void)
 {
 	sni_future_set_translator(translate_reply);
 	sni_future_set_dropper(drop_reply);
+	sni_remote_set_unlend(unlend);
 }
 
 void
@@ -251,7 +255,7 @@ handle_in(syn_value *v, void *arg)
 {
 	task_ctx   *c = arg;
 	sni_object *o;
-	if (c->t->remote &&
+	if (c->t->remote && v->as.handle->owner == c->t->actor->id &&
 	    !sni_peer_holds(c->s, c->t->gen.pipe, v->as.handle->object)) {
 		return syn_raise(c->t, SYN_ECLOSED,
 		    "an argument names an object that this connection holds "
@@ -539,20 +543,36 @@ object_to_remote(syn_value *v, void *unused)
 {
 	(void) v;
 	(void) unused;
-	sni_detail_set("an object of this process cannot go to another "
-	               "process (yet): only proxies of that process's own "
-	               "objects can");
+	sni_detail_set("an object cannot go to another process from its "
+	               "own synchronizer's task (yet): pass a proxy of it");
 	return SYN_ENOTSUP;
+}
+
+/* Whether owner is a synchronizer of this process with a thread (whose
+ * objects can be lent to another process). */
+static bool
+local_owner(uint64_t owner)
+{
+	sni_actor *a;
+	if (owner > UINT32_MAX || sni_actor_hold((uint32_t) owner, &a) != 0) {
+		return false;
+	}
+	bool local = a->post == NULL;
+	sni_actor_release(a);
+	return local;
 }
 
 static int
 proxy_to_remote(syn_value *v, void *arg)
 {
 	remote_ctx *c = arg;
-	if (v->as.proxy == NULL || v->as.proxy->h.owner != c->remote) {
-		sni_detail_set("a proxy can go to another process only when "
-		               "it came from there (this one is of "
-		               "synchronizer %llu)",
+	if (v->as.proxy == NULL ||
+	    (v->as.proxy->h.owner != c->remote &&
+	        !local_owner(v->as.proxy->h.owner))) {
+		sni_detail_set("a proxy can go to another process when it "
+		               "came from there, or when its object lives in "
+		               "this process (this one is of synchronizer "
+		               "%llu)",
 		    v->as.proxy != NULL
 		        ? (unsigned long long) v->as.proxy->h.owner
 		        : 0ull);
@@ -613,4 +633,63 @@ sni_translate_remote_check(uint32_t remote, const syn_handle *target,
 	}
 	*held = c.h;
 	return rc;
+}
+
+/* A proxy of this process's that leaves for another: lent to it. */
+static int
+lend_one(syn_value *v, void *arg)
+{
+	sni_actor *a = arg;
+	syn_proxy *p = v->as.proxy;
+	if (p->h.owner != a->id) {
+		syn_proxy_ref(p); /* given back by unlend */
+		if (sni_remote_lend(a, &p->h) != 0) {
+			syn_proxy_release(p);
+		}
+	}
+	return 0;
+}
+
+void
+sni_translate_remote_lend(sni_actor *a, const syn_value *args, size_t nargs)
+{
+	for (size_t i = 0; i < nargs; i++) {
+		each((syn_value *) &args[i], SYN_TYPE_PROXY, lend_one, a);
+	}
+}
+
+/* The server gave back n lent references to h's object. */
+static void
+unlend(const syn_handle *h, uint64_t n)
+{
+	syn_proxy *p = sni_proxy_get(h, false);
+	for (uint64_t i = 0; p != NULL && i <= n; i++) {
+		syn_proxy_release(p);
+	}
+}
+
+static int
+not_plain(syn_value *v, void *unused)
+{
+	(void) v, (void) unused;
+	return SYN_ENOTSUP;
+}
+
+int
+sni_translate_plain_check(const syn_value *args, size_t nargs)
+{
+	static const int types[] = { SYN_TYPE_OBJECT, SYN_TYPE_PROXY,
+		SYN_TYPE_HANDLE };
+	for (size_t i = 0; i < nargs; i++) {
+		for (size_t k = 0; k < 3; k++) {
+			if (each((syn_value *) &args[i], types[k], not_plain,
+			        NULL) != 0) {
+				sni_detail_set("only plain values go to an "
+				               "object of another process's "
+				               "client (yet)");
+				return SYN_ENOTSUP;
+			}
+		}
+	}
+	return 0;
 }

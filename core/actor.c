@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "aio.h"
+#include "backcall.h"
 #include "clock.h"
 #include "door.h"
 #include "errors.h"
@@ -237,6 +238,10 @@ handle(sni_actor *a, sni_node *n)
 	case SNI_NODE_PIPE:
 		sni_door_handle_pipe(a, n);
 		break;
+	case SNI_NODE_BACKCALL:
+	case SNI_NODE_BACKCANCEL:
+		sni_backcall_node(a, n);
+		break;
 	case SNI_NODE_CLOSE:
 		a->closed =
 		    true; /* the door stays open, to answer SYN_ECLOSED */
@@ -322,6 +327,7 @@ shutdown_actor(sni_actor *a)
 {
 	sni_registry_seal(a->id);
 	sni_registry_quiesce(a->id);
+	sni_backcalls_fini(a);
 	sni_door_stop(a->door);
 	sni_aio_stop_all(a);
 	while (drain(a)) { }
@@ -498,6 +504,10 @@ sni_actor_destroy(uint32_t id)
 		sni_registry_unpin(id);
 		return SYN_EDEADLK;
 	}
+	if (a->back != NULL) { /* it goes with its client's connection */
+		sni_registry_unpin(id);
+		return SYN_ENOTSUP;
+	}
 	if (atomic_exchange(&a->destroying, true)) {
 		sni_registry_unpin(id);
 		return SYN_ECLOSED; /* another thread destroys it */
@@ -534,7 +544,7 @@ sni_actor_run(uint32_t id, int (*fn)(sni_actor *, void *), void *arg)
 	if (rc != 0) {
 		return rc;
 	}
-	if (a->remote != NULL) {
+	if (a->post != NULL) {
 		sni_registry_unpin(id);
 		return SYN_ENOTSUP; /* another process's: no thread here */
 	}
@@ -660,12 +670,31 @@ handle_cancel(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	sni_reply_nil(origin, origin_ptr, msg, id);
 }
 
-/* sni_msg_each_handle's visitor: the handle names this actor. */
+/* What renaming a peer's handles needs. */
+typedef struct own_ctx {
+	sni_actor *a;
+	uint32_t   pipe;
+} own_ctx;
+
+/*
+ * sni_msg_each_handle's visitor: a plain handle names an object of this
+ * actor; one marked SNI_PEER_OWNER, an object of the client (it becomes
+ * a handle of the client's back actor). A reference (an OBJECT ext) only
+ * an object's own synchronizer hands out: never a client.
+ */
 static int
-owner_is(void *ctx, syn_handle *h, bool owned)
+own_handle(void *ctx, syn_handle *h, bool *owned)
 {
-	(void) owned; /* refused by the peer's limits when decoded */
-	h->owner = ((sni_actor *) ctx)->id;
+	own_ctx *c = ctx;
+	if (*owned) {
+		sni_detail_set("a reference handed out by a peer that owns "
+		               "no object here");
+		return SYN_EPROTO;
+	}
+	if ((h->owner & SNI_PEER_OWNER) != 0) {
+		return sni_backcall_name(c->a, c->pipe, h, owned);
+	}
+	h->owner = c->a->id;
 	return 0;
 }
 
@@ -677,13 +706,14 @@ owner_is(void *ctx, syn_handle *h, bool owned)
 static int
 own_handles(sni_actor *a, nng_msg *msg, void *origin_ptr, const sni_limits *lim)
 {
-	bool remote;
-	sni_origin_pipe(SNI_ORIGIN_DOOR, origin_ptr, &remote);
+	bool    remote;
+	own_ctx c = { a,
+		sni_origin_pipe(SNI_ORIGIN_DOOR, origin_ptr, &remote) };
 	if (!remote) {
 		return 0;
 	}
 	return sni_msg_each_handle(nng_msg_body(msg), nng_msg_len(msg),
-	    lim->max_depth + 1, owner_is, a);
+	    lim->max_depth + 1, own_handle, &c);
 }
 
 /* Whether the call v may start, and what it runs: 0, or the code with a
@@ -746,6 +776,18 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		return;
 	case SNI_MSG_CANCEL:
 		handle_cancel(a, msg, origin, origin_ptr, lim);
+		return;
+	case SNI_MSG_POLL:
+	case SNI_MSG_RESULT:
+		if (origin != SNI_ORIGIN_DOOR) {
+			sni_reply_error(origin, origin_ptr, msg, 0, SYN_EPROTO,
+			    "a POLL or RESULT comes from another process",
+			    a->name);
+		} else if (peek_kind(msg) == SNI_MSG_POLL) {
+			sni_backcall_poll(a, msg, origin_ptr, lim);
+		} else {
+			sni_backcall_result(a, msg, origin_ptr, lim);
+		}
 		return;
 	case SNI_MSG_OPEN:
 		rc = sni_msg_decode_open(nng_msg_body(msg), nng_msg_len(msg),

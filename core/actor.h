@@ -88,6 +88,10 @@ struct sni_actor {
 	void (*on_blocking)(syn_synchronizer, const char *, void *);
 	void                *on_blocking_arg;
 	struct sni_remote   *remote; /* another process's: no thread */
+	struct sni_backcall *back;   /* a client of a door's: no thread */
+	/* For an actor with no thread (remote or back): takes every node
+	 * posted to it, on the posting thread. NULL: the mailbox. */
+	void (*post)(sni_actor *a, sni_node *n);
 	const sni_actor_ops *ops;
 	void                *ops_arg;
 	pthread_t            thread;
@@ -100,10 +104,13 @@ struct sni_actor {
 	sni_task      *tasks; /* every live task */
 	uint32_t       ntasks;
 	sni_door      *door;
-	sni_aio       *aios;    /* every syn_aio_alloc() aio */
-	sni_ptrmap     aio_map; /* their nng_aio to them */
-	sni_ptrmap     streams; /* open generators, by stream id */
-	bool           closed;  /* new calls are refused */
+	sni_aio       *aios;           /* every syn_aio_alloc() aio */
+	sni_ptrmap     aio_map;        /* their nng_aio to them */
+	sni_ptrmap     streams;        /* open generators, by stream id */
+	sni_ptrmap     backcalls;      /* pipe + 2 -> its sni_backcall */
+	uint32_t       gone_pipes[64]; /* the door's pipes closed lately */
+	uint32_t       gone_next;
+	bool           closed; /* new calls are refused */
 	/* CANCELs from other processes that came before their call (the
 	 * door's contexts may hand requests over out of order): a ring. */
 	struct sni_early_cancel {
@@ -157,13 +164,11 @@ void sni_actor_release(sni_actor *a);
 
 /* Pushes n onto a's mailbox; any thread. The actor must be pinned, or n
  * must belong to something the actor waits for. */
-void sni_remote_post(sni_actor *a, sni_node *n);
-
 static inline void
 sni_actor_post(sni_actor *a, sni_node *n)
 {
-	if (__builtin_expect(a->remote != NULL, 0)) {
-		sni_remote_post(a, n); /* core/remote.c */
+	if (__builtin_expect(a->post != NULL, 0)) {
+		a->post(a, n); /* core/remote.c, core/backcall.c */
 		return;
 	}
 	sni_mpsc_push(&a->mbox, n);

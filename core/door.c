@@ -11,6 +11,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
+#include "backcall.h"
 #include "door.h"
 #include "errors.h"
 #include "gen.h"
@@ -164,11 +165,24 @@ pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 	}
 }
 
+bool
+sni_door_pipe_gone(const sni_actor *a, uint32_t pipe)
+{
+	for (uint32_t i = 0; i < 64; i++) {
+		if (a->gone_pipes[i] == pipe) {
+			return true;
+		}
+	}
+	return false;
+}
+
 void
 sni_door_handle_pipe(sni_actor *a, sni_node *n)
 {
-	pipe_gone *g = (pipe_gone *) n;
+	pipe_gone *g                       = (pipe_gone *) n;
+	a->gone_pipes[a->gone_next++ % 64] = g->pipe;
 	sni_gen_drop_pipe(a, g->pipe);
+	sni_backcall_pipe_gone(a, g->pipe);
 	if (a->ops->pipe_gone != NULL) {
 		a->ops->pipe_gone(a->ops_arg, g->pipe);
 	}
@@ -286,13 +300,13 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 		free(d);
 		return SYN_ENOMEM;
 	}
-	d->actor                    = a;
-	d->limits                   = a->limits;
-	d->limits.allow_ptr         = false;
-	d->remote_limits            = d->limits;
-	d->remote_limits.deny_owned = true;
-	d->reply_timeout            = SNI_REPLY_TIMEOUT_MS;
-	int rc                      = open_socket(d, url, max_message);
+	d->actor            = a;
+	d->limits           = a->limits;
+	d->limits.allow_ptr = false;
+	d->remote_limits    = d->limits;
+	/* (OBJECT exts from a peer are refused as handles are renamed) */
+	d->reply_timeout = SNI_REPLY_TIMEOUT_MS;
+	int rc           = open_socket(d, url, max_message);
 	if (rc != 0) {
 		sni_door_free(d);
 		return rc;

@@ -54,6 +54,12 @@ void sni_door_set_reply_timeout(sni_door *d, int32_t ms);
 int sni_door_listen(sni_door *d, const char *url, size_t max_message,
     int ipc_mode, char *bound, size_t size);
 
+/*
+ * Whether the door's pipe closed lately (its requests may still be in
+ * the mailbox): nothing is to be kept for its peer then. The loop.
+ */
+bool sni_door_pipe_gone(const sni_actor *a, uint32_t pipe);
+
 /* A SNI_NODE_PIPE node: a peer went; its streams close. Actor thread. */
 void sni_door_handle_pipe(sni_actor *a, sni_node *n);
 

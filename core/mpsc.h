@@ -24,17 +24,19 @@
 
 /* What a node on the queue carries; the actor dispatches on it. */
 enum sni_node_kind {
-	SNI_NODE_CALL = 1, /* a syn_future: a call from this process */
-	SNI_NODE_DOOR,     /* a door slot: a call that came by address */
-	SNI_NODE_WAKE,     /* a task whose awaited future completed */
-	SNI_NODE_AIO,      /* an aio of syn_aio_alloc() completed */
-	SNI_NODE_CANCEL,   /* a syn_future whose cancellation was asked */
-	SNI_NODE_CTRL,     /* a function to run on the actor thread */
-	SNI_NODE_CLOSE,    /* the synchronizer takes no more calls */
-	SNI_NODE_STOP,     /* the synchronizer is destroyed: cancel, end */
-	SNI_NODE_POOL,     /* a job of syn_run_blocking() returned */
-	SNI_NODE_FD,       /* a descriptor a task awaits is ready */
-	SNI_NODE_PIPE,     /* a peer of the door went away (door.c) */
+	SNI_NODE_CALL = 1,   /* a syn_future: a call from this process */
+	SNI_NODE_DOOR,       /* a door slot: a call that came by address */
+	SNI_NODE_WAKE,       /* a task whose awaited future completed */
+	SNI_NODE_AIO,        /* an aio of syn_aio_alloc() completed */
+	SNI_NODE_CANCEL,     /* a syn_future whose cancellation was asked */
+	SNI_NODE_CTRL,       /* a function to run on the actor thread */
+	SNI_NODE_CLOSE,      /* the synchronizer takes no more calls */
+	SNI_NODE_STOP,       /* the synchronizer is destroyed: cancel, end */
+	SNI_NODE_POOL,       /* a job of syn_run_blocking() returned */
+	SNI_NODE_FD,         /* a descriptor a task awaits is ready */
+	SNI_NODE_PIPE,       /* a peer of the door went away (door.c) */
+	SNI_NODE_BACKCALL,   /* a call to a client's object (backcall.c) */
+	SNI_NODE_BACKCANCEL, /* ... whose cancellation was asked */
 };
 
 typedef struct sni_node sni_node;

@@ -30,6 +30,7 @@
 #include "ptrmap.h"
 #include "registry.h"
 #include "remote.h"
+#include "task.h"
 
 #define ID_BIT 0x80000000u /* request ids have the high bit set */
 #define CLOSE_WAIT_MS 5000
@@ -53,7 +54,19 @@ struct sni_remote {
 	uint32_t        send_id;
 	atomic_int      pipes;
 	atomic_bool     closed;
+	/* Objects of this process lent to the server (callbacks), under
+	 * lock: owner << 32 | object -> references lent (a count). */
+	sni_ptrmap lent;
+	uint32_t   poll_id; /* the POLL in flight (its request id), or 0 */
 };
+
+static void (*_Atomic unlend_hook)(const syn_handle *h, uint64_t n);
+
+void
+sni_remote_set_unlend(void (*fn)(const syn_handle *h, uint64_t n))
+{
+	atomic_store(&unlend_hook, fn);
+}
 
 static const void *
 id_key(uint32_t id)
@@ -80,14 +93,20 @@ untag(void *v)
 	return (syn_future *) ((uintptr_t) v & ~CARRIES_ID);
 }
 
-uint64_t
-sni_remote_call_id(sni_actor *a)
+static uint32_t
+next_request_id(sni_remote *r)
 {
 	uint32_t n;
 	do { /* never ID_BIT alone: a call id of 0 below the bit */
-		n = atomic_fetch_add(&a->remote->next_id, 1) & ~ID_BIT;
+		n = atomic_fetch_add(&r->next_id, 1) & ~ID_BIT;
 	} while (n == 0);
 	return n | ID_BIT;
+}
+
+uint64_t
+sni_remote_call_id(sni_actor *a)
+{
+	return next_request_id(a->remote);
 }
 
 /* Completes f with rc and its reply msg (may be NULL). */
@@ -132,18 +151,39 @@ take_all(sni_remote *r, size_t *n)
 	return fs;
 }
 
-/* Fails every call in flight with rc (the peer went, or the destroy). */
+/* Gives back every lent reference (the server forgot them). Takes the
+ * table, which the caller took out under the lock. */
+static void
+unlend_all(sni_ptrmap *lent)
+{
+	void (*hook)(const syn_handle *, uint64_t) = atomic_load(&unlend_hook);
+	for (size_t i = 0; i < lent->cap; i++) {
+		uintptr_t key = lent->keys[i];
+		if (key > 1 && hook != NULL) {
+			syn_handle h = { key >> 32, key & UINT32_MAX };
+			hook(&h, (uint64_t) (uintptr_t) lent->vals[i]);
+		}
+	}
+	sni_ptrmap_fini(lent);
+}
+
+/* Fails every call in flight with rc (the peer went, or the destroy);
+ * what was lent to the server comes back. */
 static void
 fail_all(sni_remote *r, int rc)
 {
 	size_t n;
 	pthread_mutex_lock(&r->lock);
-	syn_future **fs = take_all(r, &n);
+	syn_future **fs   = take_all(r, &n);
+	sni_ptrmap   lent = r->lent;
+	r->lent           = (sni_ptrmap) SNI_PTRMAP_INIT;
+	r->poll_id        = 0;
 	pthread_mutex_unlock(&r->lock);
 	for (size_t k = 0; k < n; k++) {
 		finish(fs[k], rc, NULL);
 	}
 	free(fs);
+	unlend_all(&lent);
 }
 
 /* ---- sending, in order ---------------------------------------------------
@@ -235,6 +275,82 @@ send_done(void *arg)
 	}
 }
 
+/* Under lock: queues the control message in w (taken) with request id
+ * own, to go before the next call. */
+static int
+queue_ctl(sni_remote *r, sni_wbuf *w, uint32_t own)
+{
+	nng_msg *msg = NULL;
+	int rc = w->err != 0 || nng_msg_alloc(&msg, 0) != 0 ? SYN_ENOMEM : 0;
+	if (rc == 0 &&
+	    (nng_msg_append(msg, w->buf, w->len) != 0 ||
+	        nng_msg_header_append_u32(msg, own) != 0)) {
+		rc = SYN_ENOMEM;
+	}
+	if (rc == 0 && r->nctl == r->ctl_cap) {
+		uint32_t  cap  = r->ctl_cap ? 2 * r->ctl_cap : 8;
+		nng_msg **more = realloc(r->ctl, cap * sizeof(*more));
+		rc             = more == NULL ? SYN_ENOMEM : 0;
+		if (more != NULL) {
+			r->ctl     = more;
+			r->ctl_cap = cap;
+		}
+	}
+	sni_wbuf_fini(w);
+	if (rc != 0) {
+		if (msg != NULL) {
+			nng_msg_free(msg);
+		}
+		return rc;
+	}
+	r->ctl[r->nctl++] = msg;
+	return 0;
+}
+
+/* Under lock: queues a CANCEL of call id for the server. */
+static int
+queue_cancel(sni_remote *r, uint32_t id)
+{
+	sni_wbuf w;
+	uint32_t own = next_request_id(r);
+	sni_wbuf_init(&w);
+	sni_msg_encode_cancel(&w, own, id);
+	return queue_ctl(r, &w, own);
+}
+
+/*
+ * Under lock: a POLL for the server's calls to objects lent to it,
+ * unless one is in flight or nothing is lent. True when one was queued.
+ */
+static bool
+queue_poll(sni_remote *r)
+{
+	if (r->poll_id != 0 || r->lent.len == 0 || atomic_load(&r->closed)) {
+		return false;
+	}
+	sni_wbuf w;
+	uint32_t own = next_request_id(r);
+	sni_wbuf_init(&w);
+	sni_msg_encode_poll(&w, own);
+	if (queue_ctl(r, &w, own) != 0) {
+		return false;
+	}
+	r->poll_id = own;
+	return true;
+}
+
+/* Under lock: the message to start sending, when nothing is being sent;
+ * the caller starts it once unlocked. */
+static nng_msg *
+kick(sni_remote *r)
+{
+	if (r->sending) {
+		return NULL;
+	}
+	r->sending = true;
+	return next_to_send(r);
+}
+
 /* ---- receiving -----------------------------------------------------------
  */
 
@@ -244,7 +360,7 @@ send_done(void *arg)
  * calls by the remote actor's id.
  */
 static int
-owner_is(void *ctx, syn_handle *h, bool owned)
+owner_is(void *ctx, syn_handle *h, bool *owned)
 {
 	(void) owned;
 	h->owner = ((sni_remote *) ctx)->self_id;
@@ -290,10 +406,23 @@ recv_done(void *arg)
 	if (nng_msg_header_len(msg) == 4) {
 		nng_msg_header_trim_u32(msg, &id);
 	}
+	nng_msg *send = NULL;
 	pthread_mutex_lock(&r->lock);
-	syn_future *f = id != 0 ? take(r, id) : NULL;
+	bool polled = id != 0 && id == r->poll_id;
+	if (polled) { /* the server's call: the next POLL goes at once */
+		r->poll_id = 0;
+		send       = queue_poll(r) ? kick(r) : NULL;
+	}
+	syn_future *f = id != 0 && !polled ? take(r, id) : NULL;
 	pthread_mutex_unlock(&r->lock);
 	nng_recv_aio(r->sock, r->recv_aio); /* the next one */
+	if (send != NULL) {
+		start_send(r, send);
+	}
+	if (polled) {
+		sni_callback_run(r->self_id, &r->limits, msg);
+		return;
+	}
 	if (f == NULL) {
 		nng_msg_free(msg); /* cancelled, or not ours */
 		return;
@@ -309,10 +438,27 @@ recv_done(void *arg)
 /* ---- posting -------------------------------------------------------------
  */
 
+/*
+ * sni_msg_each_handle's visitor for a request: a handle of another
+ * synchronizer than the server's is one of this process's, lent to the
+ * server (see sni_remote_lend): marked so.
+ */
+static int
+mark_lent(void *ctx, syn_handle *h, bool *owned)
+{
+	(void) owned;
+	if (h->owner != ((sni_remote *) ctx)->self_id) {
+		h->owner |= SNI_PEER_OWNER;
+	}
+	return 0;
+}
+
 static void
 post_call(sni_actor *a, syn_future *f)
 {
 	sni_remote *r = a->remote;
+	sni_msg_each_handle(nng_msg_body(f->msg), nng_msg_len(f->msg),
+	    SNI_MAX_DEPTH + 1, mark_lent, r); /* our own encoding: no error */
 	if (atomic_load(&r->pipes) == 0) {
 		finish(f, SYN_ECONNRESET, NULL); /* nng reconnects on its own */
 		return;
@@ -329,7 +475,7 @@ post_call(sni_actor *a, syn_future *f)
 		return;
 	}
 	while (id == 0 || sni_ptrmap_get(&r->calls, id_key(id)) != NULL) {
-		id      = (uint32_t) sni_remote_call_id(a);
+		id      = next_request_id(r);
 		carries = false;
 	}
 	nng_msg_header_clear(f->msg);
@@ -342,10 +488,7 @@ post_call(sni_actor *a, syn_future *f)
 	nng_msg *msg = NULL;
 	if (rc == 0) {
 		f->task = (syn_task *) (uintptr_t) id; /* for a cancel */
-		if (!r->sending) {
-			r->sending = true;
-			msg        = next_to_send(r);
-		}
+		msg     = kick(r);
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (rc != 0) {
@@ -353,42 +496,6 @@ post_call(sni_actor *a, syn_future *f)
 	} else if (msg != NULL) {
 		start_send(r, msg);
 	}
-}
-
-/* Under lock: queues a CANCEL of call id for the server. */
-static int
-queue_cancel(sni_actor *a, uint32_t id)
-{
-	sni_remote *r = a->remote;
-	sni_wbuf    w;
-	nng_msg    *msg = NULL;
-	uint32_t    own = (uint32_t) sni_remote_call_id(a);
-	sni_wbuf_init(&w);
-	sni_msg_encode_cancel(&w, own, id);
-	int rc = w.err != 0 || nng_msg_alloc(&msg, 0) != 0 ? SYN_ENOMEM : 0;
-	if (rc == 0 &&
-	    (nng_msg_append(msg, w.buf, w.len) != 0 ||
-	        nng_msg_header_append_u32(msg, own) != 0)) {
-		rc = SYN_ENOMEM;
-	}
-	if (rc == 0 && r->nctl == r->ctl_cap) {
-		uint32_t  cap  = r->ctl_cap ? 2 * r->ctl_cap : 8;
-		nng_msg **more = realloc(r->ctl, cap * sizeof(*more));
-		rc             = more == NULL ? SYN_ENOMEM : 0;
-		if (more != NULL) {
-			r->ctl     = more;
-			r->ctl_cap = cap;
-		}
-	}
-	sni_wbuf_fini(&w);
-	if (rc != 0) {
-		if (msg != NULL) {
-			nng_msg_free(msg);
-		}
-		return rc;
-	}
-	r->ctl[r->nctl++] = msg;
-	return 0;
 }
 
 /*
@@ -409,12 +516,9 @@ post_cancel(sni_actor *a, syn_future *f)
 	bool        now  = got == f;
 	nng_msg    *send = NULL;
 	if (now && f->msg == NULL && ((uintptr_t) v & CARRIES_ID) &&
-	    queue_cancel(a, id) == 0) {
-		now = false; /* the server's answer completes it */
-		if (!r->sending) {
-			r->sending = true;
-			send       = next_to_send(r);
-		}
+	    queue_cancel(r, id) == 0) {
+		now  = false; /* the server's answer completes it */
+		send = kick(r);
 	}
 	if (now) {
 		take(r, id);
@@ -427,6 +531,100 @@ post_cancel(sni_actor *a, syn_future *f)
 		start_send(r, send);
 	}
 	sni_future_cancel_done(f);
+}
+
+int
+sni_remote_lend(sni_actor *a, const syn_handle *h)
+{
+	sni_remote *r = a->remote;
+	if (h->owner == 0 || h->owner > UINT32_MAX || h->object < 2 ||
+	    h->object > UINT32_MAX) {
+		return SYN_ENOTSUP; /* no such id can be named across */
+	}
+	void *key = (void *) (uintptr_t) (h->owner << 32 | h->object);
+	pthread_mutex_lock(&r->lock);
+	uintptr_t n    = (uintptr_t) sni_ptrmap_get(&r->lent, key);
+	int       rc   = sni_ptrmap_put(&r->lent, key, (void *) (n + 1));
+	nng_msg  *send = rc == 0 && queue_poll(r) ? kick(r) : NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (send != NULL) {
+		start_send(r, send);
+	}
+	return rc;
+}
+
+bool
+sni_remote_lent(uint32_t id, uint64_t key, uint64_t give_back)
+{
+	sni_actor *a;
+	bool       lent = false;
+	uint64_t   n    = 0;
+	if (sni_actor_hold_closed(id, &a) != 0) {
+		return false;
+	}
+	if (a->remote == NULL) {
+		sni_actor_release(a);
+		return false;
+	}
+	sni_remote *r = a->remote;
+	pthread_mutex_lock(&r->lock);
+	uintptr_t has = (uintptr_t) sni_ptrmap_get(&r->lent, (void *) key);
+	lent          = has > 0;
+	if (lent && give_back > 0) {
+		n = give_back < has ? give_back : has;
+		if (has - n == 0) {
+			sni_ptrmap_del(&r->lent, (void *) key);
+		} else {
+			sni_ptrmap_put(
+			    &r->lent, (void *) key, (void *) (has - n));
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	sni_actor_release(a);
+	void (*hook)(const syn_handle *, uint64_t) = atomic_load(&unlend_hook);
+	if (n > 0 && hook != NULL) {
+		syn_handle h = { key >> 32, key & UINT32_MAX };
+		hook(&h, n);
+	}
+	return lent;
+}
+
+uint64_t
+sni_remote_call_id_of(uint32_t id)
+{
+	sni_actor *a;
+	uint64_t   n = 0;
+	if (sni_actor_hold_closed(id, &a) == 0) {
+		n = a->remote != NULL ? next_request_id(a->remote) : 0;
+		sni_actor_release(a);
+	}
+	return n;
+}
+
+int
+sni_remote_answer(uint32_t id, const sni_wbuf *w)
+{
+	sni_actor *a;
+	int        rc = sni_actor_hold_closed(id, &a);
+	if (rc != 0) {
+		return rc;
+	}
+	syn_future *f = a->remote != NULL ? sni_future_alloc(id, 0) : NULL;
+	rc            = f == NULL || w->err != 0 ? SYN_ENOMEM : 0;
+	if (rc == 0 && f->msg == NULL && nng_msg_alloc(&f->msg, 0) != 0) {
+		rc = SYN_ENOMEM;
+	}
+	if (rc == 0 && sni_msg_set_body(f->msg, w) != 0) {
+		rc = SYN_ENOMEM;
+	}
+	if (rc == 0) {
+		post_call(a, f);
+		syn_future_free(f); /* nobody waits: freed once answered */
+	} else if (f != NULL) {
+		sni_future_discard(f);
+	}
+	sni_actor_release(a);
+	return rc;
 }
 
 void
@@ -494,6 +692,7 @@ remote_free(sni_remote *r)
 		nng_aio_free(r->recv_aio);
 	}
 	sni_ptrmap_fini(&r->calls);
+	sni_ptrmap_fini(&r->lent);
 	free(r->sendq);
 	for (uint32_t i = 0; i < r->nctl; i++) {
 		nng_msg_free(r->ctl[i]);
@@ -527,6 +726,7 @@ sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
 	memset(a, 0, sizeof(*a));
 	sni_mpsc_init(&a->mbox);
 	a->remote = r;
+	a->post   = sni_remote_post;
 	a->limits = (sni_limits) { SNI_DEFAULT_MAX_DEPTH, max_message, false,
 		false, false };
 	a->max_message     = max_message;

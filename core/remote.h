@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "actor.h"
+#include "proto/proto.h"
 
 typedef struct sni_remote sni_remote;
 
@@ -34,6 +35,41 @@ int sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
  * it, so that cancelling the call can cancel its task there. Any thread.
  */
 uint64_t sni_remote_call_id(sni_actor *a);
+
+/*
+ * Before a request that carries h, a handle of an object of this process
+ * (a proxy of a local synchronizer), leaves for remote actor a: one more
+ * reference is lent to the server, which may call the object back until
+ * it gives the reference back (or the connection goes). The caller holds
+ * the reference (a proxy's) for as long as it is lent: the unlend hook
+ * gives it back. Starts the POLL that carries the server's calls. 0,
+ * SYN_ENOMEM, SYN_ENOTSUP (ids too large to cross). Any thread.
+ */
+int sni_remote_lend(sni_actor *a, const syn_handle *h);
+
+/* Installs how lent references are given back: n of h's (any thread). */
+void sni_remote_set_unlend(void (*fn)(const syn_handle *h, uint64_t n));
+
+/*
+ * Whether remote actor id has lent the object key (owner << 32 |
+ * object), and gives back give_back of those references (at most what
+ * it lent). Any thread.
+ */
+bool sni_remote_lent(uint32_t id, uint64_t key, uint64_t give_back);
+
+/* A request id for a request to remote actor id (0 when gone). */
+uint64_t sni_remote_call_id_of(uint32_t id);
+
+/* Sends the request body in w (a RESULT) to remote actor id; nobody
+ * waits for its answer. Any thread. */
+int sni_remote_answer(uint32_t id, const sni_wbuf *w);
+
+/*
+ * An answer to our POLL from remote actor id came (msg, taken): runs the
+ * call it carries on this process's synchronizer whose object it names,
+ * and answers with a RESULT (core/callback.c). nng's thread.
+ */
+void sni_callback_run(uint32_t id, const sni_limits *lim, nng_msg *msg);
 
 /* A node posted to remote actor a: a CALL leaves, a CANCEL aborts it. */
 void sni_remote_post(sni_actor *a, sni_node *n);

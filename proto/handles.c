@@ -12,15 +12,18 @@
 
 static int walk(sni_reader *r, uint32_t depth, sni_handle_fn fn, void *ctx);
 
-/* A fixext16 handle at p: decoded, shown to fn, written back. */
+/* A fixext16 handle at p (its type byte just before): decoded, shown to
+ * fn, written back. */
 static int
-visit(uint8_t *p, bool owned, sni_handle_fn fn, void *ctx)
+visit(uint8_t *p, sni_handle_fn fn, void *ctx)
 {
-	syn_handle h = { sni_load_be(p, 8), sni_load_be(p + 8, 8) };
+	syn_handle h     = { sni_load_be(p, 8), sni_load_be(p + 8, 8) };
+	bool       owned = p[-1] == SNI_EXT_OBJECT;
 	int        rc;
-	if ((rc = fn(ctx, &h, owned)) != 0) {
+	if ((rc = fn(ctx, &h, &owned)) != 0) {
 		return rc;
 	}
+	p[-1] = owned ? SNI_EXT_OBJECT : SNI_EXT_HANDLE;
 	for (int i = 0; i < 8; i++) {
 		p[i]     = (uint8_t) (h.owner >> (56 - 8 * i));
 		p[8 + i] = (uint8_t) (h.object >> (56 - 8 * i));
@@ -68,8 +71,7 @@ walk(sni_reader *r, uint32_t depth, sni_handle_fn fn, void *ctx)
 		}
 		if (h.num == 16 &&
 		    (h.type == SNI_EXT_HANDLE || h.type == SNI_EXT_OBJECT)) {
-			return visit(
-			    (uint8_t *) p, h.type == SNI_EXT_OBJECT, fn, ctx);
+			return visit((uint8_t *) p, fn, ctx);
 		}
 		return 0;
 	case SH_BAD:

@@ -203,6 +203,23 @@ sni_msg_encode_cancel(sni_wbuf *w, uint64_t call_id, uint64_t target)
 	sni_encode_uint(w, target);
 }
 
+void
+sni_msg_encode_poll(sni_wbuf *w, uint64_t call_id)
+{
+	put_header(w, SNI_MSG_POLL);
+	sni_encode_uint(w, call_id);
+}
+
+void
+sni_msg_encode_wrapped(sni_wbuf *w, int kind, uint64_t call_id, uint64_t id,
+    const void *inner, size_t len)
+{
+	put_header(w, (uint8_t) kind);
+	sni_encode_uint(w, call_id);
+	sni_encode_uint(w, id);
+	sni_mp_bin_with_body(w, inner, len);
+}
+
 int
 sni_msg_kind(const void *body, size_t len)
 {
@@ -228,7 +245,7 @@ sni_msg_check(const void *body, size_t len, const sni_limits *lim, int *kind)
 		return SYN_EMSGSIZE;
 	}
 	*kind = sni_msg_kind(body, len);
-	if (*kind < SNI_MSG_CALL || *kind > SNI_MSG_CANCEL) {
+	if (*kind < SNI_MSG_CALL || *kind > SNI_MSG_RESULT) {
 		if (*kind >= 0) {
 			sni_detail_set("unknown message kind %d", *kind);
 		}
@@ -514,6 +531,41 @@ sni_msg_decode_cancel(const void *body, size_t len, const sni_limits *lim,
 		return rc;
 	}
 	return check_end(&r, "target");
+}
+
+int
+sni_msg_decode_poll(
+    const void *body, size_t len, const sni_limits *lim, uint64_t *call_id)
+{
+	sni_reader r;
+	int        rc = open_body(body, len, lim, SNI_MSG_POLL, &r);
+	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0) {
+		return rc;
+	}
+	return check_end(&r, "call id");
+}
+
+int
+sni_msg_decode_wrapped(const void *body, size_t len, const sni_limits *lim,
+    int kind, uint64_t *call_id, uint64_t *id, const void **inner,
+    size_t *inner_len)
+{
+	sni_reader     r;
+	sni_head       h;
+	const uint8_t *p;
+	int            rc = open_body(body, len, lim, kind, &r);
+	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
+	    (rc = sni_read_uint(&r, id)) != 0) {
+		return rc;
+	}
+	if (sni_read_head(&r, &h) != 0 || h.sh != SH_BIN ||
+	    !sni_take(&r, h.num, &p)) {
+		sni_detail_set("expected a wrapped message (bin)");
+		return SYN_EPROTO;
+	}
+	*inner     = p;
+	*inner_len = h.num;
+	return check_end(&r, "wrapped message");
 }
 
 int

@@ -204,7 +204,21 @@ void sni_process_nonce_reset(void);
  * and, from another process (its calls have call ids of their own):
  *   CANCEL  call id, the call id of a CALL or OPEN of the same peer:
  *           cancels its task; answered by RETURN nil
+ * and for callbacks, the calls a server makes on objects of its client
+ * (the server cannot send requests of its own: it answers a request
+ * that the client keeps waiting with it):
+ *   POLL     call id: waits for the server's next message to the client;
+ *            answered by CALLBACK
+ *   CALLBACK call id, callback id, message (bin): a CALL or RELEASE of
+ *            the server's, for the client's objects; callback id names it
+ *   RESULT   call id, callback id, message (bin): the client's answer
+ *            to the CALL of that callback id (a RETURN or ERROR);
+ *            answered by RETURN nil
+ * In a request from a client, a handle whose owner has SNI_PEER_OWNER
+ * set names an object of the client itself (owner and object as the
+ * client knows them, each under 2^32).
  */
+#define SNI_PEER_OWNER (1ull << 63)
 #define SNI_MAGIC 0xc1 /* a byte msgpack never uses */
 #define SNI_VERSION 1
 #define SNI_HDR_LEN 3
@@ -214,17 +228,20 @@ void sni_process_nonce_reset(void);
 #define SNI_STREAM_MIN 2
 
 enum sni_msg_kind {
-	SNI_MSG_CALL    = 1,
-	SNI_MSG_RETURN  = 2,
-	SNI_MSG_ERROR   = 3,
-	SNI_MSG_OPEN    = 4,
-	SNI_MSG_NEXT    = 5,
-	SNI_MSG_CLOSE   = 6,
-	SNI_MSG_END     = 7,
-	SNI_MSG_ITEMS   = 8,
-	SNI_MSG_RELEASE = 9,
-	SNI_MSG_RAW     = 10, /* a RETURN whose handles stay handles */
-	SNI_MSG_CANCEL  = 11,
+	SNI_MSG_CALL     = 1,
+	SNI_MSG_RETURN   = 2,
+	SNI_MSG_ERROR    = 3,
+	SNI_MSG_OPEN     = 4,
+	SNI_MSG_NEXT     = 5,
+	SNI_MSG_CLOSE    = 6,
+	SNI_MSG_END      = 7,
+	SNI_MSG_ITEMS    = 8,
+	SNI_MSG_RELEASE  = 9,
+	SNI_MSG_RAW      = 10, /* a RETURN whose handles stay handles */
+	SNI_MSG_CANCEL   = 11,
+	SNI_MSG_POLL     = 12,
+	SNI_MSG_CALLBACK = 13,
+	SNI_MSG_RESULT   = 14,
 };
 
 /* A call as the decoder sees it: the fields point into the message. */
@@ -279,6 +296,25 @@ void sni_msg_encode_release(
 /* Encodes a CANCEL of the call whose id is target. */
 void sni_msg_encode_cancel(sni_wbuf *w, uint64_t call_id, uint64_t target);
 
+/* Encodes a POLL. */
+void sni_msg_encode_poll(sni_wbuf *w, uint64_t call_id);
+
+/* Checks a POLL body. */
+int sni_msg_decode_poll(
+    const void *body, size_t len, const sni_limits *lim, uint64_t *call_id);
+
+/*
+ * Encodes a CALLBACK or a RESULT (kind): the message inner[0..len-1]
+ * wrapped, for callback id.
+ */
+void sni_msg_encode_wrapped(sni_wbuf *w, int kind, uint64_t call_id,
+    uint64_t id, const void *inner, size_t len);
+
+/* Checks a CALLBACK or RESULT body (kind); *inner points into it. */
+int sni_msg_decode_wrapped(const void *body, size_t len, const sni_limits *lim,
+    int kind, uint64_t *call_id, uint64_t *id, const void **inner,
+    size_t *inner_len);
+
 /* Checks a CANCEL body. */
 int sni_msg_decode_cancel(const void *body, size_t len, const sni_limits *lim,
     uint64_t *call_id, uint64_t *target);
@@ -292,10 +328,10 @@ int sni_msg_call_id(const void *body, size_t len, uint64_t *call_id);
 /*
  * Shows every handle in a message to fn, which may change it: the handle
  * is written back into the message (its encoding has a fixed size).
- * owned: it came as an OBJECT ext. fn returns 0 to go on, or a code that
- * the walk returns.
+ * *owned: it is an OBJECT ext (it carries a reference), which fn may
+ * change too. fn returns 0 to go on, or a code that the walk returns.
  */
-typedef int (*sni_handle_fn)(void *ctx, syn_handle *h, bool owned);
+typedef int (*sni_handle_fn)(void *ctx, syn_handle *h, bool *owned);
 
 /*
  * Walks the values of the message body[0..len-1] (of any kind, header

@@ -12,7 +12,9 @@
  * the cleanups (0), the closes count saw (1), the Counters alive (2)
  * or dropped (3); the class Counter(v) (add, value, plus(other), twin,
  * upto(n)), make_counter(v), sum([counters]) and foreign() (a proxy of
- * another synchronizer's Counter). Not exported:
+ * another synchronizer's Counter); callbacks into the client's objects:
+ * call_back(obj, x) (obj.add(x)), keep(obj), call_kept(x), drop_kept().
+ * Not exported:
  * hidden().
  */
 #include <stdio.h>
@@ -134,6 +136,78 @@ echo(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 		*ret = *v;
 	}
 	return rc;
+}
+
+/* ---- callbacks: calls into objects of the client ---- */
+
+static syn_proxy *kept_cb; /* a client's object, kept by keep() */
+
+/* Awaits method "add"(x) of the client's object p; *ret is its result. */
+static int
+add_on(syn_task *t, syn_proxy *p, int64_t x, syn_value *ret)
+{
+	syn_value        a = syn_int(x);
+	syn_future      *f;
+	const syn_value *v;
+	int              rc = syn_invoke_future(p, "add", &a, 1, &f);
+	if (rc != 0) {
+		return syn_raise(t, rc, "%s", syn_last_error()->message);
+	}
+	if ((rc = syn_await(t, f)) == 0 &&
+	    (rc = syn_future_value(f, &v)) == 0) {
+		*ret = *v; /* an int: nothing to hold */
+	} else {
+		const syn_error *e = syn_future_error(f);
+		rc = syn_raise(t, rc, "%s", e != NULL ? e->message : "");
+	}
+	syn_future_free(f);
+	return rc;
+}
+
+/* call_back(obj, x): obj.add(x) on the client's object. */
+static int
+call_back(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_proxy *p;
+	int64_t    x;
+	int        rc = syn_unpack(t, args, nargs, "Pi", &p, &x);
+	return rc != 0 ? rc : add_on(t, p, x, ret);
+}
+
+/* keep(obj): keeps the client's object; call_kept(x) calls its add;
+ * drop_kept() lets it go. */
+static int
+keep(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_proxy *p;
+	int        rc = syn_unpack(t, args, nargs, "P", &p);
+	if (rc == 0) {
+		syn_proxy_release(kept_cb);
+		kept_cb = syn_proxy_ref(p);
+	}
+	*ret = syn_nil();
+	return rc;
+}
+
+static int
+call_kept(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t x;
+	int     rc = syn_unpack(t, args, nargs, "i", &x);
+	if (rc == 0 && kept_cb == NULL) {
+		rc = syn_raise(t, SYN_ENOENT, "nothing kept");
+	}
+	return rc != 0 ? rc : add_on(t, kept_cb, x, ret);
+}
+
+static int
+drop_kept(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t, (void) args, (void) nargs;
+	syn_proxy_release(kept_cb);
+	kept_cb = NULL;
+	*ret    = syn_nil();
+	return 0;
 }
 
 /* ---- Counter: a class served to clients ---- */
@@ -358,6 +432,10 @@ main(int argc, char **argv)
 		{ "make_counter", SYN_KIND_FUNCTION, make_counter },
 		{ "sum", SYN_KIND_FUNCTION, sum },
 		{ "foreign", SYN_KIND_FUNCTION, foreign },
+		{ "call_back", SYN_KIND_FUNCTION, call_back },
+		{ "keep", SYN_KIND_FUNCTION, keep },
+		{ "call_kept", SYN_KIND_FUNCTION, call_kept },
+		{ "drop_kept", SYN_KIND_FUNCTION, drop_kept },
 	};
 	syn_class_def cd = { "Counter", sizeof(counter), counter_init,
 		counter_fini, counter_methods,
@@ -375,7 +453,8 @@ main(int argc, char **argv)
 	}
 	static const char *const exports[] = { "square", "sleep_ms", "count",
 		"fail", "echo", "pid", "guarded", "counters", "slow_items",
-		"Counter", "make_counter", "sum", "foreign", NULL };
+		"Counter", "make_counter", "sum", "foreign", "call_back",
+		"keep", "call_kept", "drop_kept", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .reply_timeout             = 300,
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0 };
@@ -392,6 +471,7 @@ main(int argc, char **argv)
 	while (read(0, buf, sizeof(buf)) > 0) { } /* until stdin closes */
 	syn_synchronizer_destroy(s);
 	syn_proxy_release(kept);
+	syn_proxy_release(kept_cb);
 	syn_synchronizer_destroy(aside);
 	return 0;
 }

@@ -874,7 +874,8 @@ START_TEST(objects_guarded)
 	syn_value hv   = { .type = SYN_TYPE_HANDLE, .as.handle = &stolen };
 	syn_value list = syn_list(&hv, 1);
 	ck_assert_syn_rc(syn_call(b, "sum", &list, 1, NULL), SYN_ECLOSED);
-	/* a's proxy cannot go to b, nor a local proxy to a */
+	/* a's proxy cannot go to b; a local proxy goes to a (lent: see
+	 * callbacks), but not back in a result */
 	syn_value pv = syn_proxy_value(p);
 	ck_assert_syn_rc(syn_call(b, "echo", &pv, 1, NULL), SYN_ENOTSUP);
 	syn_synchronizer here = th_new();
@@ -943,6 +944,133 @@ START_TEST(stalled_reader)
 }
 END_TEST
 
+/* ---- callbacks: the server calls objects of its client ---------------- */
+
+static atomic_int local_finis;
+
+typedef struct local_counter {
+	int64_t value;
+} local_counter;
+
+static int
+local_add(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	local_counter *c = self;
+	int64_t        n;
+	int            rc = syn_unpack(t, args, nargs, "i", &n);
+	c->value += rc == 0 ? n : 0;
+	*ret = syn_int(c->value);
+	return rc;
+}
+
+static void
+local_fini(void *self)
+{
+	(void) self;
+	atomic_fetch_add(&local_finis, 1);
+}
+
+static const syn_method_def local_methods[] = {
+	{ "add", SYN_KIND_FUNCTION, local_add, 0 },
+};
+
+/* A synchronizer of this process with a class LocalCounter. */
+static syn_synchronizer
+local_sync(void)
+{
+	syn_synchronizer s  = th_new();
+	syn_class_def    cd = { "LocalCounter", sizeof(local_counter), NULL,
+		   local_fini, local_methods, 1, 0 };
+	ck_assert_syn_ok(syn_register_class(s, &cd));
+	return s;
+}
+
+static void
+wait_finis(int want)
+{
+	for (int i = 0; i < 400 && atomic_load(&local_finis) != want; i++) {
+		usleep(5000);
+	}
+	ck_assert_int_eq(atomic_load(&local_finis), want);
+}
+
+static int64_t
+call_int2(syn_synchronizer r, const char *fn, syn_value *args, size_t n)
+{
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(r, fn, args, n, &res));
+	int64_t v = res.value.as.i;
+	syn_result_fini(&res);
+	return v;
+}
+
+/* A proxy of this process's object passed to the server: the server
+ * calls it back (its method runs here, on its synchronizer), keeps it
+ * alive while it holds it, and lets go when it releases it or when the
+ * connection goes. */
+START_TEST(callbacks)
+{
+	atomic_store(&local_finis, 0);
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r    = connect_to(&sv);
+	syn_synchronizer here = local_sync();
+	syn_proxy       *p;
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	syn_value args[2] = { syn_proxy_value(p), syn_int(5) };
+	ck_assert_int_eq(call_int2(r, "call_back", args, 2), 5);
+	ck_assert_int_eq(call_int2(r, "call_back", args, 2), 10);
+
+	/* kept by the server: it stays alive without our proxy */
+	ck_assert_syn_ok(syn_call(r, "keep", args, 1, NULL));
+	syn_proxy_release(p);
+	syn_value one = syn_int(1);
+	ck_assert_int_eq(call_int2(r, "call_kept", &one, 1), 11);
+	syn_future *fs[10];
+	for (int i = 0; i < 10; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(r, "call_kept", &one, 1, &fs[i]));
+	}
+	ck_assert_syn_ok(syn_future_wait_all(fs, 10, 10000));
+	for (int i = 0; i < 10; i++) {
+		ck_assert_syn_ok(syn_future_poll(fs[i]));
+		syn_future_free(fs[i]);
+	}
+	ck_assert_int_eq(call_int2(r, "call_kept", &one, 1), 22);
+	ck_assert_int_eq(atomic_load(&local_finis), 0);
+	/* the server lets go: the object goes here */
+	ck_assert_syn_ok(syn_call(r, "drop_kept", NULL, 0, NULL));
+	wait_finis(1);
+
+	/* kept, then the connection goes: given back here, and the server's
+	 * proxy fails cleanly */
+	syn_synchronizer r2 = connect_to(&sv);
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	args[0] = syn_proxy_value(p);
+	ck_assert_syn_ok(syn_call(r2, "keep", args, 1, NULL));
+	syn_proxy_release(p);
+	ck_assert_int_eq(call_int2(r, "call_kept", &one, 1), 1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r2));
+	wait_finis(2);
+	int rc = 0;
+	for (int i = 0; i < 400; i++) { /* until the server saw it go */
+		rc = syn_call(r, "call_kept", &one, 1, NULL);
+		if (rc != 0) {
+			break;
+		}
+		usleep(5000);
+	}
+	ck_assert_msg(
+	    rc == SYN_ECLOSED || rc == SYN_ECONNRESET, "%s", syn_errname(rc));
+	ck_assert_syn_ok(syn_call(r, "drop_kept", NULL, 0, NULL));
+	ck_assert_int_eq(remote_int(r, "square", 3), 9);
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -962,6 +1090,7 @@ suite(void)
 		TH_CASE("gone_client_objects", gone_client_objects),
 		TH_CASE("objects_guarded", objects_guarded),
 		TH_CASE("stalled_reader", stalled_reader),
+		TH_CASE("callbacks", callbacks),
 	};
 	return TH_SUITE("remote", cases);
 }

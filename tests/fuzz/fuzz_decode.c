@@ -26,7 +26,7 @@ static void
 fuzz_value(const uint8_t *data, size_t size, bool allow_ptr)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
-		allow_ptr, false };
+		allow_ptr, false, false };
 	syn_value  v;
 	void      *mem;
 	if (sni_decode_value(data, size, &lim, &v, &mem) == 0) {
@@ -40,7 +40,7 @@ static void
 fuzz_call(const uint8_t *data, size_t size)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false };
+		false, false };
 	sni_call_view cv;
 	if (sni_msg_decode_call(data, size, &lim, &cv) != 0) {
 		return;
@@ -67,7 +67,7 @@ static void
 fuzz_reply(const uint8_t *data, size_t size)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false };
+		false, false };
 	uint64_t   id;
 	int        code;
 	syn_value  v;
@@ -95,7 +95,7 @@ static void
 fuzz_stream(const uint8_t *data, size_t size)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false };
+		false, false };
 	sni_call_view  cv;
 	sni_items_view iv;
 	uint64_t       id, stream;
@@ -127,25 +127,49 @@ fuzz_stream(const uint8_t *data, size_t size)
 }
 
 /* What a remote's replies and a door's peers go through first: the
- * whole-message check (handles admitted and denied), the call id, and a
- * CANCEL. */
+ * whole-message check (handles admitted and denied), the call id, a
+ * CANCEL, a POLL, the wrapped messages of callbacks, and the renaming
+ * of handles in place (on a copy: the input is read-only). */
+static int
+rename_handle(void *ctx, syn_handle *h, bool *owned)
+{
+	(void) ctx;
+	h->owner ^= *owned ? 1 : 2;
+	*owned = !*owned;
+	return 0;
+}
+
 static void
 fuzz_whole(const uint8_t *data, size_t size)
 {
 	for (int deny = 0; deny < 2; deny++) {
 		sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
-			false, deny != 0 };
+			false, deny != 0, false };
 		int        kind;
 		if (sni_msg_check(data, size, &lim, &kind) == 0 &&
-		    (kind < SNI_MSG_CALL || kind > SNI_MSG_CANCEL)) {
+		    (kind < SNI_MSG_CALL || kind > SNI_MSG_RESULT)) {
 			abort(); /* accepted a kind that does not exist */
 		}
 	}
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false };
+		false, false };
 	uint64_t   id, target;
 	(void) sni_msg_call_id(data, size, &id);
 	(void) sni_msg_decode_cancel(data, size, &lim, &id, &target);
+	(void) sni_msg_decode_poll(data, size, &lim, &id);
+	const void *inner;
+	size_t      inner_len;
+	for (int kind = SNI_MSG_CALLBACK; kind <= SNI_MSG_RESULT; kind++) {
+		(void) sni_msg_decode_wrapped(
+		    data, size, &lim, kind, &id, &target, &inner, &inner_len);
+	}
+	uint8_t *copy = malloc(size + 1);
+	if (copy != NULL) {
+		memcpy(copy, data, size);
+		(void) sni_msg_each_handle(
+		    copy, size, SNI_DEFAULT_MAX_DEPTH, rename_handle, NULL);
+		free(copy);
+	}
 }
 
 int
