@@ -9,10 +9,29 @@
  * syn_call_aio, the iterators, the typed functions), each call travelling
  * as its message.
  *
- * This version serves functions and generators. Objects cannot cross
- * processes yet: a class's constructor or methods, a proxy in the
- * arguments or an object in a result give SYN_ENOTSUP (or SYN_EPROTO from
- * the other side) with a clear message.
+ * Objects cross too. An exported class is made from the client with
+ * syn_new() on the connection; an object a served function or method
+ * returns or yields reaches the client as a proxy (of the connection's
+ * synchronizer), with the same calls as a local proxy: syn_invoke and its
+ * future, aio and iterator forms, syn_get, context managers, typed
+ * interfaces. Passed back in a call's arguments, such a proxy arrives on
+ * the server as the object itself. Releasing the client's last proxy of
+ * an object gives its reference back, and the server drops the object
+ * once nothing holds it; a client that goes away (killed, disconnected,
+ * destroyed) gives back everything it held at once. A connection can
+ * call only the objects handed to it: a handle of anything else, made up
+ * or taken from another connection, gives SYN_ECLOSED.
+ *
+ * Callbacks: a proxy of a synchronizer of the client's own process,
+ * passed in a call's arguments, is lent to the server, which can call its
+ * methods as any proxy's (the calls come back over the same connection
+ * and run on the client's synchronizer) until it releases its proxy or
+ * the connection goes; the client's object stays alive meanwhile.
+ *
+ * What cannot cross (yet) says so with SYN_ENOTSUP and a message: a proxy
+ * of a third synchronizer (neither the server's nor the client's own), an
+ * object value sent from a task (pass a proxy of it), objects or proxies
+ * in a callback's arguments or result, and generator methods called back.
  *
  * Nothing is reachable from outside but what the server exports by name.
  * Requests from other processes are checked as strictly as any input:
@@ -34,9 +53,12 @@ extern "C" {
 
 /* How to serve. A zeroed struct exports nothing. */
 typedef struct syn_serve_config {
-	/* The names of the functions and generators callers from other
-	 * processes may call: an array ending with NULL. NULL: none. The
-	 * names add up over the synchronizer's syn_serve() calls (copied). */
+	/* The names of the functions, generators and classes callers
+	 * from other processes may call: an array ending with NULL. NULL:
+	 * none. A class's name exports its constructor (syn_new) and its
+	 * static methods; the methods of an object are callable by any
+	 * connection the object was handed to, exported or not. The names
+	 * add up over the synchronizer's syn_serve() calls (copied). */
 	const char *const *exports;
 	/* The largest request a peer may send, in bytes: a larger frame
 	 * closes that peer's connection. 0: the synchronizer's
