@@ -653,6 +653,82 @@ raw_reqrep_tcp_us(void *arg, int n)
 	return raw_round_trips_us(req_dial(url), rep, th, n);
 }
 
+/* Echoes every request on a raw rep0 socket until it closes. */
+static void *
+raw_echo_serve(void *arg)
+{
+	nng_socket rep = *(nng_socket *) arg;
+	nng_msg   *m;
+	while (nng_recvmsg(rep, &m, 0) == 0) {
+		if (nng_sendmsg(rep, m, 0) != 0) {
+			nng_msg_free(m);
+		}
+	}
+	return NULL;
+}
+
+typedef struct raw_sender {
+	nng_socket req;
+	int        n;
+} raw_sender;
+
+static void *
+raw_send_all(void *arg)
+{
+	raw_sender *rs = arg;
+	for (int i = 0; i < rs->n; i++) {
+		nng_msg *m;
+		if (nng_msg_alloc(&m, 16) != 0 ||
+		    nng_msg_header_append_u32(m, 0x80000000u | (i + 1)) != 0 ||
+		    nng_sendmsg(rs->req, m, 0) != 0) {
+			die("raw pipelined send", SYN_EINTERNAL);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * nng's own ceiling for what remote_tcp_pipelined_per_s does: raw req0
+ * and rep0 sockets over tcp on the loopback, one thread sending n
+ * requests of 16 bytes back to back while this one takes the n echoes.
+ */
+static double
+raw_pipelined_tcp_per_s(int n)
+{
+	nng_socket   rep, req;
+	nng_listener l;
+	int          port;
+	char         url[64];
+	pthread_t    server, sender;
+	if (nng_rep0_open_raw(&rep) != 0 ||
+	    nng_listen(rep, "tcp://127.0.0.1:0", &l, 0) != 0 ||
+	    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0 ||
+	    nng_req0_open_raw(&req) != 0) {
+		die("raw pipelined sockets", SYN_EINTERNAL);
+	}
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	if (nng_dial(req, url, NULL, 0) != 0) {
+		die("raw pipelined dial", SYN_EINTERNAL);
+	}
+	pthread_create(&server, NULL, raw_echo_serve, &rep);
+	raw_sender rs = { req, n };
+	double     t0 = now_s();
+	pthread_create(&sender, NULL, raw_send_all, &rs);
+	for (int i = 0; i < n; i++) {
+		nng_msg *m;
+		if (nng_recvmsg(req, &m, 0) != 0) {
+			die("raw pipelined recv", SYN_EINTERNAL);
+		}
+		nng_msg_free(m);
+	}
+	double rate = n / (now_s() - t0);
+	pthread_join(sender, NULL);
+	nng_close(req);
+	nng_close(rep);
+	pthread_join(server, NULL);
+	return rate;
+}
+
 /* s served over tcp on the loopback, and connected to: the remote. */
 static syn_synchronizer
 serve_and_connect(syn_synchronizer s)
@@ -1248,9 +1324,14 @@ main(int argc, char **argv)
 	record("baseline_nng_reqrep_tcp_us", p.base, "us", NULL);
 	record("remote_tcp_call_us", p.value, "us", "syn_connect over tcp");
 	note_ratio("ratio_remote_tcp_vs_reqrep", p.ratio, "goal <= 1.3");
+	double raw_rate    = raw_pipelined_tcp_per_s(200000 / scale);
 	double remote_rate = pipelined_per_s(remote, 200000 / scale);
+	record("baseline_nng_pipelined_tcp_per_s", raw_rate, "/s",
+	    "raw req0/rep0 echo, one message per request");
 	record("remote_tcp_pipelined_per_s", remote_rate, "/s",
 	    "futures from one client");
+	note_ratio(
+	    "ratio_remote_pipelined_vs_nng", remote_rate / raw_rate, NULL);
 	note_ratio("ratio_remote_pipelined_vs_blocking",
 	    remote_rate * p.value / 1e6, "goal >= 10");
 	record("remote_stream_items_per_s",
