@@ -83,9 +83,11 @@ slow_items(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 static int closes;
 static int live_counters; /* Counters made and not yet dropped */
 static int dropped_counters;
+static int exits, last_exit_rc; /* of Counters as context managers */
 
 /* counters(which): cleanups (0), closes seen by count (1), Counters
- * alive (2) or dropped (3). */
+ * alive (2) or dropped (3), exits of Counters as context managers (4),
+ * the last exit's rc (5). */
 static int
 counters(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
@@ -94,7 +96,9 @@ counters(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	*ret       = syn_int(which == 0 ? cleanups
 	              : which == 1      ? closes
 	              : which == 2      ? live_counters
-	                                : dropped_counters);
+	              : which == 3      ? dropped_counters
+	              : which == 4      ? exits
+	                                : last_exit_rc);
 	return rc;
 }
 
@@ -328,12 +332,36 @@ foreign(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
+/* enter(): the value; exit(rc, message): counts exits, keeps rc. */
+static int
+counter_enter(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	return counter_value(t, self, args, nargs, ret);
+}
+
+static int
+counter_exit(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) self;
+	int64_t          rc;
+	const syn_value *message;
+	int              urc = syn_unpack(t, args, nargs, "i|v", &rc, &message);
+	exits += urc == 0;
+	last_exit_rc = (int) rc;
+	*ret         = syn_nil();
+	return urc;
+}
+
 static const syn_method_def counter_methods[] = {
 	{ "add", SYN_KIND_FUNCTION, counter_add, 0 },
 	{ "value", SYN_KIND_FUNCTION, counter_value, SYN_METHOD_GETTER },
 	{ "plus", SYN_KIND_FUNCTION, counter_plus, 0 },
 	{ "twin", SYN_KIND_FUNCTION, counter_twin, 0 },
 	{ "upto", SYN_KIND_GENERATOR, counter_upto, 0 },
+	{ "enter", SYN_KIND_FUNCTION, counter_enter, 0 },
+	{ "exit", SYN_KIND_FUNCTION, counter_exit, 0 },
 };
 
 /* make_counter(v): a function that returns a new Counter. */

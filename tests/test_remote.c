@@ -768,6 +768,17 @@ START_TEST(objects_cross)
 	ck_assert_syn_rc(syn_iter_next(it, &res), SYN_EEND);
 	ck_assert_syn_ok(syn_iter_close(it));
 
+	/* a context manager: exit runs with the block's outcome */
+	int rc = -1;
+	SYN_WITH(w, p, &rc)
+	{
+		ck_assert_int_eq(w.value.value.as.i, 14);
+		w.rc = SYN_EUSER(3);
+	}
+	ck_assert_int_eq(rc, SYN_EUSER(3));
+	ck_assert_int_eq(server_count(r, 4), 1);
+	ck_assert_int_eq(server_count(r, 5), SYN_EUSER(3));
+
 	/* The same object comes back as the same proxy. */
 	ck_assert_syn_ok(syn_call(r, "echo", &qv, 1, &res));
 	ck_assert_ptr_eq(res.value.as.proxy, q);
