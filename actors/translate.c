@@ -250,16 +250,29 @@ typedef struct task_ctx {
 	sni_task *t;
 } task_ctx;
 
+/* A handle from another process must name an object its connection
+ * holds. */
 static int
-handle_in(syn_value *v, void *arg)
+handle_held(syn_value *v, void *arg)
 {
-	task_ctx   *c = arg;
-	sni_object *o;
+	task_ctx *c = arg;
 	if (c->t->remote && v->as.handle->owner == c->t->actor->id &&
 	    !sni_peer_holds(c->s, c->t->gen.pipe, v->as.handle->object)) {
 		return syn_raise(c->t, SYN_ECLOSED,
 		    "an argument names an object that this connection holds "
 		    "no reference to");
+	}
+	return 0;
+}
+
+static int
+handle_in(syn_value *v, void *arg)
+{
+	task_ctx   *c = arg;
+	sni_object *o;
+	int         rc = handle_held(v, arg);
+	if (rc != 0) {
+		return rc;
 	}
 	if (v->as.handle->owner != c->t->actor->id) {
 		return to_proxy(v, (holds **) &c->t->holds) != 0
@@ -376,10 +389,16 @@ sni_translate_task_begin(void *arg, sni_task *t)
 		sni_object_pin(sni_object_of(s, t->call.self));
 	}
 	if (t->call.raw) { /* handles stay handles, owing nothing */
+		task_ctx c  = { s, t };
+		int      rc = 0;
 		for (uint32_t i = 0; i < t->nargs; i++) {
 			give_back(s, &t->args[i]);
+			if (rc == 0) {
+				rc = each((syn_value *) &t->args[i],
+				    SYN_TYPE_HANDLE, handle_held, &c);
+			}
 		}
-		return 0;
+		return rc;
 	}
 	for (uint32_t i = 0; i < t->nargs; i++) {
 		int rc = arg_in(s, t, (syn_value *) &t->args[i]);
@@ -576,6 +595,15 @@ proxy_to_remote(syn_value *v, void *arg)
 		    v->as.proxy != NULL
 		        ? (unsigned long long) v->as.proxy->h.owner
 		        : 0ull);
+		return SYN_ENOTSUP;
+	}
+	const syn_handle *h = &v->as.proxy->h;
+	if (h->owner != c->remote &&
+	    (h->owner > UINT32_MAX || h->object > UINT32_MAX)) {
+		sni_detail_set("object %llu of synchronizer %llu cannot be "
+		               "named to another process: ids up to 2^32 can",
+		    (unsigned long long) h->object,
+		    (unsigned long long) h->owner);
 		return SYN_ENOTSUP;
 	}
 	int rc = holds_add(&c->h, (uintptr_t) v->as.proxy);

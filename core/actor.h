@@ -104,13 +104,12 @@ struct sni_actor {
 	sni_task      *tasks; /* every live task */
 	uint32_t       ntasks;
 	sni_door      *door;
-	sni_aio       *aios;           /* every syn_aio_alloc() aio */
-	sni_ptrmap     aio_map;        /* their nng_aio to them */
-	sni_ptrmap     streams;        /* open generators, by stream id */
-	sni_ptrmap     backcalls;      /* pipe + 2 -> its sni_backcall */
-	uint32_t       gone_pipes[64]; /* the door's pipes closed lately */
-	uint32_t       gone_next;
-	bool           closed; /* new calls are refused */
+	sni_aio       *aios;       /* every syn_aio_alloc() aio */
+	sni_ptrmap     aio_map;    /* their nng_aio to them */
+	sni_ptrmap     streams;    /* open generators, by stream id */
+	sni_ptrmap     backcalls;  /* pipe + 2 -> its sni_backcall */
+	sni_ptrmap     live_pipes; /* the door's pipes now: pipe + 2 */
+	bool           closed;     /* new calls are refused */
 	/* CANCELs from other processes that came before their call (the
 	 * door's contexts may hand requests over out of order): a ring. */
 	struct sni_early_cancel {

@@ -20,6 +20,9 @@
 #include "reply.h"
 #include "task.h"
 
+/* Calls queued for a client that does not POLL for them, at most. */
+#define QUEUED_MAX 4096
+
 struct sni_backcall {
 	sni_actor  *server;
 	sni_actor  *peer; /* the back actor: its id names the client */
@@ -29,7 +32,8 @@ struct sni_backcall {
 	uint64_t    poll_call_id;
 	syn_future *first; /* not sent yet, linked through node.next */
 	syn_future *last;
-	sni_ptrmap  sent; /* callback id + 2 -> its future */
+	uint32_t    queued; /* how many */
+	sni_ptrmap  sent;   /* callback id + 2 -> its future */
 	uint64_t    next_id;
 };
 
@@ -104,6 +108,10 @@ backcall_get(sni_actor *a, uint32_t pipe, sni_backcall **bp)
 		*bp = b;
 		return 0;
 	}
+	if (a->stopping) { /* its back actors are going, or gone */
+		sni_detail_set("the synchronizer was destroyed");
+		return SYN_ECLOSED;
+	}
 	if (sni_door_pipe_gone(a, pipe)) {
 		sni_detail_set("the connection closed");
 		return SYN_ECONNRESET;
@@ -158,6 +166,7 @@ send_next(sni_backcall *b)
 		if (b->first == NULL) {
 			b->last = NULL;
 		}
+		b->queued--;
 		uint64_t id = ++b->next_id;
 		sni_wbuf w;
 		sni_wbuf_init(&w);
@@ -207,6 +216,7 @@ take(sni_backcall *b, syn_future *f)
 	if (b->last == f) {
 		b->last = prev;
 	}
+	b->queued--;
 	return true;
 }
 
@@ -234,6 +244,11 @@ sni_backcall_node(sni_actor *a, sni_node *n)
 		fail(f, SYN_ECONNRESET, "the client's connection closed");
 		return;
 	}
+	if (b->queued == QUEUED_MAX) {
+		fail(f, SYN_EBUSY, "the client does not take its callbacks");
+		return;
+	}
+	b->queued++;
 	f->task      = NULL;
 	f->node.next = NULL;
 	if (b->last != NULL) {
@@ -260,6 +275,9 @@ sni_backcall_poll(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 	}
 	if (rc == 0) {
 		rc = backcall_get(a, pipe, &b);
+	}
+	if (rc == 0 && b->poll != slot) {
+		rc = sni_door_park(slot);
 	}
 	if (rc != 0) {
 		sni_reply_error(SNI_ORIGIN_DOOR, slot, msg, id, rc,

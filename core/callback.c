@@ -165,7 +165,7 @@ run_release(const callback *c, const sni_limits *lim, nng_msg *m)
 	return rc;
 }
 
-void
+bool
 sni_callback_run(uint32_t id, const sni_limits *lim, nng_msg *msg)
 {
 	sni_limits  inner_lim = *lim;
@@ -180,24 +180,30 @@ sni_callback_run(uint32_t id, const sni_limits *lim, nng_msg *msg)
 	        0 ||
 	    kind != SNI_MSG_CALLBACK ||
 	    sni_msg_decode_wrapped(nng_msg_body(msg), nng_msg_len(msg), lim,
-	        SNI_MSG_CALLBACK, &call_id, &c.id, &inner, &len) != 0 ||
-	    sni_msg_check(inner, len, &inner_lim, &kind) != 0 ||
-	    nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, inner, len) != 0) {
-		if (m != NULL) {
-			nng_msg_free(m);
-		}
-		nng_msg_free(msg); /* the POLL refused, or garbage: dropped */
-		return;
+	        SNI_MSG_CALLBACK, &call_id, &c.id, &inner, &len) != 0) {
+		nng_msg_free(msg); /* the POLL refused, or garbage */
+		return false;
+	}
+	int rc = sni_msg_check(inner, len, &inner_lim, &kind);
+	if (rc == 0 &&
+	    (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, inner, len) != 0)) {
+		rc = SYN_ENOMEM;
 	}
 	nng_msg_free(msg);
-	int rc = kind == SNI_MSG_CALL ? run_call(&c, &inner_lim, m)
-	    : kind == SNI_MSG_RELEASE ? run_release(&c, &inner_lim, m)
-	                              : (nng_msg_free(m), SYN_ENOTSUP);
-	if (rc != 0) {
-		answer_error(&c, rc,
-		    rc == SYN_ENOTSUP && kind != SNI_MSG_CALL
-		        ? "a server calls back only methods (no generators "
-		          "yet)"
-		        : sni_detail_get());
+	if (rc == 0) {
+		rc = kind == SNI_MSG_CALL ? run_call(&c, &inner_lim, m)
+		    : kind == SNI_MSG_RELEASE
+		    ? run_release(&c, &inner_lim, m)
+		    : (sni_detail_set("a server calls back only methods (no "
+		                      "generators yet)"),
+		          nng_msg_free(m), SYN_ENOTSUP);
+		m  = NULL;
 	}
+	if (m != NULL) {
+		nng_msg_free(m);
+	}
+	if (rc != 0) { /* the server's call is answered, whatever it was */
+		answer_error(&c, rc, sni_detail_get());
+	}
+	return true;
 }

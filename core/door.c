@@ -19,7 +19,8 @@
 #include "task.h"
 
 #define SLOTS_FIRST 8
-#define SLOTS_MAX 1024
+#define SLOTS_MAX 1024  /* requests handled at once */
+#define PARKED_MAX 1024 /* and requests parked besides */
 
 typedef struct slot {
 	sni_node  node; /* SNI_NODE_DOOR, posted with a request */
@@ -30,6 +31,7 @@ typedef struct slot {
 	nng_msg  *msg;    /* the request just received */
 	uint32_t  pipe;   /* the pipe of the request in hand */
 	bool      remote; /* it came from another process */
+	bool      parked; /* held for long, not counted busy (a POLL) */
 } slot;
 
 struct sni_door {
@@ -44,7 +46,8 @@ struct sni_door {
 	atomic_int   sending; /* replies handed to nng, not yet sent */
 	slot       **slots;
 	uint32_t     nslots;
-	uint32_t     busy; /* slots holding a request (actor side) */
+	uint32_t     busy;   /* slots holding a request (actor side) */
+	uint32_t     parked; /* slots parked (see sni_door_park) */
 	sni_limits   limits;
 	sni_limits   remote_limits; /* for other processes: no OBJECT exts */
 	nng_duration reply_timeout; /* for other processes' replies */
@@ -83,13 +86,52 @@ recv_done(void *arg)
 	sni_actor_post(s->door->actor, &s->node);
 }
 
+/* A peer's pipe came, went or stalled: its node, to the actor. */
+typedef struct pipe_event {
+	sni_node node; /* SNI_NODE_PIPE */
+	int      what; /* SNI_PIPE_... */
+	uint32_t pipe;
+} pipe_event;
+
+enum {
+	SNI_PIPE_ADDED,
+	SNI_PIPE_GONE,
+	SNI_PIPE_STALLED, /* a reply to it timed out: it is cut off */
+};
+
+/* nng thread: tells the actor of what happened to pipe; false when the
+ * actor cannot hear of it (out of memory, or going). */
+static bool
+post_pipe(sni_door *d, int what, uint32_t pipe)
+{
+	if (atomic_load(&d->closed)) {
+		return false;
+	}
+	pipe_event *e = malloc(sizeof(*e));
+	if (e == NULL) {
+		return false;
+	}
+	e->node.kind = SNI_NODE_PIPE;
+	e->what      = what;
+	e->pipe      = pipe;
+	if (!sni_actor_post_held(d->actor, &e->node)) {
+		free(e); /* the actor is going */
+		return false;
+	}
+	return true;
+}
+
 /* nng thread: the reply went out (or not); receive the next request. */
 static void
 send_done(void *arg)
 {
-	slot *s = arg;
-	if (nng_aio_result(s->send) != 0) {
+	slot *s  = arg;
+	int   rc = nng_aio_result(s->send);
+	if (rc != 0) {
 		nng_msg_free(nng_aio_get_msg(s->send));
+	}
+	if (rc == NNG_ETIMEDOUT && s->remote) { /* a peer that stopped */
+		post_pipe(s->door, SNI_PIPE_STALLED, s->pipe);
 	}
 	if (!atomic_load(&s->door->closed)) {
 		nng_ctx_recv(s->ctx, s->recv);
@@ -137,56 +179,56 @@ slot_open(sni_door *d)
 	return 0;
 }
 
-/* A peer's pipe went: its node, to the actor. */
-typedef struct pipe_gone {
-	sni_node node; /* SNI_NODE_PIPE */
-	uint32_t pipe;
-} pipe_gone;
-
-/* nng thread: a peer went away; its streams are the actor's to close. */
+/* nng thread: a peer came or went; the actor keeps the set of peers,
+ * closes a gone one's streams and gives back what it held. */
 static void
-pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+pipe_changed(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	sni_door *d = arg;
+	sni_door *d  = arg;
+	uint32_t  id = (uint32_t) nng_pipe_id(p);
 	if (ev == NNG_PIPE_EV_ADD_PRE) { /* REM_POST comes for each */
 		atomic_fetch_add(&d->pipes, 1);
+		if (!post_pipe(d, SNI_PIPE_ADDED, id)) {
+			nng_pipe_close(
+			    p); /* unknown to the actor: not let in */
+		}
 		return;
 	}
 	atomic_fetch_sub(&d->pipes, 1);
-	pipe_gone *g = malloc(sizeof(*g));
-	if (g != NULL && !atomic_load(&d->closed)) {
-		g->node.kind = SNI_NODE_PIPE;
-		g->pipe      = (uint32_t) nng_pipe_id(p);
-		if (!sni_actor_post_held(d->actor, &g->node)) {
-			free(g); /* the actor is going: nothing to close */
-		}
-	} else {
-		free(g);
-	}
+	post_pipe(d, SNI_PIPE_GONE, id);
+}
+
+static const void *
+pipe_key(uint32_t pipe)
+{
+	return (const void *) ((uintptr_t) pipe + 2);
 }
 
 bool
 sni_door_pipe_gone(const sni_actor *a, uint32_t pipe)
 {
-	for (uint32_t i = 0; i < 64; i++) {
-		if (a->gone_pipes[i] == pipe) {
-			return true;
-		}
-	}
-	return false;
+	return sni_ptrmap_get(&a->live_pipes, pipe_key(pipe)) == NULL;
 }
 
 void
 sni_door_handle_pipe(sni_actor *a, sni_node *n)
 {
-	pipe_gone *g                       = (pipe_gone *) n;
-	a->gone_pipes[a->gone_next++ % 64] = g->pipe;
-	sni_gen_drop_pipe(a, g->pipe);
-	sni_backcall_pipe_gone(a, g->pipe);
-	if (a->ops->pipe_gone != NULL) {
-		a->ops->pipe_gone(a->ops_arg, g->pipe);
+	pipe_event *e = (pipe_event *) n;
+	if (e->what == SNI_PIPE_ADDED) {
+		if (sni_ptrmap_put(
+		        &a->live_pipes, pipe_key(e->pipe), (void *) 1) != 0) {
+			nng_pipe_close((nng_pipe) { .id = e->pipe });
+		}
+	} else if (e->what == SNI_PIPE_STALLED) {
+		nng_pipe_close((nng_pipe) { .id = e->pipe });
+	} else if (sni_ptrmap_del(&a->live_pipes, pipe_key(e->pipe)) != NULL) {
+		sni_gen_drop_pipe(a, e->pipe);
+		sni_backcall_pipe_gone(a, e->pipe);
+		if (a->ops->pipe_gone != NULL) {
+			a->ops->pipe_gone(a->ops_arg, e->pipe);
+		}
 	}
-	free(g);
+	free(e);
 }
 
 static int
@@ -198,8 +240,8 @@ open_socket(sni_door *d, const char *url, size_t max_message)
 	}
 	nng_listener l;
 	nng_socket_set_size(d->sock, NNG_OPT_RECVMAXSZ, max_message);
-	nng_pipe_notify(d->sock, NNG_PIPE_EV_ADD_PRE, pipe_removed, d);
-	nng_pipe_notify(d->sock, NNG_PIPE_EV_REM_POST, pipe_removed, d);
+	nng_pipe_notify(d->sock, NNG_PIPE_EV_ADD_PRE, pipe_changed, d);
+	nng_pipe_notify(d->sock, NNG_PIPE_EV_REM_POST, pipe_changed, d);
 	if ((rc = nng_listen(d->sock, url, &l, 0)) != 0) {
 		nng_close(d->sock);
 		return rc;
@@ -296,7 +338,8 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	atomic_store(&nng_used, true);
 	sni_door *d = calloc(1, sizeof(*d));
 	if (d == NULL ||
-	    (d->slots = calloc(SLOTS_MAX, sizeof(*d->slots))) == NULL) {
+	    (d->slots = calloc(SLOTS_MAX + PARKED_MAX, sizeof(*d->slots))) ==
+	        NULL) {
 		free(d);
 		return SYN_ENOMEM;
 	}
@@ -323,6 +366,36 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	return 0;
 }
 
+/* Opens one more slot when none is free, within the bounds. */
+static void
+open_if_full(sni_door *d)
+{
+	if (d->busy + d->parked == d->nslots && d->busy < SLOTS_MAX &&
+	    d->nslots < SLOTS_MAX + PARKED_MAX && !atomic_load(&d->closed)) {
+		slot_open(d); /* all taken: let one more request in */
+	}
+}
+
+int
+sni_door_park(void *sp)
+{
+	slot     *s = sp;
+	sni_door *d = s->door;
+	if (s->parked) {
+		return 0;
+	}
+	if (d->parked == PARKED_MAX) {
+		sni_detail_set(
+		    "%d connections wait for callbacks already", PARKED_MAX);
+		return SYN_EBUSY;
+	}
+	s->parked = true;
+	d->busy--;
+	d->parked++;
+	open_if_full(d);
+	return 0;
+}
+
 void
 sni_door_handle(sni_actor *a, sni_node *n)
 {
@@ -330,10 +403,8 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	sni_door *d   = s->door;
 	nng_msg  *msg = s->msg;
 	s->msg        = NULL;
-	if (++d->busy == d->nslots && d->nslots < SLOTS_MAX &&
-	    !atomic_load(&d->closed)) {
-		slot_open(d); /* all busy: let one more request in */
-	}
+	d->busy++;
+	open_if_full(d);
 	learn_pipe(d, s, msg); /* once: the loop asks sni_origin_pipe */
 	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s,
 	    s->remote ? &d->remote_limits : &d->limits);
@@ -361,7 +432,12 @@ void
 sni_door_reply(void *sp, nng_msg *msg)
 {
 	slot *s = sp;
-	s->door->busy--;
+	if (s->parked) {
+		s->parked = false;
+		s->door->parked--;
+	} else {
+		s->door->busy--;
+	}
 	if (atomic_load(&s->door->closed)) {
 		if (msg != NULL) {
 			nng_msg_free(msg);

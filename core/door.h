@@ -55,13 +55,23 @@ int sni_door_listen(sni_door *d, const char *url, size_t max_message,
     int ipc_mode, char *bound, size_t size);
 
 /*
- * Whether the door's pipe closed lately (its requests may still be in
- * the mailbox): nothing is to be kept for its peer then. The loop.
+ * Whether the door's pipe is not connected (any more: its requests may
+ * still be in the mailbox): nothing is to be kept for its peer then.
+ * The loop.
  */
 bool sni_door_pipe_gone(const sni_actor *a, uint32_t pipe);
 
-/* A SNI_NODE_PIPE node: a peer went; its streams close. Actor thread. */
+/* A SNI_NODE_PIPE node: a peer came, went (its streams close, what it
+ * held is given back) or stopped reading (it is cut off). Actor thread. */
 void sni_door_handle_pipe(sni_actor *a, sni_node *n);
+
+/*
+ * The request held by slot will wait long for its reply (a POLL): it no
+ * longer counts among the requests handled at once, and another slot
+ * opens if none is free. 0, or SYN_EBUSY when too many wait so already.
+ * Actor thread.
+ */
+int sni_door_park(void *slot);
 
 /* Sends msg as the reply of the request held by slot (takes msg; NULL:
  * none could be made, the slot just receives again). */

@@ -34,6 +34,7 @@
 
 #define ID_BIT 0x80000000u /* request ids have the high bit set */
 #define CLOSE_WAIT_MS 5000
+#define DRAIN_WAIT_MS 1000 /* see has_errands */
 
 struct sni_remote {
 	nng_socket      sock;
@@ -109,11 +110,28 @@ sni_remote_call_id(sni_actor *a)
 	return next_request_id(a->remote);
 }
 
-/* Completes f with rc and its reply msg (may be NULL). */
+static void give_back(sni_remote *r, uint64_t key, uint64_t n);
+
+/* sni_msg_each_handle's visitor for a request that never left: what it
+ * lent the server comes back. */
+static int
+unlend_unsent(void *ctx, syn_handle *h, bool *owned)
+{
+	(void) owned;
+	if ((h->owner & SNI_PEER_OWNER) != 0) {
+		give_back(
+		    ctx, (h->owner & ~SNI_PEER_OWNER) << 32 | h->object, 1);
+	}
+	return 0;
+}
+
+/* Completes f with rc and its reply msg (may be NULL). Not under lock. */
 static void
-finish(syn_future *f, int rc, nng_msg *msg)
+finish(sni_remote *r, syn_future *f, int rc, nng_msg *msg)
 {
 	if (f->msg != NULL) { /* a request never sent */
+		sni_msg_each_handle(nng_msg_body(f->msg), nng_msg_len(f->msg),
+		    SNI_MAX_DEPTH + 1, unlend_unsent, r);
 		nng_msg_free(f->msg);
 	}
 	f->task = NULL;
@@ -180,7 +198,7 @@ fail_all(sni_remote *r, int rc)
 	r->poll_id        = 0;
 	pthread_mutex_unlock(&r->lock);
 	for (size_t k = 0; k < n; k++) {
-		finish(fs[k], rc, NULL);
+		finish(r, fs[k], rc, NULL);
 	}
 	free(fs);
 	unlend_all(&lent);
@@ -250,20 +268,27 @@ start_send(sni_remote *r, nng_msg *msg)
 static void
 send_done(void *arg)
 {
-	sni_remote *r  = arg;
-	int         rc = nng_aio_result(r->send_aio);
-	syn_future *f  = NULL;
-	if (rc != 0) {
-		nng_msg_free(nng_aio_get_msg(r->send_aio)); /* still ours */
-	}
+	sni_remote *r    = arg;
+	int         rc   = nng_aio_result(r->send_aio);
+	syn_future *f    = NULL;
+	nng_msg    *lost = rc != 0 ? nng_aio_get_msg(r->send_aio) : NULL;
+	uint32_t    own  = 0;
 	pthread_mutex_lock(&r->lock);
-	if (rc != 0 && r->send_id != 0) {
-		f = take(r, r->send_id);
+	if (lost != NULL && r->send_id != 0 &&
+	    (f = take(r, r->send_id)) != NULL) {
+		f->msg = lost; /* unsent: finish gives back what it lent */
+		lost   = NULL;
+	} else if (lost != NULL && nng_msg_header_len(lost) == 4 &&
+	    nng_msg_header_trim_u32(lost, &own) == 0 && own == r->poll_id) {
+		r->poll_id = 0; /* the next lend sends another */
+	}
+	if (lost != NULL) {
+		nng_msg_free(lost);
 	}
 	nng_msg *next = next_to_send(r);
 	pthread_mutex_unlock(&r->lock);
 	if (f != NULL) {
-		finish(f,
+		finish(r, f,
 		    atomic_load(&r->closed) ? SYN_ECLOSED
 		        : rc == NNG_ETIMEDOUT || rc == NNG_ECLOSED
 		        ? SYN_ECONNRESET
@@ -307,12 +332,25 @@ queue_ctl(sni_remote *r, sni_wbuf *w, uint32_t own)
 	return 0;
 }
 
+/* Under lock: a request id for a control message, used by no call in
+ * flight and not the POLL's. */
+static uint32_t
+ctl_id(sni_remote *r)
+{
+	uint32_t id;
+	do {
+		id = next_request_id(r);
+	} while (
+	    id == r->poll_id || sni_ptrmap_get(&r->calls, id_key(id)) != NULL);
+	return id;
+}
+
 /* Under lock: queues a CANCEL of call id for the server. */
 static int
 queue_cancel(sni_remote *r, uint32_t id)
 {
 	sni_wbuf w;
-	uint32_t own = next_request_id(r);
+	uint32_t own = ctl_id(r);
 	sni_wbuf_init(&w);
 	sni_msg_encode_cancel(&w, own, id);
 	return queue_ctl(r, &w, own);
@@ -329,7 +367,7 @@ queue_poll(sni_remote *r)
 		return false;
 	}
 	sni_wbuf w;
-	uint32_t own = next_request_id(r);
+	uint32_t own = ctl_id(r);
 	sni_wbuf_init(&w);
 	sni_msg_encode_poll(&w, own);
 	if (queue_ctl(r, &w, own) != 0) {
@@ -389,6 +427,30 @@ check_reply(sni_remote *r, nng_msg *msg)
 	return rc;
 }
 
+/*
+ * nng thread: the answer to the POLL, msg, carries a call of the
+ * server's: it is posted to its synchronizer before the next message is
+ * received (so the server's calls run in the order it made them), then
+ * the next POLL goes. An error answer (the server refused the POLL, or
+ * is going) ends the polling.
+ */
+static void
+repoll(sni_remote *r, nng_msg *msg)
+{
+	bool     again = sni_callback_run(r->self_id, &r->limits, msg);
+	nng_msg *send  = NULL;
+	pthread_mutex_lock(&r->lock);
+	r->poll_id = 0;
+	if (again) {
+		send = queue_poll(r) ? kick(r) : NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+	nng_recv_aio(r->sock, r->recv_aio);
+	if (send != NULL) {
+		start_send(r, send);
+	}
+}
+
 /* nng thread: a reply came: it completes its call, if still waited for. */
 static void
 recv_done(void *arg)
@@ -406,23 +468,15 @@ recv_done(void *arg)
 	if (nng_msg_header_len(msg) == 4) {
 		nng_msg_header_trim_u32(msg, &id);
 	}
-	nng_msg *send = NULL;
 	pthread_mutex_lock(&r->lock);
-	bool polled = id != 0 && id == r->poll_id;
-	if (polled) { /* the server's call: the next POLL goes at once */
-		r->poll_id = 0;
-		send       = queue_poll(r) ? kick(r) : NULL;
-	}
-	syn_future *f = id != 0 && !polled ? take(r, id) : NULL;
+	bool        polled = id != 0 && id == r->poll_id;
+	syn_future *f      = id != 0 && !polled ? take(r, id) : NULL;
 	pthread_mutex_unlock(&r->lock);
-	nng_recv_aio(r->sock, r->recv_aio); /* the next one */
-	if (send != NULL) {
-		start_send(r, send);
-	}
 	if (polled) {
-		sni_callback_run(r->self_id, &r->limits, msg);
+		repoll(r, msg);
 		return;
 	}
+	nng_recv_aio(r->sock, r->recv_aio); /* the next one */
 	if (f == NULL) {
 		nng_msg_free(msg); /* cancelled, or not ours */
 		return;
@@ -432,7 +486,7 @@ recv_done(void *arg)
 		nng_msg_free(msg);
 		msg = NULL;
 	}
-	finish(f, rc, msg);
+	finish(r, f, rc, msg);
 }
 
 /* ---- posting -------------------------------------------------------------
@@ -460,7 +514,7 @@ post_call(sni_actor *a, syn_future *f)
 	sni_msg_each_handle(nng_msg_body(f->msg), nng_msg_len(f->msg),
 	    SNI_MAX_DEPTH + 1, mark_lent, r); /* our own encoding: no error */
 	if (atomic_load(&r->pipes) == 0) {
-		finish(f, SYN_ECONNRESET, NULL); /* nng reconnects on its own */
+		finish(r, f, SYN_ECONNRESET, NULL); /* nng redials */
 		return;
 	}
 	uint64_t cid     = 0;
@@ -471,10 +525,11 @@ post_call(sni_actor *a, syn_future *f)
 	pthread_mutex_lock(&r->lock);
 	if (atomic_load(&r->closed)) { /* e.g. a RELEASE from the destroy */
 		pthread_mutex_unlock(&r->lock);
-		finish(f, SYN_ECLOSED, NULL);
+		finish(r, f, SYN_ECLOSED, NULL);
 		return;
 	}
-	while (id == 0 || sni_ptrmap_get(&r->calls, id_key(id)) != NULL) {
+	while (id == 0 || id == r->poll_id ||
+	    sni_ptrmap_get(&r->calls, id_key(id)) != NULL) {
 		id      = next_request_id(r);
 		carries = false;
 	}
@@ -492,7 +547,7 @@ post_call(sni_actor *a, syn_future *f)
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (rc != 0) {
-		finish(f, rc, NULL);
+		finish(r, f, rc, NULL);
 	} else if (msg != NULL) {
 		start_send(r, msg);
 	}
@@ -525,7 +580,7 @@ post_cancel(sni_actor *a, syn_future *f)
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (now) {
-		finish(f, SYN_ECANCELED, NULL);
+		finish(r, f, SYN_ECANCELED, NULL);
 	}
 	if (send != NULL) {
 		start_send(r, send);
@@ -544,7 +599,9 @@ sni_remote_lend(sni_actor *a, const syn_handle *h)
 	void *key = (void *) (uintptr_t) (h->owner << 32 | h->object);
 	pthread_mutex_lock(&r->lock);
 	uintptr_t n    = (uintptr_t) sni_ptrmap_get(&r->lent, key);
-	int       rc   = sni_ptrmap_put(&r->lent, key, (void *) (n + 1));
+	int       rc   = atomic_load(&r->closed)
+	            ? SYN_ECLOSED /* the lent table was given back */
+	            : sni_ptrmap_put(&r->lent, key, (void *) (n + 1));
 	nng_msg  *send = rc == 0 && queue_poll(r) ? kick(r) : NULL;
 	pthread_mutex_unlock(&r->lock);
 	if (send != NULL) {
@@ -553,12 +610,32 @@ sni_remote_lend(sni_actor *a, const syn_handle *h)
 	return rc;
 }
 
+/* Not under lock: up to n references lent to key's object come back (as
+ * many as the table has: none once the destroy gave them back). */
+static void
+give_back(sni_remote *r, uint64_t key, uint64_t n)
+{
+	pthread_mutex_lock(&r->lock);
+	uintptr_t has = (uintptr_t) sni_ptrmap_get(&r->lent, (void *) key);
+	n             = n < has ? n : has;
+	if (n > 0 && has == n) {
+		sni_ptrmap_del(&r->lent, (void *) key);
+	} else if (n > 0) {
+		sni_ptrmap_put(&r->lent, (void *) key, (void *) (has - n));
+	}
+	pthread_mutex_unlock(&r->lock);
+	void (*hook)(const syn_handle *, uint64_t) = atomic_load(&unlend_hook);
+	if (n > 0 && hook != NULL) {
+		syn_handle h = { key >> 32, key & UINT32_MAX };
+		hook(&h, n);
+	}
+}
+
 bool
-sni_remote_lent(uint32_t id, uint64_t key, uint64_t give_back)
+sni_remote_lent(uint32_t id, uint64_t key, uint64_t n)
 {
 	sni_actor *a;
 	bool       lent = false;
-	uint64_t   n    = 0;
 	if (sni_actor_hold_closed(id, &a) != 0) {
 		return false;
 	}
@@ -568,24 +645,12 @@ sni_remote_lent(uint32_t id, uint64_t key, uint64_t give_back)
 	}
 	sni_remote *r = a->remote;
 	pthread_mutex_lock(&r->lock);
-	uintptr_t has = (uintptr_t) sni_ptrmap_get(&r->lent, (void *) key);
-	lent          = has > 0;
-	if (lent && give_back > 0) {
-		n = give_back < has ? give_back : has;
-		if (has - n == 0) {
-			sni_ptrmap_del(&r->lent, (void *) key);
-		} else {
-			sni_ptrmap_put(
-			    &r->lent, (void *) key, (void *) (has - n));
-		}
-	}
+	lent = sni_ptrmap_get(&r->lent, (void *) key) != NULL;
 	pthread_mutex_unlock(&r->lock);
-	sni_actor_release(a);
-	void (*hook)(const syn_handle *, uint64_t) = atomic_load(&unlend_hook);
-	if (n > 0 && hook != NULL) {
-		syn_handle h = { key >> 32, key & UINT32_MAX };
-		hook(&h, n);
+	if (lent && n > 0) {
+		give_back(r, key, n);
 	}
+	sni_actor_release(a);
 	return lent;
 }
 
@@ -760,10 +825,36 @@ sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
 	return 0;
 }
 
+/*
+ * Whether messages nobody waits for are still on their way: CANCELs, and
+ * calls whose future was let go (a proxy's RELEASE). The destroy lets
+ * them finish first, for a while: the server then need not wait for the
+ * connection's end to learn of them, and nng 1.5.2's close can stall for
+ * seconds on a socket with a message in flight.
+ */
+static bool
+has_errands(sni_remote *r)
+{
+	pthread_mutex_lock(&r->lock);
+	bool        busy = r->nctl > 0;
+	size_t      i    = 0;
+	syn_future *f;
+	while (!busy && (f = sni_ptrmap_next(&r->calls, &i)) != NULL) {
+		busy = (atomic_load(&untag(f)->state) & SNI_F_RELEASED) != 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return busy;
+}
+
 void
 sni_remote_close(sni_actor *a)
 {
 	sni_remote *r = a->remote;
+	for (int i = 0;
+	     i < DRAIN_WAIT_MS && atomic_load(&r->pipes) > 0 && has_errands(r);
+	     i++) {
+		nng_msleep(1);
+	}
 	atomic_store(&r->closed, true);
 	fail_all(r, SYN_ECLOSED);
 	/* The connection goes first (two seconds at most), then our aios

@@ -52,10 +52,10 @@ void sni_remote_set_unlend(void (*fn)(const syn_handle *h, uint64_t n));
 
 /*
  * Whether remote actor id has lent the object key (owner << 32 |
- * object), and gives back give_back of those references (at most what
- * it lent). Any thread.
+ * object), and gives back n of those references (at most what it lent).
+ * Any thread.
  */
-bool sni_remote_lent(uint32_t id, uint64_t key, uint64_t give_back);
+bool sni_remote_lent(uint32_t id, uint64_t key, uint64_t n);
 
 /* A request id for a request to remote actor id (0 when gone). */
 uint64_t sni_remote_call_id_of(uint32_t id);
@@ -65,11 +65,14 @@ uint64_t sni_remote_call_id_of(uint32_t id);
 int sni_remote_answer(uint32_t id, const sni_wbuf *w);
 
 /*
- * An answer to our POLL from remote actor id came (msg, taken): runs the
- * call it carries on this process's synchronizer whose object it names,
- * and answers with a RESULT (core/callback.c). nng's thread.
+ * An answer to our POLL from remote actor id came (msg, taken): posts
+ * the call it carries to this process's synchronizer whose object it
+ * names, which answers with a RESULT (core/callback.c); a call that
+ * cannot run is answered with its error at once. False when msg was no
+ * CALLBACK (the server refused the POLL): polling ends. nng's thread;
+ * it does not block.
  */
-void sni_callback_run(uint32_t id, const sni_limits *lim, nng_msg *msg);
+bool sni_callback_run(uint32_t id, const sni_limits *lim, nng_msg *msg);
 
 /* A node posted to remote actor a: a CALL leaves, a CANCEL aborts it. */
 void sni_remote_post(sni_actor *a, sni_node *n);

@@ -91,6 +91,14 @@ sni_read_sized(sni_reader *r, uint8_t b, sni_head *h)
 			return sni_truncated();
 		}
 		h->type = (int8_t) *r->p++;
+		if (b < 0xd4 &&
+		    (h->type == SNI_EXT_HANDLE || h->type == SNI_EXT_OBJECT ||
+		        h->type == SNI_EXT_PTR)) {
+			/* one encoding only: a connection rewrites handles
+			 * where it finds them, as fixext16 */
+			sni_detail_set("ext type %d not as fixext16", h->type);
+			return SYN_EPROTO;
+		}
 	}
 	return 0;
 }

@@ -824,6 +824,29 @@ START_TEST(release_after_call)
 }
 END_TEST
 
+/* A proxy released and its connection destroyed at once, again and
+ * again: the RELEASE still on its way neither stalls the destroy nor
+ * leaks, and the server drops every object (the connection's end gives
+ * back what its RELEASE did not). */
+START_TEST(release_then_destroy)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer watch = connect_to(&sv);
+	for (int i = 0; i < 20; i++) {
+		syn_synchronizer r = connect_to(&sv);
+		syn_proxy_release(remote_counter(r, i));
+		double t0 = th_now_ms();
+		ck_assert_syn_ok(syn_synchronizer_destroy(r));
+		ck_assert_msg(th_now_ms() - t0 < 2000,
+		    "destroy %d took %.0f ms", i, th_now_ms() - t0);
+	}
+	wait_live(watch, 0);
+	ck_assert_syn_ok(syn_synchronizer_destroy(watch));
+	server_stop(&sv);
+}
+END_TEST
+
 /* Starts a client process that makes n Counters on url and keeps them. */
 static void
 client_start(server *cl, const char *url, int n)
@@ -1082,6 +1105,42 @@ START_TEST(callbacks)
 }
 END_TEST
 
+/* What a call lent the server comes back when the server refuses the
+ * call (it gives the reference back through the callback channel), and
+ * when the call never left (no connection): the object goes once this
+ * process lets go of it, without waiting for the connection's end. */
+START_TEST(lent_refs_come_back)
+{
+	atomic_store(&local_finis, 0);
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r    = connect_to(&sv);
+	syn_synchronizer here = local_sync();
+	syn_proxy       *p;
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	syn_value arg = syn_proxy_value(p);
+	ck_assert_syn_rc(syn_call(r, "not_served", &arg, 1, NULL), SYN_ENOENT);
+	syn_proxy_release(p);
+	wait_finis(1);
+
+	kill(sv.pid, SIGKILL);
+	waitpid(sv.pid, NULL, 0);
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	arg    = syn_proxy_value(p);
+	int rc = 0;
+	for (int i = 0; i < 400 && rc != SYN_ECONNRESET; i++) {
+		rc = syn_call(r, "keep", &arg, 1, NULL);
+		usleep(rc == SYN_ECONNRESET ? 0 : 5000);
+	}
+	ck_assert_syn_rc(rc, SYN_ECONNRESET);
+	syn_proxy_release(p);
+	wait_finis(2);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	close(sv.in);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -1098,10 +1157,12 @@ suite(void)
 		TH_CASE("bad_replies", bad_replies_are_refused),
 		TH_CASE("objects_cross", objects_cross),
 		TH_CASE("release_after_call", release_after_call),
+		TH_CASE("release_then_destroy", release_then_destroy),
 		TH_CASE("gone_client_objects", gone_client_objects),
 		TH_CASE("objects_guarded", objects_guarded),
 		TH_CASE("stalled_reader", stalled_reader),
 		TH_CASE("callbacks", callbacks),
+		TH_CASE("lent_refs_come_back", lent_refs_come_back),
 	};
 	return TH_SUITE("remote", cases);
 }

@@ -667,9 +667,14 @@ raw_echo_serve(void *arg)
 	return NULL;
 }
 
+/* rep0 drops a reply it cannot queue: the sender keeps at most this
+ * many requests in flight, so that none is lost. */
+#define RAW_WINDOW 256
+
 typedef struct raw_sender {
 	nng_socket req;
 	int        n;
+	atomic_int received; /* echoes taken so far */
 } raw_sender;
 
 static void *
@@ -678,6 +683,9 @@ raw_send_all(void *arg)
 	raw_sender *rs = arg;
 	for (int i = 0; i < rs->n; i++) {
 		nng_msg *m;
+		while (i - atomic_load(&rs->received) >= RAW_WINDOW) {
+			sched_yield();
+		}
 		if (nng_msg_alloc(&m, 16) != 0 ||
 		    nng_msg_header_append_u32(m, 0x80000000u | (i + 1)) != 0 ||
 		    nng_sendmsg(rs->req, m, 0) != 0) {
@@ -707,11 +715,12 @@ raw_pipelined_tcp_per_s(int n)
 		die("raw pipelined sockets", SYN_EINTERNAL);
 	}
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
-	if (nng_dial(req, url, NULL, 0) != 0) {
+	if (nng_dial(req, url, NULL, 0) != 0 ||
+	    nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 10000) != 0) {
 		die("raw pipelined dial", SYN_EINTERNAL);
 	}
 	pthread_create(&server, NULL, raw_echo_serve, &rep);
-	raw_sender rs = { req, n };
+	raw_sender rs = { req, n, 0 };
 	double     t0 = now_s();
 	pthread_create(&sender, NULL, raw_send_all, &rs);
 	for (int i = 0; i < n; i++) {
@@ -720,6 +729,7 @@ raw_pipelined_tcp_per_s(int n)
 			die("raw pipelined recv", SYN_EINTERNAL);
 		}
 		nng_msg_free(m);
+		atomic_fetch_add(&rs.received, 1);
 	}
 	double rate = n / (now_s() - t0);
 	pthread_join(sender, NULL);
