@@ -68,9 +68,10 @@ typedef struct syn_serve_config {
 	 * 0: the process's umask decides. */
 	int ipc_mode;
 	/* How long a reply may wait for a peer that does not read it, in
-	 * ms: then it is dropped (that peer's call never completes; others
-	 * are not held up). 0: 10000. The shortest asked by any syn_serve()
-	 * of the synchronizer applies to all its listeners. */
+	 * ms: then that peer is cut off (its connection closes, as if it
+	 * had gone: what it held is given back; others are not held up).
+	 * 0: 10000. The shortest asked by any syn_serve() of the
+	 * synchronizer applies to all its listeners. */
 	syn_duration reply_timeout;
 } syn_serve_config;
 
