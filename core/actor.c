@@ -12,6 +12,7 @@
 
 #include "aio.h"
 #include "backcall.h"
+#include "batch.h"
 #include "clock.h"
 #include "door.h"
 #include "errors.h"
@@ -328,6 +329,7 @@ shutdown_actor(sni_actor *a)
 	sni_registry_seal(a->id);
 	sni_registry_quiesce(a->id);
 	sni_backcalls_fini(a);
+	sni_batches_fini(a);
 	sni_door_stop(a->door);
 	sni_aio_stop_all(a);
 	while (drain(a)) { }
@@ -777,6 +779,18 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		return;
 	case SNI_MSG_CANCEL:
 		handle_cancel(a, msg, origin, origin_ptr, lim);
+		return;
+	case SNI_MSG_BATCH:
+	case SNI_MSG_FETCH:
+		if (origin != SNI_ORIGIN_DOOR) {
+			sni_reply_error(origin, origin_ptr, msg, 0, SYN_EPROTO,
+			    "a BATCH or FETCH comes from another process",
+			    a->name);
+		} else if (peek_kind(msg) == SNI_MSG_BATCH) {
+			sni_batch_handle(a, msg, origin_ptr, lim);
+		} else {
+			sni_batch_fetch(a, msg, origin_ptr, lim);
+		}
 		return;
 	case SNI_MSG_POLL:
 	case SNI_MSG_RESULT:

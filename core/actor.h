@@ -109,6 +109,7 @@ struct sni_actor {
 	sni_ptrmap     streams;    /* open generators, by stream id */
 	sni_ptrmap     backcalls;  /* pipe + 2 -> its sni_backcall */
 	sni_ptrmap     live_pipes; /* the door's pipes now: pipe + 2 */
+	sni_ptrmap     batches;    /* pipe << 32 | id -> sni_batch */
 	bool           closed;     /* new calls are refused */
 	/* CANCELs from other processes that came before their call (the
 	 * door's contexts may hand requests over out of order): a ring. */

@@ -12,10 +12,12 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "backcall.h"
+#include "batch.h"
 #include "door.h"
 #include "errors.h"
 #include "gen.h"
 #include "nngclose.h"
+#include "reply.h"
 #include "task.h"
 
 #define SLOTS_FIRST 8
@@ -23,15 +25,16 @@
 #define PARKED_MAX 1024 /* and requests parked besides */
 
 typedef struct slot {
-	sni_node  node; /* SNI_NODE_DOOR, posted with a request */
-	sni_door *door;
-	nng_ctx   ctx;
-	nng_aio  *recv;
-	nng_aio  *send;
-	nng_msg  *msg;    /* the request just received */
-	uint32_t  pipe;   /* the pipe of the request in hand */
-	bool      remote; /* it came from another process */
-	bool      parked; /* held for long, not counted busy (a POLL) */
+	sni_node   node; /* SNI_NODE_DOOR, posted with a request */
+	sni_door  *door;
+	nng_ctx    ctx;
+	nng_aio   *recv;
+	nng_aio   *send;
+	nng_msg   *msg;    /* the request just received */
+	uint32_t   pipe;   /* the pipe of the request in hand */
+	bool       remote; /* it came from another process */
+	bool       parked; /* held for long, not counted busy (a POLL) */
+	sni_batch *batch;  /* a member of this batch: no nng context */
 } slot;
 
 struct sni_door {
@@ -223,6 +226,7 @@ sni_door_handle_pipe(sni_actor *a, sni_node *n)
 		nng_pipe_close((nng_pipe) { .id = e->pipe });
 	} else if (sni_ptrmap_del(&a->live_pipes, pipe_key(e->pipe)) != NULL) {
 		sni_gen_drop_pipe(a, e->pipe);
+		sni_batch_pipe_gone(a, e->pipe);
 		sni_backcall_pipe_gone(a, e->pipe);
 		if (a->ops->pipe_gone != NULL) {
 			a->ops->pipe_gone(a->ops_arg, e->pipe);
@@ -410,28 +414,34 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	    s->remote ? &d->remote_limits : &d->limits);
 }
 
-/* When no reply could be built: a bare SYN_ENOMEM error, if even that
- * fits in memory, so that the caller is not left waiting. */
-static nng_msg *
-out_of_memory_reply(void)
+void *
+sni_door_member(void *sp, sni_batch *b)
 {
-	sni_wbuf w;
-	nng_msg *m = NULL;
-	sni_wbuf_init(&w);
-	sni_msg_encode_error(&w, 0, SYN_ENOMEM, "out of memory", "");
-	if (w.err == 0 && nng_msg_alloc(&m, 0) == 0 &&
-	    nng_msg_append(m, w.buf, w.len) != 0) {
-		nng_msg_free(m);
-		m = NULL;
+	const slot *s = sp;
+	slot       *m = calloc(1, sizeof(*m));
+	if (m != NULL) {
+		m->door   = s->door;
+		m->pipe   = s->pipe;
+		m->remote = s->remote;
+		m->batch  = b;
 	}
-	sni_wbuf_fini(&w);
 	return m;
+}
+
+void
+sni_door_member_free(void *member)
+{
+	free(member);
 }
 
 void
 sni_door_reply(void *sp, nng_msg *msg)
 {
 	slot *s = sp;
+	if (s->batch != NULL) { /* its batch delivers it */
+		sni_batch_reply(s->batch, s, msg);
+		return;
+	}
 	if (s->parked) {
 		s->parked = false;
 		s->door->parked--;
@@ -444,7 +454,7 @@ sni_door_reply(void *sp, nng_msg *msg)
 		}
 		return;
 	}
-	if (msg == NULL && (msg = out_of_memory_reply()) == NULL) {
+	if (msg == NULL && (msg = sni_reply_oom(0)) == NULL) {
 		nng_ctx_recv(s->ctx, s->recv); /* nothing to answer with */
 		return;
 	}

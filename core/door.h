@@ -15,6 +15,8 @@
 
 #include "actor.h"
 
+typedef struct sni_batch sni_batch;
+
 /*
  * Opens a's door listening on url (the actor thread, at start). Errors:
  * nng's (SYN_EADDRINUSE, SYN_EADDRINVAL, ...), SYN_ENOMEM, SYN_EFORK.
@@ -72,6 +74,14 @@ void sni_door_handle_pipe(sni_actor *a, sni_node *n);
  * Actor thread.
  */
 int sni_door_park(void *slot);
+
+/*
+ * A stand-in for slot, for one call of the batch b that came through it
+ * (the same pipe): its reply goes to b. NULL when out of memory. Freed
+ * with sni_door_member_free once replied to. The loop.
+ */
+void *sni_door_member(void *slot, sni_batch *b);
+void  sni_door_member_free(void *member);
 
 /* Sends msg as the reply of the request held by slot (takes msg; NULL:
  * none could be made, the slot just receives again). */

@@ -59,7 +59,22 @@ struct sni_remote {
 	 * lock: owner << 32 | object -> references lent (a count). */
 	sni_ptrmap lent;
 	uint32_t   poll_id; /* the POLL in flight (its request id), or 0 */
+	/* Batches in flight, by the request id of the BATCH or FETCH that
+	 * waits for their replies; send_batch: the one being sent, or 0. */
+	sni_ptrmap batches;
+	uint32_t   send_batch;
 };
+
+/* A batch of calls in flight: its calls' request ids (0 once answered),
+ * and its name at the server (its BATCH's request id). */
+typedef struct rbatch {
+	uint32_t id;
+	uint32_t n;
+	uint32_t ids[SNI_BATCH_MAX];
+} rbatch;
+
+static uint32_t ctl_id(sni_remote *r);
+static void     fail_batch(sni_remote *r, rbatch *b, int rc, nng_msg *msg);
 
 static void (*_Atomic unlend_hook)(const syn_handle *h, uint64_t n);
 
@@ -185,6 +200,19 @@ unlend_all(sni_ptrmap *lent)
 	sni_ptrmap_fini(lent);
 }
 
+/* Under lock: forgets every batch in flight. */
+static void
+free_batches(sni_remote *r)
+{
+	size_t  i = 0;
+	rbatch *b;
+	while ((b = sni_ptrmap_next(&r->batches, &i)) != NULL) {
+		free(b);
+	}
+	sni_ptrmap_fini(&r->batches);
+	r->send_batch = 0;
+}
+
 /* Fails every call in flight with rc (the peer went, or the destroy);
  * what was lent to the server comes back. */
 static void
@@ -196,6 +224,7 @@ fail_all(sni_remote *r, int rc)
 	sni_ptrmap   lent = r->lent;
 	r->lent           = (sni_ptrmap) SNI_PTRMAP_INIT;
 	r->poll_id        = 0;
+	free_batches(r); /* their calls were in the table */
 	pthread_mutex_unlock(&r->lock);
 	for (size_t k = 0; k < n; k++) {
 		finish(r, fs[k], rc, NULL);
@@ -229,6 +258,94 @@ sendq_push(sni_remote *r, uint32_t id)
 	return 0;
 }
 
+/* Under lock: whether call id, queued, can go in a BATCH: a CALL that
+ * the server knows by its request id. */
+static bool
+batchable(sni_remote *r, uint32_t id, size_t *len)
+{
+	void       *v = sni_ptrmap_get(&r->calls, id_key(id));
+	syn_future *f = untag(v);
+	if (f == NULL || f->msg == NULL || ((uintptr_t) v & CARRIES_ID) == 0 ||
+	    sni_msg_kind(nng_msg_body(f->msg), nng_msg_len(f->msg)) !=
+	        SNI_MSG_CALL) {
+		return false;
+	}
+	*len = nng_msg_len(f->msg);
+	return true;
+}
+
+/* Under lock: how many calls from the head of the send queue, after
+ * first (taken from it already), go in one BATCH with it. */
+static uint32_t
+batch_size(sni_remote *r, uint32_t first)
+{
+	size_t   len, size = 0;
+	uint32_t n = 0;
+	if (!batchable(r, first, &size)) {
+		return 0;
+	}
+	while (n + 1 < SNI_BATCH_MAX && n < r->sendq_len &&
+	    batchable(r, r->sendq[(r->sendq_head + n) % r->sendq_cap], &len) &&
+	    size + len < r->limits.max_size / 2) {
+		size += len;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Under lock: first and the calls queued behind it packed in a BATCH, when
+ * there are such calls (else NULL, and nothing changed). Their messages
+ * go into it; the batch waits in r->batches for its REPLIES.
+ */
+static nng_msg *
+pack_batch(sni_remote *r, uint32_t first)
+{
+	uint32_t more = batch_size(r, first);
+	rbatch  *b    = more > 0 ? calloc(1, sizeof(*b)) : NULL;
+	nng_msg *msg  = NULL;
+	sni_wbuf w;
+	if (b == NULL) {
+		return NULL;
+	}
+	b->id = ctl_id(r);
+	b->n  = more + 1;
+	sni_wbuf_init(&w);
+	sni_msg_encode_bundle(&w, SNI_MSG_BATCH, b->id, 0, b->n);
+	for (uint32_t i = 0; i < b->n; i++) {
+		b->ids[i] = i == 0
+		    ? first
+		    : r->sendq[(r->sendq_head + i - 1) % r->sendq_cap];
+		syn_future *f =
+		    untag(sni_ptrmap_get(&r->calls, id_key(b->ids[i])));
+		sni_msg_bundle_add(
+		    &w, nng_msg_body(f->msg), nng_msg_len(f->msg));
+	}
+	if (w.err != 0 || nng_msg_alloc(&msg, 0) != 0 ||
+	    nng_msg_append(msg, w.buf, w.len) != 0 ||
+	    nng_msg_header_append_u32(msg, b->id) != 0 ||
+	    sni_ptrmap_put(&r->batches, id_key(b->id), b) != 0) {
+		if (msg != NULL) {
+			nng_msg_free(msg);
+		}
+		sni_wbuf_fini(&w);
+		free(b);
+		return NULL; /* they go one by one */
+	}
+	sni_wbuf_fini(&w);
+	for (uint32_t i = 0; i < b->n; i++) {
+		syn_future *f =
+		    untag(sni_ptrmap_get(&r->calls, id_key(b->ids[i])));
+		nng_msg_free(f->msg);
+		f->msg = NULL;
+	}
+	r->sendq_head = (r->sendq_head + more) % r->sendq_cap;
+	r->sendq_len -= more;
+	r->send_id    = 0;
+	r->send_batch = b->id;
+	return msg;
+}
+
 /* Under lock: the next request to send (its message taken from its
  * future), or NULL: then nothing is being sent. */
 static nng_msg *
@@ -245,6 +362,11 @@ next_to_send(sni_remote *r)
 		r->sendq_head = (r->sendq_head + 1) % r->sendq_cap;
 		r->sendq_len--;
 		syn_future *f = untag(sni_ptrmap_get(&r->calls, id_key(id)));
+		nng_msg    *b =
+                    f != NULL && f->msg != NULL ? pack_batch(r, id) : NULL;
+		if (b != NULL) {
+			return b;
+		}
 		if (f != NULL && f->msg != NULL) { /* not completed */
 			nng_msg *msg = f->msg;
 			f->msg       = NULL;
@@ -274,7 +396,14 @@ send_done(void *arg)
 	nng_msg    *lost = rc != 0 ? nng_aio_get_msg(r->send_aio) : NULL;
 	uint32_t    own  = 0;
 	pthread_mutex_lock(&r->lock);
-	if (lost != NULL && r->send_id != 0 &&
+	rbatch *b     = lost != NULL && r->send_batch != 0
+	        ? sni_ptrmap_del(&r->batches, id_key(r->send_batch))
+	        : NULL;
+	r->send_batch = 0;
+	if (b != NULL) { /* its calls are lost with it */
+		nng_msg_free(lost);
+		lost = NULL;
+	} else if (lost != NULL && r->send_id != 0 &&
 	    (f = take(r, r->send_id)) != NULL) {
 		f->msg = lost; /* unsent: finish gives back what it lent */
 		lost   = NULL;
@@ -287,6 +416,12 @@ send_done(void *arg)
 	}
 	nng_msg *next = next_to_send(r);
 	pthread_mutex_unlock(&r->lock);
+	if (b != NULL) {
+		fail_batch(r, b,
+		    rc == NNG_ETIMEDOUT || rc == NNG_ECLOSED ? SYN_ECONNRESET
+		                                             : rc,
+		    NULL);
+	}
 	if (f != NULL) {
 		finish(r, f,
 		    atomic_load(&r->closed) ? SYN_ECLOSED
@@ -332,6 +467,15 @@ queue_ctl(sni_remote *r, sni_wbuf *w, uint32_t own)
 	return 0;
 }
 
+/* Under lock: whether request id is in use (a call, the POLL, a batch). */
+static bool
+id_taken(sni_remote *r, uint32_t id)
+{
+	return id == r->poll_id ||
+	    sni_ptrmap_get(&r->calls, id_key(id)) != NULL ||
+	    sni_ptrmap_get(&r->batches, id_key(id)) != NULL;
+}
+
 /* Under lock: a request id for a control message, used by no call in
  * flight and not the POLL's. */
 static uint32_t
@@ -340,8 +484,7 @@ ctl_id(sni_remote *r)
 	uint32_t id;
 	do {
 		id = next_request_id(r);
-	} while (
-	    id == r->poll_id || sni_ptrmap_get(&r->calls, id_key(id)) != NULL);
+	} while (id_taken(r, id));
 	return id;
 }
 
@@ -451,6 +594,121 @@ repoll(sni_remote *r, nng_msg *msg)
 	}
 }
 
+/*
+ * Completes the calls of b not answered yet with rc, or (rc 0) with a
+ * copy each of the error reply msg; b goes. Not under lock.
+ */
+static void
+fail_batch(sni_remote *r, rbatch *b, int rc, nng_msg *msg)
+{
+	for (uint32_t i = 0; i < b->n; i++) {
+		pthread_mutex_lock(&r->lock);
+		syn_future *f = b->ids[i] != 0 ? take(r, b->ids[i]) : NULL;
+		pthread_mutex_unlock(&r->lock);
+		nng_msg *m = NULL;
+		if (f != NULL && msg != NULL && nng_msg_dup(&m, msg) != 0) {
+			m = NULL;
+		}
+		if (f != NULL) {
+			finish(r, f,
+			    m != NULL     ? 0
+			        : rc != 0 ? rc
+			                  : SYN_ENOMEM,
+			    m);
+		}
+	}
+	free(b);
+}
+
+/* One reply of batch b, inner[0..len-1]: it completes its call. */
+static void
+batch_reply(sni_remote *r, rbatch *b, const void *inner, size_t len)
+{
+	uint64_t id = 0;
+	uint32_t i  = 0;
+	sni_msg_call_id(inner, len, &id);
+	while (i < b->n && (id == 0 || b->ids[i] != id)) {
+		i++;
+	}
+	if (i == b->n) {
+		return; /* not one of its calls: dropped */
+	}
+	b->ids[i] = 0;
+	pthread_mutex_lock(&r->lock);
+	syn_future *f = take(r, (uint32_t) id);
+	pthread_mutex_unlock(&r->lock);
+	nng_msg *m = NULL;
+	if (f == NULL) {
+		return; /* completed meanwhile */
+	}
+	int rc = nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, inner, len) != 0
+	    ? SYN_ENOMEM
+	    : check_reply(r, m);
+	if (rc != 0 && m != NULL) {
+		nng_msg_free(m);
+		m = NULL;
+	}
+	finish(r, f, rc, m);
+}
+
+/*
+ * nng thread: the REPLIES to b's BATCH or FETCH (msg, taken): each
+ * completes its call; a FETCH goes for the rest, if any. An error answer
+ * fails the calls not answered.
+ */
+static void
+batch_replies(sni_remote *r, rbatch *b, nng_msg *msg)
+{
+	uint64_t   call_id, pending = 0;
+	uint32_t   count = 0, left = 0;
+	sni_reader rd;
+	int rc = sni_msg_decode_bundle(nng_msg_body(msg), nng_msg_len(msg),
+	    &r->limits, SNI_MSG_REPLIES, &call_id, &pending, &count, &rd);
+	if (rc != 0) {
+		int kind = sni_msg_kind(nng_msg_body(msg), nng_msg_len(msg));
+		fail_batch(r, b, rc,
+		    kind == SNI_MSG_ERROR && check_reply(r, msg) == 0 ? msg
+		                                                      : NULL);
+		nng_msg_free(msg);
+		return;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const void *inner;
+		size_t      len;
+		sni_msg_bundle_next(&rd, &inner, &len);
+		batch_reply(r, b, inner, len);
+	}
+	nng_msg_free(msg);
+	for (uint32_t i = 0; i < b->n; i++) {
+		left += b->ids[i] != 0;
+	}
+	if (left == 0 || pending == 0) {
+		sni_detail_set("the server's batch answered no more");
+		fail_batch(r, b, SYN_EPROTO, NULL);
+		return;
+	}
+	sni_wbuf w;
+	nng_msg *send = NULL;
+	pthread_mutex_lock(&r->lock);
+	uint32_t own = ctl_id(r);
+	sni_wbuf_init(&w);
+	sni_msg_encode_fetch(&w, own, b->id);
+	rc = queue_ctl(r, &w, own);
+	if (rc == 0 &&
+	    (rc = sni_ptrmap_put(&r->batches, id_key(own), b)) != 0) {
+		nng_msg_free(r->ctl[--r->nctl]);
+	}
+	if (rc == 0) {
+		send = kick(r);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (rc != 0) {
+		fail_batch(r, b, rc, NULL);
+	} else if (send != NULL) {
+		start_send(r, send);
+	}
+}
+
 /* nng thread: a reply came: it completes its call, if still waited for. */
 static void
 recv_done(void *arg)
@@ -471,12 +729,19 @@ recv_done(void *arg)
 	pthread_mutex_lock(&r->lock);
 	bool        polled = id != 0 && id == r->poll_id;
 	syn_future *f      = id != 0 && !polled ? take(r, id) : NULL;
+	rbatch     *b      = id != 0 && !polled && f == NULL
+	             ? sni_ptrmap_del(&r->batches, id_key(id))
+	             : NULL;
 	pthread_mutex_unlock(&r->lock);
 	if (polled) {
 		repoll(r, msg);
 		return;
 	}
 	nng_recv_aio(r->sock, r->recv_aio); /* the next one */
+	if (b != NULL) {
+		batch_replies(r, b, msg);
+		return;
+	}
 	if (f == NULL) {
 		nng_msg_free(msg); /* cancelled, or not ours */
 		return;
@@ -528,8 +793,7 @@ post_call(sni_actor *a, syn_future *f)
 		finish(r, f, SYN_ECLOSED, NULL);
 		return;
 	}
-	while (id == 0 || id == r->poll_id ||
-	    sni_ptrmap_get(&r->calls, id_key(id)) != NULL) {
+	while (id == 0 || id_taken(r, id)) {
 		id      = next_request_id(r);
 		carries = false;
 	}
@@ -758,6 +1022,7 @@ remote_free(sni_remote *r)
 	}
 	sni_ptrmap_fini(&r->calls);
 	sni_ptrmap_fini(&r->lent);
+	free_batches(r);
 	free(r->sendq);
 	for (uint32_t i = 0; i < r->nctl; i++) {
 		nng_msg_free(r->ctl[i]);

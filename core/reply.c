@@ -40,6 +40,22 @@ sni_reply_error(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id,
 	sni_reply_deliver(origin, origin_ptr, msg, code);
 }
 
+nng_msg *
+sni_reply_oom(uint64_t call_id)
+{
+	sni_wbuf w;
+	nng_msg *m = NULL;
+	sni_wbuf_init(&w);
+	sni_msg_encode_error(&w, call_id, SYN_ENOMEM, "out of memory", "");
+	if (w.err == 0 && nng_msg_alloc(&m, 0) == 0 &&
+	    nng_msg_append(m, w.buf, w.len) != 0) {
+		nng_msg_free(m);
+		m = NULL;
+	}
+	sni_wbuf_fini(&w);
+	return m;
+}
+
 void
 sni_reply_nil(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id)
 {

@@ -23,6 +23,10 @@ void sni_reply_deliver(int origin, void *origin_ptr, nng_msg *msg, int rc);
 void sni_reply_error(int origin, void *origin_ptr, nng_msg *msg,
     uint64_t call_id, int code, const char *message, const char *where);
 
+/* A bare SYN_ENOMEM ERROR for call_id, for when no reply could be
+ * built: NULL when even that does not fit in memory. */
+nng_msg *sni_reply_oom(uint64_t call_id);
+
 /* Replies with nil in msg (taken): a CLOSE's or a RELEASE's answer. */
 void sni_reply_nil(
     int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id);

@@ -220,6 +220,30 @@ sni_msg_encode_wrapped(sni_wbuf *w, int kind, uint64_t call_id, uint64_t id,
 	sni_mp_bin_with_body(w, inner, len);
 }
 
+void
+sni_msg_encode_bundle(
+    sni_wbuf *w, int kind, uint64_t call_id, uint64_t pending, uint32_t count)
+{
+	put_header(w, (uint8_t) kind);
+	sni_encode_uint(w, call_id);
+	sni_encode_uint(w, pending);
+	sni_encode_uint(w, count);
+}
+
+void
+sni_msg_bundle_add(sni_wbuf *w, const void *msg, size_t len)
+{
+	sni_mp_bin_with_body(w, msg, len);
+}
+
+void
+sni_msg_encode_fetch(sni_wbuf *w, uint64_t call_id, uint64_t batch)
+{
+	put_header(w, SNI_MSG_FETCH);
+	sni_encode_uint(w, call_id);
+	sni_encode_uint(w, batch);
+}
+
 int
 sni_msg_kind(const void *body, size_t len)
 {
@@ -245,7 +269,7 @@ sni_msg_check(const void *body, size_t len, const sni_limits *lim, int *kind)
 		return SYN_EMSGSIZE;
 	}
 	*kind = sni_msg_kind(body, len);
-	if (*kind < SNI_MSG_CALL || *kind > SNI_MSG_RESULT) {
+	if (*kind < SNI_MSG_CALL || *kind > SNI_MSG_FETCH) {
 		if (*kind >= 0) {
 			sni_detail_set("unknown message kind %d", *kind);
 		}
@@ -566,6 +590,63 @@ sni_msg_decode_wrapped(const void *body, size_t len, const sni_limits *lim,
 	*inner     = p;
 	*inner_len = h.num;
 	return check_end(&r, "wrapped message");
+}
+
+int
+sni_msg_decode_bundle(const void *body, size_t len, const sni_limits *lim,
+    int kind, uint64_t *call_id, uint64_t *pending, uint32_t *count,
+    sni_reader *r)
+{
+	uint64_t n;
+	int      rc = open_body(body, len, lim, kind, r);
+	if (rc != 0 || (rc = sni_read_uint(r, call_id)) != 0 ||
+	    (rc = sni_read_uint(r, pending)) != 0 ||
+	    (rc = sni_read_uint(r, &n)) != 0) {
+		return rc;
+	}
+	if (n == 0 || n > SNI_BATCH_MAX) {
+		sni_detail_set("a bundle of %llu messages (1 to %d)",
+		    (unsigned long long) n, SNI_BATCH_MAX);
+		return SYN_EPROTO;
+	}
+	sni_reader rest = *r;
+	for (uint64_t i = 0; i < n; i++) {
+		sni_head       h;
+		const uint8_t *p;
+		if (sni_read_head(&rest, &h) != 0 || h.sh != SH_BIN ||
+		    !sni_take(&rest, h.num, &p)) {
+			sni_detail_set("expected a message (bin) in a bundle");
+			return SYN_EPROTO;
+		}
+	}
+	*count = (uint32_t) n;
+	return check_end(&rest, "bundle");
+}
+
+void
+sni_msg_bundle_next(sni_reader *r, const void **msg, size_t *len)
+{
+	sni_head       h = { 0 };
+	const uint8_t *p = NULL;
+	/* checked whole by sni_msg_decode_bundle */
+	if (sni_read_head(r, &h) != 0 || !sni_take(r, h.num, &p)) {
+		h.num = 0;
+	}
+	*msg = p;
+	*len = h.num;
+}
+
+int
+sni_msg_decode_fetch(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, uint64_t *batch)
+{
+	sni_reader r;
+	int        rc = open_body(body, len, lim, SNI_MSG_FETCH, &r);
+	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
+	    (rc = sni_read_uint(&r, batch)) != 0) {
+		return rc;
+	}
+	return check_end(&r, "batch id");
 }
 
 int

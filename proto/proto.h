@@ -214,6 +214,16 @@ void sni_process_nonce_reset(void);
  *   RESULT   call id, callback id, message (bin): the client's answer
  *            to the CALL of that callback id (a RETURN or ERROR);
  *            answered by RETURN nil
+ * and for many calls in one message, from another process:
+ *   BATCH    call id (the batch's id), 0, count, then count messages
+ *            (bin), each a whole CALL with its own call id; answered by
+ *            REPLIES
+ *   REPLIES  call id, pending, count, then count messages (bin): the
+ *            replies of a batch's calls that finished, in any order,
+ *            each with its call's id; pending of its calls are not
+ *            answered yet: a FETCH asks for them
+ *   FETCH    call id, batch id: waits for more replies of that batch of
+ *            the same peer; answered by REPLIES
  * In a request from a client, a handle whose owner has SNI_PEER_OWNER
  * set names an object of the client itself (owner and object as the
  * client knows them, each under 2^32).
@@ -242,7 +252,13 @@ enum sni_msg_kind {
 	SNI_MSG_POLL     = 12,
 	SNI_MSG_CALLBACK = 13,
 	SNI_MSG_RESULT   = 14,
+	SNI_MSG_BATCH    = 15,
+	SNI_MSG_REPLIES  = 16,
+	SNI_MSG_FETCH    = 17,
 };
+
+/* The most messages a BATCH or a REPLIES carries. */
+#define SNI_BATCH_MAX 64
 
 /* A call as the decoder sees it: the fields point into the message. */
 typedef struct sni_call_view {
@@ -314,6 +330,33 @@ void sni_msg_encode_wrapped(sni_wbuf *w, int kind, uint64_t call_id,
 int sni_msg_decode_wrapped(const void *body, size_t len, const sni_limits *lim,
     int kind, uint64_t *call_id, uint64_t *id, const void **inner,
     size_t *inner_len);
+
+/*
+ * Encodes the head of a BATCH or a REPLIES (kind): count messages follow,
+ * each added with sni_msg_bundle_add (pending: 0 for a BATCH).
+ */
+void sni_msg_encode_bundle(
+    sni_wbuf *w, int kind, uint64_t call_id, uint64_t pending, uint32_t count);
+
+/* Adds a whole message, msg[0..len-1], to a bundle. */
+void sni_msg_bundle_add(sni_wbuf *w, const void *msg, size_t len);
+
+/*
+ * Checks a BATCH or REPLIES body (kind) whole: its head, then count
+ * (1 to SNI_BATCH_MAX) messages and nothing after them. *r is left at the
+ * first message, for sni_msg_bundle_next.
+ */
+int sni_msg_decode_bundle(const void *body, size_t len, const sni_limits *lim,
+    int kind, uint64_t *call_id, uint64_t *pending, uint32_t *count,
+    sni_reader *r);
+
+/* The next message of a bundle checked by sni_msg_decode_bundle. */
+void sni_msg_bundle_next(sni_reader *r, const void **msg, size_t *len);
+
+/* Encodes a FETCH of the replies of batch; checks one. */
+void sni_msg_encode_fetch(sni_wbuf *w, uint64_t call_id, uint64_t batch);
+int  sni_msg_decode_fetch(const void *body, size_t len, const sni_limits *lim,
+     uint64_t *call_id, uint64_t *batch);
 
 /* Checks a CANCEL body. */
 int sni_msg_decode_cancel(const void *body, size_t len, const sni_limits *lim,

@@ -281,6 +281,49 @@ START_TEST(many_in_flight)
 }
 END_TEST
 
+/* Calls made faster than they go out leave in batches: slow calls among
+ * quick ones delay none of them (their replies come as they are ready),
+ * and cancelling the slow ones reaches their tasks on the server. */
+START_TEST(batched_calls)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r = connect_to(&sv);
+	enum { N = 2000, SLOW = 7 };
+	syn_future **fs = calloc(N, sizeof(*fs));
+	for (int i = 0; i < N; i++) {
+		bool      slow = i % (N / SLOW) == N / SLOW / 2;
+		syn_value a    = syn_int(slow ? 60000 : i);
+		ck_assert_syn_ok(syn_call_future(
+		    r, slow ? "sleep_ms" : "square", &a, 1, &fs[i]));
+	}
+	int slow = 0;
+	for (int i = 0; i < N; i++) {
+		if (i % (N / SLOW) == N / SLOW / 2) {
+			slow++;
+			continue;
+		}
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, (int64_t) i * i);
+	}
+	ck_assert_int_ge(slow, SLOW);
+	for (int i = 0; i < N; i++) {
+		if (i % (N / SLOW) == N / SLOW / 2) {
+			ck_assert_syn_rc(syn_future_poll(fs[i]), SYN_EAGAIN);
+			ck_assert_syn_ok(syn_future_cancel(fs[i]));
+			ck_assert_syn_rc(syn_future_wait(fs[i]), SYN_ECANCELED);
+		}
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	ck_assert_int_eq(remote_int(r, "square", 12), 144);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
 static void *
 cancel_later(void *arg)
 {
@@ -504,6 +547,38 @@ START_TEST(bad_input_is_survived)
 	uint8_t handle_call[32] = { 0xc1, 1, 1, 0x00, 0xc0, 0xa4, 'e', 'c', 'h',
 		'o', 0x91, 0xd8, 1 };
 	ck_assert_int_eq(raw_frame(sv.url, handle_call, 13 + 16), 3);
+	/* Batches: two calls; a slow call and a quick one (the quick one's
+	 * reply comes at once); a reply where a call belongs and garbage in
+	 * a batch (each answered with its error); empty; and a FETCH of no
+	 * batch. */
+	uint8_t batch[64] = { 0xc1, 1, 15, 0x7f, 0x00, 0x02 };
+	size_t  n         = 6;
+	for (int i = 0; i < 2; i++) {
+		batch[n++] = 0xc4;
+		batch[n++] = sizeof(call);
+		memcpy(batch + n, call, sizeof(call));
+		batch[n + 3] = (uint8_t) (i + 1); /* its call id */
+		n += sizeof(call);
+	}
+	ck_assert_int_eq(raw_frame(sv.url, batch, n), 16); /* REPLIES */
+	static const uint8_t slow[] = { 0xc1, 1, 1, 0x05, 0xc0, 0xa8, 's', 'l',
+		'e', 'e', 'p', '_', 'm', 's', 0x91, 0xcd, 0xea, 0x60 };
+	uint8_t slow_batch[64]      = { 0xc1, 1, 15, 0x7f, 0x00, 0x02, 0xc4,
+		     sizeof(slow) };
+	memcpy(slow_batch + 8, slow, sizeof(slow));
+	memcpy(slow_batch + 8 + sizeof(slow), batch + 6, 2 + sizeof(call));
+	ck_assert_int_eq(
+	    raw_frame(sv.url, slow_batch, 8 + sizeof(slow) + 2 + sizeof(call)),
+	    16);
+	batch[8 + 2] = 2; /* the first is a RETURN */
+	ck_assert_int_eq(raw_frame(sv.url, batch, n), 16);
+	batch[8] = 0x00; /* and garbage */
+	ck_assert_int_eq(raw_frame(sv.url, batch, n), 16);
+	static const uint8_t empty[] = { 0xc1, 1, 15, 0x7f, 0x00, 0x00 };
+	ck_assert_int_eq(raw_frame(sv.url, empty, sizeof(empty)), 3);
+	static const uint8_t fetch[] = { 0xc1, 1, 17, 0x01, 0x7f };
+	ck_assert_int_eq(raw_frame(sv.url, fetch, sizeof(fetch)), 3);
+
 	uint8_t *big = calloc(1, 200000);
 	memcpy(big, call, sizeof(call));
 	int rc = raw_frame(sv.url, big, 200000); /* over 64 KiB */
@@ -1150,6 +1225,7 @@ suite(void)
 		TH_CASE("clients_come_and_go", clients_come_and_go),
 		TH_CASE("server_killed", server_killed),
 		TH_CASE("many_in_flight", many_in_flight),
+		TH_CASE("batched_calls", batched_calls),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),

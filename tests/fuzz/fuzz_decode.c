@@ -128,8 +128,9 @@ fuzz_stream(const uint8_t *data, size_t size)
 
 /* What a remote's replies and a door's peers go through first: the
  * whole-message check (handles admitted and denied), the call id, a
- * CANCEL, a POLL, the wrapped messages of callbacks, and the renaming
- * of handles in place (on a copy: the input is read-only). */
+ * CANCEL, a POLL, the wrapped messages of callbacks, a FETCH, BATCH and
+ * REPLIES bundles and the messages in them, and the renaming of handles
+ * in place (on a copy: the input is read-only). */
 static int
 rename_handle(void *ctx, syn_handle *h, bool *owned)
 {
@@ -147,7 +148,7 @@ fuzz_whole(const uint8_t *data, size_t size)
 			false, deny != 0, false };
 		int        kind;
 		if (sni_msg_check(data, size, &lim, &kind) == 0 &&
-		    (kind < SNI_MSG_CALL || kind > SNI_MSG_RESULT)) {
+		    (kind < SNI_MSG_CALL || kind > SNI_MSG_FETCH)) {
 			abort(); /* accepted a kind that does not exist */
 		}
 	}
@@ -162,6 +163,27 @@ fuzz_whole(const uint8_t *data, size_t size)
 	for (int kind = SNI_MSG_CALLBACK; kind <= SNI_MSG_RESULT; kind++) {
 		(void) sni_msg_decode_wrapped(
 		    data, size, &lim, kind, &id, &target, &inner, &inner_len);
+	}
+	(void) sni_msg_decode_fetch(data, size, &lim, &id, &target);
+	for (int kind = SNI_MSG_BATCH; kind <= SNI_MSG_REPLIES; kind++) {
+		uint64_t   pending;
+		uint32_t   count;
+		sni_reader r;
+		if (sni_msg_decode_bundle(data, size, &lim, kind, &id, &pending,
+		        &count, &r) != 0) {
+			continue;
+		}
+		for (uint32_t i = 0; i < count; i++) { /* each, as a message */
+			sni_msg_bundle_next(&r, &inner, &inner_len);
+			int inner_kind;
+			(void) sni_msg_check(
+			    inner, inner_len, &lim, &inner_kind);
+			(void) sni_msg_call_id(inner, inner_len, &id);
+		}
+		if (sni_reader_left(&r) != 0) {
+			abort(); /* a bundle checked whole has no trailing bytes
+			          */
+		}
 	}
 	uint8_t *copy = malloc(size + 1);
 	if (copy != NULL) {

@@ -47,6 +47,19 @@ SEEDS = {
     "msg_error": header(3) + b"\x05" + error(20, "canceled", "f"),
 }
 
+
+def bundle(kind, call_id, pending, messages):
+    out = header(kind) + bytes([call_id, pending, len(messages)])
+    for m in messages:
+        out += b"\xc4" + bytes([len(m)]) + m
+    return out
+
+
+CALL = header(1) + b"\x01\xc0" + s("square") + b"\x91\x2a"
+SEEDS["msg_batch"] = bundle(15, 0x7F, 0, [CALL, CALL])
+SEEDS["msg_replies"] = bundle(16, 0x7F, 1, [SEEDS["msg_return"]])
+SEEDS["msg_fetch"] = header(17) + b"\x03\x7f"
+
 os.makedirs(HERE, exist_ok=True)
 for name, data in SEEDS.items():
     with open(os.path.join(HERE, name), "wb") as f:
