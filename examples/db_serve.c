@@ -174,7 +174,7 @@ int
 DBConnection_fetch_impl(
     syn_task *t, DBConnection_state *self, syn_cstr q, syn_vptr *ret)
 {
-	int64_t n;
+	int64_t n  = 0;
 	int     rc = parse_query(t, self, q, &n);
 	if (rc != 0 || (rc = syn_sleep(t, FETCH_MS)) != 0) {
 		return rc;
@@ -199,7 +199,7 @@ DBConnection_fetch_impl(
 int
 DBConnection_query_impl(syn_task *t, DBConnection_state *self, syn_cstr q)
 {
-	int64_t n;
+	int64_t n  = 0;
 	int     rc = parse_query(t, self, q, &n);
 	for (int64_t i = 0; rc == 0 && i < n; i++) {
 		syn_value cells[2];
