@@ -35,6 +35,10 @@ struct sni_backcall {
 	uint32_t    queued; /* how many */
 	sni_ptrmap  sent;   /* callback id + 2 -> its future */
 	uint64_t    next_id;
+	/* Callback ids of sent calls that the server cancelled, to tell
+	 * the client before any call (a ring). */
+	uint64_t cancels[64];
+	uint32_t cancels_head, ncancels;
 };
 
 static const void *
@@ -156,10 +160,51 @@ sni_backcall_name(sni_actor *a, uint32_t pipe, syn_handle *h, bool *owned)
 	return rc;
 }
 
-/* Sends the next call not sent yet in answer to the waiting POLL. */
+/* Answers the waiting POLL with the CALLBACK in w (finished here); false
+ * when out of memory (the POLL still waits). */
+static bool
+answer_poll(sni_backcall *b, sni_wbuf *w)
+{
+	int rc = w->err != 0 ? SYN_ENOMEM : sni_msg_set_body(b->poll_msg, w);
+	sni_wbuf_fini(w);
+	if (rc != 0) {
+		return false;
+	}
+	void    *slot = b->poll;
+	nng_msg *msg  = b->poll_msg;
+	b->poll       = NULL;
+	b->poll_msg   = NULL;
+	sni_door_reply(slot, msg);
+	return true;
+}
+
+/* Tells the client, through the waiting POLL, of a cancel asked: its
+ * answer to that call completes it (after the call's cleanup there). */
+static void
+send_cancel(sni_backcall *b)
+{
+	uint64_t id     = b->cancels[b->cancels_head];
+	b->cancels_head = (b->cancels_head + 1) % 64;
+	b->ncancels--;
+	sni_wbuf w, inner;
+	sni_wbuf_init(&w);
+	sni_wbuf_init(&inner);
+	sni_msg_encode_cancel(&inner, 0, id);
+	sni_msg_encode_wrapped(
+	    &w, SNI_MSG_CALLBACK, b->poll_call_id, 0, inner.buf, inner.len);
+	w.err = w.err != 0 ? w.err : inner.err;
+	sni_wbuf_fini(&inner);
+	answer_poll(b, &w); /* else lost: the call runs its course */
+}
+
+/* Sends the next message for the client in answer to the waiting POLL:
+ * a cancel, else the next call not sent yet. */
 static void
 send_next(sni_backcall *b)
 {
+	while (b->poll != NULL && b->ncancels > 0) {
+		send_cancel(b);
+	}
 	while (b->poll != NULL && b->first != NULL) {
 		syn_future *f = b->first;
 		b->first      = (syn_future *) f->node.next;
@@ -178,20 +223,17 @@ send_next(sni_backcall *b)
 			fail(f, SYN_ENOMEM, NULL);
 			continue;
 		}
-		if (sni_msg_set_body(b->poll_msg, &w) != 0) {
+		nng_msg *call = f->msg;
+		f->msg        = NULL;
+		f->task       = (syn_task *) (uintptr_t) id; /* for a cancel */
+		if (!answer_poll(b, &w)) {
 			sni_ptrmap_del(&b->sent, id_key(id));
-			sni_wbuf_fini(&w);
+			f->task = NULL;
+			f->msg  = call;
 			fail(f, SYN_ENOMEM, NULL);
 			continue;
 		}
-		sni_wbuf_fini(&w);
-		nng_msg_free(f->msg);
-		f->msg     = NULL;
-		f->task    = (syn_task *) (uintptr_t) id; /* for a cancel */
-		void *slot = b->poll;
-		b->poll    = NULL;
-		sni_door_reply(slot, b->poll_msg);
-		b->poll_msg = NULL;
+		nng_msg_free(call);
 	}
 }
 
@@ -233,8 +275,14 @@ sni_backcall_node(sni_actor *a, sni_node *n)
 		b = p->back != NULL && p->back->server == a ? p->back : NULL;
 		sni_registry_unpin(f->actor_id);
 	}
-	if (cancel) { /* the caller goes first: a late answer is dropped */
-		if (b != NULL && take(b, f)) {
+	if (cancel) {
+		uint64_t id = (uint64_t) (uintptr_t) f->task;
+		if (b != NULL && id != 0 &&
+		    sni_ptrmap_get(&b->sent, id_key(id)) == f &&
+		    b->ncancels < 64) { /* sent: the client cancels it */
+			b->cancels[(b->cancels_head + b->ncancels++) % 64] = id;
+			send_next(b);
+		} else if (b != NULL && take(b, f)) { /* ends here */
 			fail(f, SYN_ECANCELED, NULL);
 		}
 		sni_future_cancel_done(f);

@@ -8,6 +8,7 @@
  * this process does; its reply goes back in a RESULT. Only what was
  * lent can be reached, and only plain values go back.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,11 +16,31 @@
 #include "future.h"
 #include "remote.h"
 
-/* What a running callback needs to answer. */
+/* What a running callback needs to answer, and to be cancelled. */
 typedef struct callback {
-	uint32_t remote; /* the remote actor it came through */
-	uint64_t id;     /* the server's callback id */
+	uint32_t         remote; /* the remote actor it came through */
+	uint64_t         id;     /* the server's callback id */
+	syn_future      *f;      /* the local call, while it runs */
+	struct callback *next;
 } callback;
+
+/* The callbacks running, for the server's cancels (any thread). */
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static callback       *running;
+
+static void
+unlink_running(callback *c)
+{
+	pthread_mutex_lock(&running_lock);
+	callback **pp = &running;
+	while (*pp != NULL && *pp != c) {
+		pp = &(*pp)->next;
+	}
+	if (*pp == c) {
+		*pp = c->next;
+	}
+	pthread_mutex_unlock(&running_lock);
+}
 
 static void
 answer_body(const callback *c, const void *body, size_t len)
@@ -59,6 +80,7 @@ local_done(syn_future *f, void *arg)
 {
 	callback *c = arg;
 	nng_msg  *m = f->msg;
+	unlink_running(c);
 	if (m == NULL) {
 		answer_error(c, f->rc != 0 ? f->rc : SYN_ENOMEM, NULL);
 	} else if (sni_msg_each_handle(nng_msg_body(m), nng_msg_len(m),
@@ -132,13 +154,41 @@ run_call(const callback *c, const sni_limits *lim, nng_msg *m)
 		nng_msg_free(m);
 		return SYN_ENOMEM;
 	}
-	*cc = *c;
+	*cc   = *c;
+	cc->f = f;
 	if (f->msg != NULL) {
 		nng_msg_free(f->msg);
 	}
 	f->msg = m;
+	pthread_mutex_lock(&running_lock);
+	cc->next = running;
+	running  = cc;
+	pthread_mutex_unlock(&running_lock);
 	sni_actor_post(a, &f->node);
 	sni_actor_release(a);
+	return 0;
+}
+
+/* A CANCEL of the server's: the call of that callback id, if it still
+ * runs, is cancelled (its answer tells the server, after its cleanup). */
+static int
+run_cancel(const callback *c, const sni_limits *lim, nng_msg *m)
+{
+	uint64_t id, target;
+	int      rc = sni_msg_decode_cancel(
+	         nng_msg_body(m), nng_msg_len(m), lim, &id, &target);
+	nng_msg_free(m);
+	if (rc != 0) {
+		return rc;
+	}
+	pthread_mutex_lock(&running_lock);
+	for (callback *r = running; r != NULL; r = r->next) {
+		if (r->remote == c->remote && r->id == target) {
+			syn_future_cancel(r->f);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&running_lock);
 	return 0;
 }
 
@@ -169,7 +219,7 @@ bool
 sni_callback_run(uint32_t id, const sni_limits *lim, nng_msg *msg)
 {
 	sni_limits  inner_lim = *lim;
-	callback    c         = { id, 0 };
+	callback    c         = { id, 0, NULL, NULL };
 	uint64_t    call_id;
 	const void *inner;
 	size_t      len;
@@ -191,9 +241,10 @@ sni_callback_run(uint32_t id, const sni_limits *lim, nng_msg *msg)
 	}
 	nng_msg_free(msg);
 	if (rc == 0) {
-		rc = kind == SNI_MSG_CALL ? run_call(&c, &inner_lim, m)
-		    : kind == SNI_MSG_RELEASE
-		    ? run_release(&c, &inner_lim, m)
+		rc = kind == SNI_MSG_CALL     ? run_call(&c, &inner_lim, m)
+		    : kind == SNI_MSG_RELEASE ? run_release(&c, &inner_lim, m)
+		    : kind == SNI_MSG_CANCEL
+		    ? run_cancel(&c, &inner_lim, m)
 		    : (sni_detail_set("a server calls back only methods (no "
 		                      "generators yet)"),
 		          nng_msg_free(m), SYN_ENOTSUP);

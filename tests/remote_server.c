@@ -13,7 +13,8 @@
  * or dropped (3); the class Counter(v) (add, value, plus(other), twin,
  * upto(n)), make_counter(v), sum([counters]) and foreign() (a proxy of
  * another synchronizer's Counter); callbacks into the client's objects:
- * call_back(obj, x) (obj.add(x)), keep(obj), call_kept(x), drop_kept().
+ * call_back(obj, x) (obj.add(x)), nap_back(obj, ms) (obj.nap(ms)),
+ * keep(obj), call_kept(x), drop_kept().
  * Not exported:
  * hidden().
  */
@@ -148,12 +149,13 @@ static syn_proxy *kept_cb; /* a client's object, kept by keep() */
 
 /* Awaits method "add"(x) of the client's object p; *ret is its result. */
 static int
-add_on(syn_task *t, syn_proxy *p, int64_t x, syn_value *ret)
+invoke_on(
+    syn_task *t, syn_proxy *p, const char *method, int64_t x, syn_value *ret)
 {
 	syn_value        a = syn_int(x);
 	syn_future      *f;
 	const syn_value *v;
-	int              rc = syn_invoke_future(p, "add", &a, 1, &f);
+	int              rc = syn_invoke_future(p, method, &a, 1, &f);
 	if (rc != 0) {
 		return syn_raise(t, rc, "%s", syn_last_error()->message);
 	}
@@ -166,6 +168,23 @@ add_on(syn_task *t, syn_proxy *p, int64_t x, syn_value *ret)
 	}
 	syn_future_free(f);
 	return rc;
+}
+
+static int
+add_on(syn_task *t, syn_proxy *p, int64_t x, syn_value *ret)
+{
+	return invoke_on(t, p, "add", x, ret);
+}
+
+/* nap_back(obj, ms): obj.nap(ms) on the client's object, awaited (a
+ * cancel of this call cancels that one). */
+static int
+nap_back(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_proxy *p;
+	int64_t    ms;
+	int        rc = syn_unpack(t, args, nargs, "Pi", &p, &ms);
+	return rc != 0 ? rc : invoke_on(t, p, "nap", ms, ret);
 }
 
 /* call_back(obj, x): obj.add(x) on the client's object. */
@@ -461,6 +480,7 @@ main(int argc, char **argv)
 		{ "sum", SYN_KIND_FUNCTION, sum },
 		{ "foreign", SYN_KIND_FUNCTION, foreign },
 		{ "call_back", SYN_KIND_FUNCTION, call_back },
+		{ "nap_back", SYN_KIND_FUNCTION, nap_back },
 		{ "keep", SYN_KIND_FUNCTION, keep },
 		{ "call_kept", SYN_KIND_FUNCTION, call_kept },
 		{ "drop_kept", SYN_KIND_FUNCTION, drop_kept },
@@ -482,7 +502,7 @@ main(int argc, char **argv)
 	static const char *const exports[] = { "square", "sleep_ms", "count",
 		"fail", "echo", "pid", "guarded", "counters", "slow_items",
 		"Counter", "make_counter", "sum", "foreign", "call_back",
-		"keep", "call_kept", "drop_kept", NULL };
+		"nap_back", "keep", "call_kept", "drop_kept", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .reply_timeout             = 300,
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0 };

@@ -1073,6 +1073,24 @@ local_add(syn_task *t, void *self, const syn_value *args, size_t nargs,
 	return rc;
 }
 
+/* nap(ms): sleeps; a cancel is counted in local_naps_cancelled. */
+static atomic_int local_naps_cancelled;
+
+static int
+local_nap(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) self;
+	int64_t ms;
+	int     rc = syn_unpack(t, args, nargs, "i", &ms);
+	if (rc == 0 &&
+	    (rc = syn_sleep(t, (syn_duration) ms)) == SYN_ECANCELED) {
+		atomic_fetch_add(&local_naps_cancelled, 1);
+	}
+	*ret = syn_int(ms);
+	return rc;
+}
+
 static void
 local_fini(void *self)
 {
@@ -1082,6 +1100,7 @@ local_fini(void *self)
 
 static const syn_method_def local_methods[] = {
 	{ "add", SYN_KIND_FUNCTION, local_add, 0 },
+	{ "nap", SYN_KIND_FUNCTION, local_nap, 0 },
 };
 
 /* A synchronizer of this process with a class LocalCounter. */
@@ -1090,7 +1109,7 @@ local_sync(void)
 {
 	syn_synchronizer s  = th_new();
 	syn_class_def    cd = { "LocalCounter", sizeof(local_counter), NULL,
-		   local_fini, local_methods, 1, 0 };
+		   local_fini, local_methods, 2, 0 };
 	ck_assert_syn_ok(syn_register_class(s, &cd));
 	return s;
 }
@@ -1216,6 +1235,39 @@ START_TEST(lent_refs_come_back)
 }
 END_TEST
 
+/* A server's call back cancelled with the server's call that awaits it:
+ * the method running here is cancelled too (its cleanup runs), and the
+ * caller hears SYN_ECANCELED; the connection serves on. */
+START_TEST(callback_cancel_crosses)
+{
+	atomic_store(&local_naps_cancelled, 0);
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r    = connect_to(&sv);
+	syn_synchronizer here = local_sync();
+	syn_proxy       *p;
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	syn_value   args[2] = { syn_proxy_value(p), syn_int(60000) };
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(r, "nap_back", args, 2, &f));
+	ck_assert_syn_rc(syn_future_wait_timeout(f, 200), SYN_ETIMEDOUT);
+	ck_assert_syn_ok(syn_future_cancel(f));
+	ck_assert_syn_rc(syn_future_wait_timeout(f, 10000), SYN_ECANCELED);
+	syn_future_free(f);
+	for (int i = 0; i < 400 && atomic_load(&local_naps_cancelled) == 0;
+	     i++) {
+		usleep(5000);
+	}
+	ck_assert_int_eq(atomic_load(&local_naps_cancelled), 1);
+	args[1] = syn_int(1);
+	ck_assert_int_eq(call_int2(r, "nap_back", args, 2), 1);
+	syn_proxy_release(p);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	server_stop(&sv);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -1239,6 +1291,7 @@ suite(void)
 		TH_CASE("stalled_reader", stalled_reader),
 		TH_CASE("callbacks", callbacks),
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),
+		TH_CASE("callback_cancel", callback_cancel_crosses),
 	};
 	return TH_SUITE("remote", cases);
 }
