@@ -113,15 +113,19 @@ serve_on_actor(sni_actor *a, void *arg)
 		sa->why = "the synchronizer has no mailbox socket (no_door)";
 		return SYN_ENOENT;
 	}
-	size_t max =
-	    sa->cfg->max_message != 0 ? sa->cfg->max_message : a->max_message;
-	int rc = sni_door_listen(
-	    a->door, sa->url, max, sa->cfg->ipc_mode, sa->bound, sa->size);
+	sni_listen_opts o = { sa->cfg->max_message != 0 ? sa->cfg->max_message
+		                                        : a->max_message,
+		sa->cfg->ipc_mode, sa->cfg->tls_cert_key_file,
+		sa->cfg->tls_ca_file };
+	sni_detail_clear();
+	int rc = sni_door_listen(a->door, sa->url, &o, sa->bound, sa->size);
 	if (rc != 0) {
 		sa->why = rc == SYN_ENOSPC ? "a synchronizer has 15 listeners "
 		                             "at most"
-		    : rc == SYN_EINVAL ? "bound is too small for the address"
-		                       : NULL;
+		    : rc == SYN_EINVAL && sni_detail_get()[0] == '\0'
+		    ? "bound is too small for the address"
+		    : sni_detail_get()[0] != '\0' ? sni_detail_get()
+		                                  : NULL;
 		return rc;
 	}
 	sni_door_set_reply_timeout(a->door, (int32_t) sa->cfg->reply_timeout);
@@ -136,12 +140,40 @@ serve_on_actor(sni_actor *a, void *arg)
 	return 0;
 }
 
+/* Whether url names nng's TLS transport. */
+static bool
+is_tls(const char *url)
+{
+	return strncmp(url, "tls+tcp", 7) == 0;
+}
+
+/* TLS files for a tls+tcp:// url, none for another: 0, or SYN_EINVAL
+ * with a detail. */
+static int
+check_tls(const char *url, const char *required, const char *what, bool others)
+{
+	if (is_tls(url) && required == NULL) {
+		return sni_error_set(SYN_EINVAL, what, url);
+	}
+	if (!is_tls(url) && (required != NULL || others)) {
+		return sni_error_set(SYN_EINVAL,
+		    "TLS files are for tls+tcp:// addresses only", url);
+	}
+	return 0;
+}
+
 static int
 check_serve(const char *url, const syn_serve_config *cfg)
 {
 	if (url == NULL || strlen(url) >= URL_MAX) {
 		return sni_error_set(
 		    SYN_EINVAL, "url is NULL or longer than 1023 bytes", "");
+	}
+	int rc = check_tls(url, cfg->tls_cert_key_file,
+	    "a tls+tcp:// listener needs config.tls_cert_key_file",
+	    cfg->tls_ca_file != NULL);
+	if (rc != 0) {
+		return rc;
 	}
 	if (cfg->reply_timeout < 0) {
 		return sni_error_set(SYN_EINVAL,
@@ -199,17 +231,28 @@ syn_connect(
 		    "config.max_message 0 or at least 64, timeout >= 0",
 		    "");
 	}
+	int rc = check_tls(url, cfg->tls_ca_file,
+	    "a tls+tcp:// connection needs config.tls_ca_file",
+	    cfg->tls_server_name != NULL || cfg->tls_cert_key_file != NULL);
+	if (rc != 0) {
+		return rc;
+	}
 	sp->id = 0;
 	size_t max =
 	    cfg->max_message != 0 ? cfg->max_message : SNI_DEFAULT_MAX_SIZE;
-	sni_actor *a;
-	int        rc = sni_remote_open(url, max,
-            cfg->timeout != 0 ? cfg->timeout : CONNECT_TIMEOUT_MS, &a, &sp->id);
+	sni_actor    *a;
+	sni_dial_opts o = { max,
+		cfg->timeout != 0 ? cfg->timeout : CONNECT_TIMEOUT_MS,
+		cfg->tls_ca_file, cfg->tls_server_name,
+		cfg->tls_cert_key_file };
+	sni_detail_clear();
+	rc = sni_remote_open(url, &o, &a, &sp->id);
 	if (rc != 0) {
 		return sni_error_set(rc,
 		    rc == SYN_EFORK ? "nng cannot be used in a forked child "
 		                      "of a process that used it"
-		                    : NULL,
+		        : sni_detail_get()[0] != '\0' ? sni_detail_get()
+		                                      : NULL,
 		    url);
 	}
 	sni_translate_install();

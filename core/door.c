@@ -10,6 +10,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include "backcall.h"
 #include "batch.h"
@@ -293,8 +294,35 @@ bound_url(nng_listener l, const char *url, char *bound, size_t size)
 	                                                         : 0;
 }
 
+/* Sets a new listener's options from o. */
+static int
+listener_options(nng_listener l, const char *url, const sni_listen_opts *o)
+{
+	int rc = nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, o->max_message);
+	if (rc == 0 && o->ipc_mode != 0 && strncmp(url, "ipc://", 6) == 0) {
+		rc = nng_listener_set_int(
+		    l, NNG_OPT_IPC_PERMISSIONS, o->ipc_mode);
+	}
+	if (rc == 0 && o->tls_cert_key_file != NULL &&
+	    (rc = nng_listener_set_string(
+	         l, NNG_OPT_TLS_CERT_KEY_FILE, o->tls_cert_key_file)) != 0) {
+		sni_detail_set("the certificate and key in %.200s cannot be "
+		               "used",
+		    o->tls_cert_key_file);
+	}
+	if (rc == 0 && o->tls_ca_file != NULL &&
+	    ((rc = nng_listener_set_string(
+	          l, NNG_OPT_TLS_CA_FILE, o->tls_ca_file)) != 0 ||
+	        (rc = nng_listener_set_int(l, NNG_OPT_TLS_AUTH_MODE,
+	             NNG_TLS_AUTH_MODE_REQUIRED)) != 0)) {
+		sni_detail_set("the CA certificates in %.200s cannot be used",
+		    o->tls_ca_file);
+	}
+	return rc;
+}
+
 int
-sni_door_listen(sni_door *d, const char *url, size_t max_message, int ipc_mode,
+sni_door_listen(sni_door *d, const char *url, const sni_listen_opts *o,
     char *bound, size_t size)
 {
 	nng_listener l;
@@ -305,10 +333,7 @@ sni_door_listen(sni_door *d, const char *url, size_t max_message, int ipc_mode,
 	if (rc != 0) {
 		return rc;
 	}
-	nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, max_message);
-	if (ipc_mode != 0 && strncmp(url, "ipc://", 6) == 0 &&
-	    (rc = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, ipc_mode)) !=
-	        0) {
+	if ((rc = listener_options(l, url, o)) != 0) {
 		nng_listener_close(l);
 		return rc;
 	}

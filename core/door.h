@@ -47,14 +47,22 @@ uint32_t sni_origin_pipe(int origin, const void *origin_ptr, bool *remote);
  */
 void sni_door_set_reply_timeout(sni_door *d, int32_t ms);
 
+/* How a listener listens. */
+typedef struct sni_listen_opts {
+	size_t      max_message; /* the largest request taken */
+	int         ipc_mode;    /* an ipc socket file's mode (0: nng's) */
+	const char *tls_cert_key_file; /* for tls+tcp://: see serve.h */
+	const char *tls_ca_file;       /* for tls+tcp://: asks clients for
+	                                  certificates signed by these */
+} sni_listen_opts;
+
 /*
- * Adds a listener on url to the door: requests up to max_message bytes,
- * an ipc socket file with mode ipc_mode (0: nng's default). The address
- * it took goes into bound (size bytes; NULL: not wanted): a tcp port 0
- * is replaced by the port picked. nng's errors.
+ * Adds a listener on url to the door, as o says. The address it took
+ * goes into bound (size bytes; NULL: not wanted): a tcp port 0 is
+ * replaced by the port picked. nng's errors.
  */
-int sni_door_listen(sni_door *d, const char *url, size_t max_message,
-    int ipc_mode, char *bound, size_t size);
+int sni_door_listen(sni_door *d, const char *url, const sni_listen_opts *o,
+    char *bound, size_t size);
 
 /*
  * Whether the door's pipe is not connected (any more: its requests may

@@ -20,6 +20,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "door.h"
@@ -990,19 +991,59 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	}
 }
 
+/* The TLS options of a new dialer, from o (none: not TLS). */
 static int
-remote_dial(sni_remote *r, const char *url, size_t max_message)
+dialer_tls(nng_dialer d, const sni_dial_opts *o)
+{
+	int rc = 0;
+	if (o->tls_ca_file != NULL &&
+	    (rc = nng_dialer_set_string(
+	         d, NNG_OPT_TLS_CA_FILE, o->tls_ca_file)) != 0) {
+		sni_detail_set("the CA certificates in %.200s cannot be used",
+		    o->tls_ca_file);
+	}
+	if (rc == 0 && o->tls_server_name != NULL) {
+		rc = nng_dialer_set_string(
+		    d, NNG_OPT_TLS_SERVER_NAME, o->tls_server_name);
+	}
+	if (rc == 0 && o->tls_cert_key_file != NULL &&
+	    (rc = nng_dialer_set_string(
+	         d, NNG_OPT_TLS_CERT_KEY_FILE, o->tls_cert_key_file)) != 0) {
+		sni_detail_set("the certificate and key in %.200s cannot be "
+		               "used",
+		    o->tls_cert_key_file);
+	}
+	return rc;
+}
+
+/* Dials url on a new dialer of r's socket, once (synchronously). */
+static int
+dial(sni_remote *r, const char *url, const sni_dial_opts *o)
+{
+	int rc = nng_dialer_create(&r->dialer, r->sock, url);
+	if (rc == 0 && (rc = dialer_tls(r->dialer, o)) == 0) {
+		rc = nng_dialer_start(r->dialer, 0);
+	}
+	if (rc == NNG_ECRYPTO || rc == NNG_EPEERAUTH) {
+		sni_detail_set("the TLS handshake failed (a certificate that "
+		               "does not verify?)");
+	}
+	return rc;
+}
+
+static int
+remote_dial(sni_remote *r, const char *url, const sni_dial_opts *o)
 {
 	int rc = nng_req0_open_raw(&r->sock);
 	if (rc != 0) {
 		return rc;
 	}
-	nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, max_message);
+	nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, o->max_message);
 	nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_PRE, pipe_event, r);
 	nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, pipe_event, r);
 	if ((rc = nng_aio_alloc(&r->send_aio, send_done, r)) != 0 ||
 	    (rc = nng_aio_alloc(&r->recv_aio, recv_done, r)) != 0 ||
-	    (rc = nng_dial(r->sock, url, &r->dialer, 0)) != 0) {
+	    (rc = dial(r, url, o)) != 0) {
 		nng_close(r->sock);
 		r->sock = (nng_socket) NNG_SOCKET_INITIALIZER;
 		return rc;
@@ -1039,8 +1080,8 @@ remote_free_late(void *r)
 }
 
 int
-sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
-    sni_actor **ap, uint32_t *idp)
+sni_remote_open(
+    const char *url, const sni_dial_opts *o, sni_actor **ap, uint32_t *idp)
 {
 	if (sni_door_unavailable()) {
 		return SYN_EFORK;
@@ -1057,15 +1098,15 @@ sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
 	sni_mpsc_init(&a->mbox);
 	a->remote = r;
 	a->post   = sni_remote_post;
-	a->limits = (sni_limits) { SNI_DEFAULT_MAX_DEPTH, max_message, false,
+	a->limits = (sni_limits) { SNI_DEFAULT_MAX_DEPTH, o->max_message, false,
 		false, false };
-	a->max_message     = max_message;
+	a->max_message     = o->max_message;
 	a->close_node.kind = SNI_NODE_CLOSE;
 	a->stop_node.kind  = SNI_NODE_STOP;
 	r->limits          = a->limits;
-	r->timeout_ms      = timeout_ms;
+	r->timeout_ms      = o->timeout_ms;
 	pthread_mutex_init(&r->lock, NULL);
-	int rc = remote_dial(r, url, max_message);
+	int rc = remote_dial(r, url, o);
 	if (rc == 0 && (a->url = strdup(url)) == NULL) {
 		rc = SYN_ENOMEM;
 	}

@@ -19,16 +19,24 @@
 
 typedef struct sni_remote sni_remote;
 
+/* How a connection dials. */
+typedef struct sni_dial_opts {
+	size_t      max_message; /* the largest reply taken */
+	int32_t     timeout_ms;  /* each send's wait for a connection */
+	const char *tls_ca_file; /* for tls+tcp://: see serve.h */
+	const char *tls_server_name;
+	const char *tls_cert_key_file;
+} sni_dial_opts;
+
 /*
- * Dials url (tcp://, ipc://, tls+tcp://, inproc://) and registers a
- * remote actor for it: *ap and *idp name it. Replies are taken up to
- * max_message bytes; timeout_ms bounds each send's wait for a connection
- * (the dial itself waits as the transport does: a refusal is at once). Any
- * thread. Errors: nng's (SYN_ECONNREFUSED, SYN_EADDRINVAL, ...), SYN_ENOMEM,
- * SYN_EFORK.
+ * Dials url (tcp://, ipc://, tls+tcp://, inproc://) as o says and
+ * registers a remote actor for it: *ap and *idp name it. The dial waits
+ * as the transport does (a refusal is at once). Any thread. Errors:
+ * nng's (SYN_ECONNREFUSED, SYN_EADDRINVAL, SYN_EPEERAUTH, ...), with a
+ * detail for TLS files that cannot be used, SYN_ENOMEM, SYN_EFORK.
  */
-int sni_remote_open(const char *url, size_t max_message, int32_t timeout_ms,
-    sni_actor **ap, uint32_t *idp);
+int sni_remote_open(
+    const char *url, const sni_dial_opts *o, sni_actor **ap, uint32_t *idp);
 
 /*
  * A call id for a CALL to remote actor a: the server knows the call by

@@ -453,7 +453,8 @@ main(int argc, char **argv)
 		return client(argv[2], atoi(argv[3]));
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: remote_server URL [MODE]\n");
+		fprintf(stderr,
+		    "usage: remote_server URL [MODE [CERT_KEY [CA]]]\n");
 		return 2;
 	}
 	syn_synchronizer s;
@@ -505,7 +506,9 @@ main(int argc, char **argv)
 		"nap_back", "keep", "call_kept", "drop_kept", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .reply_timeout             = 300,
-		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0 };
+		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0,
+		             .tls_cert_key_file = argc > 3 ? argv[3] : NULL,
+		             .tls_ca_file       = argc > 4 ? argv[4] : NULL };
 	char                     bound[1024];
 	int rc = syn_serve(s, argv[1], &scfg, bound, sizeof(bound));
 	if (rc != 0) {

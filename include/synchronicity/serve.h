@@ -73,20 +73,31 @@ typedef struct syn_serve_config {
 	 * 0: 10000. The shortest asked by any syn_serve() of the
 	 * synchronizer applies to all its listeners. */
 	syn_duration reply_timeout;
+	/* For a tls+tcp:// address (required there, refused elsewhere): a
+	 * PEM file holding the server's certificate chain and its private
+	 * key (not encrypted). Read when the listener starts. */
+	const char *tls_cert_key_file;
+	/* For tls+tcp://: a PEM file of CA certificates; when set, a client
+	 * must present a certificate signed by one of them (mutual TLS).
+	 * NULL: any client may connect. */
+	const char *tls_ca_file;
 } syn_serve_config;
 
 /*
  * Makes s reachable at url from other processes: "tcp://127.0.0.1:0"
- * (port 0: one is picked), "ipc:///path/to/socket", "tls+tcp://...".
+ * (port 0: one is picked), "ipc:///path/to/socket", "tls+tcp://..."
+ * (with cfg->tls_cert_key_file).
  * The address taken is copied into bound (size bytes, NUL-terminated;
  * NULL: not wanted): the port picked for port 0. May be called again for
  * more addresses (15 at most). The exports are added once the listener
  * listens. Any thread but s's own. Errors: SYN_EINVAL (a NULL or too long
- * url, bound too small, a bad export name), SYN_ENOENT (s has no mailbox
+ * url, bound too small, a bad export name, TLS files missing for
+ * tls+tcp:// or given for another scheme), SYN_ENOENT (s has no mailbox
  * socket: created with no_door), SYN_ENOSPC (15 listeners already),
  * SYN_ECLOSED, SYN_EFORK, SYN_ENOMEM, SYN_EDEADLK (from s's own thread),
  * SYN_ENOTSUP (s is a syn_connect() handle), nng's errors
- * (SYN_EADDRINUSE, SYN_EADDRINVAL, ...).
+ * (SYN_EADDRINUSE, SYN_EADDRINVAL, SYN_ENOENT or SYN_ECRYPTO for a TLS
+ * file that cannot be read or used, ...).
  */
 SYN_API int syn_serve(syn_synchronizer s, const char *url,
     const syn_serve_config *cfg, char *bound, size_t size);
@@ -99,6 +110,16 @@ typedef struct syn_connect_config {
 	 * on), in ms; then its call fails with SYN_ECONNRESET. The first
 	 * connection is made by syn_connect() itself. 0: 5000. */
 	syn_duration timeout;
+	/* For a tls+tcp:// address (required there, refused elsewhere): a
+	 * PEM file of the CA certificates the server's certificate must be
+	 * signed by. The server is always verified. */
+	const char *tls_ca_file;
+	/* For tls+tcp://: the name the server's certificate must carry.
+	 * NULL: the host of the url. */
+	const char *tls_server_name;
+	/* For tls+tcp://, when the server asks for one: a PEM file with this
+	 * client's certificate chain and private key. NULL: none. */
+	const char *tls_cert_key_file;
 } syn_connect_config;
 
 /*
@@ -115,8 +136,11 @@ typedef struct syn_connect_config {
  * with syn_future_callback() runs there, and must not block (no blocking
  * call, no destroy of *sp). syn_register() and the like on *sp give
  * SYN_ENOTSUP. Any thread. Errors:
- * SYN_EINVAL (a NULL url or sp, a bad config), SYN_ECONNREFUSED (nobody listens
- * there), SYN_EFORK, SYN_ENOMEM, nng's errors (SYN_EADDRINVAL, ...).
+ * SYN_EINVAL (a NULL url or sp, a bad config: TLS files missing for
+ * tls+tcp:// or given for another scheme), SYN_ECONNREFUSED (nobody
+ * listens there), SYN_EPEERAUTH or SYN_ECRYPTO (a TLS handshake that
+ * failed: a server whose certificate does not verify, or one that asked
+ * for ours), SYN_EFORK, SYN_ENOMEM, nng's errors (SYN_EADDRINVAL, ...).
  */
 SYN_API int syn_connect(
     const char *url, const syn_connect_config *cfg, syn_synchronizer *sp);
