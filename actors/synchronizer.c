@@ -149,6 +149,27 @@ syn_synchronizer_url(syn_synchronizer s, char *buf, size_t size)
 	return rc;
 }
 
+int
+syn_synchronizer_stats(syn_synchronizer s, syn_stats *out)
+{
+	if (out == NULL) {
+		return sni_error_set(SYN_EINVAL, "out is NULL", "");
+	}
+	sni_actor *a;
+	int        rc = sni_registry_pin(s.id, true, &a);
+	if (rc != 0) {
+		return rc;
+	}
+	if (a->post != NULL) { /* another process's, or a client's */
+		rc = sni_error_set(SYN_ENOTSUP,
+		    "the synchronizer is in another process", a->name);
+	} else {
+		sni_actor_stats(a, out);
+	}
+	sni_registry_unpin(s.id);
+	return rc;
+}
+
 /* ---- registering functions -------------------------------------------- */
 
 static int

@@ -38,6 +38,32 @@ sni_actor_self(void)
 	return self;
 }
 
+/* ---- statistics ------------------------------------------------------- */
+
+void
+sni_actor_stats(sni_actor *a, syn_stats *out)
+{
+	struct sni_actor_stats *st = &a->stats;
+	memset(out, 0, sizeof(*out));
+	uint64_t handled =
+	    atomic_load_explicit(&st->handled, memory_order_relaxed);
+	uint64_t ended = atomic_load_explicit(&st->ended, memory_order_relaxed);
+	uint64_t started =
+	    atomic_load_explicit(&st->started, memory_order_relaxed);
+	uint64_t pushed =
+	    atomic_load_explicit(&a->mbox.pushed, memory_order_relaxed);
+	out->calls_served    = ended;
+	out->calls_in_flight = started > ended ? started - ended : 0;
+	out->tasks_suspended =
+	    atomic_load_explicit(&st->suspended, memory_order_relaxed);
+	out->mailbox_depth = pushed > handled ? pushed - handled : 0;
+	out->slow_tasks = atomic_load_explicit(&st->slow, memory_order_relaxed);
+	for (int i = 0; i < SYN_LATENCY_BUCKETS; i++) {
+		out->latency_us[i] =
+		    atomic_load_explicit(&st->latency[i], memory_order_relaxed);
+	}
+}
+
 /* ---- fork ------------------------------------------------------------- */
 
 static void
@@ -125,6 +151,10 @@ actor_alloc(const syn_config *c)
 	a->max_message      = a->limits.max_size;
 	a->on_blocking      = c->on_blocking;
 	a->on_blocking_arg  = c->on_blocking_arg;
+	a->on_slow_task     = c->on_slow_task;
+	a->on_slow_task_arg = c->on_slow_task_arg;
+	a->slow_ns          = (uint64_t) c->slow_task_us * 1000u;
+	a->measure_latency  = c->measure_latency;
 	a->close_node.kind  = SNI_NODE_CLOSE;
 	a->stop_node.kind   = SNI_NODE_STOP;
 	sni_stack_pool_init(
@@ -267,6 +297,7 @@ drain(sni_actor *a)
 			__builtin_prefetch(next); /* its line, while n runs */
 		}
 		handle(a, n);
+		sni_stat_add(a->stats.handled, 1);
 		n = next;
 	}
 	return true;

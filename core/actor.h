@@ -86,7 +86,11 @@ struct sni_actor {
 	uint32_t   spin_ns;
 	sni_limits limits; /* for calls on the fast lane */
 	void (*on_blocking)(syn_synchronizer, const char *, void *);
-	void                *on_blocking_arg;
+	void *on_blocking_arg;
+	void (*on_slow_task)(syn_synchronizer, const char *, uint64_t, void *);
+	void                *on_slow_task_arg;
+	uint64_t             slow_ns; /* 0: tasks' run times not measured */
+	bool                 measure_latency;
 	struct sni_remote   *remote; /* another process's: no thread */
 	struct sni_backcall *back;   /* a client of a door's: no thread */
 	/* For an actor with no thread (remote or back): takes every node
@@ -130,7 +134,23 @@ struct sni_actor {
 	size_t           max_message;
 	int              start_rc;
 	_Atomic uint32_t started;
+
+	/* Counts for syn_synchronizer_stats: written by the loop only
+	 * (sni_stat_add), read by any thread. */
+	struct sni_actor_stats {
+		_Atomic uint64_t started, ended, suspended, handled, slow;
+		_Atomic uint64_t latency[SYN_LATENCY_BUCKETS];
+	} stats;
 };
+
+/* Adds n to a count of the loop's: a plain add, read atomically. */
+#define sni_stat_add(x, n)                                                     \
+	atomic_store_explicit(&(x),                                            \
+	    atomic_load_explicit(&(x), memory_order_relaxed) + (uint64_t) (n), \
+	    memory_order_relaxed)
+
+/* Reads a's counts into *out. Any thread, while a is pinned. */
+void sni_actor_stats(sni_actor *a, syn_stats *out);
 
 /*
  * Starts an actor for cfg (NULL: defaults) with the given ops: registers

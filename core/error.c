@@ -2,6 +2,7 @@
  * core/error.c: the error table's strings, and the thread's last error.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
@@ -92,13 +93,35 @@ syn_last_error(void)
 	return &last.pub;
 }
 
-int
-sni_error_set(int code, const char *message, const char *where)
+bool
+sni_debug(void)
 {
+	const char *v = getenv("SYN_DEBUG"); /* errors are rare: read each */
+	return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+const char *
+sni_raised_at(char *buf, size_t size, const char *file, int line)
+{
+	buf[0] = '\0';
+	if (sni_debug() && file != NULL) {
+		const char *base = strrchr(file, '/');
+		snprintf(buf, size, " [raised at %s:%d]",
+		    base != NULL ? base + 1 : file, line);
+	}
+	return buf;
+}
+
+int
+sni_error_set_at(int code, const char *message, const char *where,
+    const char *file, int line)
+{
+	char at[128];
 	if (message == NULL || message[0] == '\0') {
 		message = syn_strerror(code);
 	}
-	snprintf(last.message, sizeof(last.message), "%s", message);
+	snprintf(last.message, sizeof(last.message), "%s%s", message,
+	    sni_raised_at(at, sizeof(at), file, line));
 	snprintf(last.where, sizeof(last.where), "%s", where ? where : "");
 	last.pub.code = code;
 	return code;

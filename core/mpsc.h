@@ -48,6 +48,7 @@ struct sni_node {
 typedef struct sni_mpsc {
 	_Atomic(sni_node *) head;
 	_Atomic uint32_t    wake_seq;
+	_Atomic uint64_t    pushed; /* nodes pushed so far (statistics) */
 } sni_mpsc;
 
 #define SNI_MPSC_SLEEPING ((sni_node *) (uintptr_t) 1)
@@ -57,6 +58,7 @@ sni_mpsc_init(sni_mpsc *q)
 {
 	atomic_init(&q->head, NULL);
 	atomic_init(&q->wake_seq, 0);
+	atomic_init(&q->pushed, 0);
 }
 
 /*
@@ -66,6 +68,7 @@ sni_mpsc_init(sni_mpsc *q)
 static inline void
 sni_mpsc_push(sni_mpsc *q, sni_node *n)
 {
+	atomic_fetch_add_explicit(&q->pushed, 1, memory_order_relaxed);
 	sni_node *old = atomic_load_explicit(&q->head, memory_order_relaxed);
 	do {
 		n->next = old == SNI_MPSC_SLEEPING ? NULL : old;

@@ -32,14 +32,49 @@ static void fd_give_up(sni_task *t, int rc);
 
 /* ---- running and recycling -------------------------------------------- */
 
+/* A run of t that held the thread ns: slow, when over the bound. */
+static void
+note_run(sni_actor *a, sni_task *t, uint64_t ns)
+{
+	if (ns <= a->slow_ns) {
+		return;
+	}
+	sni_stat_add(a->stats.slow, 1);
+	if (a->on_slow_task != NULL) {
+		a->on_slow_task((syn_synchronizer) { a->id },
+		    t->call.name != NULL ? t->call.name : "", ns / 1000,
+		    a->on_slow_task_arg);
+	}
+}
+
+/* t ended after ns: into its latency bucket (see syn_stats). */
+static void
+note_latency(sni_actor *a, uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	int      i  = us == 0 ? 0 : 64 - __builtin_clzll(us);
+	sni_stat_add(
+	    a->stats
+	        .latency[i < SYN_LATENCY_BUCKETS ? i : SYN_LATENCY_BUCKETS - 1],
+	    1);
+}
+
 static void
 run(sni_actor *a, sni_task *t)
 {
-	a->current = t;
+	uint64_t t0 = a->slow_ns != 0 ? sni_now_ns() : 0;
+	a->current  = t;
 	sni_ctx_switch(&a->sched, &t->stack->ctx, t);
 	a->current = NULL;
+	if (t0 != 0) {
+		note_run(a, t, sni_now_ns() - t0);
+	}
 	if (!t->done) {
 		return;
+	}
+	sni_stat_add(a->stats.ended, 1);
+	if (a->measure_latency) {
+		note_latency(a, sni_now_ns() - t->started_ns);
 	}
 	if (t->prev != NULL) {
 		t->prev->next = t->next;
@@ -268,6 +303,10 @@ link_task(sni_actor *a, sni_task *t)
 	}
 	a->tasks = t;
 	a->ntasks++;
+	sni_stat_add(a->stats.started, 1);
+	if (a->measure_latency) {
+		t->started_ns = sni_now_ns();
+	}
 }
 
 int
@@ -385,7 +424,10 @@ sni_task_suspend(sni_task *t)
 		nng_msg_free(t->msg);
 		t->msg = NULL;
 	}
-	sni_ctx_switch(&t->stack->ctx, &t->actor->sched, NULL);
+	sni_actor *a = t->actor;
+	sni_stat_add(a->stats.suspended, 1);
+	sni_ctx_switch(&t->stack->ctx, &a->sched, NULL);
+	sni_stat_add(a->stats.suspended, (uint64_t) -1);
 	return t->wake_rc;
 }
 
@@ -676,24 +718,55 @@ syn_task_cancelled(syn_task *t)
 	return t != NULL && t->cancelled;
 }
 
-int
-syn_raise(syn_task *t, int code, const char *fmt, ...)
+/* Records code with the message fmt, ap (NULL: the code's own), raised
+ * at file:line. */
+static int
+raise_v(syn_task *t, int code, const char *file, int line, const char *fmt,
+    va_list ap)
 {
-	if (t == NULL || code == 0) {
-		return code;
+	char *text = NULL, *msg = NULL;
+	char  at[128];
+	if (fmt == NULL || vasprintf(&text, fmt, ap) < 0) {
+		text = NULL;
 	}
-	char   *msg = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	if (fmt == NULL || vasprintf(&msg, fmt, ap) < 0) {
+	sni_raised_at(at, sizeof(at), file, line);
+	if (asprintf(&msg, "%s%s", text != NULL ? text : syn_strerror(code),
+	        at) < 0) {
 		msg = NULL;
 	}
-	va_end(ap);
+	free(text);
 	free(t->err_msg);
 	free(t->err_where);
 	t->err_code  = code;
 	t->err_msg   = msg != NULL ? msg : strdup(syn_strerror(code));
 	t->err_where = NULL;
+	return code;
+}
+
+int
+syn_raise_at(
+    syn_task *t, int code, const char *file, int line, const char *fmt, ...)
+{
+	if (t == NULL || code == 0) {
+		return code;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	raise_v(t, code, file, line, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* The function behind the macro, for callers that take its address. */
+int(syn_raise)(syn_task *t, int code, const char *fmt, ...)
+{
+	if (t == NULL || code == 0) {
+		return code;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	raise_v(t, code, NULL, 0, fmt, ap);
+	va_end(ap);
 	return code;
 }
 

@@ -92,6 +92,8 @@ struct syn_task {
 	sni_aio     *awaited_aio;
 	void        *awaited_fd; /* its sni_fdwait, on its stack */
 
+	uint64_t started_ns; /* with measure_latency: when it started */
+
 	int   err_code; /* the detail of the error raised last */
 	char *err_msg;
 	char *err_where;

@@ -80,6 +80,20 @@ typedef struct syn_config {
 	 * call waits, and must not block. NULL: nothing is reported. */
 	void (*on_blocking)(syn_synchronizer s, const char *what, void *arg);
 	void *on_blocking_arg;
+	/* A task that holds the synchronizer's thread longer than this, in
+	 * microseconds, between two await points (a computation, or a
+	 * blocking call, that starves every other task of the
+	 * synchronizer) is counted in syn_stats.slow_tasks and reported to
+	 * on_slow_task, on the synchronizer's thread, once it lets go: what
+	 * names its call, us is how long it held on. It must not block.
+	 * 0: not watched (then nothing is measured). */
+	uint32_t slow_task_us;
+	void (*on_slow_task)(
+	    syn_synchronizer s, const char *what, uint64_t us, void *arg);
+	void *on_slow_task_arg;
+	/* true: each call's time from its start to its end goes into
+	 * syn_stats.latency_us (two clock reads per call). */
+	bool measure_latency;
 } syn_config;
 
 /*
@@ -113,6 +127,40 @@ SYN_API int syn_synchronizer_close(syn_synchronizer s);
  * destroyed there).
  */
 SYN_API int syn_synchronizer_destroy(syn_synchronizer s);
+
+/* The buckets of syn_stats.latency_us. */
+#define SYN_LATENCY_BUCKETS 32
+
+/*
+ * What a synchronizer has done and is doing, as syn_synchronizer_stats()
+ * reads it. Each count is read on its own while the synchronizer runs:
+ * the struct is a snapshot of each, not of all at one instant.
+ */
+typedef struct syn_stats {
+	/* Calls whose task ended (calls, method calls, generators, context
+	 * manager enters and exits), since the synchronizer started. */
+	uint64_t calls_served;
+	/* Tasks started and not ended: calls running or suspended. */
+	uint64_t calls_in_flight;
+	/* Of those, the tasks waiting at an await point now. */
+	uint64_t tasks_suspended;
+	/* Messages posted to the mailbox (calls, replies of what its tasks
+	 * await, timers' and nng's wake-ups) and not handled yet. */
+	uint64_t mailbox_depth;
+	/* Times a task held the thread longer than config.slow_task_us. */
+	uint64_t slow_tasks;
+	/* With config.measure_latency: calls served by their time from
+	 * start to end. latency_us[0] counts those under 1 us; latency_us[i]
+	 * those from 2^(i-1) up to 2^i us; the last bucket, all longer. */
+	uint64_t latency_us[SYN_LATENCY_BUCKETS];
+} syn_stats;
+
+/*
+ * Reads s's counts into *out. Any thread, any time: it does not stop s.
+ * Errors: SYN_EINVAL (out NULL), SYN_ECLOSED, SYN_ENOTSUP (s is a
+ * syn_connect() handle: its synchronizer is in another process).
+ */
+SYN_API int syn_synchronizer_stats(syn_synchronizer s, syn_stats *out);
 
 /*
  * Copies the address s listens on into buf (size bytes, NUL-terminated).

@@ -163,13 +163,24 @@ SYN_API bool syn_task_cancelled(syn_task *t);
  * row %d", id); code is a library code or SYN_EUSER(n). The message is
  * formatted as printf does and copied. The caller sees it when the task
  * returns that same code; a task that returns another code reports that
- * code with its standard description.
+ * code with its standard description. With SYN_DEBUG=1 in the
+ * environment, the message ends with where it was raised
+ * (" [raised at file.c:42]"): syn_raise is a macro over syn_raise_at
+ * that passes the caller's file and line.
  */
 SYN_API int syn_raise(syn_task *t, int code, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+SYN_API int syn_raise_at(
+    syn_task *t, int code, const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+#define syn_raise(t, code, ...) \
+	syn_raise_at((t), (code), __FILE__, __LINE__, __VA_ARGS__)
 
 /*
  * Checks and reads the call's arguments in one go, as scanf does. Each
