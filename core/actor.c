@@ -696,7 +696,8 @@ handle_cancel(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		return;
 	}
 	uint32_t pipe = sni_origin_pipe(origin, origin_ptr, NULL);
-	if (target != 0 && !cancel_call(a, pipe, target)) {
+	if (target != 0 && !cancel_call(a, pipe, target) &&
+	    !sni_batch_cancel_waiting(a, pipe, target)) {
 		a->early[a->early_next] =
 		    (struct sni_early_cancel) { pipe, target };
 		a->early_next = (a->early_next + 1) % 32;
@@ -810,6 +811,14 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		return;
 	case SNI_MSG_CANCEL:
 		handle_cancel(a, msg, origin, origin_ptr, lim);
+		return;
+	case SNI_MSG_HELLO:
+		if (origin != SNI_ORIGIN_DOOR) {
+			sni_reply_error(origin, origin_ptr, msg, 0, SYN_EPROTO,
+			    "a HELLO comes through a socket", a->name);
+		} else {
+			sni_door_hello(a, msg, origin_ptr, lim);
+		}
 		return;
 	case SNI_MSG_BATCH:
 	case SNI_MSG_FETCH:

@@ -101,20 +101,22 @@ struct sni_actor {
 	pthread_t            thread;
 
 	/* The actor thread's own state. */
-	sni_ctx        sched;   /* the loop's context */
-	sni_task      *current; /* the task running now */
-	sni_stack_pool stacks;
-	sni_timer_heap timers;
-	sni_task      *tasks; /* every live task */
-	uint32_t       ntasks;
-	sni_door      *door;
-	sni_aio       *aios;       /* every syn_aio_alloc() aio */
-	sni_ptrmap     aio_map;    /* their nng_aio to them */
-	sni_ptrmap     streams;    /* open generators, by stream id */
-	sni_ptrmap     backcalls;  /* pipe + 2 -> its sni_backcall */
-	sni_ptrmap     live_pipes; /* the door's pipes now: pipe + 2 */
-	sni_ptrmap     batches;    /* pipe << 32 | id -> sni_batch */
-	bool           closed;     /* new calls are refused */
+	sni_ctx           sched;   /* the loop's context */
+	sni_task         *current; /* the task running now */
+	sni_stack_pool    stacks;
+	sni_timer_heap    timers;
+	sni_task         *tasks; /* every live task */
+	uint32_t          ntasks;
+	sni_door         *door;
+	sni_aio          *aios;        /* every syn_aio_alloc() aio */
+	sni_ptrmap        aio_map;     /* their nng_aio to them */
+	sni_ptrmap        streams;     /* open generators, by stream id */
+	sni_ptrmap        backcalls;   /* pipe + 2 -> its sni_backcall */
+	sni_ptrmap        live_pipes;  /* the door's pipes now: pipe + 2 */
+	sni_ptrmap        batches;     /* pipe << 32 | id -> sni_batch */
+	struct sni_batch *batch_queue; /* batches waiting to start */
+	bool              batch_starting;
+	bool              closed; /* new calls are refused */
 	/* CANCELs from other processes that came before their call (the
 	 * door's contexts may hand requests over out of order): a ring. */
 	struct sni_early_cancel {

@@ -325,7 +325,7 @@ sni_backcall_poll(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 		rc = backcall_get(a, pipe, &b);
 	}
 	if (rc == 0 && b->poll != slot) {
-		rc = sni_door_park(slot);
+		rc = sni_door_park(slot, SNI_PARK_POLL);
 	}
 	if (rc != 0) {
 		sni_reply_error(SNI_ORIGIN_DOOR, slot, msg, id, rc,

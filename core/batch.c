@@ -22,11 +22,15 @@ struct sni_batch {
 	void    *carrier; /* the door slot waiting for replies, or NULL */
 	nng_msg *carrier_msg;
 	uint64_t carrier_call_id;
-	bool     starting; /* its calls are being started */
-	bool     orphan;   /* its pipe went: nothing more is delivered */
-	uint32_t pending;  /* calls not answered yet */
-	uint32_t nready;   /* replies not delivered yet */
-	nng_msg *ready[SNI_BATCH_MAX];
+	bool     starting;        /* its calls are being started */
+	uint32_t count;           /* its calls */
+	uint64_t cancelled;       /* waiting, calls cancelled: a bit each */
+	const sni_limits *lim;    /* theirs */
+	sni_batch        *next;   /* waiting to start: the queue's next */
+	bool              orphan; /* its pipe went: nothing more is delivered */
+	uint32_t          pending; /* calls not answered yet */
+	uint32_t          nready;  /* replies not delivered yet */
+	nng_msg          *ready[SNI_BATCH_MAX];
 	uint64_t call_ids[SNI_BATCH_MAX]; /* of the members, by index */
 	void    *members[SNI_BATCH_MAX];
 };
@@ -54,10 +58,10 @@ static uint32_t
 encode_replies(const sni_actor *a, sni_batch *b, sni_wbuf *w)
 {
 	uint32_t n    = 0;
-	size_t   size = 0;
+	size_t   size = 32, max = sni_door_peer_max(a, b->pipe);
 	while (n < b->nready &&
-	    (n == 0 || size + nng_msg_len(b->ready[n]) < a->max_message / 2)) {
-		size += nng_msg_len(b->ready[n++]);
+	    (n == 0 || size + nng_msg_len(b->ready[n]) + 5 <= max)) {
+		size += nng_msg_len(b->ready[n++]) + 5; /* and its bin's head */
 	}
 	sni_msg_encode_bundle(w, SNI_MSG_REPLIES, b->carrier_call_id,
 	    b->pending + b->nready - n, n);
@@ -80,7 +84,8 @@ flush(sni_actor *a, sni_batch *b)
 		return;
 	}
 	if (b->nready == 0 && b->pending > 0) {
-		sni_door_park(b->carrier); /* else it waits among the busy */
+		/* else it waits among the busy */
+		sni_door_park(b->carrier, SNI_PARK_FETCH);
 		return;
 	}
 	sni_wbuf w;
@@ -121,10 +126,15 @@ start_member(sni_actor *a, sni_batch *b, uint32_t i, const void *inner,
 	if ((b->members[i] = sni_door_member(b->carrier, b)) == NULL ||
 	    nng_msg_alloc(&m, 0) != 0) {
 		b->pending--;
-		if (b->members[i] != NULL) {
-			sni_door_member_free(b->members[i]);
-		}
+		sni_door_member_free(b->members[i]);
+		b->members[i] = NULL;
 		return; /* no memory: that call is lost (its caller waits) */
+	}
+	if ((b->cancelled >> i) & 1) { /* cancelled while it waited */
+		sni_reply_error(SNI_ORIGIN_DOOR, b->members[i], m,
+		    b->call_ids[i], SYN_ECANCELED, "the call was cancelled",
+		    a->name);
+		return;
 	}
 	if (nng_msg_append(m, inner, len) != 0 || kind != SNI_MSG_CALL) {
 		sni_reply_error(SNI_ORIGIN_DOOR, b->members[i], m,
@@ -134,6 +144,108 @@ start_member(sni_actor *a, sni_batch *b, uint32_t i, const void *inner,
 		return;
 	}
 	sni_actor_dispatch(a, m, SNI_ORIGIN_DOOR, b->members[i], lim);
+}
+
+/* Starts every call of b, from its carrier's BATCH, then answers with
+ * the replies ready. */
+static void
+start_batch(sni_actor *a, sni_batch *b)
+{
+	uint64_t   id, pending;
+	uint32_t   count;
+	sni_reader r;
+	sni_msg_decode_bundle(nng_msg_body(b->carrier_msg),
+	    nng_msg_len(b->carrier_msg), b->lim, SNI_MSG_BATCH, &id, &pending,
+	    &count, &r); /* checked when it came */
+	b->starting = true;
+	for (uint32_t i = 0; i < b->count; i++) {
+		const void *inner;
+		size_t      len;
+		sni_msg_bundle_next(&r, &inner, &len);
+		start_member(a, b, i, inner, len, b->lim);
+	}
+	b->starting = false;
+	if (b->pending == 0 && b->nready == 0) { /* nothing could start */
+		void    *slot = b->carrier;
+		nng_msg *msg  = b->carrier_msg;
+		b->carrier    = NULL;
+		batch_free(a, b);
+		sni_reply_error(SNI_ORIGIN_DOOR, slot, msg, id, SYN_ENOMEM,
+		    "no memory for a batch", a->name);
+		return;
+	}
+	flush(a, b);
+}
+
+/* b waits to start: the door runs as many batch members as it may. */
+static void
+queue_batch(sni_actor *a, sni_batch *b)
+{
+	sni_batch **pp = (sni_batch **) &a->batch_queue;
+	while (*pp != NULL) {
+		pp = &(*pp)->next;
+	}
+	*pp = b;
+}
+
+/* Takes b out of the queue of batches waiting: true when it was there. */
+static bool
+unqueue_batch(sni_actor *a, sni_batch *b)
+{
+	sni_batch **pp = (sni_batch **) &a->batch_queue;
+	while (*pp != NULL && *pp != b) {
+		pp = &(*pp)->next;
+	}
+	if (*pp == NULL) {
+		return false;
+	}
+	*pp = b->next;
+	return true;
+}
+
+/* Starts the batches waiting, in order, while their calls fit. */
+static void
+start_waiting(sni_actor *a)
+{
+	if (a->batch_starting) {
+		return; /* a call that ended while one starts: it goes on */
+	}
+	a->batch_starting = true;
+	sni_batch *b;
+	while ((b = a->batch_queue) != NULL &&
+	    sni_door_members_fit(b->carrier, b->count)) {
+		a->batch_queue = b->next;
+		start_batch(a, b);
+	}
+	a->batch_starting = false;
+}
+
+bool
+sni_batch_cancel_waiting(sni_actor *a, uint32_t pipe, uint64_t call_id)
+{
+	for (sni_batch *b = a->batch_queue; b != NULL; b = b->next) {
+		if (b->pipe != pipe) {
+			continue;
+		}
+		uint64_t   id, pending;
+		uint32_t   count;
+		sni_reader r;
+		sni_msg_decode_bundle(nng_msg_body(b->carrier_msg),
+		    nng_msg_len(b->carrier_msg), b->lim, SNI_MSG_BATCH, &id,
+		    &pending, &count, &r);
+		for (uint32_t i = 0; i < count; i++) {
+			const void *inner;
+			size_t      len;
+			uint64_t    cid = 0;
+			sni_msg_bundle_next(&r, &inner, &len);
+			if (sni_msg_call_id(inner, len, &cid) == 0 &&
+			    cid == call_id) {
+				b->cancelled |= (uint64_t) 1 << i;
+				return true;
+			}
+		}
+	}
+	return false;
 }
 
 void
@@ -147,9 +259,9 @@ sni_batch_handle(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 	int rc = sni_msg_decode_bundle(nng_msg_body(msg), nng_msg_len(msg), lim,
 	    SNI_MSG_BATCH, &id, &pending, &count, &r);
 	sni_batch *b = NULL;
-	if (rc == 0 && !remote) {
-		sni_detail_set("a BATCH comes from another process");
-		rc = SYN_EPROTO;
+	if (rc == 0 && sni_door_pipe_gone(a, pipe)) {
+		sni_detail_set("the connection closed");
+		rc = SYN_ECONNRESET; /* nobody to answer: nothing starts */
 	} else if (rc == 0 &&
 	    sni_ptrmap_get(&a->batches, batch_key(pipe, id)) != NULL) {
 		sni_detail_set(
@@ -171,22 +283,13 @@ sni_batch_handle(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 		.carrier         = slot,
 		.carrier_msg     = msg,
 		.carrier_call_id = id,
-		.starting        = true };
-	for (uint32_t i = 0; i < count; i++) {
-		const void *inner;
-		size_t      len;
-		sni_msg_bundle_next(&r, &inner, &len);
-		start_member(a, b, i, inner, len, lim);
-	}
-	b->starting = false;
-	if (b->pending == 0 && b->nready == 0) { /* nothing could start */
-		b->carrier = NULL;
-		batch_free(a, b);
-		sni_reply_error(SNI_ORIGIN_DOOR, slot, msg, id, SYN_ENOMEM,
-		    "no memory for a batch", a->name);
+		.count           = count,
+		.lim             = lim };
+	if (a->batch_queue != NULL || !sni_door_members_fit(slot, count)) {
+		queue_batch(a, b); /* its carrier stays busy meanwhile */
 		return;
 	}
-	flush(a, b);
+	start_batch(a, b);
 }
 
 void
@@ -199,9 +302,7 @@ sni_batch_fetch(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 	int        rc   = sni_msg_decode_fetch(
 	             nng_msg_body(msg), nng_msg_len(msg), lim, &id, &batch);
 	if (rc == 0 &&
-	    (!remote ||
-	        (b = sni_ptrmap_get(&a->batches, batch_key(pipe, batch))) ==
-	            NULL)) {
+	    (b = sni_ptrmap_get(&a->batches, batch_key(pipe, batch))) == NULL) {
 		sni_detail_set("no batch %llu of this connection",
 		    (unsigned long long) batch);
 		rc = SYN_EPROTO;
@@ -221,6 +322,34 @@ sni_batch_fetch(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 	flush(a, b);
 }
 
+/*
+ * The reply msg (taken; NULL: none could be made) with call id id: a
+ * call refused before its id was read is answered with 0, which the
+ * client could not match. NULL when out of memory.
+ */
+static nng_msg *
+with_call_id(nng_msg *msg, uint64_t id)
+{
+	uint64_t has = 0;
+	if (msg != NULL &&
+	    sni_msg_call_id(nng_msg_body(msg), nng_msg_len(msg), &has) == 0 &&
+	    has == id) {
+		return msg;
+	}
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	if (msg == NULL ||
+	    sni_msg_recall(nng_msg_body(msg), nng_msg_len(msg), id, &w) != 0 ||
+	    w.err != 0 || sni_msg_set_body(msg, &w) != 0) {
+		if (msg != NULL) {
+			nng_msg_free(msg);
+		}
+		msg = sni_reply_oom(id);
+	}
+	sni_wbuf_fini(&w);
+	return msg;
+}
+
 void
 sni_batch_reply(sni_batch *b, void *member, nng_msg *msg)
 {
@@ -232,9 +361,7 @@ sni_batch_reply(sni_batch *b, void *member, nng_msg *msg)
 	sni_door_member_free(member);
 	b->members[i] = NULL;
 	b->pending--;
-	if (msg == NULL) {
-		msg = sni_reply_oom(b->call_ids[i]);
-	}
+	msg = with_call_id(msg, b->call_ids[i]);
 	if (b->orphan || msg == NULL) {
 		if (msg != NULL) {
 			nng_msg_free(msg);
@@ -242,10 +369,11 @@ sni_batch_reply(sni_batch *b, void *member, nng_msg *msg)
 		if (b->orphan && b->pending == 0) {
 			batch_free(a, b);
 		}
-		return;
+	} else {
+		b->ready[b->nready++] = msg;
+		flush(a, b);
 	}
-	b->ready[b->nready++] = msg;
-	flush(a, b);
+	start_waiting(a); /* a member's place is free */
 }
 
 void
@@ -266,6 +394,7 @@ sni_batch_pipe_gone(sni_actor *a, uint32_t pipe)
 		for (size_t k = 0; k < n; k++) {
 			b         = gone[k];
 			b->orphan = true;
+			unqueue_batch(a, b); /* waiting: it never starts */
 			if (b->carrier != NULL) {
 				sni_reply_error(SNI_ORIGIN_DOOR, b->carrier,
 				    b->carrier_msg, b->carrier_call_id,
@@ -302,4 +431,5 @@ sni_batches_fini(sni_actor *a)
 		free(b);
 	}
 	sni_ptrmap_fini(&a->batches);
+	a->batch_queue = NULL;
 }

@@ -15,6 +15,7 @@
 #ifndef SNI_BATCH_H
 #define SNI_BATCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <nng/nng.h>
@@ -31,6 +32,10 @@ void sni_batch_fetch(
 /* The loop: the reply of the batch member member (msg taken; NULL: none
  * could be made). Called by sni_door_reply. */
 void sni_batch_reply(sni_batch *b, void *member, nng_msg *msg);
+
+/* The loop: a CANCEL of pipe's call call_id that runs nowhere: true when
+ * the call waits in a batch not started yet (it will not run). */
+bool sni_batch_cancel_waiting(sni_actor *a, uint32_t pipe, uint64_t call_id);
 
 /* The loop: pipe closed: its batches deliver nothing more. */
 void sni_batch_pipe_gone(sni_actor *a, uint32_t pipe);

@@ -23,19 +23,20 @@
 
 #define SLOTS_FIRST 8
 #define SLOTS_MAX 1024  /* requests handled at once */
-#define PARKED_MAX 1024 /* and requests parked besides */
+#define PARKED_MAX 1024 /* and requests parked besides, of each kind */
 
 typedef struct slot {
-	sni_node   node; /* SNI_NODE_DOOR, posted with a request */
-	sni_door  *door;
-	nng_ctx    ctx;
-	nng_aio   *recv;
-	nng_aio   *send;
-	nng_msg   *msg;    /* the request just received */
-	uint32_t   pipe;   /* the pipe of the request in hand */
-	bool       remote; /* it came from another process */
-	bool       parked; /* held for long, not counted busy (a POLL) */
-	sni_batch *batch;  /* a member of this batch: no nng context */
+	sni_node  node; /* SNI_NODE_DOOR, posted with a request */
+	sni_door *door;
+	nng_ctx   ctx;
+	nng_aio  *recv;
+	nng_aio  *send;
+	nng_msg  *msg;    /* the request just received */
+	uint32_t  pipe;   /* the pipe of the request in hand */
+	bool      remote; /* it came from another process */
+	int8_t    parked; /* held for long, not counted busy: a
+	                     SNI_PARK_ kind + 1, or 0 */
+	sni_batch *batch; /* a member of this batch: no nng context */
 } slot;
 
 struct sni_door {
@@ -50,8 +51,10 @@ struct sni_door {
 	atomic_int   sending; /* replies handed to nng, not yet sent */
 	slot       **slots;
 	uint32_t     nslots;
-	uint32_t     busy;   /* slots holding a request (actor side) */
-	uint32_t     parked; /* slots parked (see sni_door_park) */
+	uint32_t     busy;         /* slots holding a request (actor side) */
+	uint32_t     parked;       /* slots parked (see sni_door_park) */
+	uint32_t     parked_of[2]; /* of each kind */
+	uint32_t     members;      /* batch members alive */
 	sni_limits   limits;
 	sni_limits   remote_limits; /* for other processes: no OBJECT exts */
 	nng_duration reply_timeout; /* for other processes' replies */
@@ -214,6 +217,59 @@ sni_door_pipe_gone(const sni_actor *a, uint32_t pipe)
 	return sni_ptrmap_get(&a->live_pipes, pipe_key(pipe)) == NULL;
 }
 
+size_t
+sni_door_peer_max(const sni_actor *a, uint32_t pipe)
+{
+	uintptr_t v =
+	    (uintptr_t) sni_ptrmap_get(&a->live_pipes, pipe_key(pipe));
+	return v > 1 ? (size_t) (v - 1) : a->max_message;
+}
+
+/* The largest request the door takes on pipe (its listener's limit). */
+static size_t
+request_max(const sni_actor *a, uint32_t pipe)
+{
+	size_t sz = 0;
+	if (nng_pipe_get_size(
+	        (nng_pipe) { .id = pipe }, NNG_OPT_RECVMAXSZ, &sz) != 0 ||
+	    sz == 0) {
+		sz = a->max_message;
+	}
+	return sz;
+}
+
+void
+sni_door_hello(sni_actor *a, nng_msg *msg, void *sp, const sni_limits *lim)
+{
+	uint64_t id = 0, max = 0;
+	uint32_t pipe = sni_origin_pipe(SNI_ORIGIN_DOOR, sp, NULL);
+	int      rc   = sni_msg_decode_hello(
+	           nng_msg_body(msg), nng_msg_len(msg), lim, &id, &max);
+	if (rc == 0 && max >= 64 && max < UINTPTR_MAX - 1 &&
+	    sni_ptrmap_get(&a->live_pipes, pipe_key(pipe)) != NULL) {
+		sni_ptrmap_put(&a->live_pipes, pipe_key(pipe),
+		    (void *) (uintptr_t) (max +
+		        1)); /* replies are sized by it */
+	}
+	if (rc != 0) {
+		sni_reply_error(SNI_ORIGIN_DOOR, sp, msg, id, rc,
+		    sni_detail_get(), a->name);
+		return;
+	}
+	static const sni_limits plain = { 1, SIZE_MAX, false, false, false };
+	syn_value               v     = syn_int((int64_t) request_max(a, pipe));
+	sni_wbuf                w;
+	sni_wbuf_init(&w);
+	sni_msg_encode_return(&w, id, &v, &plain);
+	if (w.err != 0 || sni_msg_set_body(msg, &w) != 0) {
+		nng_msg_free(msg);
+		msg = NULL;
+	}
+	sni_wbuf_fini(&w);
+	sni_reply_deliver(
+	    SNI_ORIGIN_DOOR, sp, msg, msg != NULL ? 0 : SYN_ENOMEM);
+}
+
 void
 sni_door_handle_pipe(sni_actor *a, sni_node *n)
 {
@@ -367,8 +423,8 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	atomic_store(&nng_used, true);
 	sni_door *d = calloc(1, sizeof(*d));
 	if (d == NULL ||
-	    (d->slots = calloc(SLOTS_MAX + PARKED_MAX, sizeof(*d->slots))) ==
-	        NULL) {
+	    (d->slots = calloc(
+	         SLOTS_MAX + 2 * PARKED_MAX, sizeof(*d->slots))) == NULL) {
 		free(d);
 		return SYN_ENOMEM;
 	}
@@ -400,29 +456,38 @@ static void
 open_if_full(sni_door *d)
 {
 	if (d->busy + d->parked == d->nslots && d->busy < SLOTS_MAX &&
-	    d->nslots < SLOTS_MAX + PARKED_MAX && !atomic_load(&d->closed)) {
+	    d->nslots < SLOTS_MAX + 2 * PARKED_MAX &&
+	    !atomic_load(&d->closed)) {
 		slot_open(d); /* all taken: let one more request in */
 	}
 }
 
 int
-sni_door_park(void *sp)
+sni_door_park(void *sp, int kind)
 {
 	slot     *s = sp;
 	sni_door *d = s->door;
 	if (s->parked) {
 		return 0;
 	}
-	if (d->parked == PARKED_MAX) {
-		sni_detail_set(
-		    "%d connections wait for callbacks already", PARKED_MAX);
+	if (d->parked_of[kind] == PARKED_MAX) {
+		sni_detail_set("%d requests wait %s already", PARKED_MAX,
+		    kind == SNI_PARK_POLL ? "for callbacks" : "for replies");
 		return SYN_EBUSY;
 	}
-	s->parked = true;
+	s->parked = (int8_t) (kind + 1);
 	d->busy--;
 	d->parked++;
+	d->parked_of[kind]++;
 	open_if_full(d);
 	return 0;
+}
+
+bool
+sni_door_members_fit(const void *sp, uint32_t n)
+{
+	const sni_door *d = ((const slot *) sp)->door;
+	return d->members + n <= SNI_DOOR_MEMBERS_MAX;
 }
 
 void
@@ -449,6 +514,7 @@ sni_door_member(void *sp, sni_batch *b)
 		m->pipe   = s->pipe;
 		m->remote = s->remote;
 		m->batch  = b;
+		s->door->members++;
 	}
 	return m;
 }
@@ -456,7 +522,10 @@ sni_door_member(void *sp, sni_batch *b)
 void
 sni_door_member_free(void *member)
 {
-	free(member);
+	if (member != NULL) {
+		((slot *) member)->door->members--;
+		free(member);
+	}
 }
 
 void
@@ -468,7 +537,8 @@ sni_door_reply(void *sp, nng_msg *msg)
 		return;
 	}
 	if (s->parked) {
-		s->parked = false;
+		s->door->parked_of[s->parked - 1]--;
+		s->parked = 0;
 		s->door->parked--;
 	} else {
 		s->door->busy--;

@@ -71,17 +71,37 @@ int sni_door_listen(sni_door *d, const char *url, const sni_listen_opts *o,
  */
 bool sni_door_pipe_gone(const sni_actor *a, uint32_t pipe);
 
+/*
+ * The largest reply the peer behind pipe takes, as its HELLO said (else
+ * the synchronizer's own limit). The loop.
+ */
+size_t sni_door_peer_max(const sni_actor *a, uint32_t pipe);
+
+/* The loop: a HELLO from a door slot (msg taken): the peer's limit is
+ * noted, and the answer tells the door's own. */
+void sni_door_hello(
+    sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim);
+
 /* A SNI_NODE_PIPE node: a peer came, went (its streams close, what it
  * held is given back) or stopped reading (it is cut off). Actor thread. */
 void sni_door_handle_pipe(sni_actor *a, sni_node *n);
 
+/* What a parked request waits for. */
+enum { SNI_PARK_POLL, SNI_PARK_FETCH };
+
 /*
- * The request held by slot will wait long for its reply (a POLL): it no
- * longer counts among the requests handled at once, and another slot
- * opens if none is free. 0, or SYN_EBUSY when too many wait so already.
- * Actor thread.
+ * The request held by slot will wait long for its reply (a POLL, or a
+ * FETCH: kind): it no longer counts among the requests handled at once,
+ * and another slot opens if none is free. 0, or SYN_EBUSY when 1,024 of
+ * that kind wait so already. Actor thread.
  */
-int sni_door_park(void *slot);
+int sni_door_park(void *slot, int kind);
+
+/* The most batch members (calls of batches) that run at once. */
+#define SNI_DOOR_MEMBERS_MAX 1024
+
+/* Whether n more batch members fit now, on slot's door. The loop. */
+bool sni_door_members_fit(const void *slot, uint32_t n);
 
 /*
  * A stand-in for slot, for one call of the batch b that came through it

@@ -59,11 +59,15 @@ struct sni_remote {
 	/* Objects of this process lent to the server (callbacks), under
 	 * lock: owner << 32 | object -> references lent (a count). */
 	sni_ptrmap lent;
-	uint32_t   poll_id; /* the POLL in flight (its request id), or 0 */
+	uint32_t   poll_id;  /* the POLL in flight (its request id), or 0 */
+	uint32_t   hello_id; /* the HELLO in flight, or 0 */
+	size_t     peer_max; /* the largest request the server takes; 0:
+	                        not known yet, nothing is batched */
 	/* Batches in flight, by the request id of the BATCH or FETCH that
-	 * waits for their replies; send_batch: the one being sent, or 0. */
+	 * waits for their replies, and the ids of the batches open at the
+	 * server (reserved: no request takes one while its batch is open). */
 	sni_ptrmap batches;
-	uint32_t   send_batch;
+	sni_ptrmap batch_ids;
 };
 
 /* A batch of calls in flight: its calls' request ids (0 once answered),
@@ -75,6 +79,7 @@ typedef struct rbatch {
 } rbatch;
 
 static uint32_t ctl_id(sni_remote *r);
+static void     unlend_bundle(sni_remote *r, nng_msg *msg);
 static void     fail_batch(sni_remote *r, rbatch *b, int rc, nng_msg *msg);
 
 static void (*_Atomic unlend_hook)(const syn_handle *h, uint64_t n);
@@ -211,7 +216,7 @@ free_batches(sni_remote *r)
 		free(b);
 	}
 	sni_ptrmap_fini(&r->batches);
-	r->send_batch = 0;
+	sni_ptrmap_fini(&r->batch_ids);
 }
 
 /* Fails every call in flight with rc (the peer went, or the destroy);
@@ -280,15 +285,16 @@ batchable(sni_remote *r, uint32_t id, size_t *len)
 static uint32_t
 batch_size(sni_remote *r, uint32_t first)
 {
-	size_t   len, size = 0;
+	size_t   len, size;
 	uint32_t n = 0;
-	if (!batchable(r, first, &size)) {
+	if (r->peer_max == 0 || !batchable(r, first, &size)) {
 		return 0;
 	}
+	size += 32 + 5; /* the BATCH's head, the bin's */
 	while (n + 1 < SNI_BATCH_MAX && n < r->sendq_len &&
 	    batchable(r, r->sendq[(r->sendq_head + n) % r->sendq_cap], &len) &&
-	    size + len < r->limits.max_size / 2) {
-		size += len;
+	    size + len + 5 <= r->peer_max) {
+		size += len + 5;
 		n++;
 	}
 	return n;
@@ -342,8 +348,8 @@ pack_batch(sni_remote *r, uint32_t first)
 	}
 	r->sendq_head = (r->sendq_head + more) % r->sendq_cap;
 	r->sendq_len -= more;
-	r->send_id    = 0;
-	r->send_batch = b->id;
+	r->send_id = 0;
+	sni_ptrmap_put(&r->batch_ids, id_key(b->id), (void *) 1);
 	return msg;
 }
 
@@ -396,32 +402,30 @@ send_done(void *arg)
 	syn_future *f    = NULL;
 	nng_msg    *lost = rc != 0 ? nng_aio_get_msg(r->send_aio) : NULL;
 	uint32_t    own  = 0;
+	if (lost != NULL && nng_msg_header_len(lost) == 4) {
+		nng_msg_header_trim_u32(lost, &own);
+	}
 	pthread_mutex_lock(&r->lock);
-	rbatch *b     = lost != NULL && r->send_batch != 0
-	        ? sni_ptrmap_del(&r->batches, id_key(r->send_batch))
-	        : NULL;
-	r->send_batch = 0;
-	if (b != NULL) { /* its calls are lost with it */
-		nng_msg_free(lost);
-		lost = NULL;
-	} else if (lost != NULL && r->send_id != 0 &&
+	/* A BATCH or a FETCH lost: the batch's calls are lost with it. */
+	rbatch *b = own != 0 ? sni_ptrmap_del(&r->batches, id_key(own)) : NULL;
+	if (b == NULL && lost != NULL && r->send_id != 0 &&
 	    (f = take(r, r->send_id)) != NULL) {
 		f->msg = lost; /* unsent: finish gives back what it lent */
 		lost   = NULL;
-	} else if (lost != NULL && nng_msg_header_len(lost) == 4 &&
-	    nng_msg_header_trim_u32(lost, &own) == 0 && own == r->poll_id) {
+	} else if (b == NULL && own != 0 && own == r->poll_id) {
 		r->poll_id = 0; /* the next lend sends another */
-	}
-	if (lost != NULL) {
-		nng_msg_free(lost);
 	}
 	nng_msg *next = next_to_send(r);
 	pthread_mutex_unlock(&r->lock);
 	if (b != NULL) {
+		unlend_bundle(r, lost); /* a BATCH's calls lent things */
 		fail_batch(r, b,
 		    rc == NNG_ETIMEDOUT || rc == NNG_ECLOSED ? SYN_ECONNRESET
 		                                             : rc,
 		    NULL);
+	}
+	if (lost != NULL) {
+		nng_msg_free(lost);
 	}
 	if (f != NULL) {
 		finish(r, f,
@@ -468,13 +472,15 @@ queue_ctl(sni_remote *r, sni_wbuf *w, uint32_t own)
 	return 0;
 }
 
-/* Under lock: whether request id is in use (a call, the POLL, a batch). */
+/* Under lock: whether request id is in use (a call, the POLL, a batch
+ * open at the server, or the request that waits for its replies). */
 static bool
 id_taken(sni_remote *r, uint32_t id)
 {
-	return id == r->poll_id ||
+	return id == r->poll_id || id == r->hello_id ||
 	    sni_ptrmap_get(&r->calls, id_key(id)) != NULL ||
-	    sni_ptrmap_get(&r->batches, id_key(id)) != NULL;
+	    sni_ptrmap_get(&r->batches, id_key(id)) != NULL ||
+	    sni_ptrmap_get(&r->batch_ids, id_key(id)) != NULL;
 }
 
 /* Under lock: a request id for a control message, used by no call in
@@ -595,6 +601,28 @@ repoll(sni_remote *r, nng_msg *msg)
 	}
 }
 
+/* The messages of a lost BATCH, msg (NULL, or another kind: nothing):
+ * what they lent comes back. Not under lock. */
+static void
+unlend_bundle(sni_remote *r, nng_msg *msg)
+{
+	uint64_t   id, pending;
+	uint32_t   count;
+	sni_reader rd;
+	if (msg == NULL ||
+	    sni_msg_decode_bundle(nng_msg_body(msg), nng_msg_len(msg),
+	        &r->limits, SNI_MSG_BATCH, &id, &pending, &count, &rd) != 0) {
+		return;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const void *inner;
+		size_t      len;
+		sni_msg_bundle_next(&rd, &inner, &len);
+		sni_msg_each_handle(
+		    (void *) inner, len, SNI_MAX_DEPTH + 1, unlend_unsent, r);
+	}
+}
+
 /*
  * Completes the calls of b not answered yet with rc, or (rc 0) with a
  * copy each of the error reply msg; b goes. Not under lock.
@@ -602,6 +630,9 @@ repoll(sni_remote *r, nng_msg *msg)
 static void
 fail_batch(sni_remote *r, rbatch *b, int rc, nng_msg *msg)
 {
+	pthread_mutex_lock(&r->lock);
+	sni_ptrmap_del(&r->batch_ids, id_key(b->id)); /* its id is free */
+	pthread_mutex_unlock(&r->lock);
 	for (uint32_t i = 0; i < b->n; i++) {
 		pthread_mutex_lock(&r->lock);
 		syn_future *f = b->ids[i] != 0 ? take(r, b->ids[i]) : NULL;
@@ -710,6 +741,43 @@ batch_replies(sni_remote *r, rbatch *b, nng_msg *msg)
 	}
 }
 
+/* nng thread: the server's answer to the HELLO (msg, taken): the
+ * largest request it takes. Until then, and after an error answer,
+ * nothing is batched. */
+static void
+hello_answered(sni_remote *r, nng_msg *msg)
+{
+	uint64_t         id;
+	int              code;
+	syn_value        v;
+	const syn_error *err;
+	void            *mem = NULL;
+	if (sni_msg_decode_reply(nng_msg_body(msg), nng_msg_len(msg),
+	        &r->limits, &id, &code, &v, &err, &mem) == 0 &&
+	    code == 0 && v.type == SYN_TYPE_INT && v.as.i >= 64) {
+		pthread_mutex_lock(&r->lock);
+		r->peer_max = (size_t) v.as.i;
+		pthread_mutex_unlock(&r->lock);
+	}
+	free(mem);
+	nng_msg_free(msg);
+}
+
+/* Under lock: queues the HELLO, to go first. */
+static int
+queue_hello(sni_remote *r)
+{
+	sni_wbuf w;
+	uint32_t own = ctl_id(r);
+	sni_wbuf_init(&w);
+	sni_msg_encode_hello(&w, own, r->limits.max_size);
+	int rc = queue_ctl(r, &w, own);
+	if (rc == 0) {
+		r->hello_id = own;
+	}
+	return rc;
+}
+
 /* nng thread: a reply came: it completes its call, if still waited for. */
 static void
 recv_done(void *arg)
@@ -728,6 +796,13 @@ recv_done(void *arg)
 		nng_msg_header_trim_u32(msg, &id);
 	}
 	pthread_mutex_lock(&r->lock);
+	if (id != 0 && id == r->hello_id) {
+		r->hello_id = 0;
+		pthread_mutex_unlock(&r->lock);
+		nng_recv_aio(r->sock, r->recv_aio);
+		hello_answered(r, msg);
+		return;
+	}
 	bool        polled = id != 0 && id == r->poll_id;
 	syn_future *f      = id != 0 && !polled ? take(r, id) : NULL;
 	rbatch     *b      = id != 0 && !polled && f == NULL
@@ -1038,7 +1113,10 @@ remote_dial(sni_remote *r, const char *url, const sni_dial_opts *o)
 	if (rc != 0) {
 		return rc;
 	}
-	nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, o->max_message);
+	/* (a REPLIES of replies within the limit may be a little larger;
+	 * each reply in it is checked against the limit) */
+	nng_socket_set_size(
+	    r->sock, NNG_OPT_RECVMAXSZ, o->max_message + SNI_BUNDLE_SLACK);
 	nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_PRE, pipe_event, r);
 	nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, pipe_event, r);
 	if ((rc = nng_aio_alloc(&r->send_aio, send_done, r)) != 0 ||
@@ -1125,6 +1203,13 @@ sni_remote_open(
 		return rc;
 	}
 	r->self_id = a->id; /* before anything can be posted to it */
+	pthread_mutex_lock(&r->lock);
+	nng_msg *hello = queue_hello(r) == 0 ? kick(r) : NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (hello != NULL) {
+		start_send(
+		    r, hello); /* else no batching: calls go one by one */
+	}
 	snprintf(a->name, sizeof(a->name), "%s", url);
 	*ap  = a;
 	*idp = a->id;
@@ -1132,9 +1217,9 @@ sni_remote_open(
 }
 
 /*
- * Whether messages nobody waits for are still on their way: CANCELs, and
- * calls whose future was let go (a proxy's RELEASE). The destroy lets
- * them finish first, for a while: the server then need not wait for the
+ * Whether messages nobody waits for are still on their way: CANCELs, the
+ * HELLO, and calls whose future was let go (a proxy's RELEASE). The destroy
+ * lets them finish first, for a while: the server then need not wait for the
  * connection's end to learn of them, and nng 1.5.2's close can stall for
  * seconds on a socket with a message in flight.
  */
@@ -1142,7 +1227,7 @@ static bool
 has_errands(sni_remote *r)
 {
 	pthread_mutex_lock(&r->lock);
-	bool        busy = r->nctl > 0;
+	bool        busy = r->nctl > 0 || r->hello_id != 0;
 	size_t      i    = 0;
 	syn_future *f;
 	while (!busy && (f = sni_ptrmap_next(&r->calls, &i)) != NULL) {

@@ -269,7 +269,7 @@ sni_msg_check(const void *body, size_t len, const sni_limits *lim, int *kind)
 		return SYN_EMSGSIZE;
 	}
 	*kind = sni_msg_kind(body, len);
-	if (*kind < SNI_MSG_CALL || *kind > SNI_MSG_FETCH) {
+	if (*kind < SNI_MSG_CALL || *kind > SNI_MSG_HELLO) {
 		if (*kind >= 0) {
 			sni_detail_set("unknown message kind %d", *kind);
 		}
@@ -634,6 +634,47 @@ sni_msg_bundle_next(sni_reader *r, const void **msg, size_t *len)
 	}
 	*msg = p;
 	*len = h.num;
+}
+
+int
+sni_msg_recall(const void *body, size_t len, uint64_t id, sni_wbuf *w)
+{
+	uint64_t   old;
+	sni_reader r;
+	int        kind = sni_msg_kind(body, len);
+	if (kind < 0) {
+		return SYN_EPROTO;
+	}
+	sni_reader_init(
+	    &r, (const uint8_t *) body + SNI_HDR_LEN, len - SNI_HDR_LEN);
+	if (sni_read_uint(&r, &old) != 0) {
+		return SYN_EPROTO;
+	}
+	put_header(w, kind);
+	sni_encode_uint(w, id);
+	sink(w, r.p, sni_reader_left(&r));
+	return 0;
+}
+
+void
+sni_msg_encode_hello(sni_wbuf *w, uint64_t call_id, uint64_t max_reply)
+{
+	put_header(w, SNI_MSG_HELLO);
+	sni_encode_uint(w, call_id);
+	sni_encode_uint(w, max_reply);
+}
+
+int
+sni_msg_decode_hello(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, uint64_t *max_reply)
+{
+	sni_reader r;
+	int        rc = open_body(body, len, lim, SNI_MSG_HELLO, &r);
+	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
+	    (rc = sni_read_uint(&r, max_reply)) != 0) {
+		return rc;
+	}
+	return check_end(&r, "largest reply");
 }
 
 int

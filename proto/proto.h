@@ -224,6 +224,10 @@ void sni_process_nonce_reset(void);
  *            answered yet: a FETCH asks for them
  *   FETCH    call id, batch id: waits for more replies of that batch of
  *            the same peer; answered by REPLIES
+ * and, once per connection, from the client:
+ *   HELLO    call id, the largest reply the client takes (uint);
+ *            answered by RETURN with the largest request the server
+ *            takes on that connection (uint): batches are sized by it
  * In a request from a client, a handle whose owner has SNI_PEER_OWNER
  * set names an object of the client itself (owner and object as the
  * client knows them, each under 2^32).
@@ -255,10 +259,15 @@ enum sni_msg_kind {
 	SNI_MSG_BATCH    = 15,
 	SNI_MSG_REPLIES  = 16,
 	SNI_MSG_FETCH    = 17,
+	SNI_MSG_HELLO    = 18,
 };
 
 /* The most messages a BATCH or a REPLIES carries. */
 #define SNI_BATCH_MAX 64
+
+/* What a bundle adds to the messages in it, at most: a BATCH or REPLIES
+ * of messages each within a limit fits in the limit plus this. */
+#define SNI_BUNDLE_SLACK 64
 
 /* A call as the decoder sees it: the fields point into the message. */
 typedef struct sni_call_view {
@@ -352,6 +361,17 @@ int sni_msg_decode_bundle(const void *body, size_t len, const sni_limits *lim,
 
 /* The next message of a bundle checked by sni_msg_decode_bundle. */
 void sni_msg_bundle_next(sni_reader *r, const void **msg, size_t *len);
+
+/*
+ * Copies the message body[0..len-1] into w with call id id in place of
+ * its own. SYN_EPROTO when it has no call id to replace.
+ */
+int sni_msg_recall(const void *body, size_t len, uint64_t id, sni_wbuf *w);
+
+/* Encodes a HELLO telling the largest reply taken; checks one. */
+void sni_msg_encode_hello(sni_wbuf *w, uint64_t call_id, uint64_t max_reply);
+int  sni_msg_decode_hello(const void *body, size_t len, const sni_limits *lim,
+     uint64_t *call_id, uint64_t *max_reply);
 
 /* Encodes a FETCH of the replies of batch; checks one. */
 void sni_msg_encode_fetch(sni_wbuf *w, uint64_t call_id, uint64_t batch);

@@ -405,6 +405,144 @@ START_TEST(batched_calls)
 }
 END_TEST
 
+/* Batches fit the server's limit (it says it in the HELLO), a call
+ * refused inside a batch is answered at once with its own error (not
+ * after the batch's slow calls), and a client on the door's own inproc
+ * address batches too. The server here is of this process. */
+START_TEST(batches_sized_and_answered)
+{
+	syn_config               scfg      = { .max_depth = 4 };
+	syn_synchronizer         s         = th_new_cfg(&scfg);
+	static const char *const exports[] = { "echo", "sleep_ms", "square_now",
+		NULL };
+	syn_serve_config cfg = { .exports = exports, .max_message = 16384 };
+	char             url[128], inproc[128];
+	ck_assert_syn_ok(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+
+	enum { N = 200 };
+	static char text[1024];
+	syn_future *fs[N];
+	memset(text, 'x', sizeof(text) - 1);
+	for (int i = 0; i < N; i++) { /* 64 of them would be 64 KiB */
+		syn_value v = syn_str(text);
+		ck_assert_syn_ok(syn_call_future(r, "echo", &v, 1, &fs[i]));
+	}
+	for (int i = 0; i < N; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_uint_eq(v->len, sizeof(text) - 1);
+		syn_future_free(fs[i]);
+	}
+
+	/* too deep for the server: refused there, among a slow call and
+	 * quick ones */
+	syn_value   d[6] = { syn_int(1) };
+	syn_value   ms   = syn_int(60000), deep;
+	syn_future *slow, *bad;
+	for (int i = 1; i < 6; i++) {
+		d[i] = syn_list(&d[i - 1], 1);
+	}
+	deep = d[5];
+	ck_assert_syn_ok(syn_call_future(r, "sleep_ms", &ms, 1, &slow));
+	for (int i = 0; i < 50; i++) {
+		syn_value x = syn_int(i);
+		ck_assert_syn_ok(
+		    syn_call_future(r, "square_now", &x, 1, &fs[i]));
+		if (i == 25) {
+			ck_assert_syn_ok(
+			    syn_call_future(r, "echo", &deep, 1, &bad));
+		}
+	}
+	int rc = syn_future_wait_timeout(bad, 10000);
+	ck_assert_msg(rc != 0 && rc != SYN_ETIMEDOUT, "%s", syn_errname(rc));
+	ck_assert_ptr_nonnull(strstr(syn_future_error(bad)->message, "deep"));
+	syn_future_free(bad);
+	for (int i = 0; i < 50; i++) {
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		syn_future_free(fs[i]);
+	}
+	ck_assert_syn_rc(syn_future_poll(slow), SYN_EAGAIN);
+	ck_assert_syn_ok(syn_future_cancel(slow));
+	ck_assert_syn_rc(syn_future_wait(slow), SYN_ECANCELED);
+	syn_future_free(slow);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+
+	/* by the door's own inproc address */
+	ck_assert_syn_ok(syn_synchronizer_url(s, inproc, sizeof(inproc)));
+	ck_assert_syn_ok(syn_connect(inproc, NULL, &r));
+	for (int i = 0; i < N; i++) {
+		syn_value x = syn_int(i);
+		ck_assert_syn_ok(
+		    syn_call_future(r, "square_now", &x, 1, &fs[i]));
+	}
+	for (int i = 0; i < N; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, (int64_t) i * i);
+		syn_future_free(fs[i]);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* A server runs at most 1,024 calls of batches at once, besides 1,024
+ * requests that came alone; the rest wait, and a cancel reaches a call
+ * that waits as well as one that runs. */
+START_TEST(batches_bounded)
+{
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "sleep_ms", "square_now", NULL };
+	syn_serve_config         cfg       = { .exports = exports };
+	char                     url[128];
+	ck_assert_syn_ok(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	ck_assert_int_eq(remote_int(r, "square_now", 4), 16);
+	enum { N = 2500 };
+	syn_future **fs = calloc(N, sizeof(*fs));
+	syn_value    ms = syn_int(60000);
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(r, "sleep_ms", &ms, 1, &fs[i]));
+	}
+	syn_stats st;
+	uint64_t  was = 0;
+	for (int i = 0; i < 400; i++) { /* until it settles */
+		usleep(10000);
+		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+		if (st.calls_in_flight == was && was >= 900) {
+			break;
+		}
+		was = st.calls_in_flight;
+	}
+	/* (a batch of 64 waits for 64 places) */
+	ck_assert_uint_ge(st.calls_in_flight, 1024 - 64);
+	ck_assert_uint_le(st.calls_in_flight, 1024 + 1024);
+	ck_assert_uint_lt(st.calls_in_flight, N); /* some wait */
+	for (int i = N - 1; i >= 0; i--) {
+		ck_assert_syn_ok(syn_future_cancel(fs[i]));
+	}
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_rc(
+		    syn_future_wait_timeout(fs[i], 10000), SYN_ECANCELED);
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	ck_assert_int_eq(remote_int(r, "square_now", 5), 25);
+	ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+	ck_assert_uint_eq(st.calls_in_flight, 0);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 static void *
 cancel_later(void *arg)
 {
@@ -1360,6 +1498,8 @@ suite(void)
 		TH_CASE("server_killed", server_killed),
 		TH_CASE("many_in_flight", many_in_flight),
 		TH_CASE("batched_calls", batched_calls),
+		TH_CASE("batches_sized", batches_sized_and_answered),
+		TH_CASE("batches_bounded", batches_bounded),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),

@@ -148,7 +148,7 @@ fuzz_whole(const uint8_t *data, size_t size)
 			false, deny != 0, false };
 		int        kind;
 		if (sni_msg_check(data, size, &lim, &kind) == 0 &&
-		    (kind < SNI_MSG_CALL || kind > SNI_MSG_FETCH)) {
+		    (kind < SNI_MSG_CALL || kind > SNI_MSG_HELLO)) {
 			abort(); /* accepted a kind that does not exist */
 		}
 	}
@@ -165,6 +165,7 @@ fuzz_whole(const uint8_t *data, size_t size)
 		    data, size, &lim, kind, &id, &target, &inner, &inner_len);
 	}
 	(void) sni_msg_decode_fetch(data, size, &lim, &id, &target);
+	(void) sni_msg_decode_hello(data, size, &lim, &id, &target);
 	for (int kind = SNI_MSG_BATCH; kind <= SNI_MSG_REPLIES; kind++) {
 		uint64_t   pending;
 		uint32_t   count;
