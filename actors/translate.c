@@ -495,11 +495,39 @@ proxy_found(syn_value *v, void *unused)
 	return SYN_ENOTSUP;
 }
 
+/* A proxy of this synchronizer's own object, leaving for another
+ * process: it goes as the object (granted to the peer, as objects are). */
+static int
+own_proxy_out(syn_value *v, void *arg)
+{
+	task_ctx   *c = arg;
+	syn_proxy  *p = v->as.proxy;
+	sni_object *o;
+	if (p == NULL || p->h.owner != c->t->actor->id) {
+		return 0; /* refused below */
+	}
+	if ((o = sni_object_find(c->s, p->h.object)) == NULL) {
+		sni_detail_set("%s: a proxy of an object released already",
+		    c->t->call.name);
+		return SYN_ECLOSED;
+	}
+	v->type      = SYN_TYPE_OBJECT;
+	v->len       = 0;
+	v->as.object = sni_object_self(o);
+	return 0;
+}
+
 int
 sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 {
-	bool seen = false;
-	int  rc   = value_out(arg, v, false, 0, &seen);
+	bool     seen = false;
+	task_ctx c    = { arg, t };
+	int      rc   = t->remote
+	           ? each((syn_value *) v, SYN_TYPE_PROXY, own_proxy_out, &c)
+	           : 0;
+	if (rc == 0) {
+		rc = value_out(arg, v, false, 0, &seen);
+	}
 	if (rc == 0 && t->remote &&
 	    each((syn_value *) v, SYN_TYPE_PROXY, proxy_found, NULL) != 0) {
 		sni_detail_set("%s: a proxy of another synchronizer cannot go "

@@ -293,6 +293,30 @@ START_TEST(over_tls)
 }
 END_TEST
 
+/* A peer that takes the TCP connection but never speaks: syn_connect
+ * gives up after its timeout. */
+START_TEST(connect_bounded)
+{
+	int                fd  = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa  = { .sin_family = AF_INET,
+		 .sin_addr.s_addr              = htonl(INADDR_LOOPBACK) };
+	socklen_t          len = sizeof(sa);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sa, &len), 0);
+	char url[64];
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+	syn_connect_config cfg = { .timeout = 300 };
+	syn_synchronizer   r;
+	double             t0 = th_now_ms();
+	ck_assert_syn_rc(syn_connect(url, &cfg, &r), SYN_ETIMEDOUT);
+	double took = th_now_ms() - t0;
+	ck_assert_msg(took >= 250 && took < 3000, "took %.0f ms", took);
+	close(fd);
+}
+END_TEST
+
 START_TEST(clients_come_and_go)
 {
 	server sv;
@@ -1487,6 +1511,46 @@ START_TEST(callback_cancel_crosses)
 }
 END_TEST
 
+/* hand_out(): the proxy its userdata holds, of its own object. */
+static int
+hand_out(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs;
+	*ret = syn_proxy_value(syn_task_userdata(t));
+	return 0;
+}
+
+/* A served function hands out a proxy of its own synchronizer's object
+ * (made by another thread): it goes as the object, which the caller may
+ * then call. */
+START_TEST(own_proxy_goes_out)
+{
+	syn_synchronizer s = local_sync();
+	syn_proxy       *p;
+	ck_assert_syn_ok(syn_new(s, "LocalCounter", NULL, 0, &p));
+	th_register(s, "hand_out", hand_out, p);
+	static const char *const exports[] = { "hand_out", NULL };
+	syn_serve_config         cfg       = { .exports = exports };
+	char                     url[128];
+	ck_assert_syn_ok(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(r, "hand_out", NULL, 0, &res));
+	ck_assert_int_eq(res.value.type, SYN_TYPE_PROXY);
+	syn_proxy *q = syn_proxy_ref(res.value.as.proxy);
+	syn_result_fini(&res);
+	syn_value five = syn_int(5), one = syn_int(1);
+	ck_assert_int_eq(invoke_int(q, "add", &five, 1), 5);
+	ck_assert_int_eq(invoke_int(p, "add", &one, 1), 6); /* the same */
+	syn_proxy_release(q);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	syn_proxy_release(p);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -1504,6 +1568,7 @@ suite(void)
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),
 		TH_CASE("refusals", refusals),
+		TH_CASE("connect_bounded", connect_bounded),
 		TH_CASE("bad_replies", bad_replies_are_refused),
 		TH_CASE("objects_cross", objects_cross),
 		TH_CASE("release_after_call", release_after_call),
@@ -1514,6 +1579,7 @@ suite(void)
 		TH_CASE("callbacks", callbacks),
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),
 		TH_CASE("callback_cancel", callback_cancel_crosses),
+		TH_CASE("own_proxy_goes_out", own_proxy_goes_out),
 	};
 	return TH_SUITE("remote", cases);
 }

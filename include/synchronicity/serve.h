@@ -106,9 +106,10 @@ SYN_API int syn_serve(syn_synchronizer s, const char *url,
 typedef struct syn_connect_config {
 	/* The largest reply taken, in bytes; 0: 16 MiB. */
 	size_t max_message;
-	/* How long a request waits to be sent (for a connection to send
-	 * on), in ms; then its call fails with SYN_ECONNRESET. The first
-	 * connection is made by syn_connect() itself. 0: 5000. */
+	/* How long syn_connect() waits for its connection (connect, TLS
+	 * and protocol handshakes: then SYN_ETIMEDOUT), and how long a
+	 * request waits to be sent (for a connection to send on: then its
+	 * call fails with SYN_ECONNRESET), in ms. 0: 5000. */
 	syn_duration timeout;
 	/* For a tls+tcp:// address (required there, refused elsewhere): a
 	 * PEM file of the CA certificates the server's certificate must be
@@ -138,7 +139,9 @@ typedef struct syn_connect_config {
  * SYN_ENOTSUP. Any thread. Errors:
  * SYN_EINVAL (a NULL url or sp, a bad config: TLS files missing for
  * tls+tcp:// or given for another scheme), SYN_ECONNREFUSED (nobody
- * listens there), SYN_EPEERAUTH or SYN_ECRYPTO (a TLS handshake that
+ * listens there), SYN_ETIMEDOUT (no connection within cfg->timeout: a
+ * host that does not answer, a peer that does not speak the protocol),
+ * SYN_EPEERAUTH or SYN_ECRYPTO (a TLS handshake that
  * failed: a server whose certificate does not verify, or one that asked
  * for ours), SYN_EFORK, SYN_ENOMEM, nng's errors (SYN_EADDRINVAL, ...).
  */
