@@ -120,8 +120,12 @@ sni_error_set_at(int code, const char *message, const char *where,
 	if (message == NULL || message[0] == '\0') {
 		message = syn_strerror(code);
 	}
-	snprintf(last.message, sizeof(last.message), "%s%s", message,
-	    sni_raised_at(at, sizeof(at), file, line));
+	if (strstr(message, " [raised at ") != NULL) {
+		at[0] = '\0'; /* where it came from says it already */
+	} else {
+		sni_raised_at(at, sizeof(at), file, line);
+	}
+	snprintf(last.message, sizeof(last.message), "%s%s", message, at);
 	snprintf(last.where, sizeof(last.where), "%s", where ? where : "");
 	last.pub.code = code;
 	return code;
