@@ -7,12 +7,14 @@
 #   make ucontext  the whole suite with the ucontext stack switch
 #   make fuzz      build the decoder fuzzer with clang and run it briefly
 #   make format    reformat the sources with clang-format
+#   make dist      the source tarball (CPack), in build-dist/
+#   make distcheck the tarball alone: unpacked, built, every test run (slow)
 BUILD ?= build
 JOBS  ?= 2
 CMAKE_FLAGS ?=
 CTEST = ctest -j$(JOBS) --output-on-failure --timeout 300
 
-.PHONY: all deps build demo test bench sanitize tsan ucontext fuzz format format-check clean
+.PHONY: all deps build demo test bench sanitize tsan ucontext fuzz format format-check dist distcheck clean
 
 all: build
 
@@ -64,5 +66,16 @@ format-check:
 	@./scripts/install-deps clang-format
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
+# The tarball packs the working tree as it is: make it from a clean
+# checkout of the release's tag (docs/RELEASING.md).
+dist: deps
+	cmake -S . -B build-dist -DSYN_BUILD_TESTS=OFF -DSYN_BUILD_BENCH=OFF >/dev/null
+	rm -f build-dist/synchronicity-*.tar.gz
+	cd build-dist && cpack --config CPackSourceConfig.cmake
+	@ls build-dist/synchronicity-*.tar.gz
+
+distcheck: dist
+	JOBS=$(JOBS) ./scripts/distcheck build-dist/synchronicity-*.tar.gz
+
 clean:
-	rm -rf build build-bench build-asan build-tsan build-ucontext build-fuzz
+	rm -rf build build-bench build-asan build-tsan build-ucontext build-fuzz build-dist

@@ -6,7 +6,8 @@
  * function.h (registering and calling functions), task.h (what code inside
  * a synchronizer can await), future.h and value.h; iter.h iterates
  * generators, class.h makes objects behind proxies, typed.h declares
- * typed interfaces over all of it; error.h has the codes.
+ * typed interfaces over all of it; error.h has the codes, version.h the
+ * version (SYN_VERSION_*, syn_version()).
  */
 #ifndef SYNCHRONICITY_H
 #define SYNCHRONICITY_H
@@ -25,10 +26,6 @@
 #include <synchronicity/task.h>
 #include <synchronicity/typed.h>
 #include <synchronicity/value.h>
-
-/* The library's version: 0.1.0. */
-#define SYN_VERSION_MAJOR 0
-#define SYN_VERSION_MINOR 1
-#define SYN_VERSION_PATCH 0
+#include <synchronicity/version.h>
 
 #endif /* SYNCHRONICITY_H */

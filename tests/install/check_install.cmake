@@ -9,6 +9,14 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "install failed")
 endif()
 
+# The generated version header is installed, its template is not.
+file(GLOB_RECURSE version_h ${prefix}/include/synchronicity/version.h*)
+if(NOT version_h STREQUAL "${prefix}/include/synchronicity/version.h")
+  message(FATAL_ERROR "want include/synchronicity/version.h alone, got: ${version_h}")
+endif()
+file(STRINGS ${version_h} version REGEX "^#define SYN_VERSION_STRING ")
+string(REGEX REPLACE ".*\"(.*)\".*" "\\1" version "${version}")
+
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install/consumer
   -B ${WORK}/consumer -DCMAKE_PREFIX_PATH=${prefix} RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -31,6 +39,12 @@ execute_process(COMMAND ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pcpath}
   OUTPUT_VARIABLE flags RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "pkg-config does not find synchronicity")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pcpath}
+  pkg-config --modversion synchronicity
+  OUTPUT_VARIABLE pcversion OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT pcversion STREQUAL version)
+  message(FATAL_ERROR "pkg-config says ${pcversion}, version.h ${version}")
 endif()
 separate_arguments(flags UNIX_COMMAND "${flags}")
 execute_process(COMMAND cc ${SOURCE_DIR}/tests/install/consumer/main.c

@@ -1,4 +1,9 @@
-/* Calls a function through the installed library: exit 0 when it works. */
+/*
+ * Calls a function through the installed library, whose version is the
+ * installed header's: exit 0 when it works.
+ */
+#include <string.h>
+
 #include <synchronicity.h>
 
 static int
@@ -19,6 +24,10 @@ main(void)
 	syn_func_def     def = { "twice", SYN_KIND_FUNCTION, twice, NULL };
 	syn_value        arg = syn_int(21);
 	syn_result       res = SYN_RESULT_INIT;
+	if (strcmp(syn_version(), SYN_VERSION_STRING) != 0 ||
+	    syn_version_number() != SYN_VERSION_NUMBER) {
+		return 1;
+	}
 	if (syn_synchronizer_new(&s, NULL) != 0 || syn_register(s, &def) != 0 ||
 	    syn_call(s, "twice", &arg, 1, &res) != 0 || res.value.as.i != 42) {
 		return 1;
