@@ -1223,9 +1223,7 @@ remote_dial(sni_remote *r, const char *url, const sni_dial_opts *o)
 	if ((rc = nng_aio_alloc(&r->send_aio, send_done, r)) != 0 ||
 	    (rc = nng_aio_alloc(&r->recv_aio, recv_done, r)) != 0 ||
 	    (rc = dial(r, url, o)) != 0) {
-		nng_close(r->sock);
-		r->sock = (nng_socket) NNG_SOCKET_INITIALIZER;
-		return rc;
+		return rc; /* the caller closes the socket */
 	}
 	nng_recv_aio(r->sock, r->recv_aio);
 	return 0;
@@ -1293,12 +1291,23 @@ sni_remote_open(
 		rc = sni_registry_add(a, &a->id);
 	}
 	if (rc != 0) {
-		if (nng_socket_id(r->sock) > 0) { /* dialled: close it all */
-			atomic_store(&r->closed, true);
-			nng_aio_stop(r->recv_aio);
-			nng_close(r->sock);
+		/* (bounded: a failed TLS handshake is a close that can hang,
+		 * see nngclose.h; then r is the closing thread's) */
+		atomic_store(&r->closed, true);
+		if (nng_socket_id(r->sock) <= 0) {
+			remote_free(r);
+		} else {
+			if (r->recv_aio != NULL) {
+				nng_aio_stop(r->recv_aio);
+			}
+			if (r->send_aio != NULL) {
+				nng_aio_stop(r->send_aio);
+			}
+			if (sni_close_bounded(
+			        r->sock, CLOSE_WAIT_MS, remote_free_late, r)) {
+				remote_free(r);
+			}
 		}
-		remote_free(r);
 		free(a->url);
 		free(a);
 		return rc;

@@ -72,10 +72,6 @@ run(sni_actor *a, sni_task *t)
 	if (!t->done) {
 		return;
 	}
-	sni_stat_add(a->stats.ended, 1);
-	if (a->measure_latency) {
-		note_latency(a, sni_now_ns() - t->started_ns);
-	}
 	if (t->prev != NULL) {
 		t->prev->next = t->next;
 	} else {
@@ -238,8 +234,15 @@ sni_task_value_out(sni_task *t, const syn_value *v)
 SNI_NO_TSAN static void
 task_entry(void *arg)
 {
-	sni_task *t  = arg;
-	int       rc = run_call(t);
+	sni_task  *t  = arg;
+	int        rc = run_call(t);
+	sni_actor *a  = t->actor;
+	/* Counted ended before the reply leaves: whoever has the reply
+	 * finds the call no longer in flight. */
+	sni_stat_add(a->stats.ended, 1);
+	if (a->measure_latency) {
+		note_latency(a, sni_now_ns() - t->started_ns);
+	}
 	if (t->gen.stream != 0) {
 		sni_gen_finish(t, rc);
 	} else {

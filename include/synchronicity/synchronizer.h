@@ -140,7 +140,8 @@ typedef struct syn_stats {
 	/* Calls whose task ended (calls, method calls, generators, context
 	 * manager enters and exits), since the synchronizer started. */
 	uint64_t calls_served;
-	/* Tasks started and not ended: calls running or suspended. */
+	/* Tasks started and not ended: calls running or suspended. A call
+	 * stops counting just before its reply is sent. */
 	uint64_t calls_in_flight;
 	/* Of those, the tasks waiting at an await point now. */
 	uint64_t tasks_suspended;
