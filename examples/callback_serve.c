@@ -3,11 +3,11 @@
  * its client.
  *
  * Run without arguments, this program is the client: it starts itself
- * again as the server ("callback_serve server URL", with posix_spawn: nng
- * cannot be used across a bare fork), reads from the server's stdout the
- * address it took, and connects to it with syn_connect(). The server
- * serves the functions of ticker on tcp://127.0.0.1 (a port picked for
- * it): notify(listener, n) calls listener.tick(i) for i = 1 .. n, one
+ * again as the server ("callback_serve server", with posix_spawn: nng
+ * cannot be used across a bare fork; process.h), reads from the server's
+ * stdout the address it took, and connects to it with syn_connect(). The
+ * server serves the functions of ticker on tcp://127.0.0.1 (a port picked
+ * for it): notify(listener, n) calls listener.tick(i) for i = 1 .. n, one
  * after the other, and returns; subscribe(listener) keeps the listener,
  * publish(headline) calls its news(headline) later, and unsubscribe()
  * lets it go.
@@ -22,27 +22,27 @@
  * refused a publish with nobody subscribed. Then it disconnects and stops
  * the server by closing its stdin.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <synchronicity.h>
 
 #include "example.h"
+#include "process.h"
 
 #define SERVE_URL "tcp://127.0.0.1:0"
 #define TICKS 5     /* the ticks notify() sends */
 #define HEADLINES 2 /* the headlines publish() hands out */
 
-#define E_NO_LISTENER SYN_EUSER(1)
+/* How long the server may take to stop (process.h has its start): a
+ * connection's destroy can wait 5 s for nng 1.5.2's close
+ * (core/nngclose.h). */
+#define STOP_MS 8000
 
-extern char **environ;
+#define E_NO_LISTENER SYN_EUSER(1)
 
 /* [api] */
 /* The client's class: a Listener lives in the client's process, and the
@@ -205,7 +205,8 @@ ticker_unsubscribe_impl(syn_task *t)
 }
 /* [keep] */
 
-/* The server: this program, started as "callback_serve server URL". */
+/* The server: this program, started as "callback_serve server". It
+ * serves at url until its stdin closes. */
 static int
 server(const char *url)
 {
@@ -223,62 +224,15 @@ server(const char *url)
 	char             bound[256];
 	check(syn_serve(s, url, &cfg, bound, sizeof(bound)), "syn_serve");
 	/* [exports] */
-	printf("%s\n", bound); /* tcp://127.0.0.1:<the port picked> */
-	fflush(stdout);
+	print_address(bound); /* tcp://127.0.0.1:<the port picked> */
 
-	char buf[64];
-	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0) {
-		continue; /* until the client closes it, or ends */
-	}
+	wait_stdin_closed(); /* the client closes it, or ends */
 	check(syn_synchronizer_destroy(s), "destroy");
 	Listener_release(subscriber); /* if a client left one subscribed */
 	return 0;
 }
 
-/* ---- the client's side: starting the server, and the calls ----------- */
-
-/* Stops the client when a system call failed (rc: -1 and errno, or an
- * errno value). */
-static void
-check_sys(int rc, const char *what)
-{
-	if (rc != 0) {
-		fprintf(
-		    stderr, "%s: %s\n", what, strerror(rc < 0 ? errno : rc));
-		exit(1);
-	}
-}
-
-/* Starts this program again as the server, its stdin and stdout piped
- * here, and reads the address it took from its first line. Closing
- * *to_server stops it (and so does this process's end). */
-static pid_t
-start_server(const char *self, int *to_server, char *url, size_t size)
-{
-	int in[2], out[2]; /* close-on-exec: the server gets only its ends */
-	check_sys(pipe2(in, O_CLOEXEC), "pipe2");
-	check_sys(pipe2(out, O_CLOEXEC), "pipe2");
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	char *argv[] = { (char *) self, "server", SERVE_URL, NULL };
-	pid_t pid;
-	check_sys(posix_spawnp(&pid, self, &fa, NULL, argv, environ), "spawn");
-	posix_spawn_file_actions_destroy(&fa);
-	close(in[0]);
-	close(out[1]);
-
-	FILE *from = fdopen(out[0], "r");
-	if (from == NULL || fgets(url, (int) size, from) == NULL) {
-		fprintf(stderr, "the server did not start\n");
-		exit(1);
-	}
-	url[strcspn(url, "\n")] = '\0';
-	fclose(from); /* the server writes nothing more there */
-	*to_server = in[1];
-	return pid;
-}
+/* ---- the client's side: the calls ------------------------------------ */
 
 /* Waits (two seconds at most) until n Listeners were dropped here. */
 static void
@@ -338,13 +292,16 @@ keep(syn_synchronizer r, Listener_ref l)
 int
 main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "server") == 0) {
-		return server(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "server") == 0) {
+		return server(SERVE_URL);
 	}
 
 	char  url[256];
 	int   to_server;
 	pid_t pid = start_server(argv[0], &to_server, url, sizeof(url));
+	if (pid < 0) {
+		return 1; /* start_server() said why */
+	}
 	/* [client] */
 	syn_synchronizer r; /* names the server's synchronizer */
 	check(syn_connect(url, NULL, &r), "syn_connect");
@@ -359,9 +316,7 @@ main(int argc, char **argv)
 	check(syn_synchronizer_destroy(r), "disconnect");
 	check(syn_synchronizer_destroy(here), "destroy");
 	close(to_server); /* its stdin closes: it stops serving, and exits */
-	int status;
-	check_sys(waitpid(pid, &status, 0) == pid ? 0 : -1, "waitpid");
-	expect(
-	    WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server's exit");
+	expect(wait_exit(pid, "server", now_ms() + STOP_MS) == 0,
+	    "the server's exit");
 	return failures == 0 ? 0 : 1;
 }

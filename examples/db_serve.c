@@ -23,20 +23,16 @@
  * closes, says how many DBConnections were made and dropped: both, since
  * both clients released theirs.
  */
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <synchronicity.h>
 
 #include "example.h"
+#include "process.h"
 
 #define SERVE_URL "tcp://127.0.0.1:0"
 #define DB_URL "memory://shop" /* what a client asks the server to open */
@@ -48,18 +44,16 @@
 #define INSERTS 5              /* rows each client adds to log */
 #define QUERIES 4              /* fetches each client runs at once */
 
-/* How long the server may take to start, the clients to end (together),
- * and the server to stop. A run takes about 100 ms; but a connection's
- * destroy can wait 5 s for nng 1.5.2's close (core/nngclose.h). */
-#define START_MS 3000
+/* How long the clients may take to end (together), and the server to
+ * stop (process.h has the server's start). A run takes about 100 ms; but
+ * a connection's destroy can wait 5 s for nng 1.5.2's close
+ * (core/nngclose.h). */
 #define RUN_MS 8000
 #define STOP_MS 2000
 
 #define E_NO_DATABASE SYN_EUSER(1)
 #define E_NOT_CONNECTED SYN_EUSER(2)
 #define E_BAD_QUERY SYN_EUSER(3)
-
-extern char **environ;
 
 /* [api] */
 /* One connection to the database: an object on the server. */
@@ -379,125 +373,19 @@ client(const char *url, int n)
 	return failures == 0 ? 0 : 1;
 }
 
-/* ---- the coordinator ------------------------------------------------- */
+/* ---- the coordinator (process.h) ------------------------------------- */
 
-/* Starts this program as args[1..] ("server" or "client ..."), with
- * stdin and stdout from fds[0] and fds[1] when not -1. Returns its pid,
- * or -1. */
-static pid_t
-spawn(char *const args[], const int fds[2])
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	for (int i = 0; i < 2; i++) {
-		if (fds[i] >= 0) {
-			posix_spawn_file_actions_adddup2(&fa, fds[i], i);
-		}
-	}
-	pid_t pid;
-	int   rc = posix_spawnp(&pid, args[0], &fa, NULL, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		fprintf(stderr, "spawn %s: %s\n", args[1], strerror(rc));
-		return -1;
-	}
-	return pid;
-}
-
-/* Reads a line from fd into buf (size bytes, without its newline),
- * waiting until deadline (now_ms()) at most. Returns 0 or -1. */
+/* The clients: CLIENTS of them, started side by side and waited for
+ * together. Returns how many did not end well. */
 static int
-read_line(int fd, char *buf, size_t size, double deadline)
+run_clients(const char *self, const char *url)
 {
-	for (size_t n = 0; n + 1 < size; n++) {
-		struct pollfd pfd  = { .fd = fd, .events = POLLIN };
-		int           left = (int) (deadline - now_ms());
-		if (left <= 0 || poll(&pfd, 1, left) != 1 ||
-		    read(fd, &buf[n], 1) != 1) {
-			return -1;
-		}
-		if (buf[n] == '\n') {
-			buf[n] = '\0';
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* Waits until deadline at most for pid to exit, and kills it past that.
- * Returns 0 when it exited with status 0, else -1. */
-static int
-wait_exit(pid_t pid, const char *who, double deadline)
-{
-	int   status;
-	pid_t got;
-	while ((got = waitpid(pid, &status, WNOHANG)) == 0 &&
-	    now_ms() < deadline) {
-		usleep(5000);
-	}
-	if (got == 0) {
-		fprintf(stderr, "%s: still running: killed\n", who);
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		return -1;
-	}
-	if (got < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "%s: failed\n", who);
-		return -1;
-	}
-	return 0;
-}
-
-/* [spawn] */
-/* Starts the server, its stdin and stdout piped here, and reads the
- * address it took from its first line. Closing *to_server stops it.
- * Returns its pid, or -1 (then nothing is left running). */
-static pid_t
-start_server(const char *self, int *to_server, char *url, size_t size)
-{
-	int in[2], out[2]; /* close-on-exec: the children get none of them */
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
-		perror("pipe2");
-		return -1;
-	}
-	char *const args[] = { (char *) self, "server", NULL };
-	pid_t       pid    = spawn(args, (int[2]) { in[0], out[1] });
-	close(in[0]);
-	close(out[1]);
-	if (pid > 0 && read_line(out[0], url, size, now_ms() + START_MS) != 0) {
-		fprintf(stderr, "the server did not start\n");
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		pid = -1;
-	}
-	close(out[0]); /* the server writes nothing more there */
-	if (pid < 0) {
-		close(in[1]);
-	}
-	*to_server = in[1];
-	return pid;
-}
-/* [spawn] */
-
-/* The coordinator: a server, two clients side by side, then the
- * server's stop. Returns 0 when all of them ended well. */
-static int
-coordinator(const char *self)
-{
-	char  url[256];
-	int   to_server;
-	pid_t server_pid = start_server(self, &to_server, url, sizeof(url));
-	if (server_pid < 0) {
-		return 1;
-	}
-	printf("server at %s\n", url);
-	fflush(stdout); /* before the clients write to the same stdout */
-
 	pid_t clients[CLIENTS];
 	for (int i = 0; i < CLIENTS; i++) { /* both started, then waited */
 		char n[16];
 		snprintf(n, sizeof(n), "%d", i + 1);
-		char *const args[] = { (char *) self, "client", url, n, NULL };
+		char *const args[] = { (char *) self, "client", (char *) url, n,
+			NULL };
 		clients[i]         = spawn(args, (int[2]) { -1, -1 });
 	}
 	double deadline = now_ms() + RUN_MS;
@@ -508,11 +396,7 @@ coordinator(const char *self)
 		bad +=
 		    clients[i] < 0 || wait_exit(clients[i], who, deadline) != 0;
 	}
-
-	close(to_server); /* its stdin closes: it stops serving, and exits */
-	bad += wait_exit(server_pid, "server", now_ms() + STOP_MS) != 0;
-	printf("%s\n", bad == 0 ? "all well" : "failed");
-	return bad == 0 ? 0 : 1;
+	return bad;
 }
 
 int
@@ -528,5 +412,5 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [server | client URL N]\n", argv[0]);
 		return 2;
 	}
-	return coordinator(argv[0]);
+	return coordinate(argv[0], run_clients, STOP_MS);
 }

@@ -28,6 +28,7 @@
 #include <synchronicity.h>
 
 #include "example.h"
+#include "sqlite_rows.h"
 #include "sqlite_store.h"
 
 #define THREADS 8
@@ -169,14 +170,6 @@ cache_misses_impl(syn_task *t, int64_t *ret)
 
 /* ---- the program ------------------------------------------------------ */
 
-/* The text of row (thread, i). */
-static void
-row_text(char *buf, size_t size, int64_t thread, int64_t i)
-{
-	snprintf(buf, size, "thread %lld row %lld", (long long) thread,
-	    (long long) i);
-}
-
 /* Fills the database: ROWS rows of each thread number, straight into the
  * store (the cache does not see them). */
 static void
@@ -198,12 +191,10 @@ static void *
 read_rows(void *arg)
 {
 	int64_t k = (int64_t) (intptr_t) arg;
-	char    expected[STORE_TEXT_MAX];
 	for (int64_t i = 0; i < ROWS; i++) {
 		syn_cstr text;
 		check(cache_get(cache, k, i, &text), "get");
-		row_text(expected, sizeof(expected), k, i);
-		expect(strcmp(text, expected) == 0, "get gives the row's text");
+		expect(is_row_text(text, k, i), "get gives the row's text");
 		syn_typed_free(text);
 	}
 	return NULL;
@@ -266,18 +257,17 @@ while_held(void)
 static void
 write_through(void)
 {
-	char expected[STORE_TEXT_MAX];
+	char text[STORE_TEXT_MAX];
 	for (int64_t i = 0; i < PUTS; i++) {
-		row_text(expected, sizeof(expected), PUT, i);
-		check(cache_put(cache, PUT, i, expected, NULL), "put");
+		row_text(text, sizeof(text), PUT, i);
+		check(cache_put(cache, PUT, i, text, NULL), "put");
 	}
 	for (int64_t i = 0; i < PUTS; i++) {
 		syn_cstr cached, stored;
-		row_text(expected, sizeof(expected), PUT, i);
 		check(cache_get(cache, PUT, i, &cached), "get put row");
 		check(store_get(database, PUT, i, &stored), "store get");
-		expect(strcmp(cached, expected) == 0 &&
-		        strcmp(stored, expected) == 0,
+		expect(
+		    is_row_text(cached, PUT, i) && is_row_text(stored, PUT, i),
 		    "a row put is cached and stored");
 		syn_typed_free(cached);
 		syn_typed_free(stored);
@@ -309,8 +299,7 @@ main(void)
 	syn_config db_cfg = { .name = "db" }, cache_cfg = { .name = "cache" };
 	check(syn_synchronizer_new(&db, &db_cfg), "db");
 	check(syn_synchronizer_new(&cache, &cache_cfg), "cache");
-	check(txn_register(db), "txn_register");
-	check(store_register(db), "store_register");
+	check(store_classes_register(db), "store_classes_register");
 	check(store_new(db, ":memory:", &database), "store_new");
 	check(cache_register(cache), "cache_register");
 	/* [setup] */

@@ -29,6 +29,7 @@
 #include <synchronicity.h>
 
 #include "example.h"
+#include "sqlite_rows.h"
 #include "sqlite_store.h"
 
 #define THREADS 8
@@ -38,14 +39,6 @@
 
 static store_ref db;               /* made by main, shared by the threads */
 static int       outcome[THREADS]; /* each thread's with-block outcome */
-
-/* The text of row (thread, i). */
-static void
-row_text(char *buf, size_t size, int64_t thread, int64_t i)
-{
-	snprintf(buf, size, "thread %lld row %lld", (long long) thread,
-	    (long long) i);
-}
 
 /* [blocking] */
 /* Inserts rows from .. to - 1 of thread k, each with a blocking call. */
@@ -62,52 +55,14 @@ insert_blocking(int64_t k, int64_t from, int64_t to)
 }
 /* [blocking] */
 
-/* [futures] */
-/* Inserts rows from .. to - 1 of thread k as futures, BATCH at a time:
- * a batch is sent, then its results are read. */
-static void
-insert_futures(int64_t k, int64_t from, int64_t to)
-{
-	store_insert_future_t *fs[BATCH];
-	char                   text[STORE_TEXT_MAX];
-	for (int64_t i = from; i < to; i += BATCH) {
-		int n = to - i < BATCH ? (int) (to - i) : BATCH;
-		for (int j = 0; j < n; j++) { /* returns at once */
-			row_text(text, sizeof(text), k, i + j);
-			check(store_insert_future(db, k, i + j, text, &fs[j]),
-			    "insert future");
-		}
-		for (int j = 0; j < n; j++) {
-			check(store_insert_get(fs[j], NULL), "insert get");
-			store_insert_free(fs[j]);
-		}
-	}
-}
-/* [futures] */
-
 /* A transaction of thread k: inserts its rows ROWS .. ROWS + TXN_ROWS -
- * 1; an odd k then inserts row 0 again, which fails. Returns the
+ * 1; an odd k then inserts its row 0 again, which fails. Returns the
  * with-block's outcome. */
 static int
 transaction(int64_t k)
 {
-	/* [with] */
-	txn_ref tx;
-	int     rc;
-	char    text[STORE_TEXT_MAX];
-	check(store_transaction(db, &tx), "transaction");
-	SYN_WITH(w, txn_proxy(tx), &rc) /* enter: BEGIN */
-	{
-		for (int64_t i = ROWS; w.rc == 0 && i < ROWS + TXN_ROWS; i++) {
-			row_text(text, sizeof(text), k, i);
-			w.rc = txn_insert(tx, k, i, text, NULL);
-		}
-		if (w.rc == 0 && k % 2 == 1) { /* row 0 is there: it fails */
-			w.rc = txn_insert(tx, k, 0, "again", NULL);
-		}
-	} /* exit: COMMIT when w.rc is 0, else ROLLBACK */
-	txn_release(tx);
-	/* [with] */
+	int64_t again = k % 2 == 1 ? k : -1;
+	int     rc = insert_in_transaction(db, k, ROWS, ROWS + TXN_ROWS, again);
 	if (rc != 0 && k == 1) {
 		printf("thread 1's transaction: %s: %s: rolled back\n",
 		    syn_errname(rc), syn_last_error()->message);
@@ -119,12 +74,10 @@ transaction(int64_t k)
 static void
 read_back(int64_t k)
 {
-	char expected[STORE_TEXT_MAX];
 	for (int64_t i = 0; i < ROWS; i += ROWS / 4) {
 		syn_cstr text;
 		check(store_get(db, k, i, &text), "get");
-		row_text(expected, sizeof(expected), k, i);
-		expect(strcmp(text, expected) == 0, "get gives the row's text");
+		expect(is_row_text(text, k, i), "get gives the row's text");
 		syn_typed_free(text);
 	}
 	syn_cstr text;
@@ -139,7 +92,7 @@ worker(void *arg)
 	int64_t k = (int64_t) (intptr_t) arg;
 	insert_blocking(k, 0, ROWS / 2);
 	outcome[k] = transaction(k); /* the others go on inserting */
-	insert_futures(k, ROWS / 2, ROWS);
+	insert_futures(db, k, ROWS / 2, ROWS, BATCH);
 	read_back(k);
 	return NULL;
 }
@@ -152,36 +105,12 @@ wanted(int64_t thread, int64_t i)
 	return i < ROWS || thread % 2 == 0;
 }
 
-/* Checks that row is [thread, i, text] of a row that may be there, and
- * counts it in seen. */
-static void
-check_row(syn_vptr row, int seen[THREADS][ROWS + TXN_ROWS])
-{
-	char expected[STORE_TEXT_MAX];
-	if (row->type != SYN_TYPE_LIST || row->len != 3 ||
-	    row->as.list[0].type != SYN_TYPE_INT ||
-	    row->as.list[1].type != SYN_TYPE_INT ||
-	    row->as.list[2].type != SYN_TYPE_STR) {
-		expect(false, "a row is [thread, i, text]");
-		return;
-	}
-	int64_t k = row->as.list[0].as.i, i = row->as.list[1].as.i;
-	if (k < 0 || k >= THREADS || i < 0 || i >= ROWS + TXN_ROWS) {
-		expect(false, "a row that was inserted");
-		return;
-	}
-	row_text(expected, sizeof(expected), k, i);
-	expect(strcmp(row->as.list[2].as.str, expected) == 0, "its text");
-	seen[k][i]++;
-}
-
 /* Streams every row with the generator and checks that each wanted row
  * came exactly once and no other did. Returns how many rows came. */
 static int64_t
 stream_and_check(void)
 {
-	static int seen[THREADS][ROWS + TXN_ROWS];
-	int64_t    rows = 0;
+	row_tally *seen = tally_new(THREADS, ROWS + TXN_ROWS);
 	/* [stream] */
 	store_rows_iter *it;
 	syn_vptr         row;
@@ -190,19 +119,10 @@ stream_and_check(void)
 	while ((rc = store_rows_next(it, &row)) == 0) {
 		check_row(row, seen);
 		syn_vptr_free(row);
-		rows++;
 	}
 	check(store_rows_close(it), "close");
 	/* [stream] */
-	expect(rc == SYN_EEND, "the stream ended");
-	int wrong = 0;
-	for (int64_t k = 0; k < THREADS; k++) {
-		for (int64_t i = 0; i < ROWS + TXN_ROWS; i++) {
-			wrong += seen[k][i] != (wanted(k, i) ? 1 : 0);
-		}
-	}
-	expect(wrong == 0, "every row once, no rolled-back row");
-	return rows;
+	return check_stream(seen, rc, wanted);
 }
 
 /* The rows of one thread, streamed: ROWS, and TXN_ROWS more if even. */
@@ -219,49 +139,18 @@ stream_one(int64_t k)
 	expect(rows == ROWS + (k % 2 == 0 ? TXN_ROWS : 0), "rows(k)");
 }
 
-/* Makes a directory of its own under $TMPDIR (or /tmp) in dir. */
-static void
-make_temp_dir(char *dir, size_t size)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, size, "%s/sqlite_db.XXXXXX",
-	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-}
-
-/* Removes the database (and what SQLite may leave beside it) and dir. */
-static void
-remove_temp_dir(const char *dir, const char *path)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm",
-		"-journal" };
-	char                     file[512];
-	for (size_t j = 0; j < sizeof(suffixes) / sizeof(suffixes[0]); j++) {
-		snprintf(file, sizeof(file), "%s%s", path, suffixes[j]);
-		unlink(file);
-	}
-	if (rmdir(dir) != 0) {
-		perror("rmdir");
-		failures++;
-	}
-}
-
 int
 main(void)
 {
 	char dir[256], path[300];
-	make_temp_dir(dir, sizeof(dir));
+	make_temp_dir(dir, sizeof(dir), "sqlite_db");
 	snprintf(path, sizeof(path), "%s/store.db", dir);
 
 	/* [setup] */
 	syn_synchronizer s;
 	syn_config       cfg = { .name = "sqlite" };
 	check(syn_synchronizer_new(&s, &cfg), "syn_synchronizer_new");
-	check(txn_register(s), "txn_register");
-	check(store_register(s), "store_register");
+	check(store_classes_register(s), "store_classes_register");
 	check(store_new(s, path, &db), "store_new"); /* opens the file */
 	/* [setup] */
 

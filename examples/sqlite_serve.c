@@ -28,20 +28,17 @@
  * that no row of either rolled-back transaction did. The server checks
  * the table's size at the end, removes its files and says so.
  */
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <synchronicity.h>
 
 #include "example.h"
+#include "process.h"
+#include "sqlite_rows.h"
 #include "sqlite_store.h"
 
 #define ROWS 200    /* the client's rows (thread 0) */
@@ -52,14 +49,12 @@
 #define CRASHED 3   /* ... of the crashed client's */
 #define NUMBERS 4   /* thread numbers 0 .. 3 */
 
-/* How long the server may take to start, each client to end, and the
- * server to stop. A run takes about 100 ms; but a connection's destroy
- * can wait 5 s for nng 1.5.2's close (core/nngclose.h). */
-#define START_MS 3000
+/* How long each client may take to end, and the server to stop
+ * (process.h has the server's start). A run takes about 100 ms; but a
+ * connection's destroy can wait 5 s for nng 1.5.2's close
+ * (core/nngclose.h). */
 #define RUN_MS 8000
 #define STOP_MS 8000
-
-extern char **environ;
 
 /* [api] */
 /* The server's store: open(path) makes it, for the server's own use;
@@ -71,14 +66,6 @@ SYN_FUNCTIONS_DECLARE(shared, SHARED)
 /* [api] */
 
 SYN_FUNCTIONS_DEFINE(shared, SHARED)
-
-/* The text of row (thread, i). */
-static void
-row_text(char *buf, size_t size, int64_t thread, int64_t i)
-{
-	snprintf(buf, size, "thread %lld row %lld", (long long) thread,
-	    (long long) i);
-}
 
 /* ---- the server's side ------------------------------------------------ */
 
@@ -121,43 +108,6 @@ shared_store_impl(syn_task *t, store_ref *ret)
 }
 /* [shared] */
 
-/* Makes a directory of its own under $TMPDIR (or /tmp) in dir. */
-static void
-make_temp_dir(char *dir, size_t size)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, size, "%s/sqlite_serve.XXXXXX",
-	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-}
-
-/* Removes dir/name, and dir/name-wal, -shm and -journal, which SQLite
- * may leave. */
-static void
-remove_db(const char *dir, const char *name)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm",
-		"-journal" };
-	char                     file[512];
-	for (size_t j = 0; j < sizeof(suffixes) / sizeof(suffixes[0]); j++) {
-		snprintf(file, sizeof(file), "%s/%s%s", dir, name, suffixes[j]);
-		unlink(file);
-	}
-}
-
-/* Waits until the coordinator closes this process's stdin. */
-static void
-wait_stdin_closed(void)
-{
-	char buf[64];
-	while (read(STDIN_FILENO, buf, sizeof(buf)) > 0) {
-		continue;
-	}
-}
-
 /* [server] */
 /* Opens the store on dir/store.db and serves it at dir/store.sock, a
  * socket only this user may connect to; prints the address. */
@@ -171,8 +121,7 @@ serve_store(const char *dir)
 	syn_synchronizer s;
 	syn_config       cfg = { .name = "server" };
 	check(syn_synchronizer_new(&s, &cfg), "syn_synchronizer_new");
-	check(txn_register(s), "txn_register");
-	check(store_register(s), "store_register");
+	check(store_classes_register(s), "store_classes_register");
 	check(shared_register(s), "shared_register");
 	check(shared_open(s, path), "shared_open"); /* opens the file */
 
@@ -182,8 +131,7 @@ serve_store(const char *dir)
 	syn_serve_config serving = { .exports = exports, .ipc_mode = 0600 };
 	serving.max_message      = 64 * 1024; /* a larger request: cut off */
 	check(syn_serve(s, url, &serving, NULL, 0), "syn_serve");
-	printf("%s\n", url); /* ipc:///tmp/sqlite_serve.XXXXXX/store.sock */
-	fflush(stdout);
+	print_address(url); /* ipc:///tmp/sqlite_serve.XXXXXX/store.sock */
 	return s;
 }
 /* [server] */
@@ -205,9 +153,10 @@ count_rows(syn_synchronizer s)
 static int
 server(void)
 {
-	char        dir[200], sock[256];
+	char        dir[200], path[256], sock[256];
 	struct stat st;
-	make_temp_dir(dir, sizeof(dir));
+	make_temp_dir(dir, sizeof(dir), "sqlite_serve");
+	snprintf(path, sizeof(path), "%s/store.db", dir); /* serve_store()'s */
 	snprintf(sock, sizeof(sock), "%s/store.sock", dir);
 	syn_synchronizer s = serve_store(dir);
 	expect(stat(sock, &st) == 0 && (st.st_mode & 0777) == 0600,
@@ -218,12 +167,8 @@ server(void)
 	fprintf(stderr, "server: %lld rows in the database\n", (long long) n);
 	expect(n == ROWS + TXN_ROWS, "the client's rows, committed ones only");
 	check(syn_synchronizer_destroy(s), "destroy"); /* drops the store */
-	remove_db(dir, "store.db");
 	unlink(sock); /* if the listener left it */
-	if (rmdir(dir) != 0) {
-		perror("rmdir");
-		failures++;
-	}
+	remove_temp_dir(dir, path);
 	return failures == 0 ? 0 : 1;
 }
 
@@ -263,33 +208,12 @@ insert_blocking(store_ref db, int64_t from, int64_t to)
 	}
 }
 
-/* Inserts rows from .. to - 1 of thread 0 as futures, BATCH at once. */
-static void
-insert_futures(store_ref db, int64_t from, int64_t to)
-{
-	store_insert_future_t *fs[BATCH];
-	char                   text[STORE_TEXT_MAX];
-	for (int64_t i = from; i < to; i += BATCH) {
-		int n = to - i < BATCH ? (int) (to - i) : BATCH;
-		for (int j = 0; j < n; j++) {
-			row_text(text, sizeof(text), 0, i + j);
-			check(store_insert_future(db, 0, i + j, text, &fs[j]),
-			    "insert future");
-		}
-		for (int j = 0; j < n; j++) {
-			check(store_insert_get(fs[j], NULL), "insert get");
-			store_insert_free(fs[j]);
-		}
-	}
-}
-
 /* Reads the rows of thread 0 back, BATCH futures at once, and checks
  * their texts. */
 static void
 read_back(store_ref db)
 {
 	store_get_future_t *fs[BATCH];
-	char                expected[STORE_TEXT_MAX];
 	for (int64_t i = 0; i < ROWS; i += BATCH) {
 		int n = ROWS - i < BATCH ? (int) (ROWS - i) : BATCH;
 		for (int j = 0; j < n; j++) {
@@ -298,61 +222,11 @@ read_back(store_ref db)
 		for (int j = 0; j < n; j++) {
 			syn_cstr text;
 			check(store_get_get(fs[j], &text), "get get");
-			row_text(expected, sizeof(expected), 0, i + j);
-			expect(strcmp(text, expected) == 0, "the row's text");
+			expect(is_row_text(text, 0, i + j), "the row's text");
 			syn_typed_free(text);
 			store_get_free(fs[j]);
 		}
 	}
-}
-
-/* [with] */
-/* A transaction of TXN_ROWS rows of thread k, on the server; when fail,
- * the block then inserts row (0, 0) again, which fails. Returns the
- * with-block's outcome: 0 once committed, else the block's error. */
-static int
-transaction(store_ref db, int64_t k, bool fail)
-{
-	txn_ref tx; /* a proxy: the transaction lives on the server */
-	int     rc;
-	char    text[STORE_TEXT_MAX];
-	check(store_transaction(db, &tx), "transaction");
-	SYN_WITH(w, txn_proxy(tx), &rc) /* enter: BEGIN, on the server */
-	{
-		for (int64_t i = 0; w.rc == 0 && i < TXN_ROWS; i++) {
-			row_text(text, sizeof(text), k, i);
-			w.rc = txn_insert(tx, k, i, text, NULL);
-		}
-		if (w.rc == 0 && fail) {
-			w.rc = txn_insert(tx, 0, 0, "again", NULL);
-		}
-	} /* exit: COMMIT or ROLLBACK, on the server */
-	txn_release(tx);
-	return rc;
-}
-/* [with] */
-
-/* Checks that row is [thread, i, text] of a row that may be there, and
- * counts it in seen. */
-static void
-check_row(const syn_value *row, int seen[NUMBERS][ROWS])
-{
-	char expected[STORE_TEXT_MAX];
-	if (row->type != SYN_TYPE_LIST || row->len != 3 ||
-	    row->as.list[0].type != SYN_TYPE_INT ||
-	    row->as.list[1].type != SYN_TYPE_INT ||
-	    row->as.list[2].type != SYN_TYPE_STR) {
-		expect(false, "a row is [thread, i, text]");
-		return;
-	}
-	int64_t k = row->as.list[0].as.i, i = row->as.list[1].as.i;
-	if (k < 0 || k >= NUMBERS || i < 0 || i >= ROWS) {
-		expect(false, "a row that was inserted");
-		return;
-	}
-	row_text(expected, sizeof(expected), k, i);
-	expect(strcmp(row->as.list[2].as.str, expected) == 0, "its text");
-	seen[k][i]++;
 }
 
 /* Whether (thread, i) must be in the table, once: the client's rows and
@@ -368,8 +242,7 @@ wanted(int64_t thread, int64_t i)
 static int64_t
 stream_and_check(store_ref db)
 {
-	static int seen[NUMBERS][ROWS];
-	int64_t    rows = 0;
+	row_tally *seen = tally_new(NUMBERS, ROWS);
 	/* [stream] */
 	/* The typed store_rows_open() takes no configuration: a window
 	 * takes syn_invoke_iter() on the proxy underneath. */
@@ -383,19 +256,10 @@ stream_and_check(store_ref db)
 	while ((rc = syn_iter_next(it, &row)) == 0) {
 		check_row(&row.value, seen);
 		syn_result_fini(&row);
-		rows++;
 	}
 	check(syn_iter_close(it), "close");
 	/* [stream] */
-	expect(rc == SYN_EEND, "the stream ended");
-	int wrong = 0;
-	for (int64_t k = 0; k < NUMBERS; k++) {
-		for (int64_t i = 0; i < ROWS; i++) {
-			wrong += seen[k][i] != (wanted(k, i) ? 1 : 0);
-		}
-	}
-	expect(wrong == 0, "every row once, no rolled-back row");
-	return rows;
+	return check_stream(seen, rc, wanted);
 }
 
 /* The client: "sqlite_serve client URL". */
@@ -408,11 +272,12 @@ client(const char *url)
 	check(syn_connect(url, NULL, &r), "syn_connect");
 	check(shared_store(r, &db), "shared_store"); /* a proxy */
 	insert_blocking(db, 0, ROWS / 2);
-	insert_futures(db, ROWS / 2, ROWS);
+	insert_futures(db, 0, ROWS / 2, ROWS, BATCH);
 	read_back(db);
-	int     committed = transaction(db, COMMITTED, false);
-	int     failed    = transaction(db, FAILED, true);
-	int64_t rows      = stream_and_check(db);
+	/* The second transaction inserts row (0, 0) again: it rolls back. */
+	int committed = insert_in_transaction(db, COMMITTED, 0, TXN_ROWS, -1);
+	int failed    = insert_in_transaction(db, FAILED, 0, TXN_ROWS, 0);
+	int64_t rows  = stream_and_check(db);
 	store_release(db);
 	check(syn_synchronizer_destroy(r), "disconnect");
 	/* [client] */
@@ -428,102 +293,7 @@ client(const char *url)
 	return failures == 0 ? 0 : 1;
 }
 
-/* ---- the coordinator (spawn, read_line, wait_exit as in db_serve.c) --- */
-
-/* Starts this program as args[1..], with stdin and stdout from fds[0]
- * and fds[1] when not -1. Returns its pid, or -1. */
-static pid_t
-spawn(char *const args[], const int fds[2])
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	for (int i = 0; i < 2; i++) {
-		if (fds[i] >= 0) {
-			posix_spawn_file_actions_adddup2(&fa, fds[i], i);
-		}
-	}
-	pid_t pid;
-	int   rc = posix_spawnp(&pid, args[0], &fa, NULL, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		fprintf(stderr, "spawn %s: %s\n", args[1], strerror(rc));
-		return -1;
-	}
-	return pid;
-}
-
-/* Reads a line from fd into buf (size bytes, without its newline),
- * waiting until deadline (now_ms()) at most. Returns 0 or -1. */
-static int
-read_line(int fd, char *buf, size_t size, double deadline)
-{
-	for (size_t n = 0; n + 1 < size; n++) {
-		struct pollfd pfd  = { .fd = fd, .events = POLLIN };
-		int           left = (int) (deadline - now_ms());
-		if (left <= 0 || poll(&pfd, 1, left) != 1 ||
-		    read(fd, &buf[n], 1) != 1) {
-			return -1;
-		}
-		if (buf[n] == '\n') {
-			buf[n] = '\0';
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* Waits until deadline at most for pid to exit, and kills it past that.
- * Returns 0 when it exited with status 0, else -1. */
-static int
-wait_exit(pid_t pid, const char *who, double deadline)
-{
-	int   status;
-	pid_t got;
-	while ((got = waitpid(pid, &status, WNOHANG)) == 0 &&
-	    now_ms() < deadline) {
-		usleep(5000);
-	}
-	if (got == 0) {
-		fprintf(stderr, "%s: still running: killed\n", who);
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		return -1;
-	}
-	if (got < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "%s: failed\n", who);
-		return -1;
-	}
-	return 0;
-}
-
-/* Starts the server, its stdin and stdout piped here, and reads the
- * address it took from its first line. Closing *to_server stops it.
- * Returns its pid, or -1 (then nothing is left running). */
-static pid_t
-start_server(const char *self, int *to_server, char *url, size_t size)
-{
-	int in[2], out[2]; /* close-on-exec: the children get none of them */
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
-		perror("pipe2");
-		return -1;
-	}
-	char *const args[] = { (char *) self, "server", NULL };
-	pid_t       pid    = spawn(args, (int[2]) { in[0], out[1] });
-	close(in[0]);
-	close(out[1]);
-	if (pid > 0 && read_line(out[0], url, size, now_ms() + START_MS) != 0) {
-		fprintf(stderr, "the server did not start\n");
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		pid = -1;
-	}
-	close(out[0]); /* the server writes nothing more there */
-	if (pid < 0) {
-		close(in[1]);
-	}
-	*to_server = in[1];
-	return pid;
-}
+/* ---- the coordinator (process.h) -------------------------------------- */
 
 /* Runs this program as "ROLE URL" and waits for it; 0 when it ended
  * well. */
@@ -536,25 +306,13 @@ run_client(const char *self, const char *role, const char *url)
 	return pid < 0 ? -1 : wait_exit(pid, role, now_ms() + RUN_MS);
 }
 
-/* The coordinator: the server, the crashing client, the client, then
- * the server's stop. Returns 0 when all of them ended well. */
+/* The clients: the crashing one, then the one that does its work.
+ * Returns how many did not end well. */
 static int
-coordinator(const char *self)
+run_clients(const char *self, const char *url)
 {
-	char  url[300];
-	int   to_server;
-	pid_t server_pid = start_server(self, &to_server, url, sizeof(url));
-	if (server_pid < 0) {
-		return 1;
-	}
-	printf("server at %s\n", url);
-	fflush(stdout); /* before the clients write to the same stdout */
 	int bad = run_client(self, "crash", url) != 0;
-	bad += run_client(self, "client", url) != 0;
-	close(to_server); /* its stdin closes: it stops serving, and exits */
-	bad += wait_exit(server_pid, "server", now_ms() + STOP_MS) != 0;
-	printf("%s\n", bad == 0 ? "all well" : "failed");
-	return bad == 0 ? 0 : 1;
+	return bad + (run_client(self, "client", url) != 0);
 }
 
 int
@@ -574,5 +332,5 @@ main(int argc, char **argv)
 		    argv[0]);
 		return 2;
 	}
-	return coordinator(argv[0]);
+	return coordinate(argv[0], run_clients, STOP_MS);
 }

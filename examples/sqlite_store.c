@@ -72,6 +72,14 @@ static const char schema[] = "PRAGMA journal_mode = WAL;"
                              " text TEXT NOT NULL,"
                              " UNIQUE (thread, i))";
 
+/* The classes on s: txn first, which store's transaction() makes. */
+int
+store_classes_register(syn_synchronizer s)
+{
+	int rc = txn_register(s);
+	return rc != 0 ? rc : store_register(s);
+}
+
 /* Raises the error of SQLite's last call on db, which returned rc:
  * E_CONSTRAINT for a row that is there already, else E_SQL. */
 static int

@@ -17,7 +17,8 @@
  * and fail with E_BUSY after 5 s.
  *
  * sqlite_store.c is the implementation; sqlite_db.c, sqlite_cache.c and
- * sqlite_serve.c are three programs that use it.
+ * sqlite_serve.c are three programs that use it, and sqlite_rows.h is
+ * what they share beside it.
  */
 #ifndef SQLITE_STORE_H
 #define SQLITE_STORE_H
@@ -62,5 +63,9 @@ SYN_CLASS_DECLARE(txn, TXN)
 	F0(C, FUNC, transaction, txn_ref)
 SYN_CLASS_DECLARE(store, STORE)
 /* [api] */
+
+/* Registers the classes a store needs on s: store, and txn for its
+ * transactions. Returns 0, or the first registration's error. */
+int store_classes_register(syn_synchronizer s);
 
 #endif /* SQLITE_STORE_H */
