@@ -80,6 +80,7 @@ static inline int
 insert_in_transaction(
     store_ref db, int64_t k, int64_t from, int64_t to, int64_t again)
 {
+	/* [txn_block] */
 	txn_ref tx; /* a proxy: the transaction lives where db's store does */
 	int     rc;
 	char    text[STORE_TEXT_MAX];
@@ -96,6 +97,7 @@ insert_in_transaction(
 	} /* exit: COMMIT when w.rc is 0, else ROLLBACK */
 	txn_release(tx);
 	return rc;
+	/* [txn_block] */
 }
 /* [with] */
 

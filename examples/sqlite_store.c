@@ -435,6 +435,7 @@ txn_exit_impl(syn_task *t, txn_state *self, int64_t rc, syn_vptr message)
 }
 /* [exit] */
 
+/* [txn_fini] */
 /* Runs once, on the synchronizer's thread, when the last reference goes.
  * A transaction dropped between enter and exit (its client went away)
  * is rolled back. */
@@ -449,3 +450,4 @@ txn_fini_impl(txn_state *self)
 		syn_object_release(self->store); /* may run store's fini */
 	}
 }
+/* [txn_fini] */
