@@ -146,7 +146,8 @@ typedef struct syn_stats {
 	/* Of those, the tasks waiting at an await point now. */
 	uint64_t tasks_suspended;
 	/* Messages posted to the mailbox (calls, replies of what its tasks
-	 * await, timers' and nng's wake-ups) and not handled yet. */
+	 * await, timers' and nng's wake-ups) and not taken up yet (the one
+	 * being handled no longer counts). */
 	uint64_t mailbox_depth;
 	/* Times a task held the thread longer than config.slow_task_us. */
 	uint64_t slow_tasks;
