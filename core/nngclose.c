@@ -1,74 +1,80 @@
 /*
- * core/nngclose.c: closing an nng socket with a bound on the wait (see
- * nngclose.h).
+ * core/nngclose.c: nng calls that can block for ever, run with a bound
+ * on the wait (see nngclose.h).
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "nngclose.h"
 
-typedef struct closer {
-	nng_socket      sock;
+struct sni_bounded {
+	int (*fn)(void *);
+	void *arg;
+	void (*late)(void *);
+	void           *keep;
+	pthread_t       thread;
 	pthread_mutex_t lock;
 	pthread_cond_t  cond;
-	bool            done;      /* nng_close returned */
-	bool            abandoned; /* the caller stopped waiting */
-	void (*late)(void *);
-	void *keep;
-} closer;
+	bool            done;      /* fn returned */
+	bool            abandoned; /* the caller let go first */
+	int             rc;
+};
 
 static void
-closer_free(closer *c)
+bounded_free(sni_bounded *b)
 {
-	pthread_cond_destroy(&c->cond);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
 }
 
 static void *
-closer_main(void *arg)
+bounded_main(void *arg)
 {
-	closer *c = arg;
-	nng_close(c->sock);
-	pthread_mutex_lock(&c->lock);
-	c->done        = true;
-	bool abandoned = c->abandoned;
-	pthread_cond_signal(&c->cond);
-	pthread_mutex_unlock(&c->lock);
+	sni_bounded *b  = arg;
+	int          rc = b->fn(b->arg);
+	pthread_mutex_lock(&b->lock);
+	b->rc          = rc;
+	b->done        = true;
+	bool abandoned = b->abandoned;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
 	if (abandoned) { /* nobody waits: what was kept is ours to free */
-		if (c->late != NULL) {
-			c->late(c->keep);
+		if (b->late != NULL) {
+			b->late(b->keep);
 		}
-		closer_free(c);
+		bounded_free(b);
 	}
 	return NULL;
 }
 
-bool
-sni_close_bounded(
-    nng_socket s, int32_t ms, void (*late)(void *keep), void *keep)
+sni_bounded *
+sni_bounded_start(
+    int (*fn)(void *arg), void *arg, void (*late)(void *keep), void *keep)
 {
-	closer   *c = calloc(1, sizeof(*c));
-	pthread_t th;
-	if (c == NULL) {
-		nng_close(s);
-		return true;
+	sni_bounded *b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		return NULL;
 	}
-	c->sock = s;
-	c->late = late;
-	c->keep = keep;
-	pthread_mutex_init(&c->lock, NULL);
+	*b = (sni_bounded) { .fn = fn, .arg = arg, .late = late, .keep = keep };
+	pthread_mutex_init(&b->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cond, &ca);
+	pthread_cond_init(&b->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&th, NULL, closer_main, c) != 0) {
-		closer_free(c);
-		nng_close(s);
-		return true;
+	if (pthread_create(&b->thread, NULL, bounded_main, b) != 0) {
+		bounded_free(b);
+		return NULL;
 	}
+	return b;
+}
+
+bool
+sni_bounded_wait(sni_bounded *b, int32_t ms, int *rc)
+{
 	struct timespec until;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += ms / 1000;
@@ -77,17 +83,50 @@ sni_close_bounded(
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&c->lock);
-	while (!c->done &&
-	    pthread_cond_timedwait(&c->cond, &c->lock, &until) == 0) { }
-	bool done    = c->done;
-	c->abandoned = !done;
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_lock(&b->lock);
+	while (!b->done &&
+	    pthread_cond_timedwait(&b->cond, &b->lock, &until) == 0) { }
+	bool done = b->done;
+	*rc       = b->rc;
+	pthread_mutex_unlock(&b->lock);
+	return done;
+}
+
+void
+sni_bounded_end(sni_bounded *b)
+{
+	pthread_mutex_lock(&b->lock);
+	bool done    = b->done;
+	b->abandoned = !done;
+	pthread_mutex_unlock(&b->lock);
 	if (done) {
-		pthread_join(th, NULL);
-		closer_free(c);
+		pthread_join(b->thread, NULL);
+		bounded_free(b);
 	} else {
-		pthread_detach(th); /* it frees c and keep, if ever */
+		pthread_detach(b->thread); /* it frees b and keep, if ever */
 	}
+}
+
+/* (the socket travels as its id, in the pointer: nothing to free) */
+static int
+close_socket(void *arg)
+{
+	nng_socket s = { .id = (uint32_t) (uintptr_t) arg };
+	return nng_close(s);
+}
+
+bool
+sni_close_bounded(
+    nng_socket s, int32_t ms, void (*late)(void *keep), void *keep)
+{
+	sni_bounded *b = sni_bounded_start(
+	    close_socket, (void *) (uintptr_t) s.id, late, keep);
+	if (b == NULL) { /* no thread: close here, unbounded */
+		nng_close(s);
+		return true;
+	}
+	int  rc;
+	bool done = sni_bounded_wait(b, ms, &rc);
+	sni_bounded_end(b);
 	return done;
 }

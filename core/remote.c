@@ -1092,100 +1092,36 @@ dialer_tls(nng_dialer d, const sni_dial_opts *o)
 	return rc;
 }
 
-/* A dial on a thread of its own, so that its wait has a bound. */
-typedef struct dial_job {
-	nng_dialer      d;
-	pthread_mutex_t lock;
-	pthread_cond_t  cond;
-	bool            done;
-	bool            abandoned; /* nobody waits: the thread frees it */
-	int             rc;
-} dial_job;
-
-static void
-dial_job_free(dial_job *j)
+/* (the dialer travels as its id, in the pointer: nothing to free) */
+static int
+start_dialer(void *arg)
 {
-	pthread_cond_destroy(&j->cond);
-	pthread_mutex_destroy(&j->lock);
-	free(j);
-}
-
-static void *
-dial_main(void *arg)
-{
-	dial_job *j  = arg;
-	int       rc = nng_dialer_start(j->d, 0);
-	pthread_mutex_lock(&j->lock);
-	j->rc          = rc;
-	j->done        = true;
-	bool abandoned = j->abandoned;
-	pthread_cond_signal(&j->cond);
-	pthread_mutex_unlock(&j->lock);
-	if (abandoned) {
-		dial_job_free(j);
-	}
-	return NULL;
-}
-
-/* Waits (under j->lock) until j is done or ms have passed. */
-static void
-dial_wait(dial_job *j, int32_t ms)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long) (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	while (!j->done &&
-	    pthread_cond_timedwait(&j->cond, &j->lock, &until) == 0) { }
+	nng_dialer d = { .id = (uint32_t) (uintptr_t) arg };
+	return nng_dialer_start(d, 0);
 }
 
 /*
- * Starts dialer d (connect, and the TLS and SP handshakes), waiting ms at
- * most: then d is closed, which ends the attempt, and SYN_ETIMEDOUT.
+ * Starts dialer d (connect, and the TLS and SP handshakes) on a thread of
+ * its own, waiting ms at most: then d is closed, which ends the attempt,
+ * and SYN_ETIMEDOUT.
  */
 static int
 start_bounded(nng_dialer d, int32_t ms)
 {
-	dial_job *j = calloc(1, sizeof(*j));
-	pthread_t th;
-	if (j == NULL) {
-		return SYN_ENOMEM;
-	}
-	j->d = d;
-	pthread_mutex_init(&j->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&j->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&th, NULL, dial_main, j) != 0) {
-		dial_job_free(j);
+	sni_bounded *b = sni_bounded_start(
+	    start_dialer, (void *) (uintptr_t) d.id, NULL, NULL);
+	if (b == NULL) {
 		return nng_dialer_start(d, 0); /* unbounded, but it dials */
 	}
-	pthread_mutex_lock(&j->lock);
-	dial_wait(j, ms);
-	bool late = !j->done;
+	int  rc   = 0;
+	bool late = !sni_bounded_wait(b, ms, &rc);
+	bool done = !late;
 	if (late) {
-		pthread_mutex_unlock(&j->lock);
 		nng_dialer_close(d); /* the attempt ends */
-		pthread_mutex_lock(&j->lock);
-		dial_wait(j, 2000);
+		done = sni_bounded_wait(b, 2000, &rc);
 	}
-	bool done    = j->done;
-	int  rc      = j->rc;
-	j->abandoned = !done;
-	pthread_mutex_unlock(&j->lock);
-	if (!done) {
-		pthread_detach(th);
-		return SYN_ETIMEDOUT;
-	}
-	pthread_join(th, NULL);
-	dial_job_free(j);
-	return late && rc != 0 ? SYN_ETIMEDOUT : rc;
+	sni_bounded_end(b);
+	return !done || (late && rc != 0) ? SYN_ETIMEDOUT : rc;
 }
 
 /* Dials url on a new dialer of r's socket, once, within o's timeout. */
