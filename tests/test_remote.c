@@ -537,14 +537,14 @@ START_TEST(batches_bounded)
 		    syn_call_future(r, "sleep_ms", &ms, 1, &fs[i]));
 	}
 	syn_stats st;
-	uint64_t  was = 0;
-	for (int i = 0; i < 400; i++) { /* until it settles */
+	uint64_t  was  = 0;
+	int       same = 0; /* polls in a row that saw no change */
+	for (int i = 0; i < 1500 && same < 10; i++) { /* until it settles */
 		usleep(10000);
 		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
-		if (st.calls_in_flight == was && was >= 900) {
-			break;
-		}
-		was = st.calls_in_flight;
+		same = st.calls_in_flight == was && was >= 1024 - 64 ? same + 1
+		                                                     : 0;
+		was  = st.calls_in_flight;
 	}
 	/* (a batch of 64 waits for 64 places) */
 	ck_assert_uint_ge(st.calls_in_flight, 1024 - 64);
