@@ -116,7 +116,8 @@ struct sni_actor {
 	sni_ptrmap        batches;     /* pipe << 32 | id -> sni_batch */
 	struct sni_batch *batch_queue; /* batches waiting to start */
 	bool              batch_starting;
-	bool              closed; /* new calls are refused */
+	bool batch_retry; /* a member ended on a task's stack: start_waiting */
+	bool closed;      /* new calls are refused */
 	/* CANCELs from other processes that came before their call (the
 	 * door's contexts may hand requests over out of order): a ring. */
 	struct sni_early_cancel {

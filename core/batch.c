@@ -373,7 +373,23 @@ sni_batch_reply(sni_batch *b, void *member, nng_msg *msg)
 		b->ready[b->nready++] = msg;
 		flush(a, b);
 	}
-	start_waiting(a); /* a member's place is free */
+	/* A member's place is free. Not from a task's stack (its reply is
+	 * sent there): a task started here would switch from that stack
+	 * and lose the loop's own context. The loop starts them next. */
+	if (a->current != NULL) {
+		a->batch_retry |= a->batch_queue != NULL;
+	} else {
+		start_waiting(a);
+	}
+}
+
+void
+sni_batch_retry(sni_actor *a)
+{
+	if (a->batch_retry) {
+		a->batch_retry = false;
+		start_waiting(a);
+	}
 }
 
 void

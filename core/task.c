@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "aio.h"
+#include "batch.h"
 #include "clock.h"
 #include "errors.h"
 #include <sys/epoll.h>
@@ -69,6 +70,7 @@ run(sni_actor *a, sni_task *t)
 	if (t0 != 0) {
 		note_run(a, t, sni_now_ns() - t0);
 	}
+	sni_batch_retry(a); /* what its end left waiting, from here */
 	if (!t->done) {
 		return;
 	}

@@ -567,6 +567,39 @@ START_TEST(batches_bounded)
 }
 END_TEST
 
+/* More calls than run at once, each ending by itself: the batches that
+ * waited start as places free up (from the loop, not from the stack of
+ * the task whose end freed the place), and every call is answered. */
+START_TEST(batches_overflow_complete)
+{
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "sleep_ms", NULL };
+	syn_serve_config         cfg       = { .exports = exports };
+	char                     url[128];
+	ck_assert_syn_ok(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	enum { N = 1600 };
+	syn_future **fs = calloc(N, sizeof(*fs));
+	syn_value    ms = syn_int(D_MS);
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(r, "sleep_ms", &ms, 1, &fs[i]));
+	}
+	for (int i = 0; i < N; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_wait_timeout(fs[i], 30000));
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, D_MS);
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 static void *
 cancel_later(void *arg)
 {
@@ -1564,6 +1597,7 @@ suite(void)
 		TH_CASE("batched_calls", batched_calls),
 		TH_CASE("batches_sized", batches_sized_and_answered),
 		TH_CASE("batches_bounded", batches_bounded),
+		TH_CASE("batches_overflow_complete", batches_overflow_complete),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),
