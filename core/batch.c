@@ -45,6 +45,10 @@ batch_key(uint32_t pipe, uint64_t id)
 static void
 batch_free(sni_actor *a, sni_batch *b)
 {
+	if (b->carrier != NULL) { /* a request still waits: it is answered */
+		sni_reply_error(SNI_ORIGIN_DOOR, b->carrier, b->carrier_msg,
+		    b->carrier_call_id, SYN_ECONNRESET, NULL, a->name);
+	}
 	sni_ptrmap_del(&a->batches, batch_key(b->pipe, b->id));
 	for (uint32_t i = 0; i < b->nready; i++) {
 		nng_msg_free(b->ready[i]);
@@ -306,6 +310,9 @@ sni_batch_fetch(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 		sni_detail_set("no batch %llu of this connection",
 		    (unsigned long long) batch);
 		rc = SYN_EPROTO;
+	} else if (rc == 0 && (b->orphan || sni_door_pipe_gone(a, pipe))) {
+		sni_detail_set("the connection closed");
+		rc = SYN_ECONNRESET; /* nothing more is delivered to it */
 	} else if (rc == 0 && b->carrier != NULL) {
 		sni_detail_set("batch %llu is fetched already",
 		    (unsigned long long) batch);

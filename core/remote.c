@@ -695,8 +695,11 @@ batch_replies(sni_remote *r, rbatch *b, nng_msg *msg)
 	uint64_t   call_id, pending = 0;
 	uint32_t   count = 0, left = 0;
 	sni_reader rd;
+	sni_limits lim = r->limits; /* the envelope has its slack; each
+	                               reply is checked against the limit */
+	lim.max_size += SNI_BUNDLE_SLACK;
 	int rc = sni_msg_decode_bundle(nng_msg_body(msg), nng_msg_len(msg),
-	    &r->limits, SNI_MSG_REPLIES, &call_id, &pending, &count, &rd);
+	    &lim, SNI_MSG_REPLIES, &call_id, &pending, &count, &rd);
 	if (rc != 0) {
 		int kind = sni_msg_kind(nng_msg_body(msg), nng_msg_len(msg));
 		fail_batch(r, b, rc,

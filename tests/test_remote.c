@@ -600,6 +600,45 @@ START_TEST(batches_overflow_complete)
 }
 END_TEST
 
+/* Replies close to the client's limit come back in batches too: the
+ * REPLIES around them may pass the limit by its own few bytes. */
+START_TEST(batches_near_limit)
+{
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "echo", NULL };
+	syn_serve_config         cfg       = { .exports = exports };
+	char                     url[128];
+	ck_assert_syn_ok(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	enum { MAX = 100000, LEN = MAX - 24, N = 20 };
+	syn_connect_config ccfg = { .max_message = MAX };
+	syn_synchronizer   r;
+	ck_assert_syn_ok(syn_connect(url, &ccfg, &r));
+	syn_value  one = syn_int(1); /* (the HELLO is answered by then) */
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(r, "echo", &one, 1, &res));
+	syn_result_fini(&res);
+	char *blob = calloc(1, LEN);
+	memset(blob, 'x', LEN);
+	syn_value   arg = syn_bytes(blob, LEN);
+	syn_future *fs[N];
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(syn_call_future(r, "echo", &arg, 1, &fs[i]));
+	}
+	for (int i = 0; i < N; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_wait_timeout(fs[i], 10000));
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->type, SYN_TYPE_BYTES);
+		ck_assert_uint_eq(v->len, LEN);
+		syn_future_free(fs[i]);
+	}
+	free(blob);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 static void *
 cancel_later(void *arg)
 {
@@ -1598,6 +1637,7 @@ suite(void)
 		TH_CASE("batches_sized", batches_sized_and_answered),
 		TH_CASE("batches_bounded", batches_bounded),
 		TH_CASE("batches_overflow_complete", batches_overflow_complete),
+		TH_CASE("batches_near_limit", batches_near_limit),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),
