@@ -42,9 +42,37 @@ batch_key(uint32_t pipe, uint64_t id)
 	    (id & UINT32_MAX));
 }
 
+/* (never 0 or 1, which the map takes for empty slots) */
+static const void *
+pipe_key(uint32_t pipe)
+{
+	return (const void *) (uintptr_t) ((uint64_t) pipe + 2);
+}
+
+static uint32_t
+open_batches(const sni_actor *a, uint32_t pipe)
+{
+	return (uint32_t) (uintptr_t) sni_ptrmap_get(
+	    &a->batch_counts, pipe_key(pipe));
+}
+
+/* pipe's open batches, one more (0 or SYN_ENOMEM) or one less. */
+static int
+count_batch(sni_actor *a, uint32_t pipe, bool more)
+{
+	uint32_t n = open_batches(a, pipe) + (more ? 1 : 0) - (more ? 0 : 1);
+	if (n == 0) {
+		sni_ptrmap_del(&a->batch_counts, pipe_key(pipe));
+		return 0;
+	}
+	return sni_ptrmap_put(
+	    &a->batch_counts, pipe_key(pipe), (void *) (uintptr_t) n);
+}
+
 static void
 batch_free(sni_actor *a, sni_batch *b)
 {
+	count_batch(a, b->pipe, false);
 	if (b->carrier != NULL) { /* a request still waits: it is answered */
 		sni_reply_error(SNI_ORIGIN_DOOR, b->carrier, b->carrier_msg,
 		    b->carrier_call_id, SYN_ECONNRESET, NULL, a->name);
@@ -271,10 +299,17 @@ sni_batch_handle(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 		sni_detail_set(
 		    "batch %llu is open already", (unsigned long long) id);
 		rc = SYN_EPROTO;
+	} else if (rc == 0 && open_batches(a, pipe) >= SNI_PEER_BATCHES_MAX) {
+		sni_detail_set("%d batches of this connection are open already",
+		    SNI_PEER_BATCHES_MAX);
+		rc = SYN_EBUSY; /* (replies it does not fetch stay here) */
 	} else if (rc == 0 && (b = calloc(1, sizeof(*b))) == NULL) {
 		rc = SYN_ENOMEM;
+	} else if (rc == 0 && (rc = count_batch(a, pipe, true)) != 0) {
+		free(b);
 	} else if (rc == 0 &&
 	    (rc = sni_ptrmap_put(&a->batches, batch_key(pipe, id), b)) != 0) {
+		count_batch(a, pipe, false);
 		free(b);
 	}
 	if (rc != 0) {
@@ -454,5 +489,6 @@ sni_batches_fini(sni_actor *a)
 		free(b);
 	}
 	sni_ptrmap_fini(&a->batches);
+	sni_ptrmap_fini(&a->batch_counts);
 	a->batch_queue = NULL;
 }

@@ -366,7 +366,13 @@ next_to_send(sni_remote *r)
 		return msg;
 	}
 	while (r->sendq_len > 0 && !atomic_load(&r->closed)) {
-		uint32_t id   = r->sendq[r->sendq_head];
+		uint32_t id = r->sendq[r->sendq_head];
+		size_t   len;
+		if (r->peer_max != 0 &&
+		    r->batch_ids.len >= SNI_PEER_BATCHES_MAX &&
+		    batchable(r, id, &len)) {
+			break; /* held: the next batch to end sends it */
+		}
 		r->sendq_head = (r->sendq_head + 1) % r->sendq_cap;
 		r->sendq_len--;
 		syn_future *f = untag(sni_ptrmap_get(&r->calls, id_key(id)));
@@ -633,7 +639,11 @@ fail_batch(sni_remote *r, rbatch *b, int rc, nng_msg *msg)
 {
 	pthread_mutex_lock(&r->lock);
 	sni_ptrmap_del(&r->batch_ids, id_key(b->id)); /* its id is free */
+	nng_msg *send = kick(r); /* calls held for a batch's place go */
 	pthread_mutex_unlock(&r->lock);
+	if (send != NULL) {
+		start_send(r, send);
+	}
 	for (uint32_t i = 0; i < b->n; i++) {
 		pthread_mutex_lock(&r->lock);
 		syn_future *f = b->ids[i] != 0 ? take(r, b->ids[i]) : NULL;

@@ -264,6 +264,10 @@ enum sni_msg_kind {
 
 /* The most messages a BATCH or a REPLIES carries. */
 #define SNI_BATCH_MAX 64
+/* The batches one connection may have open at once (started, or with
+ * replies not fetched yet): a server refuses more (SYN_EBUSY), and a
+ * client holds its next batch back until one ends. */
+#define SNI_PEER_BATCHES_MAX 256
 
 /* What a bundle adds to the messages in it, at most: a BATCH or REPLIES
  * of messages each within a limit fits in the limit plus this. */

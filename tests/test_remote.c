@@ -822,6 +822,92 @@ raw_frame(const char *url, const void *bytes, size_t len)
 	return rc;
 }
 
+/*
+ * A peer that never fetches the replies of its batches: each batch stays
+ * open while its slow call sleeps, and the server takes at most 256 open
+ * batches from one connection (then SYN_EBUSY), so what it keeps for such
+ * a peer is bounded. A well-behaved client meanwhile calls on.
+ */
+START_TEST(unfetched_batches_bounded)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer     r      = connect_to(&sv);
+	static const uint8_t slow[] = { 0xc1, 1, 1, 0x05, 0xc0, 0xa8, 's', 'l',
+		'e', 'e', 'p', '_', 'm', 's', 0x91, 0xcd, 0xea, 0x60 };
+	static const uint8_t call[] = { 0xc1, 1, 1, 0x06, 0xc0, 0xa6, 's', 'q',
+		'u', 'a', 'r', 'e', 0x91, 0x07 };
+	nng_socket           req;
+	ck_assert_int_eq(nng_req0_open(&req), 0);
+	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 5000);
+	ck_assert_int_eq(nng_dial(req, sv.url, NULL, 0), 0);
+	int replies = 0, busy = 0;
+	for (int i = 0; i < 260; i++) {
+		uint8_t frame[64] = { 0xc1, 1, 15, 0xcd, (uint8_t) (i >> 8),
+			(uint8_t) i, 0x00, 0x02, 0xc4, sizeof(slow) };
+		size_t  n         = 10;
+		memcpy(frame + n, slow, sizeof(slow));
+		n += sizeof(slow);
+		frame[n++] = 0xc4;
+		frame[n++] = sizeof(call);
+		memcpy(frame + n, call, sizeof(call));
+		n += sizeof(call);
+		nng_msg *m;
+		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+		ck_assert_int_eq(nng_msg_append(m, frame, n), 0);
+		ck_assert_int_eq(nng_sendmsg(req, m, 0), 0);
+		ck_assert_int_eq(nng_recvmsg(req, &m, 0), 0);
+		int kind = nng_msg_len(m) >= 3
+		    ? ((const uint8_t *) nng_msg_body(m))[2]
+		    : -1;
+		nng_msg_free(m);
+		replies += kind == 16; /* REPLIES: the quick call's */
+		busy += kind == 3;     /* ERROR: too many open */
+		ck_assert_int_eq(
+		    remote_int(r, "square", i % 50), (i % 50) * (i % 50));
+	}
+	ck_assert_int_eq(replies, 256);
+	ck_assert_int_eq(busy, 4);
+	nng_close(req);
+	ck_assert_int_eq(remote_int(r, "square", 9), 81);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
+/* A client with more calls in flight than 256 batches hold keeps the
+ * rest back until a batch ends: every call is answered. */
+START_TEST(batches_held_back)
+{
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "sleep_ms", NULL };
+	syn_serve_config         cfg       = { .exports = exports };
+	char                     url[128];
+	ck_assert_syn_ok(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	syn_value  one = syn_int(1); /* (the HELLO is answered by then) */
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(r, "sleep_ms", &one, 1, &res));
+	syn_result_fini(&res);
+	enum { N = 256 * 64 + 2000 };
+	syn_future **fs = calloc(N, sizeof(*fs));
+	syn_value    ms = syn_int(20);
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(r, "sleep_ms", &ms, 1, &fs[i]));
+	}
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(syn_future_wait_timeout(fs[i], 60000));
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Garbage at the server, while a well-behaved client calls on. */
 START_TEST(bad_input_is_survived)
 {
@@ -1638,6 +1724,8 @@ suite(void)
 		TH_CASE("batches_bounded", batches_bounded),
 		TH_CASE("batches_overflow_complete", batches_overflow_complete),
 		TH_CASE("batches_near_limit", batches_near_limit),
+		TH_CASE("batches_held_back", batches_held_back),
+		TH_CASE("unfetched_batches_bounded", unfetched_batches_bounded),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),
