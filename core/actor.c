@@ -667,6 +667,13 @@ cancel_call(sni_actor *a, uint32_t pipe, uint64_t call_id)
 	return false;
 }
 
+void
+sni_actor_cancel_early(sni_actor *a, uint32_t pipe, uint64_t call_id)
+{
+	a->early[a->early_next] = (struct sni_early_cancel) { pipe, call_id };
+	a->early_next           = (a->early_next + 1) % 32;
+}
+
 /* True (and forgotten) when a CANCEL of this call came before it. */
 static bool
 cancelled_early(sni_actor *a, uint32_t pipe, uint64_t call_id)
@@ -700,9 +707,7 @@ handle_cancel(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	uint32_t pipe = sni_origin_pipe(origin, origin_ptr, NULL);
 	if (target != 0 && !cancel_call(a, pipe, target) &&
 	    !sni_batch_cancel_waiting(a, pipe, target)) {
-		a->early[a->early_next] =
-		    (struct sni_early_cancel) { pipe, target };
-		a->early_next = (a->early_next + 1) % 32;
+		sni_actor_cancel_early(a, pipe, target);
 	}
 	sni_reply_nil(origin, origin_ptr, msg, id);
 }

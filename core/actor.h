@@ -214,6 +214,12 @@ sni_actor *sni_actor_self(void);
  */
 int sni_actor_run(uint32_t id, int (*fn)(sni_actor *a, void *arg), void *arg);
 
+/* The loop: pipe's call call_id is cancelled before it came (or before
+ * it started): when it is dispatched, it is refused with SYN_ECANCELED
+ * (after its handles were taken, so that what it lent goes back). The
+ * last 32 are remembered. */
+void sni_actor_cancel_early(sni_actor *a, uint32_t pipe, uint64_t call_id);
+
 /*
  * The loop: decodes the request in msg (which it takes: a CALL, or a
  * generator's OPEN, NEXT or CLOSE) and starts or resumes its task, or

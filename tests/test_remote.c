@@ -1636,6 +1636,76 @@ START_TEST(lent_refs_come_back)
 }
 END_TEST
 
+/* Calls that lent an object and were cancelled while their batch waited
+ * to start give the object back (the server takes the references and
+ * returns them, as for a call refused): it goes once this process lets
+ * go, without waiting for the connection's end. */
+START_TEST(cancelled_in_batch_gives_back)
+{
+	atomic_store(&local_finis, 0);
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "sleep_ms", "echo", NULL };
+	syn_serve_config         cfg       = { .exports = exports };
+	char                     url[128];
+	ck_assert_syn_ok(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	syn_synchronizer here = local_sync();
+	ck_assert_int_eq(remote_int(r, "sleep_ms", 1), 1); /* HELLO answered */
+	enum { SLOW = 2500, LENDING = 64 };
+	syn_future **slow = calloc(SLOW, sizeof(*slow));
+	syn_future  *lending[LENDING];
+	syn_value    ms = syn_int(60000);
+	for (int i = 0; i < SLOW; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(r, "sleep_ms", &ms, 1, &slow[i]));
+	}
+	syn_stats st;
+	uint64_t  was  = 0;
+	int       same = 0; /* until the running ones settle: the rest wait */
+	for (int i = 0; i < 1500 && same < 10; i++) {
+		usleep(10000);
+		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+		same = st.calls_in_flight == was && was >= 1024 - 64 ? same + 1
+		                                                     : 0;
+		was  = st.calls_in_flight;
+	}
+	syn_proxy *p;
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	syn_value arg = syn_proxy_value(p);
+	for (int i = 0; i < LENDING; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(r, "echo", &arg, 1, &lending[i]));
+	}
+	syn_proxy_release(p);
+	usleep(200000); /* they reach the server, and wait there */
+	ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+	ck_assert_uint_eq(st.calls_in_flight, was);
+	for (int i = 0; i < LENDING; i++) {
+		ck_assert_syn_ok(syn_future_cancel(lending[i]));
+	}
+	for (int i = 0; i < SLOW; i++) { /* places free: the batches start */
+		ck_assert_syn_ok(syn_future_cancel(slow[i]));
+	}
+	for (int i = 0; i < LENDING; i++) {
+		ck_assert_syn_rc(
+		    syn_future_wait_timeout(lending[i], 10000), SYN_ECANCELED);
+		syn_future_free(lending[i]);
+	}
+	for (int i = 0; i < SLOW; i++) {
+		ck_assert_syn_rc(
+		    syn_future_wait_timeout(slow[i], 10000), SYN_ECANCELED);
+		syn_future_free(slow[i]);
+	}
+	free(slow);
+	wait_finis(1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+}
+END_TEST
+
 /* A server's call back cancelled with the server's call that awaits it:
  * the method running here is cancelled too (its cleanup runs), and the
  * caller hears SYN_ECANCELED; the connection serves on. */
@@ -1726,6 +1796,8 @@ suite(void)
 		TH_CASE("batches_near_limit", batches_near_limit),
 		TH_CASE("batches_held_back", batches_held_back),
 		TH_CASE("unfetched_batches_bounded", unfetched_batches_bounded),
+		TH_CASE("cancelled_in_batch_gives_back",
+		    cancelled_in_batch_gives_back),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),
