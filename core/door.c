@@ -257,8 +257,10 @@ sni_door_hello(sni_actor *a, nng_msg *msg, void *sp, const sni_limits *lim)
 		return;
 	}
 	static const sni_limits plain = { 1, SIZE_MAX, false, false, false };
-	syn_value               v     = syn_int((int64_t) request_max(a, pipe));
-	sni_wbuf                w;
+	size_t max_in = request_max(a, pipe); /* and what a BATCH is read by */
+	syn_value v   = syn_int(
+	      (int64_t) (max_in < lim->max_size ? max_in : lim->max_size));
+	sni_wbuf w;
 	sni_wbuf_init(&w);
 	sni_msg_encode_return(&w, id, &v, &plain);
 	if (w.err != 0 || sni_msg_set_body(msg, &w) != 0) {

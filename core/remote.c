@@ -60,10 +60,11 @@ struct sni_remote {
 	/* Objects of this process lent to the server (callbacks), under
 	 * lock: owner << 32 | object -> references lent (a count). */
 	sni_ptrmap lent;
-	uint32_t   poll_id;  /* the POLL in flight (its request id), or 0 */
-	uint32_t   hello_id; /* the HELLO in flight, or 0 */
-	size_t     peer_max; /* the largest request the server takes; 0:
-	                        not known yet, nothing is batched */
+	uint32_t   poll_id;    /* the POLL in flight (its request id), or 0 */
+	uint32_t   hello_id;   /* the HELLO in flight, or 0 */
+	bool       hello_done; /* answered on this connection */
+	size_t     peer_max;   /* the largest request the server takes; 0:
+	                          not known yet, nothing is batched */
 	/* Batches in flight, by the request id of the BATCH or FETCH that
 	 * waits for their replies, and the ids of the batches open at the
 	 * server (reserved: no request takes one while its batch is open). */
@@ -231,6 +232,9 @@ fail_all(sni_remote *r, int rc)
 	sni_ptrmap   lent = r->lent;
 	r->lent           = (sni_ptrmap) SNI_PTRMAP_INIT;
 	r->poll_id        = 0;
+	r->hello_id       = 0; /* the next connection is asked anew */
+	r->hello_done     = false;
+	r->peer_max       = 0;
 	free_batches(r); /* their calls were in the table */
 	pthread_mutex_unlock(&r->lock);
 	for (size_t k = 0; k < n; k++) {
@@ -421,6 +425,8 @@ send_done(void *arg)
 		lost   = NULL;
 	} else if (b == NULL && own != 0 && own == r->poll_id) {
 		r->poll_id = 0; /* the next lend sends another */
+	} else if (b == NULL && own != 0 && own == r->hello_id) {
+		r->hello_id = 0; /* the next call sends another */
 	}
 	nng_msg *next = next_to_send(r);
 	pthread_mutex_unlock(&r->lock);
@@ -773,6 +779,9 @@ hello_answered(sni_remote *r, nng_msg *msg)
 		r->peer_max = (size_t) v.as.i;
 		pthread_mutex_unlock(&r->lock);
 	}
+	pthread_mutex_lock(&r->lock);
+	r->hello_done = true; /* (an error answer: no batching here) */
+	pthread_mutex_unlock(&r->lock);
 	free(mem);
 	nng_msg_free(msg);
 }
@@ -882,6 +891,9 @@ post_call(sni_actor *a, syn_future *f)
 		pthread_mutex_unlock(&r->lock);
 		finish(r, f, SYN_ECLOSED, NULL);
 		return;
+	}
+	if (r->peer_max == 0 && r->hello_id == 0 && !r->hello_done) {
+		queue_hello(r); /* a new connection: ask it (no memory: not) */
 	}
 	while (id == 0 || id_taken(r, id)) {
 		id      = next_request_id(r);

@@ -639,6 +639,63 @@ START_TEST(batches_near_limit)
 }
 END_TEST
 
+/* 20 echoes of len bytes at once, as futures: how many were answered. */
+static int
+echoes_answered(syn_synchronizer r, size_t len)
+{
+	char       *blob = calloc(1, len);
+	syn_value   arg  = syn_bytes(blob, len);
+	syn_future *fs[20];
+	int         ok = 0;
+	for (int i = 0; i < 20; i++) {
+		ck_assert_syn_ok(syn_call_future(r, "echo", &arg, 1, &fs[i]));
+	}
+	for (int i = 0; i < 20; i++) {
+		ok += syn_future_wait_timeout(fs[i], 10000) == 0;
+		syn_future_free(fs[i]);
+	}
+	free(blob);
+	return ok;
+}
+
+/* After a reconnect the client asks the new server what it takes: a
+ * server that came back with a smaller limit gets batches it can read. */
+START_TEST(reconnect_asks_anew)
+{
+	static const char *const exports[] = { "echo", NULL };
+	syn_serve_config         cfg       = { .exports = exports };
+	char                     url[128];
+	syn_synchronizer         s = th_new();
+	ck_assert_syn_ok(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	ck_assert_int_eq(echoes_answered(r, 1000), 20);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+
+	syn_config small = { .max_message = 4096 };
+	s                = th_new_cfg(&small);
+	int rc           = SYN_EADDRINUSE;
+	for (int i = 0; i < 200 && rc != 0; i++) { /* the port frees */
+		rc = syn_serve(s, url, &cfg, NULL, 0);
+		usleep(rc != 0 ? 10000 : 0);
+	}
+	ck_assert_syn_ok(rc);
+	syn_value  one = syn_int(1);
+	syn_result res = SYN_RESULT_INIT;
+	rc             = SYN_ECONNRESET;
+	for (int i = 0; i < 500 && rc != 0; i++) { /* nng redials */
+		rc = syn_call(r, "echo", &one, 1, &res);
+		usleep(rc != 0 ? 10000 : 0);
+	}
+	ck_assert_syn_ok(rc);
+	syn_result_fini(&res);
+	ck_assert_int_eq(echoes_answered(r, 1000), 20);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 static void *
 cancel_later(void *arg)
 {
@@ -1795,6 +1852,7 @@ suite(void)
 		TH_CASE("batches_overflow_complete", batches_overflow_complete),
 		TH_CASE("batches_near_limit", batches_near_limit),
 		TH_CASE("batches_held_back", batches_held_back),
+		TH_CASE("reconnect_asks_anew", reconnect_asks_anew),
 		TH_CASE("unfetched_batches_bounded", unfetched_batches_bounded),
 		TH_CASE("cancelled_in_batch_gives_back",
 		    cancelled_in_batch_gives_back),
