@@ -463,6 +463,8 @@ sni_batch_pipe_gone(sni_actor *a, uint32_t pipe)
 		}
 		i = 0;
 	} while (n == 64);
+	start_waiting(a); /* a batch taken out of the queue may have been
+	                     what the others waited behind */
 }
 
 void
