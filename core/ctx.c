@@ -38,6 +38,14 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define UNPOISON_STACK(lo, size) ((void) 0)
 #endif
 
+void
+sni_ctx_unpoison(void *lo, size_t size)
+{
+	(void) lo;
+	(void) size;
+	UNPOISON_STACK(lo, size);
+}
+
 #ifdef SNI_ASAN
 void __sanitizer_start_switch_fiber(
     void **fake_stack_save, const void *bottom, size_t size);

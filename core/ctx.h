@@ -51,6 +51,11 @@ typedef struct sni_ctx {
 	void         *tsan_fiber; /* ThreadSanitizer's fiber for this stack */
 } sni_ctx;
 
+/* Forgets what AddressSanitizer marked in [lo, lo + size): a pooled
+ * stack keeps the poison of its last task's frames, where a new task's
+ * record and arguments go. Nothing without ASan. */
+void sni_ctx_unpoison(void *lo, size_t size);
+
 /*
  * Makes c a context that, on the first switch into it, runs entry(arg) on
  * the stack [lo, lo + size). The stack and c stay owned by the caller.

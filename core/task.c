@@ -324,6 +324,9 @@ sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 	if (rc != 0) {
 		return rc;
 	}
+	/* (the record and the arguments go where the last task's frames
+	 * were) */
+	sni_ctx_unpoison(s->lo, (size_t) ((char *) s - (char *) s->lo));
 	sni_task *t = align_down((char *) s - sizeof(sni_task), 16);
 	task_init(t, a, s, c);
 	char *lo = place_args(t, v);
