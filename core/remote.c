@@ -46,6 +46,7 @@ struct sni_remote {
 	int32_t         timeout_ms;
 	nng_aio        *send_aio;
 	nng_aio        *recv_aio;
+	nng_aio        *poll_aio; /* the wait before a refused POLL again */
 	pthread_mutex_t lock;
 	sni_ptrmap      calls; /* request id -> its future, till completed */
 	atomic_uint     next_id;
@@ -60,11 +61,13 @@ struct sni_remote {
 	/* Objects of this process lent to the server (callbacks), under
 	 * lock: owner << 32 | object -> references lent (a count). */
 	sni_ptrmap lent;
-	uint32_t   poll_id;    /* the POLL in flight (its request id), or 0 */
-	uint32_t   hello_id;   /* the HELLO in flight, or 0 */
-	bool       hello_done; /* answered on this connection */
-	size_t     peer_max;   /* the largest request the server takes; 0:
-	                          not known yet, nothing is batched */
+	uint32_t   poll_id;      /* the POLL in flight (its request id), or 0 */
+	uint32_t   hello_id;     /* the HELLO in flight, or 0 */
+	bool       hello_done;   /* answered on this connection */
+	bool       poll_waiting; /* poll_aio sleeps: a POLL goes after */
+	int32_t    poll_backoff_ms;
+	size_t     peer_max; /* the largest request the server takes; 0:
+	                        not known yet, nothing is batched */
 	/* Batches in flight, by the request id of the BATCH or FETCH that
 	 * waits for their replies, and the ids of the batches open at the
 	 * server (reserved: no request takes one while its batch is open). */
@@ -590,22 +593,79 @@ check_reply(sni_remote *r, nng_msg *msg)
 	return rc;
 }
 
+/* Whether msg is an error answer saying SYN_EBUSY (every place for a
+ * waiting POLL at the server is taken: asking again later may do). */
+static bool
+refused_busy(sni_remote *r, nng_msg *msg)
+{
+	uint64_t         id;
+	int              code = 0;
+	syn_value        v;
+	const syn_error *err;
+	void            *mem = NULL;
+	if (sni_msg_kind(nng_msg_body(msg), nng_msg_len(msg)) !=
+	        SNI_MSG_ERROR ||
+	    sni_msg_decode_reply(nng_msg_body(msg), nng_msg_len(msg),
+	        &r->limits, &id, &code, &v, &err, &mem) != 0) {
+		code = 0;
+	}
+	free(mem);
+	return code == SYN_EBUSY;
+}
+
+/* Under lock: a POLL refused as busy goes again after a wait, doubled
+ * each time it is refused again (20 ms to 1 s). */
+static void
+poll_later(sni_remote *r)
+{
+	if (r->poll_waiting || atomic_load(&r->closed)) {
+		return;
+	}
+	r->poll_backoff_ms = r->poll_backoff_ms == 0 ? 20
+	    : r->poll_backoff_ms >= 500              ? 1000
+	                                             : 2 * r->poll_backoff_ms;
+	r->poll_waiting    = true;
+	nng_sleep_aio(r->poll_backoff_ms, r->poll_aio);
+}
+
+/* nng thread: the wait is over: the POLL goes again. */
+static void
+poll_again(void *arg)
+{
+	sni_remote *r    = arg;
+	nng_msg    *send = NULL;
+	pthread_mutex_lock(&r->lock);
+	r->poll_waiting = false;
+	if (nng_aio_result(r->poll_aio) == 0 && queue_poll(r)) {
+		send = kick(r);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (send != NULL) {
+		start_send(r, send);
+	}
+}
+
 /*
  * nng thread: the answer to the POLL, msg, carries a call of the
  * server's: it is posted to its synchronizer before the next message is
  * received (so the server's calls run in the order it made them), then
- * the next POLL goes. An error answer (the server refused the POLL, or
- * is going) ends the polling.
+ * the next POLL goes. An error answer ends the polling (the server is
+ * going), but SYN_EBUSY (no place for a waiting POLL there now): then the
+ * POLL goes again after a while.
  */
 static void
 repoll(sni_remote *r, nng_msg *msg)
 {
+	bool     busy  = refused_busy(r, msg);
 	bool     again = sni_callback_run(r->self_id, &r->limits, msg);
 	nng_msg *send  = NULL;
 	pthread_mutex_lock(&r->lock);
 	r->poll_id = 0;
 	if (again) {
-		send = queue_poll(r) ? kick(r) : NULL;
+		r->poll_backoff_ms = 0;
+		send               = queue_poll(r) ? kick(r) : NULL;
+	} else if (busy) {
+		poll_later(r);
 	}
 	pthread_mutex_unlock(&r->lock);
 	nng_recv_aio(r->sock, r->recv_aio);
@@ -1183,6 +1243,7 @@ remote_dial(sni_remote *r, const char *url, const sni_dial_opts *o)
 	nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, pipe_event, r);
 	if ((rc = nng_aio_alloc(&r->send_aio, send_done, r)) != 0 ||
 	    (rc = nng_aio_alloc(&r->recv_aio, recv_done, r)) != 0 ||
+	    (rc = nng_aio_alloc(&r->poll_aio, poll_again, r)) != 0 ||
 	    (rc = dial(r, url, o)) != 0) {
 		return rc; /* the caller closes the socket */
 	}
@@ -1198,6 +1259,9 @@ remote_free(sni_remote *r)
 	}
 	if (r->recv_aio != NULL) {
 		nng_aio_free(r->recv_aio);
+	}
+	if (r->poll_aio != NULL) {
+		nng_aio_free(r->poll_aio);
 	}
 	sni_ptrmap_fini(&r->calls);
 	sni_ptrmap_fini(&r->lent);
@@ -1264,6 +1328,9 @@ sni_remote_open(
 			if (r->send_aio != NULL) {
 				nng_aio_stop(r->send_aio);
 			}
+			if (r->poll_aio != NULL) {
+				nng_aio_stop(r->poll_aio);
+			}
 			if (sni_close_bounded(
 			        r->sock, CLOSE_WAIT_MS, remote_free_late, r)) {
 				remote_free(r);
@@ -1326,6 +1393,7 @@ sni_remote_close(sni_actor *a)
 	for (int i = 0; i < 2000 && atomic_load(&r->pipes) > 0; i++) {
 		nng_msleep(1);
 	}
+	nng_aio_stop(r->poll_aio); /* (closed: it starts nothing more) */
 	nng_aio_stop(r->send_aio);
 	nng_aio_stop(r->recv_aio);
 	a->remote = NULL;

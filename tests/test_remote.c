@@ -1763,6 +1763,93 @@ START_TEST(cancelled_in_batch_gives_back)
 }
 END_TEST
 
+/* add_back(obj, x): obj.add(x), on the client's object, awaited. */
+static int
+add_back(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_proxy       *p;
+	int64_t          x;
+	syn_future      *f;
+	const syn_value *v;
+	int              rc = syn_unpack(t, args, nargs, "Pi", &p, &x);
+	syn_value        a  = syn_int(x);
+	if (rc != 0 || (rc = syn_invoke_future(p, "add", &a, 1, &f)) != 0) {
+		return rc;
+	}
+	if ((rc = syn_await(t, f)) == 0 &&
+	    (rc = syn_future_value(f, &v)) == 0) {
+		*ret = *v;
+	}
+	syn_future_free(f);
+	return rc;
+}
+
+/* Every place for a waiting POLL is taken (1,024 peers park one each):
+ * the client's POLL is refused as busy, and it asks again later, so the
+ * server's call back reaches it once a place frees. */
+START_TEST(poll_retries_when_busy)
+{
+	enum { PEERS = 1024 };
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "add_back", NULL };
+	syn_serve_config         cfg       = { .exports = exports };
+	char                     url[128];
+	th_register(s, "add_back", add_back, NULL);
+	ck_assert_syn_ok(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	nng_socket *peers = calloc(PEERS, sizeof(*peers));
+	nng_aio   **aios  = calloc(PEERS, sizeof(*aios));
+	for (int i = 0; i < PEERS; i++) { /* each parks a POLL */
+		static const uint8_t poll[] = { 0xc1, 1, 12, 0xce, 0x80, 0, 0,
+			1 };
+		nng_ctx              ctx;
+		nng_msg             *m;
+		ck_assert_int_eq(nng_req0_open(&peers[i]), 0);
+		ck_assert_int_eq(nng_dial(peers[i], url, NULL, 0), 0);
+		ck_assert_int_eq(nng_ctx_open(&ctx, peers[i]), 0);
+		ck_assert_int_eq(nng_aio_alloc(&aios[i], NULL, NULL), 0);
+		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+		ck_assert_int_eq(nng_msg_append(m, poll, sizeof(poll)), 0);
+		nng_aio_set_msg(aios[i], m);
+		nng_ctx_send(ctx, aios[i]);
+		nng_aio_wait(aios[i]);
+		ck_assert_int_eq(nng_aio_result(aios[i]), 0);
+		nng_ctx_recv(ctx, aios[i]); /* its answer never comes */
+	}
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	syn_synchronizer here = local_sync();
+	syn_proxy       *p;
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	syn_value   args[2] = { syn_proxy_value(p), syn_int(5) };
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(r, "add_back", args, 2, &f));
+	ck_assert_syn_rc(syn_future_wait_timeout(f, 300), SYN_ETIMEDOUT);
+	for (int i = 0; i < 10; i++) { /* places free */
+		nng_aio_stop(aios[i]);
+		nng_close(peers[i]);
+	}
+	ck_assert_syn_ok(syn_future_wait_timeout(f, 10000));
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_value(f, &v));
+	ck_assert_int_eq(v->as.i, 5);
+	syn_future_free(f);
+	syn_proxy_release(p);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	for (int i = 10; i < PEERS; i++) {
+		nng_aio_stop(aios[i]);
+		nng_close(peers[i]);
+	}
+	for (int i = 0; i < PEERS; i++) {
+		nng_aio_free(aios[i]);
+	}
+	free(aios);
+	free(peers);
+}
+END_TEST
+
 /* A server's call back cancelled with the server's call that awaits it:
  * the method running here is cancelled too (its cleanup runs), and the
  * caller hears SYN_ECANCELED; the connection serves on. */
@@ -1856,6 +1943,7 @@ suite(void)
 		TH_CASE("unfetched_batches_bounded", unfetched_batches_bounded),
 		TH_CASE("cancelled_in_batch_gives_back",
 		    cancelled_in_batch_gives_back),
+		TH_CASE("poll_retries_when_busy", poll_retries_when_busy),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),
