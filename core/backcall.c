@@ -22,6 +22,9 @@
 
 /* Calls queued for a client that does not POLL for them, at most. */
 #define QUEUED_MAX 4096
+/* Calls sent to a client and not answered yet, at most: the rest wait
+ * in the queue (a client that never answers holds a bounded amount). */
+#define SENT_MAX 4096
 
 struct sni_backcall {
 	sni_actor  *server;
@@ -205,7 +208,7 @@ send_next(sni_backcall *b)
 	while (b->poll != NULL && b->ncancels > 0) {
 		send_cancel(b);
 	}
-	while (b->poll != NULL && b->first != NULL) {
+	while (b->poll != NULL && b->first != NULL && b->sent.len < SENT_MAX) {
 		syn_future *f = b->first;
 		b->first      = (syn_future *) f->node.next;
 		if (b->first == NULL) {
@@ -394,6 +397,9 @@ sni_backcall_result(
 		deliver(f, inner, len);
 	}
 	sni_reply_nil(SNI_ORIGIN_DOOR, slot, msg, call_id);
+	if (b != NULL) {
+		send_next(b); /* one held back for its place may go */
+	}
 }
 
 /* The connection is over: its calls fail with rc, its back actor goes. */

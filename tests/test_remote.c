@@ -1850,6 +1850,99 @@ START_TEST(poll_retries_when_busy)
 }
 END_TEST
 
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t) (v >> 24);
+	p[1] = (uint8_t) (v >> 16);
+	p[2] = (uint8_t) (v >> 8);
+	p[3] = (uint8_t) v;
+}
+
+/* The kind of the answer to the request bytes[0..len-1] on req: -1 when
+ * none came in time. */
+static int
+request_kind(nng_socket req, const uint8_t *bytes, size_t len)
+{
+	nng_msg *m;
+	ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+	ck_assert_int_eq(nng_msg_append(m, bytes, len), 0);
+	ck_assert_int_eq(nng_sendmsg(req, m, 0), 0);
+	if (nng_recvmsg(req, &m, 0) != 0) {
+		return -1;
+	}
+	int kind =
+	    nng_msg_len(m) >= 3 ? ((const uint8_t *) nng_msg_body(m))[2] : -1;
+	nng_msg_free(m);
+	return kind;
+}
+
+/* take(anything): nil. */
+static int
+take_nil(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t;
+	(void) args;
+	(void) nargs;
+	*ret = syn_nil();
+	return 0;
+}
+
+/* A peer that lends an object in each call and POLLs, but never answers
+ * what the server calls back (here, the RELEASE of each object): once
+ * 4,096 wait for their answer, the server sends that peer no more, so
+ * what it keeps for it is bounded; a well-behaved peer goes on. */
+START_TEST(unanswered_callbacks_bounded)
+{
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "take", "echo", NULL };
+	syn_serve_config         cfg       = { .exports = exports };
+	char                     url[128];
+	th_register(s, "take", take_nil, NULL);
+	ck_assert_syn_ok(
+	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	nng_socket req;
+	ck_assert_int_eq(nng_req0_open(&req), 0);
+	nng_socket_set_ms(req, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 1000);
+	ck_assert_int_eq(nng_dial(req, url, NULL, 0), 0);
+	uint32_t next      = 0x80000001u;
+	int      sent_back = 0, silent = 0;
+	for (int i = 0; i < 4200 && silent == 0; i++) {
+		/* take(an object of the peer's, marked as the peer's): the
+		 * server's proxy of it is released when the call ends */
+		uint8_t call[40] = { 0xc1, 1, 1, 0xce };
+		put_be32(call + 4, next++);
+		memcpy(call + 8,
+		    "\xc0\xa4"
+		    "take"
+		    "\x91\xd8\x01",
+		    9);
+		call[17] = 0x80; /* owner: 1 << 63 | 1 */
+		memset(call + 18, 0, 6);
+		call[24] = 1;
+		memset(call + 25, 0, 4);
+		put_be32(call + 29, (uint32_t) i + 2); /* the object */
+		int got = request_kind(req, call, 33);
+		ck_assert_msg(
+		    got == 2, "call %d answered with kind %d", i, got);
+		uint8_t poll[8] = { 0xc1, 1, 12, 0xce };
+		put_be32(poll + 4, next++);
+		int kind = request_kind(req, poll, sizeof(poll));
+		sent_back += kind == 13; /* CALLBACK */
+		silent += kind == -1;    /* parked: nothing more to send */
+	}
+	ck_assert_int_eq(sent_back, 4096);
+	ck_assert_int_eq(silent, 1);
+	nng_close(req);
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	ck_assert_int_eq(remote_int(r, "echo", 7), 7);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* A server's call back cancelled with the server's call that awaits it:
  * the method running here is cancelled too (its cleanup runs), and the
  * caller hears SYN_ECANCELED; the connection serves on. */
@@ -1944,6 +2037,8 @@ suite(void)
 		TH_CASE("cancelled_in_batch_gives_back",
 		    cancelled_in_batch_gives_back),
 		TH_CASE("poll_retries_when_busy", poll_retries_when_busy),
+		TH_CASE("unanswered_callbacks_bounded",
+		    unanswered_callbacks_bounded),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),
