@@ -386,6 +386,27 @@ START_TEST(many_in_flight)
 }
 END_TEST
 
+/* Serves s on tcp://127.0.0.1:0 with the names in exports (NULL at the
+ * end) reachable; the address it took goes in url (128 bytes). */
+static void
+serve_tcp(syn_synchronizer s, const char *const *exports, char *url)
+{
+	syn_serve_config cfg = { .exports = exports };
+	ck_assert_syn_ok(syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, 128));
+}
+
+/* Connects to url (cfg: NULL or its config) and makes a first call,
+ * probe(1), so that the server's answer to the HELLO came: from then on,
+ * calls in flight together go in batches. */
+static syn_synchronizer
+connect_ready(const char *url, const syn_connect_config *cfg, const char *probe)
+{
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, cfg, &r));
+	remote_int(r, probe, 1);
+	return r;
+}
+
 /* Calls made faster than they go out leave in batches: slow calls among
  * quick ones delay none of them (their replies come as they are ready),
  * and cancelling the slow ones reaches their tasks on the server. */
@@ -522,13 +543,9 @@ START_TEST(batches_bounded)
 {
 	syn_synchronizer         s         = th_new();
 	static const char *const exports[] = { "sleep_ms", "square_now", NULL };
-	syn_serve_config         cfg       = { .exports = exports };
 	char                     url[128];
-	ck_assert_syn_ok(
-	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
-	syn_synchronizer r;
-	ck_assert_syn_ok(syn_connect(url, NULL, &r));
-	ck_assert_int_eq(remote_int(r, "square_now", 4), 16);
+	serve_tcp(s, exports, url);
+	syn_synchronizer r = connect_ready(url, NULL, "square_now");
 	enum { N = 2500 };
 	syn_future **fs = calloc(N, sizeof(*fs));
 	syn_value    ms = syn_int(60000);
@@ -574,12 +591,9 @@ START_TEST(batches_overflow_complete)
 {
 	syn_synchronizer         s         = th_new();
 	static const char *const exports[] = { "sleep_ms", NULL };
-	syn_serve_config         cfg       = { .exports = exports };
 	char                     url[128];
-	ck_assert_syn_ok(
-	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
-	syn_synchronizer r;
-	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	serve_tcp(s, exports, url);
+	syn_synchronizer r = connect_ready(url, NULL, "sleep_ms");
 	enum { N = 1600 };
 	syn_future **fs = calloc(N, sizeof(*fs));
 	syn_value    ms = syn_int(D_MS);
@@ -606,19 +620,12 @@ START_TEST(batches_near_limit)
 {
 	syn_synchronizer         s         = th_new();
 	static const char *const exports[] = { "echo", NULL };
-	syn_serve_config         cfg       = { .exports = exports };
 	char                     url[128];
-	ck_assert_syn_ok(
-	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	serve_tcp(s, exports, url);
 	enum { MAX = 100000, LEN = MAX - 24, N = 20 };
 	syn_connect_config ccfg = { .max_message = MAX };
-	syn_synchronizer   r;
-	ck_assert_syn_ok(syn_connect(url, &ccfg, &r));
-	syn_value  one = syn_int(1); /* (the HELLO is answered by then) */
-	syn_result res = SYN_RESULT_INIT;
-	ck_assert_syn_ok(syn_call(r, "echo", &one, 1, &res));
-	syn_result_fini(&res);
-	char *blob = calloc(1, LEN);
+	syn_synchronizer   r    = connect_ready(url, &ccfg, "echo");
+	char              *blob = calloc(1, LEN);
 	memset(blob, 'x', LEN);
 	syn_value   arg = syn_bytes(blob, LEN);
 	syn_future *fs[N];
@@ -938,16 +945,9 @@ START_TEST(batches_held_back)
 {
 	syn_synchronizer         s         = th_new();
 	static const char *const exports[] = { "sleep_ms", NULL };
-	syn_serve_config         cfg       = { .exports = exports };
 	char                     url[128];
-	ck_assert_syn_ok(
-	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
-	syn_synchronizer r;
-	ck_assert_syn_ok(syn_connect(url, NULL, &r));
-	syn_value  one = syn_int(1); /* (the HELLO is answered by then) */
-	syn_result res = SYN_RESULT_INIT;
-	ck_assert_syn_ok(syn_call(r, "sleep_ms", &one, 1, &res));
-	syn_result_fini(&res);
+	serve_tcp(s, exports, url);
+	syn_synchronizer r = connect_ready(url, NULL, "sleep_ms");
 	enum { N = 256 * 64 + 2000 };
 	syn_future **fs = calloc(N, sizeof(*fs));
 	syn_value    ms = syn_int(20);
@@ -1702,14 +1702,10 @@ START_TEST(cancelled_in_batch_gives_back)
 	atomic_store(&local_finis, 0);
 	syn_synchronizer         s         = th_new();
 	static const char *const exports[] = { "sleep_ms", "echo", NULL };
-	syn_serve_config         cfg       = { .exports = exports };
 	char                     url[128];
-	ck_assert_syn_ok(
-	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
-	syn_synchronizer r;
-	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	serve_tcp(s, exports, url);
+	syn_synchronizer r    = connect_ready(url, NULL, "sleep_ms");
 	syn_synchronizer here = local_sync();
-	ck_assert_int_eq(remote_int(r, "sleep_ms", 1), 1); /* HELLO answered */
 	enum { SLOW = 2500, LENDING = 64 };
 	syn_future **slow = calloc(SLOW, sizeof(*slow));
 	syn_future  *lending[LENDING];
@@ -1792,11 +1788,9 @@ START_TEST(poll_retries_when_busy)
 	enum { PEERS = 1024 };
 	syn_synchronizer         s         = th_new();
 	static const char *const exports[] = { "add_back", NULL };
-	syn_serve_config         cfg       = { .exports = exports };
 	char                     url[128];
 	th_register(s, "add_back", add_back, NULL);
-	ck_assert_syn_ok(
-	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	serve_tcp(s, exports, url);
 	nng_socket *peers = calloc(PEERS, sizeof(*peers));
 	nng_aio   **aios  = calloc(PEERS, sizeof(*aios));
 	for (int i = 0; i < PEERS; i++) { /* each parks a POLL */
@@ -1896,11 +1890,9 @@ START_TEST(unanswered_callbacks_bounded)
 {
 	syn_synchronizer         s         = th_new();
 	static const char *const exports[] = { "take", "echo", NULL };
-	syn_serve_config         cfg       = { .exports = exports };
 	char                     url[128];
 	th_register(s, "take", take_nil, NULL);
-	ck_assert_syn_ok(
-	    syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, sizeof(url)));
+	serve_tcp(s, exports, url);
 	nng_socket req;
 	ck_assert_int_eq(nng_req0_open(&req), 0);
 	nng_socket_set_ms(req, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
