@@ -73,6 +73,18 @@ has_handle(void *ctx, syn_handle *h, bool *owned)
 	return SYN_ENOTSUP;
 }
 
+size_t
+sni_callback_running(uint32_t id)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&running_lock);
+	for (callback *r = running; r != NULL; r = r->next) {
+		n += r->remote == id;
+	}
+	pthread_mutex_unlock(&running_lock);
+	return n;
+}
+
 /* The local call finished (on its synchronizer's thread): its reply,
  * of plain values, goes back. */
 static void
@@ -81,6 +93,7 @@ local_done(syn_future *f, void *arg)
 	callback *c = arg;
 	nng_msg  *m = f->msg;
 	unlink_running(c);
+	sni_remote_callback_ended(c->remote);
 	if (m == NULL) {
 		answer_error(c, f->rc != 0 ? f->rc : SYN_ENOMEM, NULL);
 	} else if (sni_msg_each_handle(nng_msg_body(m), nng_msg_len(m),

@@ -65,6 +65,7 @@ struct sni_remote {
 	uint32_t   hello_id;     /* the HELLO in flight, or 0 */
 	bool       hello_done;   /* answered on this connection */
 	bool       poll_waiting; /* poll_aio sleeps: a POLL goes after */
+	bool       poll_held;    /* SNI_CALLBACKS_MAX calls back run */
 	int32_t    poll_backoff_ms;
 	size_t     peer_max; /* the largest request the server takes; 0:
 	                        not known yet, nothing is batched */
@@ -659,9 +660,13 @@ repoll(sni_remote *r, nng_msg *msg)
 	bool     busy  = refused_busy(r, msg);
 	bool     again = sni_callback_run(r->self_id, &r->limits, msg);
 	nng_msg *send  = NULL;
+	bool     full =
+	    again && sni_callback_running(r->self_id) >= SNI_CALLBACKS_MAX;
 	pthread_mutex_lock(&r->lock);
 	r->poll_id = 0;
-	if (again) {
+	if (again && full) {
+		r->poll_held = true; /* the end of one sends it */
+	} else if (again) {
 		r->poll_backoff_ms = 0;
 		send               = queue_poll(r) ? kick(r) : NULL;
 	} else if (busy) {
@@ -1116,6 +1121,30 @@ sni_remote_answer(uint32_t id, const sni_wbuf *w)
 	}
 	sni_actor_release(a);
 	return rc;
+}
+
+void
+sni_remote_callback_ended(uint32_t id)
+{
+	sni_actor *a;
+	if (sni_actor_hold(id, &a) != 0) {
+		return;
+	}
+	sni_remote *r    = a->remote;
+	nng_msg    *send = NULL;
+	if (r != NULL) {
+		pthread_mutex_lock(&r->lock);
+		if (r->poll_held &&
+		    sni_callback_running(id) < SNI_CALLBACKS_MAX) {
+			r->poll_held = false;
+			send         = queue_poll(r) ? kick(r) : NULL;
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (send != NULL) {
+		start_send(r, send);
+	}
+	sni_actor_release(a);
 }
 
 void

@@ -82,6 +82,18 @@ int sni_remote_answer(uint32_t id, const sni_wbuf *w);
  */
 bool sni_callback_run(uint32_t id, const sni_limits *lim, nng_msg *msg);
 
+/* A connection's calls back that run at once, at most: past it, the
+ * client sends no POLL until one ends (the server keeps the rest). */
+#define SNI_CALLBACKS_MAX 1024
+
+/* How many calls back that came through remote actor id run now. Any
+ * thread. */
+size_t sni_callback_running(uint32_t id);
+
+/* A call back through remote actor id ended: when its POLL was held
+ * back for it, the POLL goes. Any thread. */
+void sni_remote_callback_ended(uint32_t id);
+
 /* A node posted to remote actor a: a CALL leaves, a CANCEL aborts it. */
 void sni_remote_post(sni_actor *a, sni_node *n);
 

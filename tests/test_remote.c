@@ -1533,6 +1533,7 @@ local_add(syn_task *t, void *self, const syn_value *args, size_t nargs,
 
 /* nap(ms): sleeps; a cancel is counted in local_naps_cancelled. */
 static atomic_int local_naps_cancelled;
+static atomic_int local_naps_now, local_naps_most; /* at once */
 
 static int
 local_nap(syn_task *t, void *self, const syn_value *args, size_t nargs,
@@ -1540,11 +1541,16 @@ local_nap(syn_task *t, void *self, const syn_value *args, size_t nargs,
 {
 	(void) self;
 	int64_t ms;
-	int     rc = syn_unpack(t, args, nargs, "i", &ms);
+	int     rc  = syn_unpack(t, args, nargs, "i", &ms);
+	int     now = atomic_fetch_add(&local_naps_now, 1) + 1;
+	if (now > atomic_load(&local_naps_most)) {
+		atomic_store(&local_naps_most, now); /* (one thread: no race) */
+	}
 	if (rc == 0 &&
 	    (rc = syn_sleep(t, (syn_duration) ms)) == SYN_ECANCELED) {
 		atomic_fetch_add(&local_naps_cancelled, 1);
 	}
+	atomic_fetch_sub(&local_naps_now, 1);
 	*ret = syn_int(ms);
 	return rc;
 }
@@ -1935,6 +1941,61 @@ START_TEST(unanswered_callbacks_bounded)
 }
 END_TEST
 
+/* flood(obj, n, ms): n calls of obj.nap(ms) at once, all awaited: n. */
+static int
+flood(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_proxy *p;
+	int64_t    n, ms;
+	int        rc = syn_unpack(t, args, nargs, "Pii", &p, &n, &ms);
+	if (rc != 0 || n < 1 || n > 4096) {
+		return rc != 0 ? rc : SYN_EINVAL;
+	}
+	syn_future **fs = calloc((size_t) n, sizeof(*fs));
+	syn_value    a  = syn_int(ms);
+	int64_t      k  = 0;
+	while (rc == 0 && k < n) {
+		rc = syn_invoke_future(p, "nap", &a, 1, &fs[k]);
+		k += rc == 0;
+	}
+	for (int64_t i = 0; i < k; i++) {
+		int got = syn_await(t, fs[i]);
+		rc      = rc != 0 ? rc : got;
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	*ret = syn_int(n);
+	return rc;
+}
+
+/* A server that calls back more than 1,024 times at once: the client
+ * runs at most 1,024 of them (it sends no POLL meanwhile), the others
+ * wait at the server, and all are answered. */
+START_TEST(callbacks_bounded_on_client)
+{
+	atomic_store(&local_naps_most, 0);
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "flood", NULL };
+	char                     url[128];
+	th_register(s, "flood", flood, NULL);
+	serve_tcp(s, exports, url);
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	syn_synchronizer here = local_sync();
+	syn_proxy       *p;
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	syn_value args[3] = { syn_proxy_value(p), syn_int(1100),
+		syn_int(D_MS) };
+	ck_assert_int_eq(call_int2(r, "flood", args, 3), 1100);
+	ck_assert_int_le(atomic_load(&local_naps_most), 1024);
+	ck_assert_int_ge(atomic_load(&local_naps_most), 2);
+	syn_proxy_release(p);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* A server's call back cancelled with the server's call that awaits it:
  * the method running here is cancelled too (its cleanup runs), and the
  * caller hears SYN_ECANCELED; the connection serves on. */
@@ -2029,6 +2090,8 @@ suite(void)
 		TH_CASE("cancelled_in_batch_gives_back",
 		    cancelled_in_batch_gives_back),
 		TH_CASE("poll_retries_when_busy", poll_retries_when_busy),
+		TH_CASE(
+		    "callbacks_bounded_on_client", callbacks_bounded_on_client),
 		TH_CASE("unanswered_callbacks_bounded",
 		    unanswered_callbacks_bounded),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
