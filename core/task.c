@@ -554,11 +554,15 @@ syn_sleep(syn_task *t, syn_duration ms)
 	return sni_task_suspend(t);
 }
 
+/* The awaited future completed (on any thread, under its lock, so t is
+ * alive): t's wake goes to its loop under a pin, so that its actor is
+ * not freed while the push still touches its mailbox. t waits for it,
+ * so its loop goes on, and the pin is taken. */
 static void
 wake_notify(sni_listener *l)
 {
 	sni_task *t = (sni_task *) ((char *) l - offsetof(sni_task, listener));
-	sni_actor_post(t->actor, &t->wake);
+	sni_actor_post_held(t->actor, &t->wake);
 }
 
 int
