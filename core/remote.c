@@ -524,13 +524,16 @@ queue_cancel(sni_remote *r, uint32_t id)
 }
 
 /*
- * Under lock: a POLL for the server's calls to objects lent to it,
- * unless one is in flight or nothing is lent. True when one was queued.
+ * Under lock: a POLL for the server's calls to objects lent to it (or
+ * for cancels of the calls back running here), unless one is in flight
+ * or there are none. True when one was queued.
  */
 static bool
 queue_poll(sni_remote *r)
 {
-	if (r->poll_id != 0 || r->lent.len == 0 || atomic_load(&r->closed)) {
+	/* (while calls back run here, a cancel of one may come) */
+	if (r->poll_id != 0 || atomic_load(&r->closed) ||
+	    (r->lent.len == 0 && sni_callback_running(r->self_id) == 0)) {
 		return false;
 	}
 	sni_wbuf w;

@@ -1996,6 +1996,71 @@ START_TEST(callbacks_bounded_on_client)
 }
 END_TEST
 
+/* A call back kept by the server after the call that made it ended. */
+static syn_future *kept_nap;
+
+/* start_nap(obj, ms): obj.nap(ms) called back, kept, not awaited: when
+ * this call ends, its proxy of obj goes (the client is told). */
+static int
+start_nap(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_proxy *p;
+	int64_t    ms;
+	int        rc = syn_unpack(t, args, nargs, "Pi", &p, &ms);
+	syn_value  a  = syn_int(ms);
+	if (rc == 0) {
+		rc = syn_invoke_future(p, "nap", &a, 1, &kept_nap);
+	}
+	*ret = syn_nil();
+	return rc;
+}
+
+/* cancel_nap(): cancels the kept call back, and waits for its end. */
+static int
+cancel_nap(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args;
+	(void) nargs;
+	syn_future_cancel(kept_nap);
+	int rc = syn_await_timeout(t, kept_nap, 5000);
+	syn_future_free(kept_nap);
+	kept_nap = NULL;
+	*ret     = syn_int(rc);
+	return 0;
+}
+
+/* The server cancels a call back still running here after it let go of
+ * every proxy of this client's (so nothing is lent any more): the client
+ * still polls while a call back runs, and the cancel reaches it. */
+START_TEST(callback_cancel_after_release)
+{
+	atomic_store(&local_naps_cancelled, 0);
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "start_nap", "cancel_nap",
+		NULL };
+	char                     url[128];
+	th_register(s, "start_nap", start_nap, NULL);
+	th_register(s, "cancel_nap", cancel_nap, NULL);
+	serve_tcp(s, exports, url);
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	syn_synchronizer here = local_sync();
+	syn_proxy       *p;
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	syn_value args[2] = { syn_proxy_value(p), syn_int(60000) };
+	ck_assert_syn_ok(syn_call(r, "start_nap", args, 2, NULL));
+	syn_proxy_release(p);
+	usleep(300000); /* the RELEASE comes: nothing is lent any more */
+	double t0 = th_now_ms();
+	ck_assert_int_eq(call_int2(r, "cancel_nap", NULL, 0), SYN_ECANCELED);
+	ck_assert_int_eq(atomic_load(&local_naps_cancelled), 1);
+	ck_assert_msg(th_now_ms() - t0 < 5000, "the cancel waited");
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* A server's call back cancelled with the server's call that awaits it:
  * the method running here is cancelled too (its cleanup runs), and the
  * caller hears SYN_ECANCELED; the connection serves on. */
@@ -2092,6 +2157,8 @@ suite(void)
 		TH_CASE("poll_retries_when_busy", poll_retries_when_busy),
 		TH_CASE(
 		    "callbacks_bounded_on_client", callbacks_bounded_on_client),
+		TH_CASE("callback_cancel_after_release",
+		    callback_cancel_after_release),
 		TH_CASE("unanswered_callbacks_bounded",
 		    unanswered_callbacks_bounded),
 		TH_CASE("cancel_crosses", cancel_crosses_processes),
