@@ -426,10 +426,8 @@ sni_batch_reply(sni_batch *b, void *member, nng_msg *msg)
 void
 sni_batch_retry(sni_actor *a)
 {
-	if (a->batch_retry) {
-		a->batch_retry = false;
-		start_waiting(a);
-	}
+	a->batch_retry = false;
+	start_waiting(a);
 }
 
 void

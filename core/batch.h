@@ -37,8 +37,9 @@ void sni_batch_reply(sni_batch *b, void *member, nng_msg *msg);
  * the call waits in a batch not started yet (it will not run). */
 bool sni_batch_cancel_waiting(sni_actor *a, uint32_t pipe, uint64_t call_id);
 
-/* The loop, on its own stack (after a task ran): starts the batches
- * that wait, when a member's end on a task's stack left them waiting. */
+/* The loop, on its own stack (after a task ran), when a->batch_retry
+ * says a member's end on a task's stack left batches waiting: starts
+ * them. */
 void sni_batch_retry(sni_actor *a);
 
 /* The loop: pipe closed: its batches deliver nothing more. */

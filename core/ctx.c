@@ -169,7 +169,6 @@ trampoline(transfer_t t)
 int
 sni_ctx_make(sni_ctx *c, void *lo, size_t size, sni_ctx_entry entry)
 {
-	UNPOISON_STACK(lo, size);
 	c->entry      = entry;
 	c->stack_lo   = lo;
 	c->stack_size = size;
@@ -219,7 +218,6 @@ sni_ctx_make(sni_ctx *c, void *lo, size_t size, sni_ctx_entry entry)
 	if (getcontext(&c->uc) != 0) {
 		return SYN_ENOMEM;
 	}
-	UNPOISON_STACK(lo, size);
 	c->entry = entry;
 	c->stack_lo = lo;
 	c->stack_size = size;

@@ -52,8 +52,9 @@ typedef struct sni_ctx {
 } sni_ctx;
 
 /* Forgets what AddressSanitizer marked in [lo, lo + size): a pooled
- * stack keeps the poison of its last task's frames, where a new task's
- * record and arguments go. Nothing without ASan. */
+ * stack keeps the poison of its last task's frames, so a stack is
+ * cleaned before a new task's record, arguments and frames go on it
+ * (sni_ctx_make does not). Nothing without ASan. */
 void sni_ctx_unpoison(void *lo, size_t size);
 
 /*

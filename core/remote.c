@@ -840,14 +840,13 @@ hello_answered(sni_remote *r, nng_msg *msg)
 	syn_value        v;
 	const syn_error *err;
 	void            *mem = NULL;
-	if (sni_msg_decode_reply(nng_msg_body(msg), nng_msg_len(msg),
-	        &r->limits, &id, &code, &v, &err, &mem) == 0 &&
-	    code == 0 && v.type == SYN_TYPE_INT && v.as.i >= 64) {
-		pthread_mutex_lock(&r->lock);
-		r->peer_max = (size_t) v.as.i;
-		pthread_mutex_unlock(&r->lock);
-	}
+	bool ok = sni_msg_decode_reply(nng_msg_body(msg), nng_msg_len(msg),
+	              &r->limits, &id, &code, &v, &err, &mem) == 0 &&
+	    code == 0 && v.type == SYN_TYPE_INT && v.as.i >= 64;
 	pthread_mutex_lock(&r->lock);
+	if (ok) {
+		r->peer_max = (size_t) v.as.i;
+	}
 	r->hello_done = true; /* (an error answer: no batching here) */
 	pthread_mutex_unlock(&r->lock);
 	free(mem);
@@ -1283,6 +1282,19 @@ remote_dial(sni_remote *r, const char *url, const sni_dial_opts *o)
 	return 0;
 }
 
+/* Stops r's aios (those allocated): their callbacks have returned and
+ * start nothing more once r is closed. */
+static void
+stop_aios(sni_remote *r)
+{
+	nng_aio *aios[] = { r->poll_aio, r->send_aio, r->recv_aio };
+	for (size_t i = 0; i < sizeof(aios) / sizeof(aios[0]); i++) {
+		if (aios[i] != NULL) {
+			nng_aio_stop(aios[i]);
+		}
+	}
+}
+
 static void
 remote_free(sni_remote *r)
 {
@@ -1354,15 +1366,7 @@ sni_remote_open(
 		if (nng_socket_id(r->sock) <= 0) {
 			remote_free(r);
 		} else {
-			if (r->recv_aio != NULL) {
-				nng_aio_stop(r->recv_aio);
-			}
-			if (r->send_aio != NULL) {
-				nng_aio_stop(r->send_aio);
-			}
-			if (r->poll_aio != NULL) {
-				nng_aio_stop(r->poll_aio);
-			}
+			stop_aios(r);
 			if (sni_close_bounded(
 			        r->sock, CLOSE_WAIT_MS, remote_free_late, r)) {
 				remote_free(r);
@@ -1425,9 +1429,7 @@ sni_remote_close(sni_actor *a)
 	for (int i = 0; i < 2000 && atomic_load(&r->pipes) > 0; i++) {
 		nng_msleep(1);
 	}
-	nng_aio_stop(r->poll_aio); /* (closed: it starts nothing more) */
-	nng_aio_stop(r->send_aio);
-	nng_aio_stop(r->recv_aio);
+	stop_aios(r);
 	a->remote = NULL;
 	if (sni_close_bounded(r->sock, CLOSE_WAIT_MS, remote_free_late, r)) {
 		remote_free(r);

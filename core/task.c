@@ -70,7 +70,9 @@ run(sni_actor *a, sni_task *t)
 	if (t0 != 0) {
 		note_run(a, t, sni_now_ns() - t0);
 	}
-	sni_batch_retry(a); /* what its end left waiting, from here */
+	if (a->batch_retry) { /* what its end left waiting, from here */
+		sni_batch_retry(a);
+	}
 	if (!t->done) {
 		return;
 	}

@@ -386,6 +386,16 @@ START_TEST(many_in_flight)
 }
 END_TEST
 
+/* n calls of fn(*arg) from r at once: their futures in fs. */
+static void
+call_futures(
+    syn_synchronizer r, const char *fn, syn_value *arg, syn_future **fs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		ck_assert_syn_ok(syn_call_future(r, fn, arg, 1, &fs[i]));
+	}
+}
+
 /* Serves s on tcp://127.0.0.1:0 with the names in exports (NULL at the
  * end) reachable; the address it took goes in url (128 bytes). */
 static void
@@ -549,10 +559,7 @@ START_TEST(batches_bounded)
 	enum { N = 2500 };
 	syn_future **fs = calloc(N, sizeof(*fs));
 	syn_value    ms = syn_int(60000);
-	for (int i = 0; i < N; i++) {
-		ck_assert_syn_ok(
-		    syn_call_future(r, "sleep_ms", &ms, 1, &fs[i]));
-	}
+	call_futures(r, "sleep_ms", &ms, fs, N);
 	syn_stats st;
 	uint64_t  was  = 0;
 	int       same = 0; /* polls in a row that saw no change */
@@ -597,10 +604,7 @@ START_TEST(batches_overflow_complete)
 	enum { N = 1600 };
 	syn_future **fs = calloc(N, sizeof(*fs));
 	syn_value    ms = syn_int(D_MS);
-	for (int i = 0; i < N; i++) {
-		ck_assert_syn_ok(
-		    syn_call_future(r, "sleep_ms", &ms, 1, &fs[i]));
-	}
+	call_futures(r, "sleep_ms", &ms, fs, N);
 	for (int i = 0; i < N; i++) {
 		const syn_value *v;
 		ck_assert_syn_ok(syn_future_wait_timeout(fs[i], 30000));
@@ -629,9 +633,7 @@ START_TEST(batches_near_limit)
 	memset(blob, 'x', LEN);
 	syn_value   arg = syn_bytes(blob, LEN);
 	syn_future *fs[N];
-	for (int i = 0; i < N; i++) {
-		ck_assert_syn_ok(syn_call_future(r, "echo", &arg, 1, &fs[i]));
-	}
+	call_futures(r, "echo", &arg, fs, N);
 	for (int i = 0; i < N; i++) {
 		const syn_value *v;
 		ck_assert_syn_ok(syn_future_wait_timeout(fs[i], 10000));
@@ -654,9 +656,7 @@ echoes_answered(syn_synchronizer r, size_t len)
 	syn_value   arg  = syn_bytes(blob, len);
 	syn_future *fs[20];
 	int         ok = 0;
-	for (int i = 0; i < 20; i++) {
-		ck_assert_syn_ok(syn_call_future(r, "echo", &arg, 1, &fs[i]));
-	}
+	call_futures(r, "echo", &arg, fs, 20);
 	for (int i = 0; i < 20; i++) {
 		ok += syn_future_wait_timeout(fs[i], 10000) == 0;
 		syn_future_free(fs[i]);
@@ -748,9 +748,7 @@ START_TEST(cancel_crosses_processes)
 
 	/* many at once: every one cancelled, every cleanup ran */
 	syn_future *fs[20];
-	for (int i = 0; i < 20; i++) {
-		ck_assert_syn_ok(syn_call_future(r, "guarded", &ms, 1, &fs[i]));
-	}
+	call_futures(r, "guarded", &ms, fs, 20);
 	usleep(50000);
 	for (int i = 0; i < 20; i++) {
 		syn_future_cancel(fs[i]);
@@ -951,10 +949,7 @@ START_TEST(batches_held_back)
 	enum { N = 256 * 64 + 2000 };
 	syn_future **fs = calloc(N, sizeof(*fs));
 	syn_value    ms = syn_int(20);
-	for (int i = 0; i < N; i++) {
-		ck_assert_syn_ok(
-		    syn_call_future(r, "sleep_ms", &ms, 1, &fs[i]));
-	}
+	call_futures(r, "sleep_ms", &ms, fs, N);
 	for (int i = 0; i < N; i++) {
 		ck_assert_syn_ok(syn_future_wait_timeout(fs[i], 60000));
 		syn_future_free(fs[i]);
@@ -1620,10 +1615,7 @@ START_TEST(callbacks)
 	syn_value one = syn_int(1);
 	ck_assert_int_eq(call_int2(r, "call_kept", &one, 1), 11);
 	syn_future *fs[10];
-	for (int i = 0; i < 10; i++) {
-		ck_assert_syn_ok(
-		    syn_call_future(r, "call_kept", &one, 1, &fs[i]));
-	}
+	call_futures(r, "call_kept", &one, fs, 10);
 	ck_assert_syn_ok(syn_future_wait_all(fs, 10, 10000));
 	for (int i = 0; i < 10; i++) {
 		ck_assert_syn_ok(syn_future_poll(fs[i]));
@@ -1716,10 +1708,7 @@ START_TEST(cancelled_in_batch_gives_back)
 	syn_future **slow = calloc(SLOW, sizeof(*slow));
 	syn_future  *lending[LENDING];
 	syn_value    ms = syn_int(60000);
-	for (int i = 0; i < SLOW; i++) {
-		ck_assert_syn_ok(
-		    syn_call_future(r, "sleep_ms", &ms, 1, &slow[i]));
-	}
+	call_futures(r, "sleep_ms", &ms, slow, SLOW);
 	syn_stats st;
 	uint64_t  was  = 0;
 	int       same = 0; /* until the running ones settle: the rest wait */
@@ -1733,10 +1722,7 @@ START_TEST(cancelled_in_batch_gives_back)
 	syn_proxy *p;
 	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
 	syn_value arg = syn_proxy_value(p);
-	for (int i = 0; i < LENDING; i++) {
-		ck_assert_syn_ok(
-		    syn_call_future(r, "echo", &arg, 1, &lending[i]));
-	}
+	call_futures(r, "echo", &arg, lending, LENDING);
 	syn_proxy_release(p);
 	usleep(200000); /* they reach the server, and wait there */
 	ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
