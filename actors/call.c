@@ -20,11 +20,37 @@
 #include "sync.h"
 
 /*
- * Encodes the CALL of r into *mp, reusing the message there if any; to
- * another process, *held receives the proxies held until it is answered.
+ * Puts the encoded call into f: inline when it fits and goes to an actor
+ * of this process (whose reply may then come back inline too), else into
+ * f->msg, reusing the message there if any.
  */
 static int
-encode_call(sni_actor *a, const sni_request *r, nng_msg **mp, void **held)
+put_call(sni_actor *a, syn_future *f, const sni_wbuf *w)
+{
+	if (a->remote == NULL && a->back == NULL) {
+		f->inline_ok = true;
+		if (w->len <= SNI_FUTURE_INLINE) {
+			if (f->msg != NULL) { /* a spare from a bigger call */
+				nng_msg_free(f->msg);
+				f->msg = NULL;
+			}
+			memcpy(f->inl, w->buf, w->len);
+			f->ilen = (uint8_t) w->len;
+			return 0;
+		}
+	}
+	if (f->msg == NULL && nng_msg_alloc(&f->msg, w->len) != 0) {
+		return SYN_ENOMEM;
+	}
+	return sni_msg_set_body(f->msg, w) != 0 ? SYN_ENOMEM : 0;
+}
+
+/*
+ * Encodes the CALL of r into f; to another process, *held receives the
+ * proxies held until it is answered.
+ */
+static int
+encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held)
 {
 	const char *name    = r->name != NULL ? r->name : "";
 	bool        objects = false;
@@ -43,11 +69,7 @@ encode_call(sni_actor *a, const sni_request *r, nng_msg **mp, void **held)
             r->name != NULL ? strlen(r->name) : 0, r->args, r->nargs,
 	                  &a->limits);
 	if (rc == 0 && w.err == 0) {
-		if (*mp == NULL && nng_msg_alloc(mp, w.len) != 0) {
-			rc = SYN_ENOMEM;
-		} else if (sni_msg_set_body(*mp, &w) != 0) {
-			rc = SYN_ENOMEM;
-		}
+		rc = put_call(a, f, &w);
 	}
 	rc = rc != 0 ? rc : w.err;
 	if (rc != 0) {
@@ -89,7 +111,7 @@ sni_request_start(const sni_request *r, syn_future **fp)
 		return sni_error_set(SYN_ENOMEM, NULL, r->name);
 	}
 	void *held = NULL;
-	if ((rc = encode_call(a, r, &f->msg, &held)) != 0 ||
+	if ((rc = encode_call(a, r, f, &held)) != 0 ||
 	    (held != NULL && sni_future_set_hook(f, release_held, held) != 0)) {
 		sni_held_release(held);
 		sni_actor_release(a);
@@ -299,10 +321,12 @@ aio_complete(syn_future *f, void *arg)
 		syn_future_free(f);
 		return;
 	}
-	int rc = f->rc;
-	if (f->msg != NULL) {
-		nng_aio_set_msg(aio, f->msg);
-		f->msg = NULL;
+	nng_msg *msg;
+	int      rc = f->rc;
+	if (sni_future_take_msg(f, &msg) != 0) {
+		rc = SYN_ENOMEM;
+	} else if (msg != NULL) {
+		nng_aio_set_msg(aio, msg);
 	}
 	syn_future_free(f);
 	nng_aio_finish(aio, rc);

@@ -224,6 +224,9 @@ cancel_arrived(sni_actor *a, syn_future *f)
 	(void) a;
 }
 
+static void start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes,
+    size_t len, int origin, void *origin_ptr, const sni_limits *lim);
+
 static void
 handle(sni_actor *a, sni_node *n)
 {
@@ -233,7 +236,14 @@ handle(sni_actor *a, sni_node *n)
 		 * again; f's line is not written meanwhile, the caller may be
 		 * reading it. */
 		syn_future *f = (syn_future *) n;
-		sni_actor_dispatch(a, f->msg, SNI_ORIGIN_FUTURE, f, &a->limits);
+		if (f->ilen > 0) { /* a plain call, its bytes inline */
+			sni_detail_clear();
+			start_call(a, NULL, f->inl, f->ilen, SNI_ORIGIN_FUTURE,
+			    f, &a->limits);
+		} else {
+			sni_actor_dispatch(
+			    a, f->msg, SNI_ORIGIN_FUTURE, f, &a->limits);
+		}
 		break;
 	}
 	case SNI_NODE_DOOR:
@@ -794,11 +804,7 @@ void
 sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
     const sni_limits *lim)
 {
-	sni_call_view v;
-	sni_callable  c;
-	uint64_t      stream = 0;
-	uint32_t      window = 0;
-	int           rc;
+	int rc;
 	sni_detail_clear();
 	if (origin == SNI_ORIGIN_DOOR &&
 	    (rc = own_handles(a, msg, origin_ptr, lim)) != 0) {
@@ -851,14 +857,31 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 			sni_backcall_result(a, msg, origin_ptr, lim);
 		}
 		return;
-	case SNI_MSG_OPEN:
-		rc = sni_msg_decode_open(nng_msg_body(msg), nng_msg_len(msg),
-		    lim, &v, &stream, &window);
-		break;
 	default:
-		rc = sni_msg_decode_call(
-		    nng_msg_body(msg), nng_msg_len(msg), lim, &v);
-		break;
+		start_call(a, msg, nng_msg_body(msg), nng_msg_len(msg), origin,
+		    origin_ptr, lim);
+		return;
+	}
+}
+
+/*
+ * A CALL or an OPEN, in bytes (inside msg, or inline in the future when
+ * msg is NULL): decoded, admitted, started as a task, or answered with
+ * an error. Takes msg.
+ */
+static void
+start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
+    int origin, void *origin_ptr, const sni_limits *lim)
+{
+	sni_call_view v;
+	sni_callable  c;
+	uint64_t      stream = 0;
+	uint32_t      window = 0;
+	int           rc;
+	if (len >= SNI_HDR_LEN && bytes[2] == SNI_MSG_OPEN) {
+		rc = sni_msg_decode_open(bytes, len, lim, &v, &stream, &window);
+	} else {
+		rc = sni_msg_decode_call(bytes, len, lim, &v);
 	}
 	if (rc != 0) {
 		sni_reply_error(

@@ -11,23 +11,7 @@
 #include <synchronicity/error.h>
 
 #include "ctx.h"
-
-/* ---- which sanitizers are on ------------------------------------------ */
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SNI_ASAN 1
-#endif
-#if __has_feature(thread_sanitizer)
-#define SNI_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define SNI_ASAN 1
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define SNI_TSAN 1
-#endif
+#include "sanitize.h"
 
 #ifdef SNI_ASAN
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);

@@ -14,10 +14,36 @@ sni_reply_deliver(int origin, void *origin_ptr, nng_msg *msg, int rc)
 		syn_future *f = origin_ptr;
 		f->task       = NULL;
 		f->msg        = msg;
+		f->ilen       = 0;
 		sni_future_complete(f, rc);
 		return;
 	}
 	sni_door_reply(origin_ptr, msg);
+}
+
+void
+sni_reply_send(int origin, void *origin_ptr, nng_msg *msg, sni_wbuf *w, int rc)
+{
+	if (w->err == 0 && msg == NULL && origin == SNI_ORIGIN_FUTURE &&
+	    sni_future_put_inline(origin_ptr, w->buf, w->len)) {
+		sni_wbuf_fini(w);
+		syn_future *f = origin_ptr;
+		f->task       = NULL;
+		sni_future_complete(f, rc);
+		return;
+	}
+	if (w->err != 0 || (msg == NULL && nng_msg_alloc(&msg, w->len) != 0)) {
+		if (msg != NULL) {
+			nng_msg_free(msg);
+		}
+		msg = NULL;
+	} else if (sni_msg_set_body(msg, w) != 0) {
+		nng_msg_free(msg);
+		msg = NULL;
+	}
+	sni_wbuf_fini(w);
+	sni_reply_deliver(
+	    origin, origin_ptr, msg, msg != NULL ? rc : SYN_ENOMEM);
 }
 
 void
@@ -30,14 +56,7 @@ sni_reply_error(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id,
 		message = syn_strerror(code);
 	}
 	sni_msg_encode_error(&w, call_id, code, message, where);
-	if (msg == NULL && nng_msg_alloc(&msg, w.len) != 0) {
-		msg = NULL;
-	} else if (w.err != 0 || sni_msg_set_body(msg, &w) != 0) {
-		nng_msg_free(msg);
-		msg = NULL;
-	}
-	sni_wbuf_fini(&w);
-	sni_reply_deliver(origin, origin_ptr, msg, code);
+	sni_reply_send(origin, origin_ptr, msg, &w, code);
 }
 
 nng_msg *
@@ -64,11 +83,5 @@ sni_reply_nil(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id)
 	sni_wbuf                w;
 	sni_wbuf_init(&w);
 	sni_msg_encode_return(&w, call_id, &nil, &lim);
-	if (w.err != 0 || sni_msg_set_body(msg, &w) != 0) {
-		nng_msg_free(msg);
-		msg = NULL;
-	}
-	sni_wbuf_fini(&w);
-	sni_reply_deliver(
-	    origin, origin_ptr, msg, msg != NULL ? 0 : SYN_ENOMEM);
+	sni_reply_send(origin, origin_ptr, msg, &w, 0);
 }

@@ -9,11 +9,22 @@
 
 #include <nng/nng.h>
 
+typedef struct sni_wbuf sni_wbuf; /* proto/writer.h */
+
 /*
  * Delivers msg (a RETURN or ERROR body, or NULL when none could be built)
  * with code rc to origin (an sni_origin) at origin_ptr. Takes msg.
  */
 void sni_reply_deliver(int origin, void *origin_ptr, nng_msg *msg, int rc);
+
+/*
+ * Delivers the reply encoded in w (freed) with code rc: inline in the
+ * future when it takes it and msg is NULL, else in msg (taken) or a new
+ * message. Out of memory, or w->err set, delivers no message and
+ * SYN_ENOMEM.
+ */
+void sni_reply_send(
+    int origin, void *origin_ptr, nng_msg *msg, sni_wbuf *w, int rc);
 
 /*
  * Replies with an error: builds the ERROR body in msg (or a new message

@@ -2,6 +2,7 @@
  * Wrapped functions, called blocking, as futures and through nng_aio: the
  * behaviour of the reference library's README and tests, in C.
  */
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -71,6 +72,115 @@ START_TEST(aio_call_completes_the_callers_aio)
 	ck_assert_int_eq(res.value.as.i, 1764);
 	syn_result_fini(&res);
 	nng_aio_free(aio);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Echoes a string of n bytes by each form; checks what comes back. */
+static void
+echo_every_form(syn_synchronizer s, size_t n)
+{
+	char text[400];
+	memset(text, 'a' + (int) (n % 26), n);
+	text[n]         = '\0';
+	syn_value   arg = syn_str(text);
+	syn_result  res = SYN_RESULT_INIT;
+	syn_future *f;
+	nng_aio    *aio;
+	ck_assert_syn_ok(syn_call(s, "echo", &arg, 1, &res));
+	ck_assert_str_eq(res.value.as.str, text);
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_call_future(s, "echo", &arg, 1, &f));
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_wait(f));
+	ck_assert_syn_ok(syn_future_value(f, &v));
+	ck_assert_uint_eq(v->len, n);
+	ck_assert_int_eq(memcmp(v->as.str, text, n), 0);
+	syn_future_free(f);
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	syn_call_aio(s, "echo", &arg, 1, aio);
+	nng_aio_wait(aio);
+	ck_assert_syn_ok(syn_aio_result(aio, &res));
+	ck_assert_str_eq(res.value.as.str, text);
+	syn_result_fini(&res);
+	nng_aio_free(aio);
+}
+
+/*
+ * Small calls and replies travel inside the future, bigger ones in an
+ * nng_msg: every size on either side of the boundary crosses intact, by
+ * every form, going up and then down (a thread's recycled futures carry
+ * what the last call left).
+ */
+START_TEST(every_size_crosses)
+{
+	syn_synchronizer s = th_new();
+	for (size_t n = 0; n <= 120; n++) {
+		echo_every_form(s, n);
+	}
+	echo_every_form(s, 399);
+	for (size_t n = 120; n-- > 0;) {
+		echo_every_form(s, n);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+typedef struct caller_arg {
+	syn_synchronizer  s;
+	int               n;
+	syn_future       *fs[160];
+	pthread_barrier_t started, freed;
+} caller_arg;
+
+/* Starts n calls, then stays until they are freed elsewhere. */
+static void *
+start_and_leave(void *arg)
+{
+	caller_arg *c = arg;
+	for (int i = 0; i < c->n; i++) {
+		syn_value x = syn_int(i);
+		ck_assert_syn_ok(
+		    syn_call_future(c->s, "square_now", &x, 1, &c->fs[i]));
+	}
+	pthread_barrier_wait(&c->started);
+	pthread_barrier_wait(&c->freed);
+	return NULL;
+}
+
+/*
+ * Futures are freed by another thread than the one that made them, and
+ * that thread ends afterwards. (A thread cuts its futures from blocks of
+ * sixteen and keeps up to 128 freed ones: the counts straddle a block's
+ * end, and the last, 160, has whole blocks freed before their thread
+ * ends; ASan checks the frees.)
+ */
+START_TEST(futures_outlive_their_thread)
+{
+	syn_synchronizer s        = th_new();
+	const int        counts[] = { 1, 15, 16, 17, 40, 160 };
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		caller_arg *c = calloc(1, sizeof(*c));
+		c->s          = s;
+		c->n          = counts[k];
+		pthread_barrier_init(&c->started, NULL, 2);
+		pthread_barrier_init(&c->freed, NULL, 2);
+		pthread_t th;
+		pthread_create(&th, NULL, start_and_leave, c);
+		pthread_barrier_wait(&c->started);
+		for (int i = 0; i < c->n; i++) {
+			const syn_value *v;
+			ck_assert_syn_ok(syn_future_wait(c->fs[i]));
+			ck_assert_syn_ok(syn_future_value(c->fs[i], &v));
+			ck_assert_int_eq(v->as.i, (int64_t) i * i);
+			syn_future_free(c->fs[i]);
+		}
+		pthread_barrier_wait(&c->freed);
+		pthread_join(th, NULL);
+		pthread_barrier_destroy(&c->started);
+		pthread_barrier_destroy(&c->freed);
+		free(c);
+	}
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST
@@ -400,6 +510,8 @@ suite(void)
 		TH_CASE("futures_together", hundred_futures_resolve_together),
 		TH_CASE("aio", aio_call_completes_the_callers_aio),
 		TH_CASE("aio_timeout", aio_timeout_cancels_the_call),
+		TH_CASE("every_size", every_size_crosses),
+		TH_CASE("outlive_thread", futures_outlive_their_thread),
 		TH_CASE(
 		    "deadlock", blocking_call_inside_task_is_deadlock_error),
 		TH_CASE("errors", errors_reach_every_caller),

@@ -5,6 +5,10 @@
  * line per figure.
  *
  * Usage: bench [quick]   ("quick" divides the iteration counts by ten)
+ *
+ * SYN_BENCH_ONLY=list (comma-separated) runs only the groups named: memory,
+ * latency, stream, pipelined, threads, actors, remote, door, switch. For
+ * working on one figure; make bench runs them all.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -29,6 +33,25 @@
 #include "proto/proto.h"
 
 static int scale = 1; /* 10 in quick mode */
+
+/* Whether the group of figures named is to be measured (SYN_BENCH_ONLY). */
+static bool
+want(const char *group)
+{
+	const char *only = getenv("SYN_BENCH_ONLY");
+	if (only == NULL || *only == '\0') {
+		return true;
+	}
+	size_t n = strlen(group);
+	for (const char *p = only; (p = strstr(p, group)) != NULL; p += n) {
+		bool starts = p == only || p[-1] == ',';
+		bool ends   = p[n] == '\0' || p[n] == ',';
+		if (starts && ends) {
+			return true;
+		}
+	}
+	return false;
+}
 
 static double
 now_s(void)
@@ -1238,11 +1261,13 @@ main(int argc, char **argv)
 		printf("%f %f\n", kib, submit);
 		return 0;
 	}
-	memory_child(argv[0], &kib, &submit);
-	record("suspended_100k_kib_per_call", kib, "KiB",
-	    "goal <= 4 (reference: 5.9)");
-	record(
-	    "submit_100k_ms", submit, "ms", "goal <= 100 (reference: 17800)");
+	if (want("memory")) {
+		memory_child(argv[0], &kib, &submit);
+		record("suspended_100k_kib_per_call", kib, "KiB",
+		    "goal <= 4 (reference: 5.9)");
+		record("submit_100k_ms", submit, "ms",
+		    "goal <= 100 (reference: 17800)");
+	}
 
 	cpu_set_t cpus;
 	pinning = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
@@ -1259,48 +1284,58 @@ main(int argc, char **argv)
 	        syn_call(spin, "pin", &one, 1, NULL) != 0)) {
 		die("pinning the actors", SYN_EINTERNAL);
 	}
-	pair p = interleave(futex_pp, calls, &quiet, 70000 / scale);
-	record("baseline_futex_pingpong_us", p.base, "us", NULL);
-	record("call_blocking_us", p.value, "us", "spinning off");
-	note_ratio("ratio_call_blocking_vs_futex", p.ratio, "goal <= 1.5");
+	pair p = { 0, 0, 0 };
+	if (want("latency")) {
+		p = interleave(futex_pp, calls, &quiet, 70000 / scale);
+		record("baseline_futex_pingpong_us", p.base, "us", NULL);
+		record("call_blocking_us", p.value, "us", "spinning off");
+		note_ratio(
+		    "ratio_call_blocking_vs_futex", p.ratio, "goal <= 1.5");
 
-	p = interleave(spin_pp, calls, &spin, 1400000 / scale);
-	record("baseline_spin_pingpong_us", p.base, "us", NULL);
-	record("call_spin_us", p.value, "us", "default spinning");
-	note_ratio("ratio_call_spin_vs_spin", p.ratio, "goal <= 5");
+		p = interleave(spin_pp, calls, &spin, 1400000 / scale);
+		record("baseline_spin_pingpong_us", p.base, "us", NULL);
+		record("call_spin_us", p.value, "us", "default spinning");
+		note_ratio("ratio_call_spin_vs_spin", p.ratio, "goal <= 5");
 
-	p = interleave(calls, typed_calls, &spin, 1400000 / scale);
-	record("typed_call_us", p.value, "us", "bt_add1(s, x, &r)");
-	note_ratio("ratio_typed_vs_dynamic", p.ratio, "goal <= 1.05");
+		p = interleave(calls, typed_calls, &spin, 1400000 / scale);
+		record("typed_call_us", p.value, "us", "bt_add1(s, x, &r)");
+		note_ratio("ratio_typed_vs_dynamic", p.ratio, "goal <= 1.05");
 
-	p = interleave(calls, method_calls, &spin, 1400000 / scale);
-	record("method_call_us", p.value, "us", "blocking, spinning");
-	note_ratio("ratio_method_vs_function", p.ratio, "goal <= 1.1");
-	record("new_and_release_us", new_release_us(spin, 200000 / scale), "us",
-	    "syn_new + syn_proxy_release");
-	p = interleave(list_off, list_on, &spin, 140000 / scale);
-	record("translate_list1000_us", p.value, "us",
-	    "1,000 ints in and out (reference: ~1,500)");
-	record("translate_list1000_off_us", p.base, "us",
-	    "SYN_METHOD_RAW (reference: ~110)");
+		p = interleave(calls, method_calls, &spin, 1400000 / scale);
+		record("method_call_us", p.value, "us", "blocking, spinning");
+		note_ratio("ratio_method_vs_function", p.ratio, "goal <= 1.1");
+		record("new_and_release_us",
+		    new_release_us(spin, 200000 / scale), "us",
+		    "syn_new + syn_proxy_release");
+		p = interleave(list_off, list_on, &spin, 140000 / scale);
+		record("translate_list1000_us", p.value, "us",
+		    "1,000 ints in and out (reference: ~1,500)");
+		record("translate_list1000_off_us", p.base, "us",
+		    "SYN_METHOD_RAW (reference: ~110)");
+	}
 
-	p = interleave(calls, stream_items, &spin, 1400000 / scale);
-	record("stream_lockstep_item_us", p.value, "us", NULL);
-	record("stream_lockstep_items_per_s", 1e6 / p.value, "/s",
-	    "one item per round trip");
-	note_ratio("ratio_stream_item_vs_call", p.ratio, "goal <= 1.2");
-	record("stream_prefetch_items_per_s",
-	    prefetch_items_per_s(spin, 20000000 / scale), "/s",
-	    "window 1,024; goal >= 5,000,000");
-	record("stream_rss_growth_kib", stream_rss_growth_kib(spin, 10000000),
-	    "KiB", "10,000,000 items; goal < 1,024");
+	if (want("stream")) {
+		p = interleave(calls, stream_items, &spin, 1400000 / scale);
+		record("stream_lockstep_item_us", p.value, "us", NULL);
+		record("stream_lockstep_items_per_s", 1e6 / p.value, "/s",
+		    "one item per round trip");
+		note_ratio("ratio_stream_item_vs_call", p.ratio, "goal <= 1.2");
+		record("stream_prefetch_items_per_s",
+		    prefetch_items_per_s(spin, 20000000 / scale), "/s",
+		    "window 1,024; goal >= 5,000,000");
+		record("stream_rss_growth_kib",
+		    stream_rss_growth_kib(spin, 10000000), "KiB",
+		    "10,000,000 items; goal < 1,024");
+	}
 
-	p = interleave(bare_rate, pipe_rate, &spin, 7000000 / scale);
-	record(
-	    "baseline_mpsc_future_per_s", p.base, "/s", "1,000,000 in flight");
-	record(
-	    "call_future_pipelined_per_s", p.value, "/s", "goal >= 3,000,000");
-	note_ratio("ratio_pipelined_vs_mpsc", p.ratio, "goal >= 0.25");
+	if (want("pipelined")) {
+		p = interleave(bare_rate, pipe_rate, &spin, 7000000 / scale);
+		record("baseline_mpsc_future_per_s", p.base, "/s",
+		    "1,000,000 in flight");
+		record("call_future_pipelined_per_s", p.value, "/s",
+		    "goal >= 3,000,000");
+		note_ratio("ratio_pipelined_vs_mpsc", p.ratio, "goal >= 0.25");
+	}
 
 	/* Many threads, and the door with nng's own threads: unpinned, as
 	 * they would run. */
@@ -1308,68 +1343,85 @@ main(int argc, char **argv)
 	syn_value all = syn_int(-1);
 	syn_call(quiet, "pin", &all, 1, NULL);
 	syn_call(spin, "pin", &all, 1, NULL);
-	p = interleave(one_thread, eight_threads, &spin, 1400000 / scale);
-	record("calls_1thread_per_s", p.base, "/s", NULL);
-	record(
-	    "calls_8threads_per_s", p.value, "/s", "goal >= the 1-thread rate");
-	note_ratio("ratio_8threads_vs_1thread", p.ratio, "goal >= 1");
+	if (want("threads")) {
+		p = interleave(
+		    one_thread, eight_threads, &spin, 1400000 / scale);
+		record("calls_1thread_per_s", p.base, "/s", NULL);
+		record("calls_8threads_per_s", p.value, "/s",
+		    "goal >= the 1-thread rate");
+		note_ratio("ratio_8threads_vs_1thread", p.ratio, "goal >= 1");
 
-	p = interleave(one_thread, sixteen_threads, &spin, 1400000 / scale);
-	record("calls_16threads_per_s", p.value, "/s",
-	    "16 threads calling one synchronizer");
-	note_ratio("ratio_16threads_vs_1thread", p.ratio, NULL);
+		p = interleave(
+		    one_thread, sixteen_threads, &spin, 1400000 / scale);
+		record("calls_16threads_per_s", p.value, "/s",
+		    "16 threads calling one synchronizer");
+		note_ratio("ratio_16threads_vs_1thread", p.ratio, NULL);
+	}
 
-	duo d = { spin, make_sync(0) };
-	p     = interleave(
-	        thread_to_actor_us, actor_to_actor_us, &d, 1400000 / scale);
-	record("actor_to_actor_call_us", p.value, "us",
-	    "a task of A awaits add1 on B");
-	note_ratio("ratio_actor_to_actor_vs_thread_call", p.ratio,
-	    "vs a blocking call from a thread");
-	syn_synchronizer_destroy(d.b);
+	if (want("actors")) {
+		duo d = { spin, make_sync(0) };
+		p     = interleave(
+		        thread_to_actor_us, actor_to_actor_us, &d, 1400000 / scale);
+		record("actor_to_actor_call_us", p.value, "us",
+		    "a task of A awaits add1 on B");
+		note_ratio("ratio_actor_to_actor_vs_thread_call", p.ratio,
+		    "vs a blocking call from a thread");
+		syn_synchronizer_destroy(d.b);
 
-	p = interleave(thread_create_join_us, offload_us, &spin, 70000 / scale);
-	record("baseline_thread_create_join_us", p.base, "us", NULL);
-	record("offload_call_us", p.value, "us",
-	    "a call whose task runs an empty job on the pool");
-	note_ratio("ratio_offload_vs_thread_create", p.ratio, NULL);
+		p = interleave(
+		    thread_create_join_us, offload_us, &spin, 70000 / scale);
+		record("baseline_thread_create_join_us", p.base, "us", NULL);
+		record("offload_call_us", p.value, "us",
+		    "a call whose task runs an empty job on the pool");
+		note_ratio("ratio_offload_vs_thread_create", p.ratio, NULL);
+	}
 
-	syn_synchronizer remote = serve_and_connect(quiet);
-	p = interleave(raw_reqrep_tcp_us, remote_calls, &remote, 70000 / scale);
-	record("baseline_nng_reqrep_tcp_us", p.base, "us", NULL);
-	record("remote_tcp_call_us", p.value, "us", "syn_connect over tcp");
-	note_ratio("ratio_remote_tcp_vs_reqrep", p.ratio, "goal <= 1.3");
-	double raw_rate    = raw_pipelined_tcp_per_s(200000 / scale);
-	double remote_rate = pipelined_per_s(remote, 200000 / scale);
-	record("baseline_nng_pipelined_tcp_per_s", raw_rate, "/s",
-	    "nng pair0 echo over tcp, one message per call");
-	record("remote_tcp_pipelined_per_s", remote_rate, "/s",
-	    "futures from one client");
-	note_ratio(
-	    "ratio_remote_pipelined_vs_nng", remote_rate / raw_rate, NULL);
-	note_ratio("ratio_remote_pipelined_vs_blocking",
-	    remote_rate * p.value / 1e6, "goal >= 10");
-	record("remote_stream_items_per_s",
-	    prefetch_items_per_s(remote, 2000000 / scale), "/s",
-	    "prefetch window 1,024 over tcp");
-	syn_synchronizer_destroy(remote);
+	if (want("remote")) {
+		syn_synchronizer remote = serve_and_connect(quiet);
+		p                       = interleave(
+		                          raw_reqrep_tcp_us, remote_calls, &remote, 70000 / scale);
+		record("baseline_nng_reqrep_tcp_us", p.base, "us", NULL);
+		record("remote_tcp_call_us", p.value, "us",
+		    "syn_connect over tcp");
+		note_ratio(
+		    "ratio_remote_tcp_vs_reqrep", p.ratio, "goal <= 1.3");
+		double raw_rate    = raw_pipelined_tcp_per_s(200000 / scale);
+		double remote_rate = pipelined_per_s(remote, 200000 / scale);
+		record("baseline_nng_pipelined_tcp_per_s", raw_rate, "/s",
+		    "nng pair0 echo over tcp, one message per call");
+		record("remote_tcp_pipelined_per_s", remote_rate, "/s",
+		    "futures from one client");
+		note_ratio("ratio_remote_pipelined_vs_nng",
+		    remote_rate / raw_rate, NULL);
+		note_ratio("ratio_remote_pipelined_vs_blocking",
+		    remote_rate * p.value / 1e6, "goal >= 10");
+		record("remote_stream_items_per_s",
+		    prefetch_items_per_s(remote, 2000000 / scale), "/s",
+		    "prefetch window 1,024 over tcp");
+		syn_synchronizer_destroy(remote);
+	}
 
-	p = interleave(raw_rr, door, &quiet, 70000 / scale);
-	record("baseline_nng_reqrep_inproc_us", p.base, "us", NULL);
-	record("call_nng_door_us", p.value, "us", NULL);
-	note_ratio("ratio_nng_door_vs_reqrep", p.ratio, "goal <= 1.3");
+	if (want("door")) {
+		p = interleave(raw_rr, door, &quiet, 70000 / scale);
+		record("baseline_nng_reqrep_inproc_us", p.base, "us", NULL);
+		record("call_nng_door_us", p.value, "us", NULL);
+		note_ratio("ratio_nng_door_vs_reqrep", p.ratio, "goal <= 1.3");
+	}
 
-	double sw = switch_ns(10000000 / scale);
-	snprintf(note, sizeof(note), "%s switch, suspend + resume",
+	if (want("switch")) {
+		double sw = switch_ns(10000000 / scale);
+		snprintf(note, sizeof(note), "%s switch, suspend + resume",
 #ifdef SNI_CONTEXT_UCONTEXT
-	    "ucontext"
+		    "ucontext"
 #else
-	    "fcontext"
+		    "fcontext"
 #endif
-	);
-	record("task_switch_ns", sw, "ns", note);
-	record("task_yield_through_loop_ns", loop_yield_ns(1000000 / scale),
-	    "ns", "syn_sleep(t, 0): switch + timer + loop");
+		);
+		record("task_switch_ns", sw, "ns", note);
+		record("task_yield_through_loop_ns",
+		    loop_yield_ns(1000000 / scale), "ns",
+		    "syn_sleep(t, 0): switch + timer + loop");
+	}
 
 	syn_synchronizer_destroy(quiet);
 	syn_synchronizer_destroy(spin);
