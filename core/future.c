@@ -128,7 +128,8 @@ cache_drain(void *unused)
 		free(f->ext);
 		future_delete(f);
 	}
-	cache.n = 0;
+	cache.n          = 0;
+	cache_registered = false; /* a later TSD destructor may call */
 	/* (a block cut to its end may be gone already) */
 	if (cutting != NULL && cut < BLOCK_FUTURES) {
 		block_put(cutting, BLOCK_FUTURES - cut);
@@ -251,6 +252,7 @@ sni_future_take_msg(syn_future *f, nng_msg **mp)
 		*mp = NULL;
 		return SYN_ENOMEM;
 	}
+	f->ilen = 0; /* taken: freeing f drops nothing the copy holds */
 	return 0;
 }
 

@@ -42,8 +42,9 @@ sni_reply_send(int origin, void *origin_ptr, nng_msg *msg, sni_wbuf *w, int rc)
 		msg = NULL;
 	}
 	sni_wbuf_fini(w);
+	/* (without a body an error keeps its code, without its message) */
 	sni_reply_deliver(
-	    origin, origin_ptr, msg, msg != NULL ? rc : SYN_ENOMEM);
+	    origin, origin_ptr, msg, msg != NULL || rc != 0 ? rc : SYN_ENOMEM);
 }
 
 void

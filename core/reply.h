@@ -20,8 +20,8 @@ void sni_reply_deliver(int origin, void *origin_ptr, nng_msg *msg, int rc);
 /*
  * Delivers the reply encoded in w (freed) with code rc: inline in the
  * future when it takes it and msg is NULL, else in msg (taken) or a new
- * message. Out of memory, or w->err set, delivers no message and
- * SYN_ENOMEM.
+ * message. Out of memory, or w->err set, delivers no message and rc
+ * (SYN_ENOMEM when rc is 0).
  */
 void sni_reply_send(
     int origin, void *origin_ptr, nng_msg *msg, sni_wbuf *w, int rc);
