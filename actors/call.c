@@ -19,13 +19,8 @@
 #include "proto/proto.h"
 #include "sync.h"
 
-/*
- * Puts the encoded call into f: inline when it fits and goes to an actor
- * of this process (whose reply may then come back inline too), else into
- * f->msg, reusing the message there if any.
- */
-static int
-put_call(sni_actor *a, syn_future *f, const sni_wbuf *w)
+int
+sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w)
 {
 	if (a->remote == NULL && a->back == NULL) {
 		f->inline_ok = true;
@@ -69,7 +64,7 @@ encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held)
             r->name != NULL ? strlen(r->name) : 0, r->args, r->nargs,
 	                  &a->limits);
 	if (rc == 0 && w.err == 0) {
-		rc = put_call(a, f, &w);
+		rc = sni_request_put(a, f, &w);
 	}
 	rc = rc != 0 ? rc : w.err;
 	if (rc != 0) {

@@ -35,6 +35,15 @@ typedef struct sni_request {
 	size_t            nargs;
 } sni_request;
 
+/*
+ * Puts the request encoded in w (a CALL or a NEXT) into f, for a: inline
+ * when it fits and a is an actor of this process (whose reply may then
+ * come back inline too), else into f->msg, reusing the message there if
+ * any. 0 or SYN_ENOMEM. Whoever reads f's reply reads it with
+ * sni_future_bytes() or sni_future_take_msg().
+ */
+int sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w);
+
 /* Posts r; *fp is its future. Errors as syn_call_future(). */
 int sni_request_start(const sni_request *r, syn_future **fp);
 

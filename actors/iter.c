@@ -298,7 +298,9 @@ fill_request(syn_iter *it, sni_actor *a, uint32_t state, const syn_value *v,
 		sni_wbuf_fini(&w);
 		return sni_error_set_detail(rc, it->name);
 	}
-	if ((rc = put_body(&f->msg, &w)) != 0) {
+	rc = w.err != 0 ? w.err : sni_request_put(a, f, &w);
+	sni_wbuf_fini(&w);
+	if (rc != 0) {
 		return sni_error_set(rc, NULL, it->name);
 	}
 	if (objects) { /* they leave with the NEXT */
@@ -404,9 +406,11 @@ take_batch(syn_iter *it, syn_future *f)
 {
 	iter_batch *b         = &it->batch;
 	int         rc        = f->rc;
-	nng_msg    *msg       = f->msg;
+	nng_msg    *msg       = NULL;
 	bool        cancelled = sni_future_cancel_requested(f);
-	f->msg                = NULL;
+	if (sni_future_take_msg(f, &msg) != 0) { /* a copy of inline bytes */
+		rc = SYN_ENOMEM;
+	}
 	syn_future_free(f);
 	if (cancelled) { /* by the thread's canceller: a cancel wins */
 		if (msg != NULL &&

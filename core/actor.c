@@ -227,6 +227,20 @@ cancel_arrived(sni_actor *a, syn_future *f)
 static void start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes,
     size_t len, int origin, void *origin_ptr, const sni_limits *lim);
 
+/* A CALL or a NEXT whose bytes travel inside its future. */
+static void
+dispatch_inline(sni_actor *a, syn_future *f)
+{
+	sni_detail_clear();
+	if (f->ilen >= SNI_HDR_LEN && f->inl[2] == SNI_MSG_NEXT) {
+		sni_gen_next(
+		    a, NULL, f->inl, f->ilen, SNI_ORIGIN_FUTURE, f, &a->limits);
+	} else { /* anything else is refused there as malformed */
+		start_call(
+		    a, NULL, f->inl, f->ilen, SNI_ORIGIN_FUTURE, f, &a->limits);
+	}
+}
+
 static void
 handle(sni_actor *a, sni_node *n)
 {
@@ -236,10 +250,8 @@ handle(sni_actor *a, sni_node *n)
 		 * again; f's line is not written meanwhile, the caller may be
 		 * reading it. */
 		syn_future *f = (syn_future *) n;
-		if (f->ilen > 0) { /* a plain call, its bytes inline */
-			sni_detail_clear();
-			start_call(a, NULL, f->inl, f->ilen, SNI_ORIGIN_FUTURE,
-			    f, &a->limits);
+		if (f->ilen > 0) {
+			dispatch_inline(a, f);
 		} else {
 			sni_actor_dispatch(
 			    a, f->msg, SNI_ORIGIN_FUTURE, f, &a->limits);
@@ -814,7 +826,8 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	}
 	switch (peek_kind(msg)) {
 	case SNI_MSG_NEXT:
-		sni_gen_next(a, msg, origin, origin_ptr, lim);
+		sni_gen_next(a, msg, nng_msg_body(msg), nng_msg_len(msg),
+		    origin, origin_ptr, lim);
 		return;
 	case SNI_MSG_CLOSE:
 		sni_gen_close(a, msg, origin, origin_ptr, lim);

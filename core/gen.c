@@ -179,14 +179,14 @@ next_ahead(sni_actor *a, sni_task *t, nng_msg *msg, int origin,
 }
 
 void
-sni_gen_next(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
-    const sni_limits *lim)
+sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
+    int origin, void *origin_ptr, const sni_limits *lim)
 {
 	uint64_t  id = 0, stream = 0;
 	syn_value sent;
 	void     *mem;
-	int rc = sni_msg_decode_next(nng_msg_body(msg), nng_msg_len(msg), lim,
-	    &id, &stream, &sent, &mem);
+	int       rc =
+	    sni_msg_decode_next(bytes, len, lim, &id, &stream, &sent, &mem);
 	if (rc != 0) {
 		sni_reply_error(
 		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);

@@ -21,12 +21,13 @@
 int sni_gen_register(sni_task *t, uint64_t stream, uint32_t window);
 
 /*
- * Handles a NEXT in msg (taken): resumes the stream's generator at its
- * syn_yield with the sent value, or answers with the error (no such
- * stream, a request already pending, a malformed message).
+ * Handles a NEXT of len bytes, in msg (taken) or inline in the future at
+ * origin_ptr (msg NULL): resumes the stream's generator at its syn_yield
+ * with the sent value, or answers with the error (no such stream, a
+ * request already pending, a malformed message).
  */
-void sni_gen_next(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
-    const sni_limits *lim);
+void sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
+    int origin, void *origin_ptr, const sni_limits *lim);
 
 /*
  * Handles a CLOSE in msg (taken): the generator's syn_yield returns
