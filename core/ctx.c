@@ -22,12 +22,21 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define UNPOISON_STACK(lo, size) ((void) 0)
 #endif
 
+/* valgrind's memcheck likewise marks a stack's memory dead above its
+ * last frames: what a new task writes there first is not an error. */
+#ifdef SNI_VALGRIND
+#define UNDEFINE_STACK(lo, size) VALGRIND_MAKE_MEM_UNDEFINED(lo, size)
+#else
+#define UNDEFINE_STACK(lo, size) ((void) 0)
+#endif
+
 void
 sni_ctx_unpoison(void *lo, size_t size)
 {
 	(void) lo;
 	(void) size;
 	UNPOISON_STACK(lo, size);
+	UNDEFINE_STACK(lo, size);
 }
 
 #ifdef SNI_ASAN

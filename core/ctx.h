@@ -51,10 +51,10 @@ typedef struct sni_ctx {
 	void         *tsan_fiber; /* ThreadSanitizer's fiber for this stack */
 } sni_ctx;
 
-/* Forgets what AddressSanitizer marked in [lo, lo + size): a pooled
- * stack keeps the poison of its last task's frames, so a stack is
- * cleaned before a new task's record, arguments and frames go on it
- * (sni_ctx_make does not). Nothing without ASan. */
+/* Forgets what AddressSanitizer (or valgrind) marked in [lo, lo + size):
+ * a pooled stack keeps the poison of its last task's frames, so a stack
+ * is cleaned before a new task's record, arguments and frames go on it
+ * (sni_ctx_make does not). Nothing without either. */
 void sni_ctx_unpoison(void *lo, size_t size);
 
 /*

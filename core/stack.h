@@ -24,6 +24,7 @@ struct sni_stack {
 	size_t     map_size;
 	void      *lo;  /* lowest usable address, just above the guard */
 	sni_ctx    ctx; /* the context that runs on this stack */
+	unsigned   valgrind_id; /* its registration, under valgrind */
 };
 
 typedef struct sni_stack_pool {
