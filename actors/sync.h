@@ -214,8 +214,9 @@ void sni_translate_remote_lend(
  * back actor): only plain values may go (SYN_ENOTSUP). */
 int sni_translate_plain_check(const syn_value *args, size_t nargs);
 
-/* The actor op: see core/actor.h. */
+/* The actor ops: see core/actor.h. */
 void sni_translate_discard(void *arg, const sni_call_view *v);
+void sni_translate_value_drop(void *arg, const syn_value *v);
 
 /* An OPEN that is never sent: the references its arguments carry go back
  * to their synchronizers. Any thread. */

@@ -82,6 +82,7 @@ static const sni_actor_ops sync_ops = {
 	.value_in   = sni_translate_value_in,
 	.task_end   = sni_translate_task_end,
 	.discard    = sni_translate_discard,
+	.value_drop = sni_translate_value_drop,
 	.release    = release,
 	.pipe_gone  = pipe_gone,
 	.fini       = sync_fini,

@@ -381,6 +381,12 @@ sni_translate_discard(void *arg, const sni_call_view *v)
 	}
 }
 
+void
+sni_translate_value_drop(void *arg, const syn_value *v)
+{
+	give_back(arg, v);
+}
+
 int
 sni_translate_task_begin(void *arg, sni_task *t)
 {

@@ -65,6 +65,10 @@ typedef struct sni_actor_ops {
 	/* A call that will not run (refused, or its task could not
 	 * start): gives back the references its arguments carried. */
 	void (*discard)(void *arg, const sni_call_view *v);
+	/* A value sent into a generator that will not take it (its
+	 * request was refused, or the generator is raw or runs ahead):
+	 * gives back the references it carried. */
+	void (*value_drop)(void *arg, const syn_value *v);
 	/* A RELEASE: count references to object come back; from peer, the
 	 * pipe of another process (0: from this process), which can give
 	 * back only what it was handed. */

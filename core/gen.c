@@ -178,6 +178,17 @@ next_ahead(sni_actor *a, sni_task *t, nng_msg *msg, int origin,
 	}
 }
 
+/* A sent value that its generator will not take: what it carries goes
+ * back, and its memory. */
+static void
+drop_sent(sni_actor *a, const syn_value *sent, void *mem)
+{
+	if (a->ops->value_drop != NULL) {
+		a->ops->value_drop(a->ops_arg, sent);
+	}
+	free(mem);
+}
+
 void
 sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
     int origin, void *origin_ptr, const sni_limits *lim)
@@ -195,14 +206,15 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 	sni_task *t =
 	    find_stream(a, stream, sni_origin_pipe(origin, origin_ptr, NULL));
 	if (t != NULL && t->gen.batch != NULL) {
-		free(mem); /* nothing is sent into a generator with a window */
+		/* nothing is sent into a generator with a window */
+		drop_sent(a, &sent, mem);
 		next_ahead(a, t, msg, origin, origin_ptr, id);
 		return;
 	}
 	if (t == NULL || t->wait != SNI_WAIT_YIELD || a->stopping ||
 	    (origin == SNI_ORIGIN_FUTURE &&
 	        sni_future_cancel_requested(origin_ptr))) {
-		free(mem);
+		drop_sent(a, &sent, mem);
 		rc = t == NULL                  ? SYN_ENOENT
 		    : a->stopping               ? SYN_ECLOSED
 		    : t->wait != SNI_WAIT_YIELD ? SYN_EBUSY
@@ -222,6 +234,10 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 		sni_reply_error(origin, origin_ptr, msg, id, rc,
 		    sni_detail_get(), t->call.name);
 		return;
+	}
+	if (t->call.raw && a->ops->value_drop != NULL) {
+		/* handles stay handles, owing nothing (as raw arguments) */
+		a->ops->value_drop(a->ops_arg, &sent);
 	}
 	free(t->gen.sent_mem);
 	t->gen.sent     = sent;

@@ -261,6 +261,49 @@ db_leak(syn_task *t, void *self, const syn_value *args, size_t nargs,
 	return 0;
 }
 
+/*
+ * send_refused(s2): opens generator "count" on synchronizer s2 and takes
+ * its first item; then, while s2's thread is blocked, sends this object
+ * into the generator with the next request and cancels that request, so
+ * that s2 refuses it. Returns the request's code.
+ */
+static int
+db_send_refused(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	int64_t     id;
+	syn_iter   *it;
+	syn_future *f, *busy;
+	int         rc = syn_unpack(t, args, nargs, "i", &id);
+	if (rc != 0) {
+		return rc;
+	}
+	syn_synchronizer s2 = { (uint32_t) id };
+	syn_value        n  = syn_int(10);
+	if ((rc = syn_iter_open(s2, "count", &n, 1, NULL, &it)) != 0) {
+		return rc;
+	}
+	if ((rc = syn_iter_next_future(it, NULL, &f)) == 0) {
+		rc = syn_await(t, f);
+		syn_future_free(f);
+	}
+	syn_value ms = syn_int(D_MS / 2);
+	if (rc == 0 &&
+	    (rc = syn_call_future(s2, "block_ms", &ms, 1, &busy)) == 0) {
+		syn_value me = syn_object(self);
+		if ((rc = syn_iter_next_future(it, &me, &f)) == 0) {
+			syn_future_cancel(f);
+			rc = syn_await(t, f);
+			syn_future_free(f);
+		}
+		syn_await(t, busy);
+		syn_future_free(busy);
+	}
+	syn_iter_close(it);
+	*ret = syn_int(rc);
+	return 0;
+}
+
 static const syn_method_def db_methods[] = {
 	{ "connect", SYN_KIND_FUNCTION, db_connect, 0 },
 	{ "query", SYN_KIND_FUNCTION, db_query, 0 },
@@ -276,6 +319,7 @@ static const syn_method_def db_methods[] = {
 	{ "objects", SYN_KIND_FUNCTION, db_objects, 0 },
 	{ "lend", SYN_KIND_FUNCTION, db_lend, 0 },
 	{ "leak", SYN_KIND_FUNCTION, db_leak, SYN_METHOD_RAW },
+	{ "send_refused", SYN_KIND_FUNCTION, db_send_refused, 0 },
 };
 
 static const syn_class_def db_class = { "DB", sizeof(db_state), db_init,
@@ -941,6 +985,47 @@ START_TEST(aio_reply_keeps_its_objects)
 }
 END_TEST
 
+/* count(n): yields 0 .. n-1. */
+static int
+count_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t n;
+	int     rc = syn_unpack(t, args, nargs, "i", &n);
+	for (int64_t i = 0; rc == 0 && i < n; i++) {
+		syn_value v = syn_int(i);
+		rc          = syn_yield(t, &v, NULL);
+	}
+	return rc == SYN_EITERCLOSED ? 0 : rc;
+}
+
+/*
+ * An object sent into a generator with a request that is refused (here
+ * cancelled before its synchronizer read it) is given back: once its
+ * last proxy goes, it is finalized, not kept until its synchronizer
+ * ends.
+ */
+START_TEST(refused_send_gives_back)
+{
+	syn_synchronizer s  = db_sync();
+	syn_synchronizer s2 = th_new();
+	syn_func_def     g  = { "count", SYN_KIND_GENERATOR, count_gen, NULL };
+	ck_assert_syn_ok(syn_register(s2, &g));
+	syn_proxy *db = new_db(s, "u");
+	syn_value  id = syn_int(s2.id);
+	syn_result r  = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_invoke(db, "send_refused", &id, 1, &r));
+	ck_assert_int_eq(r.value.as.i, SYN_ECANCELED);
+	syn_result_fini(&r);
+	syn_proxy_release(db);
+	for (int i = 0; i < 2000 && atomic_load(&finis) == 0; i++) {
+		usleep(1000); /* the object goes on its synchronizer */
+	}
+	ck_assert_int_eq(atomic_load(&finis), 1);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s2));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -959,6 +1044,7 @@ suite(void)
 		TH_CASE("context_managers", context_managers),
 		TH_CASE("threads", proxies_across_threads),
 		TH_CASE("aio_reply_objects", aio_reply_keeps_its_objects),
+		TH_CASE("refused_send", refused_send_gives_back),
 	};
 	return TH_SUITE("class", cases);
 }
