@@ -160,7 +160,9 @@ start_member(sni_actor *a, sni_batch *b, uint32_t i, const void *inner,
 		b->pending--;
 		sni_door_member_free(b->members[i]);
 		b->members[i] = NULL;
-		return; /* no memory: that call is lost (its caller waits) */
+		/* no memory: it does not start; its caller gets SYN_EPROTO
+		 * when the batch ends without its reply */
+		return;
 	}
 	if ((b->cancelled >> i) & 1) { /* cancelled while it waited: */
 		/* refused at dispatch, what it lent given back */
