@@ -34,10 +34,7 @@ sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w)
 			return 0;
 		}
 	}
-	if (f->msg == NULL && nng_msg_alloc(&f->msg, w->len) != 0) {
-		return SYN_ENOMEM;
-	}
-	return sni_msg_set_body(f->msg, w) != 0 ? SYN_ENOMEM : 0;
+	return sni_msg_put(&f->msg, w);
 }
 
 /*
@@ -123,13 +120,7 @@ int
 sni_post_body(sni_actor *a, sni_wbuf *w, syn_future **fp)
 {
 	syn_future *f  = sni_future_alloc(a->id, a->spin_ns);
-	int         rc = f == NULL || w->err != 0 ? SYN_ENOMEM : 0;
-	if (rc == 0 && f->msg == NULL && nng_msg_alloc(&f->msg, w->len) != 0) {
-		rc = SYN_ENOMEM;
-	}
-	if (rc == 0 && sni_msg_set_body(f->msg, w) != 0) {
-		rc = SYN_ENOMEM;
-	}
+	int         rc = f == NULL ? SYN_ENOMEM : sni_msg_put(&f->msg, w);
 	sni_wbuf_fini(w);
 	if (rc != 0) {
 		if (f != NULL) {

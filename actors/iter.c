@@ -102,21 +102,6 @@ new_stream_id(void)
 	return stream >= SNI_STREAM_MIN ? stream : stream + SNI_STREAM_MIN;
 }
 
-/* Puts the bytes of w into *mp, reusing the message there if any. */
-static int
-put_body(nng_msg **mp, sni_wbuf *w)
-{
-	int rc = w->err;
-	if (rc == 0 && *mp == NULL && nng_msg_alloc(mp, w->len) != 0) {
-		rc = SYN_ENOMEM;
-	}
-	if (rc == 0 && sni_msg_set_body(*mp, w) != 0) {
-		rc = SYN_ENOMEM;
-	}
-	sni_wbuf_fini(w);
-	return rc;
-}
-
 static int
 check_cfg(const syn_iter_config *cfg, syn_duration *close_timeout)
 {
@@ -172,7 +157,9 @@ encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 		sni_wbuf_fini(&w);
 		return sni_error_set_detail(rc, name);
 	}
-	if ((rc = put_body(&it->open_msg, &w)) != 0) {
+	rc = sni_msg_put(&it->open_msg, &w);
+	sni_wbuf_fini(&w);
+	if (rc != 0) {
 		return sni_error_set(rc, NULL, name);
 	}
 	if (objects) { /* they leave with the OPEN */

@@ -227,12 +227,20 @@ cancel_arrived(sni_actor *a, syn_future *f)
 static void start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes,
     size_t len, int origin, void *origin_ptr, const sni_limits *lim);
 
+/* The kind of the message in bytes, unchecked (the decoders check it);
+ * 0 when too short to say. */
+static int
+kind_of(const uint8_t *bytes, size_t len)
+{
+	return len >= SNI_HDR_LEN ? bytes[2] : 0;
+}
+
 /* A CALL or a NEXT whose bytes travel inside its future. */
 static void
 dispatch_inline(sni_actor *a, syn_future *f)
 {
 	sni_detail_clear();
-	if (f->ilen >= SNI_HDR_LEN && f->inl[2] == SNI_MSG_NEXT) {
+	if (kind_of(f->inl, f->ilen) == SNI_MSG_NEXT) {
 		sni_gen_next(
 		    a, NULL, f->inl, f->ilen, SNI_ORIGIN_FUTURE, f, &a->limits);
 	} else { /* anything else is refused there as malformed */
@@ -621,9 +629,7 @@ sni_actor_run(uint32_t id, int (*fn)(sni_actor *, void *), void *arg)
 static int
 peek_kind(nng_msg *msg)
 {
-	return nng_msg_len(msg) >= SNI_HDR_LEN
-	    ? ((const uint8_t *) nng_msg_body(msg))[2]
-	    : 0;
+	return kind_of(nng_msg_body(msg), nng_msg_len(msg));
 }
 
 /* A CALL of a generator, or an OPEN of a function: which was meant. */
@@ -891,7 +897,7 @@ start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 	uint64_t      stream = 0;
 	uint32_t      window = 0;
 	int           rc;
-	if (len >= SNI_HDR_LEN && bytes[2] == SNI_MSG_OPEN) {
+	if (kind_of(bytes, len) == SNI_MSG_OPEN) {
 		rc = sni_msg_decode_open(bytes, len, lim, &v, &stream, &window);
 	} else {
 		rc = sni_msg_decode_call(bytes, len, lim, &v);

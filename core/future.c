@@ -113,6 +113,17 @@ future_delete(syn_future *f)
 	block_put(b, 1);
 }
 
+/* Frees f for good, with the message and the extension it kept. */
+static void
+future_free_now(syn_future *f)
+{
+	if (f->msg != NULL) {
+		nng_msg_free(f->msg);
+	}
+	free(f->ext);
+	future_delete(f);
+}
+
 /* At thread exit: frees what the thread's cache holds, and gives back
  * the futures of its block it never cut. */
 static void
@@ -122,11 +133,7 @@ cache_drain(void *unused)
 	while (cache.head != NULL) {
 		syn_future *f = cache.head;
 		cache.head    = (syn_future *) f->node.next;
-		if (f->msg != NULL) {
-			nng_msg_free(f->msg);
-		}
-		free(f->ext);
-		future_delete(f);
+		future_free_now(f);
 	}
 	cache.n          = 0;
 	cache_registered = false; /* a later TSD destructor may call */
@@ -162,11 +169,7 @@ cache_put(syn_future *f)
 		f->msg = NULL;
 	}
 	if (cache.n >= CACHE_MAX) {
-		if (f->msg != NULL) {
-			nng_msg_free(f->msg);
-		}
-		free(f->ext);
-		future_delete(f);
+		future_free_now(f);
 		return;
 	}
 	thread_register();

@@ -7,15 +7,22 @@
 #include "proto/proto.h"
 #include "task.h"
 
+/* f's call is answered (its reply in place): it has no task any more. */
+static void
+future_answered(syn_future *f, int rc)
+{
+	f->task = NULL;
+	sni_future_complete(f, rc);
+}
+
 void
 sni_reply_deliver(int origin, void *origin_ptr, nng_msg *msg, int rc)
 {
 	if (origin == SNI_ORIGIN_FUTURE) {
 		syn_future *f = origin_ptr;
-		f->task       = NULL;
 		f->msg        = msg;
 		f->ilen       = 0;
-		sni_future_complete(f, rc);
+		future_answered(f, rc);
 		return;
 	}
 	sni_door_reply(origin_ptr, msg);
@@ -27,17 +34,10 @@ sni_reply_send(int origin, void *origin_ptr, nng_msg *msg, sni_wbuf *w, int rc)
 	if (w->err == 0 && msg == NULL && origin == SNI_ORIGIN_FUTURE &&
 	    sni_future_put_inline(origin_ptr, w->buf, w->len)) {
 		sni_wbuf_fini(w);
-		syn_future *f = origin_ptr;
-		f->task       = NULL;
-		sni_future_complete(f, rc);
+		future_answered(origin_ptr, rc);
 		return;
 	}
-	if (w->err != 0 || (msg == NULL && nng_msg_alloc(&msg, w->len) != 0)) {
-		if (msg != NULL) {
-			nng_msg_free(msg);
-		}
-		msg = NULL;
-	} else if (sni_msg_set_body(msg, w) != 0) {
+	if (sni_msg_put(&msg, w) != 0 && msg != NULL) {
 		nng_msg_free(msg);
 		msg = NULL;
 	}

@@ -780,3 +780,16 @@ sni_msg_set_body(nng_msg *m, const sni_wbuf *w)
 	memcpy(nng_msg_body(m), w->buf, w->len);
 	return 0;
 }
+
+int
+sni_msg_put(nng_msg **mp, const sni_wbuf *w)
+{
+	if (w->err != 0) {
+		return w->err;
+	}
+	if (*mp == NULL && nng_msg_alloc(mp, w->len) != 0) {
+		*mp = NULL;
+		return SYN_ENOMEM;
+	}
+	return sni_msg_set_body(*mp, w);
+}

@@ -496,4 +496,11 @@ int sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
 /* Replaces m's body with the bytes of w. SYN_ENOMEM. */
 int sni_msg_set_body(nng_msg *m, const sni_wbuf *w);
 
+/*
+ * Puts the bytes of w into *mp: a new message when *mp is NULL, else in
+ * place of its body. w->err when set, or SYN_ENOMEM; *mp is then NULL or
+ * the message it was (the caller's to free).
+ */
+int sni_msg_put(nng_msg **mp, const sni_wbuf *w);
+
 #endif /* SNI_PROTO_H */

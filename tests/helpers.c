@@ -89,6 +89,19 @@ sleep_ms(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
+int
+th_count_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	int64_t n;
+	int     rc = syn_unpack(t, args, nargs, "i", &n);
+	for (int64_t i = 0; rc == 0 && i < n; i++) {
+		syn_value v = syn_int(i);
+		rc          = syn_yield(t, &v, NULL);
+	}
+	return rc;
+}
+
 static int
 block_ms(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {

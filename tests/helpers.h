@@ -65,6 +65,11 @@ void th_register(
 extern atomic_int th_cleanups;
 extern atomic_int th_calls;
 
+/* A generator, for a test to register under the name it wants:
+ * count(n) yields 0 .. n-1. */
+int th_count_gen(
+    syn_task *t, const syn_value *args, size_t nargs, syn_value *ret);
+
 /* Calls name(x) on s and returns the int result (asserting success). */
 int64_t th_call_int(syn_synchronizer s, const char *name, int64_t x);
 

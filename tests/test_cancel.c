@@ -21,20 +21,6 @@ slow_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return syn_yield(t, &one, NULL);
 }
 
-/* count_gen(n): yields 0 .. n-1. */
-static int
-count_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	(void) ret;
-	int64_t n;
-	int     rc = syn_unpack(t, args, nargs, "i", &n);
-	for (int64_t i = 0; rc == 0 && i < n; i++) {
-		syn_value v = syn_int(i);
-		rc          = syn_yield(t, &v, NULL);
-	}
-	return rc;
-}
-
 /* bind_here(): what binding a canceller on a synchronizer's thread says. */
 static int
 bind_here(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
@@ -88,7 +74,8 @@ cancel_sync(void)
 {
 	syn_synchronizer s = th_new();
 	syn_func_def     g = { "slow_gen", SYN_KIND_GENERATOR, slow_gen, NULL };
-	syn_func_def h = { "count_gen", SYN_KIND_GENERATOR, count_gen, NULL };
+	syn_func_def     h = { "count_gen", SYN_KIND_GENERATOR, th_count_gen,
+		    NULL };
 	syn_func_def b = { "bind_here", SYN_KIND_FUNCTION, bind_here, NULL };
 	ck_assert_syn_ok(syn_register(s, &g));
 	ck_assert_syn_ok(syn_register(s, &h));

@@ -985,19 +985,6 @@ START_TEST(aio_reply_keeps_its_objects)
 }
 END_TEST
 
-/* count(n): yields 0 .. n-1. */
-static int
-count_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	int64_t n;
-	int     rc = syn_unpack(t, args, nargs, "i", &n);
-	for (int64_t i = 0; rc == 0 && i < n; i++) {
-		syn_value v = syn_int(i);
-		rc          = syn_yield(t, &v, NULL);
-	}
-	return rc == SYN_EITERCLOSED ? 0 : rc;
-}
-
 /*
  * An object sent into a generator with a request that is refused (here
  * cancelled before its synchronizer read it) is given back: once its
@@ -1008,7 +995,7 @@ START_TEST(refused_send_gives_back)
 {
 	syn_synchronizer s  = db_sync();
 	syn_synchronizer s2 = th_new();
-	syn_func_def     g  = { "count", SYN_KIND_GENERATOR, count_gen, NULL };
+	syn_func_def g = { "count", SYN_KIND_GENERATOR, th_count_gen, NULL };
 	ck_assert_syn_ok(syn_register(s2, &g));
 	syn_proxy *db = new_db(s, "u");
 	syn_value  id = syn_int(s2.id);
