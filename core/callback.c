@@ -14,6 +14,7 @@
 
 #include "errors.h"
 #include "future.h"
+#include "ptrmap.h"
 #include "remote.h"
 
 /* What a running callback needs to answer, and to be cancelled. */
@@ -21,24 +22,86 @@ typedef struct callback {
 	uint32_t         remote; /* the remote actor it came through */
 	uint64_t         id;     /* the server's callback id */
 	syn_future      *f;      /* the local call, while it runs */
-	struct callback *next;
+	struct callback *next, *prev;
 } callback;
 
-/* The callbacks running, for the server's cancels (any thread). */
+/* The callbacks running, for the server's cancels, and how many run for
+ * each remote actor (its id + 2 to a counter of its own, so that a
+ * count goes down in place), for its POLLs (any thread, under
+ * running_lock). */
 static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
 static callback       *running;
+static sni_ptrmap      running_count = SNI_PTRMAP_INIT;
+
+static const void *
+count_key(uint32_t remote)
+{
+	return (const void *) ((uintptr_t) remote + 2);
+}
+
+/* Under running_lock: one more runs for remote; SYN_ENOMEM when its
+ * first finds no room. */
+static int
+count_up(uint32_t remote)
+{
+	size_t *n = sni_ptrmap_get(&running_count, count_key(remote));
+	if (n != NULL) {
+		(*n)++;
+		return 0;
+	}
+	if ((n = malloc(sizeof(*n))) == NULL) {
+		return SYN_ENOMEM;
+	}
+	*n = 1;
+	if (sni_ptrmap_put(&running_count, count_key(remote), n) != 0) {
+		free(n);
+		return SYN_ENOMEM;
+	}
+	return 0;
+}
+
+/* Under running_lock: one fewer runs for remote (needs no memory). */
+static void
+count_down(uint32_t remote)
+{
+	size_t *n = sni_ptrmap_get(&running_count, count_key(remote));
+	if (n != NULL && --*n == 0) {
+		sni_ptrmap_del(&running_count, count_key(remote));
+		free(n);
+	}
+}
+
+/* Lists c as running; SYN_ENOMEM when its count finds no room. */
+static int
+link_running(callback *c)
+{
+	pthread_mutex_lock(&running_lock);
+	int rc = count_up(c->remote);
+	if (rc == 0) {
+		c->prev = NULL;
+		c->next = running;
+		if (running != NULL) {
+			running->prev = c;
+		}
+		running = c;
+	}
+	pthread_mutex_unlock(&running_lock);
+	return rc;
+}
 
 static void
 unlink_running(callback *c)
 {
 	pthread_mutex_lock(&running_lock);
-	callback **pp = &running;
-	while (*pp != NULL && *pp != c) {
-		pp = &(*pp)->next;
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		running = c->next;
 	}
-	if (*pp == c) {
-		*pp = c->next;
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
 	}
+	count_down(c->remote);
 	pthread_mutex_unlock(&running_lock);
 }
 
@@ -76,13 +139,11 @@ has_handle(void *ctx, syn_handle *h, bool *owned)
 size_t
 sni_callback_running(uint32_t id)
 {
-	size_t n = 0;
 	pthread_mutex_lock(&running_lock);
-	for (callback *r = running; r != NULL; r = r->next) {
-		n += r->remote == id;
-	}
+	size_t *n     = sni_ptrmap_get(&running_count, count_key(id));
+	size_t  count = n != NULL ? *n : 0;
 	pthread_mutex_unlock(&running_lock);
-	return n;
+	return count;
 }
 
 /* The local call finished (on its synchronizer's thread): its reply,
@@ -157,8 +218,11 @@ run_call(const callback *c, const sni_limits *lim, nng_msg *m)
 	}
 	syn_future *f  = sni_future_alloc(a->id, 0);
 	callback   *cc = malloc(sizeof(*cc));
-	if (f == NULL || cc == NULL ||
-	    syn_future_callback(f, local_done, cc) != 0) {
+	if (cc != NULL) {
+		*cc   = *c;
+		cc->f = f;
+	}
+	if (f == NULL || cc == NULL || link_running(cc) != 0) {
 		sni_actor_release(a);
 		if (f != NULL) {
 			sni_future_discard(f);
@@ -167,16 +231,18 @@ run_call(const callback *c, const sni_limits *lim, nng_msg *m)
 		nng_msg_free(m);
 		return SYN_ENOMEM;
 	}
-	*cc   = *c;
-	cc->f = f;
+	if (syn_future_callback(f, local_done, cc) != 0) {
+		unlink_running(cc);
+		sni_actor_release(a);
+		sni_future_discard(f);
+		free(cc);
+		nng_msg_free(m);
+		return SYN_ENOMEM;
+	}
 	if (f->msg != NULL) {
 		nng_msg_free(f->msg);
 	}
 	f->msg = m;
-	pthread_mutex_lock(&running_lock);
-	cc->next = running;
-	running  = cc;
-	pthread_mutex_unlock(&running_lock);
 	sni_actor_post(a, &f->node);
 	sni_actor_release(a);
 	return 0;
@@ -232,7 +298,7 @@ bool
 sni_callback_run(uint32_t id, const sni_limits *lim, nng_msg *msg)
 {
 	sni_limits  inner_lim = *lim;
-	callback    c         = { id, 0, NULL, NULL };
+	callback    c         = { id, 0, NULL, NULL, NULL };
 	uint64_t    call_id;
 	const void *inner;
 	size_t      len;
