@@ -578,22 +578,26 @@ sni_actor_destroy(uint32_t id)
 		sni_registry_unpin(id);
 		return SYN_ECLOSED; /* another thread destroys it */
 	}
+	/* (a blocking job that waits here must not hold a pool thread the
+	 * actor's own jobs need to end) */
+	bool pooled = sni_pool_block_begin();
 	if (a->remote != NULL) { /* no thread: close its socket */
 		sni_registry_seal(id);
 		sni_registry_unpin(id);
 		sni_registry_quiesce(id);
 		sni_remote_close(a);
-		sni_registry_remove(id);
-		actor_free(a);
-		return 0;
+	} else {
+		post_close(a);
+		atomic_store(&a->stop_asked, true);
+		if (!atomic_exchange(&a->stop_posted, true)) {
+			sni_actor_post(a, &a->stop_node);
+		}
+		sni_registry_unpin(id);
+		pthread_join(a->thread, NULL);
 	}
-	post_close(a);
-	atomic_store(&a->stop_asked, true);
-	if (!atomic_exchange(&a->stop_posted, true)) {
-		sni_actor_post(a, &a->stop_node);
+	if (pooled) {
+		sni_pool_block_end();
 	}
-	sni_registry_unpin(id);
-	pthread_join(a->thread, NULL);
 	sni_registry_remove(id);
 	actor_free(a);
 	return 0;

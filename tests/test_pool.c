@@ -134,6 +134,61 @@ START_TEST(misuse_and_destroy)
 }
 END_TEST
 
+/*
+ * Sixteen blocking jobs (the pool's limit) each destroy a synchronizer
+ * whose task waits for a job of its own, queued behind them: a job that
+ * waits in destroy must not hold a pool thread, or nothing runs again.
+ */
+#define DESTROYERS 16
+static syn_synchronizer victims[DESTROYERS];
+
+static int
+destroy_victim(void *arg)
+{
+	usleep(100000);
+	return syn_synchronizer_destroy(victims[*(int64_t *) arg]);
+}
+
+static int
+destroyer(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t *i  = syn_task_alloc(t, sizeof(*i));
+	int      rc = syn_unpack(t, args, nargs, "i", i);
+	return rc != 0 ? rc : syn_run_blocking(t, destroy_victim, i);
+}
+
+START_TEST(destroy_from_jobs)
+{
+	syn_synchronizer m = pool_sync();
+	th_register(m, "destroyer", destroyer, NULL);
+	syn_future *fd[DESTROYERS], *fv[DESTROYERS];
+	for (int i = 0; i < DESTROYERS; i++) {
+		victims[i] = pool_sync();
+	}
+	for (int i = 0; i < DESTROYERS; i++) {
+		syn_value a = syn_int(i);
+		ck_assert_syn_ok(
+		    syn_call_future(m, "destroyer", &a, 1, &fd[i]));
+	}
+	usleep(30000); /* the destroyers' jobs hold the pool, sleeping */
+	for (int i = 0; i < DESTROYERS; i++) {
+		syn_value a = syn_int(10);
+		ck_assert_syn_ok(
+		    syn_call_future(victims[i], "offload", &a, 1, &fv[i]));
+	}
+	for (int i = 0; i < DESTROYERS; i++) {
+		ck_assert_syn_ok(syn_future_wait_timeout(fd[i], 5000));
+		syn_future_free(fd[i]);
+		int rc = syn_future_wait_timeout(fv[i], 5000);
+		ck_assert_msg(
+		    rc == 0 || rc == SYN_ECLOSED || rc == SYN_ECANCELED,
+		    "got %s", syn_errname(rc));
+		syn_future_free(fv[i]);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(m));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -142,6 +197,7 @@ suite(void)
 		TH_CASE("serves_meanwhile", actor_serves_meanwhile),
 		TH_CASE("results_cancel", results_and_cancel),
 		TH_CASE("misuse_destroy", misuse_and_destroy),
+		TH_CASE("destroy_from_jobs", destroy_from_jobs),
 	};
 	return TH_SUITE("pool", cases);
 }
