@@ -3,6 +3,8 @@
  * host loads it: a synchronizer runs calls, with the thread-locals of the
  * library reached through dynamic TLS (the library is built with TLS
  * descriptors, never the initial-exec model that dlopen may refuse).
+ * Then dlclose: the library stays mapped (it is linked -z nodelete), as
+ * the threads it started (its blocking pool, nng's) may still run in it.
  *
  * Usage: dlopen_check path/to/libsynchronicity.so
  */
@@ -67,5 +69,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("1000 calls through dlopen: %lld\n", (long long) sum);
+	if (dlclose(lib) != 0 ||
+	    dlopen(argv[1], RTLD_NOW | RTLD_NOLOAD) == NULL) {
+		fprintf(stderr,
+		    "the library was unloaded by dlclose, under "
+		    "threads that may still run in it\n");
+		return 1;
+	}
+	printf("still loaded after dlclose\n");
 	return 0;
 }
