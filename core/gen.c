@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "door.h"
 #include "errors.h"
@@ -15,6 +16,7 @@
 
 /* A batch is sent when it holds window / 2 items or this many bytes. */
 #define BATCH_BYTES 65536
+#define ITEMS_ROOM 1024 /* an ITEMS message's head and final status */
 
 /* The items a generator with a window made and has not sent yet. */
 typedef struct sni_batch {
@@ -86,6 +88,15 @@ sni_gen_register(sni_task *t, uint64_t stream, uint32_t window)
 	return 0;
 }
 
+/* The room an ITEMS message keeps for its head and final status: a
+ * quarter of what its consumer takes, at most ITEMS_ROOM. */
+static size_t
+items_room(const sni_task *t)
+{
+	size_t room = sni_task_limits(t).max_size / 4;
+	return room < ITEMS_ROOM ? room : ITEMS_ROOM;
+}
+
 /* Sends the batch to the pending request, with status (0: more to come,
  * SYN_EEND: the end, or the error the generator returned). */
 static void
@@ -98,10 +109,19 @@ send_batch(sni_task *t, int status)
 	if (status != 0 && status != SYN_EEND) {
 		msg = sni_task_error_text(t, status, where, sizeof(where));
 	}
+	/* (the status's texts fit in a quarter of the room each) */
+	size_t fit                      = items_room(t) / 4;
+	char  *cut                      = NULL;
+	where[sni_text_fit(where, fit)] = '\0';
+	if (msg != NULL && sni_text_fit(msg, fit) < strlen(msg) &&
+	    (cut = strndup(msg, sni_text_fit(msg, fit))) != NULL) {
+		msg = cut;
+	}
 	sni_wbuf w;
 	sni_wbuf_init(&w);
 	sni_msg_encode_items(
 	    &w, t->call_id, status, msg, where, b->w.buf, b->w.len, b->count);
+	free(cut);
 	b->w.len = 0; /* the buffer stays for the next batch */
 	b->count = 0;
 	sni_task_deliver(t, &w, 0);
@@ -328,9 +348,8 @@ sni_gen_finish(sni_task *t, int rc)
 static int
 deliver_item(sni_task *t, const syn_value *v)
 {
-	sni_limits lim = t->actor->limits;
-	lim.allow_ptr  = t->allow_ptr;
-	int rc         = sni_task_value_out(t, v);
+	sni_limits lim = sni_task_limits(t);
+	int        rc  = sni_task_value_out(t, v);
 	if (rc != 0) {
 		return rc;
 	}
@@ -347,6 +366,32 @@ deliver_item(sni_task *t, const syn_value *v)
 	sni_task_value_sent(t, v);
 	sni_task_deliver(t, &w, 0);
 	return 0;
+}
+
+/* The bytes of items a batch holds at most: what its consumer takes, less
+ * the room for the ITEMS message's head and final status. */
+static size_t
+batch_cap(const sni_task *t)
+{
+	size_t max = sni_task_limits(t).max_size;
+	max -= items_room(t);
+	return max < BATCH_BYTES ? max : BATCH_BYTES;
+}
+
+/* Appends v to t's batch (at *mark); on failure the batch is as it was. */
+static int
+encode_item(sni_task *t, const syn_value *v, size_t *mark)
+{
+	sni_batch *b = t->gen.batch;
+	*mark        = b->w.len;
+	int rc       = sni_encode_value(
+	          &b->w, v, t->actor->limits.max_depth, t->allow_ptr);
+	rc = rc != 0 ? rc : b->w.err;
+	if (rc != 0) {
+		b->w.len = *mark;
+		b->w.err = 0;
+	}
+	return rc;
 }
 
 /*
@@ -369,19 +414,30 @@ yield_ahead(sni_task *t, const syn_value *v)
 	if ((rc = sni_task_value_out(t, v)) != 0) {
 		return rc;
 	}
-	size_t mark = b->w.len;
-	rc          = sni_encode_value(
-	             &b->w, v, t->actor->limits.max_depth, t->allow_ptr);
-	rc = rc != 0 ? rc : b->w.err;
-	if (rc != 0) {
+	size_t cap = batch_cap(t);
+	size_t mark;
+	while ((rc = encode_item(t, v, &mark)) == 0 && b->w.len > cap &&
+	    mark > 0) { /* it does not fit beside the others: they go */
 		b->w.len = mark;
-		b->w.err = 0;
+		send_batch(t, 0); /* its request is pending: see above */
+		t->wait = SNI_WAIT_YIELD;
+		if ((rc = sni_task_suspend(t)) != 0) {
+			return rc;
+		}
+	}
+	if (rc == 0 && b->w.len > cap) {
+		sni_detail_set("an item of %zu bytes is larger than the limit",
+		    b->w.len - mark);
+		b->w.len = mark;
+		rc       = SYN_EMSGSIZE;
+	}
+	if (rc != 0) {
 		char detail[200];
 		snprintf(detail, sizeof(detail), "%s", sni_detail_get());
 		return syn_raise(t, rc, "item: %s", detail);
 	}
 	sni_task_value_sent(t, v);
-	if (++b->count >= b->max || b->w.len >= BATCH_BYTES) {
+	if (++b->count >= b->max || b->w.len >= cap) {
 		send_batch(t, 0); /* its request is pending: see above */
 	}
 	return 0;

@@ -11,7 +11,9 @@
 #include "aio.h"
 #include "batch.h"
 #include "clock.h"
+#include "door.h"
 #include "errors.h"
+#include "proto/reader.h"
 #include <sys/epoll.h>
 
 #include "fdwait.h"
@@ -115,20 +117,50 @@ sni_task_error_text(sni_task *t, int rc, char *where, size_t size)
 	return own ? t->err_msg : syn_strerror(rc);
 }
 
+sni_limits
+sni_task_limits(const sni_task *t)
+{
+	sni_limits lim = t->actor->limits;
+	lim.allow_ptr  = t->allow_ptr;
+	if (t->remote) {
+		size_t peer  = sni_door_peer_max(t->actor, t->gen.pipe);
+		lim.max_size = peer < lim.max_size ? peer : lim.max_size;
+	}
+	return lim;
+}
+
+size_t
+sni_text_fit(const char *text, size_t max)
+{
+	size_t len = strlen(text);
+	return len <= max ? len : sni_utf8_prefix((const uint8_t *) text, max);
+}
+
+/* An error message longer than the peer takes is cut to fit. */
 static void
 encode_error(sni_task *t, int rc, sni_wbuf *w)
 {
 	char        where[256];
-	const char *msg = sni_task_error_text(t, rc, where, sizeof(where));
+	const char *msg   = sni_task_error_text(t, rc, where, sizeof(where));
+	size_t      limit = sni_task_limits(t).max_size;
 	sni_msg_encode_error(w, t->call_id, rc, msg, where);
+	if (w->len <= limit) {
+		return;
+	}
+	size_t room = limit > 2 * sizeof(where) ? limit - 2 * sizeof(where) : 0;
+	char  *cut  = strndup(msg, sni_text_fit(msg, room));
+	if (cut != NULL) {
+		w->len = 0;
+		sni_msg_encode_error(w, t->call_id, rc, cut, where);
+		free(cut);
+	}
 }
 
 /* Encodes the result into w; a result that cannot be encoded is an error. */
 static int
 encode_result(sni_task *t, int rc, sni_wbuf *w)
 {
-	sni_limits lim = t->actor->limits;
-	lim.allow_ptr  = t->allow_ptr;
+	sni_limits lim = sni_task_limits(t);
 	if (rc == 0 && t->gen.stream != 0) {
 		sni_msg_encode_end(w, t->call_id);
 		return SYN_EEND; /* the code the END is delivered with */

@@ -133,6 +133,16 @@ void sni_task_value_sent(sni_task *t, const syn_value *v);
 int sni_task_valid_code(sni_task *t, int rc);
 
 /*
+ * The limits t's replies and items are encoded with: the synchronizer's,
+ * and for a call from another process no larger than that peer takes (a
+ * larger message would cut its whole connection). The loop.
+ */
+sni_limits sni_task_limits(const sni_task *t);
+
+/* How many bytes of text fit in max, cut on a UTF-8 boundary. */
+size_t sni_text_fit(const char *text, size_t max);
+
+/*
  * Answers t's pending request with t's outcome rc: its result (or, for a
  * generator, the end of the stream) when rc is 0, else the error with
  * t's detail.

@@ -648,6 +648,150 @@ START_TEST(batches_near_limit)
 }
 END_TEST
 
+/* blob(n): n bytes of 'x'. */
+static int
+blob(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t n;
+	int     rc = syn_unpack(t, args, nargs, "i", &n);
+	char   *p  = rc == 0 ? syn_task_alloc(t, (size_t) n + 1) : NULL;
+	if (p == NULL) {
+		return rc != 0 ? rc : SYN_ENOMEM;
+	}
+	memset(p, 'x', (size_t) n);
+	*ret = syn_bytes(p, (size_t) n);
+	return 0;
+}
+
+/* long_error(n): raises SYN_EUSER(4) with a message of n bytes of 'e'
+ * and one last character of two bytes. */
+static int
+long_error(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	int64_t n;
+	int     rc = syn_unpack(t, args, nargs, "i", &n);
+	char   *p  = rc == 0 ? syn_task_alloc(t, (size_t) n + 3) : NULL;
+	if (p == NULL) {
+		return rc != 0 ? rc : SYN_ENOMEM;
+	}
+	memset(p, 'e', (size_t) n);
+	memcpy(p + n, "\xc3\xa9", 3);
+	return syn_raise(t, SYN_EUSER(4), "%s", p);
+}
+
+/* chunks(n, size): yields n items of size bytes each. */
+static int
+chunks(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	int64_t n, size;
+	int     rc = syn_unpack(t, args, nargs, "ii", &n, &size);
+	char   *p  = rc == 0 ? syn_task_alloc(t, (size_t) size + 1) : NULL;
+	if (p == NULL) {
+		return rc != 0 ? rc : SYN_ENOMEM;
+	}
+	memset(p, 'c', (size_t) size);
+	for (int64_t i = 0; i < n && rc == 0; i++) {
+		syn_value v = syn_bytes(p, (size_t) size);
+		rc          = syn_yield(t, &v, NULL);
+	}
+	return rc;
+}
+
+/* A server of blob, long_error, chunks and sleep_ms, and a client of it
+ * that takes messages of at most 1024 bytes. */
+static syn_synchronizer
+small_client(syn_synchronizer *sp)
+{
+	static const char *const exports[] = { "blob", "long_error", "chunks",
+		"sleep_ms", "square", NULL };
+	char                     url[128];
+	*sp = th_new();
+	th_register(*sp, "blob", blob, NULL);
+	th_register(*sp, "long_error", long_error, NULL);
+	syn_func_def gen = { "chunks", SYN_KIND_GENERATOR, chunks, NULL };
+	ck_assert_syn_ok(syn_register(*sp, &gen));
+	serve_tcp(*sp, exports, url);
+	syn_connect_config ccfg = { .max_message = 1024 };
+	return connect_ready(url, &ccfg, "square");
+}
+
+/*
+ * A reply larger than the client takes is refused on the server with
+ * SYN_EMSGSIZE: it must not reach the client's socket, which would cut
+ * the connection and every call in flight on it.
+ */
+START_TEST(reply_over_peer_limit)
+{
+	syn_synchronizer s, r = small_client(&s);
+	syn_value        ms = syn_int(300);
+	syn_future      *other;
+	ck_assert_syn_ok(syn_call_future(r, "sleep_ms", &ms, 1, &other));
+	syn_value n = syn_int(4000);
+	ck_assert_syn_rc(syn_call(r, "blob", &n, 1, NULL), SYN_EMSGSIZE);
+	n              = syn_int(900);
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(r, "blob", &n, 1, &res));
+	ck_assert_uint_eq(res.value.len, 900);
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_future_wait_timeout(other, 5000));
+	syn_future_free(other);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* An error message longer than the client takes comes cut (on a UTF-8
+ * boundary), with its code. */
+START_TEST(error_over_peer_limit)
+{
+	syn_synchronizer s, r = small_client(&s);
+	syn_value        n = syn_int(3000);
+	ck_assert_syn_rc(syn_call(r, "long_error", &n, 1, NULL), SYN_EUSER(4));
+	size_t len = strlen(syn_last_error()->message);
+	ck_assert_msg(len > 100 && len < 1024, "message of %zu bytes", len);
+	n = syn_int(10);
+	ck_assert_syn_rc(syn_call(r, "long_error", &n, 1, NULL), SYN_EUSER(4));
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "\xc3\xa9"));
+	ck_assert_int_eq(remote_int(r, "square", 5), 25);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Items come in batches no larger than the client takes; an item alone
+ * larger than that ends the stream with SYN_EMSGSIZE, not the
+ * connection. */
+START_TEST(items_over_peer_limit)
+{
+	syn_synchronizer s, r = small_client(&s);
+	for (uint32_t window = 0; window <= 16; window += 16) {
+		syn_iter_config icfg = { .prefetch = window };
+		syn_value       a[2] = { syn_int(20), syn_int(300) };
+		syn_iter       *it;
+		syn_result      res = SYN_RESULT_INIT;
+		int             got = 0, rc;
+		ck_assert_syn_ok(syn_iter_open(r, "chunks", a, 2, &icfg, &it));
+		while ((rc = syn_iter_next(it, &res)) == 0) {
+			ck_assert_uint_eq(res.value.len, 300);
+			syn_result_fini(&res);
+			got++;
+		}
+		ck_assert_syn_rc(rc, SYN_EEND);
+		ck_assert_int_eq(got, 20);
+		syn_iter_close(it);
+		a[1] = syn_int(3000);
+		ck_assert_syn_ok(syn_iter_open(r, "chunks", a, 2, &icfg, &it));
+		ck_assert_syn_rc(syn_iter_next(it, &res), SYN_EMSGSIZE);
+		syn_iter_close(it);
+	}
+	ck_assert_int_eq(remote_int(r, "square", 5), 25);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* 20 echoes of len bytes at once, as futures: how many were answered. */
 static int
 echoes_answered(syn_synchronizer r, size_t len)
@@ -2135,6 +2279,9 @@ suite(void)
 		TH_CASE("batches_bounded", batches_bounded),
 		TH_CASE("batches_overflow_complete", batches_overflow_complete),
 		TH_CASE("batches_near_limit", batches_near_limit),
+		TH_CASE("reply_over_peer_limit", reply_over_peer_limit),
+		TH_CASE("error_over_peer_limit", error_over_peer_limit),
+		TH_CASE("items_over_peer_limit", items_over_peer_limit),
 		TH_CASE("batches_held_back", batches_held_back),
 		TH_CASE("reconnect_asks_anew", reconnect_asks_anew),
 		TH_CASE("unfetched_batches_bounded", unfetched_batches_bounded),
