@@ -706,17 +706,19 @@ syn_await_fd(syn_task *t, int fd, unsigned events, syn_duration timeout,
 	sni_fdwait w = { .fd = fd, .task = t, .actor = t->actor };
 	w.events     = ((events & SYN_FD_READ) ? EPOLLIN : 0) |
 	    ((events & SYN_FD_WRITE) ? EPOLLOUT : 0);
+	/* (the timer first: once w is added, the poller may post it at any
+	 * time, so w must not be given up without waiting for it) */
+	if (timeout >= 0 &&
+	    sni_timer_arm(&t->actor->timers, &t->timer,
+	        sni_now_ns() + (uint64_t) timeout * 1000000u) != 0) {
+		return syn_raise(t, SYN_ENOMEM, "no memory for the timeout");
+	}
 	if ((rc = sni_fdwait_add(&w)) != 0) {
+		sni_timer_cancel(&t->actor->timers, &t->timer);
 		return syn_raise(t, rc,
 		    rc == SYN_EBUSY ? "another task awaits fd %d"
 		                    : "fd %d cannot be awaited",
 		    fd);
-	}
-	if (timeout >= 0 &&
-	    sni_timer_arm(&t->actor->timers, &t->timer,
-	        sni_now_ns() + (uint64_t) timeout * 1000000u) != 0) {
-		sni_fdwait_drop(&w);
-		return SYN_ENOMEM;
 	}
 	t->awaited_fd = &w;
 	t->wait       = SNI_WAIT_FD;

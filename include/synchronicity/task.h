@@ -43,7 +43,9 @@ typedef struct syn_task syn_task;
  * Suspends t for ms milliseconds (0 yields once to the other work of the
  * synchronizer; SYN_DURATION_INFINITE sleeps until the task is cancelled).
  * Returns 0, SYN_ECANCELED when the task is cancelled, SYN_EINVAL for any
- * other negative ms (SYN_DURATION_DEFAULT included).
+ * other negative ms (SYN_DURATION_DEFAULT included), SYN_ESTATE when t is
+ * not the task running on this thread (called outside a task), SYN_ENOMEM
+ * when the timer cannot be armed.
  */
 SYN_API int syn_sleep(syn_task *t, syn_duration ms);
 
@@ -52,7 +54,9 @@ SYN_API int syn_sleep(syn_task *t, syn_duration ms);
  * the caller, who reads its value and frees it. f may come from any
  * synchronizer, this one included: awaiting never blocks the thread.
  * When t is cancelled while it waits, f is cancelled too, t waits for it
- * to finish its cleanup, and SYN_ECANCELED is returned.
+ * to finish its cleanup, and SYN_ECANCELED is returned. Errors:
+ * SYN_EINVAL (f is NULL), SYN_ESTATE (t is not the task running on this
+ * thread).
  */
 SYN_API int syn_await(syn_task *t, syn_future *f);
 
@@ -129,7 +133,8 @@ SYN_API int syn_run_blocking(syn_task *t, int (*fn)(void *arg), void *arg);
  * nng_ctx_send, ...) and syn_await_aio(). It belongs to t's synchronizer:
  * free it with syn_aio_free() from a task of the same synchronizer; the
  * synchronizer frees the ones left over when it is destroyed.
- * Errors: SYN_ENOMEM, nng's errors.
+ * Errors: SYN_EINVAL (aiop is NULL), SYN_ESTATE (t is not the task
+ * running on this thread), SYN_ENOMEM, nng's errors.
  */
 SYN_API int syn_aio_alloc(syn_task *t, nng_aio **aiop);
 
@@ -150,7 +155,8 @@ SYN_API void syn_aio_free(syn_task *t, nng_aio *aio);
  * operation is cancelled too, t waits for it to end and SYN_ECANCELED is
  * returned; the aio stays usable. Errors: SYN_EINVAL when aio was not
  * allocated by syn_aio_alloc() on this synchronizer, SYN_EBUSY when
- * another task awaits it.
+ * another task awaits it, SYN_ESTATE when t is not the task running on
+ * this thread.
  */
 SYN_API int syn_await_aio(syn_task *t, nng_aio *aio);
 
