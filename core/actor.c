@@ -790,6 +790,37 @@ own_handles(sni_actor *a, nng_msg *msg, void *origin_ptr, const sni_limits *lim)
 	    lim->max_depth + 1, own_handle, &c);
 }
 
+/* A renamed handle that carries a reference: it goes back (its proxy,
+ * made and released, owes the peer a RELEASE). */
+static int
+drop_owned(void *ctx, syn_handle *h, bool *owned)
+{
+	sni_actor *a = ctx;
+	if (*owned && (h->owner & SNI_PEER_OWNER) == 0) {
+		syn_value v = { .type = SYN_TYPE_HANDLE,
+			.len          = SNI_HANDLE_OWNED,
+			.as.handle    = h };
+		a->ops->value_drop(a->ops_arg, &v);
+		*owned = false;
+	}
+	return 0;
+}
+
+/*
+ * A request from another process refused before its values were
+ * decoded: the references its handles carry once own_handles renamed
+ * them (all, or those before the one it stopped at) go back, or they
+ * would stay counted until the connection ends.
+ */
+static void
+refused_from_peer(sni_actor *a, nng_msg *msg, const sni_limits *lim)
+{
+	if (msg != NULL && a->ops->value_drop != NULL) {
+		sni_msg_each_handle(nng_msg_body(msg), nng_msg_len(msg),
+		    lim->max_depth + 1, drop_owned, a);
+	}
+}
+
 /* Whether the call v may start, and what it runs: 0, or the code with a
  * detail. */
 static int
@@ -830,6 +861,7 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	sni_detail_clear();
 	if (origin == SNI_ORIGIN_DOOR &&
 	    (rc = own_handles(a, msg, origin_ptr, lim)) != 0) {
+		refused_from_peer(a, msg, lim);
 		sni_reply_error(
 		    origin, origin_ptr, msg, 0, rc, sni_detail_get(), a->name);
 		return;
@@ -907,6 +939,9 @@ start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 		rc = sni_msg_decode_call(bytes, len, lim, &v);
 	}
 	if (rc != 0) {
+		if (origin == SNI_ORIGIN_DOOR) {
+			refused_from_peer(a, msg, lim);
+		}
 		sni_reply_error(
 		    origin, origin_ptr, msg, 0, rc, sni_detail_get(), a->name);
 		return;

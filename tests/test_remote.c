@@ -1835,6 +1835,36 @@ START_TEST(lent_refs_come_back)
 }
 END_TEST
 
+/* A call refused before its values were decoded (nested deeper than the
+ * server takes) gives back the object it lent, as a refused call does. */
+START_TEST(too_deep_gives_back)
+{
+	atomic_store(&local_finis, 0);
+	static const char *const exports[] = { "echo", NULL };
+	syn_config               shallow   = { .max_depth = 4 };
+	syn_synchronizer         s         = th_new_cfg(&shallow);
+	char                     url[128];
+	serve_tcp(s, exports, url);
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	syn_synchronizer here = local_sync();
+	syn_proxy       *p;
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	syn_value deep[7];
+	deep[0] = syn_int(1);
+	for (int i = 1; i < 7; i++) {
+		deep[i] = syn_list(&deep[i - 1], 1);
+	}
+	syn_value args[2] = { syn_proxy_value(p), deep[6] };
+	ck_assert_syn_rc(syn_call(r, "echo", args, 2, NULL), SYN_EPROTO);
+	syn_proxy_release(p);
+	wait_finis(1); /* while the connection lives */
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Calls that lent an object and were cancelled while their batch waited
  * to start give the object back (the server takes the references and
  * returns them, as for a call refused): it goes once this process lets
@@ -2308,6 +2338,7 @@ suite(void)
 		TH_CASE("stalled_reader", stalled_reader),
 		TH_CASE("callbacks", callbacks),
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),
+		TH_CASE("too_deep_gives_back", too_deep_gives_back),
 		TH_CASE("callback_cancel", callback_cancel_crosses),
 		TH_CASE("own_proxy_goes_out", own_proxy_goes_out),
 	};
