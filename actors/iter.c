@@ -54,6 +54,7 @@ struct syn_iter {
 	uint64_t     stream;
 	nng_msg     *open_msg;  /* the OPEN, until the first request */
 	bool         open_owes; /* it carries references to objects */
+	bool         open_lent; /* and lends proxies to another process */
 	syn_duration close_timeout;
 	uint32_t     prefetch;
 	iter_batch   batch;
@@ -74,6 +75,10 @@ iter_unref(syn_iter *it)
 		if (it->open_msg != NULL) { /* never sent */
 			if (it->open_owes) {
 				sni_translate_drop_open(it->open_msg);
+			}
+			if (it->open_lent) {
+				sni_remote_unlend_unsent(
+				    it->actor_id, it->open_msg);
 			}
 			nng_msg_free(it->open_msg);
 		}
@@ -167,7 +172,10 @@ encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 		it->open_owes = true;
 	}
 	if (a->remote != NULL) {
-		sni_translate_remote_lend(a, r->args, r->nargs);
+		/* (one lent for nothing cannot be told apart from another
+		 * call's: then what was lent stays until the connection ends)
+		 */
+		it->open_lent = sni_translate_remote_lend(a, r->args, r->nargs);
 	}
 	return 0;
 }

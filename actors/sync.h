@@ -205,9 +205,11 @@ int sni_translate_remote_check(uint32_t remote, const syn_handle *target,
 /*
  * Once a call to remote actor a is encoded: every proxy among args of a
  * synchronizer of this process is lent to a's server (a reference held
- * until the server gives it back, or the connection goes). Any thread.
+ * until the server gives it back, or the connection goes). False when
+ * one could not be (no memory, or the connection closed: the message
+ * names it, yet nothing was lent for it). Any thread.
  */
-void sni_translate_remote_lend(
+bool sni_translate_remote_lend(
     sni_actor *a, const syn_value *args, size_t nargs);
 
 /* Before a call to an object of a client of this process's server (a

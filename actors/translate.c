@@ -697,27 +697,36 @@ sni_translate_remote_check(uint32_t remote, const syn_handle *target,
 	return rc;
 }
 
+/* Lending to a: how many proxies could not be lent. */
+typedef struct lend_ctx {
+	sni_actor *a;
+	size_t     failed;
+} lend_ctx;
+
 /* A proxy of this process's that leaves for another: lent to it. */
 static int
 lend_one(syn_value *v, void *arg)
 {
-	sni_actor *a = arg;
+	lend_ctx  *c = arg;
 	syn_proxy *p = v->as.proxy;
-	if (p->h.owner != a->id) {
+	if (p->h.owner != c->a->id) {
 		syn_proxy_ref(p); /* given back by unlend */
-		if (sni_remote_lend(a, &p->h) != 0) {
+		if (sni_remote_lend(c->a, &p->h) != 0) {
 			syn_proxy_release(p);
+			c->failed++;
 		}
 	}
 	return 0;
 }
 
-void
+bool
 sni_translate_remote_lend(sni_actor *a, const syn_value *args, size_t nargs)
 {
+	lend_ctx c = { a, 0 };
 	for (size_t i = 0; i < nargs; i++) {
-		each((syn_value *) &args[i], SYN_TYPE_PROXY, lend_one, a);
+		each((syn_value *) &args[i], SYN_TYPE_PROXY, lend_one, &c);
 	}
+	return c.failed == 0;
 }
 
 /* The server gave back n lent references to h's object. */

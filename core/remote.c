@@ -938,6 +938,22 @@ mark_lent(void *ctx, syn_handle *h, bool *owned)
 	return 0;
 }
 
+void
+sni_remote_unlend_unsent(uint32_t id, nng_msg *m)
+{
+	sni_actor *a;
+	if (sni_actor_hold_closed(id, &a) != 0) {
+		return; /* its destroy gave back all it lent */
+	}
+	if (a->remote != NULL) { /* (marked as if it were posted) */
+		sni_msg_each_handle(nng_msg_body(m), nng_msg_len(m),
+		    SNI_MAX_DEPTH + 1, mark_lent, a->remote);
+		sni_msg_each_handle(nng_msg_body(m), nng_msg_len(m),
+		    SNI_MAX_DEPTH + 1, unlend_unsent, a->remote);
+	}
+	sni_actor_release(a);
+}
+
 static void
 post_call(sni_actor *a, syn_future *f)
 {

@@ -65,6 +65,13 @@ void sni_remote_set_unlend(void (*fn)(const syn_handle *h, uint64_t n));
  */
 bool sni_remote_lent(uint32_t id, uint64_t key, uint64_t n);
 
+/*
+ * A request to remote actor id that never left (an iterator's OPEN, closed
+ * before its first request): the references lent for the proxies it
+ * names go back. Any thread.
+ */
+void sni_remote_unlend_unsent(uint32_t id, nng_msg *m);
+
 /* A request id for a request to remote actor id (0 when gone). */
 uint64_t sni_remote_call_id_of(uint32_t id);
 

@@ -1865,6 +1865,31 @@ START_TEST(too_deep_gives_back)
 }
 END_TEST
 
+/* An iterator that lent an object in its OPEN and is closed before its
+ * first request (the OPEN never left) gives the object back at once. */
+START_TEST(unsent_open_gives_back)
+{
+	atomic_store(&local_finis, 0);
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "sleep_ms", NULL };
+	char                     url[128];
+	serve_tcp(s, exports, url);
+	syn_synchronizer r    = connect_ready(url, NULL, "sleep_ms");
+	syn_synchronizer here = local_sync();
+	syn_proxy       *p;
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	syn_value args[2] = { syn_int(3), syn_proxy_value(p) };
+	syn_iter *it;
+	ck_assert_syn_ok(syn_iter_open(r, "count", args, 2, NULL, &it));
+	ck_assert_syn_ok(syn_iter_close(it));
+	syn_proxy_release(p);
+	wait_finis(1); /* while the connection lives */
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Calls that lent an object and were cancelled while their batch waited
  * to start give the object back (the server takes the references and
  * returns them, as for a call refused): it goes once this process lets
@@ -2339,6 +2364,7 @@ suite(void)
 		TH_CASE("callbacks", callbacks),
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),
 		TH_CASE("too_deep_gives_back", too_deep_gives_back),
+		TH_CASE("unsent_open_gives_back", unsent_open_gives_back),
 		TH_CASE("callback_cancel", callback_cancel_crosses),
 		TH_CASE("own_proxy_goes_out", own_proxy_goes_out),
 	};
