@@ -5,6 +5,14 @@
  * so a waiter that was dropped is never touched: it lives on a task's
  * stack), marks it FIRED and posts it to its actor, which resumes the
  * task. A forked child starts afresh.
+ *
+ * epoll knows a registration by descriptor number (and file), so the
+ * poller also remembers which waiter owns the registration of each
+ * number, and a waiter removes a registration only while it owns it.
+ * Dropping a waiter removes its registration at once, even when the
+ * poller fired it (its task resumes later; the number is free for the
+ * next wait meanwhile). A waiter whose descriptor is closed loses its
+ * registration, which epoll forgot, to the number's next wait.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,12 +30,19 @@ static int             epfd       = -1;
 static pthread_once_t  fork_once  = PTHREAD_ONCE_INIT;
 static pthread_mutex_t wait_lock  = PTHREAD_MUTEX_INITIALIZER;
 static sni_ptrmap      waiters; /* id -> sni_fdwait, under wait_lock */
+static sni_ptrmap      owners;  /* fd -> sni_fdwait, under wait_lock */
 static uint64_t        next_id = 1;
 
 static const void *
 id_key(uint64_t id)
 {
 	return (const void *) (uintptr_t) (id + 1); /* keys 0, 1 are taken */
+}
+
+static const void *
+fd_key(int fd)
+{
+	return (const void *) (uintptr_t) ((unsigned) fd + 2u);
 }
 
 static void
@@ -40,6 +55,7 @@ fork_child(void)
 	pthread_mutex_init(&start_lock, NULL);
 	pthread_mutex_init(&wait_lock, NULL);
 	sni_ptrmap_fini(&waiters); /* the parent's waiters, not ours */
+	sni_ptrmap_fini(&owners);
 }
 
 static void
@@ -100,6 +116,44 @@ poller_fd(void)
 	return fd;
 }
 
+/* The error of a failed EPOLL_CTL_ADD. */
+static int
+add_error(int err)
+{
+	return err == EEXIST ? SYN_EBUSY
+	    : err == ENOMEM  ? SYN_ENOMEM
+	                     : SYN_EINVAL;
+}
+
+/* Registers w's descriptor with epoll, and w as its owner; under
+ * wait_lock. The kernel decides whether the number is taken: a previous
+ * owner whose descriptor was closed lost its registration, and w takes
+ * the number over. */
+static int
+register_fd(int ep, sni_fdwait *w)
+{
+	struct epoll_event ev = { .events = w->events | EPOLLONESHOT,
+		.data.u64                 = w->id };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, w->fd, &ev) != 0) {
+		return add_error(errno);
+	}
+	if (sni_ptrmap_put(&owners, fd_key(w->fd), w) != 0) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, w->fd, NULL);
+		return SYN_ENOMEM;
+	}
+	return 0;
+}
+
+/* Removes w's registration if w still owns it; under wait_lock. */
+static void
+release_fd(sni_fdwait *w)
+{
+	if (sni_ptrmap_get(&owners, fd_key(w->fd)) == w) {
+		sni_ptrmap_del(&owners, fd_key(w->fd));
+		epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	}
+}
+
 int
 sni_fdwait_add(sni_fdwait *w)
 {
@@ -110,14 +164,9 @@ sni_fdwait_add(sni_fdwait *w)
 	w->node.kind = SNI_NODE_FD;
 	atomic_init(&w->state, SNI_FD_WAITING);
 	pthread_mutex_lock(&wait_lock);
-	w->id                 = next_id++;
-	int                rc = sni_ptrmap_put(&waiters, id_key(w->id), w);
-	struct epoll_event ev = { .events = w->events | EPOLLONESHOT,
-		.data.u64                 = w->id };
-	if (rc == 0 && epoll_ctl(ep, EPOLL_CTL_ADD, w->fd, &ev) != 0) {
-		rc = errno == EEXIST  ? SYN_EBUSY
-		    : errno == ENOMEM ? SYN_ENOMEM
-		                      : SYN_EINVAL;
+	w->id  = next_id++;
+	int rc = sni_ptrmap_put(&waiters, id_key(w->id), w);
+	if (rc == 0 && (rc = register_fd(ep, w)) != 0) {
 		sni_ptrmap_del(&waiters, id_key(w->id));
 	}
 	pthread_mutex_unlock(&wait_lock);
@@ -132,7 +181,7 @@ sni_fdwait_drop(sni_fdwait *w)
 	if (dropped) {
 		atomic_store(&w->state, SNI_FD_DROPPED);
 	}
-	epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	release_fd(w);
 	pthread_mutex_unlock(&wait_lock);
 	return dropped;
 }
@@ -140,5 +189,7 @@ sni_fdwait_drop(sni_fdwait *w)
 void
 sni_fdwait_done(sni_fdwait *w)
 {
-	epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL); /* fired: one shot */
+	pthread_mutex_lock(&wait_lock);
+	release_fd(w); /* fired: one shot, unless dropping released it */
+	pthread_mutex_unlock(&wait_lock);
 }

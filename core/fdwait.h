@@ -31,16 +31,31 @@ enum {
 	SNI_FD_DROPPED,     /* the task gave up: the poller must not post */
 };
 
-/* Registers w with the poller (starting it on first use). 0, SYN_EBUSY
- * (another task awaits fd), SYN_EINVAL (fd cannot be polled),
- * SYN_ENOMEM. */
+/*
+ * Registers w with the poller (starting it on first use); w owns the
+ * registration of its fd until it is dropped or done. Runs on w's actor
+ * thread. 0, SYN_EBUSY (another waiter owns the registration of fd: it
+ * awaits fd, or fired and its task has not resumed yet), SYN_EINVAL (fd
+ * cannot be polled), SYN_ENOMEM. When the previous owner's descriptor
+ * was closed (epoll forgot it silently), w takes the number over; that
+ * owner is not woken, and it ends by its timeout or cancel.
+ */
 int sni_fdwait_add(sni_fdwait *w);
 
-/* Unregisters w; true when it was dropped before firing (no node will
- * come), false when the poller fired it (its node is on the way). */
+/*
+ * Unregisters w, removing its fd's registration if w still owns it (so
+ * the fd is free for the next wait at once); runs on w's actor thread.
+ * True when it was dropped before firing (no node will come), false when
+ * the poller fired it (its node is on the way).
+ */
 bool sni_fdwait_drop(sni_fdwait *w);
 
-/* After w fired: removes its descriptor from the poller. */
+/*
+ * After w fired and its task resumed: removes its fd's registration if
+ * w still owns it (it does not when it was dropped meanwhile, or its
+ * descriptor was closed and the number awaited again). Runs on w's actor
+ * thread.
+ */
 void sni_fdwait_done(sni_fdwait *w);
 
 #endif /* SNI_FDWAIT_H */

@@ -191,6 +191,104 @@ START_TEST(many_descriptors)
 }
 END_TEST
 
+/*
+ * A wait that timed out just as its fd fired must not remove, when its
+ * task resumes, the registration of the next task awaiting that fd.
+ * "stale_del" runs on the actor: it queues that next wait, makes the fd
+ * readable, and blocks until the poller fired the first wait and its
+ * time limit passed, so that both come in one turn of the loop.
+ */
+static int         stale_fd[2];
+static syn_future *stale_next;
+
+/* Queues the next wait on the fd, for one second at most. */
+static int
+queue_next_wait(syn_task *t)
+{
+	syn_synchronizer s       = syn_task_synchronizer(t);
+	syn_value        args[3] = { syn_int(stale_fd[0]), syn_int(SYN_FD_READ),
+		       syn_int(1000) };
+	return syn_call_future(s, "await", args, 3, &stale_next);
+}
+
+static int
+stale_del(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args;
+	(void) nargs;
+	(void) ret;
+	int rc = queue_next_wait(t);
+	if (rc != 0) {
+		return rc;
+	}
+	if (write(stale_fd[1], "x", 1) != 1) {
+		return SYN_EINVAL;
+	}
+	usleep(100000); /* the poller fires; the 30 ms limit passes */
+	char c;
+	return read(stale_fd[0], &c, 1) == 1 ? 0 : SYN_EINVAL;
+}
+
+START_TEST(fired_and_timed_out)
+{
+	syn_synchronizer s = fd_sync();
+	th_register(s, "stale_del", stale_del, NULL);
+	ck_assert_int_eq(pipe(stale_fd), 0);
+	syn_future *first = start_await(s, stale_fd[0], SYN_FD_READ, 30);
+	usleep(5000);
+	ck_assert_syn_ok(syn_call(s, "stale_del", NULL, 0, NULL));
+	ck_assert_syn_ok(syn_future_wait(first));
+	usleep(100000);
+	double t0 = th_now_ms();
+	ck_assert_int_eq(write(stale_fd[1], "y", 1), 1);
+	ck_assert_syn_ok(syn_future_wait(stale_next));
+	double took = th_now_ms() - t0;
+	ck_assert_msg(took < 500, "the next wait woke after %.0f ms", took);
+	syn_future_free(first);
+	syn_future_free(stale_next);
+	close(stale_fd[0]);
+	close(stale_fd[1]);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/*
+ * An fd closed while a task awaits it: epoll forgets it, its number is
+ * reused, and another task awaits the new descriptor. The first task
+ * ends by its time limit and must leave the second one's wait alone.
+ */
+START_TEST(closed_and_reused)
+{
+	syn_synchronizer s = fd_sync();
+	int              p[2], q[2];
+	ck_assert_int_eq(pipe(p), 0);
+	syn_future *first = start_await(s, p[0], SYN_FD_READ, 200);
+	/* A call after it: the first wait registered before we close. */
+	ck_assert_int_eq(th_call_int(s, "square_now", 3), 9);
+	close(p[0]);
+	ck_assert_int_eq(pipe(q), 0);
+	ck_assert_int_eq(q[0], p[0]); /* the lowest free number */
+	syn_future *next = start_await(s, q[0], SYN_FD_READ, 1000);
+	ck_assert_syn_rc(syn_future_wait(first), SYN_ETIMEDOUT);
+	usleep(50000);
+	ck_assert_int_eq(syn_future_poll(next), SYN_EAGAIN);
+	double t0 = th_now_ms();
+	ck_assert_int_eq(write(q[1], "x", 1), 1);
+	ck_assert_syn_ok(syn_future_wait(next));
+	double took = th_now_ms() - t0;
+	ck_assert_msg(took < 500, "the next wait woke after %.0f ms", took);
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_value(next, &v));
+	ck_assert(v->as.i & SYN_FD_READ);
+	syn_future_free(first);
+	syn_future_free(next);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -199,6 +297,8 @@ suite(void)
 		TH_CASE("timeout_cancel_destroy", timeout_cancel_destroy),
 		TH_CASE("misuse", fd_misuse),
 		TH_CASE("many", many_descriptors),
+		TH_CASE("fired_and_timed_out", fired_and_timed_out),
+		TH_CASE("closed_and_reused", closed_and_reused),
 	};
 	return TH_SUITE("fd", cases);
 }

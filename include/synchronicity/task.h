@@ -103,7 +103,10 @@ SYN_API int syn_yield(syn_task *t, const syn_value *v, syn_value *sent);
  * process watches the descriptors tasks await. Returns 0 with what fd is
  * ready for in *revents (NULL allowed), SYN_ETIMEDOUT, or SYN_ECANCELED
  * when t is cancelled. It does not read or write fd, and fd stays the
- * caller's; one task at a time may await a given fd. For a socket of
+ * caller's; one task at a time may await a given fd. Closing fd while a
+ * task awaits it does not wake that task (epoll forgets a closed
+ * descriptor): its wait ends by its timeout or a cancel, and a new
+ * descriptor with the same number can be awaited meanwhile. For a socket of
  * libpq, hiredis, libcurl's multi interface, or a pipe. Errors: SYN_EINVAL
  * (a bad fd, events or timeout; an fd epoll cannot watch, such as a
  * regular file), SYN_EBUSY (another task awaits fd), SYN_ESTATE,
