@@ -24,6 +24,7 @@
 #include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "clock.h"
 #include "door.h"
 #include "errors.h"
 #include "future.h"
@@ -46,7 +47,8 @@ struct sni_remote {
 	int32_t         timeout_ms;
 	nng_aio        *send_aio;
 	nng_aio        *recv_aio;
-	nng_aio        *poll_aio; /* the wait before a refused POLL again */
+	nng_aio        *poll_aio;   /* the wait before a refused POLL again */
+	nng_aio        *cancel_aio; /* the wait before the sweep of cancels */
 	pthread_mutex_t lock;
 	sni_ptrmap      calls; /* request id -> its future, till completed */
 	atomic_uint     next_id;
@@ -74,6 +76,12 @@ struct sni_remote {
 	 * server (reserved: no request takes one while its batch is open). */
 	sni_ptrmap batches;
 	sni_ptrmap batch_ids;
+	/* Calls whose CANCEL went, by request id, to the time (ms) after
+	 * which they end here without the server's answer: a server that
+	 * stopped answering (stopped, not gone) must not keep them for
+	 * good. Under lock; cancel_armed: cancel_aio waits. */
+	sni_ptrmap cancelling;
+	bool       cancel_armed;
 };
 
 /* A batch of calls in flight: its calls' request ids (0 once answered),
@@ -1002,6 +1010,90 @@ post_call(sni_actor *a, syn_future *f)
 	}
 }
 
+static uint64_t
+now_ms(void)
+{
+	return sni_now_ns() / 1000000u;
+}
+
+/* Under lock: sweeps cancelling after ms (unless a sweep waits). */
+static void
+arm_sweep(sni_remote *r, uint64_t ms)
+{
+	if (!r->cancel_armed && !atomic_load(&r->closed)) {
+		r->cancel_armed = true;
+		nng_sleep_aio((nng_duration) (ms > 0 ? ms : 1), r->cancel_aio);
+	}
+}
+
+/* Under lock: call id's CANCEL went; it ends here by the connection's
+ * timeout at the latest. */
+static void
+watch_cancel(sni_remote *r, uint32_t id)
+{
+	uint64_t until = now_ms() + (uint64_t) r->timeout_ms;
+	if (sni_ptrmap_put(&r->cancelling, id_key(id),
+	        (void *) (uintptr_t) until) == 0) { /* (else: as before) */
+		arm_sweep(r, (uint64_t) r->timeout_ms);
+	}
+}
+
+#define SWEEP_MAX 64 /* calls ended per sweep */
+
+/* Under lock: takes up to SWEEP_MAX calls whose wait for their CANCEL's
+ * answer is over into late; returns how many, and when the next one is
+ * due in *next (UINT64_MAX: none left). */
+static size_t
+take_overdue(sni_remote *r, syn_future **late, uint64_t *next)
+{
+	uint32_t ids[SWEEP_MAX];
+	size_t   n = 0, i = 0, got = 0;
+	uint64_t now = now_ms();
+	void    *v;
+	*next = UINT64_MAX;
+	while ((v = sni_ptrmap_next(&r->cancelling, &i)) != NULL) {
+		uint64_t until = (uint64_t) (uintptr_t) v;
+		if (until <= now && n < SWEEP_MAX) {
+			ids[n++] = (uint32_t) r->cancelling.keys[i - 1];
+		} else {
+			*next = until <= now ? now
+			    : until < *next  ? until
+			                     : *next;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		sni_ptrmap_del(&r->cancelling, id_key(ids[k]));
+		if ((late[got] = take(r, ids[k])) != NULL) {
+			got++; /* (else answered meanwhile) */
+		}
+	}
+	return got;
+}
+
+/* nng thread: the calls whose CANCEL the server did not answer in time
+ * end with SYN_ECANCELED; their late answers are dropped. */
+static void
+cancel_sweep(void *arg)
+{
+	sni_remote *r = arg;
+	syn_future *late[SWEEP_MAX];
+	uint64_t    next;
+	if (nng_aio_result(r->cancel_aio) != 0) {
+		return; /* stopped: the destroy fails what is left */
+	}
+	pthread_mutex_lock(&r->lock);
+	r->cancel_armed = false;
+	size_t n        = take_overdue(r, late, &next);
+	if (next != UINT64_MAX) {
+		uint64_t now = now_ms();
+		arm_sweep(r, next > now ? next - now : 1);
+	}
+	pthread_mutex_unlock(&r->lock);
+	for (size_t i = 0; i < n; i++) {
+		finish(r, late[i], SYN_ECANCELED, NULL);
+	}
+}
+
 /*
  * A cancel. A call not sent yet completes with SYN_ECANCELED at once. A
  * call the server knows by its id (every call and iterator request this
@@ -1023,6 +1115,7 @@ post_cancel(sni_actor *a, syn_future *f)
 	    queue_cancel(r, id) == 0) {
 		now  = false; /* the server's answer completes it */
 		send = kick(r);
+		watch_cancel(r, id);
 	}
 	if (now) {
 		take(r, id);
@@ -1291,6 +1384,7 @@ remote_dial(sni_remote *r, const char *url, const sni_dial_opts *o)
 	if ((rc = nng_aio_alloc(&r->send_aio, send_done, r)) != 0 ||
 	    (rc = nng_aio_alloc(&r->recv_aio, recv_done, r)) != 0 ||
 	    (rc = nng_aio_alloc(&r->poll_aio, poll_again, r)) != 0 ||
+	    (rc = nng_aio_alloc(&r->cancel_aio, cancel_sweep, r)) != 0 ||
 	    (rc = dial(r, url, o)) != 0) {
 		return rc; /* the caller closes the socket */
 	}
@@ -1303,7 +1397,8 @@ remote_dial(sni_remote *r, const char *url, const sni_dial_opts *o)
 static void
 stop_aios(sni_remote *r)
 {
-	nng_aio *aios[] = { r->poll_aio, r->send_aio, r->recv_aio };
+	nng_aio *aios[] = { r->poll_aio, r->cancel_aio, r->send_aio,
+		r->recv_aio };
 	for (size_t i = 0; i < sizeof(aios) / sizeof(aios[0]); i++) {
 		if (aios[i] != NULL) {
 			nng_aio_stop(aios[i]);
@@ -1323,7 +1418,11 @@ remote_free(sni_remote *r)
 	if (r->poll_aio != NULL) {
 		nng_aio_free(r->poll_aio);
 	}
+	if (r->cancel_aio != NULL) {
+		nng_aio_free(r->cancel_aio);
+	}
 	sni_ptrmap_fini(&r->calls);
+	sni_ptrmap_fini(&r->cancelling);
 	sni_ptrmap_fini(&r->lent);
 	free_batches(r);
 	free(r->sendq);

@@ -1890,6 +1890,40 @@ START_TEST(unsent_open_gives_back)
 }
 END_TEST
 
+/*
+ * A server that stops answering (stopped, its connection still up): a
+ * call cancelled by its timeout ends within the connection's timeout
+ * after its own, not when the server comes back; once it does, the late
+ * answer is dropped and the connection serves on.
+ */
+START_TEST(stalled_server_cancel_bounded)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_connect_config ccfg = { .timeout = 500 };
+	syn_synchronizer   r;
+	ck_assert_syn_ok(syn_connect(sv.url, &ccfg, &r));
+	ck_assert_int_eq(remote_int(r, "square", 3), 9);
+	ck_assert_int_eq(kill(sv.pid, SIGSTOP), 0);
+	syn_value ms = syn_int(100);
+	double    t0 = th_now_ms();
+	ck_assert_syn_rc(
+	    syn_call_timeout(r, "sleep_ms", &ms, 1, 200, NULL), SYN_ETIMEDOUT);
+	double      took = th_now_ms() - t0;
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(r, "sleep_ms", &ms, 1, &f));
+	usleep(50000);
+	ck_assert_syn_ok(syn_future_cancel(f));
+	ck_assert_syn_rc(syn_future_wait_timeout(f, 3000), SYN_ECANCELED);
+	syn_future_free(f);
+	ck_assert_int_eq(kill(sv.pid, SIGCONT), 0);
+	ck_assert_msg(took >= 650 && took < 3000, "took %.0f ms", took);
+	ck_assert_int_eq(remote_int(r, "square", 4), 16);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
 /* Calls that lent an object and were cancelled while their batch waited
  * to start give the object back (the server takes the references and
  * returns them, as for a call refused): it goes once this process lets
@@ -2365,6 +2399,8 @@ suite(void)
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),
 		TH_CASE("too_deep_gives_back", too_deep_gives_back),
 		TH_CASE("unsent_open_gives_back", unsent_open_gives_back),
+		TH_CASE("stalled_server_cancel_bounded",
+		    stalled_server_cancel_bounded),
 		TH_CASE("callback_cancel", callback_cancel_crosses),
 		TH_CASE("own_proxy_goes_out", own_proxy_goes_out),
 	};

@@ -107,9 +107,11 @@ typedef struct syn_connect_config {
 	/* The largest reply taken, in bytes; 0: 16 MiB. */
 	size_t max_message;
 	/* How long syn_connect() waits for its connection (connect, TLS
-	 * and protocol handshakes: then SYN_ETIMEDOUT), and how long a
-	 * request waits to be sent (for a connection to send on: then its
-	 * call fails with SYN_ECONNRESET), in ms. 0: 5000. */
+	 * and protocol handshakes: then SYN_ETIMEDOUT), how long a request
+	 * waits to be sent (for a connection to send on: then its call
+	 * fails with SYN_ECONNRESET), and how long a cancelled call waits
+	 * for the server's answer to its cancel (then it ends here anyway),
+	 * in ms. 0: 5000. */
 	syn_duration timeout;
 	/* For a tls+tcp:// address (required there, refused elsewhere): a
 	 * PEM file of the CA certificates the server's certificate must be
@@ -132,7 +134,11 @@ typedef struct syn_connect_config {
  * fail with SYN_ECONNRESET at once. Cancelling a call here (its future,
  * a canceller, a timeout) cancels its task on the server, and the call
  * ends once that task's cleanup ran, as a local call's does (so does an
- * iterator's pending request: its generator sees SYN_ECANCELED).
+ * iterator's pending request: its generator sees SYN_ECANCELED); a server
+ * that does not answer the cancel within cfg->timeout (stopped, its
+ * connection still up) does not hold the call longer: it ends with
+ * SYN_ECANCELED (SYN_ETIMEDOUT for a timed call), and the late answer is
+ * dropped.
  * The futures of calls on *sp complete on nng's threads: a callback set
  * with syn_future_callback() runs there, and must not block (no blocking
  * call, no destroy of *sp). syn_register() and the like on *sp give
