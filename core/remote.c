@@ -880,9 +880,17 @@ queue_hello(sni_remote *r)
 static void
 recv_done(void *arg)
 {
-	sni_remote *r = arg;
-	if (nng_aio_result(r->recv_aio) != 0) {
+	sni_remote *r  = arg;
+	int         rc = nng_aio_result(r->recv_aio);
+	if (rc == NNG_ECLOSED || rc == NNG_ECANCELED) {
 		return; /* the socket closed: the destroy fails the rest */
+	}
+	if (rc != 0) { /* (e.g. no memory for a message): the replies to
+		          come must still be read */
+		if (!atomic_load(&r->closed)) {
+			nng_recv_aio(r->sock, r->recv_aio);
+		}
+		return;
 	}
 	nng_msg *msg = nng_aio_get_msg(r->recv_aio);
 	if (atomic_load(&r->closed)) {
@@ -920,7 +928,7 @@ recv_done(void *arg)
 		nng_msg_free(msg); /* cancelled, or not ours */
 		return;
 	}
-	int rc = check_reply(r, msg);
+	rc = check_reply(r, msg);
 	if (rc != 0) {
 		nng_msg_free(msg);
 		msg = NULL;
