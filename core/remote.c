@@ -605,6 +605,21 @@ check_reply(sni_remote *r, nng_msg *msg)
 	return rc;
 }
 
+/*
+ * A reply nobody waits for any more (its call ended here first: cancelled
+ * at once, or its cancel's answer came too late): the references its
+ * objects carry go back to the server, which counts them lent to this
+ * connection until then. Takes msg.
+ */
+static void
+drop_reply(sni_remote *r, nng_msg *msg)
+{
+	if (check_reply(r, msg) == 0) {
+		sni_reply_drop(nng_msg_body(msg), nng_msg_len(msg));
+	}
+	nng_msg_free(msg);
+}
+
 /* Whether msg is an error answer saying SYN_EBUSY (every place for a
  * waiting POLL at the server is taken: asking again later may do). */
 static bool
@@ -763,12 +778,18 @@ batch_reply(sni_remote *r, rbatch *b, const void *inner, size_t len)
 	syn_future *f = take(r, (uint32_t) id);
 	pthread_mutex_unlock(&r->lock);
 	nng_msg *m = NULL;
-	if (f == NULL) {
-		return; /* completed meanwhile */
-	}
 	int rc = nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, inner, len) != 0
 	    ? SYN_ENOMEM
-	    : check_reply(r, m);
+	    : 0;
+	if (f == NULL) { /* completed meanwhile */
+		if (rc == 0) {
+			drop_reply(r, m);
+		} else if (m != NULL) {
+			nng_msg_free(m);
+		}
+		return;
+	}
+	rc = rc != 0 ? rc : check_reply(r, m);
 	if (rc != 0 && m != NULL) {
 		nng_msg_free(m);
 		m = NULL;
@@ -924,8 +945,8 @@ recv_done(void *arg)
 		batch_replies(r, b, msg);
 		return;
 	}
-	if (f == NULL) {
-		nng_msg_free(msg); /* cancelled, or not ours */
+	if (f == NULL) { /* cancelled, or not ours */
+		drop_reply(r, msg);
 		return;
 	}
 	rc = check_reply(r, msg);

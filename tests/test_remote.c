@@ -1924,6 +1924,60 @@ START_TEST(stalled_server_cancel_bounded)
 }
 END_TEST
 
+/* Late: a class whose objects count their finalizations. */
+static atomic_int late_finis;
+
+static void
+late_fini(void *self)
+{
+	(void) self;
+	atomic_fetch_add(&late_finis, 1);
+}
+
+/* late_object(): ignores its cancel, blocks its thread a while, then
+ * returns a new Late all the same. */
+static int
+late_object(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs;
+	syn_sleep(t, 5000); /* cancelled: returns at once */
+	usleep(600000);
+	void *o;
+	int   rc = syn_object_new(t, "Late", NULL, 0, &o);
+	if (rc == 0) {
+		*ret = syn_object(o);
+	}
+	return rc;
+}
+
+/* An answer that comes after its call ended here (its cancel was not
+ * answered in time) gives back the objects it carries: the server lets
+ * them go while the connection lives. */
+START_TEST(late_answer_gives_back)
+{
+	atomic_store(&late_finis, 0);
+	syn_synchronizer s  = th_new();
+	syn_class_def    cd = { .name = "Late", .size = 8, .fini = late_fini };
+	ck_assert_syn_ok(syn_register_class(s, &cd));
+	th_register(s, "late_object", late_object, NULL);
+	static const char *const exports[] = { "late_object", "Late", "square",
+		NULL };
+	char                     url[128];
+	serve_tcp(s, exports, url);
+	syn_connect_config ccfg = { .timeout = 300 };
+	syn_synchronizer   r    = connect_ready(url, &ccfg, "square");
+	ck_assert_syn_rc(syn_call_timeout(r, "late_object", NULL, 0, 100, NULL),
+	    SYN_ETIMEDOUT);
+	for (int i = 0; i < 400 && atomic_load(&late_finis) == 0; i++) {
+		usleep(5000);
+	}
+	ck_assert_int_eq(atomic_load(&late_finis), 1);
+	ck_assert_int_eq(remote_int(r, "square", 6), 36);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Calls that lent an object and were cancelled while their batch waited
  * to start give the object back (the server takes the references and
  * returns them, as for a call refused): it goes once this process lets
@@ -2401,6 +2455,7 @@ suite(void)
 		TH_CASE("unsent_open_gives_back", unsent_open_gives_back),
 		TH_CASE("stalled_server_cancel_bounded",
 		    stalled_server_cancel_bounded),
+		TH_CASE("late_answer_gives_back", late_answer_gives_back),
 		TH_CASE("callback_cancel", callback_cancel_crosses),
 		TH_CASE("own_proxy_goes_out", own_proxy_goes_out),
 	};
