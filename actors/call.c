@@ -251,8 +251,10 @@ aio_fail(nng_aio *aio, int rc)
 typedef struct aio_call {
 	syn_future *f;
 	nng_aio    *aio;
-	uint64_t    seq;      /* names this call to aio_cancel */
-	bool        detached; /* a cancellation finished the aio already */
+	uint64_t    seq;        /* names this call to aio_cancel */
+	bool        detached;   /* a cancellation finished the aio already */
+	bool        cancelling; /* ... and is cancelling f now */
+	bool        ended;      /* f ended meanwhile: the canceller frees */
 } aio_call;
 
 /*
@@ -280,14 +282,39 @@ aio_cancel(nng_aio *aio, void *arg, int rv)
 	aio_call *c = sni_ptrmap_get(&aio_calls, aio);
 	if (c != NULL && c->seq == (uint64_t) (uintptr_t) arg) {
 		sni_ptrmap_del(&aio_calls, aio);
-		c->detached = true;
-		f           = c->f;
+		c->detached   = true;
+		c->cancelling = true; /* f stays until this is done with it */
+		f             = c->f;
 	}
 	pthread_mutex_unlock(&aio_lock);
-	if (f != NULL) {
-		syn_future_cancel(f);
-		nng_aio_finish(aio, rv);
+	if (f == NULL) {
+		return;
 	}
+	syn_future_cancel(f); /* (may end it, here or on another thread) */
+	pthread_mutex_lock(&aio_lock);
+	c->cancelling = false;
+	bool last     = c->ended;
+	pthread_mutex_unlock(&aio_lock);
+	if (last) { /* it ended meanwhile and left f to us */
+		syn_future_free(f);
+		free(c);
+	}
+	nng_aio_finish(aio, rv);
+}
+
+/*
+ * Under aio_lock, by whoever else is done with c (its future's callback,
+ * or the fallback below): true when a cancellation is still busy with c's
+ * future, and frees c and its future once done.
+ */
+static bool
+left_to_canceller(aio_call *c)
+{
+	if (c->detached && c->cancelling) {
+		c->ended = true;
+		return true;
+	}
+	return false;
 }
 
 /* The future's callback: completes the caller's aio, once. */
@@ -297,10 +324,14 @@ aio_complete(syn_future *f, void *arg)
 	aio_call *c = arg;
 	pthread_mutex_lock(&aio_lock);
 	bool detached = c->detached;
+	bool later    = left_to_canceller(c);
 	if (!detached) {
 		sni_ptrmap_del(&aio_calls, c->aio);
 	}
 	pthread_mutex_unlock(&aio_lock);
+	if (later) {
+		return;
+	}
 	nng_aio *aio = c->aio;
 	free(c);
 	if (detached) { /* the aio was finished by its cancellation */
@@ -356,7 +387,11 @@ sni_request_aio(nng_aio *aio, sni_request_fn start, void *arg)
 		if (mine) {
 			sni_ptrmap_del(&aio_calls, aio);
 		}
+		bool later = left_to_canceller(c);
 		pthread_mutex_unlock(&aio_lock);
+		if (later) {
+			return;
+		}
 		syn_future_cancel(f);
 		syn_future_free(f);
 		free(c);

@@ -208,6 +208,38 @@ START_TEST(aio_timeout_cancels_the_call)
 }
 END_TEST
 
+/*
+ * The caller cancels its aio just as the call ends, thousands of times:
+ * each aio ends once, with the result or SYN_ECANCELED, and the future
+ * behind it is freed once (a cancellation that freed it under the
+ * callback's feet corrupted the heap).
+ */
+START_TEST(aio_cancel_races_the_end)
+{
+	syn_synchronizer s    = th_new();
+	unsigned         seed = 1;
+	for (int i = 0; i < 40000; i++) {
+		nng_aio *aio;
+		ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+		syn_value a = syn_int(i);
+		syn_call_aio(s, "square_now", &a, 1, aio);
+		for (volatile unsigned k = rand_r(&seed) % 4000; k > 0; k--) { }
+		nng_aio_cancel(aio);
+		nng_aio_wait(aio);
+		syn_result res = SYN_RESULT_INIT;
+		int        rc  = syn_aio_result(aio, &res);
+		ck_assert_msg(
+		    rc == 0 || rc == SYN_ECANCELED, "got %s", syn_errname(rc));
+		if (rc == 0) {
+			ck_assert_int_eq(res.value.as.i, (int64_t) i * i);
+			syn_result_fini(&res);
+		}
+		nng_aio_free(aio);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 static int
 blocking_inside(
     syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
@@ -233,6 +265,17 @@ future_inside(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	if ((rc = syn_future_wait(f)) != SYN_EDEADLK) {
 		syn_future_free(f);
 		return syn_raise(t, SYN_EUSER(1), "wait gave %d", rc);
+	}
+	size_t index; /* a poll never waits: no SYN_EDEADLK for it */
+	int    polls[3] = { syn_future_wait_timeout(f, SYN_DURATION_ZERO),
+		   syn_future_wait_all(&f, 1, SYN_DURATION_ZERO),
+		   syn_future_wait_any(&f, 1, SYN_DURATION_ZERO, &index) };
+	for (int i = 0; i < 3; i++) {
+		if (polls[i] != SYN_ETIMEDOUT) {
+			syn_future_free(f);
+			return syn_raise(t, SYN_EUSER(2), "poll %d gave %s", i,
+			    syn_errname(polls[i]));
+		}
 	}
 	if ((rc = syn_await(t, f)) == 0) {
 		const syn_value *v;
@@ -510,6 +553,7 @@ suite(void)
 		TH_CASE("futures_together", hundred_futures_resolve_together),
 		TH_CASE("aio", aio_call_completes_the_callers_aio),
 		TH_CASE("aio_timeout", aio_timeout_cancels_the_call),
+		TH_CASE("aio_cancel_race", aio_cancel_races_the_end),
 		TH_CASE("every_size", every_size_crosses),
 		TH_CASE("outlive_thread", futures_outlive_their_thread),
 		TH_CASE(
