@@ -927,16 +927,17 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 	}
 	uint64_t deadline = sni_deadline_ms(timeout);
 	bool     reported = false;
-	for (size_t i = 0; i < n; i++) {
-		if (fs[i] == NULL) {
-			return sni_error_set(
-			    SYN_EINVAL, "a future is NULL", "");
-		}
-		int rc =
-		    timeout == SYN_DURATION_ZERO ? 0 : check_deadlock(fs[i]);
+	for (size_t i = 0; i < n; i++) { /* every argument first */
+		int rc = fs[i] == NULL
+		    ? sni_error_set(SYN_EINVAL, "a future is NULL", "")
+		    : timeout == SYN_DURATION_ZERO ? 0
+		                                   : check_deadlock(fs[i]);
 		if (rc != 0) {
 			return rc;
 		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc;
 		if (timeout == SYN_DURATION_ZERO) {
 			rc = !is_done(fs[i])
 			    ? (orphaned(fs[i]) ? SYN_EFORK : SYN_ETIMEDOUT)
@@ -983,7 +984,8 @@ first_done(syn_future *const *fs, size_t n, size_t *index)
 }
 
 static int
-check_any_args(syn_future *const *fs, size_t n, size_t *index)
+check_any_args(
+    syn_future *const *fs, size_t n, size_t *index, syn_duration timeout)
 {
 	if (fs == NULL || n == 0 || index == NULL) {
 		return sni_error_set(SYN_EINVAL, "no futures to wait for", "");
@@ -993,8 +995,9 @@ check_any_args(syn_future *const *fs, size_t n, size_t *index)
 			return sni_error_set(
 			    SYN_EINVAL, "a future is NULL", "");
 		}
-		int rc = orphaned(fs[i]) ? fail_wait(SYN_EFORK)
-		                         : check_deadlock(fs[i]);
+		int rc = orphaned(fs[i])           ? fail_wait(SYN_EFORK)
+		    : timeout == SYN_DURATION_ZERO ? 0 /* a poll never waits */
+		                                   : check_deadlock(fs[i]);
 		if (rc != 0 && !first_done(fs, n, index)) {
 			return rc;
 		}
@@ -1017,7 +1020,7 @@ int
 syn_future_wait_any(
     syn_future *const *fs, size_t n, syn_duration timeout, size_t *index)
 {
-	int rc = check_any_args(fs, n, index);
+	int rc = check_any_args(fs, n, index, timeout);
 	if (rc != 0 || first_done(fs, n, index)) {
 		return rc;
 	}

@@ -166,6 +166,10 @@ START_TEST(wait_all_and_wait_any)
 	    syn_future_wait_any(&slow, 1, D_MS / 5, &index), SYN_ETIMEDOUT);
 	ck_assert_syn_rc(syn_future_wait_any(&slow, 0, 0, &index), SYN_EINVAL);
 	ck_assert_syn_rc(syn_future_wait_any(NULL, 1, 0, &index), SYN_EINVAL);
+	syn_future *with_null[2] = { slow, NULL }; /* checked before waiting */
+	t0                       = th_now_ms();
+	ck_assert_syn_rc(syn_future_wait_all(with_null, 2, D_MS), SYN_EINVAL);
+	ck_assert_msg(th_now_ms() - t0 < D_MS / 2, "wait_all waited first");
 	syn_future_cancel(slow);
 	syn_future_free(slow);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
