@@ -63,7 +63,8 @@ struct syn_iter {
 	char *name;
 	_Atomic uint32_t state;
 	_Atomic uint32_t refs;    /* the owner's, and the request's */
-	sni_spinlock     lock;    /* guards pending */
+	sni_spinlock     lock;    /* guards pending, batch.ahead, closed */
+	bool             closed;  /* syn_iter_close() began */
 	syn_future      *pending; /* the request in flight, until its hook */
 };
 
@@ -500,18 +501,45 @@ end_of_batches(syn_iter *it)
 	return rc;
 }
 
+/* The batch request made ahead, taken (NULL: none). syn_iter_close() may
+ * take it from another thread. */
+static syn_future *
+take_ahead(syn_iter *it)
+{
+	sni_spin_lock(&it->lock);
+	syn_future *f   = it->batch.ahead;
+	it->batch.ahead = NULL;
+	sni_spin_unlock(&it->lock);
+	return f;
+}
+
+/* Keeps f as the batch request made ahead; once the iterator is closing,
+ * f is given up instead. */
+static void
+keep_ahead(syn_iter *it, syn_future *f)
+{
+	sni_spin_lock(&it->lock);
+	if (!it->closed) {
+		it->batch.ahead = f;
+		f               = NULL;
+	}
+	sni_spin_unlock(&it->lock);
+	if (f != NULL) {
+		syn_future_cancel(f);
+		syn_future_free(f);
+	}
+}
+
 /* Waits for the batch requested ahead, or asks for one first. */
 static int
 next_batch(syn_iter *it)
 {
 	iter_batch *b = &it->batch;
 	int         rc;
-	if (b->ahead == NULL &&
-	    (rc = start_request(it, NULL, &b->ahead)) != 0) {
+	syn_future *f = take_ahead(it);
+	if (f == NULL && (rc = start_request(it, NULL, &f)) != 0) {
 		return rc;
 	}
-	syn_future *f = b->ahead;
-	b->ahead      = NULL;
 	if ((rc = sni_call_wait(f, UINT64_MAX, it->name)) != 0) {
 		syn_future_free(f);
 		return sni_error_set(rc,
@@ -523,8 +551,9 @@ next_batch(syn_iter *it)
 	if ((rc = take_batch(it, f)) != 0) {
 		return rc;
 	}
-	if (b->status == 0) { /* ask for the next one while this is read */
-		start_request(it, NULL, &b->ahead); /* a failure: asked again */
+	if (b->status == 0 && /* ask for the next one while this is read */
+	    start_request(it, NULL, &f) == 0) { /* a failure: asked again */
+		keep_ahead(it, f);
 	}
 	return 0;
 }
@@ -585,7 +614,11 @@ syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 			    "nothing can be sent to a generator that runs "
 			    "ahead (prefetch)");
 		}
-		return next_in_window(it, item);
+		/* (a close from another thread meanwhile frees it last) */
+		atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
+		rc = next_in_window(it, item);
+		iter_unref(it);
+		return rc;
 	}
 	rc = start_request(it, v, &f);
 	return rc != 0
@@ -656,6 +689,9 @@ syn_iter_close(syn_iter *it)
 	if (it == NULL) {
 		return 0;
 	}
+	sni_spin_lock(&it->lock);
+	it->closed = true; /* no batch is requested ahead from now on */
+	sni_spin_unlock(&it->lock);
 	uint32_t state = atomic_load_explicit(&it->state, memory_order_acquire);
 	syn_future *f  = NULL;
 	int         rc = 0;
@@ -679,8 +715,10 @@ syn_iter_close(syn_iter *it)
 			}
 		}
 	}
-	if (it->batch.ahead != NULL) { /* cancelled above: freed once done */
-		syn_future_free(it->batch.ahead);
+	syn_future *ahead =
+	    take_ahead(it); /* cancelled above: freed once done */
+	if (ahead != NULL) {
+		syn_future_free(ahead);
 	}
 	iter_unref(it);
 	return rc;

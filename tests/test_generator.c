@@ -800,6 +800,55 @@ START_TEST(prefetch_error_after_items)
 }
 END_TEST
 
+/* A thread that asks a window iterator for one item. */
+static atomic_int reading;
+
+static void *
+read_one(void *arg)
+{
+	syn_iter  *it = arg;
+	syn_result r  = SYN_RESULT_INIT;
+	atomic_store(&reading, 1);
+	int rc = syn_iter_next(it, &r);
+	syn_result_fini(&r);
+	return (void *) (intptr_t) rc;
+}
+
+/*
+ * A window iterator closed from another thread while a reader is inside
+ * syn_iter_next() (waiting for a batch, or asking for the next one
+ * ahead): the reader gets its item or an error, never a freed iterator,
+ * and the batch asked for ahead is given up once (the reader wrote into
+ * the freed iterator before).
+ */
+START_TEST(prefetch_closed_from_another_thread)
+{
+	syn_synchronizer s    = gen_sync();
+	unsigned         seed = 7;
+	for (int round = 0; round < 200; round++) {
+		bool      slow      = round == 0; /* the reader surely waits */
+		syn_value a[2]      = { syn_int(100), syn_int(slow ? 300 : 1) };
+		syn_iter_config cfg = { .prefetch = 8 };
+		syn_iter       *it;
+		pthread_t       th;
+		ck_assert_syn_ok(syn_iter_open(s, "count", a, 2, &cfg, &it));
+		atomic_store(&reading, 0);
+		pthread_create(&th, NULL, read_one, it);
+		while (atomic_load(&reading) == 0) {
+			usleep(50); /* (a close before the call is misuse) */
+		}
+		usleep(slow ? 50000 : 200 + rand_r(&seed) % 6000);
+		ck_assert_syn_ok(syn_iter_close(it));
+		void *rc;
+		pthread_join(th, &rc);
+		ck_assert_msg(!slow || (intptr_t) rc == SYN_ECANCELED,
+		    "the waiting reader got %s",
+		    syn_errname((int) (intptr_t) rc));
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* What a window does not do, it says; destroy ends it too. */
 START_TEST(prefetch_limits)
 {
@@ -867,6 +916,7 @@ suite(void)
 		    prefetch_sends_what_it_has_before_waiting),
 		TH_CASE("prefetch_error", prefetch_error_after_items),
 		TH_CASE("prefetch_limits", prefetch_limits),
+		TH_CASE("prefetch_closed", prefetch_closed_from_another_thread),
 	};
 	return TH_SUITE("generator", cases);
 }
