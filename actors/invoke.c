@@ -11,6 +11,7 @@
 #include "core/cancel.h"
 #include "core/errors.h"
 #include "proto/proto.h"
+#include "proto/reader.h"
 #include "proxy.h"
 #include "sync.h"
 
@@ -228,8 +229,14 @@ syn_enter(syn_proxy *p, syn_result *res)
 int
 syn_exit(syn_proxy *p, int rc, const char *message)
 {
+	/* (a message that is not UTF-8 all through, e.g. cut mid-character,
+	 * goes as far as it is: exit must run all the same) */
 	syn_value args[2] = { syn_int(rc),
-		rc != 0 && message != NULL ? syn_str(message) : syn_nil() };
+		rc != 0 && message != NULL
+		    ? syn_strn(message,
+		          sni_utf8_prefix(
+		              (const uint8_t *) message, strlen(message)))
+		    : syn_nil() };
 	bool      was     = sni_cancel_shield(true); /* exit runs to its end */
 	int       out     = syn_invoke(p, "exit", args, 2, NULL);
 	sni_cancel_shield(was);

@@ -865,6 +865,19 @@ with_block(syn_proxy *m, int body_rc, bool leave_early)
 	return rc;
 }
 
+/* fail_long(): raises SYN_EUSER(3) with 300 two-byte characters. */
+static int
+fail_long(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs, (void) ret;
+	char text[601];
+	for (int i = 0; i < 300; i++) {
+		memcpy(text + 2 * i, "\xc3\xa9", 2);
+	}
+	text[600] = '\0';
+	return syn_raise(t, SYN_EUSER(3), "%s", text);
+}
+
 START_TEST(context_managers)
 {
 	syn_synchronizer s = th_new();
@@ -880,6 +893,16 @@ START_TEST(context_managers)
 	ck_assert_syn_rc(with_block(m, SYN_EUSER(3), true), SYN_EUSER(3));
 	ck_assert_int_eq(atomic_load(&last_exit_rc), SYN_EUSER(3));
 	ck_assert_int_eq(atomic_load(&exits), 2);
+	/* A long message of the body's (cut to fit, mid-character) still
+	 * reaches exit. */
+	th_register(s, "fail_long", fail_long, NULL);
+	int rc_long = -1;
+	SYN_WITH(w, m, &rc_long)
+	{
+		w.rc = syn_call(s, "fail_long", NULL, 0, NULL);
+	}
+	ck_assert_syn_rc(rc_long, SYN_EUSER(3));
+	ck_assert_int_eq(atomic_load(&exits), 3);
 	/* exit's own failure wins. */
 	syn_proxy *bad = new_mgr(s, 0, true);
 	ck_assert_syn_rc(with_block(bad, 0, false), SYN_EUSER(9));
