@@ -558,19 +558,31 @@ sni_translate_sent(void *arg, sni_task *t, const syn_value *v)
 	value_out(arg, v, true, t->remote ? t->gen.pipe : 0, &seen);
 }
 
+/* A call's arguments must be there when it names some. */
+static int
+check_args_given(const syn_value *args, size_t nargs)
+{
+	if (args == NULL && nargs > 0) {
+		sni_detail_set("args is NULL with nargs %zu", nargs);
+		return SYN_EINVAL;
+	}
+	return 0;
+}
+
 int
 sni_translate_call_check(const syn_value *args, size_t nargs, bool *seen)
 {
 	sni_actor *a = sni_actor_self();
 	*seen        = false;
-	for (size_t i = 0; i < nargs; i++) {
-		int rc = value_out(
-		    a != NULL ? a->ops_arg : NULL, &args[i], false, 0, seen);
-		if (rc != 0) {
-			return rc;
-		}
+	int rc       = check_args_given(args, nargs);
+	if (rc != 0) {
+		return rc;
 	}
-	return 0;
+	for (size_t i = 0; i < nargs && rc == 0; i++) {
+		rc = value_out(
+		    a != NULL ? a->ops_arg : NULL, &args[i], false, 0, seen);
+	}
+	return rc;
 }
 
 void
@@ -665,7 +677,10 @@ sni_translate_remote_check(uint32_t remote, const syn_handle *target,
 {
 	remote_ctx c  = { remote, *held };
 	uint32_t   n0 = c.h != NULL ? c.h->n : 0;
-	int        rc = 0;
+	int        rc = check_args_given(args, nargs);
+	if (rc != 0) {
+		return rc;
+	}
 	if (target != NULL && target->object != 0) {
 		syn_proxy *p = sni_proxy_get(target, false);
 		rc           = p == NULL || holds_add(&c.h, (uintptr_t) p) != 0
@@ -751,6 +766,10 @@ sni_translate_plain_check(const syn_value *args, size_t nargs)
 {
 	static const int types[] = { SYN_TYPE_OBJECT, SYN_TYPE_PROXY,
 		SYN_TYPE_HANDLE };
+	int              rc      = check_args_given(args, nargs);
+	if (rc != 0) {
+		return rc;
+	}
 	for (size_t i = 0; i < nargs; i++) {
 		for (size_t k = 0; k < 3; k++) {
 			if (each((syn_value *) &args[i], types[k], not_plain,

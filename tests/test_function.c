@@ -374,6 +374,11 @@ START_TEST(bad_inputs_give_clear_errors)
 	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "UTF-8"));
 	syn_value null_str = syn_str(NULL);
 	ck_assert_syn_rc(syn_call(s, "echo", &null_str, 1, NULL), SYN_EINVAL);
+	ck_assert_syn_rc(syn_call(s, "square", NULL, 1, NULL), SYN_EINVAL);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "NULL"));
+	syn_iter *it;
+	ck_assert_syn_rc(
+	    syn_iter_open(s, "square", NULL, 2, NULL, &it), SYN_EINVAL);
 	syn_synchronizer none = { 0 };
 	ck_assert_syn_rc(syn_call(none, "echo", NULL, 0, NULL), SYN_ECLOSED);
 	ck_assert_int_eq(th_call_int(s, "square_now", 5), 25);
