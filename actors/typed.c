@@ -59,7 +59,9 @@ syn_typed_take_cstr(const syn_value *v, syn_cstr *out)
 	if (rc != 0) {
 		return sni_error_set(rc, "the result is no string", "");
 	}
-	memcpy(c, s, len);
+	if (len > 0) { /* (an empty string may have no bytes at all) */
+		memcpy(c, s, len);
+	}
 	c[len] = '\0';
 	*out   = c;
 	return 0;
@@ -78,7 +80,9 @@ syn_typed_take_buf(const syn_value *v, syn_buf *out)
 	if (rc != 0) {
 		return sni_error_set(rc, "the result is no bytes", "");
 	}
-	memcpy(c, p, len);
+	if (len > 0) { /* (empty bytes come with no pointer) */
+		memcpy(c, p, len);
+	}
 	*out = (syn_buf) { c, len };
 	return 0;
 }

@@ -254,6 +254,9 @@ START_TEST(typed_blocking_calls)
 	ck_assert_syn_ok(calc_reverse(s, (syn_buf) { "abc", 3 }, &buf));
 	ck_assert(buf.len == 3 && memcmp(buf.data, "cba", 3) == 0);
 	syn_typed_free(buf.data);
+	ck_assert_syn_ok(calc_reverse(s, (syn_buf) { "", 0 }, &buf));
+	ck_assert(buf.len == 0 && buf.data != NULL); /* empty, yet freeable */
+	syn_typed_free(buf.data);
 	syn_value list = syn_list(NULL, 0);
 	ck_assert_syn_ok(calc_describe(s, &list, &str));
 	ck_assert_str_eq(str, "list");
