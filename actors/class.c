@@ -44,6 +44,15 @@ check_method(const syn_class_def *def, size_t i)
 		return sni_error_set(
 		    SYN_EINVAL, "unknown method flags", m->name);
 	}
+	if ((m->flags & SYN_METHOD_STATIC) != 0 &&
+	    (strchr(m->name, '.') != NULL ||
+	        strlen(def->name) + 1 + strlen(m->name) > SNI_METHOD_MAX)) {
+		return sni_error_set(SYN_EINVAL,
+		    "a static method is called as \"Class.method\": its name "
+		    "has no '.', and the two names with the dot have at most "
+		    "255 bytes",
+		    m->name);
+	}
 	for (size_t j = 0; j < i; j++) {
 		if (strcmp(def->methods[j].name, m->name) == 0) {
 			return sni_error_set(

@@ -375,7 +375,8 @@ resolve_constructor(sni_sync *s, const sni_call_view *v, sni_callable *out)
 int
 sni_static_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out)
 {
-	const char      *dot = memchr(v->method, '.', v->method_len);
+	/* (the last dot: a class name may have dots, a static method's not) */
+	const char      *dot = memrchr(v->method, '.', v->method_len);
 	size_t           cl  = dot != NULL ? (size_t) (dot - v->method) : 0;
 	const sni_class *c =
 	    dot != NULL ? sni_class_find(s, v->method, cl) : NULL;

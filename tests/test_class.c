@@ -459,6 +459,33 @@ START_TEST(static_methods)
 	syn_proxy *db = new_db(s, "u");
 	ck_assert_syn_rc(syn_invoke(db, "version", NULL, 0, NULL), SYN_ENOENT);
 	syn_proxy_release(db);
+	/* A class name with dots: its static methods are reached by the
+	 * last dot. */
+	syn_method_def version = { "version", SYN_KIND_FUNCTION, db_version,
+		SYN_METHOD_STATIC };
+	syn_class_def  dotted  = {
+		  .name = "pkg.DB", .size = 8, .methods = &version, .nmethods = 1
+	};
+	ck_assert_syn_ok(syn_register_class(s, &dotted));
+	ck_assert_int_eq(th_call_int(s, "pkg.DB.version", 0), 3);
+	/* A static method that could never be called is refused. */
+	syn_method_def dot_in_name = { "a.b", SYN_KIND_FUNCTION, db_version,
+		SYN_METHOD_STATIC };
+	syn_class_def  bad         = {
+		         .name = "Bad", .size = 8, .methods = &dot_in_name, .nmethods = 1
+	};
+	ck_assert_syn_rc(syn_register_class(s, &bad), SYN_EINVAL);
+	char long_name[201];
+	memset(long_name, 'c', 200);
+	long_name[200]          = '\0';
+	syn_method_def too_long = { "version_of_a_class_with_a_long_name_"
+		                    "that_goes_on_and_on_for_sixty_bytes_",
+		SYN_KIND_FUNCTION, db_version, SYN_METHOD_STATIC };
+	bad                     = (syn_class_def) { .name = long_name,
+		                    .size                 = 8,
+		                    .methods              = &too_long,
+		                    .nmethods             = 1 };
+	ck_assert_syn_rc(syn_register_class(s, &bad), SYN_EINVAL);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST

@@ -64,7 +64,8 @@ enum syn_method_flags {
 	SYN_METHOD_GETTER = 1u << 1,
 	/* A static method: no instance (self is NULL). It is called as a
 	 * function named "Class.method" (syn_call(s, "DB.version", ...),
-	 * syn_iter_open() for a generator), not through a proxy. */
+	 * syn_iter_open() for a generator), not through a proxy; so its
+	 * name has no '.', and "Class.method" at most 255 bytes. */
 	SYN_METHOD_STATIC = 1u << 2,
 };
 
