@@ -2108,13 +2108,15 @@ START_TEST(poll_retries_when_busy)
 	ck_assert_int_eq(v->as.i, 5);
 	syn_future_free(f);
 	syn_proxy_release(p);
-	ck_assert_syn_ok(syn_synchronizer_destroy(r));
-	ck_assert_syn_ok(syn_synchronizer_destroy(here));
-	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	/* (the raw peers go while the server lives: nng 1.5.2's close of a
+	 * socket whose peer went away with requests in flight can hang) */
 	for (int i = 10; i < PEERS; i++) {
 		nng_aio_stop(aios[i]);
 		nng_close(peers[i]);
 	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	for (int i = 0; i < PEERS; i++) {
 		nng_aio_free(aios[i]);
 	}
