@@ -350,8 +350,9 @@ give_back_by_message(const syn_value *v)
 void
 sni_translate_drop_open(nng_msg *m)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
-		false };
+	/* (the arguments' array holds values up to the deepest limit) */
+	static const sni_limits lim = { SNI_MAX_DEPTH + 1, SIZE_MAX, true,
+		false, false };
 	sni_call_view           v;
 	uint64_t                stream;
 	uint32_t                window;
@@ -370,8 +371,8 @@ sni_translate_drop_open(nng_msg *m)
 void
 sni_translate_discard(void *arg, const sni_call_view *v)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
-		false };
+	static const sni_limits lim = { SNI_MAX_DEPTH + 1, SIZE_MAX, true,
+		false, false }; /* (the array, and values as deep as any) */
 	sni_reader              r   = v->args;
 	syn_value               args;
 	void                   *mem;

@@ -283,7 +283,9 @@ sni_scan_array(
 		sni_detail_set("arguments are not a list");
 		return SYN_EPROTO;
 	}
-	rc = scan_container(r, lim, lim->max_depth, &h, need);
+	/* (each argument may be as deep as any value: the array is no
+	 * level of its own) */
+	rc = scan_container(r, lim, lim->max_depth + 1, &h, need);
 	if (rc == 0) {
 		*count = (uint32_t) h.num;
 	}

@@ -65,8 +65,8 @@ encode_call_kind(sni_wbuf *w, int kind, uint64_t call_id,
 		}
 		sni_encode_str(w, method, method_len);
 	}
-	return sni_encode_array(
-	    w, args, nargs, lim->max_depth - 1, lim->allow_ptr);
+	return sni_encode_array(/* (the array is no level of its own) */
+	    w, args, nargs, lim->max_depth, lim->allow_ptr);
 }
 
 static int
@@ -329,7 +329,7 @@ decode_simple_call(const sni_reader *r, const sni_limits *lim, sni_call_view *v)
 	const uint8_t *p    = r->p;
 	size_t         left = sni_reader_left(r);
 	size_t         at   = 2; /* after the id and a nil target */
-	if (lim->max_depth < 2 || left < 4 || p[0] > 0x7f) {
+	if (lim->max_depth < 1 || left < 4 || p[0] > 0x7f) {
 		return false;
 	}
 	v->has_target = p[1] != 0xc0;

@@ -613,11 +613,12 @@ START_TEST(encode_depth_limit_matches_decoder)
 				free(mem);
 			}
 			sni_wbuf_fini(&w);
-			/* as a call argument, inside the argument list */
+			/* as a call argument: as deep as a value (the
+			 * argument list is no level of its own) */
 			sni_wbuf_init(&w);
 			enc = sni_msg_encode_call(
 			    &w, 1, NULL, "f", 1, &chain[0], 1, &lim);
-			want = (uint32_t) n + 2 <= depth ? 0 : SYN_EINVAL;
+			want = (uint32_t) n + 1 <= depth ? 0 : SYN_EINVAL;
 			ck_assert_msg(enc == want,
 			    "call depth %u, %d lists: %s", depth, n,
 			    syn_errname(enc));
@@ -625,6 +626,17 @@ START_TEST(encode_depth_limit_matches_decoder)
 				sni_call_view v;
 				ck_assert_syn_ok(sni_msg_decode_call(
 				    w.buf, w.len, &lim, &v));
+			} else if ((uint32_t) n == depth) { /* one too deep */
+				sni_limits    lax = lim;
+				sni_call_view v;
+				lax.max_depth = depth + 1;
+				sni_wbuf_fini(&w);
+				sni_wbuf_init(&w);
+				ck_assert_syn_ok(sni_msg_encode_call(
+				    &w, 1, NULL, "f", 1, &chain[0], 1, &lax));
+				ck_assert_syn_rc(
+				    sni_msg_decode_call(w.buf, w.len, &lim, &v),
+				    SYN_EPROTO);
 			}
 			sni_wbuf_fini(&w);
 		}
