@@ -99,24 +99,47 @@ to_proxy(syn_value *v, holds **hp)
  * Every walk of translation is one of these.
  */
 static int
-each(syn_value *v, int type, int (*fn)(syn_value *, void *), void *ctx)
+each_at(syn_value *v, int type, int (*fn)(syn_value *, void *), void *ctx,
+    uint32_t depth)
 {
 	int rc = 0;
 	if (v->type == type) {
 		return fn(v, ctx);
 	}
+	if ((v->type != SYN_TYPE_LIST && v->type != SYN_TYPE_MAP) ||
+	    v->len == 0) {
+		return 0;
+	}
+	/* (what the encoder would refuse later must not crash the walk
+	 * first: no items, or a value too deep, or a cycle) */
+	if (v->type == SYN_TYPE_LIST ? v->as.list == NULL : v->as.map == NULL) {
+		sni_detail_set("a %s of %u items has no items",
+		    v->type == SYN_TYPE_LIST ? "list" : "map", v->len);
+		return SYN_EINVAL;
+	}
+	if (depth >= SNI_MAX_DEPTH) {
+		sni_detail_set("value nested too deeply");
+		return SYN_EINVAL;
+	}
 	for (uint32_t i = 0; v->type == SYN_TYPE_LIST && i < v->len && rc == 0;
 	     i++) {
-		rc = each((syn_value *) &v->as.list[i], type, fn, ctx);
+		rc = each_at(
+		    (syn_value *) &v->as.list[i], type, fn, ctx, depth + 1);
 	}
 	for (uint32_t i = 0; v->type == SYN_TYPE_MAP && i < v->len && rc == 0;
 	     i++) {
 		syn_pair *p = (syn_pair *) &v->as.map[i];
-		if ((rc = each(&p->key, type, fn, ctx)) == 0) {
-			rc = each(&p->value, type, fn, ctx);
+		if ((rc = each_at(&p->key, type, fn, ctx, depth + 1)) == 0) {
+			rc = each_at(&p->value, type, fn, ctx, depth + 1);
 		}
 	}
 	return rc;
+}
+
+static int
+each(syn_value *v, int type, int (*fn)(syn_value *, void *), void *ctx)
+{
+	return each_at(v, type, fn, ctx, 0);
 }
 
 /* ---- into a caller ---------------------------------------------------- */

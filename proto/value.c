@@ -175,18 +175,23 @@ str_equal(const char *a, const char *b)
 	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
 }
 
+/* (a value with a length and no data equals only itself) */
 static bool
 blob_equal(const syn_value *a, const syn_value *b)
 {
 	return a->len == b->len &&
-	    (a->len == 0 || memcmp(a->as.bytes, b->as.bytes, a->len) == 0);
+	    (a->len == 0 || a->as.bytes == b->as.bytes ||
+	        (a->as.bytes != NULL && b->as.bytes != NULL &&
+	            memcmp(a->as.bytes, b->as.bytes, a->len) == 0));
 }
 
+static bool equal_at(const syn_value *a, const syn_value *b, uint32_t depth);
+
 static bool
-list_equal(const syn_value *a, const syn_value *b)
+list_equal(const syn_value *a, const syn_value *b, uint32_t depth)
 {
 	for (uint32_t i = 0; i < a->len; i++) {
-		if (!syn_value_equal(&a->as.list[i], &b->as.list[i])) {
+		if (!equal_at(&a->as.list[i], &b->as.list[i], depth + 1)) {
 			return false;
 		}
 	}
@@ -194,22 +199,45 @@ list_equal(const syn_value *a, const syn_value *b)
 }
 
 static bool
-map_equal(const syn_value *a, const syn_value *b)
+map_equal(const syn_value *a, const syn_value *b, uint32_t depth)
 {
 	for (uint32_t i = 0; i < a->len; i++) {
-		if (!syn_value_equal(&a->as.map[i].key, &b->as.map[i].key) ||
-		    !syn_value_equal(
-		        &a->as.map[i].value, &b->as.map[i].value)) {
+		if (!equal_at(
+		        &a->as.map[i].key, &b->as.map[i].key, depth + 1) ||
+		    !equal_at(
+		        &a->as.map[i].value, &b->as.map[i].value, depth + 1)) {
 			return false;
 		}
 	}
 	return true;
+}
+
+/* Lists and maps compared item by item: the same items (or none), or
+ * every item equal, no deeper than any value goes (a cycle is not). */
+static bool
+items_equal(const syn_value *a, const syn_value *b, uint32_t depth)
+{
+	if (a->len != b->len || a->len == 0 || a->as.list == b->as.list) {
+		return a->len == b->len;
+	}
+	if (a->as.list == NULL || b->as.list == NULL ||
+	    depth >= SNI_MAX_DEPTH) {
+		return false;
+	}
+	return a->type == SYN_TYPE_LIST ? list_equal(a, b, depth)
+	                                : map_equal(a, b, depth);
 }
 
 bool
 syn_value_equal(const syn_value *a, const syn_value *b)
 {
-	if (a == NULL || b == NULL) {
+	return equal_at(a, b, 0);
+}
+
+static bool
+equal_at(const syn_value *a, const syn_value *b, uint32_t depth)
+{
+	if (a == NULL || b == NULL || a == b) {
 		return a == b;
 	}
 	if (a->type == SYN_TYPE_INT || a->type == SYN_TYPE_UINT) {
@@ -229,13 +257,17 @@ syn_value_equal(const syn_value *a, const syn_value *b)
 	case SYN_TYPE_BYTES:
 		return blob_equal(a, b);
 	case SYN_TYPE_LIST:
-		return a->len == b->len && list_equal(a, b);
 	case SYN_TYPE_MAP:
-		return a->len == b->len && map_equal(a, b);
+		return items_equal(a, b, depth);
 	case SYN_TYPE_HANDLE:
-		return a->as.handle->owner == b->as.handle->owner &&
-		    a->as.handle->object == b->as.handle->object;
+		return a->as.handle == b->as.handle ||
+		    (a->as.handle != NULL && b->as.handle != NULL &&
+		        a->as.handle->owner == b->as.handle->owner &&
+		        a->as.handle->object == b->as.handle->object);
 	case SYN_TYPE_ERROR:
+		if (a->as.error == NULL || b->as.error == NULL) {
+			return a->as.error == b->as.error;
+		}
 		return a->as.error->code == b->as.error->code &&
 		    str_equal(a->as.error->message, b->as.error->message) &&
 		    str_equal(a->as.error->where, b->as.error->where);
@@ -320,11 +352,39 @@ format_bytes(fmtbuf *f, const syn_value *v)
 	emit(f, "\"");
 }
 
+/* A value with a length and no data, or a NULL reference: one that
+ * syn_value_copy() refuses. */
+static bool
+broken(const syn_value *v)
+{
+	switch (v->type) {
+	case SYN_TYPE_STR:
+	case SYN_TYPE_BYTES:
+	case SYN_TYPE_LIST:
+	case SYN_TYPE_MAP:
+		return v->len > 0 && v->as.list == NULL;
+	case SYN_TYPE_HANDLE:
+		return v->as.handle == NULL;
+	case SYN_TYPE_ERROR:
+		return v->as.error == NULL;
+	case SYN_TYPE_PROXY:
+		return v->as.proxy == NULL;
+	case SYN_TYPE_OBJECT:
+		return v->as.object == NULL;
+	default:
+		return false;
+	}
+}
+
 static void
 format(fmtbuf *f, const syn_value *v, int depth)
 {
 	if (depth > 64) {
 		emit(f, "...");
+		return;
+	}
+	if (broken(v)) {
+		emit(f, "<invalid %s>", syn_type_name(v->type));
 		return;
 	}
 	switch (v->type) {

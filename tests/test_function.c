@@ -376,6 +376,12 @@ START_TEST(bad_inputs_give_clear_errors)
 	ck_assert_syn_rc(syn_call(s, "echo", &null_str, 1, NULL), SYN_EINVAL);
 	ck_assert_syn_rc(syn_call(s, "square", NULL, 1, NULL), SYN_EINVAL);
 	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "NULL"));
+	syn_value no_items = syn_list(NULL, 2); /* refused, not a crash */
+	ck_assert_syn_rc(syn_call(s, "echo", &no_items, 1, NULL), SYN_EINVAL);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "no items"));
+	syn_value loop[1], cycle = syn_list(loop, 1);
+	loop[0] = cycle;
+	ck_assert_syn_rc(syn_call(s, "echo", &cycle, 1, NULL), SYN_EINVAL);
 	syn_iter *it;
 	ck_assert_syn_rc(
 	    syn_iter_open(s, "square", NULL, 2, NULL, &it), SYN_EINVAL);

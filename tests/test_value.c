@@ -646,6 +646,35 @@ START_TEST(copy_rejects_bad_values)
 }
 END_TEST
 
+/* Values that syn_value_copy() refuses (a length and no data, NULL
+ * references, a cycle) are compared and formatted without a crash. */
+START_TEST(equal_and_format_survive_bad_values)
+{
+	syn_value bad[] = { syn_list(NULL, 2), syn_map(NULL, 2),
+		syn_strn(NULL, 5), syn_bytes(NULL, 3), syn_proxy_value(NULL),
+		syn_object(NULL) };
+	char      buf[64];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		syn_value copy = bad[i];
+		ck_assert(syn_value_equal(&bad[i], &copy));
+		syn_value_format(&bad[i], buf, sizeof(buf));
+		ck_assert_msg(strstr(buf, "invalid") != NULL, "%s", buf);
+	}
+	syn_value one = syn_int(1), good = syn_list(&one, 1);
+	ck_assert(!syn_value_equal(&bad[0], &good));
+	/* a list that holds itself */
+	syn_value loop[1], cycle = syn_list(loop, 1), other = syn_list(loop, 1);
+	loop[0] = cycle;
+	ck_assert(syn_value_equal(&cycle, &cycle));
+	syn_value loop2[1], cycle2 = syn_list(loop2, 1);
+	loop2[0] = cycle2;
+	ck_assert(!syn_value_equal(&cycle, &cycle2)); /* no end: not equal */
+	ck_assert(syn_value_equal(&cycle, &other));   /* the same items */
+	syn_value_format(&cycle, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "[["));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -669,6 +698,8 @@ suite(void)
 		TH_CASE("copy_deep", copy_is_deep_and_independent),
 		TH_CASE("copy_scalars", copy_scalars_and_empties),
 		TH_CASE("copy_invalid", copy_rejects_bad_values),
+		TH_CASE(
+		    "bad_values_survive", equal_and_format_survive_bad_values),
 	};
 	return TH_SUITE("value", cases);
 }
