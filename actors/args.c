@@ -48,56 +48,96 @@ wanted_name(char c)
 	                : (c == 'v' ? "any" : syn_type_name(wanted_type(c)));
 }
 
+/*
+ * Reads v as letter c into the next pointer(s) of ap; *given is false
+ * when the pointer to read into is NULL (nothing is read then).
+ */
+static int
+read_into(char c, const syn_value *v, va_list *ap, bool *given)
+{
+	int   rc = 0;
+	void *o;
+	switch (c) {
+	case 'b':
+		o  = va_arg(*ap, bool *);
+		rc = o != NULL ? syn_value_get_bool(v, o) : 0;
+		break;
+	case 'i':
+		o  = va_arg(*ap, int64_t *);
+		rc = o != NULL ? syn_value_get_int(v, o) : 0;
+		break;
+	case 'u':
+		o  = va_arg(*ap, uint64_t *);
+		rc = o != NULL ? syn_value_get_uint(v, o) : 0;
+		break;
+	case 'd':
+		o  = va_arg(*ap, double *);
+		rc = o != NULL ? syn_value_get_double(v, o) : 0;
+		break;
+	case 's':
+		o  = va_arg(*ap, const char **);
+		rc = o != NULL ? syn_value_get_str(v, o, NULL) : 0;
+		break;
+	case 'y': {
+		o           = va_arg(*ap, const void **);
+		size_t *len = va_arg(*ap, size_t *);
+		rc          = o != NULL ? syn_value_get_bytes(v, o, len) : 0;
+		break;
+	}
+	case 'h': {
+		const syn_handle **h = va_arg(*ap, const syn_handle **);
+		rc = v->type == SYN_TYPE_HANDLE ? 0 : SYN_EBADTYPE;
+		if ((o = h) != NULL) {
+			*h = rc == 0 ? v->as.handle : NULL;
+		}
+		break;
+	}
+	case 'p':
+	case 'o': {
+		void **out = va_arg(*ap, void **);
+		rc = v->type == (c == 'p' ? SYN_TYPE_PTR : SYN_TYPE_OBJECT)
+		    ? 0
+		    : SYN_EBADTYPE;
+		if (rc == 0 && c == 'o' && sni_task_lent() != NULL) {
+			rc = SYN_ESTATE; /* its calls run meanwhile */
+		}
+		if ((o = out) != NULL) {
+			*out = rc != 0 ? NULL
+			    : c == 'p' ? v->as.ptr
+			               : v->as.object;
+		}
+		break;
+	}
+	case 'P': {
+		syn_proxy **out = va_arg(*ap, syn_proxy **);
+		rc              = v->type == SYN_TYPE_PROXY ? 0 : SYN_EBADTYPE;
+		if ((o = out) != NULL) {
+			*out = rc == 0 ? v->as.proxy : NULL;
+		}
+		break;
+	}
+	default: { /* l, m, v */
+		const syn_value **out = va_arg(*ap, const syn_value **);
+		rc = (c == 'v' || v->type == wanted_type(c)) ? 0 : SYN_EBADTYPE;
+		if ((o = out) != NULL) {
+			*out = rc == 0 ? v : NULL;
+		}
+		break;
+	}
+	}
+	*given = o != NULL;
+	return rc;
+}
+
 /* Reads args[i] as letter c into the next pointer(s) of ap. */
 static int
 read_one(syn_task *t, char c, const syn_value *v, size_t i, va_list *ap)
 {
-	int rc;
-	switch (c) {
-	case 'b':
-		rc = syn_value_get_bool(v, va_arg(*ap, bool *));
-		break;
-	case 'i':
-		rc = syn_value_get_int(v, va_arg(*ap, int64_t *));
-		break;
-	case 'u':
-		rc = syn_value_get_uint(v, va_arg(*ap, uint64_t *));
-		break;
-	case 'd':
-		rc = syn_value_get_double(v, va_arg(*ap, double *));
-		break;
-	case 's':
-		rc = syn_value_get_str(v, va_arg(*ap, const char **), NULL);
-		break;
-	case 'y': {
-		const void **p = va_arg(*ap, const void **);
-		rc = syn_value_get_bytes(v, p, va_arg(*ap, size_t *));
-		break;
-	}
-	case 'h':
-		rc = v->type == SYN_TYPE_HANDLE ? 0 : SYN_EBADTYPE;
-		*va_arg(*ap, const syn_handle **) =
-		    rc == 0 ? v->as.handle : NULL;
-		break;
-	case 'p':
-		rc = v->type == SYN_TYPE_PTR ? 0 : SYN_EBADTYPE;
-		*va_arg(*ap, void **) = rc == 0 ? v->as.ptr : NULL;
-		break;
-	case 'o':
-		rc = v->type == SYN_TYPE_OBJECT ? 0 : SYN_EBADTYPE;
-		if (rc == 0 && sni_task_lent() != NULL) {
-			rc = SYN_ESTATE; /* its calls run meanwhile */
-		}
-		*va_arg(*ap, void **) = rc == 0 ? v->as.object : NULL;
-		break;
-	case 'P':
-		rc = v->type == SYN_TYPE_PROXY ? 0 : SYN_EBADTYPE;
-		*va_arg(*ap, syn_proxy **) = rc == 0 ? v->as.proxy : NULL;
-		break;
-	default: /* l, m, v */
-		rc = (c == 'v' || v->type == wanted_type(c)) ? 0 : SYN_EBADTYPE;
-		*va_arg(*ap, const syn_value **) = rc == 0 ? v : NULL;
-		break;
+	bool given;
+	int  rc = read_into(c, v, ap, &given);
+	if (!given) {
+		return syn_raise(t, SYN_EINVAL,
+		    "syn_unpack: the pointer for argument %zu is NULL", i);
 	}
 	if (rc == SYN_ERANGE) {
 		return syn_raise(t, rc, "%s: argument %zu does not fit %s",

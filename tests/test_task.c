@@ -322,6 +322,16 @@ unpack_all(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
+/* unpack_null(letter): reads argument 0 with that letter into NULL. */
+static int
+unpack_null(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	char fmt[2] = { args[nargs - 1].as.str[0], '\0' };
+	return fmt[0] == 'y' ? syn_unpack(t, args, 1, fmt, NULL, NULL)
+	                     : syn_unpack(t, args, 1, fmt, NULL);
+}
+
 START_TEST(unpack_reads_and_checks)
 {
 	syn_synchronizer s = th_new();
@@ -345,6 +355,17 @@ START_TEST(unpack_reads_and_checks)
 	ck_assert_syn_rc(syn_call(s, "unpack_all", args, 9, NULL), SYN_ERANGE);
 	ck_assert_str_eq(syn_last_error()->message,
 	    "unpack_all: argument 2 does not fit unsigned int");
+	/* every letter with a NULL pointer to read into: a clear error */
+	th_register(s, "unpack_null", unpack_null, NULL);
+	static const char letters[] = "biudsylmvhpoP";
+	for (const char *c = letters; *c != '\0'; c++) {
+		char      name[2] = { *c, '\0' };
+		syn_value a[2]    = { syn_int(1), syn_str(name) };
+		ck_assert_syn_rc(
+		    syn_call(s, "unpack_null", a, 2, NULL), SYN_EINVAL);
+		ck_assert_ptr_nonnull(
+		    strstr(syn_last_error()->message, "is NULL"));
+	}
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST

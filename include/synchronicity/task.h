@@ -203,7 +203,8 @@ SYN_API int syn_raise_at(
  * Strings and values point into memory that lives as long as the task.
  * A wrong count gives SYN_EINVAL, a wrong type SYN_EBADTYPE, a number that
  * does not fit SYN_ERANGE, each raised with a message that names the
- * argument, ready to be returned to the caller.
+ * argument, ready to be returned to the caller; a NULL pointer to read
+ * into gives SYN_EINVAL (y's size_t* may be NULL).
  */
 SYN_API int syn_unpack(
     syn_task *t, const syn_value *args, size_t nargs, const char *fmt, ...);
