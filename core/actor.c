@@ -177,6 +177,7 @@ set_url(sni_actor *a, const syn_config *c)
 	}
 	if (c->url == NULL) {
 		snprintf(buf, sizeof(buf), "inproc://synchronicity/%u", a->id);
+		a->url_default = true;
 	}
 	a->url = strdup(c->url != NULL ? c->url : buf);
 	return a->url != NULL ? 0 : SYN_ENOMEM;
@@ -416,6 +417,31 @@ signal_started(sni_actor *a, int rc)
 	sni_futex_wake(&a->started, 1);
 }
 
+/*
+ * Opens the door at a's address. The default address shares inproc's
+ * namespace with the addresses users pick: when one took it, a suffix
+ * makes another (the synchronizer asked for none in particular).
+ */
+static int
+open_door(sni_actor *a)
+{
+	int rc = sni_door_open(a, a->url, a->max_message, &a->door);
+	for (int n = 1; rc == SYN_EADDRINUSE && a->url_default && n <= 16;
+	     n++) {
+		char  buf[64];
+		char *url;
+		snprintf(
+		    buf, sizeof(buf), "inproc://synchronicity/%u.%d", a->id, n);
+		if ((url = strdup(buf)) == NULL) {
+			return SYN_ENOMEM;
+		}
+		free(a->url);
+		a->url = url;
+		rc     = sni_door_open(a, a->url, a->max_message, &a->door);
+	}
+	return rc;
+}
+
 static void *
 actor_main(void *arg)
 {
@@ -426,7 +452,7 @@ actor_main(void *arg)
 	pthread_setname_np(pthread_self(), tname);
 	sni_ctx_init_thread(&a->sched);
 	if (a->url != NULL) {
-		int rc = sni_door_open(a, a->url, a->max_message, &a->door);
+		int rc = open_door(a);
 		if (rc != 0) {
 			signal_started(a, rc);
 			return NULL;

@@ -139,6 +139,7 @@ struct sni_actor {
 	atomic_bool      stop_asked; /* destroy began: calls not started fail */
 	atomic_bool      destroying;
 	char            *url; /* the door's address; NULL without a door */
+	bool             url_default; /* url is of the library's choosing */
 	size_t           max_message;
 	int              start_rc;
 	_Atomic uint32_t started;

@@ -3,6 +3,7 @@
  * flight, use after destroy, and fork.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -208,9 +209,22 @@ START_TEST(urls_and_names)
 	syn_synchronizer d = th_new();
 	ck_assert_syn_ok(syn_synchronizer_url(d, url, sizeof(url)));
 	ck_assert_ptr_nonnull(strstr(url, "inproc://"));
+	/* A user's address that is the next default one: the next
+	 * synchronizer asked for none, and gets another. */
+	char taken[64];
+	snprintf(taken, sizeof(taken), "inproc://synchronicity/%u", d.id + 2);
+	syn_config       squat = { .url = taken };
+	syn_synchronizer x     = th_new_cfg(&squat);
+	syn_synchronizer z     = th_new();
+	ck_assert_uint_eq(z.id, d.id + 2); /* (ids go round in order) */
+	ck_assert_syn_ok(syn_synchronizer_url(z, url, sizeof(url)));
+	ck_assert_str_ne(url, taken);
+	ck_assert_int_eq(th_call_int(z, "square_now", 5), 25);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	ck_assert_syn_ok(syn_synchronizer_destroy(n));
 	ck_assert_syn_ok(syn_synchronizer_destroy(d));
+	ck_assert_syn_ok(syn_synchronizer_destroy(x));
+	ck_assert_syn_ok(syn_synchronizer_destroy(z));
 }
 END_TEST
 

@@ -53,7 +53,9 @@ typedef struct syn_config {
 	/* The nng address the mailbox listens on, for callers that come by
 	 * address: an inproc:// address of at most 127 bytes (other
 	 * transports come with a later version). NULL:
-	 * "inproc://synchronicity/<id>". Copied. */
+	 * "inproc://synchronicity/<id>", or "inproc://synchronicity/<id>.<n>"
+	 * when a user's address took that one (syn_synchronizer_url() says
+	 * which). Copied. */
 	const char *url;
 	/* true: no nng socket, only in-process callers (it also lets a
 	 * forked child whose parent used nng create synchronizers). */
