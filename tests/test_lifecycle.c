@@ -242,6 +242,10 @@ child_checks(syn_synchronizer parents, syn_future *pending)
 	if (syn_call(parents, "square_now", &arg, 1, NULL) != SYN_EFORK) {
 		return 1;
 	}
+	syn_stats st;
+	if (syn_synchronizer_stats(parents, &st) != SYN_EFORK) {
+		return 8;
+	}
 	if (syn_synchronizer_destroy(parents) != SYN_EFORK) {
 		return 2;
 	}

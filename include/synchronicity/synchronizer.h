@@ -162,7 +162,8 @@ typedef struct syn_stats {
 /*
  * Reads s's counts into *out. Any thread, any time: it does not stop s.
  * Errors: SYN_EINVAL (out NULL), SYN_ECLOSED, SYN_ENOTSUP (s is a
- * syn_connect() handle: its synchronizer is in another process).
+ * syn_connect() handle: its synchronizer is in another process),
+ * SYN_EFORK (s belongs to the parent of this forked process).
  */
 SYN_API int syn_synchronizer_stats(syn_synchronizer s, syn_stats *out);
 
