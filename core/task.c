@@ -831,6 +831,9 @@ syn_value
 syn_task_printf(syn_task *t, const char *fmt, ...)
 {
 	va_list ap;
+	if (fmt == NULL) {
+		return syn_str(NULL); /* invalid, as out of memory */
+	}
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);

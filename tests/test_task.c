@@ -267,6 +267,16 @@ allocating(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
+/* printf_null(): returns syn_task_printf(t, NULL). */
+static int
+printf_null(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs;
+	const char *no_format = NULL; /* (hidden from the format check) */
+	*ret                  = syn_task_printf(t, no_format);
+	return 0;
+}
+
 /* Results may point into syn_task_alloc() memory, which outlives the
  * function until the reply is encoded. */
 START_TEST(task_memory_backs_results)
@@ -280,6 +290,8 @@ START_TEST(task_memory_backs_results)
 	ck_assert_int_eq(res.value.as.list[0].len, 99999);
 	ck_assert_str_eq(res.value.as.list[1].as.str, "42-x");
 	syn_result_fini(&res);
+	th_register(s, "printf_null", printf_null, NULL);
+	ck_assert_syn_rc(syn_call(s, "printf_null", NULL, 0, NULL), SYN_EINVAL);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST

@@ -218,8 +218,8 @@ SYN_API void *syn_task_alloc(syn_task *t, size_t size);
 
 /*
  * A string value formatted as printf does, in memory that lives until the
- * task ends. Out of memory gives an invalid value, which the reply
- * reports as SYN_EINVAL.
+ * task ends. Out of memory, or a NULL fmt, gives an invalid value, which
+ * the reply reports as SYN_EINVAL.
  */
 SYN_API syn_value syn_task_printf(syn_task *t, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
