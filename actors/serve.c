@@ -10,6 +10,7 @@
 #include "core/door.h"
 #include "core/errors.h"
 #include "core/remote.h"
+#include "functab.h"
 #include "proto/proto.h"
 #include "sync.h"
 
@@ -31,15 +32,24 @@ export_has(const sni_sync *s, const char *name, size_t len)
 	return false;
 }
 
-/* A call with no target: a function, or "Class.method" of an exported
- * class; with target object 0: the constructor of an exported class. */
+/*
+ * As the call will resolve: with target object 0, the constructor of a
+ * class exported by its name; with no target, a function registered
+ * under the whole name, exported by it, or else a static method
+ * "Class.method" (class up to the last dot, as resolution reads it) of
+ * an exported class or exported by its whole name. A function whose
+ * name has a dot is never reached through its prefix's export.
+ */
 static bool
 name_exported(const sni_sync *s, const sni_call_view *v)
 {
-	const char *dot = memchr(v->method, '.', v->method_len);
-	if (export_has(s, v->method, v->method_len) ||
-	    (!v->has_target && dot != NULL &&
-	        export_has(s, v->method, (size_t) (dot - v->method)))) {
+	const char *dot = memrchr(v->method, '.', v->method_len);
+	bool        ok  = export_has(s, v->method, v->method_len);
+	if (!ok && !v->has_target && dot != NULL &&
+	    sni_functab_find(&s->funcs, v->method, v->method_len) == NULL) {
+		ok = export_has(s, v->method, (size_t) (dot - v->method));
+	}
+	if (ok) {
 		return true;
 	}
 	sni_detail_set("no %s named '%.*s' is served",

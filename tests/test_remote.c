@@ -1978,6 +1978,66 @@ START_TEST(late_answer_gives_back)
 }
 END_TEST
 
+/* app_square(x): x * x. */
+static int
+app_square(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t x;
+	int     rc = syn_unpack(t, args, nargs, "i", &x);
+	*ret       = syn_int(x * x);
+	return rc;
+}
+
+/* wipe(): a static method that must stay out of reach. */
+static int
+wipe(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) t, (void) self, (void) args, (void) nargs;
+	*ret = syn_str("wiped");
+	return 0;
+}
+
+/*
+ * A name is served as it resolves: a function by its whole name, a
+ * static method by its class (up to the last dot). With "app" exported,
+ * the unexported function "app.admin" and the static method of the
+ * unexported class "app.Internal" stay out of reach (they ran before).
+ */
+START_TEST(exports_by_resolved_name)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "app", app_square, NULL);
+	th_register(s, "app.admin", app_square, NULL);
+	static const syn_method_def m[] = { { "wipe", SYN_KIND_FUNCTION, wipe,
+	    SYN_METHOD_STATIC } };
+	syn_class_def               internal = {
+		              .name = "app.Internal", .size = 8, .methods = m, .nmethods = 1
+	};
+	syn_class_def pub = {
+		.name = "Pub", .size = 8, .methods = m, .nmethods = 1
+	};
+	ck_assert_syn_ok(syn_register_class(s, &internal));
+	ck_assert_syn_ok(syn_register_class(s, &pub));
+	static const char *const exports[] = { "app", "Pub", NULL };
+	char                     url[128];
+	serve_tcp(s, exports, url);
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	ck_assert_int_eq(remote_int(r, "app", 3), 9);
+	syn_value three = syn_int(3);
+	ck_assert_syn_rc(syn_call(r, "app.admin", &three, 1, NULL), SYN_ENOENT);
+	ck_assert_syn_rc(
+	    syn_call(r, "app.Internal.wipe", NULL, 0, NULL), SYN_ENOENT);
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(r, "Pub.wipe", NULL, 0, &res));
+	ck_assert_str_eq(res.value.as.str, "wiped");
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Calls that lent an object and were cancelled while their batch waited
  * to start give the object back (the server takes the references and
  * returns them, as for a call refused): it goes once this process lets
@@ -2458,6 +2518,7 @@ suite(void)
 		TH_CASE("stalled_server_cancel_bounded",
 		    stalled_server_cancel_bounded),
 		TH_CASE("late_answer_gives_back", late_answer_gives_back),
+		TH_CASE("exports_by_resolved_name", exports_by_resolved_name),
 		TH_CASE("callback_cancel", callback_cancel_crosses),
 		TH_CASE("own_proxy_goes_out", own_proxy_goes_out),
 	};
