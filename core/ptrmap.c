@@ -1,6 +1,7 @@
 /*
  * core/ptrmap.c: pointer-keyed open-addressing hash map.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <synchronicity/error.h>
@@ -63,9 +64,21 @@ rehash(sni_ptrmap *m, size_t cap)
 	return 0;
 }
 
+/* Keys 0 and 1 are the slots' markers: never a key. Tables keyed by
+ * numbers a peer sends (ids plus an offset may wrap to them) rely on
+ * this: such a key is in no map. */
+static bool
+marker(const void *key)
+{
+	return (uintptr_t) key <= TOMB;
+}
+
 int
 sni_ptrmap_put(sni_ptrmap *m, const void *key, void *val)
 {
+	if (marker(key)) {
+		return SYN_EINVAL;
+	}
 	if ((m->used + 1) * 4 >= m->cap * 3) {
 		size_t cap = m->cap < 16
 		    ? 16
@@ -92,7 +105,7 @@ void *
 sni_ptrmap_get(const sni_ptrmap *m, const void *key)
 {
 	int found;
-	if (m->cap == 0) {
+	if (m->cap == 0 || marker(key)) {
 		return NULL;
 	}
 	size_t i = probe(m, (uintptr_t) key, &found);
@@ -103,7 +116,7 @@ void *
 sni_ptrmap_del(sni_ptrmap *m, const void *key)
 {
 	int found;
-	if (m->cap == 0) {
+	if (m->cap == 0 || marker(key)) {
 		return NULL;
 	}
 	size_t i = probe(m, (uintptr_t) key, &found);

@@ -23,7 +23,8 @@ typedef struct sni_ptrmap {
 		NULL, NULL, 0, 0, 0 \
 	}
 
-/* Maps key to val, replacing any old value. 0 or SYN_ENOMEM. */
+/* Maps key to val, replacing any old value. 0, SYN_ENOMEM, or SYN_EINVAL
+ * for key 0 or 1 (which get and del never find). */
 int sni_ptrmap_put(sni_ptrmap *m, const void *key, void *val);
 
 /* The value of key, or NULL. */
