@@ -399,6 +399,7 @@ shutdown_actor(sni_actor *a)
 	while (drain(a)) { }
 	sni_aio_free_all(a);
 	sni_ptrmap_fini(&a->streams);
+	sni_ptrmap_fini(&a->stream_counts);
 	sni_ptrmap_fini(&a->live_pipes);
 	sni_door_free(a->door);
 	a->door = NULL;

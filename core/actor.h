@@ -112,14 +112,15 @@ struct sni_actor {
 	sni_task         *tasks; /* every live task */
 	uint32_t          ntasks;
 	sni_door         *door;
-	sni_aio          *aios;         /* every syn_aio_alloc() aio */
-	sni_ptrmap        aio_map;      /* their nng_aio to them */
-	sni_ptrmap        streams;      /* open generators, by stream id */
-	sni_ptrmap        backcalls;    /* pipe + 2 -> its sni_backcall */
-	sni_ptrmap        live_pipes;   /* the door's pipes now: pipe + 2 */
-	sni_ptrmap        batches;      /* pipe << 32 | id -> sni_batch */
-	sni_ptrmap        batch_counts; /* pipe -> its open batches */
-	struct sni_batch *batch_queue;  /* batches waiting to start */
+	sni_aio          *aios;          /* every syn_aio_alloc() aio */
+	sni_ptrmap        aio_map;       /* their nng_aio to them */
+	sni_ptrmap        streams;       /* open generators, by stream id */
+	sni_ptrmap        backcalls;     /* pipe + 2 -> its sni_backcall */
+	sni_ptrmap        live_pipes;    /* the door's pipes now: pipe + 2 */
+	sni_ptrmap        batches;       /* pipe << 32 | id -> sni_batch */
+	sni_ptrmap        batch_counts;  /* pipe -> its open batches */
+	sni_ptrmap        stream_counts; /* pipe + 2 -> its open generators */
+	struct sni_batch *batch_queue;   /* batches waiting to start */
 	bool              batch_starting;
 	bool batch_retry; /* a member ended on a task's stack: start_waiting */
 	bool closed;      /* new calls are refused */

@@ -62,6 +62,65 @@ sni_gen_drop_pipe(sni_actor *a, uint32_t pipe)
 	free(gone);
 }
 
+/* (never 0 or 1, which the map takes for empty slots) */
+static const void *
+pipe_key(uint32_t pipe)
+{
+	return (const void *) (uintptr_t) ((uint64_t) pipe + 2);
+}
+
+/* The generators open for the peer behind pipe. */
+static uint32_t
+peer_streams(const sni_actor *a, uint32_t pipe)
+{
+	return (uint32_t) (uintptr_t) sni_ptrmap_get(
+	    &a->stream_counts, pipe_key(pipe));
+}
+
+/* One more (0 or SYN_ENOMEM) or one less generator for pipe's peer. */
+static int
+count_stream(sni_actor *a, uint32_t pipe, bool more)
+{
+	uint32_t n = peer_streams(a, pipe) + (more ? 1 : 0) - (more ? 0 : 1);
+	if (n == 0) {
+		sni_ptrmap_del(&a->stream_counts, pipe_key(pipe));
+		return 0;
+	}
+	return sni_ptrmap_put(
+	    &a->stream_counts, pipe_key(pipe), (void *) (uintptr_t) n);
+}
+
+/* t's stream ends (or never began): its peer has one fewer open. */
+static void
+uncount_stream(sni_task *t)
+{
+	if (t->remote) {
+		count_stream(t->actor, t->gen.pipe, false);
+	}
+}
+
+/*
+ * Whether another process's peer may open one more generator here: its
+ * connection is still up (a request can come after its pipe's end was
+ * handled: its stream would wait for nobody), and it keeps fewer than
+ * SNI_PEER_STREAMS_MAX open.
+ */
+static int
+peer_may_open(sni_task *t)
+{
+	if (sni_door_pipe_gone(t->actor, t->gen.pipe)) {
+		sni_detail_set("the connection closed");
+		return SYN_ECONNRESET;
+	}
+	if (peer_streams(t->actor, t->gen.pipe) >= SNI_PEER_STREAMS_MAX) {
+		sni_detail_set("%d generators of this connection are open "
+		               "already",
+		    SNI_PEER_STREAMS_MAX);
+		return SYN_EBUSY;
+	}
+	return count_stream(t->actor, t->gen.pipe, true);
+}
+
 int
 sni_gen_register(sni_task *t, uint64_t stream, uint32_t window)
 {
@@ -69,9 +128,14 @@ sni_gen_register(sni_task *t, uint64_t stream, uint32_t window)
 	if (sni_ptrmap_get(&a->streams, stream_key(stream)) != NULL) {
 		return SYN_EEXIST;
 	}
+	int rc = t->remote ? peer_may_open(t) : 0;
+	if (rc != 0) {
+		return rc;
+	}
 	sni_batch *b = NULL;
 	if (window > 0) {
 		if ((b = malloc(sizeof(*b))) == NULL) {
+			uncount_stream(t);
 			return SYN_ENOMEM;
 		}
 		sni_wbuf_init(&b->w);
@@ -80,6 +144,7 @@ sni_gen_register(sni_task *t, uint64_t stream, uint32_t window)
 	}
 	if (sni_ptrmap_put(&a->streams, stream_key(stream), t) != 0) {
 		free(b);
+		uncount_stream(t);
 		return SYN_ENOMEM;
 	}
 	t->gen.stream = stream;
@@ -317,6 +382,7 @@ sni_gen_finish(sni_task *t, int rc)
 		ahead   = sni_task_suspend(t) == 0;
 	}
 	sni_ptrmap_del(&t->actor->streams, stream_key(t->gen.stream));
+	uncount_stream(t);
 	if (t->origin_ptr != NULL && ahead) {
 		send_batch(t, rc == 0 ? SYN_EEND : rc);
 	} else if (t->origin_ptr != NULL) {

@@ -268,6 +268,10 @@ enum sni_msg_kind {
  * replies not fetched yet): a server refuses more (SYN_EBUSY), and a
  * client holds its next batch back until one ends. */
 #define SNI_PEER_BATCHES_MAX 256
+/* The generators one connection may keep open at once (each holds a
+ * suspended task and its stack): a server refuses more OPENs
+ * (SYN_EBUSY). */
+#define SNI_PEER_STREAMS_MAX 1024
 
 /* What a bundle adds to the messages in it, at most: a BATCH or REPLIES
  * of messages each within a limit fits in the limit plus this. */

@@ -24,6 +24,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "helpers.h"
+#include "proto/proto.h"
 
 extern char **environ;
 
@@ -2038,6 +2039,54 @@ START_TEST(exports_by_resolved_name)
 }
 END_TEST
 
+/*
+ * One connection keeps at most SNI_PEER_STREAMS_MAX generators open (each
+ * holds a suspended task there): the next OPEN is refused with SYN_EBUSY,
+ * and once one closes another opens. Other connections are not held up.
+ */
+START_TEST(open_streams_bounded)
+{
+	enum { MAX = SNI_PEER_STREAMS_MAX };
+	syn_synchronizer s = th_new();
+	syn_func_def d = { "count", SYN_KIND_GENERATOR, th_count_gen, NULL };
+	ck_assert_syn_ok(syn_register(s, &d));
+	static const char *const exports[] = { "count", NULL };
+	char                     url[128];
+	serve_tcp(s, exports, url);
+	syn_synchronizer r, other;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	ck_assert_syn_ok(syn_connect(url, NULL, &other));
+	syn_iter **its = calloc(MAX + 1, sizeof(*its));
+	syn_value  n   = syn_int(1000);
+	syn_result res = SYN_RESULT_INIT;
+	for (int i = 0; i <= MAX; i++) {
+		ck_assert_syn_ok(
+		    syn_iter_open(r, "count", &n, 1, NULL, &its[i]));
+		int rc = syn_iter_next(its[i], &res);
+		syn_result_fini(&res);
+		ck_assert_msg(i < MAX ? rc == 0 : rc == SYN_EBUSY,
+		    "stream %d: %s", i, syn_errname(rc));
+	}
+	syn_iter *more;
+	ck_assert_syn_ok(syn_iter_open(other, "count", &n, 1, NULL, &more));
+	ck_assert_syn_ok(syn_iter_next(more, &res));
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_iter_close(more));
+	ck_assert_syn_ok(syn_iter_close(its[0]));
+	ck_assert_syn_ok(syn_iter_close(its[MAX]));
+	ck_assert_syn_ok(syn_iter_open(r, "count", &n, 1, NULL, &its[0]));
+	ck_assert_syn_ok(syn_iter_next(its[0], &res));
+	syn_result_fini(&res);
+	for (int i = 0; i < MAX; i++) {
+		ck_assert_syn_ok(syn_iter_close(its[i]));
+	}
+	free(its);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(other));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Calls that lent an object and were cancelled while their batch waited
  * to start give the object back (the server takes the references and
  * returns them, as for a call refused): it goes once this process lets
@@ -2519,6 +2568,7 @@ suite(void)
 		    stalled_server_cancel_bounded),
 		TH_CASE("late_answer_gives_back", late_answer_gives_back),
 		TH_CASE("exports_by_resolved_name", exports_by_resolved_name),
+		TH_CASE("open_streams_bounded", open_streams_bounded),
 		TH_CASE("callback_cancel", callback_cancel_crosses),
 		TH_CASE("own_proxy_goes_out", own_proxy_goes_out),
 	};
