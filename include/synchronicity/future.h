@@ -82,7 +82,7 @@ SYN_API int syn_future_callback(
  * Waits until every future of fs[0..n-1] has completed (whatever their
  * codes) or the timeout passes (SYN_ETIMEDOUT). Returns 0 when all are
  * complete. Errors: SYN_EINVAL for a NULL entry, SYN_EDEADLK as
- * syn_future_wait().
+ * syn_future_wait_timeout() (not for SYN_DURATION_ZERO, a poll).
  */
 SYN_API int syn_future_wait_all(
     syn_future *const *fs, size_t n, syn_duration timeout);
@@ -91,7 +91,8 @@ SYN_API int syn_future_wait_all(
  * Waits until at least one future of fs[0..n-1] has completed, stores the
  * index of the first complete one in *index and returns 0; SYN_ETIMEDOUT
  * when none completes in time. Errors: SYN_EINVAL (n is 0, a NULL entry),
- * SYN_EDEADLK as syn_future_wait().
+ * SYN_EDEADLK as syn_future_wait_timeout() (not for SYN_DURATION_ZERO, a
+ * poll).
  */
 SYN_API int syn_future_wait_any(
     syn_future *const *fs, size_t n, syn_duration timeout, size_t *index);

@@ -44,8 +44,9 @@ typedef struct syn_iter_config {
 	 * The generator then runs while the consumer works on the items it
 	 * already has; it sees SYN_EITERCLOSED at its next syn_yield() after a
 	 * close, and the items made ahead are dropped. With a window only
-	 * syn_iter_next() and syn_iter_close() apply (syn_iter_send(),
-	 * syn_iter_next_future() and syn_iter_next_aio() give SYN_ENOTSUP).
+	 * syn_iter_next() and syn_iter_close() apply (syn_iter_send() with a
+	 * value, syn_iter_next_future() and syn_iter_next_aio() give
+	 * SYN_ENOTSUP; syn_iter_send() of nil or NULL reads as next does).
 	 * At most 1,048,576. */
 	uint32_t prefetch;
 } syn_iter_config;
