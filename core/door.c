@@ -57,7 +57,7 @@ struct sni_door {
 	uint32_t     members;      /* batch members alive */
 	sni_limits   limits;
 	sni_limits   remote_limits; /* for other processes: no OBJECT exts */
-	nng_duration reply_timeout; /* for other processes' replies */
+	nng_duration reply_timeout; /* for replies a peer does not read */
 };
 
 static atomic_bool nng_used;         /* a door was opened in this process */
@@ -137,7 +137,7 @@ send_done(void *arg)
 	if (rc != 0) {
 		nng_msg_free(nng_aio_get_msg(s->send));
 	}
-	if (rc == NNG_ETIMEDOUT && s->remote) { /* a peer that stopped */
+	if (rc == NNG_ETIMEDOUT) { /* a peer that stopped reading */
 		post_pipe(s->door, SNI_PIPE_STALLED, s->pipe);
 	}
 	if (!atomic_load(&s->door->closed)) {
@@ -453,11 +453,17 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	return 0;
 }
 
-/* Opens one more slot when none is free, within the bounds. */
+/*
+ * Opens one more slot when none is free to receive, within the bounds: a
+ * slot is taken while the loop holds its request, while it is parked,
+ * and while nng sends its reply (to a peer slow to read, up to the reply
+ * timeout: meanwhile the door must go on receiving from the others).
+ */
 static void
 open_if_full(sni_door *d)
 {
-	if (d->busy + d->parked == d->nslots && d->busy < SLOTS_MAX &&
+	uint32_t sending = (uint32_t) atomic_load(&d->sending);
+	if (d->busy + d->parked + sending >= d->nslots && d->busy < SLOTS_MAX &&
 	    d->nslots < SLOTS_MAX + 2 * PARKED_MAX &&
 	    !atomic_load(&d->closed)) {
 		slot_open(d); /* all taken: let one more request in */
@@ -556,9 +562,10 @@ sni_door_reply(void *sp, nng_msg *msg)
 		return;
 	}
 	atomic_fetch_add(&s->door->sending, 1);
-	/* A peer that stops reading must not keep the slot for good. */
-	nng_aio_set_timeout(s->send,
-	    s->remote ? s->door->reply_timeout : NNG_DURATION_INFINITE);
+	open_if_full(s->door); /* (this slot is not receiving meanwhile) */
+	/* A peer that stops reading must not keep the slot for good, by
+	 * address in this process or from another. */
+	nng_aio_set_timeout(s->send, s->door->reply_timeout);
 	nng_aio_set_msg(s->send, msg);
 	nng_ctx_send(s->ctx, s->send);
 }

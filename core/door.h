@@ -36,14 +36,15 @@ void sni_door_handle(sni_actor *a, sni_node *n);
  */
 uint32_t sni_origin_pipe(int origin, const void *origin_ptr, bool *remote);
 
-/* How long a reply to another process may wait for its peer to read. */
+/* How long a reply may wait for its peer (by address, of this process or
+ * another) to read it: past it the peer's connection is cut. */
 #define SNI_REPLY_TIMEOUT_MS 10000
 
 /*
- * Lowers to ms (when positive and lower) how long a reply to another
- * process may wait to be sent: past it the reply is dropped and the slot
- * serves the next request, so that a peer that stops reading cannot hold
- * the door's slots. The loop.
+ * Lowers to ms (when positive and lower) how long a reply may wait to be
+ * sent: past it the reply is dropped, the peer's connection is cut and
+ * the slot serves the next request, so that a peer that stops reading
+ * cannot hold the door's slots. The loop.
  */
 void sni_door_set_reply_timeout(sni_door *d, int32_t ms);
 

@@ -284,6 +284,50 @@ START_TEST(concurrent_calls_by_address)
 }
 END_TEST
 
+/*
+ * A peer by address that sends requests and never reads its replies
+ * holds up nobody else: another peer's call is answered at once (the door
+ * went on receiving only while slots were free of replies in flight, and
+ * a reply to this process's peers waited for ever: the door stayed shut).
+ */
+START_TEST(peer_that_never_reads)
+{
+	syn_synchronizer s = th_new();
+	char             url[128];
+	nng_socket       raw;
+	ck_assert_syn_ok(syn_synchronizer_url(s, url, sizeof(url)));
+	ck_assert_int_eq(nng_req0_open_raw(&raw), 0);
+	ck_assert_int_eq(nng_socket_set_ms(raw, NNG_OPT_SENDTIMEO, 300), 0);
+	ck_assert_int_eq(nng_dial(raw, url, NULL, 0), 0);
+	int sent = 0;
+	for (int i = 0; i < 200; i++) {
+		syn_value arg = syn_int(i);
+		nng_msg  *m   = call_msg("square_now", &arg, 1);
+		ck_assert_int_eq(
+		    nng_msg_header_append_u32(m, 0x80000000u | (uint32_t) i),
+		    0);
+		if (nng_sendmsg(raw, m, 0) != 0) {
+			nng_msg_free(m);
+			break;
+		}
+		sent++;
+	}
+	ck_assert_int_gt(sent, 20);
+	usleep(200000); /* the replies pile up unread */
+	nng_socket req = dial(s);
+	ck_assert_int_eq(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 3000), 0);
+	syn_value arg = syn_int(7);
+	int64_t   out;
+	double    t0 = th_now_ms();
+	ck_assert_syn_ok(door_call(req, call_msg("square_now", &arg, 1), &out));
+	ck_assert_int_eq(out, 49);
+	ck_assert_msg(th_now_ms() - t0 < 2000, "the door was held up");
+	nng_close(raw);
+	nng_close(req);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* After close, calls by address get a clear SYN_ECLOSED reply. */
 START_TEST(closed_door)
 {
@@ -337,6 +381,7 @@ suite(void)
 		TH_CASE("malformed", malformed_message_gets_error_reply),
 		TH_CASE("pointers", pointers_refused_at_the_door),
 		TH_CASE("concurrent", concurrent_calls_by_address),
+		TH_CASE("never_reads", peer_that_never_reads),
 		TH_CASE("closed", closed_door),
 		TH_CASE("destroy_in_flight", destroy_answers_calls_by_address),
 	};
