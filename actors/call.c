@@ -85,6 +85,17 @@ release_held(void *held, int rc)
 	sni_held_release(held);
 }
 
+/* Whether r calls the object whose blocking method makes it (on the
+ * pool), which holds that object's turn meanwhile. */
+static bool
+to_own_turn(const sni_request *r)
+{
+	sni_task *lent = sni_task_lent();
+	return lent != NULL && lent->call.self != NULL && r->target != NULL &&
+	    r->target->owner == lent->actor->id &&
+	    r->target->object == sni_object_handle(lent->call.self)->object;
+}
+
 int
 sni_request_start(const sni_request *r, syn_future **fp)
 {
@@ -104,7 +115,9 @@ sni_request_start(const sni_request *r, syn_future **fp)
 	}
 	void *held = NULL;
 	if ((rc = encode_call(a, r, f, &held)) != 0 ||
-	    (held != NULL && sni_future_set_hook(f, release_held, held) != 0)) {
+	    (held != NULL && sni_future_set_hook(f, release_held, held) != 0) ||
+	    (to_own_turn(r) &&
+	        sni_future_mark_turn(f, sni_task_lent()->call.self) != 0)) {
 		sni_held_release(held);
 		sni_actor_release(a);
 		sni_future_discard(f);
@@ -142,16 +155,13 @@ static int
 check_not_own_thread(const sni_request *r)
 {
 	sni_actor *self = sni_actor_self();
-	sni_task  *lent = sni_task_lent();
 	if (self != NULL && self->id == r->actor_id) {
 		return sni_error_set(SYN_EDEADLK,
 		    "blocking call from the synchronizer's own thread: use "
 		    "the _future form and syn_await() there",
 		    r->name != NULL ? r->name : "");
 	}
-	if (lent != NULL && lent->call.self != NULL && r->target != NULL &&
-	    r->target->owner == lent->actor->id &&
-	    r->target->object == sni_object_handle(lent->call.self)->object) {
+	if (to_own_turn(r)) {
 		return sni_error_set(SYN_EDEADLK,
 		    "blocking call from a blocking method to its own object: "
 		    "it would wait for the turn this method holds",

@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "registry.h"
 #include "sanitize.h"
+#include "task.h"
 
 /* Replies of this process's own actors: trusted sizes, pointers allowed,
  * as deep as any actor may be configured to send. */
@@ -590,6 +591,14 @@ check_deadlock(syn_future *f)
 		    "thread: await it with syn_await() instead",
 		    self->name);
 	}
+	sni_task *lent = sni_task_lent();
+	if (lent != NULL && f->ext != NULL && f->ext->turn_of != NULL &&
+	    f->ext->turn_of == lent->call.self && !is_done(f)) {
+		return sni_error_set(SYN_EDEADLK,
+		    "waiting, in a blocking method, on a call to its own "
+		    "object: it would wait for the turn this method holds",
+		    lent->call.name != NULL ? lent->call.name : "");
+	}
 	return 0;
 }
 
@@ -876,6 +885,17 @@ ext_of(syn_future *f)
 		f->ext->efd = -1;
 	}
 	return f->ext;
+}
+
+int
+sni_future_mark_turn(syn_future *f, const void *self)
+{
+	sni_future_ext *x = ext_of(f); /* nobody else knows f yet */
+	if (x == NULL) {
+		return SYN_ENOMEM;
+	}
+	x->turn_of = self;
+	return 0;
 }
 
 int

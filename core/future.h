@@ -69,6 +69,10 @@ typedef struct sni_future_ext {
 	void        *held; /* the proxies the decoded value holds (sni_held) */
 	int          efd;  /* syn_future_fd's eventfd, or -1 */
 	sni_listener efd_listener;
+	/* A call to the object whose blocking method made it: that
+	 * method holds the object's turn, and waiting for the call there
+	 * never ends (SYN_EDEADLK). The object's self, or NULL. */
+	const void *turn_of;
 } sni_future_ext;
 
 /*
@@ -217,6 +221,13 @@ int sni_reply_translate(syn_value *v, void **held);
  */
 void sni_future_set_dropper(void (*fn)(const void *body, size_t len));
 void sni_reply_drop(const void *body, size_t len);
+
+/*
+ * f is a call to the object self by a blocking method of that object
+ * (which holds its turn): waits for f in that method give SYN_EDEADLK.
+ * Before f is known to anyone else. 0 or SYN_ENOMEM.
+ */
+int sni_future_mark_turn(syn_future *f, const void *self);
 
 /* Waits for completion until deadline_ns (UINT64_MAX: no deadline). */
 int sni_future_wait_until(syn_future *f, uint64_t deadline_ns);

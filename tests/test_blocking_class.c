@@ -433,6 +433,30 @@ res_take(syn_task *t, void *self, const syn_value *args, size_t nargs,
 	return syn_unpack(t, args, nargs, "o", &o);
 }
 
+/* The proxy of the Pool object that self_wait runs on (set by the test). */
+static syn_proxy *pool_proxy;
+
+/* res.self_wait(): calls take() on its own object as a future and waits
+ * for it: SYN_EDEADLK at once (the method holds the object's turn), by
+ * the blocking form and by the future's wait alike; returns both codes. */
+static int
+res_self_wait(syn_task *t, void *self, const syn_value *args, size_t nargs,
+    syn_value *ret)
+{
+	(void) t, (void) self, (void) args, (void) nargs;
+	syn_value   none    = syn_nil();
+	int         by_call = syn_invoke(pool_proxy, "take", &none, 1, NULL);
+	syn_future *f;
+	int         rc = syn_invoke_future(pool_proxy, "take", &none, 1, &f);
+	if (rc == 0) {
+		rc = syn_future_wait(f);
+		syn_future_cancel(f);
+		syn_future_free(f);
+	}
+	*ret = syn_int(by_call * 1000 + rc);
+	return 0;
+}
+
 static int
 res_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
 {
@@ -455,10 +479,11 @@ static const syn_method_def pool_methods[] = {
 	{ "destroy_home", SYN_KIND_FUNCTION, pool_destroy_home,
 	    SYN_METHOD_STATIC },
 	{ "take", SYN_KIND_FUNCTION, res_take, 0 },
+	{ "self_wait", SYN_KIND_FUNCTION, res_self_wait, 0 },
 };
 
 static const syn_class_def pool_class = { "Pool", 8, res_init, res_fini,
-	pool_methods, 4, SYN_CLASS_BLOCKING };
+	pool_methods, 5, SYN_CLASS_BLOCKING };
 
 /* 24 blocking methods at once, each waiting for another blocking method:
  * the pool grows past its 16 threads rather than starve. */
@@ -482,6 +507,14 @@ START_TEST(nested_blocking_calls_do_not_starve_the_pool)
 	ck_assert_syn_ok(syn_call(s, "Pool.destroy_home", NULL, 0, &res));
 	ck_assert_int_eq(res.value.as.i, SYN_EDEADLK);
 	syn_result_fini(&res);
+	/* a blocking method waiting on a call to its own object */
+	ck_assert_syn_ok(syn_new(s, "Pool", NULL, 0, &pool_proxy));
+	double t0 = th_now_ms();
+	ck_assert_syn_ok(syn_invoke(pool_proxy, "self_wait", NULL, 0, &res));
+	ck_assert_int_eq(res.value.as.i, SYN_EDEADLK * 1000 + SYN_EDEADLK);
+	ck_assert_msg(th_now_ms() - t0 < 2000, "it waited");
+	syn_result_fini(&res);
+	syn_proxy_release(pool_proxy);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST
