@@ -291,7 +291,11 @@ sni_batch_handle(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 	int rc = sni_msg_decode_bundle(nng_msg_body(msg), nng_msg_len(msg), lim,
 	    SNI_MSG_BATCH, &id, &pending, &count, &r);
 	sni_batch *b = NULL;
-	if (rc == 0 && sni_door_pipe_gone(a, pipe)) {
+	if (rc == 0 && id > UINT32_MAX) { /* (a batch is named in 32 bits) */
+		sni_detail_set(
+		    "batch id %llu is over 2^32", (unsigned long long) id);
+		rc = SYN_EPROTO;
+	} else if (rc == 0 && sni_door_pipe_gone(a, pipe)) {
 		sni_detail_set("the connection closed");
 		rc = SYN_ECONNRESET; /* nobody to answer: nothing starts */
 	} else if (rc == 0 &&
@@ -341,7 +345,9 @@ sni_batch_fetch(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 	int        rc   = sni_msg_decode_fetch(
 	             nng_msg_body(msg), nng_msg_len(msg), lim, &id, &batch);
 	if (rc == 0 &&
-	    (b = sni_ptrmap_get(&a->batches, batch_key(pipe, batch))) == NULL) {
+	    (batch > UINT32_MAX ||
+	        (b = sni_ptrmap_get(&a->batches, batch_key(pipe, batch))) ==
+	            NULL)) {
 		sni_detail_set("no batch %llu of this connection",
 		    (unsigned long long) batch);
 		rc = SYN_EPROTO;
