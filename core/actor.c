@@ -817,6 +817,15 @@ own_handles(sni_actor *a, nng_msg *msg, void *origin_ptr, const sni_limits *lim)
 	    lim->max_depth + 1, own_handle, &c);
 }
 
+/* The call id of a request refused as malformed, when it can be read (a
+ * peer matches the error to its request by it); else 0. */
+static uint64_t
+readable_id(const void *bytes, size_t len)
+{
+	uint64_t id = 0;
+	return sni_msg_call_id(bytes, len, &id) == 0 ? id : 0;
+}
+
 /* A renamed handle that carries a reference: it goes back (its proxy,
  * made and released, owes the peer a RELEASE). */
 static int
@@ -889,8 +898,9 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	if (origin == SNI_ORIGIN_DOOR &&
 	    (rc = own_handles(a, msg, origin_ptr, lim)) != 0) {
 		refused_from_peer(a, msg, lim);
-		sni_reply_error(
-		    origin, origin_ptr, msg, 0, rc, sni_detail_get(), a->name);
+		sni_reply_error(origin, origin_ptr, msg,
+		    readable_id(nng_msg_body(msg), nng_msg_len(msg)), rc,
+		    sni_detail_get(), a->name);
 		return;
 	}
 	switch (peek_kind(msg)) {
@@ -969,8 +979,8 @@ start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 		if (origin == SNI_ORIGIN_DOOR) {
 			refused_from_peer(a, msg, lim);
 		}
-		sni_reply_error(
-		    origin, origin_ptr, msg, 0, rc, sni_detail_get(), a->name);
+		sni_reply_error(origin, origin_ptr, msg,
+		    readable_id(bytes, len), rc, sni_detail_get(), a->name);
 		return;
 	}
 	v.pipe             = sni_origin_pipe(origin, origin_ptr, &v.remote);

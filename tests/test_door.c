@@ -223,6 +223,19 @@ START_TEST(malformed_message_gets_error_reply)
 		ck_assert_int_eq(nng_msg_append(m, junk[i], lens[i]), 0);
 		ck_assert_syn_rc(door_call(req, m, &out), SYN_EPROTO);
 	}
+	/* a call whose id is readable: the error names it (call id 9, then
+	 * a truncated argument list) */
+	static const uint8_t cut[] = { 0xc1, 0x01, 0x01, 0x09, 0xc0, 0xa1, 'f',
+		0xdd, 0xff };
+	nng_msg             *m;
+	ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+	ck_assert_int_eq(nng_msg_append(m, cut, sizeof(cut)), 0);
+	ck_assert_int_eq(nng_sendmsg(req, m, 0), 0);
+	ck_assert_int_eq(nng_recvmsg(req, &m, 0), 0);
+	uint64_t id = 0;
+	ck_assert_syn_ok(sni_msg_call_id(nng_msg_body(m), nng_msg_len(m), &id));
+	ck_assert_uint_eq(id, 9);
+	nng_msg_free(m);
 	syn_value arg = syn_int(5);
 	int64_t   out = 0;
 	ck_assert_syn_ok(door_call(req, call_msg("square_now", &arg, 1), &out));
