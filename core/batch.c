@@ -42,31 +42,17 @@ batch_key(uint32_t pipe, uint64_t id)
 	    (id & UINT32_MAX));
 }
 
-/* (never 0 or 1, which the map takes for empty slots) */
-static const void *
-pipe_key(uint32_t pipe)
-{
-	return (const void *) (uintptr_t) ((uint64_t) pipe + 2);
-}
-
 static uint32_t
 open_batches(const sni_actor *a, uint32_t pipe)
 {
-	return (uint32_t) (uintptr_t) sni_ptrmap_get(
-	    &a->batch_counts, pipe_key(pipe));
+	return sni_count_of(&a->batch_counts, pipe);
 }
 
 /* pipe's open batches, one more (0 or SYN_ENOMEM) or one less. */
 static int
 count_batch(sni_actor *a, uint32_t pipe, bool more)
 {
-	uint32_t n = open_batches(a, pipe) + (more ? 1 : 0) - (more ? 0 : 1);
-	if (n == 0) {
-		sni_ptrmap_del(&a->batch_counts, pipe_key(pipe));
-		return 0;
-	}
-	return sni_ptrmap_put(
-	    &a->batch_counts, pipe_key(pipe), (void *) (uintptr_t) n);
+	return sni_count_add(&a->batch_counts, pipe, more);
 }
 
 static void

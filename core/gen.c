@@ -62,32 +62,18 @@ sni_gen_drop_pipe(sni_actor *a, uint32_t pipe)
 	free(gone);
 }
 
-/* (never 0 or 1, which the map takes for empty slots) */
-static const void *
-pipe_key(uint32_t pipe)
-{
-	return (const void *) (uintptr_t) ((uint64_t) pipe + 2);
-}
-
 /* The generators open for the peer behind pipe. */
 static uint32_t
 peer_streams(const sni_actor *a, uint32_t pipe)
 {
-	return (uint32_t) (uintptr_t) sni_ptrmap_get(
-	    &a->stream_counts, pipe_key(pipe));
+	return sni_count_of(&a->stream_counts, pipe);
 }
 
 /* One more (0 or SYN_ENOMEM) or one less generator for pipe's peer. */
 static int
 count_stream(sni_actor *a, uint32_t pipe, bool more)
 {
-	uint32_t n = peer_streams(a, pipe) + (more ? 1 : 0) - (more ? 0 : 1);
-	if (n == 0) {
-		sni_ptrmap_del(&a->stream_counts, pipe_key(pipe));
-		return 0;
-	}
-	return sni_ptrmap_put(
-	    &a->stream_counts, pipe_key(pipe), (void *) (uintptr_t) n);
+	return sni_count_add(&a->stream_counts, pipe, more);
 }
 
 /* t's stream ends (or never began): its peer has one fewer open. */

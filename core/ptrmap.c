@@ -152,3 +152,33 @@ sni_ptrmap_next(const sni_ptrmap *m, size_t *i)
 	}
 	return NULL;
 }
+
+/* (never 0 or 1, the slots' markers) */
+static const void *
+count_key(uint32_t id)
+{
+	return (const void *) (uintptr_t) ((uint64_t) id + 2);
+}
+
+uint32_t
+sni_count_of(const sni_ptrmap *m, uint32_t id)
+{
+	return (uint32_t) (uintptr_t) sni_ptrmap_get(m, count_key(id));
+}
+
+int
+sni_count_add(sni_ptrmap *m, uint32_t id, bool more)
+{
+	uint32_t n = sni_count_of(m, id);
+	if (!more && n <= 1) {
+		sni_ptrmap_del(m, count_key(id));
+		return 0;
+	}
+	if (n == 0) { /* a new key: the map may have to grow */
+		return sni_ptrmap_put(m, count_key(id), (void *) (uintptr_t) 1);
+	}
+	int    found; /* (it is there: changed in place, nothing can fail) */
+	size_t i   = probe(m, (uintptr_t) count_key(id), &found);
+	m->vals[i] = (void *) (uintptr_t) (more ? n + 1 : n - 1);
+	return 0;
+}

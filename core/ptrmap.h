@@ -6,6 +6,7 @@
 #ifndef SNI_PTRMAP_H
 #define SNI_PTRMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,15 @@ void *sni_ptrmap_del(sni_ptrmap *m, const void *key);
  * meanwhile.
  */
 void *sni_ptrmap_next(const sni_ptrmap *m, size_t *i);
+
+/*
+ * Counts kept in a map by a 32-bit id (a peer's pipe: what it holds open
+ * of some kind): the count of id (0 when none), and one more (0, or
+ * SYN_ENOMEM and nothing counted) or one less (never fails when id had
+ * one).
+ */
+uint32_t sni_count_of(const sni_ptrmap *m, uint32_t id);
+int      sni_count_add(sni_ptrmap *m, uint32_t id, bool more);
 
 /* Frees the map's arrays (not the values). */
 void sni_ptrmap_fini(sni_ptrmap *m);

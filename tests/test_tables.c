@@ -1,7 +1,8 @@
 /*
  * The core's tables, alone: the pointer map that ids from other
  * processes index (a pending callback by its id plus an offset, a stream
- * by its id, a batch by its pipe and id).
+ * by its id, a batch by its pipe and id), and the counts it keeps of
+ * what each peer holds open.
  */
 #include <stdint.h>
 
@@ -45,11 +46,37 @@ START_TEST(marker_keys_are_never_keys)
 }
 END_TEST
 
+/* Counts by id (what each peer holds open): up, down to none, for many
+ * ids at once, with ids 0 and UINT32_MAX among them. */
+START_TEST(counts_by_id)
+{
+	sni_ptrmap m = SNI_PTRMAP_INIT;
+	ck_assert_uint_eq(sni_count_of(&m, 5), 0);
+	for (uint32_t id = 0; id < 200; id++) {
+		for (uint32_t k = 0; k <= id % 7; k++) {
+			ck_assert_int_eq(sni_count_add(&m, id, true), 0);
+		}
+	}
+	ck_assert_int_eq(sni_count_add(&m, UINT32_MAX, true), 0);
+	ck_assert_uint_eq(sni_count_of(&m, UINT32_MAX), 1);
+	for (uint32_t id = 0; id < 200; id++) {
+		ck_assert_uint_eq(sni_count_of(&m, id), id % 7 + 1);
+		for (uint32_t k = 0; k <= id % 7; k++) {
+			ck_assert_int_eq(sni_count_add(&m, id, false), 0);
+		}
+		ck_assert_uint_eq(sni_count_of(&m, id), 0);
+	}
+	ck_assert_uint_eq(m.len, 1); /* only UINT32_MAX's is left */
+	sni_ptrmap_fini(&m);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
 	const th_case cases[] = {
 		TH_CASE("marker_keys", marker_keys_are_never_keys),
+		TH_CASE("counts", counts_by_id),
 	};
 	return TH_SUITE("tables", cases);
 }
