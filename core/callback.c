@@ -26,57 +26,18 @@ typedef struct callback {
 } callback;
 
 /* The callbacks running, for the server's cancels, and how many run for
- * each remote actor (its id + 2 to a counter of its own, so that a
- * count goes down in place), for its POLLs (any thread, under
+ * each remote actor (by its id), for its POLLs (any thread, under
  * running_lock). */
 static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
 static callback       *running;
 static sni_ptrmap      running_count = SNI_PTRMAP_INIT;
-
-static const void *
-count_key(uint32_t remote)
-{
-	return (const void *) ((uintptr_t) remote + 2);
-}
-
-/* Under running_lock: one more runs for remote; SYN_ENOMEM when its
- * first finds no room. */
-static int
-count_up(uint32_t remote)
-{
-	size_t *n = sni_ptrmap_get(&running_count, count_key(remote));
-	if (n != NULL) {
-		(*n)++;
-		return 0;
-	}
-	if ((n = malloc(sizeof(*n))) == NULL) {
-		return SYN_ENOMEM;
-	}
-	*n = 1;
-	if (sni_ptrmap_put(&running_count, count_key(remote), n) != 0) {
-		free(n);
-		return SYN_ENOMEM;
-	}
-	return 0;
-}
-
-/* Under running_lock: one fewer runs for remote (needs no memory). */
-static void
-count_down(uint32_t remote)
-{
-	size_t *n = sni_ptrmap_get(&running_count, count_key(remote));
-	if (n != NULL && --*n == 0) {
-		sni_ptrmap_del(&running_count, count_key(remote));
-		free(n);
-	}
-}
 
 /* Lists c as running; SYN_ENOMEM when its count finds no room. */
 static int
 link_running(callback *c)
 {
 	pthread_mutex_lock(&running_lock);
-	int rc = count_up(c->remote);
+	int rc = sni_count_add(&running_count, c->remote, true);
 	if (rc == 0) {
 		c->prev = NULL;
 		c->next = running;
@@ -101,7 +62,7 @@ unlink_running(callback *c)
 	if (c->next != NULL) {
 		c->next->prev = c->prev;
 	}
-	count_down(c->remote);
+	sni_count_add(&running_count, c->remote, false);
 	pthread_mutex_unlock(&running_lock);
 }
 
@@ -140,8 +101,7 @@ size_t
 sni_callback_running(uint32_t id)
 {
 	pthread_mutex_lock(&running_lock);
-	size_t *n     = sni_ptrmap_get(&running_count, count_key(id));
-	size_t  count = n != NULL ? *n : 0;
+	size_t count = sni_count_of(&running_count, id);
 	pthread_mutex_unlock(&running_lock);
 	return count;
 }
