@@ -42,23 +42,10 @@ batch_key(uint32_t pipe, uint64_t id)
 	    (id & UINT32_MAX));
 }
 
-static uint32_t
-open_batches(const sni_actor *a, uint32_t pipe)
-{
-	return sni_count_of(&a->batch_counts, pipe);
-}
-
-/* pipe's open batches, one more (0 or SYN_ENOMEM) or one less. */
-static int
-count_batch(sni_actor *a, uint32_t pipe, bool more)
-{
-	return sni_count_add(&a->batch_counts, pipe, more);
-}
-
 static void
 batch_free(sni_actor *a, sni_batch *b)
 {
-	count_batch(a, b->pipe, false);
+	sni_count_add(&a->batch_counts, b->pipe, false);
 	if (b->carrier != NULL) { /* a request still waits: it is answered */
 		sni_reply_error(SNI_ORIGIN_DOOR, b->carrier, b->carrier_msg,
 		    b->carrier_call_id, SYN_ECONNRESET, NULL, a->name);
@@ -289,17 +276,19 @@ sni_batch_handle(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 		sni_detail_set(
 		    "batch %llu is open already", (unsigned long long) id);
 		rc = SYN_EPROTO;
-	} else if (rc == 0 && open_batches(a, pipe) >= SNI_PEER_BATCHES_MAX) {
+	} else if (rc == 0 &&
+	    sni_count_of(&a->batch_counts, pipe) >= SNI_PEER_BATCHES_MAX) {
 		sni_detail_set("%d batches of this connection are open already",
 		    SNI_PEER_BATCHES_MAX);
 		rc = SYN_EBUSY; /* (replies it does not fetch stay here) */
 	} else if (rc == 0 && (b = calloc(1, sizeof(*b))) == NULL) {
 		rc = SYN_ENOMEM;
-	} else if (rc == 0 && (rc = count_batch(a, pipe, true)) != 0) {
+	} else if (rc == 0 &&
+	    (rc = sni_count_add(&a->batch_counts, pipe, true)) != 0) {
 		free(b);
 	} else if (rc == 0 &&
 	    (rc = sni_ptrmap_put(&a->batches, batch_key(pipe, id), b)) != 0) {
-		count_batch(a, pipe, false);
+		sni_count_add(&a->batch_counts, pipe, false);
 		free(b);
 	}
 	if (rc != 0) {

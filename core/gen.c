@@ -62,26 +62,12 @@ sni_gen_drop_pipe(sni_actor *a, uint32_t pipe)
 	free(gone);
 }
 
-/* The generators open for the peer behind pipe. */
-static uint32_t
-peer_streams(const sni_actor *a, uint32_t pipe)
-{
-	return sni_count_of(&a->stream_counts, pipe);
-}
-
-/* One more (0 or SYN_ENOMEM) or one less generator for pipe's peer. */
-static int
-count_stream(sni_actor *a, uint32_t pipe, bool more)
-{
-	return sni_count_add(&a->stream_counts, pipe, more);
-}
-
 /* t's stream ends (or never began): its peer has one fewer open. */
 static void
 uncount_stream(sni_task *t)
 {
 	if (t->remote) {
-		count_stream(t->actor, t->gen.pipe, false);
+		sni_count_add(&t->actor->stream_counts, t->gen.pipe, false);
 	}
 }
 
@@ -98,13 +84,14 @@ peer_may_open(sni_task *t)
 		sni_detail_set("the connection closed");
 		return SYN_ECONNRESET;
 	}
-	if (peer_streams(t->actor, t->gen.pipe) >= SNI_PEER_STREAMS_MAX) {
+	if (sni_count_of(&t->actor->stream_counts, t->gen.pipe) >=
+	    SNI_PEER_STREAMS_MAX) {
 		sni_detail_set("%d generators of this connection are open "
 		               "already",
 		    SNI_PEER_STREAMS_MAX);
 		return SYN_EBUSY;
 	}
-	return count_stream(t->actor, t->gen.pipe, true);
+	return sni_count_add(&t->actor->stream_counts, t->gen.pipe, true);
 }
 
 int
