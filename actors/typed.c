@@ -3,6 +3,7 @@
  * calls on refs (actors/invoke.c): refs kept and dropped, and results
  * copied out for their caller.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,38 @@ syn_vptr_free(syn_vptr v)
 		syn_result_fini(r);
 		free(r);
 	}
+}
+
+/* A number read from a result: a failure says what the result is. */
+static int
+number_read(int rc, const syn_value *v, const char *wanted)
+{
+	char text[96];
+	if (rc == 0) {
+		return 0;
+	}
+	snprintf(text, sizeof(text), "the result is %s, %s %s",
+	    v != NULL ? syn_type_name(v->type) : "missing",
+	    rc == SYN_ERANGE ? "out of range of" : "expected", wanted);
+	return sni_error_set(rc, text, "");
+}
+
+int
+syn_typed_take_int(const syn_value *v, int64_t *out)
+{
+	return number_read(syn_value_get_int(v, out), v, "int");
+}
+
+int
+syn_typed_take_double(const syn_value *v, double *out)
+{
+	return number_read(syn_value_get_double(v, out), v, "double");
+}
+
+int
+syn_typed_take_bool(const syn_value *v, bool *out)
+{
+	return number_read(syn_value_get_bool(v, out), v, "bool");
 }
 
 int

@@ -417,6 +417,30 @@ START_TEST(typed_and_dynamic_meet)
 }
 END_TEST
 
+/* not_a_number(x): a dynamic function under a typed name, returning a
+ * string where the typed caller expects an int. */
+static int
+not_a_number(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t, (void) args, (void) nargs;
+	*ret = syn_str("seven");
+	return 0;
+}
+
+/* A number result of the wrong type fails with SYN_EBADTYPE and says so
+ * (the last error was left from whatever failed before). */
+START_TEST(wrong_number_result_says_so)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "calc_square", not_a_number, NULL);
+	ck_assert_syn_rc(syn_call(s, "nope", NULL, 0, NULL), SYN_ENOENT);
+	int64_t i;
+	ck_assert_syn_rc(calc_square(s, 3, &i), SYN_EBADTYPE);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "str"));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -425,6 +449,7 @@ suite(void)
 		TH_CASE("async_forms", typed_async_forms),
 		TH_CASE("class", typed_class),
 		TH_CASE("dynamic", typed_and_dynamic_meet),
+		TH_CASE("wrong_number", wrong_number_result_says_so),
 	};
 	return TH_SUITE("typed", cases);
 }

@@ -142,12 +142,16 @@ SYN_API void *syn_ref_dup(const void *ref);
 
 /*
  * A typed call's result v, copied out for its caller (the generated code
- * calls these): a string or bytes into malloc'd memory (syn_typed_free),
- * a value into a copy holding its proxies (syn_vptr_free), a proxy into
- * a reference of the caller's own (nil gives NULL). 0, or SYN_EBADTYPE
- * (v is of another type), SYN_ENOMEM, with syn_last_error() set. Any
- * thread.
+ * calls these): a number as syn_value_get_int() and the like read it, a
+ * string or bytes into malloc'd memory (syn_typed_free), a value into a
+ * copy holding its proxies (syn_vptr_free), a proxy into a reference of
+ * the caller's own (nil gives NULL). 0, or SYN_EBADTYPE (v is of another
+ * type), SYN_ERANGE (a number that does not fit), SYN_ENOMEM, with
+ * syn_last_error() set. Any thread.
  */
+SYN_API int syn_typed_take_int(const syn_value *v, int64_t *out);
+SYN_API int syn_typed_take_double(const syn_value *v, double *out);
+SYN_API int syn_typed_take_bool(const syn_value *v, bool *out);
 SYN_API int syn_typed_take_cstr(const syn_value *v, syn_cstr *out);
 SYN_API int syn_typed_take_buf(const syn_value *v, syn_buf *out);
 SYN_API int syn_typed_take_vptr(const syn_value *v, syn_vptr *out);
@@ -242,9 +246,9 @@ sni_t_get_ref(const syn_value *v, void *out)
 /* Takes a result (caller side: owned copies). */
 #define SYN_TAKE_VALUE_(v, p) \
 	_Generic((p), int64_t *                                 \
-	         : syn_value_get_int, double *                  \
-	         : syn_value_get_double, bool *                 \
-	         : syn_value_get_bool, syn_cstr *               \
+	         : syn_typed_take_int, double *                 \
+	         : syn_typed_take_double, bool *                \
+	         : syn_typed_take_bool, syn_cstr *              \
 	         : syn_typed_take_cstr, syn_buf *               \
 	         : syn_typed_take_buf, syn_vptr *               \
 	         : syn_typed_take_vptr, default                 \

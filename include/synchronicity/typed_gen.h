@@ -14,6 +14,14 @@
 
 #define SNI_UNPAREN(...) __VA_ARGS__
 
+/* The helpers a declaration makes that a file need not use (clang warns
+ * about an unused static inline function of the file itself). */
+#if defined(__GNUC__) || defined(__clang__)
+#define SNI_MAYBE_UNUSED __attribute__((unused))
+#else
+#define SNI_MAYBE_UNUSED
+#endif
+
 /* L(the five macros of a set, C): the set expanded before L counts. */
 #define SNI_APPLY(L, ...) L(__VA_ARGS__)
 
@@ -107,7 +115,8 @@
 	int  C##_##name##_next_get(C##_##name##_next_t *f_, R *item_);                             \
 	void C##_##name##_next_free(C##_##name##_next_t *f_);                                      \
 	int  C##_##name##_impl(SNI_IMPL_FIRST_##X(C) SNI_UNPAREN P);                               \
-	static inline int C##_##name##_yield(syn_task *t_, R item_)                                \
+	SNI_MAYBE_UNUSED static inline int C##_##name##_yield(                                     \
+	    syn_task *t_, R item_)                                                                 \
 	{                                                                                          \
 		syn_value v_ = SYN_TO_VALUE_(item_);                                               \
 		return syn_yield(t_, &v_, NULL);                                                   \
@@ -245,16 +254,17 @@
 	SNI_GLUE_##K(X, C, name, R, n, D, RD, N)
 
 /* Checks and reads the arguments into the declared variables. */
-#define SNI_GLUE_READ(C, name, n, D, RD)                         \
-	static const char name_[] = #C "_" #name;                \
-	int               rc_     = 0;                           \
-	(void) rc_;                                              \
-	D;                                                       \
-	if (nargs_ != n) {                                       \
-		return syn_raise(t_, SYN_EINVAL,                 \
-		    "%s takes %d argument%s, got %zu", name_, n, \
-		    n == 1 ? "" : "s", nargs_);                  \
-	}                                                        \
+#define SNI_GLUE_READ(C, name, n, D, RD)                            \
+	static const char name_[] = #C "_" #name;                   \
+	int               rc_     = 0;                              \
+	(void) rc_;                                                 \
+	(void) args_; /* (an entry with no arguments reads none) */ \
+	D;                                                          \
+	if (nargs_ != n) {                                          \
+		return syn_raise(t_, SYN_EINVAL,                    \
+		    "%s takes %d argument%s, got %zu", name_, n,    \
+		    n == 1 ? "" : "s", nargs_);                     \
+	}                                                           \
 	RD
 
 #define SNI_GLUE_FUNC(X, C, name, R, n, D, RD, N)                          \
@@ -382,26 +392,26 @@
  * Declares class C (instance type C##_state, defined by the user before)
  * with interface L (in a header).
  */
-#define SYN_CLASS_DECLARE(C, L)                                        \
-	typedef struct C##_ref_ *C##_ref;                              \
-	static inline void       C##_release(C##_ref r_)               \
-	{                                                              \
-		syn_ref_release(r_);                                   \
-	}                                                              \
-	static inline C##_ref C##_ref_dup(C##_ref r_)                  \
-	{                                                              \
-		return (C##_ref) syn_ref_dup(r_);                      \
-	}                                                              \
-	static inline syn_proxy *C##_proxy(C##_ref r_)                 \
-	{                                                              \
-		return ((uintptr_t) r_ & 1) ? NULL : (syn_proxy *) r_; \
-	}                                                              \
-	static inline C##_ref C##_self(C##_state *self_)               \
-	{                                                              \
-		return (C##_ref)((uintptr_t) self_ | 1);               \
-	}                                                              \
-	SNI_APPLY(L, SNI_SET(DECL, M), C)                              \
-	void C##_fini_impl(C##_state *self_);                          \
+#define SYN_CLASS_DECLARE(C, L)                                           \
+	typedef struct C##_ref_            *C##_ref;                      \
+	SNI_MAYBE_UNUSED static inline void C##_release(C##_ref r_)       \
+	{                                                                 \
+		syn_ref_release(r_);                                      \
+	}                                                                 \
+	SNI_MAYBE_UNUSED static inline C##_ref C##_ref_dup(C##_ref r_)    \
+	{                                                                 \
+		return (C##_ref) syn_ref_dup(r_);                         \
+	}                                                                 \
+	SNI_MAYBE_UNUSED static inline syn_proxy *C##_proxy(C##_ref r_)   \
+	{                                                                 \
+		return ((uintptr_t) r_ & 1) ? NULL : (syn_proxy *) r_;    \
+	}                                                                 \
+	SNI_MAYBE_UNUSED static inline C##_ref C##_self(C##_state *self_) \
+	{                                                                 \
+		return (C##_ref)((uintptr_t) self_ | 1);                  \
+	}                                                                 \
+	SNI_APPLY(L, SNI_SET(DECL, M), C)                                 \
+	void C##_fini_impl(C##_state *self_);                             \
 	int  C##_register(syn_synchronizer s_);
 
 /* Defines class C (in one .c file, after the declarations). */
