@@ -53,7 +53,10 @@
  * the implementation
  * calc_count_impl(t, n) hands out items with calc_count_yield(t, item).
  * Plus int calc_register(syn_synchronizer s), registering every entry
- * (as functions named "calc_square", ...).
+ * (as functions named "calc_square", ...) in order, as syn_register()
+ * does; it stops at the first failure (SYN_EEXIST for a name taken),
+ * and the entries before it stay registered (call it once, on a
+ * synchronizer that has none of these names).
  * In one .c file: SYN_FUNCTIONS_DEFINE(calc, CALC) defines them all.
  *
  * Classes: SYN_CLASS_DECLARE(db, DB) and, in one .c file,
