@@ -242,14 +242,25 @@ syn_iter_open(syn_synchronizer s, const char *name, const syn_value *args,
 
 /* ---- requests --------------------------------------------------------- */
 
+/* The iterator whose pending request this thread is cancelling, under its
+ * lock: a cancel can end the request at once on this very thread (one
+ * to another process that was not sent yet), and its hook must not take
+ * the lock again. */
+static _Thread_local syn_iter *cancelling;
+
 /* The request's hook: runs once it is answered, before it reads done. */
 static void
 request_done(void *arg, int rc)
 {
-	syn_iter *it = arg;
-	sni_spin_lock(&it->lock);
+	syn_iter *it   = arg;
+	bool      held = cancelling == it; /* (see cancel_pending) */
+	if (!held) {
+		sni_spin_lock(&it->lock);
+	}
 	it->pending = NULL;
-	sni_spin_unlock(&it->lock);
+	if (!held) {
+		sni_spin_unlock(&it->lock);
+	}
 	uint32_t state = rc == 0 ? ITER_IDLE
 	    : rc == SYN_EEND     ? ITER_ENDED
 	                         : ITER_FAILED;
@@ -661,7 +672,9 @@ cancel_pending(syn_iter *it)
 {
 	sni_spin_lock(&it->lock);
 	if (it->pending != NULL) { /* not answered: alive */
+		cancelling = it;
 		syn_future_cancel(it->pending);
+		cancelling = NULL;
 	}
 	sni_spin_unlock(&it->lock);
 }

@@ -606,6 +606,39 @@ check_reply(sni_remote *r, nng_msg *msg)
 }
 
 /*
+ * The code a checked reply completes its future with, as a reply of this
+ * process's own actors does: SYN_EEND for an END, the error's code for an
+ * ERROR (whoever reads only the code, such as an iterator's request,
+ * learns the stream ended or failed), else 0.
+ */
+static int
+reply_code(nng_msg *msg)
+{
+	const void *body = nng_msg_body(msg);
+	size_t      len  = nng_msg_len(msg);
+	int         kind = sni_msg_kind(body, len);
+	if (kind == SNI_MSG_END) {
+		return SYN_EEND;
+	}
+	if (kind != SNI_MSG_ERROR) {
+		return 0;
+	}
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, false, false,
+		false };
+	uint64_t                id;
+	int                     code = 0;
+	syn_value               v;
+	const syn_error        *err;
+	void                   *mem = NULL;
+	if (sni_msg_decode_reply(body, len, &lim, &id, &code, &v, &err, &mem) !=
+	    0) {
+		code = SYN_EPROTO; /* (checked already: not to happen) */
+	}
+	free(mem);
+	return code;
+}
+
+/*
  * A reply nobody waits for any more (its call ended here first: cancelled
  * at once, or its cancel's answer came too late): the references its
  * objects carry go back to the server, which counts them lent to this
@@ -794,7 +827,7 @@ batch_reply(sni_remote *r, rbatch *b, const void *inner, size_t len)
 		nng_msg_free(m);
 		m = NULL;
 	}
-	finish(r, f, rc, m);
+	finish(r, f, m != NULL ? reply_code(m) : rc, m);
 }
 
 /*
@@ -954,7 +987,7 @@ recv_done(void *arg)
 		nng_msg_free(msg);
 		msg = NULL;
 	}
-	finish(r, f, rc, msg);
+	finish(r, f, msg != NULL ? reply_code(msg) : rc, msg);
 }
 
 /* ---- posting -------------------------------------------------------------

@@ -175,6 +175,11 @@ every_form_on(const server *sv, const syn_connect_config *cfg)
 		}
 		ck_assert_int_eq(rc, SYN_EEND);
 		ck_assert_int_eq(expect, 100);
+		/* ended: so it stays, without asking the server again */
+		ck_assert_syn_rc(syn_iter_next(it, &res), SYN_EEND);
+		syn_future *f;
+		ck_assert_syn_rc(syn_iter_next_future(it, NULL, &f),
+		    window == 0 ? SYN_EEND : SYN_ENOTSUP);
 		syn_iter_close(it);
 	}
 	/* closed early: the server's generator ends */
@@ -2087,6 +2092,46 @@ START_TEST(open_streams_bounded)
 }
 END_TEST
 
+/*
+ * An iterator closed while its request still waits to be sent (a NEXT
+ * that lends a proxy goes after the POLL the lending queues): the cancel
+ * ends the request at once, on the closing thread, and close returns
+ * (it took the iterator's lock twice and spun for ever).
+ */
+START_TEST(close_with_request_unsent)
+{
+	atomic_store(&local_finis, 0);
+	syn_synchronizer s = th_new();
+	syn_func_def d = { "count", SYN_KIND_GENERATOR, th_count_gen, NULL };
+	ck_assert_syn_ok(syn_register(s, &d));
+	static const char *const exports[] = { "count", NULL };
+	char                     url[128];
+	serve_tcp(s, exports, url);
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	syn_value  n   = syn_int(100);
+	syn_result res = SYN_RESULT_INIT;
+	syn_iter  *it;
+	ck_assert_syn_ok(syn_iter_open(r, "count", &n, 1, NULL, &it));
+	ck_assert_syn_ok(syn_iter_next(it, &res));
+	syn_result_fini(&res);
+	syn_synchronizer here = local_sync();
+	syn_proxy       *p;
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	syn_value   v = syn_proxy_value(p);
+	syn_future *f;
+	ck_assert_syn_ok(syn_iter_next_future(it, &v, &f));
+	syn_proxy_release(p);
+	double t0 = th_now_ms();
+	ck_assert_syn_ok(syn_iter_close(it));
+	ck_assert_msg(th_now_ms() - t0 < 5000, "close took long");
+	syn_future_free(f);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Calls that lent an object and were cancelled while their batch waited
  * to start give the object back (the server takes the references and
  * returns them, as for a call refused): it goes once this process lets
@@ -2569,6 +2614,7 @@ suite(void)
 		TH_CASE("late_answer_gives_back", late_answer_gives_back),
 		TH_CASE("exports_by_resolved_name", exports_by_resolved_name),
 		TH_CASE("open_streams_bounded", open_streams_bounded),
+		TH_CASE("close_with_request_unsent", close_with_request_unsent),
 		TH_CASE("callback_cancel", callback_cancel_crosses),
 		TH_CASE("own_proxy_goes_out", own_proxy_goes_out),
 	};
