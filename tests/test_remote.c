@@ -2044,6 +2044,19 @@ START_TEST(exports_by_resolved_name)
 }
 END_TEST
 
+/* A server of the count generator (th_count_gen) on tcp; its address in
+ * url (128 bytes). */
+static syn_synchronizer
+count_server(char *url)
+{
+	syn_synchronizer s = th_new();
+	syn_func_def d = { "count", SYN_KIND_GENERATOR, th_count_gen, NULL };
+	ck_assert_syn_ok(syn_register(s, &d));
+	static const char *const exports[] = { "count", NULL };
+	serve_tcp(s, exports, url);
+	return s;
+}
+
 /*
  * One connection keeps at most SNI_PEER_STREAMS_MAX generators open (each
  * holds a suspended task there): the next OPEN is refused with SYN_EBUSY,
@@ -2052,12 +2065,8 @@ END_TEST
 START_TEST(open_streams_bounded)
 {
 	enum { MAX = SNI_PEER_STREAMS_MAX };
-	syn_synchronizer s = th_new();
-	syn_func_def d = { "count", SYN_KIND_GENERATOR, th_count_gen, NULL };
-	ck_assert_syn_ok(syn_register(s, &d));
-	static const char *const exports[] = { "count", NULL };
-	char                     url[128];
-	serve_tcp(s, exports, url);
+	char             url[128];
+	syn_synchronizer s = count_server(url);
 	syn_synchronizer r, other;
 	ck_assert_syn_ok(syn_connect(url, NULL, &r));
 	ck_assert_syn_ok(syn_connect(url, NULL, &other));
@@ -2100,13 +2109,8 @@ END_TEST
  */
 START_TEST(close_with_request_unsent)
 {
-	atomic_store(&local_finis, 0);
-	syn_synchronizer s = th_new();
-	syn_func_def d = { "count", SYN_KIND_GENERATOR, th_count_gen, NULL };
-	ck_assert_syn_ok(syn_register(s, &d));
-	static const char *const exports[] = { "count", NULL };
-	char                     url[128];
-	serve_tcp(s, exports, url);
+	char             url[128];
+	syn_synchronizer s = count_server(url);
 	syn_synchronizer r;
 	ck_assert_syn_ok(syn_connect(url, NULL, &r));
 	syn_value  n   = syn_int(100);
