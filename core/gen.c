@@ -127,12 +127,11 @@ sni_gen_register(sni_task *t, uint64_t stream, uint32_t window)
 }
 
 /* The room an ITEMS message keeps for its head and final status: a
- * quarter of what its consumer takes, at most ITEMS_ROOM. */
+ * quarter of max, what its consumer takes, at most ITEMS_ROOM. */
 static size_t
-items_room(const sni_task *t)
+items_room(size_t max)
 {
-	size_t room = sni_task_limits(t).max_size / 4;
-	return room < ITEMS_ROOM ? room : ITEMS_ROOM;
+	return max / 4 < ITEMS_ROOM ? max / 4 : ITEMS_ROOM;
 }
 
 /* Sends the batch to the pending request, with status (0: more to come,
@@ -148,11 +147,12 @@ send_batch(sni_task *t, int status)
 		msg = sni_task_error_text(t, status, where, sizeof(where));
 	}
 	/* (the status's texts fit in a quarter of the room each) */
-	size_t fit                      = items_room(t) / 4;
-	char  *cut                      = NULL;
+	size_t fit  = items_room(sni_task_limits(t).max_size) / 4;
+	size_t keep = msg != NULL ? sni_text_fit(msg, fit) : 0;
+	char  *cut  = NULL;
 	where[sni_text_fit(where, fit)] = '\0';
-	if (msg != NULL && sni_text_fit(msg, fit) < strlen(msg) &&
-	    (cut = strndup(msg, sni_text_fit(msg, fit))) != NULL) {
+	if (msg != NULL && msg[keep] != '\0' &&
+	    (cut = strndup(msg, keep)) != NULL) {
 		msg = cut;
 	}
 	sni_wbuf w;
@@ -413,7 +413,7 @@ static size_t
 batch_cap(const sni_task *t)
 {
 	size_t max = sni_task_limits(t).max_size;
-	max -= items_room(t);
+	max -= items_room(max);
 	return max < BATCH_BYTES ? max : BATCH_BYTES;
 }
 

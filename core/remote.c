@@ -656,21 +656,9 @@ drop_reply(sni_remote *r, nng_msg *msg)
 /* Whether msg is an error answer saying SYN_EBUSY (every place for a
  * waiting POLL at the server is taken: asking again later may do). */
 static bool
-refused_busy(sni_remote *r, nng_msg *msg)
+refused_busy(nng_msg *msg)
 {
-	uint64_t         id;
-	int              code = 0;
-	syn_value        v;
-	const syn_error *err;
-	void            *mem = NULL;
-	if (sni_msg_kind(nng_msg_body(msg), nng_msg_len(msg)) !=
-	        SNI_MSG_ERROR ||
-	    sni_msg_decode_reply(nng_msg_body(msg), nng_msg_len(msg),
-	        &r->limits, &id, &code, &v, &err, &mem) != 0) {
-		code = 0;
-	}
-	free(mem);
-	return code == SYN_EBUSY;
+	return reply_code(msg) == SYN_EBUSY;
 }
 
 /* Under lock: a POLL refused as busy goes again after a wait, doubled
@@ -716,7 +704,7 @@ poll_again(void *arg)
 static void
 repoll(sni_remote *r, nng_msg *msg)
 {
-	bool     busy  = refused_busy(r, msg);
+	bool     busy  = refused_busy(msg);
 	bool     again = sni_callback_run(r->self_id, &r->limits, msg);
 	nng_msg *send  = NULL;
 	bool     full =
