@@ -226,7 +226,7 @@ cancel_arrived(sni_actor *a, syn_future *f)
 }
 
 static void start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes,
-    size_t len, int origin, void *origin_ptr, const sni_limits *lim);
+    size_t len, int origin, void *origin_ptr, const sni_limits *lim, bool here);
 
 /* The kind of the message in bytes, unchecked (the decoders check it);
  * 0 when too short to say. */
@@ -245,8 +245,8 @@ dispatch_inline(sni_actor *a, syn_future *f)
 		sni_gen_next(
 		    a, NULL, f->inl, f->ilen, SNI_ORIGIN_FUTURE, f, &a->limits);
 	} else { /* anything else is refused there as malformed */
-		start_call(
-		    a, NULL, f->inl, f->ilen, SNI_ORIGIN_FUTURE, f, &a->limits);
+		start_call(a, NULL, f->inl, f->ilen, SNI_ORIGIN_FUTURE, f,
+		    &a->limits, true);
 	}
 }
 
@@ -315,23 +315,26 @@ handle(sni_actor *a, sni_node *n)
 }
 
 /* Handles everything on the mailbox; true when there was anything. */
+/* Handles everything on the mailbox; true when there was anything. What
+ * is taken waits in a->pending: a call that suspends on the loop's stack
+ * moves the loop to another, which goes on from there. */
 static bool
 drain(sni_actor *a)
 {
-	sni_node *n = sni_mpsc_take(&a->mbox);
-	if (n == NULL) {
+	if (a->pending == NULL &&
+	    (a->pending = sni_mpsc_take(&a->mbox)) == NULL) {
 		return false;
 	}
-	while (n != NULL) {
-		sni_node *next = n->next; /* handling may recycle n */
-		if (next != NULL) {
-			__builtin_prefetch(next); /* its line, while n runs */
+	sni_node *n;
+	while ((n = a->pending) != NULL) {
+		a->pending = n->next; /* handling may recycle n */
+		if (a->pending != NULL) {
+			__builtin_prefetch(a->pending); /* while n runs */
 		}
 		/* (counted first: whoever a handling answers finds the
 		 * message out of the mailbox) */
 		sni_stat_add(a->stats.handled, 1);
 		handle(a, n);
-		n = next;
 	}
 	return true;
 }
@@ -443,6 +446,33 @@ open_door(sni_actor *a)
 	return rc;
 }
 
+SNI_NO_TSAN void
+sni_actor_loop_entry(void *arg)
+{
+	sni_actor *a = arg;
+	a->current   = NULL;
+	loop(a);
+	sni_ctx_exit(a->sched, &a->thread_ctx, NULL);
+}
+
+/* Runs the loop on a pooled stack (see sni_task_start), or on the
+ * thread's own when none can be had or stacks are small: the loop's work
+ * (the door, errors, nng) takes more room than a small task's stack. */
+static void
+run_loop(sni_actor *a)
+{
+	if (a->stacks.size < SNI_LOOP_STACK_MIN || !sni_task_spare_ready(a)) {
+		loop(a);
+		return;
+	}
+	a->sched_stack = a->spare;
+	a->spare       = NULL;
+	a->sched       = &a->sched_stack->ctx;
+	sni_ctx_switch(&a->thread_ctx, a->sched, a);
+	a->sched = &a->thread_ctx;
+	sni_task_loop_stacks_back(a);
+}
+
 static void *
 actor_main(void *arg)
 {
@@ -451,7 +481,8 @@ actor_main(void *arg)
 	self                 = a;
 	memcpy(tname, a->name, sizeof(tname) - 1);
 	pthread_setname_np(pthread_self(), tname);
-	sni_ctx_init_thread(&a->sched);
+	sni_ctx_init_thread(&a->thread_ctx);
+	a->sched = &a->thread_ctx;
 	if (a->url != NULL) {
 		int rc = open_door(a);
 		if (rc != 0) {
@@ -460,7 +491,7 @@ actor_main(void *arg)
 		}
 	}
 	signal_started(a, 0);
-	loop(a);
+	run_loop(a);
 	shutdown_actor(a);
 	self = NULL;
 	return NULL;
@@ -951,7 +982,7 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		return;
 	default:
 		start_call(a, msg, nng_msg_body(msg), nng_msg_len(msg), origin,
-		    origin_ptr, lim);
+		    origin_ptr, lim, false);
 		return;
 	}
 }
@@ -959,11 +990,12 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 /*
  * A CALL or an OPEN, in bytes (inside msg, or inline in the future when
  * msg is NULL): decoded, admitted, started as a task, or answered with
- * an error. Takes msg.
+ * an error. Takes msg. here: called by the loop with nothing to do after
+ * (see sni_task_start).
  */
 static void
 start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
-    int origin, void *origin_ptr, const sni_limits *lim)
+    int origin, void *origin_ptr, const sni_limits *lim, bool here)
 {
 	sni_call_view v;
 	sni_callable  c;
@@ -987,8 +1019,8 @@ start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 	const char *detail = NULL, *where = a->name;
 	rc = admit(a, &v, origin, origin_ptr, stream, &c, &detail);
 	if (rc == 0 &&
-	    (rc = sni_task_start(
-	         a, &c, &v, origin, origin_ptr, msg, stream, window)) != 0) {
+	    (rc = sni_task_start(a, &c, &v, origin, origin_ptr, msg, stream,
+	         window, here)) != 0) {
 		where = c.name;
 	}
 	if (rc != 0) {

@@ -104,9 +104,16 @@ struct sni_actor {
 	void                *ops_arg;
 	pthread_t            thread;
 
-	/* The actor thread's own state. */
-	sni_ctx           sched;   /* the loop's context */
-	sni_task         *current; /* the task running now */
+	/* The actor thread's own state. The loop runs on a pooled stack
+	 * (sched_stack) and starts a plain call right there, on its own
+	 * frames; if that call suspends, the stack becomes the call's and
+	 * the loop goes on on the spare stack (see sni_task_start). */
+	sni_ctx           thread_ctx;  /* the thread's own stack */
+	sni_ctx          *sched;       /* the loop's context, on sched_stack */
+	sni_stack        *sched_stack; /* NULL: the loop is on the thread's */
+	sni_stack        *spare;       /* made ready for the loop to go on */
+	sni_node         *pending;     /* taken from the mailbox, not handled */
+	sni_task         *current;     /* the task running now */
 	sni_stack_pool    stacks;
 	sni_timer_heap    timers;
 	sni_task         *tasks; /* every live task */
@@ -158,6 +165,11 @@ struct sni_actor {
 	atomic_store_explicit(&(x),                                            \
 	    atomic_load_explicit(&(x), memory_order_relaxed) + (uint64_t) (n), \
 	    memory_order_relaxed)
+
+/* The loop, as the entry of a context on a pooled stack (arg: the
+ * actor); when the loop ends it switches to the thread's own stack. Never
+ * returns. */
+void sni_actor_loop_entry(void *arg);
 
 /* Reads a's counts into *out. Any thread, while a is pinned. */
 void sni_actor_stats(sni_actor *a, syn_stats *out);

@@ -21,19 +21,31 @@ static atomic_int guard_kind;
 static size_t
 page_size(void)
 {
-	static size_t ps;
-	if (ps == 0) {
-		ps = (size_t) sysconf(_SC_PAGESIZE);
+	static atomic_size_t ps; /* (any thread making a pool asks) */
+	size_t n = atomic_load_explicit(&ps, memory_order_relaxed);
+	if (n == 0) {
+		n = (size_t) sysconf(_SC_PAGESIZE);
+		atomic_store_explicit(&ps, n, memory_order_relaxed);
 	}
-	return ps;
+	return n;
+}
+
+/* The guard's size: a frame smaller than this that runs past the end of
+ * its stack faults on the guard instead of writing into the next stack
+ * down (a page would stop only frames of less than a page). */
+static size_t
+guard_size(void)
+{
+	size_t ps = page_size();
+	return SNI_STACK_GUARD > ps ? SNI_STACK_GUARD / ps * ps : ps;
 }
 
 static int
-install_guard(void *page)
+install_guard(void *lo)
 {
 	int kind = atomic_load(&guard_kind);
 	if (kind != 2) {
-		if (madvise(page, page_size(), MADV_GUARD_INSTALL) == 0) {
+		if (madvise(lo, guard_size(), MADV_GUARD_INSTALL) == 0) {
 			atomic_store(&guard_kind, 1);
 			return 0;
 		}
@@ -42,7 +54,7 @@ install_guard(void *page)
 		}
 		atomic_store(&guard_kind, 2);
 	}
-	if (mprotect(page, page_size(), PROT_NONE) != 0) {
+	if (mprotect(lo, guard_size(), PROT_NONE) != 0) {
 		return SYN_ESYSERR | errno;
 	}
 	return 0;
@@ -82,10 +94,10 @@ sni_stack_pool_init(sni_stack_pool *p, size_t size)
 static int
 stack_map(sni_stack_pool *p, sni_stack **sp)
 {
-	size_t ps   = page_size();
-	size_t size = p->size + ps;
-	void  *map  = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	size_t guard = guard_size();
+	size_t size  = p->size + guard;
+	void  *map   = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (map == MAP_FAILED) {
 		return errno == ENOMEM ? SYN_ENOMEM : (SYN_ESYSERR | errno);
 	}
@@ -98,7 +110,7 @@ stack_map(sni_stack_pool *p, sni_stack **sp)
 	s->next        = NULL;
 	s->map         = map;
 	s->map_size    = size;
-	s->lo          = (char *) map + ps;
+	s->lo          = (char *) map + guard;
 	s->valgrind_id = (unsigned) STACK_REGISTER(s->lo, (char *) map + size);
 	sni_ctx_fiber_create(&s->ctx);
 	*sp = s;
@@ -110,6 +122,9 @@ stack_unmap(sni_stack *s)
 {
 	sni_ctx_fiber_destroy(&s->ctx);
 	STACK_DEREGISTER(s->valgrind_id);
+	/* (frames never left keep AddressSanitizer's marks on the stack,
+	 * which would stay on whatever is mapped there next) */
+	sni_ctx_unpoison(s->lo, (size_t) ((char *) s - (char *) s->lo));
 	munmap(s->map, s->map_size);
 }
 

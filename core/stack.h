@@ -38,6 +38,14 @@ typedef struct sni_stack_pool {
 #define SNI_STACKS_WARM 16
 #define SNI_STACKS_POOLED 64
 
+/* The guard below each stack (a whole number of pages): no memory and,
+ * with MADV_GUARD_INSTALL, no mapping of its own; address space only. */
+#define SNI_STACK_GUARD (64 * 1024)
+
+/* Below this stack size the loop keeps the thread's own stack (and every
+ * task gets a stack of its own). */
+#define SNI_LOOP_STACK_MIN (64 * 1024)
+
 /* Prepares an empty pool of stacks of size usable bytes (page-rounded). */
 void sni_stack_pool_init(sni_stack_pool *p, size_t size);
 

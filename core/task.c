@@ -3,6 +3,7 @@
  * tasks, and the await points that need nothing but the loop (sleeping,
  * awaiting futures).
  */
+#include <alloca.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,12 +63,11 @@ note_latency(sni_actor *a, uint64_t ns)
 	    1);
 }
 
+/* After a run of t that began at t0 (0: not measured): the loop's
+ * bookkeeping; an ended task leaves the live ones. */
 static void
-run(sni_actor *a, sni_task *t)
+after_run(sni_actor *a, sni_task *t, uint64_t t0)
 {
-	uint64_t t0 = a->slow_ns != 0 ? sni_now_ns() : 0;
-	a->current  = t;
-	sni_ctx_switch(&a->sched, &t->stack->ctx, t);
 	a->current = NULL;
 	if (t0 != 0) {
 		note_run(a, t, sni_now_ns() - t0);
@@ -87,7 +87,31 @@ run(sni_actor *a, sni_task *t)
 		t->next->prev = t->prev;
 	}
 	a->ntasks--;
-	sni_stack_put(&a->stacks, t->stack);
+}
+
+/* A stack some of whose frames were never left (a task that began on
+ * the loop's stack, the loop's own): ThreadSanitizer forgets them. */
+static void
+forget_frames(sni_stack *s)
+{
+	sni_ctx_fiber_destroy(&s->ctx);
+	sni_ctx_fiber_create(&s->ctx);
+}
+
+static void
+run(sni_actor *a, sni_task *t)
+{
+	uint64_t t0 = a->slow_ns != 0 ? sni_now_ns() : 0;
+	a->current  = t;
+	sni_ctx_switch(a->sched, &t->stack->ctx, t);
+	after_run(a, t, t0);
+	if (t->done) {
+		sni_stack *s = t->stack; /* (t lives on it) */
+		if (t->here) {
+			forget_frames(s);
+		}
+		sni_stack_put(&a->stacks, s);
+	}
 }
 
 static void
@@ -256,11 +280,10 @@ sni_task_value_out(sni_task *t, const syn_value *v)
 	                              : 0;
 }
 
-/* Never returns: its last act is the switch out (see SNI_NO_TSAN). */
-SNI_NO_TSAN static void
-task_entry(void *arg)
+/* Runs t's call to its end, reply sent and memory freed. */
+static void
+task_body(sni_task *t)
 {
-	sni_task  *t  = arg;
 	int        rc = run_call(t);
 	sni_actor *a  = t->actor;
 	/* Counted ended before the reply leaves: whoever has the reply
@@ -279,7 +302,15 @@ task_entry(void *arg)
 	}
 	free_task_memory(t);
 	t->done = true;
-	sni_ctx_exit(&t->stack->ctx, &t->actor->sched, t);
+}
+
+/* Never returns: its last act is the switch out (see SNI_NO_TSAN). */
+SNI_NO_TSAN static void
+task_entry(void *arg)
+{
+	sni_task *t = arg;
+	task_body(t);
+	sni_ctx_exit(&t->stack->ctx, t->actor->sched, t);
 }
 
 /* ---- starting --------------------------------------------------------- */
@@ -342,11 +373,116 @@ link_task(sni_actor *a, sni_task *t)
 	}
 }
 
+/* Where t's reply goes, and what it answers. */
+static void
+set_origin(sni_task *t, const sni_call_view *v, int origin, void *origin_ptr,
+    nng_msg *msg)
+{
+	t->origin     = (uint8_t) origin;
+	t->origin_ptr = origin_ptr;
+	t->remote     = v->remote;
+	t->gen.pipe   = v->pipe;
+	t->allow_ptr  = origin == SNI_ORIGIN_FUTURE;
+	t->call_id    = v->call_id;
+	t->msg        = msg;
+	if (origin == SNI_ORIGIN_FUTURE) {
+		((syn_future *) origin_ptr)->task = t;
+	}
+}
+
+bool
+sni_task_spare_ready(sni_actor *a)
+{
+	sni_stack *s;
+	if (a->spare != NULL) {
+		return true;
+	}
+	if (sni_stack_get(&a->stacks, &s) != 0) {
+		return false;
+	}
+	size_t size = (size_t) ((char *) s - (char *) s->lo);
+	sni_ctx_unpoison(s->lo, size);
+	if (sni_ctx_make(&s->ctx, s->lo,
+	        (size_t) ((char *) align_down(s, 16) - (char *) s->lo),
+	        sni_actor_loop_entry) != 0) {
+		sni_stack_put(&a->stacks, s);
+		return false;
+	}
+	a->spare = s;
+	return true;
+}
+
+void
+sni_task_loop_stacks_back(sni_actor *a)
+{
+	if (a->sched_stack != NULL) {
+		forget_frames(a->sched_stack);
+		sni_stack_put(&a->stacks, a->sched_stack);
+		a->sched_stack = NULL;
+	}
+	if (a->spare != NULL) {
+		sni_stack_put(&a->stacks, a->spare);
+		a->spare = NULL;
+	}
+}
+
+/*
+ * t, started on the loop's stack, suspends: the stack becomes t's, with
+ * the loop's frames below t's, and the loop goes on from its top on the
+ * spare stack. Returns once t is resumed.
+ */
+static void
+take_loop_stack(sni_task *t)
+{
+	sni_actor *a   = t->actor;
+	sni_stack *own = a->sched_stack;
+	sni_stack *n   = a->spare;
+	a->spare       = NULL;
+	t->stack       = own;
+	a->sched_stack = n;
+	a->sched       = &n->ctx;
+	sni_ctx_switch(&own->ctx, &n->ctx, a);
+}
+
+/*
+ * Runs a plain call on the loop's own stack, from the loop's level, with
+ * no switch: the record and arguments go below the loop's frames. Only
+ * when the loop runs on a pooled stack with a spare ready (a suspension
+ * then takes the stack, see take_loop_stack).
+ */
+static int
+start_here(sni_actor *a, const sni_callable *c, const sni_call_view *v,
+    int origin, void *origin_ptr, nng_msg *msg)
+{
+	size_t    need = v->args_need <= SNI_ARGS_INLINE ? v->args_need : 0;
+	char     *mem  = alloca(sizeof(sni_task) + need + 32);
+	sni_task *t    = align_down(mem + need + 16, 16);
+	task_init(t, a, NULL, c);
+	if (place_args(t, v) == NULL) {
+		return SYN_ENOMEM;
+	}
+	set_origin(t, v, origin, origin_ptr, msg);
+	link_task(a, t);
+	t->here     = true;
+	uint64_t t0 = a->slow_ns != 0 ? sni_now_ns() : 0;
+	a->current  = t;
+	task_body(t);
+	if (t->stack != NULL) { /* it suspended: the loop is elsewhere */
+		sni_ctx_exit(&t->stack->ctx, a->sched, t);
+	}
+	after_run(a, t, t0);
+	return 0;
+}
+
 int
 sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
     int origin, void *origin_ptr, nng_msg *msg, uint64_t stream,
-    uint32_t window)
+    uint32_t window, bool here)
 {
+	if (here && stream == 0 && a->sched_stack != NULL &&
+	    a->current == NULL && sni_task_spare_ready(a)) {
+		return start_here(a, c, v, origin, origin_ptr, msg);
+	}
 	sni_stack *s;
 	int        rc = sni_stack_get(&a->stacks, &s);
 	if (rc != 0) {
@@ -366,20 +502,14 @@ sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 		sni_stack_put(&a->stacks, s);
 		return SYN_ENOMEM;
 	}
-	t->origin     = (uint8_t) origin;
-	t->origin_ptr = origin_ptr;
-	t->remote     = v->remote;
-	t->gen.pipe   = v->pipe;
-	t->allow_ptr  = origin == SNI_ORIGIN_FUTURE;
-	t->call_id    = v->call_id;
-	t->msg        = msg;
+	set_origin(t, v, origin, origin_ptr, msg);
 	if (stream != 0 && (rc = sni_gen_register(t, stream, window)) != 0) {
+		if (origin == SNI_ORIGIN_FUTURE) {
+			((syn_future *) origin_ptr)->task = NULL;
+		}
 		free(t->args_mem);
 		sni_stack_put(&a->stacks, s);
 		return rc;
-	}
-	if (origin == SNI_ORIGIN_FUTURE) {
-		((syn_future *) origin_ptr)->task = t;
 	}
 	link_task(a, t);
 	run(a, t);
@@ -462,7 +592,11 @@ sni_task_suspend(sni_task *t)
 	}
 	sni_actor *a = t->actor;
 	sni_stat_add(a->stats.suspended, 1);
-	sni_ctx_switch(&t->stack->ctx, &a->sched, NULL);
+	if (t->stack == NULL) {
+		take_loop_stack(t);
+	} else {
+		sni_ctx_switch(&t->stack->ctx, a->sched, NULL);
+	}
 	sni_stat_add(a->stats.suspended, (uint64_t) -1);
 	return t->wake_rc;
 }

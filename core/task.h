@@ -4,7 +4,10 @@
  *
  * The task record lives at the top of its own stack, with the decoded
  * arguments just below it, so a task that suspends in shallow frames costs
- * one page of memory and no allocation.
+ * one page of memory and no allocation. A plain call starts on the loop's
+ * own stack instead, with no switch (most calls end without suspending);
+ * the first suspension makes that stack the task's, with the loop's
+ * frames below its own, and moves the loop to a spare stack.
  */
 #ifndef SNI_TASK_H
 #define SNI_TASK_H
@@ -71,7 +74,9 @@ struct syn_task {
 	void            *args_mem; /* heap arguments, when too big for here */
 	syn_value        ret;
 
-	uint8_t     origin;    /* an sni_origin */
+	uint8_t origin;        /* an sni_origin */
+	bool    here;          /* started on the loop's stack (stack is
+	                          NULL until it first suspends) */
 	bool        allow_ptr; /* the reply may carry pointers */
 	bool        done;
 	atomic_bool cancelled;  /* atomic: a lent task's pool thread reads it */
@@ -109,10 +114,23 @@ struct syn_task {
  * else the task is a generator serving that stream (window items ahead).
  * Runs it until its first suspension or its end. On failure (no stack, no
  * memory) nothing was started and the caller replies with the code.
+ * here: the caller is the loop itself, with nothing left to do after
+ * this returns but go on with the loop (a suspension of a plain call
+ * started here leaves the caller's frames to that call for good).
  */
 int sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
     int origin, void *origin_ptr, nng_msg *msg, uint64_t stream,
-    uint32_t window);
+    uint32_t window, bool here);
+
+/*
+ * Makes a->spare ready: a stack whose context runs the loop
+ * (sni_actor_loop_entry); false when no stack could be had. The loop.
+ */
+bool sni_task_spare_ready(sni_actor *a);
+
+/* Once the loop ended and left its stack: that stack and the spare go
+ * back to the pool. The actor's thread, on its own stack. */
+void sni_task_loop_stacks_back(sni_actor *a);
 
 /*
  * Sends the bytes of w, a reply of kind rc (0 or the error's code), to

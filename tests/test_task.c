@@ -4,6 +4,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -467,6 +469,175 @@ START_TEST(destroy_from_an_awaited_aio_call)
 }
 END_TEST
 
+/* waiter(): sleeps 1 ms at a time until its flag is set (2 s at most);
+ * setter(): sets it. */
+static int
+waiter(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs;
+	atomic_int *flag = syn_task_userdata(t);
+	int         rc   = 0;
+	for (int i = 0; rc == 0 && i < 2000 && !atomic_load(flag); i++) {
+		rc = syn_sleep(t, 1);
+	}
+	*ret = syn_bool(atomic_load(flag) != 0);
+	return rc;
+}
+
+static int
+setter(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs, (void) ret;
+	atomic_store((atomic_int *) syn_task_userdata(t), 1);
+	return 0;
+}
+
+/* Calls taken from the mailbox together: the first suspends (it started
+ * on the loop's own stack, which it then keeps), the next must still run
+ * at once, and every call after it too; with small stacks (the loop on
+ * the thread's own stack) the same. */
+static void
+loop_goes_on_with(const syn_config *cfg)
+{
+	static atomic_int flag;
+	atomic_store(&flag, 0);
+	syn_synchronizer s = th_new_cfg(cfg);
+	th_register(s, "waiter", waiter, &flag);
+	th_register(s, "setter", setter, &flag);
+	syn_future *block, *w, *set, *sq[64];
+	syn_value   ms = syn_int(50);
+	ck_assert_syn_ok(syn_call_future(s, "block_ms", &ms, 1, &block));
+	usleep(5000); /* the loop is in block_ms: the rest arrive together */
+	ck_assert_syn_ok(syn_call_future(s, "waiter", NULL, 0, &w));
+	for (int i = 0; i < 32; i++) {
+		syn_value x = syn_int(i);
+		ck_assert_syn_ok(
+		    syn_call_future(s, "square_now", &x, 1, &sq[i]));
+	}
+	ck_assert_syn_ok(syn_call_future(s, "setter", NULL, 0, &set));
+	for (int i = 32; i < 64; i++) {
+		syn_value x = syn_int(i);
+		ck_assert_syn_ok(syn_call_future(
+		    s, i % 2 ? "square_now" : "sleep_ms", &x, 1, &sq[i]));
+	}
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_wait(block));
+	ck_assert_syn_ok(syn_future_wait_timeout(w, 1000));
+	ck_assert_syn_ok(syn_future_value(w, &v));
+	ck_assert_int_eq(v->type, SYN_TYPE_BOOL);
+	ck_assert(v->as.b);
+	ck_assert_syn_ok(syn_future_wait(set));
+	for (int i = 0; i < 64; i++) {
+		ck_assert_syn_ok(syn_future_wait_timeout(sq[i], 1000));
+		ck_assert_syn_ok(syn_future_value(sq[i], &v));
+		if (i < 32 || i % 2) {
+			ck_assert_int_eq(v->as.i, i * i);
+		}
+		syn_future_free(sq[i]);
+	}
+	syn_future_free(block);
+	syn_future_free(w);
+	syn_future_free(set);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+
+START_TEST(loop_goes_on)
+{
+	loop_goes_on_with(NULL);
+	syn_config small = { .stack_size = 16 * 1024 };
+	loop_goes_on_with(&small);
+}
+END_TEST
+
+/* A function whose frame is twice a 16 KiB stack: its lowest byte lies
+ * 17 KiB below the end of the stack, beyond a one-page guard. */
+__attribute__((noinline, no_sanitize_address)) static int
+big_frame(void)
+{
+	volatile char buf[32 * 1024];
+	buf[0] = 1;
+	return buf[0];
+}
+
+static int
+clasher(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs, (void) ret;
+	int rc = syn_sleep(t, 50); /* the victim's stack is mapped by now */
+	return rc != 0 ? rc : big_frame() == 1 ? 0 : SYN_EUSER(1);
+}
+
+/* In a child: a task whose frame runs past its 16 KiB stack while the
+ * next stack down holds a suspended task. */
+static void
+clash_in_child(void)
+{
+	syn_synchronizer s;
+	syn_config       cfg = { .no_door = true, .stack_size = 16 * 1024 };
+	if (syn_synchronizer_new(&s, &cfg) != 0) {
+		_exit(90);
+	}
+	th_register_std(s);
+	th_register(s, "clasher", clasher, NULL);
+	syn_future *c, *v;
+	syn_value   ms = syn_int(300);
+	if (syn_call_future(s, "clasher", NULL, 0, &c) != 0 ||
+	    syn_call_future(s, "sleep_ms", &ms, 1, &v) != 0) {
+		_exit(91);
+	}
+	syn_future_wait(c);
+	syn_future_wait(v);
+	_exit(0); /* it wrote into the other task's stack unnoticed */
+}
+
+/* A frame larger than a page that runs past the end of its stack faults
+ * on the guard; it used to write into the stack mapped below (a suspended
+ * task's record) and go on. */
+START_TEST(guard_stops_big_frames)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		clash_in_child();
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	/* (a fault ends it by the signal, or by a sanitizer's exit code;
+	 * 0 means it went on, 90 and 91 that it could not start) */
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	ck_assert_msg(code != 0 && code != 90 && code != 91, "the child %s %d",
+	    WIFEXITED(status) ? "exited with" : "died of",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+END_TEST
+
+/* Memory mapped where a destroyed synchronizer's stacks were is the
+ * program's own: AddressSanitizer's marks of frames never left (the ends
+ * of tasks, the loop's) went with the stacks. Fails only under it. */
+START_TEST(unmapped_stacks_leave_no_marks)
+{
+	syn_config       cfg = { .no_door = true };
+	syn_synchronizer s   = th_new_cfg(&cfg);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(th_call_int(s, "square_now", 3), 9);
+		ck_assert_int_eq(th_call_int(s, "sleep_ms", 1), 1);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(s)); /* unmaps them */
+	/* (mappings of a stack's size, 256 + 64 KiB, fill its hole) */
+	size_t len = (256 + 64) * 1024;
+	char  *m[8];
+	for (int i = 0; i < 8; i++) {
+		m[i] = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ck_assert(m[i] != MAP_FAILED);
+		memset(m[i], 0, len);
+	}
+	for (int i = 0; i < 8; i++) {
+		munmap(m[i], len);
+	}
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -486,6 +657,9 @@ suite(void)
 		TH_CASE("cancel_own_call_aio", cancel_await_of_own_call_aio),
 		TH_CASE(
 		    "destroy_via_aio_call", destroy_from_an_awaited_aio_call),
+		TH_CASE("loop_goes_on", loop_goes_on),
+		TH_CASE("guard", guard_stops_big_frames),
+		TH_CASE("unmapped_stacks", unmapped_stacks_leave_no_marks),
 	};
 	return TH_SUITE("task", cases);
 }

@@ -60,9 +60,12 @@ typedef struct syn_config {
 	/* true: no nng socket, only in-process callers (it also lets a
 	 * forked child whose parent used nng create synchronizers). */
 	bool no_door;
-	/* Bytes of address space reserved for each task's stack, guard page
-	 * excluded; only the pages a task touches use memory. 0: 256 KiB.
-	 * Rounded up to whole pages; 16 KiB to 64 MiB. */
+	/* Bytes of address space reserved for each task's stack, guard
+	 * excluded (64 KiB below each stack, which fault: a frame larger
+	 * than that could step over it, as on any thread's stack); only the
+	 * pages a task touches use memory. 0: 256 KiB. Rounded up to whole
+	 * pages; 16 KiB to 64 MiB. From 64 KiB, a call starts on the
+	 * loop's own stack, whose frames take about 1 KiB of it. */
 	size_t stack_size;
 	/* How long, in microseconds, an idle actor and a waiting caller spin
 	 * before they sleep in the kernel. 0: automatic, 20 where the machine
