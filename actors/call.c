@@ -154,8 +154,7 @@ sni_post_body(sni_actor *a, sni_wbuf *w, syn_future **fp)
 static int
 check_not_own_thread(const sni_request *r)
 {
-	sni_actor *self = sni_actor_self();
-	if (self != NULL && self->id == r->actor_id) {
+	if (sni_actor_loop_is_here(r->actor_id)) {
 		return sni_error_set(SYN_EDEADLK,
 		    "blocking call from the synchronizer's own thread: use "
 		    "the _future form and syn_await() there",

@@ -608,8 +608,7 @@ int
 syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 {
 	syn_future *f;
-	sni_actor  *self = sni_actor_self();
-	if (it != NULL && self != NULL && self->id == it->actor_id) {
+	if (it != NULL && sni_actor_loop_is_here(it->actor_id)) {
 		return sni_error_set(SYN_EDEADLK,
 		    "blocking request from the synchronizer's own thread: "
 		    "await syn_iter_next_future() there",

@@ -661,6 +661,21 @@ sni_actor_destroy(uint32_t id)
 	return 0;
 }
 
+bool
+sni_actor_loop_is_here(uint32_t id)
+{
+	sni_actor *a;
+	if (self == NULL || self->id == id) {
+		return self != NULL;
+	}
+	if (sni_registry_pin(id, false, &a) != 0) {
+		return false;
+	}
+	bool here = sni_backcall_server(a) == self;
+	sni_registry_unpin(id);
+	return here;
+}
+
 int
 sni_actor_run(uint32_t id, int (*fn)(sni_actor *, void *), void *arg)
 {

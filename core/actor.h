@@ -182,6 +182,14 @@ void sni_actor_stats(sni_actor *a, syn_stats *out);
 int sni_actor_start(const syn_config *cfg, const sni_actor_ops *ops,
     void *ops_arg, sni_actor **ap, uint32_t *idp);
 
+/*
+ * Whether the calls of actor id are carried out by the loop of the
+ * calling thread: it is that actor's thread, or the server of that back
+ * actor (a client's object lent to it). A blocking wait there would never
+ * end. Any thread.
+ */
+bool sni_actor_loop_is_here(uint32_t id);
+
 /* Looks id up and pins the actor (SYN_ECLOSED, SYN_EFORK); any thread. */
 int sni_actor_hold(uint32_t id, sni_actor **ap);
 

@@ -448,3 +448,9 @@ sni_backcalls_fini(sni_actor *a)
 	}
 	sni_ptrmap_fini(&a->backcalls);
 }
+
+sni_actor *
+sni_backcall_server(const sni_actor *a)
+{
+	return a->back != NULL ? a->back->server : NULL;
+}

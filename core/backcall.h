@@ -50,4 +50,8 @@ void sni_backcall_pipe_gone(sni_actor *a, uint32_t pipe);
 /* At the end of the loop: every back actor goes. */
 void sni_backcalls_fini(sni_actor *a);
 
+/* The synchronizer whose loop carries out back actor a's calls; NULL
+ * when a is no back actor. Any thread, while a is pinned. */
+sni_actor *sni_backcall_server(const sni_actor *a);
+
 #endif /* SNI_BACKCALL_H */

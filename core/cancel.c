@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "future.h"
+#include "pool.h"
 #include "task.h"
 
 struct syn_canceller {
@@ -84,7 +85,8 @@ syn_canceller_bind(syn_canceller *c, syn_duration timeout)
 		return sni_error_set(
 		    SYN_EBUSY, "this thread has a canceller bound already", "");
 	}
-	if (sni_actor_self() != NULL || sni_task_lent() != NULL) {
+	if (sni_actor_self() != NULL || sni_task_lent() != NULL ||
+	    sni_pool_job_actor() != NULL) {
 		return sni_error_set(SYN_ESTATE,
 		    "a canceller binds to a thread of the caller's own: a "
 		    "synchronizer's thread or a blocking job is shared by "

@@ -585,7 +585,8 @@ static int
 check_deadlock(syn_future *f)
 {
 	sni_actor *self = sni_actor_self();
-	if (self != NULL && self->id == f->actor_id && !is_done(f)) {
+	if (self != NULL && !is_done(f) &&
+	    sni_actor_loop_is_here(f->actor_id)) {
 		return sni_error_set(SYN_EDEADLK,
 		    "waiting on a future of this synchronizer from its own "
 		    "thread: await it with syn_await() instead",

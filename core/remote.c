@@ -707,9 +707,11 @@ repoll(sni_remote *r, nng_msg *msg)
 	bool     busy  = refused_busy(msg);
 	bool     again = sni_callback_run(r->self_id, &r->limits, msg);
 	nng_msg *send  = NULL;
-	bool     full =
-	    again && sni_callback_running(r->self_id) >= SNI_CALLBACKS_MAX;
 	pthread_mutex_lock(&r->lock);
+	/* (counted under the lock: a callback that ends after this sees
+	 * poll_held, one that ended before is not counted) */
+	bool full =
+	    again && sni_callback_running(r->self_id) >= SNI_CALLBACKS_MAX;
 	r->poll_id = 0;
 	if (again && full) {
 		r->poll_held = true; /* the end of one sends it */

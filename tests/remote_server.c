@@ -14,7 +14,9 @@
  * upto(n)), make_counter(v), sum([counters]) and foreign() (a proxy of
  * another synchronizer's Counter); callbacks into the client's objects:
  * call_back(obj, x) (obj.add(x)), nap_back(obj, ms) (obj.nap(ms)),
- * keep(obj), call_kept(x), drop_kept().
+ * keep(obj), call_kept(x), drop_kept(), call_back_blocking(obj, x)
+ * (obj.add(x) by a blocking call from the server's own thread: returns
+ * the call's code).
  * Not exported:
  * hidden().
  */
@@ -195,6 +197,23 @@ call_back(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	int64_t    x;
 	int        rc = syn_unpack(t, args, nargs, "Pi", &p, &x);
 	return rc != 0 ? rc : add_on(t, p, x, ret);
+}
+
+/* call_back_blocking(obj, x): obj.add(x) by syn_invoke from this task,
+ * a misuse (the call can only be carried out by this very thread, the
+ * server's, which would wait for it): returns the call's code. */
+static int
+call_back_blocking(
+    syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_proxy *p;
+	int64_t    x;
+	int        rc = syn_unpack(t, args, nargs, "Pi", &p, &x);
+	if (rc == 0) {
+		syn_value a = syn_int(x);
+		*ret        = syn_int(syn_invoke(p, "add", &a, 1, NULL));
+	}
+	return rc;
 }
 
 /* keep(obj): keeps the client's object; call_kept(x) calls its add;
@@ -485,6 +504,7 @@ main(int argc, char **argv)
 		{ "keep", SYN_KIND_FUNCTION, keep },
 		{ "call_kept", SYN_KIND_FUNCTION, call_kept },
 		{ "drop_kept", SYN_KIND_FUNCTION, drop_kept },
+		{ "call_back_blocking", SYN_KIND_FUNCTION, call_back_blocking },
 	};
 	syn_class_def cd = { "Counter", sizeof(counter), counter_init,
 		counter_fini, counter_methods,
@@ -503,7 +523,8 @@ main(int argc, char **argv)
 	static const char *const exports[] = { "square", "sleep_ms", "count",
 		"fail", "echo", "pid", "guarded", "counters", "slow_items",
 		"Counter", "make_counter", "sum", "foreign", "call_back",
-		"nap_back", "keep", "call_kept", "drop_kept", NULL };
+		"nap_back", "keep", "call_kept", "drop_kept",
+		"call_back_blocking", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .reply_timeout             = 300,
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0,

@@ -348,6 +348,27 @@ unbind_elsewhere(void *arg)
 	return (void *) (intptr_t) syn_canceller_unbind(arg);
 }
 
+/* A blocking job's attempt to bind a canceller: its code. */
+static int
+bind_in_job(void *arg)
+{
+	syn_canceller *c  = arg;
+	int            rc = syn_canceller_bind(c, SYN_DURATION_INFINITE);
+	if (rc == 0) {
+		syn_canceller_unbind(c);
+	}
+	return rc;
+}
+
+static int
+job_binds(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs;
+	int rc = syn_run_blocking(t, bind_in_job, syn_task_userdata(t));
+	*ret   = syn_int(rc);
+	return 0;
+}
+
 START_TEST(bad_use_is_refused)
 {
 	syn_canceller *c, *d;
@@ -372,6 +393,12 @@ START_TEST(bad_use_is_refused)
 	ck_assert_syn_ok(syn_canceller_unbind(c));
 	ck_assert_syn_rc(syn_canceller_cancel(NULL), SYN_EINVAL);
 	ck_assert(!syn_canceller_cancelled(NULL));
+	/* a pool thread is shared by every task's jobs, like the actor's:
+	 * a canceller bound there would cancel the next job's calls */
+	syn_synchronizer s = th_new();
+	th_register(s, "job_binds", job_binds, c);
+	ck_assert_int_eq(th_call_int(s, "job_binds", 0), SYN_ESTATE);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	syn_canceller_free(c);
 	syn_canceller_free(d);
 	syn_canceller_free(NULL);

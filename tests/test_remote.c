@@ -1799,6 +1799,15 @@ START_TEST(callbacks)
 	    rc == SYN_ECLOSED || rc == SYN_ECONNRESET, "%s", syn_errname(rc));
 	ck_assert_syn_ok(syn_call(r, "drop_kept", NULL, 0, NULL));
 	ck_assert_int_eq(remote_int(r, "square", 3), 9);
+
+	/* a blocking call back from the server's own thread: only that
+	 * thread could carry it out, so it fails at once (it hung) */
+	ck_assert_syn_ok(syn_new(here, "LocalCounter", NULL, 0, &p));
+	args[0] = syn_proxy_value(p);
+	ck_assert_int_eq(
+	    call_int2(r, "call_back_blocking", args, 2), SYN_EDEADLK);
+	ck_assert_int_eq(call_int2(r, "call_back", args, 2), 5);
+	syn_proxy_release(p);
 	ck_assert_syn_ok(syn_synchronizer_destroy(here));
 	ck_assert_syn_ok(syn_synchronizer_destroy(r));
 	server_stop(&sv);
