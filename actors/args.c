@@ -87,8 +87,8 @@ read_into(char c, const syn_value *v, va_list *ap, bool *given)
 	case 'h': {
 		const syn_handle **h = va_arg(*ap, const syn_handle **);
 		rc = v->type == SYN_TYPE_HANDLE ? 0 : SYN_EBADTYPE;
-		if ((o = h) != NULL) {
-			*h = rc == 0 ? v->as.handle : NULL;
+		if ((o = h) != NULL && rc == 0) {
+			*h = v->as.handle;
 		}
 		break;
 	}
@@ -101,18 +101,16 @@ read_into(char c, const syn_value *v, va_list *ap, bool *given)
 		if (rc == 0 && c == 'o' && sni_task_lent() != NULL) {
 			rc = SYN_ESTATE; /* its calls run meanwhile */
 		}
-		if ((o = out) != NULL) {
-			*out = rc != 0 ? NULL
-			    : c == 'p' ? v->as.ptr
-			               : v->as.object;
+		if ((o = out) != NULL && rc == 0) {
+			*out = c == 'p' ? v->as.ptr : v->as.object;
 		}
 		break;
 	}
 	case 'P': {
 		syn_proxy **out = va_arg(*ap, syn_proxy **);
 		rc              = v->type == SYN_TYPE_PROXY ? 0 : SYN_EBADTYPE;
-		if ((o = out) != NULL) {
-			*out = rc == 0 ? v->as.proxy : NULL;
+		if ((o = out) != NULL && rc == 0) {
+			*out = v->as.proxy;
 		}
 		break;
 	}

@@ -229,16 +229,25 @@ syn_enter(syn_proxy *p, syn_result *res)
 int
 syn_exit(syn_proxy *p, int rc, const char *message)
 {
-	/* (a message that is not UTF-8 all through, e.g. cut mid-character,
-	 * goes as far as it is: exit must run all the same) */
-	syn_value args[2] = { syn_int(rc),
-		rc != 0 && message != NULL
-		    ? syn_strn(message,
-		          sni_utf8_prefix(
-		              (const uint8_t *) message, strlen(message)))
-		    : syn_nil() };
-	bool      was     = sni_cancel_shield(true); /* exit runs to its end */
-	int       out     = syn_invoke(p, "exit", args, 2, NULL);
+	/* Exit must run all the same: a message that is not UTF-8 all
+	 * through (e.g. cut mid-character) goes as far as it is, and one
+	 * too long for the target's messages is cut by half until the call
+	 * fits. */
+	bool   text = rc != 0 && message != NULL;
+	size_t len  = text
+	     ? sni_utf8_prefix((const uint8_t *) message, strlen(message))
+	     : 0;
+	bool   was  = sni_cancel_shield(true); /* exit runs to its end */
+	int    out;
+	for (;;) {
+		syn_value args[2] = { syn_int(rc),
+			text ? syn_strn(message, len) : syn_nil() };
+		out               = syn_invoke(p, "exit", args, 2, NULL);
+		if (out != SYN_EMSGSIZE || len == 0) {
+			break;
+		}
+		len = sni_utf8_prefix((const uint8_t *) message, len / 2);
+	}
 	sni_cancel_shield(was);
 	return out;
 }

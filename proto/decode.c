@@ -7,7 +7,8 @@
  * take. Pass two (fill) then decodes into exactly that much memory without
  * any further checks. A container's count is checked against the bytes
  * left before anything is allocated, so memory stays proportional to the
- * input (at most 16 bytes per input byte).
+ * input: at most 24 bytes per input byte (an empty string, one byte:
+ * its 16-byte value and its NUL, rounded to 8).
  *
  * msgpack-c's own unpacker is not used here: it allocates a container's
  * elements from the count in its header before checking that the bytes

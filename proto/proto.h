@@ -407,8 +407,11 @@ typedef int (*sni_handle_fn)(void *ctx, syn_handle *h, bool *owned);
 /*
  * Walks the values of the message body[0..len-1] (of any kind, header
  * included in len), at most max_depth levels deep, calling fn on each
- * handle. Returns 0, fn's code, or SYN_EPROTO for a malformed body. Any
- * thread; the body must not be read by anyone else meanwhile.
+ * handle. Returns 0, fn's code, or SYN_EPROTO for a malformed body that
+ * it walked: a body with no 0xd8 byte (so no handle) is not walked and
+ * gives 0 however malformed, so this is no check of the body (its
+ * decoder checks it). Any thread; the body must not be read by anyone
+ * else meanwhile.
  */
 int sni_msg_each_handle(
     void *body, size_t len, uint32_t max_depth, sni_handle_fn fn, void *ctx);

@@ -930,6 +930,24 @@ START_TEST(context_managers)
 	}
 	ck_assert_syn_rc(rc_long, SYN_EUSER(3));
 	ck_assert_int_eq(atomic_load(&exits), 3);
+	/* One too long for the target's messages: cut until it fits (exit
+	 * did not run). */
+	syn_config       small = { .max_message = 4096 };
+	syn_synchronizer s2    = th_new_cfg(&small);
+	ck_assert_syn_ok(syn_register_class(s2, &mgr_class));
+	syn_proxy *m2   = new_mgr(s2, 0, false);
+	char      *huge = malloc(8193);
+	memset(huge, 'x', 8192);
+	huge[8192]    = '\0';
+	syn_result r2 = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_enter(m2, &r2));
+	syn_result_fini(&r2);
+	ck_assert_syn_ok(syn_exit(m2, SYN_EUSER(4), huge));
+	ck_assert_int_eq(atomic_load(&exits), 4);
+	ck_assert_int_eq(atomic_load(&last_exit_rc), SYN_EUSER(4));
+	free(huge);
+	syn_proxy_release(m2);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s2));
 	/* exit's own failure wins. */
 	syn_proxy *bad = new_mgr(s, 0, true);
 	ck_assert_syn_rc(with_block(bad, 0, false), SYN_EUSER(9));

@@ -346,6 +346,19 @@ unpack_null(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	                     : syn_unpack(t, args, 1, fmt, NULL);
 }
 
+/* unpack_kept(letter): reads argument 0 (an int) with that letter (h, p,
+ * o or P: the wrong type) into a pointer set beforehand; true when the
+ * failure left it alone, as documented. */
+static int
+unpack_kept(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	char  fmt[2] = { args[nargs - 1].as.str[0], '\0' };
+	void *out    = &out;
+	int   rc     = syn_unpack(t, args, 1, fmt, &out);
+	*ret         = syn_bool(rc == SYN_EBADTYPE && out == &out);
+	return 0;
+}
+
 START_TEST(unpack_reads_and_checks)
 {
 	syn_synchronizer s = th_new();
@@ -379,6 +392,15 @@ START_TEST(unpack_reads_and_checks)
 		    syn_call(s, "unpack_null", a, 2, NULL), SYN_EINVAL);
 		ck_assert_ptr_nonnull(
 		    strstr(syn_last_error()->message, "is NULL"));
+	}
+	th_register(s, "unpack_kept", unpack_kept, NULL);
+	for (const char *c = "hpoP"; *c != '\0'; c++) {
+		char       name[2] = { *c, '\0' };
+		syn_value  a[2]    = { syn_int(1), syn_str(name) };
+		syn_result r       = SYN_RESULT_INIT;
+		ck_assert_syn_ok(syn_call(s, "unpack_kept", a, 2, &r));
+		ck_assert_msg(r.value.as.b, "%c overwrote its output", *c);
+		syn_result_fini(&r);
 	}
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }

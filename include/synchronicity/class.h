@@ -239,8 +239,9 @@ SYN_API int syn_enter(syn_proxy *p, syn_result *res);
 /*
  * Calls exit on p with the block's outcome (rc 0 for none; message may be
  * NULL; a message that is not UTF-8 all through goes up to its first
- * byte that is not), blocking. Returns exit's own failure if it failed,
- * else 0.
+ * byte that is not, and one too long for the target's messages is cut
+ * until the call fits), blocking. Returns exit's own failure if it
+ * failed, else 0.
  */
 SYN_API int syn_exit(syn_proxy *p, int rc, const char *message);
 
