@@ -177,8 +177,12 @@ handle_to_proxy(syn_value *v, void *hp)
 static int
 translate_reply(syn_value *v, void **held)
 {
-	holds *h  = NULL;
-	int    rc = each(v, SYN_TYPE_HANDLE, handle_to_proxy, &h);
+	holds *h = NULL;
+	if (is_plain(v)) {
+		*held = NULL;
+		return 0;
+	}
+	int rc = each(v, SYN_TYPE_HANDLE, handle_to_proxy, &h);
 	if (rc != 0) { /* out of memory: nothing is kept, all goes back */
 		give_back_by_message(v);
 		if (h != NULL) {
