@@ -451,6 +451,9 @@ sni_actor_loop_entry(void *arg)
 {
 	sni_actor *a = arg;
 	a->current   = NULL;
+	if (a->batch_retry) { /* what the call's first run left waiting */
+		sni_batch_retry(a);
+	}
 	loop(a);
 	sni_ctx_exit(a->sched, &a->thread_ctx, NULL);
 }

@@ -108,12 +108,14 @@ struct sni_actor {
 	 * (sched_stack) and starts a plain call right there, on its own
 	 * frames; if that call suspends, the stack becomes the call's and
 	 * the loop goes on on the spare stack (see sni_task_start). */
-	sni_ctx           thread_ctx;  /* the thread's own stack */
-	sni_ctx          *sched;       /* the loop's context, on sched_stack */
-	sni_stack        *sched_stack; /* NULL: the loop is on the thread's */
-	sni_stack        *spare;       /* made ready for the loop to go on */
-	sni_node         *pending;     /* taken from the mailbox, not handled */
-	sni_task         *current;     /* the task running now */
+	sni_ctx    thread_ctx;     /* the thread's own stack */
+	sni_ctx   *sched;          /* the loop's context, on sched_stack */
+	sni_stack *sched_stack;    /* NULL: the loop is on the thread's */
+	sni_stack *spare;          /* made ready for the loop to go on */
+	sni_node  *pending;        /* taken from the mailbox, not handled */
+	uint64_t   run_t0;         /* when the run of a call started on the
+	                              loop's stack began (slow_ns set) */
+	sni_task         *current; /* the task running now */
 	sni_stack_pool    stacks;
 	sni_timer_heap    timers;
 	sni_task         *tasks; /* every live task */

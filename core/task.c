@@ -437,6 +437,9 @@ take_loop_stack(sni_task *t)
 	sni_actor *a   = t->actor;
 	sni_stack *own = a->sched_stack;
 	sni_stack *n   = a->spare;
+	if (a->run_t0 != 0) { /* its first run ends here */
+		note_run(a, t, sni_now_ns() - a->run_t0);
+	}
 	a->spare       = NULL;
 	t->stack       = own;
 	a->sched_stack = n;
@@ -465,6 +468,7 @@ start_here(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 	link_task(a, t);
 	t->here     = true;
 	uint64_t t0 = a->slow_ns != 0 ? sni_now_ns() : 0;
+	a->run_t0   = t0; /* (for take_loop_stack) */
 	a->current  = t;
 	task_body(t);
 	if (t->stack != NULL) { /* it suspended: the loop is elsewhere */

@@ -116,6 +116,20 @@ on_slow(syn_synchronizer s, const char *what, uint64_t us, void *arg)
 	atomic_fetch_add(&seen->times, 1); /* last: the test reads on */
 }
 
+/* hog_then_sleep(ms): blocks the thread for ms, then sleeps 1 ms. */
+static int
+hog_then_sleep(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	int64_t ms;
+	int     rc = syn_unpack(t, args, nargs, "i", &ms);
+	if (rc == 0) {
+		usleep((useconds_t) ms * 1000);
+		rc = syn_sleep(t, 1);
+	}
+	return rc;
+}
+
 /* A task that holds the thread past the bound is reported, once per
  * hold; quick tasks and suspended ones are not. */
 START_TEST(slow_task_reported)
@@ -138,6 +152,16 @@ START_TEST(slow_task_reported)
 	ck_assert_str_eq(seen.what, "block_ms");
 	ck_assert_uint_ge(seen.us, 100000);
 	ck_assert_uint_eq(stats_of(s).slow_tasks, 1);
+	/* one that holds the thread, then suspends: its first run counts
+	 * (a call started on the loop's stack missed it) */
+	th_register(s, "hog_then_sleep", hog_then_sleep, NULL);
+	ck_assert_syn_ok(syn_call(s, "hog_then_sleep", &ms, 1, NULL));
+	for (int i = 0; i < 400 && atomic_load(&seen.times) == 1; i++) {
+		usleep(5000);
+	}
+	ck_assert_int_eq(atomic_load(&seen.times), 2);
+	ck_assert_str_eq(seen.what, "hog_then_sleep");
+	ck_assert_uint_eq(stats_of(s).slow_tasks, 2);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST
