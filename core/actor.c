@@ -225,6 +225,8 @@ cancel_arrived(sni_actor *a, syn_future *f)
 	(void) a;
 }
 
+static void dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
+    const sni_limits *lim, bool here);
 static void start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes,
     size_t len, int origin, void *origin_ptr, const sni_limits *lim, bool here);
 
@@ -262,8 +264,8 @@ handle(sni_actor *a, sni_node *n)
 		if (f->ilen > 0) {
 			dispatch_inline(a, f);
 		} else {
-			sni_actor_dispatch(
-			    a, f->msg, SNI_ORIGIN_FUTURE, f, &a->limits);
+			dispatch(
+			    a, f->msg, SNI_ORIGIN_FUTURE, f, &a->limits, true);
 		}
 		break;
 	}
@@ -938,9 +940,11 @@ admit(sni_actor *a, const sni_call_view *v, int origin, void *origin_ptr,
 	return rc;
 }
 
-void
-sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
-    const sni_limits *lim)
+/* sni_actor_dispatch; here: from the loop itself, with nothing to do
+ * after (see sni_task_start). */
+static void
+dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
+    const sni_limits *lim, bool here)
 {
 	int rc;
 	sni_detail_clear();
@@ -1000,9 +1004,16 @@ sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 		return;
 	default:
 		start_call(a, msg, nng_msg_body(msg), nng_msg_len(msg), origin,
-		    origin_ptr, lim, false);
+		    origin_ptr, lim, here);
 		return;
 	}
+}
+
+void
+sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
+    const sni_limits *lim)
+{
+	dispatch(a, msg, origin, origin_ptr, lim, false);
 }
 
 /*
