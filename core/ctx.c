@@ -127,6 +127,12 @@ typedef struct handoff {
 	void    *data;
 } handoff;
 
+/* The handoff of a context that ends: not on its stack, whose frames
+ * (AddressSanitizer's fake ones too) are gone once the switch is made,
+ * before the context switched to reads it. One switch at a time per
+ * thread. */
+static _Thread_local handoff exit_handoff;
+
 void
 sni_ctx_init_thread(sni_ctx *c)
 {
@@ -185,9 +191,10 @@ sni_ctx_switch(sni_ctx *from, sni_ctx *to, void *data)
 SNI_NO_TSAN _Noreturn void
 sni_ctx_exit(sni_ctx *from, sni_ctx *to, void *data)
 {
-	handoff h = { from, to, data };
+	handoff *h = &exit_handoff;
+	*h         = (handoff) { from, to, data };
 	before_switch(to, NULL);
-	jump_fcontext(to->fctx, &h);
+	jump_fcontext(to->fctx, h);
 	__builtin_unreachable();
 }
 
@@ -239,8 +246,9 @@ sni_ctx_switch(sni_ctx *from, sni_ctx *to, void *data)
 SNI_NO_TSAN _Noreturn void
 sni_ctx_exit(sni_ctx *from, sni_ctx *to, void *data)
 {
-	handoff h = { from, to, data };
-	to->data = &h;
+	handoff *h = &exit_handoff;
+	*h = (handoff) { from, to, data };
+	to->data = h;
 	before_switch(to, NULL);
 	setcontext(&to->uc);
 	__builtin_unreachable();
