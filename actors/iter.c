@@ -342,9 +342,15 @@ post_request(syn_iter *it, sni_actor *a, syn_future *f)
 	sni_actor_post(a, &f->node);
 }
 
-/* Starts the next request; on success *fp is its future, posted. */
+/*
+ * Starts the next request; on success *fp is its future, posted. waited:
+ * the caller waits for it to the end and then calls request_done itself
+ * (a blocking request: the loop that answers it then writes nothing of
+ * the iterator, whose lines stay with the caller's CPU); else the
+ * future's hook does, wherever it completes.
+ */
 static int
-start_request(syn_iter *it, const syn_value *v, syn_future **fp)
+start_request(syn_iter *it, const syn_value *v, bool waited, syn_future **fp)
 {
 	if (it == NULL) {
 		return sni_error_set(SYN_EINVAL, "iterator is NULL", "");
@@ -368,7 +374,7 @@ start_request(syn_iter *it, const syn_value *v, syn_future **fp)
 		    it->name);
 	} else if ((f = sni_future_alloc(it->actor_id, a->spin_ns)) == NULL) {
 		rc = sni_error_set(SYN_ENOMEM, NULL, it->name);
-	} else if (sni_future_set_hook(f, request_done, it) != 0) {
+	} else if (!waited && sni_future_set_hook(f, request_done, it) != 0) {
 		rc = sni_error_set(SYN_ENOMEM, NULL, it->name);
 	} else if ((rc = fill_request(it, a, state, v, f)) == 0) {
 		post_request(it, a, f); /* nothing fails past the OPEN's move */
@@ -548,7 +554,7 @@ next_batch(syn_iter *it)
 	iter_batch *b = &it->batch;
 	int         rc;
 	syn_future *f = take_ahead(it);
-	if (f == NULL && (rc = start_request(it, NULL, &f)) != 0) {
+	if (f == NULL && (rc = start_request(it, NULL, false, &f)) != 0) {
 		return rc;
 	}
 	if ((rc = sni_call_wait(f, UINT64_MAX, it->name)) != 0) {
@@ -563,7 +569,8 @@ next_batch(syn_iter *it)
 		return rc;
 	}
 	if (b->status == 0 && /* ask for the next one while this is read */
-	    start_request(it, NULL, &f) == 0) { /* a failure: asked again */
+	    start_request(it, NULL, false, &f) ==
+	        0) { /* a failure: asked again */
 		keep_ahead(it, f);
 	}
 	return 0;
@@ -601,7 +608,7 @@ syn_iter_next_future(syn_iter *it, const syn_value *v, syn_future **fp)
 	}
 	*fp    = NULL;
 	int rc = check_lock_step(it, NULL);
-	return rc != 0 ? rc : start_request(it, v, fp);
+	return rc != 0 ? rc : start_request(it, v, false, fp);
 }
 
 int
@@ -630,10 +637,30 @@ syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 		iter_unref(it);
 		return rc;
 	}
-	rc = start_request(it, v, &f);
-	return rc != 0
-	    ? rc
-	    : sni_request_finish(f, SYN_DURATION_INFINITE, it->name, item);
+	if ((rc = start_request(it, v, true, &f)) != 0) {
+		return rc;
+	}
+	/* Waited for to its end, but in a forked child (the loop stayed
+	 * with the parent): then nothing ends it, here or there. */
+	if ((rc = sni_call_wait(f, UINT64_MAX, it->name)) == SYN_EFORK) {
+		syn_future_free(f);
+		return sni_error_set(rc,
+		    "the request belongs to the parent process of a fork",
+		    it->name);
+	}
+	int code = sni_future_cancel_requested(f) ? SYN_ECANCELED : f->rc;
+	if (rc != 0) { /* a canceller's deadline: cancelled, ended */
+		rc = sni_error_set(SYN_ETIMEDOUT,
+		    "the request did not finish in time and was cancelled",
+		    it->name);
+		request_done(it, code); /* (it may go with it) */
+		syn_future_free(f);
+		return rc;
+	}
+	request_done(it, code);
+	rc = sni_future_outcome(f, item);
+	syn_future_free(f);
+	return rc;
 }
 
 int
@@ -653,7 +680,7 @@ start_next_request(void *arg, syn_future **fp)
 {
 	next_args *n  = arg;
 	int        rc = check_lock_step(n->it, NULL);
-	return rc != 0 ? rc : start_request(n->it, n->v, fp);
+	return rc != 0 ? rc : start_request(n->it, n->v, false, fp);
 }
 
 void

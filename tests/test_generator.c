@@ -5,6 +5,7 @@
  * library's "Generators" and its tests, in C).
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -577,6 +578,35 @@ START_TEST(close_with_a_request_in_flight)
 }
 END_TEST
 
+static void *
+next_blocked(void *arg)
+{
+	return (void *) (intptr_t) syn_iter_next(arg, NULL);
+}
+
+/* A blocking request in one thread, the close in another: the request
+ * ends cancelled at once, and the iterator goes once both let go (the
+ * blocked caller, not the loop, finishes its own request). */
+START_TEST(close_while_a_blocking_request_waits)
+{
+	syn_synchronizer s       = gen_sync();
+	syn_value        slow[2] = { syn_int(3), syn_int(10 * D_MS) };
+	syn_iter        *it;
+	pthread_t        th;
+	void            *rc;
+	ck_assert_syn_ok(syn_iter_open(s, "count", slow, 2, NULL, &it));
+	ck_assert_syn_ok(syn_iter_next(it, NULL)); /* the first item */
+	pthread_create(&th, NULL, next_blocked, it);
+	usleep(20000);
+	double t0 = th_now_ms();
+	ck_assert_syn_ok(syn_iter_close(it));
+	pthread_join(th, &rc);
+	ck_assert_msg(th_now_ms() - t0 < D_MS, "the request waited");
+	ck_assert_int_eq((int) (intptr_t) rc, SYN_ECANCELED);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Misuse gets clear errors. */
 static atomic_int misuse_rc;
 
@@ -888,6 +918,8 @@ Suite *
 suite(void)
 {
 	const th_case cases[] = {
+		TH_CASE("close_while_blocked",
+		    close_while_a_blocking_request_waits),
 		TH_CASE("blocking", blocking_iteration),
 		TH_CASE("lock_step", lock_step_order),
 		TH_CASE("send", send_reaches_the_generator),
