@@ -697,9 +697,11 @@ static void
 cancel_pending(syn_iter *it)
 {
 	sni_spin_lock(&it->lock);
-	if (it->pending != NULL) { /* not answered: alive */
+	if (it->pending != NULL) { /* alive: its hook or caller not done */
+		/* (a blocking request answered already, whose caller has not
+		 * woken yet, keeps its item) */
 		cancelling = it;
-		syn_future_cancel(it->pending);
+		sni_future_cancel_pending(it->pending);
 		cancelling = NULL;
 	}
 	sni_spin_unlock(&it->lock);

@@ -858,6 +858,20 @@ syn_future_error(syn_future *f)
 	return f->code != 0 ? f->err : &no_error;
 }
 
+/* f's cancellation was just asked (CANCEL_REQ set by this thread): its
+ * actor hears of it, unless gone (its destruction completes f). */
+static void
+post_cancel(syn_future *f)
+{
+	sni_actor *a;
+	if (sni_registry_pin(f->actor_id, true, &a) != 0) {
+		return;
+	}
+	update(f, SNI_F_CANCEL_NODE, 0);
+	sni_actor_post(a, &f->cancel_node);
+	sni_registry_unpin(f->actor_id);
+}
+
 int
 syn_future_cancel(syn_future *f)
 {
@@ -868,14 +882,21 @@ syn_future_cancel(syn_future *f)
 	if (old & (SNI_F_CANCEL_REQ | SNI_F_DONE)) {
 		return 0;
 	}
-	sni_actor *a;
-	if (sni_registry_pin(f->actor_id, true, &a) != 0) {
-		return 0; /* gone: its destruction completes f */
-	}
-	update(f, SNI_F_CANCEL_NODE, 0);
-	sni_actor_post(a, &f->cancel_node);
-	sni_registry_unpin(f->actor_id);
+	post_cancel(f);
 	return 0;
+}
+
+void
+sni_future_cancel_pending(syn_future *f)
+{
+	uint32_t old = atomic_load_explicit(&f->state, memory_order_relaxed);
+	do {
+		if (old & (SNI_F_CANCEL_REQ | SNI_F_DONE)) {
+			return; /* answered: its outcome stays */
+		}
+	} while (!atomic_compare_exchange_weak(
+	    &f->state, &old, old | SNI_F_CANCEL_REQ));
+	post_cancel(f);
 }
 
 /* Under f->lock: the extension, made on first use; NULL without memory. */

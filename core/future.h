@@ -190,6 +190,13 @@ void sni_future_cancel_done(syn_future *f);
 bool sni_future_cancel_requested(syn_future *f);
 
 /*
+ * Cancels f only if it is not done yet (syn_future_cancel marks a done
+ * future cancelled, and its outcome reads SYN_ECANCELED): a request
+ * answered already keeps its answer. Any thread.
+ */
+void sni_future_cancel_pending(syn_future *f);
+
+/*
  * After completion: the outcome code, decoding the reply once. When res
  * is not NULL and the call succeeded, moves the value into res (the
  * future keeps none). Sets the thread's last error on failure.
