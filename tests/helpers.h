@@ -12,8 +12,8 @@
 #include <synchronicity.h>
 
 /* The period of the timing tests, in milliseconds ("D"): longer under
- * ThreadSanitizer (tests/CMakeLists.txt), where every call is several
- * times slower and "ten calls of D end within 2D" needs the room. */
+ * the sanitizers (tests/CMakeLists.txt), where calls and stacks cost
+ * several times more and "ten calls of D end within 2D" needs the room. */
 #ifndef SYN_TEST_D_MS
 #define SYN_TEST_D_MS 250
 #endif
