@@ -316,7 +316,6 @@ handle(sni_actor *a, sni_node *n)
 	}
 }
 
-/* Handles everything on the mailbox; true when there was anything. */
 /* Handles everything on the mailbox; true when there was anything. What
  * is taken waits in a->pending: a call that suspends on the loop's stack
  * moves the loop to another, which goes on from there. */
