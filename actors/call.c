@@ -178,25 +178,29 @@ sni_request_run(const sni_request *r, syn_duration timeout, syn_result *res)
 	    (rc = sni_request_start(r, &f)) != 0) {
 		return rc;
 	}
-	return sni_request_finish(f, timeout, r->name, res);
+	return sni_request_finish(f, timeout, r->name, res, NULL, NULL);
 }
 
 int
-sni_request_finish(
-    syn_future *f, syn_duration timeout, const char *name, syn_result *res)
+sni_request_finish(syn_future *f, syn_duration timeout, const char *name,
+    syn_result *res, void (*ended)(void *arg, int rc), void *arg)
 {
 	int rc = sni_call_wait(f, sni_deadline_ms(timeout), name);
 	if (rc != 0) {
-		syn_future_free(f);
-		return sni_error_set(
-		    rc == SYN_EFORK ? SYN_EFORK : SYN_ETIMEDOUT,
+		rc = sni_error_set(rc == SYN_EFORK ? SYN_EFORK : SYN_ETIMEDOUT,
 		    rc == SYN_EFORK ? "the call belongs to the parent process "
 		                      "of a fork"
 		                    : "the call did not finish in time and was "
 		                      "cancelled",
 		    name);
 	}
-	rc = sni_future_outcome(f, res);
+	if (ended != NULL && rc != SYN_EFORK) { /* (a fork's never ends) */
+		ended(arg,
+		    sni_future_cancel_requested(f) ? SYN_ECANCELED : f->rc);
+	}
+	if (rc == 0) {
+		rc = sni_future_outcome(f, res);
+	}
 	syn_future_free(f);
 	return rc;
 }

@@ -66,10 +66,14 @@ void sni_iter_hold_target(syn_iter *it, syn_proxy *p);
 /*
  * Waits for posted future f (up to timeout: then it is cancelled and its
  * cleanup waited for), moves its outcome into res and frees it: the end
- * of every blocking request. name is for the error detail.
+ * of every blocking request. name is for the error detail (read before
+ * ended runs). ended, when not NULL, runs once f is over and before its
+ * outcome is read, with the code a hook of f would get (SYN_ECANCELED
+ * when it was cancelled); not for a future of a fork's parent, which
+ * never ends here.
  */
-int sni_request_finish(
-    syn_future *f, syn_duration timeout, const char *name, syn_result *res);
+int sni_request_finish(syn_future *f, syn_duration timeout, const char *name,
+    syn_result *res, void (*ended)(void *arg, int rc), void *arg);
 
 /* Opens an iterator over r, a generator function or method. */
 int sni_iter_open(

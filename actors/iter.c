@@ -637,30 +637,10 @@ syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 		iter_unref(it);
 		return rc;
 	}
-	if ((rc = start_request(it, v, true, &f)) != 0) {
-		return rc;
-	}
-	/* Waited for to its end, but in a forked child (the loop stayed
-	 * with the parent): then nothing ends it, here or there. */
-	if ((rc = sni_call_wait(f, UINT64_MAX, it->name)) == SYN_EFORK) {
-		syn_future_free(f);
-		return sni_error_set(rc,
-		    "the request belongs to the parent process of a fork",
-		    it->name);
-	}
-	int code = sni_future_cancel_requested(f) ? SYN_ECANCELED : f->rc;
-	if (rc != 0) { /* a canceller's deadline: cancelled, ended */
-		rc = sni_error_set(SYN_ETIMEDOUT,
-		    "the request did not finish in time and was cancelled",
-		    it->name);
-		request_done(it, code); /* (it may go with it) */
-		syn_future_free(f);
-		return rc;
-	}
-	request_done(it, code);
-	rc = sni_future_outcome(f, item);
-	syn_future_free(f);
-	return rc;
+	rc = start_request(it, v, true, &f);
+	return rc != 0 ? rc
+	               : sni_request_finish(f, SYN_DURATION_INFINITE, it->name,
+	                     item, request_done, it);
 }
 
 int

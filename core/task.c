@@ -367,6 +367,9 @@ link_task(sni_actor *a, sni_task *t)
 	}
 	a->tasks = t;
 	a->ntasks++;
+	if (t->origin == SNI_ORIGIN_FUTURE) { /* its caller's cancel finds it */
+		((syn_future *) t->origin_ptr)->task = t;
+	}
 	sni_stat_add(a->stats.started, 1);
 	if (a->measure_latency) {
 		t->started_ns = sni_now_ns();
@@ -385,9 +388,6 @@ set_origin(sni_task *t, const sni_call_view *v, int origin, void *origin_ptr,
 	t->allow_ptr  = origin == SNI_ORIGIN_FUTURE;
 	t->call_id    = v->call_id;
 	t->msg        = msg;
-	if (origin == SNI_ORIGIN_FUTURE) {
-		((syn_future *) origin_ptr)->task = t;
-	}
 }
 
 bool
@@ -508,9 +508,6 @@ sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 	}
 	set_origin(t, v, origin, origin_ptr, msg);
 	if (stream != 0 && (rc = sni_gen_register(t, stream, window)) != 0) {
-		if (origin == SNI_ORIGIN_FUTURE) {
-			((syn_future *) origin_ptr)->task = NULL;
-		}
 		free(t->args_mem);
 		sni_stack_put(&a->stacks, s);
 		return rc;
