@@ -6,7 +6,9 @@
  * contexts wait in nng, which is the door's flow control.
  *
  * nng's callbacks here only post to the actor; everything else runs on
- * the actor thread.
+ * the actor thread, but for replies nng could not take at once (their
+ * pipe still busy with an earlier one), which a thread of the door's
+ * waits for before their slot receives again (see send_reply in door.c).
  */
 #ifndef SNI_DOOR_H
 #define SNI_DOOR_H
