@@ -31,13 +31,14 @@ typedef struct slot {
 	sni_door *door;
 	nng_ctx   ctx;
 	nng_aio  *recv;
-	nng_aio  *send;
-	nng_msg  *msg;          /* the request just received */
-	uint32_t  pipe;         /* the pipe of the request in hand */
-	bool      remote;       /* it came from another process */
-	int8_t    parked;       /* held for long, not counted busy: a
-	                           SNI_PARK_ kind + 1, or 0 */
-	sni_batch   *batch;     /* a member of this batch: no nng context */
+	nng_aio  *send;     /* no callback: see send_reply */
+	nng_aio  *send_cb;  /* with one: for a pipe whose replies queue up */
+	nng_msg  *msg;      /* the request just received */
+	uint32_t  pipe;     /* the pipe of the request in hand */
+	bool      remote;   /* it came from another process */
+	int8_t    parked;   /* held for long, not counted busy: a
+	                       SNI_PARK_ kind + 1, or 0 */
+	sni_batch   *batch; /* a member of this batch: no nng context */
 	struct slot *next_slow; /* in the door's queue of slow replies */
 } slot;
 
@@ -75,6 +76,8 @@ struct sni_door {
 	sni_limits   remote_limits; /* for other processes: no OBJECT exts */
 	nng_duration reply_timeout; /* for replies a peer does not read */
 	slow_replies slow;
+	sni_ptrmap   queued_pipes; /* the loop's: pipes whose replies have
+	                              queued up in nng (see send_reply) */
 };
 
 static atomic_bool nng_used;         /* a door was opened in this process */
@@ -121,6 +124,7 @@ enum {
 	SNI_PIPE_ADDED,
 	SNI_PIPE_GONE,
 	SNI_PIPE_STALLED, /* a reply to it timed out: it is cut off */
+	SNI_PIPE_DRAINED, /* a reply that queued up on it has ended */
 };
 
 /* nng thread: tells the actor of what happened to pipe; false when the
@@ -146,16 +150,17 @@ post_pipe(sni_door *d, int what, uint32_t pipe)
 }
 
 /*
- * The reply of s went out (or not): receive the next request. The loop
- * (a reply nng took at once) or the door's thread for slow replies.
+ * The reply of s, sent with aio, went out (or not): receive the next
+ * request. The loop (a reply nng took at once), the door's thread for
+ * slow replies, or an nng thread (send_done).
  */
 static void
-send_finished(slot *s)
+send_finished(slot *s, nng_aio *aio)
 {
-	int rc = nng_aio_result(s->send);
-	if (rc != 0 && nng_aio_get_msg(s->send) != NULL) {
-		nng_msg_free(nng_aio_get_msg(s->send));
-		nng_aio_set_msg(s->send, NULL);
+	int rc = nng_aio_result(aio);
+	if (rc != 0 && nng_aio_get_msg(aio) != NULL) {
+		nng_msg_free(nng_aio_get_msg(aio));
+		nng_aio_set_msg(aio, NULL);
 	}
 	if (rc == NNG_ETIMEDOUT) { /* a peer that stopped reading */
 		post_pipe(s->door, SNI_PIPE_STALLED, s->pipe);
@@ -164,6 +169,14 @@ send_finished(slot *s)
 		nng_ctx_recv(s->ctx, s->recv);
 	}
 	atomic_fetch_sub(&s->door->sending, 1);
+}
+
+/* nng thread: a reply sent with send_cb went out (or not). */
+static void
+send_done(void *arg)
+{
+	slot *s = arg;
+	send_finished(s, s->send_cb);
 }
 
 /* The door's thread for slow replies: waits for each, oldest first. */
@@ -187,7 +200,9 @@ slow_replies_main(void *arg)
 		}
 		pthread_mutex_unlock(&q->mu);
 		nng_aio_wait(s->send); /* at most the reply timeout */
-		send_finished(s);
+		uint32_t pipe = s->pipe;
+		send_finished(s, s->send);
+		post_pipe(s->door, SNI_PIPE_DRAINED, pipe);
 		pthread_mutex_lock(&q->mu);
 	}
 	pthread_mutex_unlock(&q->mu);
@@ -203,11 +218,12 @@ slow_reply(sni_door *d, slot *s)
 {
 	slow_replies *q = &d->slow;
 	pthread_mutex_lock(&q->mu);
-	if (!q->started) {
+	if (!q->started && !q->stopping) {
 		q->started =
 		    pthread_create(&q->thread, NULL, slow_replies_main, q) == 0;
 	}
-	if (q->started) {
+	bool taken = q->started && !q->stopping;
+	if (taken) {
 		s->next_slow = NULL;
 		if (q->tail != NULL) {
 			q->tail->next_slow = s;
@@ -218,7 +234,7 @@ slow_reply(sni_door *d, slot *s)
 		pthread_cond_signal(&q->cv);
 	}
 	pthread_mutex_unlock(&q->mu);
-	return q->started;
+	return taken;
 }
 
 /* Ends the slow replies' thread, once every reply it holds has ended
@@ -245,6 +261,9 @@ slot_free(slot *s)
 	if (s->send != NULL) {
 		nng_aio_free(s->send);
 	}
+	if (s->send_cb != NULL) {
+		nng_aio_free(s->send_cb);
+	}
 	if (s->msg != NULL) {
 		nng_msg_free(s->msg);
 	}
@@ -266,6 +285,9 @@ slot_open(sni_door *d)
 	}
 	if (rc == 0) {
 		rc = nng_aio_alloc(&s->send, NULL, NULL); /* see send_reply */
+	}
+	if (rc == 0) {
+		rc = nng_aio_alloc(&s->send_cb, send_done, s);
 	}
 	if (rc != 0) {
 		slot_free(s);
@@ -373,7 +395,10 @@ sni_door_handle_pipe(sni_actor *a, sni_node *n)
 		}
 	} else if (e->what == SNI_PIPE_STALLED) {
 		nng_pipe_close((nng_pipe) { .id = e->pipe });
+	} else if (e->what == SNI_PIPE_DRAINED) {
+		sni_ptrmap_del(&a->door->queued_pipes, pipe_key(e->pipe));
 	} else if (sni_ptrmap_del(&a->live_pipes, pipe_key(e->pipe)) != NULL) {
+		sni_ptrmap_del(&a->door->queued_pipes, pipe_key(e->pipe));
 		sni_gen_drop_pipe(a, e->pipe);
 		sni_batch_pipe_gone(a, e->pipe);
 		sni_backcall_pipe_gone(a, e->pipe);
@@ -629,38 +654,54 @@ sni_door_member_free(void *member)
 }
 
 /*
- * Sends msg through s's context. The send aio has no callback: a callback
- * would run on an nng thread, woken for it, and on two CPUs that wake-up
- * competed with the reply's own delivery to its caller (measured: the
- * door's round trip took 1.8 times a raw nng REQ/REP one; 1.0 without).
- * When the pipe is free, rep0 hands the message on and clears the aio's
- * message before nng_ctx_send returns: the send has ended, and the slot
- * receives again here. Otherwise (the pipe is still sending an earlier
- * reply, or the send failed) the message stays in the aio until nng
- * finishes with it, and the slow replies' thread waits for that. (That
- * thread's nng may clear the message while this one reads it: a pointer
- * either way; if it reads NULL, the reply was taken, and nng_aio_wait
- * returns once nng has finished the aio.)
+ * Sends msg through s's context. s->send has no callback: a callback runs
+ * on an nng thread, woken for it, and on two CPUs that wake-up competed
+ * with the reply's own delivery to its caller (measured: the door's round
+ * trip took 1.8 times a raw nng REQ/REP one; 1.0 without). When the pipe
+ * is free, rep0 hands the message on and clears the aio's message before
+ * nng_ctx_send returns: the send has ended, and the slot receives again
+ * here. Otherwise (the pipe is still sending an earlier reply, or the
+ * send failed) the message stays in the aio until nng finishes with it,
+ * and the slow replies' thread waits for that. (nng may clear the message
+ * on another thread while this one reads it: a pointer either way; if
+ * this one reads NULL, the reply was taken, and nng_aio_wait returns once
+ * nng has finished the aio.)
+ *
+ * That thread waits for one reply at a time, so a pipe whose replies
+ * queue up (a peer that pipelines, or one that stopped reading, whose
+ * replies wait up to the reply timeout) must not send many that way: from
+ * such a reply on until that thread has seen it end, the pipe's replies
+ * go with s->send_cb, whose callback ends each on an nng thread.
  */
 static void
 send_reply(slot *s, nng_msg *msg)
 {
 	sni_door *d = s->door;
+	bool      queues =
+	    sni_ptrmap_get(&d->queued_pipes, pipe_key(s->pipe)) != NULL;
+	nng_aio *aio = queues ? s->send_cb : s->send;
 	atomic_fetch_add(&d->sending, 1);
 	/* A peer that stops reading must not keep the slot for good, by
 	 * address in this process or from another. */
-	nng_aio_set_timeout(s->send, d->reply_timeout);
-	nng_aio_set_msg(s->send, msg);
-	nng_ctx_send(s->ctx, s->send);
-	if (nng_aio_get_msg(s->send) == NULL) {
-		nng_aio_wait(s->send);
-		send_finished(s);
+	nng_aio_set_timeout(aio, d->reply_timeout);
+	nng_aio_set_msg(aio, msg);
+	nng_ctx_send(s->ctx, aio);
+	if (queues) {
+		open_if_full(d); /* (this slot is not receiving meanwhile) */
+		return;          /* send_done ends it */
+	}
+	if (nng_aio_get_msg(aio) == NULL) {
+		nng_aio_wait(aio);
+		send_finished(s, aio);
 		return;
 	}
-	open_if_full(d);         /* (this slot is not receiving meanwhile) */
+	/* (out of memory, the pipe just stays unmarked) */
+	sni_ptrmap_put(&d->queued_pipes, pipe_key(s->pipe), (void *) 1);
+	open_if_full(d);
 	if (!slow_reply(d, s)) { /* no thread: wait here, bounded */
-		nng_aio_wait(s->send);
-		send_finished(s);
+		nng_aio_wait(aio);
+		sni_ptrmap_del(&d->queued_pipes, pipe_key(s->pipe));
+		send_finished(s, aio);
 	}
 }
 
@@ -715,6 +756,7 @@ door_close(sni_door *d)
 	for (uint32_t i = 0; i < d->nslots; i++) {
 		nng_aio_stop(d->slots[i]->recv);
 		nng_aio_stop(d->slots[i]->send);
+		nng_aio_stop(d->slots[i]->send_cb);
 	}
 	slow_replies_stop(&d->slow);
 	for (uint32_t i = 0; i < d->nslots; i++) {
@@ -745,6 +787,7 @@ door_free_now(sni_door *d)
 		slot_free(d->slots[i]);
 	}
 	free(d->slots);
+	sni_ptrmap_fini(&d->queued_pipes);
 	pthread_cond_destroy(&d->slow.cv);
 	pthread_mutex_destroy(&d->slow.mu);
 	free(d);

@@ -465,6 +465,14 @@ client(const char *url, int n)
 	return 0;
 }
 
+/* 300 ms, or RS_REPLY_TIMEOUT_MS from the environment (a test's). */
+static int32_t
+reply_timeout_ms(void)
+{
+	const char *v = getenv("RS_REPLY_TIMEOUT_MS");
+	return v != NULL ? (int32_t) atoi(v) : 300;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -526,7 +534,7 @@ main(int argc, char **argv)
 		"nap_back", "keep", "call_kept", "drop_kept",
 		"call_back_blocking", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
-		             .reply_timeout             = 300,
+		             .reply_timeout             = reply_timeout_ms(),
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0,
 		             .tls_cert_key_file = argc > 3 ? argv[3] : NULL,
 		             .tls_ca_file       = argc > 4 ? argv[4] : NULL };
