@@ -31,15 +31,14 @@ typedef struct slot {
 	sni_door *door;
 	nng_ctx   ctx;
 	nng_aio  *recv;
-	nng_aio  *send;      /* no callback: see send_reply */
-	nng_aio  *send_cb;   /* with one: for a pipe whose replies queue up */
-	nng_msg  *msg;       /* the request just received */
-	uint32_t  pipe;      /* the pipe of the request in hand */
-	bool      remote;    /* it came from another process */
-	int8_t    parked;    /* held for long, not counted busy: a
-	                        SNI_PARK_ kind + 1, or 0 */
-	sni_batch   *batch;  /* a member of this batch: no nng context */
-	atomic_bool  in_nng; /* its reply waits in nng (see cut_hog) */
+	nng_aio  *send;     /* no callback: see send_reply */
+	nng_aio  *send_cb;  /* with one: for a pipe whose replies queue up */
+	nng_msg  *msg;      /* the request just received */
+	uint32_t  pipe;     /* the pipe of the request in hand */
+	bool      remote;   /* it came from another process */
+	int8_t    parked;   /* held for long, not counted busy: a
+	                       SNI_PARK_ kind + 1, or 0 */
+	sni_batch   *batch; /* a member of this batch: no nng context */
 	struct slot *next_slow; /* in the door's queue of slow replies */
 } slot;
 
@@ -159,7 +158,6 @@ static void
 send_finished(slot *s, nng_aio *aio)
 {
 	int rc = nng_aio_result(aio);
-	atomic_store(&s->in_nng, false);
 	if (rc != 0 && nng_aio_get_msg(aio) != NULL) {
 		nng_msg_free(nng_aio_get_msg(aio));
 		nng_aio_set_msg(aio, NULL);
@@ -573,35 +571,6 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 }
 
 /*
- * Every slot is taken, and no more can open. A peer that sends requests
- * and reads none of the replies holds a slot for each reply until its
- * reply timeout: one that holds more than half of them is cut off now, as
- * one whose reply timed out, instead of shutting everyone else out for
- * that long. (Its pipe's close ends its queued replies, and their slots
- * receive again.) It looks at every slot, but only while the door is full,
- * when each reply sent calls it once and no request comes in.
- */
-static void
-cut_hog(sni_door *d)
-{
-	sni_ptrmap held = { 0 };
-	uint32_t   hog = 0, most = 0;
-	for (uint32_t i = 0; i < d->nslots; i++) {
-		const slot *s = d->slots[i];
-		if (atomic_load(&s->in_nng) &&
-		    sni_count_add(&held, s->pipe, true) == 0 &&
-		    sni_count_of(&held, s->pipe) > most) {
-			most = sni_count_of(&held, s->pipe);
-			hog  = s->pipe;
-		}
-	}
-	sni_ptrmap_fini(&held);
-	if (most > d->nslots / 2) {
-		nng_pipe_close((nng_pipe) { .id = hog });
-	}
-}
-
-/*
  * Opens one more slot when none is free to receive, within the bounds: a
  * slot is taken while the loop holds its request, while it is parked,
  * and while nng sends its reply (to a peer slow to read, up to the reply
@@ -611,14 +580,10 @@ static void
 open_if_full(sni_door *d)
 {
 	uint32_t sending = (uint32_t) atomic_load(&d->sending);
-	if (d->busy + d->parked + sending < d->nslots ||
-	    atomic_load(&d->closed)) {
-		return;
-	}
-	if (d->busy < SLOTS_MAX && d->nslots < SLOTS_MAX + 2 * PARKED_MAX) {
+	if (d->busy + d->parked + sending >= d->nslots && d->busy < SLOTS_MAX &&
+	    d->nslots < SLOTS_MAX + 2 * PARKED_MAX &&
+	    !atomic_load(&d->closed)) {
 		slot_open(d); /* all taken: let one more request in */
-	} else if (sending > d->nslots / 2) {
-		cut_hog(d);
 	}
 }
 
@@ -716,7 +681,6 @@ send_reply(slot *s, nng_msg *msg)
 	    sni_ptrmap_get(&d->queued_pipes, pipe_key(s->pipe)) != NULL;
 	nng_aio *aio = queues ? s->send_cb : s->send;
 	atomic_fetch_add(&d->sending, 1);
-	atomic_store(&s->in_nng, true);
 	/* A peer that stops reading must not keep the slot for good, by
 	 * address in this process or from another. */
 	nng_aio_set_timeout(aio, d->reply_timeout);
