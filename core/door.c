@@ -40,6 +40,12 @@ typedef struct slot {
 	                       SNI_PARK_ kind + 1, or 0 */
 	sni_batch   *batch; /* a member of this batch: no nng context */
 	struct slot *next_slow; /* in the door's queue of slow replies */
+	/* For cut_stalled: whether its reply waits in nng, since when (the
+	 * loop's), and the pipe and time of its last reply that ended. */
+	atomic_bool      in_nng;
+	uint64_t         queued_ns;
+	_Atomic uint32_t ended_pipe;
+	_Atomic uint64_t ended_ns;
 } slot;
 
 /*
@@ -78,6 +84,8 @@ struct sni_door {
 	slow_replies slow;
 	sni_ptrmap   queued_pipes; /* the loop's: pipes whose replies have
 	                              queued up in nng (see send_reply) */
+	nng_aio *recheck;          /* a sleep before cut_stalled again */
+	bool     recheck_armed;    /* the loop's */
 };
 
 static atomic_bool nng_used;         /* a door was opened in this process */
@@ -125,6 +133,7 @@ enum {
 	SNI_PIPE_GONE,
 	SNI_PIPE_STALLED, /* a reply to it timed out: it is cut off */
 	SNI_PIPE_DRAINED, /* a reply that queued up on it has ended */
+	SNI_PIPE_RECHECK, /* time to look for stalled pipes again */
 };
 
 /* nng thread: tells the actor of what happened to pipe; false when the
@@ -158,6 +167,9 @@ static void
 send_finished(slot *s, nng_aio *aio)
 {
 	int rc = nng_aio_result(aio);
+	atomic_store(&s->ended_pipe, s->pipe);
+	atomic_store(&s->ended_ns, sni_now_ns());
+	atomic_store(&s->in_nng, false);
 	if (rc != 0 && nng_aio_get_msg(aio) != NULL) {
 		nng_msg_free(nng_aio_get_msg(aio));
 		nng_aio_set_msg(aio, NULL);
@@ -323,6 +335,108 @@ pipe_key(uint32_t pipe)
 	return (const void *) ((uintptr_t) pipe + 2);
 }
 
+/* Whether every slot is taken and no more can open. */
+static bool
+door_full(const sni_door *d)
+{
+	uint32_t sending = (uint32_t) atomic_load(&d->sending);
+	return d->busy + d->parked + sending >= d->nslots &&
+	    (d->busy >= SLOTS_MAX || d->nslots >= SLOTS_MAX + 2 * PARKED_MAX);
+}
+
+/* One pipe's replies waiting in nng, as cut_stalled sees them. */
+typedef struct pipe_progress {
+	uint32_t pipe;
+	bool     waiting; /* a reply of it waits in nng */
+	uint64_t ended;   /* when its last reply ended, or 0 */
+	uint64_t queued;  /* when its oldest waiting reply was handed on */
+} pipe_progress;
+
+/* The entry of pipe in p (n used, room for every slot). */
+static pipe_progress *
+progress_of(sni_ptrmap *index, pipe_progress *p, uint32_t *n, uint32_t pipe)
+{
+	uintptr_t i = (uintptr_t) sni_ptrmap_get(index, pipe_key(pipe));
+	if (i == 0) {
+		if (sni_ptrmap_put(index, pipe_key(pipe),
+		        (void *) (uintptr_t) (*n + 1)) != 0) {
+			return NULL;
+		}
+		p[*n] = (pipe_progress) { pipe, false, 0, UINT64_MAX };
+		i     = ++*n;
+	}
+	return &p[i - 1];
+}
+
+/*
+ * The loop, when the door is full: each reply a peer does not read
+ * holds its slot until the reply timeout, so a peer that sends requests
+ * and reads nothing would shut everyone else out for that long. A pipe
+ * whose replies wait in nng and none of which ended for a quarter of the
+ * reply timeout is cut off now, as one whose reply timed out (its pipe's
+ * close ends its replies, and their slots receive again); a pipe that
+ * drains, however slowly, is not. When a pipe may qualify later, the
+ * door looks again then.
+ */
+static void
+cut_stalled(sni_door *d)
+{
+	pipe_progress *p     = malloc(d->nslots * sizeof(*p));
+	sni_ptrmap     index = { 0 };
+	uint32_t       n     = 0;
+	if (p == NULL) {
+		return;
+	}
+	for (uint32_t i = 0; i < d->nslots; i++) {
+		slot          *s     = d->slots[i];
+		uint32_t       ended = atomic_load(&s->ended_pipe);
+		pipe_progress *e;
+		if (ended != 0 &&
+		    (e = progress_of(&index, p, &n, ended)) != NULL) {
+			uint64_t at = atomic_load(&s->ended_ns);
+			e->ended    = at > e->ended ? at : e->ended;
+		}
+		if (atomic_load(&s->in_nng) &&
+		    (e = progress_of(&index, p, &n, s->pipe)) != NULL) {
+			e->waiting = true;
+			e->queued =
+			    s->queued_ns < e->queued ? s->queued_ns : e->queued;
+		}
+	}
+	uint64_t now   = sni_now_ns();
+	uint64_t limit = (uint64_t) d->reply_timeout * 1000000u / 4;
+	uint64_t next  = UINT64_MAX;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t since =
+		    p[i].ended > p[i].queued ? p[i].ended : p[i].queued;
+		if (!p[i].waiting) {
+			continue;
+		}
+		if (now - since > limit) {
+			nng_pipe_close((nng_pipe) { .id = p[i].pipe });
+		} else if (since + limit < next) {
+			next = since + limit;
+		}
+	}
+	sni_ptrmap_fini(&index);
+	free(p);
+	if (next != UINT64_MAX && !d->recheck_armed) {
+		d->recheck_armed = true;
+		nng_sleep_aio(
+		    (nng_duration) ((next - now) / 1000000u + 1), d->recheck);
+	}
+}
+
+/* nng thread: the sleep before cut_stalled again ended. */
+static void
+recheck_due(void *arg)
+{
+	sni_door *d = arg;
+	if (nng_aio_result(d->recheck) == 0) {
+		post_pipe(d, SNI_PIPE_RECHECK, 0);
+	}
+}
+
 bool
 sni_door_pipe_gone(const sni_actor *a, uint32_t pipe)
 {
@@ -397,6 +511,11 @@ sni_door_handle_pipe(sni_actor *a, sni_node *n)
 		nng_pipe_close((nng_pipe) { .id = e->pipe });
 	} else if (e->what == SNI_PIPE_DRAINED) {
 		sni_ptrmap_del(&a->door->queued_pipes, pipe_key(e->pipe));
+	} else if (e->what == SNI_PIPE_RECHECK) {
+		a->door->recheck_armed = false;
+		if (door_full(a->door) && atomic_load(&a->door->sending) > 0) {
+			cut_stalled(a->door);
+		}
 	} else if (sni_ptrmap_del(&a->live_pipes, pipe_key(e->pipe)) != NULL) {
 		sni_ptrmap_del(&a->door->queued_pipes, pipe_key(e->pipe));
 		sni_gen_drop_pipe(a, e->pipe);
@@ -553,7 +672,10 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	d->reply_timeout = SNI_REPLY_TIMEOUT_MS;
 	pthread_mutex_init(&d->slow.mu, NULL);
 	pthread_cond_init(&d->slow.cv, NULL);
-	int rc = open_socket(d, url, max_message);
+	int rc = nng_aio_alloc(&d->recheck, recheck_due, d);
+	if (rc == 0) {
+		rc = open_socket(d, url, max_message);
+	}
 	if (rc != 0) {
 		sni_door_free(d);
 		return rc;
@@ -575,15 +697,20 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
  * slot is taken while the loop holds its request, while it is parked,
  * and while nng sends its reply (to a peer slow to read, up to the reply
  * timeout: meanwhile the door must go on receiving from the others).
+ * When no more can open, looks for stalled peers.
  */
 static void
 open_if_full(sni_door *d)
 {
 	uint32_t sending = (uint32_t) atomic_load(&d->sending);
-	if (d->busy + d->parked + sending >= d->nslots && d->busy < SLOTS_MAX &&
-	    d->nslots < SLOTS_MAX + 2 * PARKED_MAX &&
-	    !atomic_load(&d->closed)) {
+	if (d->busy + d->parked + sending < d->nslots ||
+	    atomic_load(&d->closed)) {
+		return;
+	}
+	if (!door_full(d)) {
 		slot_open(d); /* all taken: let one more request in */
+	} else if (sending > 0) {
+		cut_stalled(d);
 	}
 }
 
@@ -681,6 +808,8 @@ send_reply(slot *s, nng_msg *msg)
 	    sni_ptrmap_get(&d->queued_pipes, pipe_key(s->pipe)) != NULL;
 	nng_aio *aio = queues ? s->send_cb : s->send;
 	atomic_fetch_add(&d->sending, 1);
+	s->queued_ns = sni_now_ns();
+	atomic_store(&s->in_nng, true);
 	/* A peer that stops reading must not keep the slot for good, by
 	 * address in this process or from another. */
 	nng_aio_set_timeout(aio, d->reply_timeout);
@@ -758,6 +887,9 @@ door_close(sni_door *d)
 		nng_aio_stop(d->slots[i]->send);
 		nng_aio_stop(d->slots[i]->send_cb);
 	}
+	if (d->recheck != NULL) {
+		nng_aio_stop(d->recheck);
+	}
 	slow_replies_stop(&d->slow);
 	for (uint32_t i = 0; i < d->nslots; i++) {
 		nng_ctx_close(d->slots[i]->ctx);
@@ -788,6 +920,9 @@ door_free_now(sni_door *d)
 	}
 	free(d->slots);
 	sni_ptrmap_fini(&d->queued_pipes);
+	if (d->recheck != NULL) {
+		nng_aio_free(d->recheck);
+	}
 	pthread_cond_destroy(&d->slow.cv);
 	pthread_mutex_destroy(&d->slow.mu);
 	free(d);

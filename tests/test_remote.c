@@ -1613,28 +1613,28 @@ START_TEST(objects_guarded)
 END_TEST
 
 /*
- * A raw peer that sends up to max calls with large replies (32 KiB) and
- * never reads them; returns its socket, the number sent in *sent.
+ * A raw peer that sends up to max calls with large replies (size bytes,
+ * 256 to 65535) and reads none of them; returns its socket, the number
+ * sent in *sent.
  */
 static nng_socket
-stalled_peer(const server *sv, int max, int *sent)
+stalled_peer(const server *sv, int max, size_t size, int *sent)
 {
 	nng_socket bad;
 	ck_assert_int_eq(nng_req0_open_raw(&bad), 0);
 	ck_assert_int_eq(nng_dial(bad, sv->url, NULL, 0), 0);
 	ck_assert_int_eq(nng_socket_set_ms(bad, NNG_OPT_SENDTIMEO, 500), 0);
-	/* CALL echo("xxx...") of 32 KiB, made by hand */
-	enum { N = 32768 };
-	static const uint8_t head[] = { 0xc1, 1, 1, 0x00, 0xc0, 0xa4, 'e', 'c',
-		'h', 'o', 0x91, 0xda, N >> 8, N & 0xff };
-	uint8_t             *frame  = malloc(sizeof(head) + N);
+	/* CALL echo("xxx...") of size bytes, made by hand */
+	const uint8_t head[] = { 0xc1, 1, 1, 0x00, 0xc0, 0xa4, 'e', 'c', 'h',
+		'o', 0x91, 0xda, (uint8_t) (size >> 8), (uint8_t) size };
+	uint8_t      *frame  = malloc(sizeof(head) + size);
 	memcpy(frame, head, sizeof(head));
-	memset(frame + sizeof(head), 'x', N);
+	memset(frame + sizeof(head), 'x', size);
 	*sent = 0;
 	for (uint32_t i = 0; i < (uint32_t) max; i++) {
 		nng_msg *m;
 		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
-		nng_msg_append(m, frame, sizeof(head) + N);
+		nng_msg_append(m, frame, sizeof(head) + size);
 		nng_msg_header_append_u32(m, 0x80000000u | (i + 1));
 		if (nng_sendmsg(bad, m, 0) != 0) { /* it blocked: full */
 			nng_msg_free(m);
@@ -1653,7 +1653,7 @@ START_TEST(stalled_reader)
 	server sv;
 	server_start(&sv, "tcp://127.0.0.1:0", NULL);
 	int        sent;
-	nng_socket bad = stalled_peer(&sv, 3000, &sent);
+	nng_socket bad = stalled_peer(&sv, 3000, 32768, &sent);
 	ck_assert_int_gt(sent, 100);
 	syn_synchronizer r  = connect_to(&sv);
 	double           t0 = th_now_ms();
@@ -1684,6 +1684,33 @@ read_replies(void *arg)
 	return NULL;
 }
 
+/* A raw peer pipelines n calls to sv while a thread reads the replies:
+ * the milliseconds until the last one came. */
+static double
+pipelined_ms(const server *sv, int n)
+{
+	reader x = { .want = n };
+	ck_assert_int_eq(nng_req0_open_raw(&x.sock), 0);
+	ck_assert_int_eq(nng_dial(x.sock, sv->url, NULL, 0), 0);
+	static const uint8_t call[] = { 0xc1, 1, 1, 0x00, 0xc0, 0xa4, 'e', 'c',
+		'h', 'o', 0x91, 0xa1, 'x' };
+	pthread_t            th;
+	double               t0 = th_now_ms();
+	pthread_create(&th, NULL, read_replies, &x);
+	for (uint32_t i = 0; i < (uint32_t) n; i++) {
+		nng_msg *m;
+		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+		nng_msg_append(m, call, sizeof(call));
+		nng_msg_header_append_u32(m, 0x80000000u | (i + 1));
+		ck_assert_int_eq(nng_sendmsg(x.sock, m, 0), 0);
+	}
+	pthread_join(th, NULL);
+	double ms = th_now_ms() - t0;
+	ck_assert_int_eq(x.got, n);
+	nng_close(x.sock);
+	return ms;
+}
+
 /*
  * While a stalled peer's replies wait (for 8 s here), a peer that
  * pipelines 10,000 calls gets its replies at full speed: the door's
@@ -1697,30 +1724,107 @@ START_TEST(stalled_reader_holds_no_one)
 	server_start(&sv, "tcp://127.0.0.1:0", NULL);
 	unsetenv("RS_REPLY_TIMEOUT_MS");
 	int        sent;
-	nng_socket bad = stalled_peer(&sv, 300, &sent);
+	nng_socket bad = stalled_peer(&sv, 300, 32768, &sent);
 	ck_assert_int_gt(sent, 100);
 	usleep(300 * 1000); /* its replies queue up */
-	reader x = { .want = 10000 };
+	double ms = pipelined_ms(&sv, 10000);
+	ck_assert_msg(ms < 5000, "10,000 replies took %.0f ms", ms);
+	nng_close(bad);
+	server_stop(&sv);
+}
+END_TEST
+
+/*
+ * A peer that sends thousands of calls and reads no reply would hold
+ * every slot of the door until its replies time out (8 s here): once
+ * the door is full, a pipe none of whose waiting replies ended for a
+ * quarter of that is cut off, and a peer that pipelines 10,000 calls
+ * meanwhile is served (7.7 s before the cut; about 2.5 s with it).
+ */
+START_TEST(stalled_peer_holding_the_door_is_cut)
+{
+	setenv("RS_REPLY_TIMEOUT_MS", "8000", 1);
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	unsetenv("RS_REPLY_TIMEOUT_MS");
+	int        sent;
+	nng_socket bad = stalled_peer(&sv, 4000, 8192, &sent);
+	ck_assert_int_gt(sent, 3100); /* (the door takes 3,072 at most) */
+	usleep(300 * 1000);
+	double ms = pipelined_ms(&sv, 10000);
+	ck_assert_msg(ms < 6000, "10,000 replies took %.0f ms", ms);
+	nng_close(bad);
+	server_stop(&sv);
+}
+END_TEST
+
+typedef struct sender {
+	nng_socket sock;
+	int        n, sent;
+} sender;
+
+/* Sends echo("xxx...") calls of 8 KiB, n of them, waiting as needed. */
+static void *
+send_calls(void *arg)
+{
+	sender *x = arg;
+	enum { N = 8192 };
+	static const uint8_t head[] = { 0xc1, 1, 1, 0x00, 0xc0, 0xa4, 'e', 'c',
+		'h', 'o', 0x91, 0xda, N >> 8, N & 0xff };
+	static uint8_t       frame[sizeof(head) + N];
+	memcpy(frame, head, sizeof(head));
+	memset(frame + sizeof(head), 'x', N);
+	for (uint32_t i = 0; i < (uint32_t) x->n; i++) {
+		nng_msg *m;
+		if (nng_msg_alloc(&m, 0) != 0) {
+			break;
+		}
+		nng_msg_append(m, frame, sizeof(frame));
+		nng_msg_header_append_u32(m, 0x80000000u | (i + 1));
+		if (nng_sendmsg(x->sock, m, 0) != 0) {
+			nng_msg_free(m);
+			break;
+		}
+		x->sent++;
+	}
+	return NULL;
+}
+
+/*
+ * A peer that keeps the door full for seconds but reads its replies,
+ * slowly, is not cut: all of 6,000 replies come, though with the door's
+ * 3,072 slots ahead of it each waits about 2 s, longer than a quarter
+ * of the reply timeout (1 s here).
+ */
+START_TEST(slow_reader_filling_the_door_is_not_cut)
+{
+	setenv("RS_REPLY_TIMEOUT_MS", "4000", 1);
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	unsetenv("RS_REPLY_TIMEOUT_MS");
+	sender x = { .n = 6000 };
 	ck_assert_int_eq(nng_req0_open_raw(&x.sock), 0);
 	ck_assert_int_eq(nng_dial(x.sock, sv.url, NULL, 0), 0);
-	static const uint8_t call[] = { 0xc1, 1, 1, 0x00, 0xc0, 0xa4, 'e', 'c',
-		'h', 'o', 0x91, 0xa1, 'x' };
-	pthread_t            th;
-	double               t0 = th_now_ms();
-	pthread_create(&th, NULL, read_replies, &x);
-	for (uint32_t i = 0; i < (uint32_t) x.want; i++) {
-		nng_msg *m;
-		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
-		nng_msg_append(m, call, sizeof(call));
-		nng_msg_header_append_u32(m, 0x80000000u | (i + 1));
-		ck_assert_int_eq(nng_sendmsg(x.sock, m, 0), 0);
+	/* (a cut loses the replies: then both sides give up) */
+	ck_assert_int_eq(nng_socket_set_ms(x.sock, NNG_OPT_RECVTIMEO, 5000), 0);
+	ck_assert_int_eq(nng_socket_set_ms(x.sock, NNG_OPT_SENDTIMEO, 5000), 0);
+	pthread_t th;
+	pthread_create(&th, NULL, send_calls, &x);
+	double   t0  = th_now_ms();
+	int      got = 0;
+	nng_msg *m;
+	while (got < x.n && nng_recvmsg(x.sock, &m, 0) == 0) {
+		nng_msg_free(m);
+		if (++got % 3 == 0) {
+			usleep(2000); /* about 1,500 replies a second */
+		}
 	}
 	pthread_join(th, NULL);
-	double ms = th_now_ms() - t0;
-	ck_assert_int_eq(x.got, x.want);
-	ck_assert_msg(ms < 5000, "10,000 replies took %.0f ms", ms);
+	ck_assert_int_eq(x.sent, x.n);
+	ck_assert_int_eq(got, x.n);
+	ck_assert_msg(th_now_ms() - t0 > 3000,
+	    "drained in %.0f ms: too fast to test the cut", th_now_ms() - t0);
 	nng_close(x.sock);
-	nng_close(bad);
 	server_stop(&sv);
 }
 END_TEST
@@ -2691,6 +2795,10 @@ suite(void)
 		TH_CASE("stalled_reader", stalled_reader),
 		TH_CASE(
 		    "stalled_reader_holds_no_one", stalled_reader_holds_no_one),
+		TH_CASE("stalled_peer_holding_the_door_is_cut",
+		    stalled_peer_holding_the_door_is_cut),
+		TH_CASE("slow_reader_filling_the_door_is_not_cut",
+		    slow_reader_filling_the_door_is_not_cut),
 		TH_CASE("callbacks", callbacks),
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),
 		TH_CASE("too_deep_gives_back", too_deep_gives_back),
