@@ -427,13 +427,16 @@ cut_stalled(sni_door *d)
 	}
 }
 
-/* nng thread: the sleep before cut_stalled again ended. */
+/* nng thread: the sleep before cut_stalled again ended. (The loop
+ * arms it only when it is not armed; when the loop cannot be told, out
+ * of memory, it sleeps again, so that the loop looks again some time.) */
 static void
 recheck_due(void *arg)
 {
 	sni_door *d = arg;
-	if (nng_aio_result(d->recheck) == 0) {
-		post_pipe(d, SNI_PIPE_RECHECK, 0);
+	if (nng_aio_result(d->recheck) == 0 &&
+	    !post_pipe(d, SNI_PIPE_RECHECK, 0) && !atomic_load(&d->closed)) {
+		nng_sleep_aio(100, d->recheck);
 	}
 }
 
