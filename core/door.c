@@ -86,6 +86,7 @@ struct sni_door {
 	                              queued up in nng (see send_reply) */
 	nng_aio *recheck;          /* a sleep before cut_stalled again */
 	bool     recheck_armed;    /* the loop's */
+	uint64_t scanned_ns;       /* the loop's: cut_stalled's last scan */
 };
 
 static atomic_bool nng_used;         /* a door was opened in this process */
@@ -344,6 +345,18 @@ door_full(const sni_door *d)
 	    (d->busy >= SLOTS_MAX || d->nslots >= SLOTS_MAX + 2 * PARKED_MAX);
 }
 
+#define SCAN_EVERY_NS 10000000u
+
+/* The loop: cut_stalled runs again in about ns, unless it is due. */
+static void
+recheck_in(sni_door *d, uint64_t ns)
+{
+	if (!d->recheck_armed) {
+		d->recheck_armed = true;
+		nng_sleep_aio((nng_duration) (ns / 1000000u + 1), d->recheck);
+	}
+}
+
 /* One pipe's replies waiting in nng, as cut_stalled sees them. */
 typedef struct pipe_progress {
 	uint32_t pipe;
@@ -376,11 +389,18 @@ progress_of(sni_ptrmap *index, pipe_progress *p, uint32_t *n, uint32_t pipe)
  * reply timeout is cut off now, as one whose reply timed out (its pipe's
  * close ends its replies, and their slots receive again); a pipe that
  * drains, however slowly, is not. When a pipe may qualify later, the
- * door looks again then.
+ * door looks again then. It looks at every slot: at most every 10 ms
+ * (a door kept full by its load would otherwise scan at each request).
  */
 static void
 cut_stalled(sni_door *d)
 {
+	uint64_t t = sni_now_ns();
+	if (t - d->scanned_ns < SCAN_EVERY_NS) {
+		recheck_in(d, d->scanned_ns + SCAN_EVERY_NS - t);
+		return;
+	}
+	d->scanned_ns        = t;
 	pipe_progress *p     = malloc(d->nslots * sizeof(*p));
 	sni_ptrmap     index = { 0 };
 	uint32_t       n     = 0;
@@ -412,7 +432,7 @@ cut_stalled(sni_door *d)
 		if (!p[i].waiting) {
 			continue;
 		}
-		if (now - since > limit) {
+		if (now > since && now - since > limit) {
 			nng_pipe_close((nng_pipe) { .id = p[i].pipe });
 		} else if (since + limit < next) {
 			next = since + limit;
@@ -420,10 +440,8 @@ cut_stalled(sni_door *d)
 	}
 	sni_ptrmap_fini(&index);
 	free(p);
-	if (next != UINT64_MAX && !d->recheck_armed) {
-		d->recheck_armed = true;
-		nng_sleep_aio(
-		    (nng_duration) ((next - now) / 1000000u + 1), d->recheck);
+	if (next != UINT64_MAX) {
+		recheck_in(d, next > now ? next - now : 0);
 	}
 }
 
@@ -516,7 +534,8 @@ sni_door_handle_pipe(sni_actor *a, sni_node *n)
 		sni_ptrmap_del(&a->door->queued_pipes, pipe_key(e->pipe));
 	} else if (e->what == SNI_PIPE_RECHECK) {
 		a->door->recheck_armed = false;
-		if (door_full(a->door) && atomic_load(&a->door->sending) > 0) {
+		if (!atomic_load(&a->door->closed) && door_full(a->door) &&
+		    atomic_load(&a->door->sending) > 0) {
 			cut_stalled(a->door);
 		}
 	} else if (sni_ptrmap_del(&a->live_pipes, pipe_key(e->pipe)) != NULL) {
