@@ -101,6 +101,15 @@ server_stop(server *sv)
 	    "the server ended with status %#x", status);
 }
 
+/* A server on tcp whose replies time out after ms (a string) unread. */
+static void
+server_start_timing_out(server *sv, const char *ms)
+{
+	setenv("RS_REPLY_TIMEOUT_MS", ms, 1);
+	server_start(sv, "tcp://127.0.0.1:0", NULL);
+	unsetenv("RS_REPLY_TIMEOUT_MS");
+}
+
 static syn_synchronizer
 connect_to(const server *sv)
 {
@@ -1719,10 +1728,8 @@ pipelined_ms(const server *sv, int n)
  */
 START_TEST(stalled_reader_holds_no_one)
 {
-	setenv("RS_REPLY_TIMEOUT_MS", "8000", 1);
 	server sv;
-	server_start(&sv, "tcp://127.0.0.1:0", NULL);
-	unsetenv("RS_REPLY_TIMEOUT_MS");
+	server_start_timing_out(&sv, "8000");
 	int        sent;
 	nng_socket bad = stalled_peer(&sv, 300, 32768, &sent);
 	ck_assert_int_gt(sent, 100);
@@ -1743,10 +1750,8 @@ END_TEST
  */
 START_TEST(stalled_peer_holding_the_door_is_cut)
 {
-	setenv("RS_REPLY_TIMEOUT_MS", "8000", 1);
 	server sv;
-	server_start(&sv, "tcp://127.0.0.1:0", NULL);
-	unsetenv("RS_REPLY_TIMEOUT_MS");
+	server_start_timing_out(&sv, "8000");
 	int        sent;
 	nng_socket bad = stalled_peer(&sv, 4000, 8192, &sent);
 	ck_assert_int_gt(sent, 3100); /* (the door takes 3,072 at most) */
@@ -1798,10 +1803,8 @@ send_calls(void *arg)
  */
 START_TEST(slow_reader_filling_the_door_is_not_cut)
 {
-	setenv("RS_REPLY_TIMEOUT_MS", "4000", 1);
 	server sv;
-	server_start(&sv, "tcp://127.0.0.1:0", NULL);
-	unsetenv("RS_REPLY_TIMEOUT_MS");
+	server_start_timing_out(&sv, "4000");
 	sender x = { .n = 6000 };
 	ck_assert_int_eq(nng_req0_open_raw(&x.sock), 0);
 	ck_assert_int_eq(nng_dial(x.sock, sv.url, NULL, 0), 0);
