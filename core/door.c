@@ -336,13 +336,20 @@ pipe_key(uint32_t pipe)
 	return (const void *) ((uintptr_t) pipe + 2);
 }
 
-/* Whether every slot is taken and no more can open. */
+/* Whether no slot is free to receive: each holds a request, is parked,
+ * or waits for nng to send its reply. */
 static bool
-door_full(const sni_door *d)
+all_taken(const sni_door *d)
 {
-	uint32_t sending = (uint32_t) atomic_load(&d->sending);
-	return d->busy + d->parked + sending >= d->nslots &&
-	    (d->busy >= SLOTS_MAX || d->nslots >= SLOTS_MAX + 2 * PARKED_MAX);
+	return d->busy + d->parked + (uint32_t) atomic_load(&d->sending) >=
+	    d->nslots;
+}
+
+/* Whether one more slot may open. */
+static bool
+may_open(const sni_door *d)
+{
+	return d->busy < SLOTS_MAX && d->nslots < SLOTS_MAX + 2 * PARKED_MAX;
 }
 
 #define SCAN_EVERY_NS 10000000u
@@ -395,12 +402,12 @@ progress_of(sni_ptrmap *index, pipe_progress *p, uint32_t *n, uint32_t pipe)
 static void
 cut_stalled(sni_door *d)
 {
-	uint64_t t = sni_now_ns();
-	if (t - d->scanned_ns < SCAN_EVERY_NS) {
-		recheck_in(d, d->scanned_ns + SCAN_EVERY_NS - t);
+	uint64_t now = sni_now_ns();
+	if (now - d->scanned_ns < SCAN_EVERY_NS) {
+		recheck_in(d, d->scanned_ns + SCAN_EVERY_NS - now);
 		return;
 	}
-	d->scanned_ns        = t;
+	d->scanned_ns        = now;
 	pipe_progress *p     = malloc(d->nslots * sizeof(*p));
 	sni_ptrmap     index = { 0 };
 	uint32_t       n     = 0;
@@ -423,15 +430,14 @@ cut_stalled(sni_door *d)
 			    s->queued_ns < e->queued ? s->queued_ns : e->queued;
 		}
 	}
-	uint64_t now   = sni_now_ns();
 	uint64_t limit = (uint64_t) d->reply_timeout * 1000000u / 4;
 	uint64_t next  = UINT64_MAX;
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t since =
-		    p[i].ended > p[i].queued ? p[i].ended : p[i].queued;
 		if (!p[i].waiting) {
 			continue;
 		}
+		uint64_t since =
+		    p[i].ended > p[i].queued ? p[i].ended : p[i].queued;
 		if (now > since && now - since > limit) {
 			nng_pipe_close((nng_pipe) { .id = p[i].pipe });
 		} else if (since + limit < next) {
@@ -455,6 +461,26 @@ recheck_due(void *arg)
 	if (nng_aio_result(d->recheck) == 0 &&
 	    !post_pipe(d, SNI_PIPE_RECHECK, 0) && !atomic_load(&d->closed)) {
 		nng_sleep_aio(100, d->recheck);
+	}
+}
+
+/*
+ * Opens one more slot when none is free to receive, within the bounds: a
+ * slot is taken while the loop holds its request, while it is parked,
+ * and while nng sends its reply (to a peer slow to read, up to the reply
+ * timeout: meanwhile the door must go on receiving from the others).
+ * When no more can open, looks for stalled peers.
+ */
+static void
+open_if_full(sni_door *d)
+{
+	if (!all_taken(d) || atomic_load(&d->closed)) {
+		return;
+	}
+	if (may_open(d)) {
+		slot_open(d); /* let one more request in */
+	} else if (atomic_load(&d->sending) > 0) {
+		cut_stalled(d);
 	}
 }
 
@@ -534,10 +560,7 @@ sni_door_handle_pipe(sni_actor *a, sni_node *n)
 		sni_ptrmap_del(&a->door->queued_pipes, pipe_key(e->pipe));
 	} else if (e->what == SNI_PIPE_RECHECK) {
 		a->door->recheck_armed = false;
-		if (!atomic_load(&a->door->closed) && door_full(a->door) &&
-		    atomic_load(&a->door->sending) > 0) {
-			cut_stalled(a->door);
-		}
+		open_if_full(a->door); /* (still full: cut_stalled) */
 	} else if (sni_ptrmap_del(&a->live_pipes, pipe_key(e->pipe)) != NULL) {
 		sni_ptrmap_del(&a->door->queued_pipes, pipe_key(e->pipe));
 		sni_gen_drop_pipe(a, e->pipe);
@@ -712,28 +735,6 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	}
 	*dp = d;
 	return 0;
-}
-
-/*
- * Opens one more slot when none is free to receive, within the bounds: a
- * slot is taken while the loop holds its request, while it is parked,
- * and while nng sends its reply (to a peer slow to read, up to the reply
- * timeout: meanwhile the door must go on receiving from the others).
- * When no more can open, looks for stalled peers.
- */
-static void
-open_if_full(sni_door *d)
-{
-	uint32_t sending = (uint32_t) atomic_load(&d->sending);
-	if (d->busy + d->parked + sending < d->nslots ||
-	    atomic_load(&d->closed)) {
-		return;
-	}
-	if (!door_full(d)) {
-		slot_open(d); /* all taken: let one more request in */
-	} else if (sending > 0) {
-		cut_stalled(d);
-	}
 }
 
 int
