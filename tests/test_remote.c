@@ -2383,6 +2383,58 @@ START_TEST(cancelled_in_batch_gives_back)
 }
 END_TEST
 
+/* Waits (10 s at most) until s has want calls in flight. */
+static void
+wait_in_flight(syn_synchronizer s, uint64_t want)
+{
+	syn_stats st = { 0 };
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+		if (st.calls_in_flight == want) {
+			break;
+		}
+		usleep(10000);
+	}
+	ck_assert_uint_eq(st.calls_in_flight, want);
+}
+
+/* Calls made one at a time each go alone, and each holds one of the
+ * server's 1,024 places while it runs: a client sends at most 256 so
+ * (the rest in batches, which hold one place at most), so that the
+ * server keeps reading the connection and the CANCELs that follow reach
+ * it. (1,200 calls alone took every place, and the CANCELs waited
+ * behind the calls the server could not read, for the calls' minute.) */
+START_TEST(calls_alone_leave_room)
+{
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "sleep_ms", NULL };
+	char                     url[128];
+	serve_tcp(s, exports, url);
+	syn_synchronizer r = connect_ready(url, NULL, "sleep_ms");
+	enum { N = 1200 };
+	syn_future **fs = calloc(N, sizeof(*fs));
+	syn_value    ms = syn_int(60000);
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(r, "sleep_ms", &ms, 1, &fs[i]));
+		usleep(300); /* it leaves before the next one comes */
+	}
+	usleep(500000); /* they reach the server */
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(syn_future_cancel(fs[i]));
+	}
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_rc(
+		    syn_future_wait_timeout(fs[i], 10000), SYN_ECANCELED);
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	wait_in_flight(s, 0); /* the CANCELs reached every call there */
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* add_back(obj, x): obj.add(x), on the client's object, awaited. */
 static int
 add_back(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
@@ -2777,6 +2829,7 @@ suite(void)
 		TH_CASE("unfetched_batches_bounded", unfetched_batches_bounded),
 		TH_CASE("cancelled_in_batch_gives_back",
 		    cancelled_in_batch_gives_back),
+		TH_CASE("calls_alone_leave_room", calls_alone_leave_room),
 		TH_CASE("poll_retries_when_busy", poll_retries_when_busy),
 		TH_CASE(
 		    "callbacks_bounded_on_client", callbacks_bounded_on_client),
