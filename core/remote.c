@@ -58,6 +58,14 @@ struct sni_remote {
 	uint32_t        sendq_head, sendq_len, sendq_cap;
 	bool            sending; /* send_aio is busy with send_id */
 	uint32_t        send_id;
+	/* The thread that waits for a send nng did not take at once (see
+	 * start_send), and what it is told, under wait_lock. */
+	pthread_t       waiter;
+	bool            waiter_started;
+	pthread_mutex_t wait_lock;
+	pthread_cond_t  wait_cv;
+	bool            wait_pending; /* send_aio has a send to wait for */
+	bool            wait_stop;    /* send_aio is stopped: end */
 	atomic_int      pipes;
 	atomic_bool     closed;
 	/* Objects of this process lent to the server (callbacks), under
@@ -456,19 +464,76 @@ next_to_send(sni_remote *r)
 	return NULL;
 }
 
+static nng_msg *send_ended(sni_remote *r);
+
+/* Gives the send in send_aio to the waiter thread; false once it ends. */
+static bool
+wait_elsewhere(sni_remote *r)
+{
+	pthread_mutex_lock(&r->wait_lock);
+	bool taken = !r->wait_stop;
+	if (taken) {
+		r->wait_pending = true;
+		pthread_cond_signal(&r->wait_cv);
+	}
+	pthread_mutex_unlock(&r->wait_lock);
+	return taken;
+}
+
+/*
+ * Sends msg, then each message queued meanwhile (any thread: a caller's,
+ * the waiter's or an nng callback's). send_aio has no callback, for the
+ * reason given at send_reply in door.c: when the socket's queue takes a
+ * message at once, nng clears the aio's message before nng_send_aio
+ * returns, and the next one goes from here; otherwise the waiter thread
+ * waits for it (bounded by the timeout) and goes on from there. (The
+ * message may be cleared by an nng thread while this one reads it: if
+ * this one reads NULL, the send was taken and nng_aio_wait returns once
+ * nng has finished the aio.)
+ */
 static void
 start_send(sni_remote *r, nng_msg *msg)
 {
-	nng_aio_set_msg(r->send_aio, msg);
-	nng_aio_set_timeout(r->send_aio, r->timeout_ms);
-	nng_send_aio(r->sock, r->send_aio);
+	while (msg != NULL) {
+		nng_aio_set_msg(r->send_aio, msg);
+		nng_aio_set_timeout(r->send_aio, r->timeout_ms);
+		nng_send_aio(r->sock, r->send_aio);
+		if (nng_aio_get_msg(r->send_aio) != NULL && wait_elsewhere(r)) {
+			return;
+		}
+		nng_aio_wait(r->send_aio); /* (or stopped: at once) */
+		msg = send_ended(r);
+	}
 }
 
-/* nng thread: a request left (or not); the next one goes. */
-static void
-send_done(void *arg)
+/* The waiter thread: waits for each send it is given, then goes on. */
+static void *
+waiter_main(void *arg)
 {
-	sni_remote *r    = arg;
+	sni_remote *r = arg;
+	pthread_mutex_lock(&r->wait_lock);
+	for (;;) {
+		if (!r->wait_pending) {
+			if (r->wait_stop) {
+				break;
+			}
+			pthread_cond_wait(&r->wait_cv, &r->wait_lock);
+			continue;
+		}
+		r->wait_pending = false;
+		pthread_mutex_unlock(&r->wait_lock);
+		nng_aio_wait(r->send_aio);
+		start_send(r, send_ended(r));
+		pthread_mutex_lock(&r->wait_lock);
+	}
+	pthread_mutex_unlock(&r->wait_lock);
+	return NULL;
+}
+
+/* A request left (or not): returns the next to send, if any. */
+static nng_msg *
+send_ended(sni_remote *r)
+{
 	int         rc   = nng_aio_result(r->send_aio);
 	syn_future *f    = NULL;
 	nng_msg    *lost = rc != 0 ? nng_aio_get_msg(r->send_aio) : NULL;
@@ -508,9 +573,7 @@ send_done(void *arg)
 		        : rc,
 		    NULL);
 	}
-	if (next != NULL) {
-		start_send(r, next);
-	}
+	return next;
 }
 
 /* Under lock: queues the control message in w (taken) with request id
@@ -1485,12 +1548,18 @@ remote_dial(sni_remote *r, const char *url, const sni_dial_opts *o)
 	    r->sock, NNG_OPT_RECVMAXSZ, o->max_message + SNI_BUNDLE_SLACK);
 	nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_PRE, pipe_event, r);
 	nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, pipe_event, r);
-	if ((rc = nng_aio_alloc(&r->send_aio, send_done, r)) != 0 ||
+	if ((rc = nng_aio_alloc(&r->send_aio, NULL, NULL)) != 0 ||
 	    (rc = nng_aio_alloc(&r->recv_aio, recv_done, r)) != 0 ||
 	    (rc = nng_aio_alloc(&r->poll_aio, poll_again, r)) != 0 ||
-	    (rc = nng_aio_alloc(&r->cancel_aio, cancel_sweep, r)) != 0 ||
-	    (rc = dial(r, url, o)) != 0) {
+	    (rc = nng_aio_alloc(&r->cancel_aio, cancel_sweep, r)) != 0) {
 		return rc; /* the caller closes the socket */
+	}
+	if (pthread_create(&r->waiter, NULL, waiter_main, r) != 0) {
+		return SYN_ENOMEM;
+	}
+	r->waiter_started = true;
+	if ((rc = dial(r, url, o)) != 0) {
+		return rc;
 	}
 	nng_recv_aio(r->sock, r->recv_aio);
 	return 0;
@@ -1507,6 +1576,14 @@ stop_aios(sni_remote *r)
 		if (aios[i] != NULL) {
 			nng_aio_stop(aios[i]);
 		}
+	}
+	pthread_mutex_lock(&r->wait_lock); /* (sends now end at once) */
+	r->wait_stop = true;
+	pthread_cond_signal(&r->wait_cv);
+	pthread_mutex_unlock(&r->wait_lock);
+	if (r->waiter_started) {
+		pthread_join(r->waiter, NULL);
+		r->waiter_started = false;
 	}
 }
 
@@ -1535,6 +1612,8 @@ remote_free(sni_remote *r)
 	}
 	free(r->ctl);
 	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->wait_cv);
+	pthread_mutex_destroy(&r->wait_lock);
 	free(r);
 }
 
@@ -1571,6 +1650,8 @@ sni_remote_open(
 	r->limits          = a->limits;
 	r->timeout_ms      = o->timeout_ms;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->wait_lock, NULL);
+	pthread_cond_init(&r->wait_cv, NULL);
 	int rc = remote_dial(r, url, o);
 	if (rc == 0 && (a->url = strdup(url)) == NULL) {
 		rc = SYN_ENOMEM;
