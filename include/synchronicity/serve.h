@@ -139,12 +139,14 @@ typedef struct syn_connect_config {
  * connection still up) does not hold the call longer: it ends with
  * SYN_ECANCELED (SYN_ETIMEDOUT for a timed call), and the late answer is
  * dropped.
- * The futures of calls on *sp complete on nng's threads: a callback set
- * with syn_future_callback() runs there, and must not block (no blocking
- * call, no destroy of *sp). syn_register() and the like on *sp give
- * SYN_ENOTSUP. Any thread. Errors:
- * SYN_EINVAL (a NULL url or sp, a bad config: TLS files missing for
- * tls+tcp:// or given for another scheme), SYN_ECONNREFUSED (nobody
+ * The futures of calls on *sp complete on nng's threads (a call whose
+ * request could not be sent: on the connection's own thread, which waits
+ * for requests nng could not take at once, or on the thread that
+ * destroys *sp): a callback set with syn_future_callback() runs there,
+ * and must not block (no blocking call, no destroy of *sp).
+ * syn_register() and the like on *sp give SYN_ENOTSUP. Any thread.
+ * Errors: SYN_EINVAL (a NULL url or sp, a bad config: TLS files missing
+ * for tls+tcp:// or given for another scheme), SYN_ECONNREFUSED (nobody
  * listens there), SYN_ETIMEDOUT (no connection within cfg->timeout: a
  * host that does not answer, a peer that does not speak the protocol),
  * SYN_EPEERAUTH or SYN_ECRYPTO (a TLS handshake that
