@@ -174,11 +174,15 @@ sni_request_run(const sni_request *r, syn_duration timeout, syn_result *res)
 {
 	syn_future *f;
 	int         rc = check_not_own_thread(r);
-	if (rc != 0 || (rc = sni_cancel_check()) != 0 ||
-	    (rc = sni_request_start(r, &f)) != 0) {
+	if (rc != 0 || (rc = sni_actor_block_begin(r->actor_id)) != 0) {
 		return rc;
 	}
-	return sni_request_finish(f, timeout, r->name, res, NULL, NULL);
+	if ((rc = sni_cancel_check()) == 0 &&
+	    (rc = sni_request_start(r, &f)) == 0) {
+		rc = sni_request_finish(f, timeout, r->name, res, NULL, NULL);
+	}
+	sni_actor_block_end();
+	return rc;
 }
 
 int

@@ -611,17 +611,12 @@ syn_iter_next_future(syn_iter *it, const syn_value *v, syn_future **fp)
 	return rc != 0 ? rc : start_request(it, v, false, fp);
 }
 
-int
-syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
+/* syn_iter_send once the thread may block for it. */
+static int
+send_blocking(syn_iter *it, const syn_value *v, syn_result *item)
 {
 	syn_future *f;
-	if (it != NULL && sni_actor_loop_is_here(it->actor_id)) {
-		return sni_error_set(SYN_EDEADLK,
-		    "blocking request from the synchronizer's own thread: "
-		    "await syn_iter_next_future() there",
-		    it->name);
-	}
-	int rc = sni_cancel_check();
+	int         rc = sni_cancel_check();
 	if (rc != 0) {
 		return rc;
 	}
@@ -641,6 +636,23 @@ syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 	return rc != 0 ? rc
 	               : sni_request_finish(f, SYN_DURATION_INFINITE, it->name,
 	                     item, request_done, it);
+}
+
+int
+syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
+{
+	if (it != NULL && sni_actor_loop_is_here(it->actor_id)) {
+		return sni_error_set(SYN_EDEADLK,
+		    "blocking request from the synchronizer's own thread: "
+		    "await syn_iter_next_future() there",
+		    it->name);
+	}
+	int rc = it != NULL ? sni_actor_block_begin(it->actor_id) : 0;
+	if (rc == 0) {
+		rc = send_blocking(it, v, item);
+		sni_actor_block_end();
+	}
+	return rc;
 }
 
 int

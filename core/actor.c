@@ -32,6 +32,48 @@
 
 static _Thread_local sni_actor *self;
 
+/* How many actors a search for a cycle of blocked threads follows. */
+#define BLOCK_CHAIN_MAX 64
+
+int
+sni_actor_block_begin(uint32_t target)
+{
+	sni_actor *cur = sni_actor_self();
+	if (cur == NULL || target == 0 || target == cur->id) {
+		return 0; /* (its own: refused before, as EDEADLK) */
+	}
+	/* Noted first, then the chain read (both sequentially consistent):
+	 * of two threads closing a cycle at once, at least one sees it. */
+	atomic_store(&cur->blocked_on, target);
+	uint32_t id = target;
+	for (int hops = 0; id != 0 && hops < BLOCK_CHAIN_MAX; hops++) {
+		sni_actor *a;
+		if (sni_actor_hold_closed(id, &a) != 0) {
+			break;
+		}
+		id = atomic_load(&a->blocked_on);
+		sni_actor_release(a);
+		if (id == cur->id) {
+			atomic_store(&cur->blocked_on, 0);
+			return sni_error_set(SYN_EDEADLK,
+			    "blocking on a synchronizer whose thread blocks, "
+			    "directly or through others, for this one's: await "
+			    "with syn_await() instead",
+			    cur->name);
+		}
+	}
+	return 0;
+}
+
+void
+sni_actor_block_end(void)
+{
+	sni_actor *cur = sni_actor_self();
+	if (cur != NULL) {
+		atomic_store(&cur->blocked_on, 0);
+	}
+}
+
 sni_actor *
 sni_actor_self(void)
 {

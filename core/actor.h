@@ -153,6 +153,9 @@ struct sni_actor {
 	size_t           max_message;
 	int              start_rc;
 	_Atomic uint32_t started;
+	/* The actor whose reply this one's thread blocks for (0: none): see
+	 * sni_actor_block_begin. Written by its thread, read by any. */
+	_Atomic uint32_t blocked_on;
 
 	/* Counts for syn_synchronizer_stats: written by the loop only
 	 * (sni_stat_add), read by any thread. */
@@ -234,6 +237,20 @@ int sni_actor_destroy(uint32_t id);
 
 /* The actor whose thread is calling, or NULL. */
 sni_actor *sni_actor_self(void);
+
+/*
+ * The calling thread is about to block until actor target completes a
+ * future (a blocking call, or a wait). On an actor's thread, that is
+ * noted, and when target's thread blocks for this one's reply (directly
+ * or through a chain of actors that each block for the next), the wait
+ * would never end: SYN_EDEADLK (with the error's message set), and
+ * nothing noted. Else 0; then sni_actor_block_end() after the wait. Any
+ * thread (on others, always 0).
+ */
+int sni_actor_block_begin(uint32_t target);
+
+/* The calling thread's wait noted by sni_actor_block_begin() is over. */
+void sni_actor_block_end(void);
 
 /*
  * Runs fn(a, arg) on the thread of actor id and returns its result:

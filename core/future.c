@@ -804,8 +804,12 @@ syn_future_wait_timeout(syn_future *f, syn_duration timeout)
 		}
 		if (!is_done(f)) {
 			sni_blocking_report("syn_future_wait");
+			if ((rc = sni_actor_block_begin(f->actor_id)) != 0) {
+				return rc;
+			}
 		}
 		rc = sni_future_wait_until(f, sni_deadline_ms(timeout));
+		sni_actor_block_end();
 		if (rc != 0) {
 			return fail_wait(rc);
 		}

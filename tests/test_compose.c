@@ -101,6 +101,52 @@ call_blocking(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc == 0 ? 0 : syn_raise(t, rc, "blocking call failed");
 }
 
+/*
+ * brelay(x, id1, id2, ...): relay with blocking calls: with no ids,
+ * returns x * x; else calls brelay(x, id2, ...) on id1, blocking the
+ * thread (with wait set, as a future waited for with syn_future_wait).
+ */
+static int
+brelay_with(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret,
+    const char *self, bool wait)
+{
+	if (nargs == 1) {
+		*ret = syn_int(args[0].as.i * args[0].as.i);
+		return 0;
+	}
+	syn_synchronizer next = { (uint32_t) args[1].as.i };
+	syn_value        rest[8];
+	size_t           n = nargs - 1 < 8 ? nargs - 1 : 8;
+	rest[0]            = args[0];
+	memcpy(&rest[1], &args[2], (n - 1) * sizeof(rest[0]));
+	syn_result  res = SYN_RESULT_INIT;
+	syn_future *f   = NULL;
+	int         rc  = wait ? syn_call_future(next, self, rest, n, &f)
+	                       : syn_call(next, self, rest, n, &res);
+	if (rc == 0 && wait && (rc = syn_future_wait(f)) == 0) {
+		const syn_value *v;
+		syn_future_value(f, &v);
+		*ret = syn_int(v->as.i);
+	} else if (rc == 0 && !wait) {
+		*ret = syn_int(res.value.as.i);
+	}
+	syn_future_free(f);
+	syn_result_fini(&res);
+	return rc == 0 ? 0 : syn_raise(t, rc, "a blocking relay failed");
+}
+
+static int
+brelay(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	return brelay_with(t, args, nargs, ret, "brelay", false);
+}
+
+static int
+brelay_wait(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	return brelay_with(t, args, nargs, ret, "brelay_wait", true);
+}
+
 /* deadline(ms, id, fn, x): awaits fn(x) on id for ms at most. */
 static int
 deadline(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
@@ -138,6 +184,8 @@ compose_sync(const syn_config *cfg)
 	th_register(s, "hold", hold, NULL);
 	th_register(s, "call_blocking", call_blocking, NULL);
 	th_register(s, "deadline", deadline, NULL);
+	th_register(s, "brelay", brelay, NULL);
+	th_register(s, "brelay_wait", brelay_wait, NULL);
 	return s;
 }
 
@@ -181,6 +229,48 @@ START_TEST(own_synchronizer)
 	ck_assert_syn_rc(
 	    syn_call(a, "call_blocking", args, 2, &res), SYN_EDEADLK);
 	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+}
+END_TEST
+
+/* fn(x, ids...) on s: its result, or the error code (as a negative). */
+static int64_t
+call_or_code(
+    syn_synchronizer s, const char *fn, const syn_value *args, size_t n)
+{
+	syn_result res = SYN_RESULT_INIT;
+	int        rc  = syn_call(s, fn, args, n, &res);
+	int64_t    v   = rc == 0 ? res.value.as.i : -(int64_t) rc;
+	syn_result_fini(&res);
+	return v;
+}
+
+/*
+ * Blocking calls between synchronizers, made by their tasks: a chain
+ * works (each thread waits for the next), but a cycle would wait for
+ * good (A's thread waits for B, whose task waits for A's thread): the
+ * call that would close it is refused with SYN_EDEADLK, which reaches
+ * the outer caller, and the synchronizers serve on. The same for a
+ * future waited for with syn_future_wait, and for longer cycles.
+ */
+START_TEST(blocking_cycles_refused)
+{
+	syn_synchronizer a = compose_sync(NULL), b = compose_sync(NULL),
+	                 c = compose_sync(NULL);
+	syn_value chain[3] = { syn_int(7), syn_int(b.id), syn_int(c.id) };
+	ck_assert_int_eq(call_or_code(a, "brelay", chain, 3), 49);
+	ck_assert_int_eq(call_or_code(a, "brelay_wait", chain, 3), 49);
+	syn_value cycle[3] = { syn_int(8), syn_int(b.id), syn_int(a.id) };
+	ck_assert_int_eq(call_or_code(a, "brelay", cycle, 3), -SYN_EDEADLK);
+	ck_assert_int_eq(
+	    call_or_code(a, "brelay_wait", cycle, 3), -SYN_EDEADLK);
+	syn_value three[4] = { syn_int(9), syn_int(b.id), syn_int(c.id),
+		syn_int(a.id) };
+	ck_assert_int_eq(call_or_code(a, "brelay", three, 4), -SYN_EDEADLK);
+	ck_assert_int_eq(relay_call(a, cycle, 3), 64); /* awaited: works */
+	ck_assert_int_eq(call_or_code(a, "brelay", chain, 3), 49);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+	ck_assert_syn_ok(syn_synchronizer_destroy(c));
 }
 END_TEST
 
@@ -414,6 +504,7 @@ suite(void)
 	const th_case cases[] = {
 		TH_CASE("chains_and_cycles", chains_and_cycles),
 		TH_CASE("own_synchronizer", own_synchronizer),
+		TH_CASE("blocking_cycles_refused", blocking_cycles_refused),
 		TH_CASE("blocking_reported", blocking_in_task_is_reported),
 		TH_CASE("cancel_chain", cancel_down_a_chain),
 		TH_CASE("cancel_race", cancel_racing_completion_wins),

@@ -52,7 +52,7 @@ extern "C" {
 	X(EBADTYPE, 30, "wrong type")                                         \
 	X(ECONNSHUT, 31, "connection shutdown")                               \
 	X(EDEADLK, 128,                                                       \
-	    "deadlock detected: blocking call on the synchronizer's own "     \
+	    "deadlock detected: a blocking call would wait for its own "      \
 	    "thread")                                                         \
 	X(EFORK, 129, "synchronizer belongs to the parent process of a fork") \
 	X(ERANGE, 130, "value out of range")                                  \

@@ -66,7 +66,10 @@ SYN_API int syn_register(syn_synchronizer s, const syn_func_def *def);
  * or finished) receives the result, which the caller releases with
  * syn_result_fini(). On failure the detail (message, path) is in
  * syn_last_error(). Any thread but s's own (SYN_EDEADLK at once: await
- * syn_call_future() there instead).
+ * syn_call_future() there instead). From another synchronizer's task it
+ * blocks that synchronizer's thread (its on_blocking hook is told), and
+ * gives SYN_EDEADLK at once when s's thread blocks, directly or through
+ * other synchronizers' blocked threads, for this one's.
  * Errors: those the implementation raises (SYN_EUSER(n) or library codes),
  * SYN_ENOENT (no such function), SYN_EINVAL (a bad name or argument value,
  * or a result that cannot be encoded), SYN_EMSGSIZE (the call is larger

@@ -29,9 +29,10 @@ typedef struct syn_future syn_future;
  * SYN_ECLOSED when the synchronizer was destroyed first.
  * Returns SYN_EDEADLK at once when called on the thread of the
  * synchronizer that must complete f (await it there with syn_await()),
- * and SYN_EFORK in a forked child for a call still pending in the parent
- * (its synchronizer's thread did not come along; syn_future_poll() says
- * the same).
+ * or on another synchronizer's thread when that synchronizer's thread
+ * blocks, directly or through others, for this one's; and SYN_EFORK in a forked
+ * child for a call still pending in the parent (its synchronizer's thread did
+ * not come along; syn_future_poll() says the same).
  */
 SYN_API int syn_future_wait(syn_future *f);
 

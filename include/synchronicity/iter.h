@@ -70,7 +70,8 @@ SYN_API int syn_iter_open(syn_synchronizer s, const char *name,
  * item (when not NULL; released with syn_result_fini()), or SYN_EEND when
  * the generator returned: the stream is over, and every later request
  * returns SYN_EEND at once. Any thread but the synchronizer's own
- * (SYN_EDEADLK: await syn_iter_next_future() there).
+ * (SYN_EDEADLK: await syn_iter_next_future() there; also from another
+ * synchronizer whose thread the generator's blocks for, as syn_call()).
  * Errors: the error the generator returned (with its message; the stream
  * is then over), SYN_EBUSY (a request is in flight on it), SYN_EINVAL
  * (it is NULL), SYN_ECLOSED (the synchronizer closed or was destroyed),
