@@ -445,6 +445,7 @@ shutdown_actor(sni_actor *a)
 	while (drain(a)) { }
 	sni_aio_free_all(a);
 	sni_ptrmap_fini(&a->streams);
+	sni_ptrmap_fini(&a->door_tasks);
 	sni_ptrmap_fini(&a->stream_counts);
 	sni_ptrmap_fini(&a->live_pipes);
 	sni_door_free(a->door);
@@ -808,14 +809,11 @@ handle_release(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 static bool
 cancel_call(sni_actor *a, uint32_t pipe, uint64_t call_id)
 {
-	for (sni_task *t = a->tasks; t != NULL; t = t->next) {
-		if (t->origin == SNI_ORIGIN_DOOR && t->gen.pipe == pipe &&
-		    t->call_id == call_id && !t->done) {
-			sni_task_cancel(t, false);
-			return true;
-		}
+	sni_task *t = sni_task_of_call(a, pipe, call_id);
+	if (t != NULL) {
+		sni_task_cancel(t, false);
 	}
-	return false;
+	return t != NULL;
 }
 
 void

@@ -108,22 +108,26 @@ struct sni_actor {
 	 * (sched_stack) and starts a plain call right there, on its own
 	 * frames; if that call suspends, the stack becomes the call's and
 	 * the loop goes on on the spare stack (see sni_task_start). */
-	sni_ctx    thread_ctx;     /* the thread's own stack */
-	sni_ctx   *sched;          /* the loop's context, on sched_stack */
-	sni_stack *sched_stack;    /* NULL: the loop is on the thread's */
-	sni_stack *spare;          /* made ready for the loop to go on */
-	sni_node  *pending;        /* taken from the mailbox, not handled */
-	uint64_t   run_t0;         /* when the run of a call started on the
-	                              loop's stack began (slow_ns set) */
-	sni_task         *current; /* the task running now */
-	sni_stack_pool    stacks;
-	sni_timer_heap    timers;
-	sni_task         *tasks; /* every live task */
-	uint32_t          ntasks;
-	sni_door         *door;
-	sni_aio          *aios;          /* every syn_aio_alloc() aio */
-	sni_ptrmap        aio_map;       /* their nng_aio to them */
-	sni_ptrmap        streams;       /* open generators, by stream id */
+	sni_ctx    thread_ctx;  /* the thread's own stack */
+	sni_ctx   *sched;       /* the loop's context, on sched_stack */
+	sni_stack *sched_stack; /* NULL: the loop is on the thread's */
+	sni_stack *spare;       /* made ready for the loop to go on */
+	sni_node  *pending;     /* taken from the mailbox, not handled */
+	uint64_t   run_t0;      /* when the run of a call started on the
+	                           loop's stack began (slow_ns set) */
+	sni_task      *current; /* the task running now */
+	sni_stack_pool stacks;
+	sni_timer_heap timers;
+	sni_task      *tasks; /* every live task */
+	uint32_t       ntasks;
+	sni_door      *door;
+	sni_aio       *aios;    /* every syn_aio_alloc() aio */
+	sni_ptrmap     aio_map; /* their nng_aio to them */
+	sni_ptrmap     streams; /* open generators, by stream id */
+	/* The tasks of calls from the door, by pipe << 32 | call id (see
+	 * sni_task_of_call), and how many such tasks it does not hold. */
+	sni_ptrmap        door_tasks;
+	uint32_t          door_unindexed;
 	sni_ptrmap        backcalls;     /* pipe + 2 -> its sni_backcall */
 	sni_ptrmap        live_pipes;    /* the door's pipes now: pipe + 2 */
 	sni_ptrmap        batches;       /* pipe << 32 | id -> sni_batch */

@@ -229,28 +229,34 @@ bool
 sni_batch_cancel_waiting(sni_actor *a, uint32_t pipe, uint64_t call_id)
 {
 	for (sni_batch *b = a->batch_queue; b != NULL; b = b->next) {
-		if (b->pipe != pipe) {
-			continue;
-		}
-		uint64_t   id, pending;
-		uint32_t   count;
-		sni_reader r;
-		sni_msg_decode_bundle(nng_msg_body(b->carrier_msg),
-		    nng_msg_len(b->carrier_msg), b->lim, SNI_MSG_BATCH, &id,
-		    &pending, &count, &r);
-		for (uint32_t i = 0; i < count; i++) {
-			const void *inner;
-			size_t      len;
-			uint64_t    cid = 0;
-			sni_msg_bundle_next(&r, &inner, &len);
-			if (sni_msg_call_id(inner, len, &cid) == 0 &&
-			    cid == call_id) {
+		for (uint32_t i = 0; b->pipe == pipe && i < b->count; i++) {
+			if (b->call_ids[i] == call_id && call_id != 0) {
 				b->cancelled |= (uint64_t) 1 << i;
 				return true;
 			}
 		}
 	}
 	return false;
+}
+
+/* b waits to start: its calls' ids, read now, so that a CANCEL finds
+ * them without decoding the batch (thousands may come at once). */
+static void
+read_call_ids(sni_batch *b)
+{
+	uint64_t   id, pending;
+	uint32_t   count;
+	sni_reader r;
+	sni_msg_decode_bundle(nng_msg_body(b->carrier_msg),
+	    nng_msg_len(b->carrier_msg), b->lim, SNI_MSG_BATCH, &id, &pending,
+	    &count, &r); /* checked when it came */
+	for (uint32_t i = 0; i < count && i < SNI_BATCH_MAX; i++) {
+		const void *inner;
+		size_t      len;
+		sni_msg_bundle_next(&r, &inner, &len);
+		b->call_ids[i] = 0;
+		sni_msg_call_id(inner, len, &b->call_ids[i]);
+	}
 }
 
 void
@@ -304,6 +310,7 @@ sni_batch_handle(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 		.count           = count,
 		.lim             = lim };
 	if (a->batch_queue != NULL || !sni_door_members_fit(slot, count)) {
+		read_call_ids(b);
 		queue_batch(a, b); /* its carrier stays busy meanwhile */
 		return;
 	}

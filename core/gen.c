@@ -198,11 +198,13 @@ static void
 take_request(
     sni_task *t, int origin, void *origin_ptr, uint64_t call_id, nng_msg *msg)
 {
+	sni_task_unindex(t->actor, t);
 	t->origin     = (uint8_t) origin;
 	t->origin_ptr = origin_ptr;
 	t->call_id    = call_id;
 	t->msg        = msg;
 	t->allow_ptr  = origin == SNI_ORIGIN_FUTURE;
+	sni_task_reindex(t->actor, t);
 	if (origin == SNI_ORIGIN_FUTURE) {
 		((syn_future *) origin_ptr)->task = t;
 	}

@@ -87,6 +87,9 @@ after_run(sni_actor *a, sni_task *t, uint64_t t0)
 		t->next->prev = t->prev;
 	}
 	a->ntasks--;
+	if (t->origin == SNI_ORIGIN_DOOR) {
+		sni_task_unindex(a, t);
+	}
 }
 
 /* A stack some of whose frames were never left (a task that began on
@@ -367,6 +370,9 @@ link_task(sni_actor *a, sni_task *t)
 	}
 	a->tasks = t;
 	a->ntasks++;
+	if (t->origin == SNI_ORIGIN_DOOR) {
+		sni_task_reindex(a, t);
+	}
 	if (t->origin == SNI_ORIGIN_FUTURE) { /* its caller's cancel finds it */
 		((syn_future *) t->origin_ptr)->task = t;
 	}
@@ -518,6 +524,60 @@ sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 }
 
 /* ---- suspending, resuming, cancelling --------------------------------- */
+
+/* The key of pipe's call call_id in a->door_tasks, or NULL: none fits. */
+static const void *
+door_key(uint32_t pipe, uint64_t call_id)
+{
+	return pipe != 0 && call_id != 0 && call_id <= UINT32_MAX
+	    ? (const void *) ((uintptr_t) pipe << 32 | (uintptr_t) call_id)
+	    : NULL;
+}
+
+void
+sni_task_reindex(sni_actor *a, sni_task *t)
+{
+	const void *key = door_key(t->gen.pipe, t->call_id);
+	if (t->origin != SNI_ORIGIN_DOOR) {
+		return;
+	}
+	if (key == NULL || sni_ptrmap_get(&a->door_tasks, key) != NULL ||
+	    sni_ptrmap_put(&a->door_tasks, key, t) != 0) {
+		a->door_unindexed++;
+	}
+}
+
+void
+sni_task_unindex(sni_actor *a, sni_task *t)
+{
+	const void *key = door_key(t->gen.pipe, t->call_id);
+	if (t->origin != SNI_ORIGIN_DOOR) {
+		return;
+	}
+	if (key != NULL && sni_ptrmap_get(&a->door_tasks, key) == t) {
+		sni_ptrmap_del(&a->door_tasks, key);
+	} else {
+		a->door_unindexed--;
+	}
+}
+
+sni_task *
+sni_task_of_call(sni_actor *a, uint32_t pipe, uint64_t call_id)
+{
+	const void *key = door_key(pipe, call_id);
+	sni_task *t = key != NULL ? sni_ptrmap_get(&a->door_tasks, key) : NULL;
+	if (t != NULL && !t->done) {
+		return t;
+	}
+	for (t = a->door_unindexed > 0 ? a->tasks : NULL; t != NULL;
+	     t = t->next) {
+		if (t->origin == SNI_ORIGIN_DOOR && t->gen.pipe == pipe &&
+		    t->call_id == call_id && !t->done) {
+			return t;
+		}
+	}
+	return NULL;
+}
 
 sni_task *
 sni_task_current(void)

@@ -215,6 +215,20 @@ bool sni_task_run_timers(sni_actor *a, uint64_t now);
 sni_task *sni_task_current(void);
 
 /*
+ * The task, not ended, of the door's call call_id from pipe, or NULL.
+ * Found by a->door_tasks (thousands of CANCELs may come at once, and a
+ * synchronizer may hold 100,000 tasks); a task it could not hold (a call
+ * id over 32 bits, no memory, an id in use twice) is looked for among
+ * all. The loop only.
+ */
+sni_task *sni_task_of_call(sni_actor *a, uint32_t pipe, uint64_t call_id);
+
+/* t's origin or call id is about to change (a generator's next request):
+ * it leaves a->door_tasks; sni_task_reindex() puts it back after. */
+void sni_task_unindex(sni_actor *a, sni_task *t);
+void sni_task_reindex(sni_actor *a, sni_task *t);
+
+/*
  * Checks that t is the task running on this thread; otherwise (a task
  * pointer used outside its task) returns SYN_ESTATE.
  */
