@@ -855,7 +855,8 @@ handle_cancel(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	}
 	uint32_t pipe = sni_origin_pipe(origin, origin_ptr, NULL);
 	if (target != 0 && !cancel_call(a, pipe, target) &&
-	    !sni_batch_cancel_waiting(a, pipe, target)) {
+	    !sni_batch_cancel_waiting(a, pipe, target) &&
+	    !sni_door_backlog_cancel(a, pipe, target)) {
 		sni_actor_cancel_early(a, pipe, target);
 	}
 	sni_reply_nil(origin, origin_ptr, msg, id);

@@ -418,6 +418,7 @@ sni_batch_retry(sni_actor *a)
 {
 	a->batch_retry = false;
 	start_waiting(a);
+	sni_door_backlog_go(a);
 }
 
 void

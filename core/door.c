@@ -25,6 +25,8 @@
 #define SLOTS_FIRST 8
 #define SLOTS_MAX 1024  /* requests handled at once */
 #define PARKED_MAX 1024 /* and requests parked besides, of each kind */
+#define PARK_BACKLOG 2  /* a call that waits for a place (see hold_back) */
+#define SLOTS_CAP (SLOTS_MAX + 3 * PARKED_MAX) /* d->slots' size */
 
 typedef struct slot {
 	sni_node  node; /* SNI_NODE_DOOR, posted with a request */
@@ -39,7 +41,9 @@ typedef struct slot {
 	int8_t    parked;   /* held for long, not counted busy: a
 	                       SNI_PARK_ kind + 1, or 0 */
 	sni_batch   *batch; /* a member of this batch: no nng context */
-	struct slot *next_slow; /* in the door's queue of slow replies */
+	struct slot *next_slow;    /* in the door's queue of slow replies */
+	struct slot *next_backlog; /* in the door's backlog (msg held) */
+	uint64_t     call_id;      /* of the call it holds there */
 	/* For cut_stalled: whether its reply waits in nng, since when (the
 	 * loop's), and the pipe and time of its last reply that ended. */
 	atomic_bool      in_nng;
@@ -76,8 +80,12 @@ struct sni_door {
 	uint32_t     nslots;
 	uint32_t     busy;         /* slots holding a request (actor side) */
 	uint32_t     parked;       /* slots parked (see sni_door_park) */
-	uint32_t     parked_of[2]; /* of each kind */
-	uint32_t     members;      /* batch members alive */
+	uint32_t     parked_of[3]; /* of each kind */
+	/* Calls that came while SLOTS_MAX were handled: they wait, in
+	 * order, parked (see hold_back). The loop's. */
+	slot        *backlog_head, *backlog_tail;
+	bool         backlog_going;
+	uint32_t     members; /* batch members alive */
 	sni_limits   limits;
 	sni_limits   remote_limits; /* for other processes: no OBJECT exts */
 	nng_duration reply_timeout; /* for replies a peer does not read */
@@ -88,6 +96,8 @@ struct sni_door {
 	bool     recheck_armed;    /* the loop's */
 	uint64_t scanned_ns;       /* the loop's: cut_stalled's last scan */
 };
+
+static void place_freed(sni_door *d);
 
 static atomic_bool nng_used;         /* a door was opened in this process */
 static bool        forked_after_nng; /* ... and then the process forked */
@@ -349,7 +359,9 @@ all_taken(const sni_door *d)
 static bool
 may_open(const sni_door *d)
 {
-	return d->busy < SLOTS_MAX && d->nslots < SLOTS_MAX + 2 * PARKED_MAX;
+	return (d->busy < SLOTS_MAX ||
+	           d->parked_of[PARK_BACKLOG] < PARKED_MAX) &&
+	    d->nslots < SLOTS_CAP;
 }
 
 #define SCAN_EVERY_NS 10000000u
@@ -704,8 +716,7 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	atomic_store(&nng_used, true);
 	sni_door *d = calloc(1, sizeof(*d));
 	if (d == NULL ||
-	    (d->slots = calloc(
-	         SLOTS_MAX + 2 * PARKED_MAX, sizeof(*d->slots))) == NULL) {
+	    (d->slots = calloc(SLOTS_CAP, sizeof(*d->slots))) == NULL) {
 		free(d);
 		return SYN_ENOMEM;
 	}
@@ -755,6 +766,7 @@ sni_door_park(void *sp, int kind)
 	d->parked++;
 	d->parked_of[kind]++;
 	open_if_full(d);
+	place_freed(d);
 	return 0;
 }
 
@@ -765,16 +777,131 @@ sni_door_members_fit(const void *sp, uint32_t n)
 	return d->members + n <= SNI_DOOR_MEMBERS_MAX;
 }
 
+/*
+ * The loop: whether s's request, a CALL or an OPEN that came while
+ * SLOTS_MAX requests are handled, waits in the backlog (its message kept
+ * in s, s parked) until one of them ends. A door with every slot busy
+ * would read nothing more from anyone, not even the CANCELs that would
+ * free them: so other requests (CANCEL, POLL, FETCH, ...) still go at
+ * once, and the door stops reading only when PARKED_MAX calls wait.
+ */
+static bool
+hold_back(sni_door *d, slot *s)
+{
+	const void *body = nng_msg_body(s->msg);
+	size_t      len  = nng_msg_len(s->msg);
+	int         kind = sni_msg_kind(body, len);
+	if (d->busy < SLOTS_MAX || d->parked_of[PARK_BACKLOG] == PARKED_MAX ||
+	    (kind != SNI_MSG_CALL && kind != SNI_MSG_OPEN)) {
+		return false;
+	}
+	s->call_id = 0;
+	sni_msg_call_id(body, len, &s->call_id);
+	s->parked = PARK_BACKLOG + 1;
+	d->parked++;
+	d->parked_of[PARK_BACKLOG]++;
+	s->next_backlog = NULL;
+	if (d->backlog_tail != NULL) {
+		d->backlog_tail->next_backlog = s;
+	} else {
+		d->backlog_head = s;
+	}
+	d->backlog_tail = s;
+	open_if_full(d);
+	return true;
+}
+
+/* The loop: s, out of the backlog, dispatched now (refused as cancelled
+ * when cancelled is set: what it lent is given back). */
+static void
+start_held(sni_door *d, slot *s, bool cancelled)
+{
+	sni_actor *a   = d->actor;
+	nng_msg   *msg = s->msg;
+	s->msg         = NULL;
+	s->parked      = 0;
+	d->parked--;
+	d->parked_of[PARK_BACKLOG]--;
+	d->busy++;
+	if (cancelled || sni_door_pipe_gone(a, s->pipe)) {
+		sni_actor_cancel_early(a, s->pipe, s->call_id);
+	}
+	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s,
+	    s->remote ? &d->remote_limits : &d->limits);
+}
+
+void
+sni_door_backlog_go(sni_actor *a)
+{
+	sni_door *d = a->door;
+	if (d == NULL || d->backlog_going) {
+		return; /* (one that ends meanwhile: the loop below goes on) */
+	}
+	d->backlog_going = true;
+	slot *s;
+	while ((s = d->backlog_head) != NULL && d->busy < SLOTS_MAX &&
+	    !atomic_load(&d->closed)) {
+		d->backlog_head = s->next_backlog;
+		if (d->backlog_head == NULL) {
+			d->backlog_tail = NULL;
+		}
+		start_held(d, s, false);
+	}
+	d->backlog_going = false;
+}
+
+/* The loop: a place is free: the backlog goes, from the loop's own stack
+ * (a task started from a task's would switch away from it). */
+static void
+place_freed(sni_door *d)
+{
+	sni_actor *a = d->actor;
+	if (d->backlog_head == NULL) {
+		return;
+	}
+	if (a->current != NULL) {
+		a->batch_retry = true;
+	} else {
+		sni_door_backlog_go(a);
+	}
+}
+
+bool
+sni_door_backlog_cancel(sni_actor *a, uint32_t pipe, uint64_t call_id)
+{
+	sni_door *d    = a->door;
+	slot    **pp   = d != NULL ? &d->backlog_head : NULL;
+	slot     *prev = NULL;
+	while (pp != NULL && *pp != NULL &&
+	    ((*pp)->pipe != pipe || (*pp)->call_id != call_id)) {
+		prev = *pp;
+		pp   = &(*pp)->next_backlog;
+	}
+	if (pp == NULL || *pp == NULL || call_id == 0) {
+		return false;
+	}
+	slot *s = *pp;
+	*pp     = s->next_backlog;
+	if (d->backlog_tail == s) {
+		d->backlog_tail = prev;
+	}
+	start_held(d, s, true);
+	return true;
+}
+
 void
 sni_door_handle(sni_actor *a, sni_node *n)
 {
-	slot     *s   = (slot *) n;
-	sni_door *d   = s->door;
-	nng_msg  *msg = s->msg;
-	s->msg        = NULL;
+	slot     *s = (slot *) n;
+	sni_door *d = s->door;
+	learn_pipe(d, s, s->msg); /* once: the loop asks sni_origin_pipe */
+	if (hold_back(d, s)) {
+		return;
+	}
+	nng_msg *msg = s->msg;
+	s->msg       = NULL;
 	d->busy++;
 	open_if_full(d);
-	learn_pipe(d, s, msg); /* once: the loop asks sni_origin_pipe */
 	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s,
 	    s->remote ? &d->remote_limits : &d->limits);
 }
@@ -871,6 +998,7 @@ sni_door_reply(void *sp, nng_msg *msg)
 		s->door->parked--;
 	} else {
 		s->door->busy--;
+		place_freed(s->door);
 	}
 	if (atomic_load(&s->door->closed)) {
 		if (msg != NULL) {

@@ -92,6 +92,17 @@ void sni_door_handle_pipe(sni_actor *a, sni_node *n);
 /* What a parked request waits for. */
 enum { SNI_PARK_POLL, SNI_PARK_FETCH };
 
+/* The loop, on its own stack: the calls that wait in the door's backlog
+ * for a place start, while places are free. */
+void sni_door_backlog_go(sni_actor *a);
+
+/*
+ * The loop: the call call_id from pipe, if it waits in the backlog,
+ * leaves it and is refused as cancelled (its caller gets SYN_ECANCELED,
+ * what it lent is given back). False when it is not there.
+ */
+bool sni_door_backlog_cancel(sni_actor *a, uint32_t pipe, uint64_t call_id);
+
 /*
  * The request held by slot will wait long for its reply (a POLL, or a
  * FETCH: kind): it no longer counts among the requests handled at once,

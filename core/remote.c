@@ -84,9 +84,6 @@ struct sni_remote {
 	 * server (reserved: no request takes one while its batch is open). */
 	sni_ptrmap batches;
 	sni_ptrmap batch_ids;
-	/* The calls that could have gone in a batch but went alone, their
-	 * answer not come, by request id (see next_to_send). */
-	sni_ptrmap alone;
 	/* Calls whose CANCEL went, by request id, to the time (ms) after
 	 * which they end here without the server's answer: a server that
 	 * stopped answering (stopped, not gone) must not keep them for
@@ -190,9 +187,6 @@ finish(sni_remote *r, syn_future *f, int rc, nng_msg *msg)
 static syn_future *
 take(sni_remote *r, uint32_t id)
 {
-	if (r->alone.len > 0) {
-		sni_ptrmap_del(&r->alone, id_key(id));
-	}
 	return untag(sni_ptrmap_del(&r->calls, id_key(id)));
 }
 
@@ -210,7 +204,6 @@ take_all(sni_remote *r, size_t *n)
 	for (size_t k = 0; k < *n; k++) {
 		sni_ptrmap_del(&r->calls, id_key(id_of(fs[k])));
 	}
-	sni_ptrmap_fini(&r->alone);
 	r->sendq_len = 0;
 	for (uint32_t k = 0; k < r->nctl; k++) { /* CANCELs of calls gone */
 		nng_msg_free(r->ctl[k]);
@@ -246,7 +239,6 @@ free_batches(sni_remote *r)
 	}
 	sni_ptrmap_fini(&r->batches);
 	sni_ptrmap_fini(&r->batch_ids);
-	sni_ptrmap_fini(&r->alone);
 }
 
 /* Fails every call in flight with rc (the peer went, or the destroy);
@@ -333,33 +325,17 @@ batch_size(sni_remote *r, uint32_t first)
 	return n;
 }
 
-/* Under lock: whether first, batchable, may go alone: fewer than
- * SNI_PEER_ALONE_MAX calls went so and wait for their answer, or it
- * does not fit in a BATCH by itself. */
-static bool
-may_go_alone(sni_remote *r, uint32_t first)
-{
-	size_t len;
-	return r->alone.len < SNI_PEER_ALONE_MAX ||
-	    (batchable(r, first, &len) && len + 32 + 5 > r->peer_max);
-}
-
 /*
  * Under lock: first and the calls queued behind it packed in a BATCH, when
- * there are such calls or first may not go alone (else NULL, and nothing
- * changed). Their messages go into it; the batch waits in r->batches for
- * its REPLIES.
+ * there are such calls (else NULL, and nothing changed). Their messages
+ * go into it; the batch waits in r->batches for its REPLIES.
  */
 static nng_msg *
 pack_batch(sni_remote *r, uint32_t first)
 {
-	size_t   len;
 	uint32_t more = batch_size(r, first);
-	bool     pack = more > 0 ||
-	    (r->peer_max != 0 && batchable(r, first, &len) &&
-	        !may_go_alone(r, first));
-	rbatch  *b   = pack ? calloc(1, sizeof(*b)) : NULL;
-	nng_msg *msg = NULL;
+	rbatch  *b    = more > 0 ? calloc(1, sizeof(*b)) : NULL;
+	nng_msg *msg  = NULL;
 	sni_wbuf w;
 	if (b == NULL) {
 		return NULL;
@@ -402,25 +378,6 @@ pack_batch(sni_remote *r, uint32_t first)
 	return msg;
 }
 
-/*
- * Under lock: call id goes alone. A call alone holds a place at the
- * server for as long as it runs, and the server reads nothing more while
- * every place is taken: not even the CANCELs that would free them. So a
- * connection sends at most SNI_PEER_ALONE_MAX calls alone that could go
- * in a batch (the rest go in batches, whose waiting calls take no place),
- * and until the server said how large a batch may be (its answer to the
- * HELLO), it holds such a call back rather than send it alone.
- */
-static void
-count_alone(sni_remote *r, uint32_t id)
-{
-	size_t len;
-	if (batchable(r, id, &len) &&
-	    sni_ptrmap_put(&r->alone, id_key(id), (void *) 1) != 0) {
-		/* (no memory: it goes uncounted) */
-	}
-}
-
 /* Under lock: the next request to send (its message taken from its
  * future), or NULL: then nothing is being sent. */
 static nng_msg *
@@ -440,10 +397,6 @@ next_to_send(sni_remote *r)
 		    batchable(r, id, &len)) {
 			break; /* held: the next batch to end sends it */
 		}
-		if (r->hello_id != 0 && r->alone.len >= SNI_PEER_ALONE_MAX &&
-		    batchable(r, id, &len)) {
-			break; /* held: the HELLO's answer sends it */
-		}
 		r->sendq_head = (r->sendq_head + 1) % r->sendq_cap;
 		r->sendq_len--;
 		syn_future *f = untag(sni_ptrmap_get(&r->calls, id_key(id)));
@@ -453,7 +406,6 @@ next_to_send(sni_remote *r)
 			return b;
 		}
 		if (f != NULL && f->msg != NULL) { /* not completed */
-			count_alone(r, id);
 			nng_msg *msg = f->msg;
 			f->msg       = NULL;
 			r->send_id   = id;
@@ -1010,14 +962,10 @@ hello_answered(sni_remote *r, nng_msg *msg)
 	if (ok) {
 		r->peer_max = (size_t) v.as.i;
 	}
-	r->hello_done = true;    /* (an error answer: no batching here) */
-	nng_msg *send = kick(r); /* calls held for it go */
+	r->hello_done = true; /* (an error answer: no batching here) */
 	pthread_mutex_unlock(&r->lock);
 	free(mem);
 	nng_msg_free(msg);
-	if (send != NULL) {
-		start_send(r, send);
-	}
 }
 
 /* Under lock: queues the HELLO, to go first. */

@@ -268,10 +268,6 @@ enum sni_msg_kind {
  * replies not fetched yet): a server refuses more (SYN_EBUSY), and a
  * client holds its next batch back until one ends. */
 #define SNI_PEER_BATCHES_MAX 256
-/* The calls a client sends alone at once, at most, when they could go in
- * a batch: each holds one of the server's places (1,024) while it runs,
- * and a server with none free reads nothing more, not even a CANCEL. */
-#define SNI_PEER_ALONE_MAX 256
 /* The generators one connection may keep open at once (each holds a
  * suspended task and its stack): a server refuses more OPENs
  * (SYN_EBUSY). */

@@ -1754,7 +1754,7 @@ START_TEST(stalled_peer_holding_the_door_is_cut)
 	server_start_timing_out(&sv, "8000");
 	int        sent;
 	nng_socket bad = stalled_peer(&sv, 4000, 8192, &sent);
-	ck_assert_int_gt(sent, 3100); /* (the door takes 3,072 at most) */
+	ck_assert_int_gt(sent, 3100); /* (the door takes 4,096 at most) */
 	usleep(300 * 1000);
 	double ms = pipelined_ms(&sv, 10000);
 	ck_assert_msg(ms < 6000, "10,000 replies took %.0f ms", ms);
@@ -2398,28 +2398,34 @@ wait_in_flight(syn_synchronizer s, uint64_t want)
 	ck_assert_uint_eq(st.calls_in_flight, want);
 }
 
-/* Calls made one at a time each go alone, and each holds one of the
- * server's 1,024 places while it runs: a client sends at most 256 so
- * (the rest in batches, which hold one place at most), so that the
- * server keeps reading the connection and the CANCELs that follow reach
- * it. (1,200 calls alone took every place, and the CANCELs waited
- * behind the calls the server could not read, for the calls' minute.) */
+/*
+ * Calls made one at a time each go alone, and each holds one of the
+ * server's 1,024 places while it runs. Three clients make 400 slow calls
+ * each that way: the calls past the 1,024th wait at the server without a
+ * place, and the server keeps reading, so the CANCELs that follow reach
+ * every call, running or waiting. (Before, a door with every place busy
+ * read nothing more, and the CANCELs waited behind the calls it could
+ * not read, for the calls' minute: 1,024 calls still ran after 10 s.)
+ */
 START_TEST(calls_alone_leave_room)
 {
 	syn_synchronizer         s         = th_new();
 	static const char *const exports[] = { "sleep_ms", NULL };
 	char                     url[128];
 	serve_tcp(s, exports, url);
-	syn_synchronizer r = connect_ready(url, NULL, "sleep_ms");
-	enum { N = 1200 };
+	enum { CLIENTS = 3, EACH = 400, N = CLIENTS * EACH };
+	syn_synchronizer r[CLIENTS];
+	for (int k = 0; k < CLIENTS; k++) {
+		r[k] = connect_ready(url, NULL, "sleep_ms");
+	}
 	syn_future **fs = calloc(N, sizeof(*fs));
 	syn_value    ms = syn_int(60000);
 	for (int i = 0; i < N; i++) {
-		ck_assert_syn_ok(
-		    syn_call_future(r, "sleep_ms", &ms, 1, &fs[i]));
+		ck_assert_syn_ok(syn_call_future(
+		    r[i % CLIENTS], "sleep_ms", &ms, 1, &fs[i]));
 		usleep(300); /* it leaves before the next one comes */
 	}
-	usleep(500000); /* they reach the server */
+	wait_in_flight(s, 1024); /* the others wait there */
 	for (int i = 0; i < N; i++) {
 		ck_assert_syn_ok(syn_future_cancel(fs[i]));
 	}
@@ -2430,6 +2436,47 @@ START_TEST(calls_alone_leave_room)
 	}
 	free(fs);
 	wait_in_flight(s, 0); /* the CANCELs reached every call there */
+	for (int k = 0; k < CLIENTS; k++) {
+		ck_assert_syn_ok(syn_synchronizer_destroy(r[k]));
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/*
+ * 600 slow calls made one at a time all run at the server, and a quick
+ * call after them is answered at once: a client holds no call back while
+ * the server has places. (A client that sent at most 256 calls alone and
+ * the next 256 as batches of one held every later call back until one of
+ * them ended: a minute here.)
+ */
+START_TEST(quick_call_after_slow_ones)
+{
+	syn_synchronizer         s         = th_new();
+	static const char *const exports[] = { "sleep_ms", "square_now", NULL };
+	char                     url[128];
+	serve_tcp(s, exports, url);
+	syn_synchronizer r = connect_ready(url, NULL, "sleep_ms");
+	enum { N = 600 };
+	syn_future **fs = calloc(N, sizeof(*fs));
+	syn_value    ms = syn_int(60000);
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(r, "sleep_ms", &ms, 1, &fs[i]));
+		usleep(300);
+	}
+	wait_in_flight(s, N);
+	syn_future *quick;
+	syn_value   x = syn_int(12);
+	ck_assert_syn_ok(syn_call_future(r, "square_now", &x, 1, &quick));
+	ck_assert_syn_ok(syn_future_wait_timeout(quick, 5000));
+	syn_future_free(quick);
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(syn_future_cancel(fs[i]));
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	wait_in_flight(s, 0);
 	ck_assert_syn_ok(syn_synchronizer_destroy(r));
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
@@ -2874,6 +2921,8 @@ suite(void)
 		TH_CASE("cancelled_in_batch_gives_back",
 		    cancelled_in_batch_gives_back),
 		TH_CASE("calls_alone_leave_room", calls_alone_leave_room),
+		TH_CASE(
+		    "quick_call_after_slow_ones", quick_call_after_slow_ones),
 		TH_CASE("cancels_find_their_calls_among_many",
 		    cancels_find_their_calls_among_many),
 		TH_CASE("poll_retries_when_busy", poll_retries_when_busy),
