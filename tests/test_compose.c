@@ -189,13 +189,24 @@ compose_sync(const syn_config *cfg)
 	return s;
 }
 
+/* fn(x, ids...) on s: its result, or the error code (as a negative). */
+static int64_t
+call_or_code(
+    syn_synchronizer s, const char *fn, const syn_value *args, size_t n)
+{
+	syn_result res = SYN_RESULT_INIT;
+	int        rc  = syn_call(s, fn, args, n, &res);
+	int64_t    v   = rc == 0 ? res.value.as.i : -(int64_t) rc;
+	syn_result_fini(&res);
+	return v;
+}
+
+/* relay(args) on s, which must succeed: its result. */
 static int64_t
 relay_call(syn_synchronizer s, const syn_value *args, size_t n)
 {
-	syn_result res = SYN_RESULT_INIT;
-	ck_assert_syn_ok(syn_call(s, "relay", args, n, &res));
-	int64_t v = res.value.as.i;
-	syn_result_fini(&res);
+	int64_t v = call_or_code(s, "relay", args, n);
+	ck_assert_int_ge(v, 0);
 	return v;
 }
 
@@ -231,18 +242,6 @@ START_TEST(own_synchronizer)
 	ck_assert_syn_ok(syn_synchronizer_destroy(a));
 }
 END_TEST
-
-/* fn(x, ids...) on s: its result, or the error code (as a negative). */
-static int64_t
-call_or_code(
-    syn_synchronizer s, const char *fn, const syn_value *args, size_t n)
-{
-	syn_result res = SYN_RESULT_INIT;
-	int        rc  = syn_call(s, fn, args, n, &res);
-	int64_t    v   = rc == 0 ? res.value.as.i : -(int64_t) rc;
-	syn_result_fini(&res);
-	return v;
-}
 
 /*
  * Blocking calls between synchronizers, made by their tasks: a chain
