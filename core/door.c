@@ -98,6 +98,7 @@ struct sni_door {
 };
 
 static void place_freed(sni_door *d);
+static void backlog_drop_pipe(sni_door *d, uint32_t pipe);
 
 static atomic_bool nng_used;         /* a door was opened in this process */
 static bool        forked_after_nng; /* ... and then the process forked */
@@ -575,6 +576,7 @@ sni_door_handle_pipe(sni_actor *a, sni_node *n)
 		open_if_full(a->door); /* (still full: cut_stalled) */
 	} else if (sni_ptrmap_del(&a->live_pipes, pipe_key(e->pipe)) != NULL) {
 		sni_ptrmap_del(&a->door->queued_pipes, pipe_key(e->pipe));
+		backlog_drop_pipe(a->door, e->pipe);
 		sni_gen_drop_pipe(a, e->pipe);
 		sni_batch_pipe_gone(a, e->pipe);
 		sni_backcall_pipe_gone(a, e->pipe);
@@ -864,6 +866,32 @@ place_freed(sni_door *d)
 	} else {
 		sni_door_backlog_go(a);
 	}
+}
+
+/* The loop: pipe went: its calls in the backlog are refused now (their
+ * places are not kept until a place frees). */
+static void
+backlog_drop_pipe(sni_door *d, uint32_t pipe)
+{
+	bool was         = d->backlog_going;
+	d->backlog_going = true; /* (no start while the list is walked) */
+	slot **pp        = &d->backlog_head;
+	slot  *prev      = NULL;
+	while (*pp != NULL) {
+		slot *s = *pp;
+		if (s->pipe != pipe) {
+			prev = s;
+			pp   = &s->next_backlog;
+			continue;
+		}
+		*pp = s->next_backlog;
+		if (d->backlog_tail == s) {
+			d->backlog_tail = prev;
+		}
+		start_held(d, s, true);
+	}
+	d->backlog_going = was;
+	place_freed(d);
 }
 
 bool
