@@ -420,6 +420,10 @@ loop(sni_actor *a)
 {
 	for (;;) {
 		bool busy = drain(a);
+		if (a->batch_retry) { /* what the work handled left waiting */
+			sni_batch_retry(a);
+			busy = true;
+		}
 		if (a->timers.len > 0) {
 			busy |= sni_task_run_timers(a, sni_now_ns());
 		}

@@ -135,7 +135,8 @@ struct sni_actor {
 	sni_ptrmap        stream_counts; /* pipe + 2 -> its open generators */
 	struct sni_batch *batch_queue;   /* batches waiting to start */
 	bool              batch_starting;
-	bool batch_retry; /* a member ended on a task's stack: start_waiting */
+	bool batch_retry; /* a place freed where nothing may start: the loop
+	                     starts waiting batches and the door's backlog */
 	bool closed;      /* new calls are refused */
 	/* CANCELs from other processes that came before their call (the
 	 * door's contexts may hand requests over out of order): a ring. */

@@ -852,19 +852,15 @@ sni_door_backlog_go(sni_actor *a)
 	d->backlog_going = false;
 }
 
-/* The loop: a place is free: the backlog goes, from the loop's own stack
- * (a task started from a task's would switch away from it). */
+/* The loop: a place is free: the backlog goes once the loop is back on
+ * its own stack and done with what it handles (a reply or a park comes in
+ * the middle of a task's or a request's work: a call started there would
+ * run inside it). */
 static void
 place_freed(sni_door *d)
 {
-	sni_actor *a = d->actor;
-	if (d->backlog_head == NULL) {
-		return;
-	}
-	if (a->current != NULL) {
-		a->batch_retry = true;
-	} else {
-		sni_door_backlog_go(a);
+	if (d->backlog_head != NULL) {
+		d->actor->batch_retry = true;
 	}
 }
 
