@@ -123,6 +123,7 @@ sni_request_start(const sni_request *r, syn_future **fp)
 		sni_future_discard(f);
 		return rc != 0 ? rc : sni_error_set(SYN_ENOMEM, NULL, r->name);
 	}
+	sni_actor_block_on(f); /* (a blocking call's: before it can end) */
 	sni_actor_post(a, &f->node);
 	sni_actor_release(a);
 	*fp = f;
@@ -174,7 +175,7 @@ sni_request_run(const sni_request *r, syn_duration timeout, syn_result *res)
 {
 	syn_future *f;
 	int         rc = check_not_own_thread(r);
-	if (rc != 0 || (rc = sni_actor_block_begin(r->actor_id)) != 0) {
+	if (rc != 0 || (rc = sni_actor_block_begin(r->actor_id, NULL)) != 0) {
 		return rc;
 	}
 	if ((rc = sni_cancel_check()) == 0 &&

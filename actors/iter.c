@@ -647,7 +647,7 @@ syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 		    "await syn_iter_next_future() there",
 		    it->name);
 	}
-	int rc = it != NULL ? sni_actor_block_begin(it->actor_id) : 0;
+	int rc = it != NULL ? sni_actor_block_begin(it->actor_id, NULL) : 0;
 	if (rc == 0) {
 		rc = send_blocking(it, v, item);
 		sni_actor_block_end();

@@ -35,8 +35,28 @@ static _Thread_local sni_actor *self;
 /* How many actors a search for a cycle of blocked threads follows. */
 #define BLOCK_CHAIN_MAX 64
 
+/*
+ * The actor a's thread blocks for now, or 0: none, or its wait is over
+ * (the future it waits on is done: its thread has not woken yet). a's
+ * thread frees that future only after sni_actor_block_end, which waits
+ * until no reader counts itself here.
+ */
+static uint32_t
+blocked_on_now(sni_actor *a)
+{
+	atomic_fetch_add(&a->blocked_readers, 1);
+	syn_future *f  = atomic_load(&a->blocked_for);
+	uint32_t    id = atomic_load(&a->blocked_on); /* (cleared first) */
+	if (id != 0 && f != NULL &&
+	    (atomic_load(&f->state) & SNI_F_DONE) != 0) {
+		id = 0;
+	}
+	atomic_fetch_sub(&a->blocked_readers, 1);
+	return id;
+}
+
 int
-sni_actor_block_begin(uint32_t target)
+sni_actor_block_begin(uint32_t target, syn_future *f)
 {
 	sni_actor *cur = sni_actor_self();
 	if (cur == NULL || target == 0 || target == cur->id) {
@@ -44,6 +64,7 @@ sni_actor_block_begin(uint32_t target)
 	}
 	/* Noted first, then the chain read (both sequentially consistent):
 	 * of two threads closing a cycle at once, at least one sees it. */
+	atomic_store(&cur->blocked_for, f);
 	atomic_store(&cur->blocked_on, target);
 	uint32_t id = target;
 	for (int hops = 0; id != 0 && hops < BLOCK_CHAIN_MAX; hops++) {
@@ -51,10 +72,10 @@ sni_actor_block_begin(uint32_t target)
 		if (sni_actor_hold_closed(id, &a) != 0) {
 			break;
 		}
-		id = atomic_load(&a->blocked_on);
+		id = blocked_on_now(a);
 		sni_actor_release(a);
 		if (id == cur->id) {
-			atomic_store(&cur->blocked_on, 0);
+			sni_actor_block_end();
 			return sni_error_set(SYN_EDEADLK,
 			    "blocking on a synchronizer whose thread blocks, "
 			    "directly or through others, for this one's: await "
@@ -66,11 +87,25 @@ sni_actor_block_begin(uint32_t target)
 }
 
 void
+sni_actor_block_on(syn_future *f)
+{
+	sni_actor *cur = sni_actor_self();
+	if (cur != NULL && atomic_load(&cur->blocked_on) != 0) {
+		atomic_store(&cur->blocked_for, f);
+	}
+}
+
+void
 sni_actor_block_end(void)
 {
 	sni_actor *cur = sni_actor_self();
-	if (cur != NULL) {
-		atomic_store(&cur->blocked_on, 0);
+	if (cur == NULL || atomic_load(&cur->blocked_on) == 0) {
+		return;
+	}
+	atomic_store(&cur->blocked_on, 0);
+	atomic_store(&cur->blocked_for, NULL);
+	while (atomic_load(&cur->blocked_readers) > 0) {
+		sched_yield(); /* a reader looks at the future: a moment */
 	}
 }
 
@@ -976,6 +1011,10 @@ admit(sni_actor *a, const sni_call_view *v, int origin, void *origin_ptr,
 	    cancelled_early(a, v->pipe, v->call_id)) {
 		*detail = "the call was cancelled";
 		return SYN_ECANCELED;
+	}
+	if (origin == SNI_ORIGIN_DOOR && sni_door_refuses(origin_ptr)) {
+		*detail = "the server runs 1,024 calls, and 1,024 more wait";
+		return SYN_EBUSY;
 	}
 	if ((rc = a->ops->resolve(a->ops_arg, v, c)) != 0 ||
 	    (rc = check_kind(c, stream)) != 0) {

@@ -158,9 +158,13 @@ struct sni_actor {
 	size_t           max_message;
 	int              start_rc;
 	_Atomic uint32_t started;
-	/* The actor whose reply this one's thread blocks for (0: none): see
-	 * sni_actor_block_begin. Written by its thread, read by any. */
-	_Atomic uint32_t blocked_on;
+	/* The actor whose reply this one's thread blocks for (0: none), and
+	 * the future it waits on (NULL: not known yet): see
+	 * sni_actor_block_begin. Written by its thread, read by any that
+	 * counts itself in blocked_readers first. */
+	_Atomic uint32_t           blocked_on;
+	struct syn_future *_Atomic blocked_for;
+	atomic_int                 blocked_readers;
 
 	/* Counts for syn_synchronizer_stats: written by the loop only
 	 * (sni_stat_add), read by any thread. */
@@ -252,9 +256,14 @@ sni_actor *sni_actor_self(void);
  * nothing noted. Else 0; then sni_actor_block_end() after the wait. Any
  * thread (on others, always 0).
  */
-int sni_actor_block_begin(uint32_t target);
+int sni_actor_block_begin(uint32_t target, struct syn_future *f);
 
-/* The calling thread's wait noted by sni_actor_block_begin() is over. */
+/* The future of the wait noted by sni_actor_block_begin(target, NULL),
+ * now known (until then the wait counts as not over). */
+void sni_actor_block_on(struct syn_future *f);
+
+/* The calling thread's wait noted by sni_actor_block_begin() is over:
+ * the note goes (once no other thread reads it, as f may go next). */
 void sni_actor_block_end(void);
 
 /*

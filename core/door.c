@@ -44,6 +44,7 @@ typedef struct slot {
 	struct slot *next_slow;    /* in the door's queue of slow replies */
 	struct slot *next_backlog; /* in the door's backlog (msg held) */
 	uint64_t     call_id;      /* of the call it holds there */
+	bool         refuse;       /* its call came with the backlog full */
 	/* For cut_stalled: whether its reply waits in nng, since when (the
 	 * loop's), and the pipe and time of its last reply that ended. */
 	atomic_bool      in_nng;
@@ -360,9 +361,7 @@ all_taken(const sni_door *d)
 static bool
 may_open(const sni_door *d)
 {
-	return (d->busy < SLOTS_MAX ||
-	           d->parked_of[PARK_BACKLOG] < PARKED_MAX) &&
-	    d->nslots < SLOTS_CAP;
+	return d->nslots < SLOTS_CAP; /* (one more reads: see hold_back) */
 }
 
 #define SCAN_EVERY_NS 10000000u
@@ -785,7 +784,8 @@ sni_door_members_fit(const void *sp, uint32_t n)
  * in s, s parked) until one of them ends. A door with every slot busy
  * would read nothing more from anyone, not even the CANCELs that would
  * free them: so other requests (CANCEL, POLL, FETCH, ...) still go at
- * once, and the door stops reading only when PARKED_MAX calls wait.
+ * once, and when PARKED_MAX calls wait already, the call is refused
+ * (SYN_EBUSY, see sni_door_refuses) and the door reads on.
  */
 static bool
 hold_back(sni_door *d, slot *s)
@@ -793,8 +793,12 @@ hold_back(sni_door *d, slot *s)
 	const void *body = nng_msg_body(s->msg);
 	size_t      len  = nng_msg_len(s->msg);
 	int         kind = sni_msg_kind(body, len);
-	if (d->busy < SLOTS_MAX || d->parked_of[PARK_BACKLOG] == PARKED_MAX ||
+	if (d->busy < SLOTS_MAX ||
 	    (kind != SNI_MSG_CALL && kind != SNI_MSG_OPEN)) {
+		return false;
+	}
+	if (d->parked_of[PARK_BACKLOG] == PARKED_MAX) {
+		s->refuse = true;
 		return false;
 	}
 	s->call_id = 0;
@@ -913,12 +917,20 @@ sni_door_backlog_cancel(sni_actor *a, uint32_t pipe, uint64_t call_id)
 	return true;
 }
 
+bool
+sni_door_refuses(const void *sp)
+{
+	const slot *s = sp;
+	return s->batch == NULL && s->refuse;
+}
+
 void
 sni_door_handle(sni_actor *a, sni_node *n)
 {
 	slot     *s = (slot *) n;
 	sni_door *d = s->door;
 	learn_pipe(d, s, s->msg); /* once: the loop asks sni_origin_pipe */
+	s->refuse = false;
 	if (hold_back(d, s)) {
 		return;
 	}

@@ -103,6 +103,11 @@ void sni_door_backlog_go(sni_actor *a);
  */
 bool sni_door_backlog_cancel(sni_actor *a, uint32_t pipe, uint64_t call_id);
 
+/* Whether the call slot holds came while SLOTS_MAX calls ran and as many
+ * waited: it is refused (SYN_EBUSY), so that the door reads on. The
+ * loop. */
+bool sni_door_refuses(const void *slot);
+
 /*
  * The request held by slot will wait long for its reply (a POLL, or a
  * FETCH: kind): it no longer counts among the requests handled at once,

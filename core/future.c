@@ -802,14 +802,20 @@ syn_future_wait_timeout(syn_future *f, syn_duration timeout)
 		if (rc != 0) {
 			return rc;
 		}
+		bool noted = false;
 		if (!is_done(f)) {
 			sni_blocking_report("syn_future_wait");
-			if ((rc = sni_actor_block_begin(f->actor_id)) != 0) {
+			/* (a wait with a timeout ends by itself: no ring) */
+			if (timeout < 0 &&
+			    (rc = sni_actor_block_begin(f->actor_id, f)) != 0) {
 				return rc;
 			}
+			noted = timeout < 0;
 		}
 		rc = sni_future_wait_until(f, sni_deadline_ms(timeout));
-		sni_actor_block_end();
+		if (noted) {
+			sni_actor_block_end();
+		}
 		if (rc != 0) {
 			return fail_wait(rc);
 		}

@@ -273,6 +273,129 @@ START_TEST(blocking_cycles_refused)
 }
 END_TEST
 
+/* Posted by a_post: a_callb's future, and the code of its call. */
+static atomic_int  callb_rc;
+static syn_future *posted;
+
+/* a_callb(b): a blocking call of square(3) on b; its code noted. */
+static int
+a_callb(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t;
+	(void) nargs;
+	(void) ret;
+	syn_synchronizer b   = { (uint32_t) args[0].as.i };
+	syn_value        x   = syn_int(3);
+	syn_result       res = SYN_RESULT_INIT;
+	atomic_store(&callb_rc, syn_call(b, "square", &x, 1, &res));
+	syn_result_fini(&res);
+	return 0;
+}
+
+/* a_post(a, b): starts a_callb(b) on a (this synchronizer), and returns
+ * without waiting for it. */
+static int
+a_post(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t;
+	(void) nargs;
+	(void) ret;
+	syn_synchronizer a = { (uint32_t) args[0].as.i };
+	return syn_call_future(a, "a_callb", &args[1], 1, &posted);
+}
+
+/* b_entry(a, b): a blocking call of a_post(a, b) on a. */
+static int
+b_entry(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t;
+	(void) ret;
+	syn_synchronizer a = { (uint32_t) args[0].as.i };
+	return syn_call(a, "a_post", args, nargs, NULL);
+}
+
+/*
+ * A wait that is over is no ring, though its thread has not woken yet:
+ * B's task blocks for A's a_post, which starts a_callb on A and returns;
+ * a_callb blocks for B at once, maybe before B's thread woke from its
+ * answered wait. No spinning, so that B's thread sleeps. (A note read
+ * without asking whether its wait was over refused 185 of 200.)
+ */
+START_TEST(answered_wait_is_no_ring)
+{
+	syn_config       cfg = { .spin_us = SYN_SPIN_OFF };
+	syn_synchronizer a = compose_sync(&cfg), b = compose_sync(&cfg);
+	th_register(a, "a_callb", a_callb, NULL);
+	th_register(a, "a_post", a_post, NULL);
+	th_register(b, "b_entry", b_entry, NULL);
+	syn_value ids[2] = { syn_int(a.id), syn_int(b.id) };
+	for (int i = 0; i < 200; i++) {
+		atomic_store(&callb_rc, -1);
+		ck_assert_syn_ok(syn_call(b, "b_entry", ids, 2, NULL));
+		ck_assert_syn_ok(syn_future_wait(posted));
+		syn_future_free(posted);
+		ck_assert_syn_ok(atomic_load(&callb_rc));
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+}
+END_TEST
+
+/* b_calla(a): a blocking call of square(3) on a: its result. */
+static int
+b_calla(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) nargs;
+	syn_synchronizer a   = { (uint32_t) args[0].as.i };
+	syn_value        x   = syn_int(3);
+	syn_result       res = SYN_RESULT_INIT;
+	int              rc  = syn_call(a, "square", &x, 1, &res);
+	if (rc == 0) {
+		*ret = syn_int(res.value.as.i);
+	}
+	syn_result_fini(&res);
+	return rc == 0 ? 0 : syn_raise(t, rc, "b_calla failed");
+}
+
+/* a_timed(a, b): b_calla(a) on b, waited for 500 ms blocking, then
+ * awaited: its result. */
+static int
+a_timed(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) nargs;
+	syn_synchronizer b = { (uint32_t) args[1].as.i };
+	syn_future      *f;
+	int              rc = syn_call_future(b, "b_calla", &args[0], 1, &f);
+	if (rc != 0) {
+		return rc;
+	}
+	if ((rc = syn_future_wait_timeout(f, 500)) == SYN_ETIMEDOUT) {
+		rc = syn_await(t, f);
+	}
+	if (rc == 0) {
+		const syn_value *v;
+		syn_future_value(f, &v);
+		*ret = syn_int(v->as.i);
+	}
+	syn_future_free(f);
+	return rc == 0 ? 0 : syn_raise(t, rc, "a_timed failed");
+}
+
+/* A wait with a timeout ends by itself: it closes no ring. A's task
+ * waits 500 ms for B, whose task blocks for A meanwhile; once A's wait
+ * timed out, A awaits and serves B. (Counted as a ring, it was refused.) */
+START_TEST(timed_wait_is_no_ring)
+{
+	syn_synchronizer a = compose_sync(NULL), b = compose_sync(NULL);
+	th_register(a, "a_timed", a_timed, NULL);
+	th_register(b, "b_calla", b_calla, NULL);
+	syn_value ids[2] = { syn_int(a.id), syn_int(b.id) };
+	ck_assert_int_eq(call_or_code(a, "a_timed", ids, 2), 9);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+}
+END_TEST
+
 typedef struct blocking_log {
 	atomic_int       count;
 	syn_synchronizer who;
@@ -504,6 +627,8 @@ suite(void)
 		TH_CASE("chains_and_cycles", chains_and_cycles),
 		TH_CASE("own_synchronizer", own_synchronizer),
 		TH_CASE("blocking_cycles_refused", blocking_cycles_refused),
+		TH_CASE("answered_wait_is_no_ring", answered_wait_is_no_ring),
+		TH_CASE("timed_wait_is_no_ring", timed_wait_is_no_ring),
 		TH_CASE("blocking_reported", blocking_in_task_is_reported),
 		TH_CASE("cancel_chain", cancel_down_a_chain),
 		TH_CASE("cancel_race", cancel_racing_completion_wins),
