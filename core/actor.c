@@ -862,6 +862,18 @@ sni_actor_cancel_early(sni_actor *a, uint32_t pipe, uint64_t call_id)
 	a->early_next           = (a->early_next + 1) % 32;
 }
 
+bool
+sni_actor_cancelled_before(const sni_actor *a, uint32_t pipe, uint64_t call_id)
+{
+	for (uint32_t i = 0; call_id != 0 && i < 32; i++) {
+		if (a->early[i].call_id == call_id &&
+		    a->early[i].pipe == pipe) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* True (and forgotten) when a CANCEL of this call came before it. */
 static bool
 cancelled_early(sni_actor *a, uint32_t pipe, uint64_t call_id)

@@ -279,6 +279,11 @@ int sni_actor_run(uint32_t id, int (*fn)(sni_actor *a, void *arg), void *arg);
  * last 32 are remembered. */
 void sni_actor_cancel_early(sni_actor *a, uint32_t pipe, uint64_t call_id);
 
+/* The loop: whether a CANCEL of pipe's call call_id came before it (and
+ * is still remembered); nothing changes. */
+bool sni_actor_cancelled_before(
+    const sni_actor *a, uint32_t pipe, uint64_t call_id);
+
 /*
  * The loop: decodes the request in msg (which it takes: a CALL, or a
  * generator's OPEN, NEXT or CLOSE) and starts or resumes its task, or

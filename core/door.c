@@ -803,6 +803,9 @@ hold_back(sni_door *d, slot *s)
 	}
 	s->call_id = 0;
 	sni_msg_call_id(body, len, &s->call_id);
+	if (sni_actor_cancelled_before(d->actor, s->pipe, s->call_id)) {
+		return false; /* refused now: the ring may not keep it */
+	}
 	s->parked = PARK_BACKLOG + 1;
 	d->parked++;
 	d->parked_of[PARK_BACKLOG]++;
