@@ -96,8 +96,10 @@ to_own_turn(const sni_request *r)
 	    r->target->object == sni_object_handle(lent->call.self)->object;
 }
 
-int
-sni_request_start(const sni_request *r, syn_future **fp)
+/* sni_request_start; noting: the caller (an actor's thread) noted that
+ * it blocks for this call (see sni_actor_block_begin). */
+static int
+request_start(const sni_request *r, syn_future **fp, bool noting)
 {
 	sni_actor *a;
 	int        rc = sni_actor_hold(r->actor_id, &a);
@@ -123,11 +125,19 @@ sni_request_start(const sni_request *r, syn_future **fp)
 		sni_future_discard(f);
 		return rc != 0 ? rc : sni_error_set(SYN_ENOMEM, NULL, r->name);
 	}
-	sni_actor_block_on(f); /* (a blocking call's: before it can end) */
+	if (noting) {
+		sni_actor_block_on(f); /* (before the call can end) */
+	}
 	sni_actor_post(a, &f->node);
 	sni_actor_release(a);
 	*fp = f;
 	return 0;
+}
+
+int
+sni_request_start(const sni_request *r, syn_future **fp)
+{
+	return request_start(r, fp, false);
 }
 
 int
@@ -174,15 +184,20 @@ int
 sni_request_run(const sni_request *r, syn_duration timeout, syn_result *res)
 {
 	syn_future *f;
-	int         rc = check_not_own_thread(r);
-	if (rc != 0 || (rc = sni_actor_block_begin(r->actor_id, NULL)) != 0) {
+	bool        on_actor = sni_actor_self() != NULL; /* (one look) */
+	int         rc       = check_not_own_thread(r);
+	if (rc != 0 ||
+	    (on_actor &&
+	        (rc = sni_actor_block_begin(r->actor_id, NULL)) != 0)) {
 		return rc;
 	}
 	if ((rc = sni_cancel_check()) == 0 &&
-	    (rc = sni_request_start(r, &f)) == 0) {
+	    (rc = request_start(r, &f, on_actor)) == 0) {
 		rc = sni_request_finish(f, timeout, r->name, res, NULL, NULL);
 	}
-	sni_actor_block_end();
+	if (on_actor) {
+		sni_actor_block_end();
+	}
 	return rc;
 }
 

@@ -806,11 +806,11 @@ syn_future_wait_timeout(syn_future *f, syn_duration timeout)
 		if (!is_done(f)) {
 			sni_blocking_report("syn_future_wait");
 			/* (a wait with a timeout ends by itself: no ring) */
-			if (timeout < 0 &&
+			noted = timeout < 0 && sni_actor_self() != NULL;
+			if (noted &&
 			    (rc = sni_actor_block_begin(f->actor_id, f)) != 0) {
 				return rc;
 			}
-			noted = timeout < 0;
 		}
 		rc = sni_future_wait_until(f, sni_deadline_ms(timeout));
 		if (noted) {
