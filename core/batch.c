@@ -151,18 +151,28 @@ start_member(sni_actor *a, sni_batch *b, uint32_t i, const void *inner,
 	sni_actor_dispatch(a, m, SNI_ORIGIN_DOOR, b->members[i], lim);
 }
 
+/* A reader of the calls in b's BATCH (checked when it came); its id in
+ * *id. */
+static sni_reader
+batch_calls(const sni_batch *b, uint64_t *id)
+{
+	uint64_t   pending;
+	uint32_t   count;
+	sni_reader r;
+	sni_msg_decode_bundle(nng_msg_body(b->carrier_msg),
+	    nng_msg_len(b->carrier_msg), b->lim, SNI_MSG_BATCH, id, &pending,
+	    &count, &r);
+	return r;
+}
+
 /* Starts every call of b, from its carrier's BATCH, then answers with
  * the replies ready. */
 static void
 start_batch(sni_actor *a, sni_batch *b)
 {
-	uint64_t   id, pending;
-	uint32_t   count;
-	sni_reader r;
-	sni_msg_decode_bundle(nng_msg_body(b->carrier_msg),
-	    nng_msg_len(b->carrier_msg), b->lim, SNI_MSG_BATCH, &id, &pending,
-	    &count, &r); /* checked when it came */
-	b->starting = true;
+	uint64_t   id;
+	sni_reader r = batch_calls(b, &id);
+	b->starting  = true;
 	for (uint32_t i = 0; i < b->count; i++) {
 		const void *inner;
 		size_t      len;
@@ -244,13 +254,9 @@ sni_batch_cancel_waiting(sni_actor *a, uint32_t pipe, uint64_t call_id)
 static void
 read_call_ids(sni_batch *b)
 {
-	uint64_t   id, pending;
-	uint32_t   count;
-	sni_reader r;
-	sni_msg_decode_bundle(nng_msg_body(b->carrier_msg),
-	    nng_msg_len(b->carrier_msg), b->lim, SNI_MSG_BATCH, &id, &pending,
-	    &count, &r); /* checked when it came */
-	for (uint32_t i = 0; i < count && i < SNI_BATCH_MAX; i++) {
+	uint64_t   id;
+	sni_reader r = batch_calls(b, &id);
+	for (uint32_t i = 0; i < b->count && i < SNI_BATCH_MAX; i++) {
 		const void *inner;
 		size_t      len;
 		sni_msg_bundle_next(&r, &inner, &len);

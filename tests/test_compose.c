@@ -11,6 +11,18 @@
 
 #include "helpers.h"
 
+/* The arguments (x, id1, id2, ...) of the next level of a chain, into
+ * rest: first, then id2, ... (8 at most); how many. */
+static size_t
+next_level(
+    const syn_value *args, size_t nargs, syn_value first, syn_value rest[8])
+{
+	size_t n = nargs - 1 < 8 ? nargs - 1 : 8;
+	rest[0]  = first;
+	memcpy(&rest[1], &args[2], (n - 1) * sizeof(rest[0]));
+	return n;
+}
+
 /*
  * relay(x, id1, id2, ...): with no ids, returns x * x; else awaits
  * relay(x, id2, ...) on synchronizer id1 and returns its result.
@@ -27,11 +39,9 @@ relay(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	}
 	syn_synchronizer next = { (uint32_t) args[1].as.i };
 	syn_value        rest[8];
-	size_t           n = nargs - 1 < 8 ? nargs - 1 : 8;
-	rest[0]            = args[0];
-	memcpy(&rest[1], &args[2], (n - 1) * sizeof(rest[0]));
-	syn_future *f;
-	int         rc = syn_call_future(next, "relay", rest, n, &f);
+	size_t           n = next_level(args, nargs, args[0], rest);
+	syn_future      *f;
+	int              rc = syn_call_future(next, "relay", rest, n, &f);
 	if (rc != 0) {
 		return rc;
 	}
@@ -62,10 +72,9 @@ hold(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	if (nargs == 1) {
 		rc = syn_sleep(t, SYN_DURATION_INFINITE);
 	} else {
-		syn_synchronizer next    = { (uint32_t) args[1].as.i };
-		syn_value        rest[8] = { syn_int(level + 1) };
-		size_t           n       = nargs - 1 < 8 ? nargs - 1 : 8;
-		memcpy(&rest[1], &args[2], (n - 1) * sizeof(rest[0]));
+		syn_synchronizer next = { (uint32_t) args[1].as.i };
+		syn_value        rest[8];
+		size_t n = next_level(args, nargs, syn_int(level + 1), rest);
 		syn_future *f;
 		if ((rc = syn_call_future(next, "hold", rest, n, &f)) != 0) {
 			return rc;
@@ -116,13 +125,11 @@ brelay_with(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret,
 	}
 	syn_synchronizer next = { (uint32_t) args[1].as.i };
 	syn_value        rest[8];
-	size_t           n = nargs - 1 < 8 ? nargs - 1 : 8;
-	rest[0]            = args[0];
-	memcpy(&rest[1], &args[2], (n - 1) * sizeof(rest[0]));
-	syn_result  res = SYN_RESULT_INIT;
-	syn_future *f   = NULL;
-	int         rc  = wait ? syn_call_future(next, self, rest, n, &f)
-	                       : syn_call(next, self, rest, n, &res);
+	size_t           n   = next_level(args, nargs, args[0], rest);
+	syn_result       res = SYN_RESULT_INIT;
+	syn_future      *f   = NULL;
+	int              rc  = wait ? syn_call_future(next, self, rest, n, &f)
+	                            : syn_call(next, self, rest, n, &res);
 	if (rc == 0 && wait && (rc = syn_future_wait(f)) == 0) {
 		const syn_value *v;
 		syn_future_value(f, &v);
