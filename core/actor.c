@@ -862,30 +862,34 @@ sni_actor_cancel_early(sni_actor *a, uint32_t pipe, uint64_t call_id)
 	a->early_next           = (a->early_next + 1) % 32;
 }
 
+/* Where the early-cancel ring holds pipe's call call_id, or -1. */
+static int
+early_index(const sni_actor *a, uint32_t pipe, uint64_t call_id)
+{
+	for (int i = 0; call_id != 0 && i < 32; i++) {
+		if (a->early[i].call_id == call_id &&
+		    a->early[i].pipe == pipe) {
+			return i;
+		}
+	}
+	return -1;
+}
+
 bool
 sni_actor_cancelled_before(const sni_actor *a, uint32_t pipe, uint64_t call_id)
 {
-	for (uint32_t i = 0; call_id != 0 && i < 32; i++) {
-		if (a->early[i].call_id == call_id &&
-		    a->early[i].pipe == pipe) {
-			return true;
-		}
-	}
-	return false;
+	return early_index(a, pipe, call_id) >= 0;
 }
 
 /* True (and forgotten) when a CANCEL of this call came before it. */
 static bool
 cancelled_early(sni_actor *a, uint32_t pipe, uint64_t call_id)
 {
-	for (uint32_t i = 0; call_id != 0 && i < 32; i++) {
-		if (a->early[i].call_id == call_id &&
-		    a->early[i].pipe == pipe) {
-			a->early[i].call_id = 0;
-			return true;
-		}
+	int i = early_index(a, pipe, call_id);
+	if (i >= 0) {
+		a->early[i].call_id = 0;
 	}
-	return false;
+	return i >= 0;
 }
 
 static void

@@ -790,11 +790,13 @@ sni_door_members_fit(const void *sp, uint32_t n)
 static bool
 hold_back(sni_door *d, slot *s)
 {
+	if (d->busy < SLOTS_MAX) {
+		return false; /* (every request but under load: nothing read) */
+	}
 	const void *body = nng_msg_body(s->msg);
 	size_t      len  = nng_msg_len(s->msg);
 	int         kind = sni_msg_kind(body, len);
-	if (d->busy < SLOTS_MAX ||
-	    (kind != SNI_MSG_CALL && kind != SNI_MSG_OPEN)) {
+	if (kind != SNI_MSG_CALL && kind != SNI_MSG_OPEN) {
 		return false;
 	}
 	if (d->parked_of[PARK_BACKLOG] == PARKED_MAX) {
@@ -839,6 +841,19 @@ start_held(sni_door *d, slot *s, bool cancelled)
 	    s->remote ? &d->remote_limits : &d->limits);
 }
 
+/* The loop: the backlog entry *pp (after prev, or the head) leaves it,
+ * and is dispatched now (refused as cancelled when cancelled is set). */
+static void
+unlink_and_start(sni_door *d, slot **pp, slot *prev, bool cancelled)
+{
+	slot *s = *pp;
+	*pp     = s->next_backlog;
+	if (d->backlog_tail == s) {
+		d->backlog_tail = prev;
+	}
+	start_held(d, s, cancelled);
+}
+
 void
 sni_door_backlog_go(sni_actor *a)
 {
@@ -847,14 +862,9 @@ sni_door_backlog_go(sni_actor *a)
 		return; /* (one that ends meanwhile: the loop below goes on) */
 	}
 	d->backlog_going = true;
-	slot *s;
-	while ((s = d->backlog_head) != NULL && d->busy < SLOTS_MAX &&
+	while (d->backlog_head != NULL && d->busy < SLOTS_MAX &&
 	    !atomic_load(&d->closed)) {
-		d->backlog_head = s->next_backlog;
-		if (d->backlog_head == NULL) {
-			d->backlog_tail = NULL;
-		}
-		start_held(d, s, false);
+		unlink_and_start(d, &d->backlog_head, NULL, false);
 	}
 	d->backlog_going = false;
 }
@@ -881,17 +891,12 @@ backlog_drop_pipe(sni_door *d, uint32_t pipe)
 	slot **pp        = &d->backlog_head;
 	slot  *prev      = NULL;
 	while (*pp != NULL) {
-		slot *s = *pp;
-		if (s->pipe != pipe) {
-			prev = s;
-			pp   = &s->next_backlog;
+		if ((*pp)->pipe != pipe) {
+			prev = *pp;
+			pp   = &prev->next_backlog;
 			continue;
 		}
-		*pp = s->next_backlog;
-		if (d->backlog_tail == s) {
-			d->backlog_tail = prev;
-		}
-		start_held(d, s, true);
+		unlink_and_start(d, pp, prev, true);
 	}
 	d->backlog_going = was;
 	place_freed(d);
@@ -911,12 +916,7 @@ sni_door_backlog_cancel(sni_actor *a, uint32_t pipe, uint64_t call_id)
 	if (pp == NULL || *pp == NULL || call_id == 0) {
 		return false;
 	}
-	slot *s = *pp;
-	*pp     = s->next_backlog;
-	if (d->backlog_tail == s) {
-		d->backlog_tail = prev;
-	}
-	start_held(d, s, true);
+	unlink_and_start(d, pp, prev, true);
 	return true;
 }
 

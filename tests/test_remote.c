@@ -2383,34 +2383,35 @@ START_TEST(cancelled_in_batch_gives_back)
 }
 END_TEST
 
-/* Waits (10 s at most) until s has want calls in flight. */
-static void
-wait_in_flight(syn_synchronizer s, uint64_t want)
+/* Waits (10 s at most) until s has want calls in flight (at_least: or
+ * more); its count then. */
+static uint64_t
+in_flight_reaches(syn_synchronizer s, uint64_t want, bool at_least)
 {
 	syn_stats st = { 0 };
 	for (int i = 0; i < 1000; i++) {
 		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
-		if (st.calls_in_flight == want) {
+		if (st.calls_in_flight == want ||
+		    (at_least && st.calls_in_flight > want)) {
 			break;
 		}
 		usleep(10000);
 	}
-	ck_assert_uint_eq(st.calls_in_flight, want);
+	return st.calls_in_flight;
+}
+
+/* Waits (10 s at most) until s has want calls in flight. */
+static void
+wait_in_flight(syn_synchronizer s, uint64_t want)
+{
+	ck_assert_uint_eq(in_flight_reaches(s, want, false), want);
 }
 
 /* Waits (10 s at most) until s has at least want calls in flight. */
 static void
 wait_in_flight_at_least(syn_synchronizer s, uint64_t want)
 {
-	syn_stats st = { 0 };
-	for (int i = 0; i < 1000; i++) {
-		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
-		if (st.calls_in_flight >= want) {
-			break;
-		}
-		usleep(10000);
-	}
-	ck_assert_uint_ge(st.calls_in_flight, want);
+	ck_assert_uint_ge(in_flight_reaches(s, want, true), want);
 }
 
 /*
