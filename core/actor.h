@@ -81,11 +81,10 @@ typedef struct sni_actor_ops {
 } sni_actor_ops;
 
 struct sni_actor {
-	sni_mpsc mbox; /* touched by every producer: its own cache line */
-	char     pad_[64 - sizeof(sni_mpsc)];
+	sni_mpsc mbox; /* touched by every producer: lines of its own */
 
 	/* Set before the thread starts, then read-only. */
-	uint32_t   id;
+	_Alignas(64) uint32_t id;
 	char       name[64];
 	uint32_t   spin_ns;
 	sni_limits limits; /* for calls on the fast lane */

@@ -45,10 +45,15 @@ struct sni_node {
 	uint8_t   kind;
 };
 
+/*
+ * pushed sits on a cache line of its own: the consumer spins reading
+ * head, and a producer that made two changes to head's line would lose
+ * it to that reader between them (a second transfer per push).
+ */
 typedef struct sni_mpsc {
 	_Atomic(sni_node *) head;
 	_Atomic uint32_t    wake_seq;
-	_Atomic uint64_t    pushed; /* nodes pushed so far (statistics) */
+	_Alignas(64) _Atomic uint64_t pushed; /* nodes pushed (statistics) */
 } sni_mpsc;
 
 #define SNI_MPSC_SLEEPING ((sni_node *) (uintptr_t) 1)
@@ -101,6 +106,10 @@ sni_mpsc_take(sni_mpsc *q)
 	sni_node *fifo = NULL;
 	if (h == SNI_MPSC_SLEEPING) {
 		return NULL;
+	}
+	if (h != NULL && h->next == NULL) {
+		return h; /* alone: its line, which its producer may be
+		           * reading, is not written */
 	}
 	while (h != NULL) {
 		sni_node *next = h->next;
