@@ -227,18 +227,6 @@ sni_future_bytes(const syn_future *f, size_t *len)
 	return NULL;
 }
 
-bool
-sni_future_put_inline(syn_future *f, const void *bytes, size_t len)
-{
-	if (!f->inline_ok || len == 0 || len > SNI_FUTURE_INLINE) {
-		return false;
-	}
-	memcpy(f->inl, bytes, len);
-	f->ilen = (uint8_t) len;
-	f->msg  = NULL;
-	return true;
-}
-
 int
 sni_future_take_msg(syn_future *f, nng_msg **mp)
 {
@@ -353,16 +341,22 @@ notify_all(syn_future *f)
 	}
 }
 
-void
-sni_future_complete(syn_future *f, int rc)
+/* Runs f's hook, if it has one, with the outcome of rc; old: f's state. */
+static void
+run_hook(syn_future *f, uint32_t old, int rc)
 {
-	f->rc        = rc;
-	uint32_t old = atomic_load_explicit(&f->state, memory_order_relaxed);
 	if (old & SNI_F_HOOK) { /* ext was set before f was posted */
 		/* A cancelled request failed, whatever its reply says. */
 		f->ext->hook(f->ext->hook_arg,
 		    (old & SNI_F_CANCEL_REQ) ? SYN_ECANCELED : rc);
 	}
+}
+
+/* Sets DONE on f, whose state was old, and wakes or notifies whoever
+ * waits; f->rc and the reply are in place. */
+static void
+publish(syn_future *f, uint32_t old)
+{
 	uint32_t new;
 	do {
 		new = old | SNI_F_DONE;
@@ -384,6 +378,36 @@ sni_future_complete(syn_future *f, int rc)
 	}
 	notify_all(f);
 	update(f, 0, SNI_F_NOTIFYING);
+}
+
+void
+sni_future_complete(syn_future *f, int rc)
+{
+	f->rc        = rc;
+	uint32_t old = atomic_load_explicit(&f->state, memory_order_relaxed);
+	run_hook(f, old, rc);
+	publish(f, old);
+}
+
+bool
+sni_future_answer_inline(syn_future *f, const void *bytes, size_t len, int rc)
+{
+	if (!f->inline_ok || len == 0 || len > SNI_FUTURE_INLINE) {
+		return false;
+	}
+	uint32_t old = atomic_load_explicit(&f->state, memory_order_relaxed);
+	run_hook(f, old, rc);
+	if (f->ilen == 0) { /* (with inline bytes msg is NULL already) */
+		f->msg = NULL;
+	}
+	if (f->task != NULL) {
+		f->task = NULL;
+	}
+	memcpy(f->inl, bytes, len);
+	f->ilen = (uint8_t) len;
+	f->rc   = rc;
+	publish(f, old);
+	return true;
 }
 
 bool

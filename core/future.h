@@ -88,36 +88,41 @@ typedef struct sni_future_block sni_future_block;
 /*
  * Three cache lines, 192 bytes; small keeps many calls in flight cheap.
  * Futures are cut from blocks (future.c), aligned to a cache line.
+ *
+ * The first line is the one the call crosses on: the node, the state
+ * word the caller watches and the first bytes of the call and of its
+ * reply, so that a small call moves one line to the actor's CPU and its
+ * reply one line back. The actor writes that line once, when it answers
+ * (task is written only when the call's task suspends); what only the
+ * caller touches comes last.
  */
 struct syn_future {
-	/* The first line: what the call carries there and back, and the
-	 * state word the caller watches, so the reply crosses at once. */
 	sni_node         node; /* the CALL node */
 	_Atomic uint32_t state;
-	int              rc;       /* the actor's code; valid once DONE */
-	nng_msg         *msg;      /* the request, then the reply */
-	uint32_t         actor_id; /* the synchronizer that completes it */
-	uint32_t         spin_ns;  /* how long waiters spin first */
-	bool             decoded;  /* the reply was decoded (under lock) */
-	sni_spinlock     lock;     /* guards listeners, ext, decoding */
-	uint16_t         fork_gen; /* sni_fork_generation() when made */
-	int              code;     /* the decoded outcome */
-	syn_value        value;
+	int              rc;   /* the actor's code; valid once DONE */
+	syn_task        *task; /* its suspended task (actor thread) */
+	bool             inline_ok;
+	/* The request's bytes, then the reply's, when ilen > 0 (then msg
+	 * is NULL). Replies go here only when inline_ok: whoever reads
+	 * this future's reply reads it with sni_future_bytes(). */
+	uint8_t ilen;
+	uint8_t inl[SNI_FUTURE_INLINE];
+
+	nng_msg     *msg;      /* the request, then the reply */
+	uint32_t     actor_id; /* the synchronizer that completes it */
+	uint32_t     spin_ns;  /* how long waiters spin first */
+	bool         decoded;  /* the reply was decoded (under lock) */
+	sni_spinlock lock;     /* guards listeners, ext, decoding */
+	uint16_t     fork_gen; /* sni_fork_generation() when made */
+	int          code;     /* the decoded outcome */
+	syn_value    value;
 
 	void             *mem;         /* memory behind value or err */
 	const syn_error  *err;         /* the decoded error, in mem */
-	syn_task         *task;        /* its running task (actor thread) */
 	sni_node          cancel_node; /* the CANCEL node */
 	sni_listener     *listeners;
 	sni_future_ext   *ext;
 	sni_future_block *block; /* where it was cut from (future.c) */
-
-	/* The request's bytes, then the reply's, when ilen > 0 (then msg
-	 * is NULL). Replies go here only when inline_ok: whoever reads
-	 * this future's reply reads it with sni_future_bytes(). */
-	bool    inline_ok;
-	uint8_t ilen;
-	uint8_t inl[SNI_FUTURE_INLINE];
 };
 
 /*
@@ -127,11 +132,15 @@ struct syn_future {
 const uint8_t *sni_future_bytes(const syn_future *f, size_t *len);
 
 /*
- * Actor thread, before completing f: puts the reply of len bytes inline
- * (f->msg must not hold the actor's message). False, and nothing done,
- * when f does not take inline replies or they do not fit.
+ * Actor thread: answers f with the reply of len bytes, inline, and code
+ * rc, as sni_future_complete does (f->msg must not hold the actor's
+ * message). The reply and DONE are written together, after the state is
+ * read, so that the line the caller watches moves to the actor once.
+ * False, and nothing done, when f does not take inline replies or they
+ * do not fit.
  */
-bool sni_future_put_inline(syn_future *f, const void *bytes, size_t len);
+bool sni_future_answer_inline(
+    syn_future *f, const void *bytes, size_t len, int rc);
 
 /*
  * A done future's reply as an nng_msg of its own (an aio's caller gets

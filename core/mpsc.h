@@ -74,11 +74,15 @@ static inline void
 sni_mpsc_push(sni_mpsc *q, sni_node *n)
 {
 	atomic_fetch_add_explicit(&q->pushed, 1, memory_order_relaxed);
-	sni_node *old = atomic_load_explicit(&q->head, memory_order_relaxed);
-	do {
+	/* First guess an empty queue, its consumer awake: the line, which
+	 * that consumer reads as it spins, then moves here once, for the
+	 * write, rather than once to be read and again to be written. */
+	sni_node *old = NULL;
+	n->next       = NULL;
+	while (!atomic_compare_exchange_weak_explicit(
+	    &q->head, &old, n, memory_order_seq_cst, memory_order_relaxed)) {
 		n->next = old == SNI_MPSC_SLEEPING ? NULL : old;
-	} while (!atomic_compare_exchange_weak_explicit(
-	    &q->head, &old, n, memory_order_seq_cst, memory_order_relaxed));
+	}
 	if (old == SNI_MPSC_SLEEPING) {
 		atomic_fetch_add_explicit(
 		    &q->wake_seq, 1, memory_order_seq_cst);

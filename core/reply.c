@@ -11,7 +11,9 @@
 static void
 future_answered(syn_future *f, int rc)
 {
-	f->task = NULL;
+	if (f->task != NULL) { /* (its line stays unwritten otherwise) */
+		f->task = NULL;
+	}
 	sni_future_complete(f, rc);
 }
 
@@ -32,9 +34,8 @@ void
 sni_reply_send(int origin, void *origin_ptr, nng_msg *msg, sni_wbuf *w, int rc)
 {
 	if (w->err == 0 && msg == NULL && origin == SNI_ORIGIN_FUTURE &&
-	    sni_future_put_inline(origin_ptr, w->buf, w->len)) {
+	    sni_future_answer_inline(origin_ptr, w->buf, w->len, rc)) {
 		sni_wbuf_fini(w);
-		future_answered(origin_ptr, rc);
 		return;
 	}
 	if (sni_msg_put(&msg, w) != 0 && msg != NULL) {

@@ -373,9 +373,6 @@ link_task(sni_actor *a, sni_task *t)
 	if (t->origin == SNI_ORIGIN_DOOR) {
 		sni_task_reindex(a, t);
 	}
-	if (t->origin == SNI_ORIGIN_FUTURE) { /* its caller's cancel finds it */
-		((syn_future *) t->origin_ptr)->task = t;
-	}
 	sni_stat_add(a->stats.started, 1);
 	if (a->measure_latency) {
 		t->started_ns = sni_now_ns();
@@ -650,6 +647,11 @@ sni_task_suspend(sni_task *t)
 	if (t->msg != NULL) { /* a suspended call keeps no message */
 		nng_msg_free(t->msg);
 		t->msg = NULL;
+	}
+	if (t->origin == SNI_ORIGIN_FUTURE && t->origin_ptr != NULL) {
+		/* its caller's cancel finds it (a call that never
+		 * suspends cannot be cancelled while it runs) */
+		((syn_future *) t->origin_ptr)->task = t;
 	}
 	sni_actor *a = t->actor;
 	sni_stat_add(a->stats.suspended, 1);
