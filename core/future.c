@@ -400,9 +400,6 @@ sni_future_answer_inline(syn_future *f, const void *bytes, size_t len, int rc)
 	if (f->ilen == 0) { /* (with inline bytes msg is NULL already) */
 		f->msg = NULL;
 	}
-	if (f->task != NULL) {
-		f->task = NULL;
-	}
 	memcpy(f->inl, bytes, len);
 	f->ilen = (uint8_t) len;
 	f->rc   = rc;

@@ -92,15 +92,14 @@ typedef struct sni_future_block sni_future_block;
  * The first line is the one the call crosses on: the node, the state
  * word the caller watches and the first bytes of the call and of its
  * reply, so that a small call moves one line to the actor's CPU and its
- * reply one line back. The actor writes that line once, when it answers
- * (task is written only when the call's task suspends); what only the
- * caller touches comes last.
+ * reply one line back. The actor writes that line once, when it answers;
+ * what only the caller touches comes after it (task, on the second line,
+ * is written only when the call's task suspends).
  */
 struct syn_future {
 	sni_node         node; /* the CALL node */
 	_Atomic uint32_t state;
-	int              rc;   /* the actor's code; valid once DONE */
-	syn_task        *task; /* its suspended task (actor thread) */
+	int              rc; /* the actor's code; valid once DONE */
 	bool             inline_ok;
 	/* The request's bytes, then the reply's, when ilen > 0 (then msg
 	 * is NULL). Replies go here only when inline_ok: whoever reads
@@ -108,7 +107,8 @@ struct syn_future {
 	uint8_t ilen;
 	uint8_t inl[SNI_FUTURE_INLINE];
 
-	nng_msg     *msg;      /* the request, then the reply */
+	nng_msg     *msg;  /* the request, then the reply */
+	syn_task    *task; /* its suspended task (see sni_task_note_future) */
 	uint32_t     actor_id; /* the synchronizer that completes it */
 	uint32_t     spin_ns;  /* how long waiters spin first */
 	bool         decoded;  /* the reply was decoded (under lock) */

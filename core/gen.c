@@ -205,9 +205,7 @@ take_request(
 	t->msg        = msg;
 	t->allow_ptr  = origin == SNI_ORIGIN_FUTURE;
 	sni_task_reindex(t->actor, t);
-	if (origin == SNI_ORIGIN_FUTURE) {
-		((syn_future *) origin_ptr)->task = t;
-	}
+	sni_task_note_future(t);
 }
 
 /* ---- the consumer's requests ------------------------------------------ */

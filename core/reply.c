@@ -7,16 +7,6 @@
 #include "proto/proto.h"
 #include "task.h"
 
-/* f's call is answered (its reply in place): it has no task any more. */
-static void
-future_answered(syn_future *f, int rc)
-{
-	if (f->task != NULL) { /* (its line stays unwritten otherwise) */
-		f->task = NULL;
-	}
-	sni_future_complete(f, rc);
-}
-
 void
 sni_reply_deliver(int origin, void *origin_ptr, nng_msg *msg, int rc)
 {
@@ -24,7 +14,7 @@ sni_reply_deliver(int origin, void *origin_ptr, nng_msg *msg, int rc)
 		syn_future *f = origin_ptr;
 		f->msg        = msg;
 		f->ilen       = 0;
-		future_answered(f, rc);
+		sni_future_complete(f, rc);
 		return;
 	}
 	sni_door_reply(origin_ptr, msg);

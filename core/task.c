@@ -218,10 +218,24 @@ encode_result(sni_task *t, int rc, sni_wbuf *w)
 }
 
 void
+sni_task_note_future(sni_task *t)
+{
+	if (t->origin == SNI_ORIGIN_FUTURE && t->origin_ptr != NULL &&
+	    !t->noted) {
+		((syn_future *) t->origin_ptr)->task = t;
+		t->noted                             = true;
+	}
+}
+
+void
 sni_task_deliver(sni_task *t, sni_wbuf *w, int rc)
 {
-	nng_msg *msg  = t->msg;
-	void    *to   = t->origin_ptr;
+	nng_msg *msg = t->msg;
+	void    *to  = t->origin_ptr;
+	if (t->noted) { /* answered: its future's cancel finds no task */
+		((syn_future *) to)->task = NULL;
+		t->noted                  = false;
+	}
 	t->msg        = NULL;
 	t->origin_ptr = NULL;
 	sni_reply_send(t->origin, to, msg, w, rc);
@@ -648,11 +662,7 @@ sni_task_suspend(sni_task *t)
 		nng_msg_free(t->msg);
 		t->msg = NULL;
 	}
-	if (t->origin == SNI_ORIGIN_FUTURE && t->origin_ptr != NULL) {
-		/* its caller's cancel finds it (a call that never
-		 * suspends cannot be cancelled while it runs) */
-		((syn_future *) t->origin_ptr)->task = t;
-	}
+	sni_task_note_future(t);
 	sni_actor *a = t->actor;
 	sni_stat_add(a->stats.suspended, 1);
 	if (t->stack == NULL) {

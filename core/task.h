@@ -77,6 +77,8 @@ struct syn_task {
 	uint8_t origin;        /* an sni_origin */
 	bool    here;          /* started on the loop's stack (stack is
 	                          NULL until it first suspends) */
+	bool noted;            /* origin_ptr, a future, points at t (its
+	                          task field); cleared with the reply */
 	bool        allow_ptr; /* the reply may carry pointers */
 	bool        done;
 	atomic_bool cancelled;  /* atomic: a lent task's pool thread reads it */
@@ -131,6 +133,15 @@ bool sni_task_spare_ready(sni_actor *a);
 /* Once the loop ended and left its stack: that stack and the spare go
  * back to the pool. The actor's thread, on its own stack. */
 void sni_task_loop_stacks_back(sni_actor *a);
+
+/*
+ * Actor thread: when t answers a future (origin SNI_ORIGIN_FUTURE), points
+ * that future's task field at t, so that its caller's cancel finds t; the
+ * reply (sni_task_deliver) clears it. Called when t suspends, and when a
+ * generator takes a request: a task that never suspends cannot be
+ * cancelled while it runs, and its future's line stays unwritten.
+ */
+void sni_task_note_future(sni_task *t);
 
 /*
  * Sends the bytes of w, a reply of kind rc (0 or the error's code), to
