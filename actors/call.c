@@ -218,8 +218,8 @@ sni_request_finish(syn_future *f, syn_duration timeout, const char *name,
 		ended(arg,
 		    sni_future_cancel_requested(f) ? SYN_ECANCELED : f->rc);
 	}
-	if (rc == 0) {
-		rc = sni_future_outcome(f, res);
+	if (rc == 0) { /* (f is this thread's alone: see sni_call_wait) */
+		rc = sni_future_outcome_owned(f, res);
 	}
 	syn_future_free(f);
 	return rc;

@@ -193,7 +193,7 @@ sni_class_find(const sni_sync *s, const char *name, size_t len)
 {
 	for (uint32_t i = 0; i < s->nclasses; i++) {
 		const sni_class *c = s->classes[i];
-		if (c->len == len && memcmp(c->name, name, len) == 0) {
+		if (c->len == len && sni_name_equal(c->name, name, len)) {
 			return c;
 		}
 	}
@@ -205,7 +205,7 @@ sni_class_method(const sni_class *c, const char *name, size_t len)
 {
 	for (uint32_t i = 0; i < c->nmethods; i++) {
 		const sni_method *m = &c->methods[i];
-		if (m->len == len && memcmp(m->name, name, len) == 0) {
+		if (m->len == len && sni_name_equal(m->name, name, len)) {
 			return m;
 		}
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "functab.h"
+#include "proto/proto.h"
 
 static uint32_t
 hash_name(const char *s, size_t len)
@@ -24,7 +25,7 @@ find_slot(sni_func *const *slots, uint32_t cap, const char *name, size_t len,
 	uint32_t i = h & (cap - 1);
 	while (slots[i] != NULL &&
 	    !(slots[i]->hash == h && slots[i]->len == len &&
-	        memcmp(slots[i]->name, name, len) == 0)) {
+	        sni_name_equal(slots[i]->name, name, len))) {
 		i = (i + 1) & (cap - 1);
 	}
 	return i;

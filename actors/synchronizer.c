@@ -25,7 +25,7 @@ resolve(void *arg, const sni_call_view *v, sni_callable *out)
 	}
 	const sni_func *f = s->last;
 	if (f == NULL || f->len != v->method_len ||
-	    memcmp(f->name, v->method, v->method_len) != 0) {
+	    !sni_name_equal(f->name, v->method, v->method_len)) {
 		f = sni_functab_find(&s->funcs, v->method, v->method_len);
 	}
 	if (f == NULL) {

@@ -725,10 +725,11 @@ decode_locked(syn_future *f)
 	/* The message stays, reply and all: the next call overwrites it. */
 }
 
-int
-sni_future_outcome(syn_future *f, syn_result *res)
+/* sni_future_outcome's work; under f->lock, or with f in one thread's
+ * hands. */
+static int
+outcome(syn_future *f, syn_result *res)
 {
-	sni_spin_lock(&f->lock);
 	decode_locked(f);
 	int              code = f->code;
 	const syn_error *err  = f->err;
@@ -749,8 +750,22 @@ sni_future_outcome(syn_future *f, syn_result *res)
 	if (code != 0) {
 		sni_error_set(code, err->message, err->where);
 	}
+	return code;
+}
+
+int
+sni_future_outcome(syn_future *f, syn_result *res)
+{
+	sni_spin_lock(&f->lock);
+	int code = outcome(f, res);
 	sni_spin_unlock(&f->lock);
 	return code;
+}
+
+int
+sni_future_outcome_owned(syn_future *f, syn_result *res)
+{
+	return outcome(f, res);
 }
 
 int

@@ -213,6 +213,14 @@ void sni_future_cancel_pending(syn_future *f);
 int sni_future_outcome(syn_future *f, syn_result *res);
 
 /*
+ * sni_future_outcome without taking f's lock, for the thread that alone
+ * can reach f: the caller of a blocking request, once f is done and any
+ * cancellation's cleanup is over (sni_request_finish). The lock's atomic
+ * exchange would wait for the line the actor last read.
+ */
+int sni_future_outcome_owned(syn_future *f, syn_result *res);
+
+/*
  * Decodes a reply message of this process's actors and frees it: returns
  * its code; on success, when res is not NULL, res receives the value; on
  * failure, the thread's last error is set. msg may be NULL (then rc is

@@ -138,6 +138,23 @@ typedef struct sni_bump {
 	uint8_t *end;
 } sni_bump;
 
+/*
+ * Whether the len bytes of a name in a message (wire) equal those of
+ * known. Reads exactly len bytes of wire: a vector compare (glibc's
+ * memcmp) reads on to the next cache line, which may be the calling
+ * thread's own (a future's), and pulls it away from that thread.
+ */
+static inline bool
+sni_name_equal(const char *known, const char *wire, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (known[i] != wire[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Rounds n up to the alignment the bump allocator keeps (8 bytes). */
 static inline size_t
 sni_bump_round(size_t n)
