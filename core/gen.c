@@ -205,7 +205,6 @@ take_request(
 	t->msg        = msg;
 	t->allow_ptr  = origin == SNI_ORIGIN_FUTURE;
 	sni_task_reindex(t->actor, t);
-	sni_task_note_future(t);
 }
 
 /* ---- the consumer's requests ------------------------------------------ */
@@ -232,7 +231,9 @@ next_ahead(sni_actor *a, sni_task *t, nng_msg *msg, int origin,
 	}
 	take_request(t, origin, origin_ptr, id, msg);
 	if (t->wait == SNI_WAIT_YIELD) {
-		sni_task_resume(t, 0);
+		sni_task_resume(t, 0); /* (it notes the future if it waits) */
+	} else { /* a cancel of the request finds t meanwhile */
+		sni_task_note_future(t);
 	}
 }
 
@@ -301,7 +302,7 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 	t->gen.sent     = sent;
 	t->gen.sent_mem = mem;
 	take_request(t, origin, origin_ptr, id, msg);
-	sni_task_resume(t, 0);
+	sni_task_resume(t, 0); /* (it notes the future if it waits) */
 }
 
 void

@@ -138,8 +138,9 @@ void sni_task_loop_stacks_back(sni_actor *a);
  * Actor thread: when t answers a future (origin SNI_ORIGIN_FUTURE), points
  * that future's task field at t, so that its caller's cancel finds t; the
  * reply (sni_task_deliver) clears it. Called when t suspends, and when a
- * generator takes a request: a task that never suspends cannot be
- * cancelled while it runs, and its future's line stays unwritten.
+ * generator that is not resumed at once takes a request: a task that
+ * answers before it suspends cannot be cancelled meanwhile, and the
+ * future's second line, its caller's, stays unwritten.
  */
 void sni_task_note_future(sni_task *t);
 
