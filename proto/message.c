@@ -47,7 +47,8 @@ encode_call_kind(sni_wbuf *w, int kind, uint64_t call_id,
     const syn_value *args, size_t nargs, const sni_limits *lim)
 {
 	if (method == NULL || method_len == 0 || method_len > SNI_METHOD_MAX ||
-	    !sni_utf8_valid((const uint8_t *) method, method_len)) {
+	    !(sni_all_ascii((const uint8_t *) method, method_len) ||
+	        sni_utf8_valid((const uint8_t *) method, method_len))) {
 		sni_detail_set("a function name has 1 to %d bytes of UTF-8",
 		    SNI_METHOD_MAX);
 		return SYN_EINVAL;
@@ -349,10 +350,8 @@ decode_simple_call(const sni_reader *r, const sni_limits *lim, sni_call_view *v)
 	    (p[at + 1 + mlen] & 0xf0) != 0x90) {
 		return false;
 	}
-	for (size_t i = 0; i < mlen; i++) {
-		if (p[at + 1 + i] >= 0x80) {
-			return false; /* UTF-8 beyond ASCII: the full check */
-		}
+	if (!sni_all_ascii(p + at + 1, mlen)) {
+		return false; /* UTF-8 beyond ASCII: the full check */
 	}
 	sni_reader args;
 	syn_value  scratch;

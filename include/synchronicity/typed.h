@@ -195,6 +195,28 @@ sni_t_ref_value(const void *ref)
 	         : sni_t_vptr_value, default \
 	         : sni_t_ref_value)(x)
 
+/* An int argument or result: the common case read in line, the rest (an
+ * unsigned in range, a wrong type) by the library's reader. */
+static inline int
+sni_t_get_int(const syn_value *v, int64_t *out)
+{
+	if (v != NULL && out != NULL && v->type == SYN_TYPE_INT) {
+		*out = v->as.i;
+		return 0;
+	}
+	return syn_value_get_int(v, out);
+}
+
+static inline int
+sni_t_take_int(const syn_value *v, int64_t *out)
+{
+	if (v != NULL && out != NULL && v->type == SYN_TYPE_INT) {
+		*out = v->as.i;
+		return 0;
+	}
+	return syn_typed_take_int(v, out);
+}
+
 static inline int
 sni_t_get_cstr(const syn_value *v, syn_cstr *out)
 {
@@ -238,7 +260,7 @@ sni_t_get_ref(const syn_value *v, void *out)
 /* Reads an argument (implementation side: borrowed). */
 #define SYN_FROM_VALUE_(v, p) \
 	_Generic((p), int64_t *                                 \
-	         : syn_value_get_int, double *                  \
+	         : sni_t_get_int, double *                      \
 	         : syn_value_get_double, bool *                 \
 	         : syn_value_get_bool, syn_cstr *               \
 	         : sni_t_get_cstr, syn_buf *                    \
@@ -249,7 +271,7 @@ sni_t_get_ref(const syn_value *v, void *out)
 /* Takes a result (caller side: owned copies). */
 #define SYN_TAKE_VALUE_(v, p) \
 	_Generic((p), int64_t *                                 \
-	         : syn_typed_take_int, double *                 \
+	         : sni_t_take_int, double *                     \
 	         : syn_typed_take_double, bool *                \
 	         : syn_typed_take_bool, syn_cstr *              \
 	         : syn_typed_take_cstr, syn_buf *               \

@@ -141,7 +141,9 @@
 	if (rc_ == 0 && (out) != NULL) {               \
 		rc_ = SYN_TAKE_VALUE_(&r_.value, out); \
 	}                                              \
-	syn_result_fini(&r_);                          \
+	if (r_.mem_ != NULL || r_.held_ != NULL) {     \
+		syn_result_fini(&r_); /* (else nil) */ \
+	}                                              \
 	return rc_;
 
 /* GET (wait for a future of type T, then read its R result) and FREE. */
