@@ -218,7 +218,7 @@ sni_request_finish(syn_future *f, syn_duration timeout, const char *name,
 		ended(arg,
 		    sni_future_cancel_requested(f) ? SYN_ECANCELED : f->rc);
 	}
-	if (rc == 0) { /* (f is this thread's alone: see sni_call_wait) */
+	if (rc == 0) { /* (only this thread decodes f) */
 		rc = sni_future_outcome_owned(f, res);
 	}
 	syn_future_free(f);

@@ -93,8 +93,9 @@ typedef struct sni_future_block sni_future_block;
  * word the caller watches and the first bytes of the call and of its
  * reply, so that a small call moves one line to the actor's CPU and its
  * reply one line back. The actor writes that line once, when it answers;
- * what only the caller touches comes after it (task, on the second line,
- * is written only when the call's task suspends).
+ * what only the caller touches comes after it. The actor writes the
+ * second line only for a call whose task suspends (task), a reply longer
+ * than the first line's 38 bytes, or a request in a message (msg).
  */
 struct syn_future {
 	sni_node         node; /* the CALL node */
@@ -214,9 +215,11 @@ int sni_future_outcome(syn_future *f, syn_result *res);
 
 /*
  * sni_future_outcome without taking f's lock, for the thread that alone
- * can reach f: the caller of a blocking request, once f is done and any
- * cancellation's cleanup is over (sni_request_finish). The lock's atomic
- * exchange would wait for the line the actor last read.
+ * decodes f: the caller of a blocking request, once f is done
+ * (sni_request_finish). A CANCEL of f may still be on its way to the
+ * actor, which then touches only f's state word and task, never what
+ * decoding writes. The lock's atomic exchange would wait for the line the
+ * actor last read.
  */
 int sni_future_outcome_owned(syn_future *f, syn_result *res);
 

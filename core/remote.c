@@ -177,8 +177,9 @@ finish(sni_remote *r, syn_future *f, int rc, nng_msg *msg)
 		    SNI_MAX_DEPTH + 1, unlend_unsent, r);
 		nng_msg_free(f->msg);
 	}
-	f->task = NULL;
-	f->msg  = msg;
+	/* (f->task, its id, stays: a cancel reads it under the lock and
+	 * finds f no longer in the table; clearing it here raced that read) */
+	f->msg = msg;
 	sni_future_complete(f, rc);
 }
 
