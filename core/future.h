@@ -112,7 +112,7 @@ struct syn_future {
 	syn_task    *task; /* its suspended task (see sni_task_note_future) */
 	uint32_t     actor_id; /* the synchronizer that completes it */
 	uint32_t     spin_ns;  /* how long waiters spin first */
-	bool         decoded;  /* the reply was decoded (under lock) */
+	bool         decoded;  /* the reply was decoded (see outcome) */
 	sni_spinlock lock;     /* guards listeners, ext, decoding */
 	uint16_t     fork_gen; /* sni_fork_generation() when made */
 	int          code;     /* the decoded outcome */
