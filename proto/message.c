@@ -47,8 +47,7 @@ encode_call_kind(sni_wbuf *w, int kind, uint64_t call_id,
     const syn_value *args, size_t nargs, const sni_limits *lim)
 {
 	if (method == NULL || method_len == 0 || method_len > SNI_METHOD_MAX ||
-	    !(sni_all_ascii((const uint8_t *) method, method_len) ||
-	        sni_utf8_valid((const uint8_t *) method, method_len))) {
+	    !sni_utf8_valid((const uint8_t *) method, method_len)) {
 		sni_detail_set("a function name has 1 to %d bytes of UTF-8",
 		    SNI_METHOD_MAX);
 		return SYN_EINVAL;

@@ -12,7 +12,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include <nng/nng.h>
 
@@ -138,80 +137,6 @@ typedef struct sni_bump {
 	uint8_t *p;
 	uint8_t *end;
 } sni_bump;
-
-/* 8 and 4 bytes at p, as numbers to compare (no alignment needed). */
-static inline uint64_t
-sni_load8(const void *p)
-{
-	uint64_t w;
-	memcpy(&w, p, 8);
-	return w;
-}
-
-static inline uint32_t
-sni_load4(const void *p)
-{
-	uint32_t w;
-	memcpy(&w, p, 4);
-	return w;
-}
-
-/*
- * Whether the len bytes of a name in a message (wire) equal those of
- * known. Reads exactly len bytes of each, a word at a time (the last
- * word overlapping the one before): a vector compare (glibc's memcmp)
- * reads on to the next cache line, which may be the calling thread's
- * own (a future's), and pulls it away from that thread.
- */
-static inline bool
-sni_name_equal(const char *known, const char *wire, size_t len)
-{
-	if (len >= 8) {
-		size_t i = 0;
-		for (; i + 8 <= len; i += 8) {
-			if (sni_load8(known + i) != sni_load8(wire + i)) {
-				return false;
-			}
-		}
-		return i == len ||
-		    sni_load8(known + len - 8) == sni_load8(wire + len - 8);
-	}
-	if (len >= 4) {
-		return sni_load4(known) == sni_load4(wire) &&
-		    sni_load4(known + len - 4) == sni_load4(wire + len - 4);
-	}
-	for (size_t i = 0; i < len; i++) {
-		if (known[i] != wire[i]) {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Whether the len bytes at p are all ASCII; reads exactly those. */
-static inline bool
-sni_all_ascii(const uint8_t *p, size_t len)
-{
-	if (len >= 8) {
-		uint64_t bits = 0;
-		size_t   i    = 0;
-		for (; i + 8 <= len; i += 8) {
-			bits |= sni_load8(p + i);
-		}
-		bits |= sni_load8(p + len - 8);
-		return (bits & 0x8080808080808080ull) == 0;
-	}
-	if (len >= 4) {
-		return ((sni_load4(p) | sni_load4(p + len - 4)) &
-		           0x80808080u) == 0;
-	}
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] >= 0x80) {
-			return false;
-		}
-	}
-	return true;
-}
 
 /* Rounds n up to the alignment the bump allocator keeps (8 bytes). */
 static inline size_t
