@@ -19,6 +19,16 @@
 #include "proto/proto.h"
 #include "sync.h"
 
+void
+sni_request_wbuf(sni_actor *a, syn_future *f, sni_wbuf *w)
+{
+	if (a->remote == NULL && a->back == NULL) {
+		sni_wbuf_init_at(w, f->inl, sizeof(f->inl));
+	} else {
+		sni_wbuf_init(w);
+	}
+}
+
 int
 sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w)
 {
@@ -29,7 +39,9 @@ sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w)
 				nng_msg_free(f->msg);
 				f->msg = NULL;
 			}
-			memcpy(f->inl, w->buf, w->len);
+			if (w->buf != f->inl) { /* (sni_request_wbuf) */
+				memcpy(f->inl, w->buf, w->len);
+			}
 			f->ilen = (uint8_t) w->len;
 			return 0;
 		}
@@ -55,7 +67,7 @@ encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held)
 		return sni_error_set_detail(rc, name);
 	}
 	sni_wbuf w;
-	sni_wbuf_init(&w);
+	sni_request_wbuf(a, f, &w);
 	uint64_t call_id = a->remote != NULL ? sni_remote_call_id(a) : 0;
 	rc               = sni_msg_encode_call(&w, call_id, r->target, r->name,
             r->name != NULL ? strlen(r->name) : 0, r->args, r->nargs,

@@ -36,6 +36,13 @@ typedef struct sni_request {
 } sni_request;
 
 /*
+ * Starts w for a request to a with future f: writing straight into f's
+ * inline bytes when a is an actor of this process (sni_request_put then
+ * copies nothing), else into w's own array.
+ */
+void sni_request_wbuf(sni_actor *a, syn_future *f, sni_wbuf *w);
+
+/*
  * Puts the request encoded in w (a CALL or a NEXT) into f, for a: inline
  * when it fits and a is an actor of this process (whose reply may then
  * come back inline too), else into f->msg, reusing the message there if

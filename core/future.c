@@ -711,6 +711,11 @@ decode_locked(syn_future *f)
 		set_bare_error(f, f->rc, syn_strerror(f->rc));
 		return;
 	}
+	if (f->rc == 0 && sni_msg_simple_return(bytes, len, &f->value)) {
+		f->mem = NULL;
+		f->err = &no_error;
+		return;
+	}
 	uint64_t id;
 	int rc = sni_msg_decode_reply(bytes, len, &reply_limits, &id, &f->code,
 	    &f->value, &f->err, &f->mem);

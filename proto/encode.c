@@ -11,18 +11,25 @@
 #include "proto.h"
 
 void
+sni_wbuf_init_at(sni_wbuf *w, uint8_t *array, size_t cap)
+{
+	w->buf   = array;
+	w->len   = 0;
+	w->cap   = cap;
+	w->err   = 0;
+	w->first = array;
+}
+
+void
 sni_wbuf_init(sni_wbuf *w)
 {
-	w->buf = w->inline_buf;
-	w->len = 0;
-	w->cap = sizeof(w->inline_buf);
-	w->err = 0;
+	sni_wbuf_init_at(w, w->inline_buf, sizeof(w->inline_buf));
 }
 
 void
 sni_wbuf_fini(sni_wbuf *w)
 {
-	if (w->buf != w->inline_buf) {
+	if (w->buf != w->first) {
 		free(w->buf);
 	}
 	sni_wbuf_init(w);
@@ -36,7 +43,7 @@ wbuf_grow(sni_wbuf *w, size_t need)
 		cap *= 2;
 	}
 	uint8_t *nb;
-	if (w->buf == w->inline_buf) {
+	if (w->buf == w->first) {
 		nb = malloc(cap);
 		if (nb != NULL) {
 			memcpy(nb, w->buf, w->len);

@@ -760,6 +760,24 @@ sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
 	return sni_decode_value(r.p, sni_reader_left(&r), lim, value, memp);
 }
 
+bool
+sni_msg_simple_return(const void *body, size_t len, syn_value *value)
+{
+	const uint8_t *b = body;
+	if (len < SNI_HDR_LEN + 2 || b[0] != SNI_MAGIC || b[1] != SNI_VERSION ||
+	    b[2] != SNI_MSG_RETURN || b[SNI_HDR_LEN] > 0x7f) {
+		return false;
+	}
+	sni_reader r;
+	sni_reader_init(&r, b + SNI_HDR_LEN + 1, len - SNI_HDR_LEN - 1);
+	syn_value v;
+	if (!sni_read_simple(&r, &v) || sni_reader_left(&r) != 0) {
+		return false;
+	}
+	*value = v;
+	return true;
+}
+
 int
 sni_msg_set_body(nng_msg *m, const sni_wbuf *w)
 {

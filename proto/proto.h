@@ -500,6 +500,14 @@ int sni_msg_decode_reply(const void *body, size_t len, const sni_limits *lim,
     uint64_t *call_id, int *code, syn_value *value, const syn_error **err,
     void **memp);
 
+/*
+ * The commonest reply, read in line: true when body is a RETURN, call id
+ * below 128, of a number, bool or nil, and nothing after it; *value then
+ * holds it (no memory behind it, nothing to translate). False, with
+ * nothing read, for any other body: sni_msg_decode_reply reads those.
+ */
+bool sni_msg_simple_return(const void *body, size_t len, syn_value *value);
+
 /* Replaces m's body with the bytes of w. SYN_ENOMEM. */
 int sni_msg_set_body(nng_msg *m, const sni_wbuf *w);
 

@@ -14,19 +14,27 @@
 #include <synchronicity/value.h>
 
 /*
- * A sni_wbuf collects bytes, first in its inline array, then on the heap;
- * err records the first failure so that callers check once.
+ * A sni_wbuf collects bytes, first in its inline array (or the caller's
+ * array, sni_wbuf_init_at), then on the heap; err records the first
+ * failure so that callers check once.
  */
 typedef struct sni_wbuf {
 	uint8_t *buf;
 	size_t   len;
 	size_t   cap;
 	int      err;
+	uint8_t *first; /* the array it starts in: never freed here */
 	uint8_t  inline_buf[240];
 } sni_wbuf;
 
 /* Makes w empty, using its inline array. */
 void sni_wbuf_init(sni_wbuf *w);
+
+/*
+ * Makes w empty, writing first into the caller's array of cap bytes, which
+ * must outlive w; what does not fit moves to the heap (w->buf != array).
+ */
+void sni_wbuf_init_at(sni_wbuf *w, uint8_t *array, size_t cap);
 
 /* Frees the heap part of w, if any. */
 void sni_wbuf_fini(sni_wbuf *w);
