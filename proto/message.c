@@ -15,17 +15,22 @@ put_header(sni_wbuf *w, int kind)
 }
 
 /*
- * The common head of a call (small id, a short name) in one copy: header,
- * fixint id, nil or the target as a fixext16, fixstr name. The same bytes
- * as the general path writes.
+ * The common head of a call (small id, a short name), written in place
+ * when w has room: header, fixint id, nil or the target as a fixext16,
+ * fixstr name. The same bytes as the general path writes.
  */
 static void
 write_short_call_head(sni_wbuf *w, int kind, uint64_t call_id,
     const syn_handle *target, const char *method, size_t method_len)
 {
-	uint8_t head[SNI_HDR_LEN + 1 + 18 + 1 + 31] = { SNI_MAGIC, SNI_VERSION,
-		(uint8_t) kind, (uint8_t) call_id };
-	size_t  n                                   = SNI_HDR_LEN + 1;
+	uint8_t  stack[SNI_HDR_LEN + 1 + 18 + 1 + 31];
+	uint8_t *in_place = sni_wbuf_room(w, sizeof(stack));
+	uint8_t *head     = in_place != NULL ? in_place : stack;
+	size_t   n        = 0;
+	head[n++]         = SNI_MAGIC;
+	head[n++]         = SNI_VERSION;
+	head[n++]         = (uint8_t) kind;
+	head[n++]         = (uint8_t) call_id;
 	if (target == NULL) {
 		head[n++] = 0xc0;
 	} else {
@@ -37,7 +42,12 @@ write_short_call_head(sni_wbuf *w, int kind, uint64_t call_id,
 	}
 	head[n++] = (uint8_t) (0xa0 | method_len);
 	memcpy(head + n, method, method_len);
-	sink(w, head, n + method_len);
+	n += method_len;
+	if (in_place != NULL) {
+		w->len += n;
+	} else {
+		sink(w, stack, n);
+	}
 }
 
 /* A CALL, or the call part of an OPEN. */
@@ -152,6 +162,19 @@ static int
 encode_return_kind(sni_wbuf *w, int kind, uint64_t call_id, const syn_value *v,
     const sni_limits *lim)
 {
+	/* The commonest reply, a number, bool or nil, in place. */
+	uint8_t *at = call_id <= 0x7f && lim->max_depth > 0
+	    ? sni_wbuf_room(w, SNI_HDR_LEN + 1 + 9)
+	    : NULL;
+	size_t   n;
+	if (at != NULL && (n = sni_put_simple(at + SNI_HDR_LEN + 1, v)) > 0) {
+		at[0] = SNI_MAGIC;
+		at[1] = SNI_VERSION;
+		at[2] = (uint8_t) kind;
+		at[3] = (uint8_t) call_id;
+		w->len += SNI_HDR_LEN + 1 + n;
+		return check_size(w, lim, "result");
+	}
 	put_header(w, kind);
 	sni_encode_uint(w, call_id);
 	int rc = sni_encode_value(w, v, lim->max_depth, lim->allow_ptr);

@@ -138,13 +138,13 @@ sni_read_simple(sni_reader *r, syn_value *out)
 		r->p++;
 		return true;
 	}
-	if (b == 0xc0 || b == 0xc2 || b == 0xc3) {
+	if ((unsigned) (b - 0xcc) > 0xd3 - 0xcc) { /* not an int or uint */
+		if (b != 0xc0 && b != 0xc2 && b != 0xc3) {
+			return false;
+		}
 		*out = b == 0xc0 ? syn_nil() : syn_bool(b == 0xc3);
 		r->p++;
 		return true;
-	}
-	if (b < 0xcc || b > 0xd3) {
-		return false;
 	}
 	int n = 1 << ((b - 0xcc) & 3);
 	if (sni_reader_left(r) < (size_t) n + 1) {

@@ -143,31 +143,123 @@ sni_encode_handle(sni_wbuf *w, const syn_handle *h)
 }
 
 /*
+ * Where n more bytes can be written in place (the writer then adds n to
+ * w->len), or NULL when w has no room for them or has failed.
+ */
+static inline uint8_t *
+sni_wbuf_room(sni_wbuf *w, size_t n)
+{
+	return n <= w->cap - w->len && w->err == 0 ? w->buf + w->len : NULL;
+}
+
+/* Writes tag, then the low n bytes of u big-endian (n: 1, 2, 4 or 8). */
+static inline size_t
+sni_put_tagged(uint8_t *p, uint8_t tag, uint64_t u, int n)
+{
+	p[0] = tag;
+	switch (n) {
+	case 1:
+		p[1] = (uint8_t) u;
+		break;
+	case 2: {
+		uint16_t be = __builtin_bswap16((uint16_t) u);
+		memcpy(p + 1, &be, 2);
+		break;
+	}
+	case 4: {
+		uint32_t be = __builtin_bswap32((uint32_t) u);
+		memcpy(p + 1, &be, 4);
+		break;
+	}
+	default: {
+		uint64_t be = __builtin_bswap64(u);
+		memcpy(p + 1, &be, 8);
+		break;
+	}
+	}
+	return (size_t) n + 1;
+}
+
+/* An unsigned integer in its shortest form (as msgpack-c writes it). */
+static inline size_t
+sni_put_uint(uint8_t *p, uint64_t u)
+{
+	if (u < 128) {
+		p[0] = (uint8_t) u;
+		return 1;
+	}
+	return u <= UINT8_MAX ? sni_put_tagged(p, 0xcc, u, 1)
+	    : u <= UINT16_MAX ? sni_put_tagged(p, 0xcd, u, 2)
+	    : u <= UINT32_MAX ? sni_put_tagged(p, 0xce, u, 4)
+	                      : sni_put_tagged(p, 0xcf, u, 8);
+}
+
+/* A signed integer in its shortest form (as msgpack-c writes it). */
+static inline size_t
+sni_put_int(uint8_t *p, int64_t d)
+{
+	if (d >= -32 && d < 128) {
+		p[0] = (uint8_t) d; /* a positive or negative fixint */
+		return 1;
+	}
+	if (d >= 0) {
+		return sni_put_uint(p, (uint64_t) d);
+	}
+	uint64_t u = (uint64_t) d;
+	return d >= INT8_MIN ? sni_put_tagged(p, 0xd0, u, 1)
+	    : d >= INT16_MIN ? sni_put_tagged(p, 0xd1, u, 2)
+	    : d >= INT32_MIN ? sni_put_tagged(p, 0xd2, u, 4)
+	                     : sni_put_tagged(p, 0xd3, u, 8);
+}
+
+/*
+ * Writes v at p, which has room for 9 bytes, when it is nil, a bool or a
+ * number, byte for byte as msgpack-c's packer would; returns the bytes
+ * written, or 0, writing nothing, for any other value.
+ */
+static inline size_t
+sni_put_simple(uint8_t *p, const syn_value *v)
+{
+	switch (v->type) {
+	case SYN_TYPE_NIL:
+		p[0] = 0xc0;
+		return 1;
+	case SYN_TYPE_BOOL:
+		p[0] = v->as.b ? 0xc3 : 0xc2;
+		return 1;
+	case SYN_TYPE_INT:
+		return sni_put_int(p, v->as.i);
+	case SYN_TYPE_UINT:
+		return sni_put_uint(p, v->as.u);
+	case SYN_TYPE_DOUBLE: {
+		uint64_t bits;
+		memcpy(&bits, &v->as.d, sizeof(bits));
+		return sni_put_tagged(p, 0xcb, bits, 8);
+	}
+	default:
+		return 0;
+	}
+}
+
+/*
  * The hot path for the commonest values: writes nil, a bool or a number
  * and returns true; returns false, writing nothing, for any other value.
  */
 static inline bool
 sni_encode_simple(sni_wbuf *w, const syn_value *v)
 {
-	switch (v->type) {
-	case SYN_TYPE_NIL:
-		sni_mp_nil(w);
-		return true;
-	case SYN_TYPE_BOOL:
-		v->as.b ? sni_mp_true(w) : sni_mp_false(w);
-		return true;
-	case SYN_TYPE_INT:
-		sni_mp_int64(w, v->as.i);
-		return true;
-	case SYN_TYPE_UINT:
-		sni_mp_uint64(w, v->as.u);
-		return true;
-	case SYN_TYPE_DOUBLE:
-		sni_mp_double(w, v->as.d);
-		return true;
-	default:
-		return false;
+	uint8_t *at = sni_wbuf_room(w, 9);
+	if (at != NULL) {
+		size_t n = sni_put_simple(at, v);
+		w->len += n;
+		return n > 0;
 	}
+	uint8_t tmp[9];
+	size_t  n = sni_put_simple(tmp, v);
+	if (n > 0) {
+		sni_wbuf_put(w, tmp, n);
+	}
+	return n > 0;
 }
 
 #endif /* SNI_WRITER_H */
