@@ -1305,6 +1305,127 @@ START_TEST(differential_msgpack_packer)
 }
 END_TEST
 
+/* What msgpack-c's packer writes for v (a number). */
+static size_t
+packed_by_msgpack(const syn_value *v, uint8_t *out)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if (v->type == SYN_TYPE_INT) {
+		msgpack_pack_int64(&pk, v->as.i);
+	} else if (v->type == SYN_TYPE_UINT) {
+		msgpack_pack_uint64(&pk, v->as.u);
+	} else {
+		msgpack_pack_double(&pk, v->as.d);
+	}
+	size_t n = sb.size;
+	ck_assert_uint_le(n, 9);
+	memcpy(out, sb.data, n);
+	msgpack_sbuffer_destroy(&sb);
+	return n;
+}
+
+/* v written in place, through a full buffer, and by msgpack-c: the same
+ * bytes. */
+static void
+check_simple_bytes(const syn_value *v)
+{
+	uint8_t want[9], got[9];
+	size_t  n = packed_by_msgpack(v, want);
+	ck_assert_uint_eq(sni_put_simple(got, v), n);
+	ck_assert_mem_eq(got, want, n);
+	sni_wbuf w; /* with 3 bytes of room: the value goes the slow way */
+	sni_wbuf_init(&w);
+	size_t at = w.cap - 3;
+	w.len     = at;
+	ck_assert(sni_encode_simple(&w, v));
+	ck_assert_int_eq(w.err, 0);
+	ck_assert_uint_eq(w.len, at + n);
+	ck_assert_mem_eq(w.buf + at, want, n);
+	sni_wbuf_fini(&w);
+}
+
+START_TEST(simple_values_as_msgpack_writes_them)
+{
+	static const int64_t edges[] = { 0, 1, 31, 32, 127, 128, 255, 256,
+		65535, 65536, 4294967295LL, 4294967296LL, INT64_MAX, -1, -31,
+		-32, -33, -127, -128, -129, -32767, -32768, -32769, INT32_MIN,
+		(int64_t) INT32_MIN - 1, INT64_MIN };
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		syn_value v[] = { syn_int(edges[i]),
+			syn_uint((uint64_t) edges[i]),
+			syn_double((double) edges[i]) };
+		for (size_t k = 0; k < 3; k++) {
+			check_simple_bytes(&v[k]);
+		}
+	}
+	srand(7);
+	for (int i = 0; i < 100000; i++) {
+		int64_t x =
+		    ((int64_t) rand() << 33) ^ ((int64_t) rand() << 2) ^ rand();
+		x >>= rand() % 63;
+		syn_value v[] = { syn_int((rand() & 1) ? -x : x),
+			syn_uint((uint64_t) x) };
+		check_simple_bytes(&v[0]);
+		check_simple_bytes(&v[1]);
+	}
+	uint8_t   b[9];
+	syn_value t = syn_bool(true), f = syn_bool(false), nil = syn_nil();
+	ck_assert(sni_put_simple(b, &t) == 1 && b[0] == 0xc3);
+	ck_assert(sni_put_simple(b, &f) == 1 && b[0] == 0xc2);
+	ck_assert(sni_put_simple(b, &nil) == 1 && b[0] == 0xc0);
+	syn_value str = syn_str("x");
+	ck_assert_uint_eq(sni_put_simple(b, &str), 0);
+}
+END_TEST
+
+/* The in-line reader of replies takes exactly the simple RETURNs. */
+START_TEST(simple_return_read_in_line)
+{
+	syn_value values[] = { syn_int(-5), syn_int(1764), syn_uint(UINT64_MAX),
+		syn_int(INT64_MIN), syn_bool(true), syn_nil() };
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		sni_wbuf  w;
+		syn_value got = syn_str("unchanged");
+		sni_wbuf_init(&w);
+		ck_assert_syn_ok(
+		    sni_msg_encode_return(&w, 0, &values[i], &lim_default));
+		ck_assert(sni_msg_simple_return(w.buf, w.len, &got));
+		ck_assert(syn_value_equal(&got, &values[i]));
+		for (size_t n = 0; n < w.len; n++) { /* every prefix: no */
+			ck_assert(!sni_msg_simple_return(w.buf, n, &got));
+		}
+		w.buf[w.len++] = 0xc0; /* something after the value: no */
+		ck_assert(!sni_msg_simple_return(w.buf, w.len, &got));
+		sni_wbuf_fini(&w);
+		/* a call id above 127 goes the general way */
+		sni_wbuf_init(&w);
+		ck_assert_syn_ok(
+		    sni_msg_encode_return(&w, 300, &values[i], &lim_default));
+		ck_assert(!sni_msg_simple_return(w.buf, w.len, &got));
+		sni_wbuf_fini(&w);
+	}
+	/* not simple, not a RETURN: no, and *value untouched */
+	syn_value got = syn_int(42), d = syn_double(0.5), s = syn_str("s");
+	sni_wbuf  w;
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_msg_encode_return(&w, 0, &s, &lim_default));
+	ck_assert(!sni_msg_simple_return(w.buf, w.len, &got));
+	sni_wbuf_fini(&w);
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_msg_encode_raw(&w, 0, &d, &lim_default));
+	ck_assert(!sni_msg_simple_return(w.buf, w.len, &got));
+	sni_wbuf_fini(&w);
+	sni_wbuf_init(&w);
+	sni_msg_encode_error(&w, 0, SYN_EUSER(1), "m", "w");
+	ck_assert(!sni_msg_simple_return(w.buf, w.len, &got));
+	sni_wbuf_fini(&w);
+	ck_assert(got.type == SYN_TYPE_INT && got.as.i == 42);
+}
+END_TEST
+
 /* ---- messages --------------------------------------------------------- */
 
 /* Fills the arguments of a decoded call the way core/task.c does. */
@@ -1675,6 +1796,9 @@ suite(void)
 		TH_CASE("pointers", pointer_values),
 		TH_CASE("differential_random", differential_random_values),
 		TH_CASE("differential_packer", differential_msgpack_packer),
+		TH_CASE("simple_values_bytes",
+		    simple_values_as_msgpack_writes_them),
+		TH_CASE("simple_return", simple_return_read_in_line),
 		TH_CASE("call_round_trip", call_round_trip),
 		TH_CASE("reply_round_trip", reply_round_trip),
 		TH_CASE("error_reply", error_reply_needs_an_error),
