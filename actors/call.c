@@ -233,7 +233,7 @@ sni_request_finish(syn_future *f, syn_duration timeout, const char *name,
 	if (rc == 0) { /* (only this thread decodes f) */
 		rc = sni_future_outcome_owned(f, res);
 	}
-	syn_future_free(f);
+	sni_future_release_owned(f);
 	return rc;
 }
 

@@ -1188,6 +1188,17 @@ syn_future_fd(syn_future *f, int *fdp)
 }
 
 void
+sni_future_release_owned(syn_future *f)
+{
+	uint32_t s = atomic_load_explicit(&f->state, memory_order_acquire);
+	if (terminal(s | SNI_F_RELEASED)) {
+		future_destroy(f);
+	} else {
+		update(f, SNI_F_RELEASED, 0);
+	}
+}
+
+void
 syn_future_free(syn_future *f)
 {
 	if (f != NULL) {

@@ -224,6 +224,16 @@ int sni_future_outcome(syn_future *f, syn_result *res);
 int sni_future_outcome_owned(syn_future *f, syn_result *res);
 
 /*
+ * syn_future_free for the thread that alone holds f (the caller of a
+ * blocking request, sni_request_finish, after its canceller let go of
+ * f): when f is done, nobody notifies it and no CANCEL of it is on its
+ * way, f goes back to the thread's cache without an atomic update of its
+ * state, which would wait for the line the actor answered in; otherwise
+ * as syn_future_free.
+ */
+void sni_future_release_owned(syn_future *f);
+
+/*
  * Decodes a reply message of this process's actors and frees it: returns
  * its code; on success, when res is not NULL, res receives the value; on
  * failure, the thread's last error is set. msg may be NULL (then rc is
