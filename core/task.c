@@ -366,9 +366,15 @@ place_args(sni_task *t, const sni_call_view *v)
 	}
 	b.end          = b.p + need;
 	syn_value *out = (syn_value *) b.p;
-	b.p += sni_bump_round((size_t) v->nargs * sizeof(syn_value));
-	sni_reader r = v->args;
-	sni_fill_array(&r, &b, out);
+	if (v->args_decoded) { /* numbers and such, read once already */
+		for (uint32_t i = 0; i < v->nargs; i++) {
+			out[i] = v->simple_args[i];
+		}
+	} else {
+		b.p += sni_bump_round((size_t) v->nargs * sizeof(syn_value));
+		sni_reader r = v->args;
+		sni_fill_array(&r, &b, out);
+	}
 	t->args  = out;
 	t->nargs = v->nargs;
 	return lo;

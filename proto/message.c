@@ -380,20 +380,23 @@ decode_simple_call(const sni_reader *r, const sni_limits *lim, sni_call_view *v)
 	sni_reader_init(&args, p + at + 1 + mlen, left - at - 1 - mlen);
 	sni_reader c     = args;
 	uint32_t   nargs = *c.p++ & 0x0f;
+	bool       keep  = nargs <= SNI_CALL_SIMPLE_MAX;
 	for (uint32_t i = 0; i < nargs; i++) {
-		if (!sni_read_simple(&c, &scratch)) {
+		if (!sni_read_simple(
+		        &c, keep ? &v->simple_args[i] : &scratch)) {
 			return false;
 		}
 	}
 	if (sni_reader_left(&c) != 0) {
 		return false;
 	}
-	v->call_id    = p[0];
-	v->method     = (const char *) p + at + 1;
-	v->method_len = (uint32_t) mlen;
-	v->args       = args;
-	v->nargs      = nargs;
-	v->args_need  = sni_bump_round((size_t) nargs * sizeof(syn_value));
+	v->call_id      = p[0];
+	v->method       = (const char *) p + at + 1;
+	v->method_len   = (uint32_t) mlen;
+	v->args         = args;
+	v->nargs        = nargs;
+	v->args_need    = sni_bump_round((size_t) nargs * sizeof(syn_value));
+	v->args_decoded = keep;
 	return true;
 }
 
@@ -412,8 +415,9 @@ read_call(sni_reader *r, const sni_limits *lim, sni_call_view *v)
 		sni_detail_set("function name of %u bytes", v->method_len);
 		return SYN_EPROTO;
 	}
-	v->args      = *r;
-	v->args_need = 0;
+	v->args         = *r;
+	v->args_need    = 0;
+	v->args_decoded = false;
 	return sni_scan_array(r, lim, &v->nargs, &v->args_need);
 }
 

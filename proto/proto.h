@@ -277,6 +277,10 @@ enum sni_msg_kind {
  * of messages each within a limit fits in the limit plus this. */
 #define SNI_BUNDLE_SLACK 64
 
+/* Up to this many arguments, all numbers, bools or nil, come decoded in
+ * the view of a call (the commonest call reads them once). */
+#define SNI_CALL_SIMPLE_MAX 4
+
 /* A call as the decoder sees it: the fields point into the message. */
 typedef struct sni_call_view {
 	uint64_t    call_id;
@@ -286,9 +290,11 @@ typedef struct sni_call_view {
 	uint32_t    method_len;
 	sni_reader  args; /* positioned at the argument array */
 	uint32_t    nargs;
-	size_t      args_need; /* memory the arguments take decoded */
-	uint32_t    pipe;      /* set by the actor: the nng pipe, or 0 */
-	bool        remote;    /* set by the actor: from another process */
+	size_t      args_need;    /* memory the arguments take decoded */
+	uint32_t    pipe;         /* set by the actor: the nng pipe, or 0 */
+	bool        remote;       /* set by the actor: from another process */
+	bool        args_decoded; /* the arguments are in simple_args */
+	syn_value   simple_args[SNI_CALL_SIMPLE_MAX];
 } sni_call_view;
 
 /*
@@ -468,7 +474,9 @@ int sni_msg_check(
 
 /*
  * Checks a whole CALL body (pass one over the arguments included) and
- * describes it in *v. Returns 0 or SYN_EPROTO with a detail.
+ * describes it in *v; up to SNI_CALL_SIMPLE_MAX arguments that are all
+ * numbers, bools or nil come decoded (v->args_decoded). Returns 0 or
+ * SYN_EPROTO with a detail.
  */
 int sni_msg_decode_call(
     const void *body, size_t len, const sni_limits *lim, sni_call_view *v);
