@@ -142,27 +142,6 @@ each(syn_value *v, int type, int (*fn)(syn_value *, void *), void *ctx)
 	return each_at(v, type, fn, ctx, 0);
 }
 
-/* Whether v is a number, a string or anything else that holds no value
- * of its own to translate: no walk of it finds anything. */
-static bool
-is_plain(const syn_value *v)
-{
-	return v->type < SYN_TYPE_LIST || v->type == SYN_TYPE_ERROR ||
-	    v->type == SYN_TYPE_PTR;
-}
-
-/* Whether every one of the n values is plain. */
-static bool
-all_plain(const syn_value *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (!is_plain(&v[i])) {
-			return false;
-		}
-	}
-	return true;
-}
-
 /* ---- into a caller ---------------------------------------------------- */
 
 static void give_back_by_message(const syn_value *v);
@@ -178,7 +157,7 @@ static int
 translate_reply(syn_value *v, void **held)
 {
 	holds *h = NULL;
-	if (is_plain(v)) {
+	if (sni_value_plain(v)) {
 		*held = NULL;
 		return 0;
 	}
@@ -443,7 +422,7 @@ sni_translate_task_begin(void *arg, sni_task *t)
 	if (t->call.self != NULL) { /* a method: its object stays */
 		sni_object_pin(sni_object_of(s, t->call.self));
 	}
-	if (all_plain(t->args, t->nargs)) {
+	if (sni_values_plain(t->args, t->nargs)) {
 		return 0;
 	}
 	if (t->call.raw) { /* handles stay handles, owing nothing */
@@ -578,7 +557,7 @@ own_proxy_out(syn_value *v, void *arg)
 int
 sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 {
-	if (is_plain(v)) {
+	if (sni_value_plain(v)) {
 		return 0;
 	}
 	bool     seen = false;
@@ -610,7 +589,7 @@ void
 sni_translate_sent(void *arg, sni_task *t, const syn_value *v)
 {
 	bool seen = false; /* checked by sni_translate_out */
-	if (is_plain(v)) {
+	if (sni_value_plain(v)) {
 		return;
 	}
 	value_out(arg, v, true, t->remote ? t->gen.pipe : 0, &seen);
@@ -632,7 +611,7 @@ sni_translate_call_check(const syn_value *args, size_t nargs, bool *seen)
 {
 	*seen  = false;
 	int rc = check_args_given(args, nargs);
-	if (rc != 0 || all_plain(args, nargs)) {
+	if (rc != 0 || sni_values_plain(args, nargs)) {
 		return rc;
 	}
 	sni_actor *a = sni_actor_self();

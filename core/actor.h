@@ -50,17 +50,21 @@ typedef struct sni_actor_ops {
 	/* In the task, before the implementation runs: holds the object a
 	 * method runs on, and translates the handles in the arguments
 	 * (objects of this synchronizer become OBJECT values, others PROXY
-	 * values; not for raw callables). task_end lets go of it all. */
+	 * values; not for raw callables). task_end lets go of it all. Not
+	 * called for a function whose arguments are all plain
+	 * (sni_values_plain): there is nothing to do. */
 	int (*task_begin)(void *arg, sni_task *t);
 	/* Before a result or an item of t is encoded: checks its OBJECT
 	 * values (a raw callable may hand out none). Once it is encoded,
-	 * value_sent counts each as a reference handed out. */
+	 * value_sent counts each as a reference handed out. Neither is
+	 * called for a plain value (sni_value_plain). */
 	int (*value_out)(void *arg, sni_task *t, const syn_value *v);
 	void (*value_sent)(void *arg, sni_task *t, const syn_value *v);
 	/* A value sent into generator t (syn_iter_send): translated as its
 	 * arguments are, held until t ends. On failure nothing is held. */
 	int (*value_in)(void *arg, sni_task *t, syn_value *v);
-	/* t ended: lets go of what resolve and args_in held for it. */
+	/* t ended: lets go of what resolve and args_in held for it. Called
+	 * when t has a method's object or t->holds is set. */
 	void (*task_end)(void *arg, sni_task *t);
 	/* A call that will not run (refused, or its task could not
 	 * start): gives back the references its arguments carried. */

@@ -270,6 +270,7 @@ run_call(sni_task *t)
 	const sni_actor_ops *ops = t->actor->ops;
 	int                  rc  = 0;
 	if (ops->task_begin != NULL &&
+	    (t->call.self != NULL || !sni_values_plain(t->args, t->nargs)) &&
 	    (rc = ops->task_begin(t->actor->ops_arg, t)) != 0) {
 		return rc;
 	}
@@ -284,7 +285,7 @@ void
 sni_task_value_sent(sni_task *t, const syn_value *v)
 {
 	const sni_actor_ops *ops = t->actor->ops;
-	if (ops->value_sent != NULL) {
+	if (ops->value_sent != NULL && !sni_value_plain(v)) {
 		ops->value_sent(t->actor->ops_arg, t, v);
 	}
 }
@@ -293,8 +294,9 @@ int
 sni_task_value_out(sni_task *t, const syn_value *v)
 {
 	const sni_actor_ops *ops = t->actor->ops;
-	return ops->value_out != NULL ? ops->value_out(t->actor->ops_arg, t, v)
-	                              : 0;
+	return ops->value_out != NULL && !sni_value_plain(v)
+	    ? ops->value_out(t->actor->ops_arg, t, v)
+	    : 0;
 }
 
 /* Runs t's call to its end, reply sent and memory freed. */
@@ -314,7 +316,8 @@ task_body(sni_task *t)
 	} else {
 		sni_task_reply(t, rc);
 	}
-	if (t->actor->ops->task_end != NULL) {
+	if (t->actor->ops->task_end != NULL &&
+	    (t->holds != NULL || t->call.self != NULL)) {
 		t->actor->ops->task_end(t->actor->ops_arg, t);
 	}
 	free_task_memory(t);

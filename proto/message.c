@@ -50,6 +50,36 @@ write_short_call_head(sni_wbuf *w, int kind, uint64_t call_id,
 	}
 }
 
+/*
+ * A few arguments, all numbers, bools or nil, written in place when w has
+ * room for them; false, with w unchanged, for anything else (the general
+ * path then writes them, or reports what is wrong).
+ */
+static bool
+write_simple_args(
+    sni_wbuf *w, const syn_value *args, size_t nargs, const sni_limits *lim)
+{
+	if (nargs > SNI_CALL_SIMPLE_MAX || lim->max_depth < 1 ||
+	    (nargs > 0 && args == NULL)) {
+		return false;
+	}
+	uint8_t *at = sni_wbuf_room(w, 1 + 9 * nargs);
+	size_t   n  = 1;
+	for (size_t i = 0; at != NULL && i < nargs; i++) {
+		size_t k = sni_put_simple(at + n, &args[i]);
+		if (k == 0) {
+			return false; /* (bytes past w->len: not written) */
+		}
+		n += k;
+	}
+	if (at == NULL) {
+		return false;
+	}
+	at[0] = (uint8_t) (0x90 | nargs);
+	w->len += n;
+	return true;
+}
+
 /* A CALL, or the call part of an OPEN. */
 static int
 encode_call_kind(sni_wbuf *w, int kind, uint64_t call_id,
@@ -74,6 +104,9 @@ encode_call_kind(sni_wbuf *w, int kind, uint64_t call_id,
 			sni_encode_nil(w);
 		}
 		sni_encode_str(w, method, method_len);
+	}
+	if (write_simple_args(w, args, nargs, lim)) {
+		return 0;
 	}
 	return sni_encode_array(/* (the array is no level of its own) */
 	    w, args, nargs, lim->max_depth, lim->allow_ptr);

@@ -154,6 +154,28 @@ void sni_fill_value(sni_reader *r, sni_bump *b, syn_value *out);
 /* Pass two for an array accepted by sni_scan_array: fills out[0..count-1]. */
 void sni_fill_array(sni_reader *r, sni_bump *b, syn_value *out);
 
+/* Whether v is a number, a string or anything else that holds no value
+ * of its own: no walk of it finds a handle, proxy or object to
+ * translate. */
+static inline bool
+sni_value_plain(const syn_value *v)
+{
+	return v->type < SYN_TYPE_LIST || v->type == SYN_TYPE_ERROR ||
+	    v->type == SYN_TYPE_PTR;
+}
+
+/* Whether every one of the n values is plain. */
+static inline bool
+sni_values_plain(const syn_value *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!sni_value_plain(&v[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /*
  * Both passes over one value of exactly len bytes, into memory allocated
  * with malloc (in *memp, NULL when the value needs none; free() it).
