@@ -105,6 +105,12 @@ sni_mpsc_nonempty(sni_mpsc *q)
 static inline sni_node *
 sni_mpsc_take(sni_mpsc *q)
 {
+	/* The newest node's line starts on its way here while the exchange
+	 * waits for the head's line: two transfers at once, not in turn. */
+	sni_node *peek = atomic_load_explicit(&q->head, memory_order_relaxed);
+	if (peek != NULL && peek != SNI_MPSC_SLEEPING) {
+		__builtin_prefetch(peek);
+	}
 	sni_node *h =
 	    atomic_exchange_explicit(&q->head, NULL, memory_order_acquire);
 	sni_node *fifo = NULL;
