@@ -1363,11 +1363,11 @@ START_TEST(simple_values_as_msgpack_writes_them)
 	}
 	srand(7);
 	for (int i = 0; i < 100000; i++) {
-		int64_t x =
-		    ((int64_t) rand() << 33) ^ ((int64_t) rand() << 2) ^ rand();
-		x >>= rand() % 63;
-		syn_value v[] = { syn_int((rand() & 1) ? -x : x),
-			syn_uint((uint64_t) x) };
+		uint64_t u = ((uint64_t) rand() << 33) ^
+		    ((uint64_t) rand() << 2) ^ (uint64_t) rand();
+		u >>= rand() % 64; /* every width */
+		syn_value v[] = { syn_int((int64_t) ((rand() & 1) ? 0 - u : u)),
+			syn_uint(u) };
 		check_simple_bytes(&v[0]);
 		check_simple_bytes(&v[1]);
 	}
