@@ -557,10 +557,7 @@ own_proxy_out(syn_value *v, void *arg)
 int
 sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 {
-	if (sni_value_plain(v)) {
-		return 0;
-	}
-	bool     seen = false;
+	bool     seen = false; /* (v is not plain: see core/actor.h) */
 	task_ctx c    = { arg, t };
 	int      rc   = t->remote
 	           ? each((syn_value *) v, SYN_TYPE_PROXY, own_proxy_out, &c)
@@ -589,9 +586,6 @@ void
 sni_translate_sent(void *arg, sni_task *t, const syn_value *v)
 {
 	bool seen = false; /* checked by sni_translate_out */
-	if (sni_value_plain(v)) {
-		return;
-	}
 	value_out(arg, v, true, t->remote ? t->gen.pipe : 0, &seen);
 }
 

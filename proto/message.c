@@ -7,6 +7,17 @@
 
 #include "proto.h"
 
+/* Writes at p a message's header and a call id below 128: 4 bytes. */
+static size_t
+put_short_head(uint8_t *p, int kind, uint64_t call_id)
+{
+	p[0] = SNI_MAGIC;
+	p[1] = SNI_VERSION;
+	p[2] = (uint8_t) kind;
+	p[3] = (uint8_t) call_id;
+	return SNI_HDR_LEN + 1;
+}
+
 static void
 put_header(sni_wbuf *w, int kind)
 {
@@ -26,11 +37,7 @@ write_short_call_head(sni_wbuf *w, int kind, uint64_t call_id,
 	uint8_t  stack[SNI_HDR_LEN + 1 + 18 + 1 + 31];
 	uint8_t *in_place = sni_wbuf_room(w, sizeof(stack));
 	uint8_t *head     = in_place != NULL ? in_place : stack;
-	size_t   n        = 0;
-	head[n++]         = SNI_MAGIC;
-	head[n++]         = SNI_VERSION;
-	head[n++]         = (uint8_t) kind;
-	head[n++]         = (uint8_t) call_id;
+	size_t   n        = put_short_head(head, kind, call_id);
 	if (target == NULL) {
 		head[n++] = 0xc0;
 	} else {
@@ -64,16 +71,16 @@ write_simple_args(
 		return false;
 	}
 	uint8_t *at = sni_wbuf_room(w, 1 + 9 * nargs);
-	size_t   n  = 1;
-	for (size_t i = 0; at != NULL && i < nargs; i++) {
+	if (at == NULL) {
+		return false;
+	}
+	size_t n = 1;
+	for (size_t i = 0; i < nargs; i++) {
 		size_t k = sni_put_simple(at + n, &args[i]);
 		if (k == 0) {
 			return false; /* (bytes past w->len: not written) */
 		}
 		n += k;
-	}
-	if (at == NULL) {
-		return false;
 	}
 	at[0] = (uint8_t) (0x90 | nargs);
 	w->len += n;
@@ -201,11 +208,7 @@ encode_return_kind(sni_wbuf *w, int kind, uint64_t call_id, const syn_value *v,
 	    : NULL;
 	size_t   n;
 	if (at != NULL && (n = sni_put_simple(at + SNI_HDR_LEN + 1, v)) > 0) {
-		at[0] = SNI_MAGIC;
-		at[1] = SNI_VERSION;
-		at[2] = (uint8_t) kind;
-		at[3] = (uint8_t) call_id;
-		w->len += SNI_HDR_LEN + 1 + n;
+		w->len += put_short_head(at, kind, call_id) + n;
 		return check_size(w, lim, "result");
 	}
 	put_header(w, kind);
