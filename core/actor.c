@@ -32,6 +32,21 @@
 
 static _Thread_local sni_actor *self;
 
+_Atomic int sni_actor_cpu_hint[SNI_ACTOR_CPU_SLOTS];
+
+/* Records the CPU the actor runs on now, for its callers' waits
+ * (sni_actor_cpu_hint); written only when it changed, so that the
+ * callers reading it keep their copy of the line. */
+static void
+publish_cpu(sni_actor *a)
+{
+	_Atomic int *slot = sni_actor_cpu_slot(a->id);
+	int          cpu  = sched_getcpu() + 1;
+	if (atomic_load_explicit(slot, memory_order_relaxed) != cpu) {
+		atomic_store_explicit(slot, cpu, memory_order_relaxed);
+	}
+}
+
 /* How many actors a search for a cycle of blocked threads follows. */
 #define BLOCK_CHAIN_MAX 64
 
@@ -433,6 +448,7 @@ idle(sni_actor *a)
 		uint64_t now = sni_now_ns();
 		uint64_t end =
 		    now + a->spin_ns < next ? now + a->spin_ns : next;
+		publish_cpu(a);
 		while (now < end) {
 			for (int i = 0; i < 32; i++) {
 				if (sni_mpsc_nonempty(&a->mbox)) {
@@ -441,6 +457,7 @@ idle(sni_actor *a)
 				sni_cpu_relax();
 			}
 			sched_yield();
+			publish_cpu(a);
 			now = sni_now_ns();
 		}
 		if (now >= next) {
@@ -448,6 +465,7 @@ idle(sni_actor *a)
 		}
 	}
 	sni_mpsc_sleep(&a->mbox, next);
+	publish_cpu(a); /* (a wake-up may have moved it) */
 }
 
 static void

@@ -296,4 +296,21 @@ bool sni_actor_cancelled_before(
 void sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin,
     void *origin_ptr, const sni_limits *lim);
 
+/*
+ * The CPU each actor's thread was on when last idle or woken: CPU + 1,
+ * or 0 when not known; indexed by sni_actor_cpu_slot(id). Written by the
+ * actor's thread, read by callers waiting for its answer (future.c): on
+ * that CPU, spinning cannot see the call answered (the actor cannot run
+ * while its caller does). Actors whose slots collide share an entry: a
+ * wrong hint costs a caller a yield or a sleep, never a wrong result.
+ */
+#define SNI_ACTOR_CPU_SLOTS 256
+extern _Atomic int sni_actor_cpu_hint[SNI_ACTOR_CPU_SLOTS];
+
+static inline _Atomic int *
+sni_actor_cpu_slot(uint32_t id)
+{
+	return &sni_actor_cpu_hint[id % SNI_ACTOR_CPU_SLOTS];
+}
+
 #endif /* SNI_ACTOR_H */
