@@ -198,17 +198,34 @@ sni_msg_encode_raw(
 	return encode_return_kind(w, SNI_MSG_RAW, call_id, v, lim);
 }
 
+/* A reply of kind with a number, bool or nil; 0 when it needs more. */
+static size_t
+put_simple_reply(uint8_t *at, int kind, uint64_t call_id, const syn_value *v)
+{
+	size_t n;
+	if (call_id > 0x7f ||
+	    (n = sni_put_simple(at + SNI_HDR_LEN + 1, v)) == 0) {
+		return 0;
+	}
+	return put_short_head(at, kind, call_id) + n;
+}
+
+size_t
+sni_msg_put_simple_return(uint8_t *out, uint64_t call_id, const syn_value *v)
+{
+	return put_simple_reply(out, SNI_MSG_RETURN, call_id, v);
+}
+
 static int
 encode_return_kind(sni_wbuf *w, int kind, uint64_t call_id, const syn_value *v,
     const sni_limits *lim)
 {
 	/* The commonest reply, a number, bool or nil, in place. */
-	uint8_t *at = call_id <= 0x7f && lim->max_depth > 0
-	    ? sni_wbuf_room(w, SNI_HDR_LEN + 1 + 9)
-	    : NULL;
-	size_t   n;
-	if (at != NULL && (n = sni_put_simple(at + SNI_HDR_LEN + 1, v)) > 0) {
-		w->len += put_short_head(at, kind, call_id) + n;
+	uint8_t *at =
+	    lim->max_depth > 0 ? sni_wbuf_room(w, SNI_SIMPLE_RETURN_MAX) : NULL;
+	size_t n;
+	if (at != NULL && (n = put_simple_reply(at, kind, call_id, v)) > 0) {
+		w->len += n;
 		return check_size(w, lim, "result");
 	}
 	put_header(w, kind);

@@ -472,6 +472,19 @@ int sni_msg_decode_items(const void *body, size_t len, const sni_limits *lim,
 int sni_msg_encode_raw(
     sni_wbuf *w, uint64_t call_id, const syn_value *v, const sni_limits *lim);
 
+/* The longest message sni_msg_put_simple_return writes. */
+#define SNI_SIMPLE_RETURN_MAX (SNI_HDR_LEN + 1 + 9)
+
+/*
+ * The commonest reply written without a buffer: a RETURN of v, a number,
+ * bool or nil, for call_id below 128, into out (SNI_SIMPLE_RETURN_MAX
+ * bytes), byte for byte what sni_msg_encode_return writes. Returns its
+ * length, or 0 (nothing written) when v or call_id needs the general
+ * path. Under every size and depth limit a synchronizer accepts.
+ */
+size_t sni_msg_put_simple_return(
+    uint8_t *out, uint64_t call_id, const syn_value *v);
+
 /* Encodes a RETURN of v / an ERROR into w. */
 int sni_msg_encode_return(
     sni_wbuf *w, uint64_t call_id, const syn_value *v, const sni_limits *lim);

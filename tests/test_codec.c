@@ -1409,7 +1409,9 @@ START_TEST(simple_return_read_in_line)
 	}
 	/* not simple, not a RETURN: no, and *value untouched */
 	syn_value got = syn_int(42), d = syn_double(0.5), s = syn_str("s");
-	sni_wbuf  w;
+	uint8_t   r[SNI_SIMPLE_RETURN_MAX];
+	ck_assert_uint_eq(sni_msg_put_simple_return(r, 0, &s), 0);
+	sni_wbuf w;
 	sni_wbuf_init(&w);
 	ck_assert_syn_ok(sni_msg_encode_return(&w, 0, &s, &lim_default));
 	ck_assert(!sni_msg_simple_return(w.buf, w.len, &got));
@@ -1423,6 +1425,54 @@ START_TEST(simple_return_read_in_line)
 	ck_assert(!sni_msg_simple_return(w.buf, w.len, &got));
 	sni_wbuf_fini(&w);
 	ck_assert(got.type == SYN_TYPE_INT && got.as.i == 42);
+}
+END_TEST
+
+/* A RETURN of v for call_id, by the general encoder (no room in place). */
+static size_t
+general_return(uint64_t call_id, const syn_value *v, uint8_t *out)
+{
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	size_t at = w.cap - 3;
+	w.len     = at;
+	ck_assert_syn_ok(sni_msg_encode_return(&w, call_id, v, &lim_default));
+	ck_assert_int_eq(w.err, 0);
+	size_t n = w.len - at;
+	ck_assert_uint_le(n, 64);
+	memcpy(out, w.buf + at, n);
+	sni_wbuf_fini(&w);
+	return n;
+}
+
+/* The actor's bufferless RETURN writes what the general encoder writes,
+ * and only for simple values and small call ids. */
+START_TEST(simple_return_written_as_encoder_writes_it)
+{
+	syn_value values[] = { syn_int(0), syn_int(-5), syn_int(1764),
+		syn_int(INT64_MIN), syn_int(INT64_MAX), syn_uint(UINT64_MAX),
+		syn_double(0.5), syn_double(-1e300), syn_bool(true),
+		syn_bool(false), syn_nil() };
+	uint64_t  ids[]    = { 0, 1, 100, 127 };
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
+			uint8_t want[64], got[SNI_SIMPLE_RETURN_MAX];
+			size_t  n = general_return(ids[k], &values[i], want);
+			ck_assert_uint_eq(
+			    sni_msg_put_simple_return(got, ids[k], &values[i]),
+			    n);
+			ck_assert_mem_eq(got, want, n);
+		}
+		uint8_t got[SNI_SIMPLE_RETURN_MAX];
+		ck_assert_uint_eq(
+		    sni_msg_put_simple_return(got, 128, &values[i]), 0);
+	}
+	syn_value other[] = { syn_str("s"), syn_bytes("b", 1) };
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		uint8_t got[SNI_SIMPLE_RETURN_MAX];
+		ck_assert_uint_eq(
+		    sni_msg_put_simple_return(got, 0, &other[i]), 0);
+	}
 }
 END_TEST
 
@@ -1799,6 +1849,8 @@ suite(void)
 		TH_CASE("simple_values_bytes",
 		    simple_values_as_msgpack_writes_them),
 		TH_CASE("simple_return", simple_return_read_in_line),
+		TH_CASE("simple_return_bytes",
+		    simple_return_written_as_encoder_writes_it),
 		TH_CASE("call_round_trip", call_round_trip),
 		TH_CASE("reply_round_trip", reply_round_trip),
 		TH_CASE("error_reply", error_reply_needs_an_error),
