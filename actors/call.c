@@ -29,22 +29,31 @@ sni_request_wbuf(sni_actor *a, syn_future *f, sni_wbuf *w)
 	}
 }
 
+/* f carries the len bytes of its request in f->inl, and takes its reply
+ * there. */
+static int
+put_inline(syn_future *f, size_t len)
+{
+	f->inline_ok = true;
+	if (f->msg != NULL) { /* a spare from a bigger call */
+		nng_msg_free(f->msg);
+		f->msg = NULL;
+	}
+	f->ilen = (uint8_t) len;
+	return 0;
+}
+
 int
 sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w)
 {
 	if (a->remote == NULL && a->back == NULL) {
-		f->inline_ok = true;
 		if (w->len <= SNI_FUTURE_INLINE) {
-			if (f->msg != NULL) { /* a spare from a bigger call */
-				nng_msg_free(f->msg);
-				f->msg = NULL;
-			}
 			if (w->buf != f->inl) { /* (sni_request_wbuf) */
 				memcpy(f->inl, w->buf, w->len);
 			}
-			f->ilen = (uint8_t) w->len;
-			return 0;
+			return put_inline(f, w->len);
 		}
+		f->inline_ok = true;
 	}
 	return sni_msg_put(&f->msg, w);
 }
@@ -56,6 +65,14 @@ sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w)
 static int
 encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held)
 {
+	if (a->remote == NULL && a->back == NULL && r->target == NULL &&
+	    r->name != NULL) { /* the commonest call: straight into f */
+		size_t n = sni_msg_put_simple_call(f->inl, sizeof(f->inl),
+		    r->name, strlen(r->name), r->args, r->nargs);
+		if (n > 0) {
+			return put_inline(f, n);
+		}
+	}
 	const char *name    = r->name != NULL ? r->name : "";
 	bool        objects = false;
 	int         rc = a->remote != NULL ? sni_translate_remote_check(a->id,

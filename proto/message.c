@@ -87,6 +87,31 @@ write_simple_args(
 	return true;
 }
 
+size_t
+sni_msg_put_simple_call(uint8_t *out, size_t cap, const char *method,
+    size_t method_len, const syn_value *args, size_t nargs)
+{
+	size_t n = SNI_HDR_LEN + 1 + 1 + 1 + method_len + 1;
+	if (method_len == 0 || method_len > 31 || nargs > SNI_CALL_SIMPLE_MAX ||
+	    (nargs > 0 && args == NULL) || n + 9 * nargs > cap ||
+	    !sni_utf8_valid((const uint8_t *) method, method_len)) {
+		return 0;
+	}
+	for (size_t i = 0; i < nargs; i++) {
+		size_t k = sni_put_simple(out + n, &args[i]);
+		if (k == 0) {
+			return 0;
+		}
+		n += k;
+	}
+	size_t h = put_short_head(out, SNI_MSG_CALL, 0);
+	out[h++] = 0xc0; /* no target */
+	out[h++] = (uint8_t) (0xa0 | method_len);
+	memcpy(out + h, method, method_len);
+	out[h + method_len] = (uint8_t) (0x90 | nargs);
+	return n;
+}
+
 /* A CALL, or the call part of an OPEN. */
 static int
 encode_call_kind(sni_wbuf *w, int kind, uint64_t call_id,

@@ -1535,6 +1535,77 @@ START_TEST(call_round_trip)
 }
 END_TEST
 
+/* A CALL by the general encoder, into out (cap bytes): its length. */
+static size_t
+general_call(const char *name, const syn_value *args, size_t nargs,
+    uint8_t *out, size_t cap)
+{
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	size_t at = w.cap - 3; /* no room in place: the general path */
+	w.len     = at;
+	ck_assert_syn_ok(sni_msg_encode_call(
+	    &w, 0, NULL, name, strlen(name), args, nargs, &lim_default));
+	ck_assert_int_eq(w.err, 0);
+	size_t n = w.len - at;
+	ck_assert_uint_le(n, cap);
+	memcpy(out, w.buf + at, n);
+	sni_wbuf_fini(&w);
+	return n;
+}
+
+/* The caller's bufferless CALL writes what the general encoder writes,
+ * and only for the calls it is made for. */
+START_TEST(simple_call_written_as_encoder_writes_it)
+{
+	syn_value args[] = { syn_int(-1), syn_uint(UINT64_MAX), syn_double(2.5),
+		syn_bool(true), syn_nil() };
+	const char *names[] = { "f", "add1", "m\xc3\xa9thod",
+		"abcdefghijklmnopqrstuvwxyz01234" /* 31 */ };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (size_t nargs = 0; nargs <= SNI_CALL_SIMPLE_MAX; nargs++) {
+			const syn_value *a = &args[nargs % 2];
+			uint8_t          want[128], got[128];
+			size_t n = general_call(names[i], a, nargs, want, 128);
+			ck_assert_uint_eq(
+			    sni_msg_put_simple_call(got, sizeof(got), names[i],
+			        strlen(names[i]), a, nargs),
+			    n);
+			ck_assert_mem_eq(got, want, n);
+			/* it needs room for 9 bytes an argument */
+			size_t worst =
+			    SNI_HDR_LEN + 4 + strlen(names[i]) + 9 * nargs;
+			ck_assert_uint_eq(
+			    sni_msg_put_simple_call(got, worst, names[i],
+			        strlen(names[i]), a, nargs),
+			    n);
+			ck_assert_uint_eq(
+			    sni_msg_put_simple_call(got, worst - 1, names[i],
+			        strlen(names[i]), a, nargs),
+			    0);
+		}
+	}
+	uint8_t   out[256];
+	syn_value str = syn_str("s");
+	/* what it leaves to the general path */
+	ck_assert_uint_eq(sni_msg_put_simple_call(out, sizeof(out),
+	                      "abcdefghijklmnopqrstuvwxyz012345", 32, args, 1),
+	    0);
+	ck_assert_uint_eq(
+	    sni_msg_put_simple_call(out, sizeof(out), "", 0, args, 1), 0);
+	ck_assert_uint_eq(
+	    sni_msg_put_simple_call(out, sizeof(out), "\xff", 1, args, 1), 0);
+	ck_assert_uint_eq(sni_msg_put_simple_call(out, sizeof(out), "f", 1,
+	                      args, SNI_CALL_SIMPLE_MAX + 1),
+	    0);
+	ck_assert_uint_eq(
+	    sni_msg_put_simple_call(out, sizeof(out), "f", 1, &str, 1), 0);
+	ck_assert_uint_eq(
+	    sni_msg_put_simple_call(out, sizeof(out), "f", 1, NULL, 1), 0);
+	ck_assert_uint_eq(sni_msg_put_simple_call(out, 8, "f", 1, args, 1), 0);
+}
+END_TEST
+
 START_TEST(reply_round_trip)
 {
 	rich             r;
@@ -1852,6 +1923,8 @@ suite(void)
 		TH_CASE("simple_return_bytes",
 		    simple_return_written_as_encoder_writes_it),
 		TH_CASE("call_round_trip", call_round_trip),
+		TH_CASE("simple_call_bytes",
+		    simple_call_written_as_encoder_writes_it),
 		TH_CASE("reply_round_trip", reply_round_trip),
 		TH_CASE("error_reply", error_reply_needs_an_error),
 		TH_CASE("error_reply_utf8", error_reply_repairs_utf8),
