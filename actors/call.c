@@ -65,10 +65,10 @@ sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w)
 static int
 encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held)
 {
-	if (a->remote == NULL && a->back == NULL && r->target == NULL &&
+	if (a->remote == NULL && a->back == NULL &&
 	    r->name != NULL) { /* the commonest call: straight into f */
 		size_t n = sni_msg_put_simple_call(f->inl, sizeof(f->inl),
-		    r->name, strlen(r->name), r->args, r->nargs);
+		    r->target, r->name, strlen(r->name), r->args, r->nargs);
 		if (n > 0) {
 			return put_inline(f, n);
 		}

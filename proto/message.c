@@ -88,10 +88,11 @@ write_simple_args(
 }
 
 size_t
-sni_msg_put_simple_call(uint8_t *out, size_t cap, const char *method,
-    size_t method_len, const syn_value *args, size_t nargs)
+sni_msg_put_simple_call(uint8_t *out, size_t cap, const syn_handle *target,
+    const char *method, size_t method_len, const syn_value *args, size_t nargs)
 {
-	size_t n = SNI_HDR_LEN + 1 + 1 + 1 + method_len + 1;
+	size_t at = SNI_HDR_LEN + 1 + (target != NULL ? 18 : 1);
+	size_t n  = at + 1 + method_len + 1;
 	if (method_len == 0 || method_len > 31 || nargs > SNI_CALL_SIMPLE_MAX ||
 	    (nargs > 0 && args == NULL) || n + 9 * nargs > cap ||
 	    !sni_utf8_valid((const uint8_t *) method, method_len)) {
@@ -105,10 +106,17 @@ sni_msg_put_simple_call(uint8_t *out, size_t cap, const char *method,
 		n += k;
 	}
 	size_t h = put_short_head(out, SNI_MSG_CALL, 0);
-	out[h++] = 0xc0; /* no target */
-	out[h++] = (uint8_t) (0xa0 | method_len);
-	memcpy(out + h, method, method_len);
-	out[h + method_len] = (uint8_t) (0x90 | nargs);
+	if (target == NULL) {
+		out[h] = 0xc0;
+	} else {
+		out[h]     = 0xd8; /* fixext16 */
+		out[h + 1] = SNI_EXT_HANDLE;
+		sni_put_be64(out + h + 2, target->owner);
+		sni_put_be64(out + h + 10, target->object);
+	}
+	out[at] = (uint8_t) (0xa0 | method_len);
+	memcpy(out + at + 1, method, method_len);
+	out[at + 1 + method_len] = (uint8_t) (0x90 | nargs);
 	return n;
 }
 

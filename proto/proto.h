@@ -328,17 +328,18 @@ int sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
     const sni_limits *lim);
 
 /*
- * The commonest call written without a buffer: a CALL with call id 0, no
- * target, a name of 1 to 31 bytes of UTF-8 and at most
+ * The commonest call written without a buffer: a CALL with call id 0, to
+ * target or none, a name of 1 to 31 bytes of UTF-8 and at most
  * SNI_CALL_SIMPLE_MAX arguments that are numbers, bools or nil, into out
  * (cap bytes), byte for byte what sni_msg_encode_call writes. Returns its
- * length (at most 4 + 1 + 32 + 1 + 9 * SNI_CALL_SIMPLE_MAX, under every
+ * length (at most 4 + 18 + 32 + 1 + 9 * SNI_CALL_SIMPLE_MAX, under every
  * limit a synchronizer accepts), or 0, out unspecified, for any other
  * call or when cap is short of room for 9 bytes an argument:
  * sni_msg_encode_call writes those, or reports what is wrong.
  */
-size_t sni_msg_put_simple_call(uint8_t *out, size_t cap, const char *method,
-    size_t method_len, const syn_value *args, size_t nargs);
+size_t sni_msg_put_simple_call(uint8_t *out, size_t cap,
+    const syn_handle *target, const char *method, size_t method_len,
+    const syn_value *args, size_t nargs);
 
 /*
  * Encodes an OPEN into w: a CALL of a generator (see above) whose items

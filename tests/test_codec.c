@@ -1537,15 +1537,15 @@ END_TEST
 
 /* A CALL by the general encoder, into out (cap bytes): its length. */
 static size_t
-general_call(const char *name, const syn_value *args, size_t nargs,
-    uint8_t *out, size_t cap)
+general_call(const syn_handle *target, const char *name, const syn_value *args,
+    size_t nargs, uint8_t *out, size_t cap)
 {
 	sni_wbuf w;
 	sni_wbuf_init(&w);
 	size_t at = w.cap - 3; /* no room in place: the general path */
 	w.len     = at;
 	ck_assert_syn_ok(sni_msg_encode_call(
-	    &w, 0, NULL, name, strlen(name), args, nargs, &lim_default));
+	    &w, 0, target, name, strlen(name), args, nargs, &lim_default));
 	ck_assert_int_eq(w.err, 0);
 	size_t n = w.len - at;
 	ck_assert_uint_le(n, cap);
@@ -1562,47 +1562,58 @@ START_TEST(simple_call_written_as_encoder_writes_it)
 		syn_bool(true), syn_nil() };
 	const char *names[] = { "f", "add1", "m\xc3\xa9thod",
 		"abcdefghijklmnopqrstuvwxyz01234" /* 31 */ };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		for (size_t nargs = 0; nargs <= SNI_CALL_SIMPLE_MAX; nargs++) {
-			const syn_value *a = &args[nargs % 2];
-			uint8_t          want[128], got[128];
-			size_t n = general_call(names[i], a, nargs, want, 128);
-			ck_assert_uint_eq(
-			    sni_msg_put_simple_call(got, sizeof(got), names[i],
-			        strlen(names[i]), a, nargs),
-			    n);
-			ck_assert_mem_eq(got, want, n);
-			/* it needs room for 9 bytes an argument */
-			size_t worst =
-			    SNI_HDR_LEN + 4 + strlen(names[i]) + 9 * nargs;
-			ck_assert_uint_eq(
-			    sni_msg_put_simple_call(got, worst, names[i],
-			        strlen(names[i]), a, nargs),
-			    n);
-			ck_assert_uint_eq(
-			    sni_msg_put_simple_call(got, worst - 1, names[i],
-			        strlen(names[i]), a, nargs),
-			    0);
+	syn_handle  handle  = { 0x0102030405060708ULL, 0x8877665544332211ULL };
+	for (int with_target = 0; with_target < 2; with_target++) {
+		const syn_handle *target = with_target ? &handle : NULL;
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			const char *name = names[i];
+			size_t      len  = strlen(name);
+			for (size_t k = 0; k <= SNI_CALL_SIMPLE_MAX; k++) {
+				const syn_value *a = &args[k % 2];
+				uint8_t          want[128], got[128];
+				size_t           n =
+				    general_call(target, name, a, k, want, 128);
+				ck_assert_uint_eq(
+				    sni_msg_put_simple_call(got, sizeof(got),
+				        target, name, len, a, k),
+				    n);
+				ck_assert_mem_eq(got, want, n);
+				/* it needs room for 9 bytes an argument */
+				size_t worst = SNI_HDR_LEN + 3 +
+				    (with_target ? 18 : 1) + len + 9 * k;
+				ck_assert_uint_eq(
+				    sni_msg_put_simple_call(
+				        got, worst, target, name, len, a, k),
+				    n);
+				ck_assert_uint_eq(
+				    sni_msg_put_simple_call(got, worst - 1,
+				        target, name, len, a, k),
+				    0);
+			}
 		}
 	}
 	uint8_t   out[256];
 	syn_value str = syn_str("s");
 	/* what it leaves to the general path */
-	ck_assert_uint_eq(sni_msg_put_simple_call(out, sizeof(out),
+	ck_assert_uint_eq(sni_msg_put_simple_call(out, sizeof(out), NULL,
 	                      "abcdefghijklmnopqrstuvwxyz012345", 32, args, 1),
 	    0);
 	ck_assert_uint_eq(
-	    sni_msg_put_simple_call(out, sizeof(out), "", 0, args, 1), 0);
+	    sni_msg_put_simple_call(out, sizeof(out), NULL, "", 0, args, 1), 0);
 	ck_assert_uint_eq(
-	    sni_msg_put_simple_call(out, sizeof(out), "\xff", 1, args, 1), 0);
-	ck_assert_uint_eq(sni_msg_put_simple_call(out, sizeof(out), "f", 1,
-	                      args, SNI_CALL_SIMPLE_MAX + 1),
+	    sni_msg_put_simple_call(out, sizeof(out), NULL, "\xff", 1, args, 1),
+	    0);
+	ck_assert_uint_eq(sni_msg_put_simple_call(out, sizeof(out), NULL, "f",
+	                      1, args, SNI_CALL_SIMPLE_MAX + 1),
 	    0);
 	ck_assert_uint_eq(
-	    sni_msg_put_simple_call(out, sizeof(out), "f", 1, &str, 1), 0);
+	    sni_msg_put_simple_call(out, sizeof(out), NULL, "f", 1, &str, 1),
+	    0);
 	ck_assert_uint_eq(
-	    sni_msg_put_simple_call(out, sizeof(out), "f", 1, NULL, 1), 0);
-	ck_assert_uint_eq(sni_msg_put_simple_call(out, 8, "f", 1, args, 1), 0);
+	    sni_msg_put_simple_call(out, sizeof(out), NULL, "f", 1, NULL, 1),
+	    0);
+	ck_assert_uint_eq(
+	    sni_msg_put_simple_call(out, 8, NULL, "f", 1, args, 1), 0);
 }
 END_TEST
 
