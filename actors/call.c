@@ -29,10 +29,8 @@ sni_request_wbuf(sni_actor *a, syn_future *f, sni_wbuf *w)
 	}
 }
 
-/* f carries the len bytes of its request in f->inl, and takes its reply
- * there. */
-static int
-put_inline(syn_future *f, size_t len)
+int
+sni_request_put_inline(syn_future *f, size_t len)
 {
 	f->inline_ok = true;
 	if (f->msg != NULL) { /* a spare from a bigger call */
@@ -51,7 +49,7 @@ sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w)
 			if (w->buf != f->inl) { /* (sni_request_wbuf) */
 				memcpy(f->inl, w->buf, w->len);
 			}
-			return put_inline(f, w->len);
+			return sni_request_put_inline(f, w->len);
 		}
 		f->inline_ok = true;
 	}
@@ -70,7 +68,7 @@ encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held)
 		size_t n = sni_msg_put_simple_call(f->inl, sizeof(f->inl),
 		    r->target, r->name, strlen(r->name), r->args, r->nargs);
 		if (n > 0) {
-			return put_inline(f, n);
+			return sni_request_put_inline(f, n);
 		}
 	}
 	const char *name    = r->name != NULL ? r->name : "";

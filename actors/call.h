@@ -51,6 +51,13 @@ void sni_request_wbuf(sni_actor *a, syn_future *f, sni_wbuf *w);
  */
 int sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w);
 
+/*
+ * For an actor of this process: f's request is the len bytes written
+ * into f->inl already (at most SNI_FUTURE_INLINE), and its reply comes
+ * back there. Returns 0.
+ */
+int sni_request_put_inline(syn_future *f, size_t len);
+
 /* Posts r; *fp is its future. Errors as syn_call_future(). */
 int sni_request_start(const sni_request *r, syn_future **fp);
 

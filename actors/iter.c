@@ -290,7 +290,13 @@ fill_request(syn_iter *it, sni_actor *a, uint32_t state, const syn_value *v,
 	syn_value nil = syn_nil();
 	sni_wbuf  w;
 	bool      objects;
-	v       = v != NULL ? v : &nil;
+	v = v != NULL ? v : &nil;
+	if (a->remote == NULL && a->back == NULL) { /* the commonest NEXT */
+		size_t n = sni_msg_put_simple_next(f->inl, it->stream, v);
+		if (n > 0) {
+			return sni_request_put_inline(f, n);
+		}
+	}
 	objects = false;
 	int rc  = a->remote != NULL
 	     ? sni_translate_remote_check(a->id, NULL, v, 1, &it->held)

@@ -254,9 +254,10 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 {
 	uint64_t  id = 0, stream = 0;
 	syn_value sent;
-	void     *mem;
-	int       rc =
-	    sni_msg_decode_next(bytes, len, lim, &id, &stream, &sent, &mem);
+	void     *mem = NULL;
+	int       rc = sni_msg_simple_next(bytes, len, lim, &id, &stream, &sent)
+	          ? 0
+	          : sni_msg_decode_next(bytes, len, lim, &id, &stream, &sent, &mem);
 	if (rc != 0) {
 		sni_reply_error(
 		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
@@ -288,6 +289,7 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 		return;
 	}
 	if (a->ops->value_in != NULL && !t->call.raw &&
+	    !sni_value_plain(&sent) &&
 	    (rc = a->ops->value_in(a->ops_arg, t, &sent)) != 0) {
 		free(mem);
 		sni_reply_error(origin, origin_ptr, msg, id, rc,
@@ -388,6 +390,9 @@ sni_gen_finish(sni_task *t, int rc)
 static int
 deliver_item(sni_task *t, const syn_value *v)
 {
+	if (sni_task_answer_simple(t, v)) {
+		return 0;
+	}
 	sni_limits lim = sni_task_limits(t);
 	int        rc  = sni_task_value_out(t, v);
 	if (rc != 0) {

@@ -253,21 +253,15 @@ sni_task_valid_code(sni_task *t, int rc)
 	return rc;
 }
 
-/*
- * The commonest answer, a number, bool or nil to a future of this
- * process, goes straight into the future: no buffer, no limits (a dozen
- * bytes are under any a synchronizer accepts), no translation (a plain
- * value has none). False, nothing done, for any other answer.
- */
-static bool
-answer_simple(sni_task *t)
+bool
+sni_task_answer_simple(sni_task *t, const syn_value *v)
 {
 	syn_future *f = t->origin_ptr;
 	uint8_t     r[SNI_SIMPLE_RETURN_MAX];
 	size_t      n;
-	if (t->origin != SNI_ORIGIN_FUTURE || t->msg != NULL || t->call.raw ||
+	if (t->origin != SNI_ORIGIN_FUTURE || t->msg != NULL || f == NULL ||
 	    !f->inline_ok ||
-	    (n = sni_msg_put_simple_return(r, t->call_id, &t->ret)) == 0) {
+	    (n = sni_msg_put_simple_return(r, t->call_id, v)) == 0) {
 		return false;
 	}
 	if (t->noted) { /* answered: its future's cancel finds no task */
@@ -284,7 +278,8 @@ answer_simple(sni_task *t)
 void
 sni_task_reply(sni_task *t, int rc)
 {
-	if (rc == 0 && t->gen.stream == 0 && answer_simple(t)) {
+	if (rc == 0 && t->gen.stream == 0 && !t->call.raw &&
+	    sni_task_answer_simple(t, &t->ret)) {
 		return;
 	}
 	rc = sni_task_valid_code(t, rc);

@@ -179,6 +179,15 @@ size_t sni_text_fit(const char *text, size_t max);
  */
 void sni_task_reply(sni_task *t, int rc);
 
+/*
+ * Actor thread: the commonest answer, a RETURN of v (a number, bool or
+ * nil) to t's future of this process, straight into the future: no
+ * buffer, no limits (a dozen bytes are under any a synchronizer accepts),
+ * no translation (a plain value has none); as sni_task_deliver, t then
+ * answers nothing more. False, nothing done, for any other answer.
+ */
+bool sni_task_answer_simple(sni_task *t, const syn_value *v);
+
 /* Resumes suspended task t; its await point returns rc. The loop only. */
 void sni_task_resume(sni_task *t, int rc);
 

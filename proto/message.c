@@ -199,6 +199,15 @@ sni_msg_encode_next(sni_wbuf *w, uint64_t call_id, uint64_t stream,
 	return rc != 0 ? rc : check_size(w, lim, "sent value");
 }
 
+size_t
+sni_msg_put_simple_next(uint8_t *out, uint64_t stream, const syn_value *v)
+{
+	size_t at = put_short_head(out, SNI_MSG_NEXT, 0);
+	at += sni_put_uint(out + at, stream);
+	size_t n = sni_put_simple(out + at, v);
+	return n > 0 ? at + n : 0;
+}
+
 void
 sni_msg_encode_close(sni_wbuf *w, uint64_t call_id, uint64_t stream)
 {
@@ -580,6 +589,32 @@ sni_msg_decode_next(const void *body, size_t len, const sni_limits *lim,
 		return rc;
 	}
 	return sni_decode_value(r.p, sni_reader_left(&r), lim, sent, memp);
+}
+
+bool
+sni_msg_simple_next(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, uint64_t *stream, syn_value *sent)
+{
+	const uint8_t *b = body;
+	if (len < SNI_HDR_LEN + 3 || len > lim->max_size || b[0] != SNI_MAGIC ||
+	    b[1] != SNI_VERSION || b[2] != SNI_MSG_NEXT ||
+	    b[SNI_HDR_LEN] > 0x7f) {
+		return false;
+	}
+	sni_reader r;
+	syn_value  s, v;
+	sni_reader_init(&r, b + SNI_HDR_LEN + 1, len - SNI_HDR_LEN - 1);
+	/* (a stream id is an unsigned integer, as sni_read_uint takes it) */
+	if (!sni_read_simple(&r, &s) ||
+	    (s.type != SYN_TYPE_UINT &&
+	        (s.type != SYN_TYPE_INT || s.as.i < SNI_STREAM_MIN)) ||
+	    !sni_read_simple(&r, &v) || sni_reader_left(&r) != 0) {
+		return false;
+	}
+	*call_id = b[SNI_HDR_LEN];
+	*stream  = s.type == SYN_TYPE_UINT ? s.as.u : (uint64_t) s.as.i;
+	*sent    = v;
+	return true;
 }
 
 int

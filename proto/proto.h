@@ -355,6 +355,19 @@ int  sni_msg_encode_next(sni_wbuf *w, uint64_t call_id, uint64_t stream,
 void sni_msg_encode_close(sni_wbuf *w, uint64_t call_id, uint64_t stream);
 void sni_msg_encode_end(sni_wbuf *w, uint64_t call_id);
 
+/* The longest message sni_msg_put_simple_next writes. */
+#define SNI_SIMPLE_NEXT_MAX (SNI_HDR_LEN + 1 + 9 + 9)
+
+/*
+ * The commonest NEXT written without a buffer: call id 0, to stream,
+ * sending v, a number, bool or nil, into out (SNI_SIMPLE_NEXT_MAX bytes),
+ * byte for byte what sni_msg_encode_next writes. Returns its length
+ * (under every limit a synchronizer accepts), or 0, nothing written, when
+ * v needs the general path.
+ */
+size_t sni_msg_put_simple_next(
+    uint8_t *out, uint64_t stream, const syn_value *v);
+
 /*
  * Encodes an ITEMS into w: count items already encoded back to back in
  * items[0..len-1], and the status: 0 (more to come), SYN_EEND (the end
@@ -540,6 +553,17 @@ int sni_msg_decode_open(const void *body, size_t len, const sni_limits *lim,
  */
 int sni_msg_decode_next(const void *body, size_t len, const sni_limits *lim,
     uint64_t *call_id, uint64_t *stream, syn_value *sent, void **memp);
+
+/*
+ * The commonest NEXT, read in line: true when body is a NEXT within
+ * lim's size, with a call id below 128, a stream id of 2 or more and a
+ * sent number, bool or nil, and nothing after; *call_id, *stream and
+ * *sent then hold them (no memory behind *sent). False, with nothing
+ * read, for any other body: sni_msg_decode_next reads those, or reports
+ * what is wrong.
+ */
+bool sni_msg_simple_next(const void *body, size_t len, const sni_limits *lim,
+    uint64_t *call_id, uint64_t *stream, syn_value *sent);
 
 /* Checks a CLOSE body: its call id and stream. */
 int sni_msg_decode_close(const void *body, size_t len, const sni_limits *lim,

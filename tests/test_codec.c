@@ -1617,6 +1617,93 @@ START_TEST(simple_call_written_as_encoder_writes_it)
 }
 END_TEST
 
+/* A NEXT read by both readers: they agree, or the in-line one leaves it. */
+static void
+check_next_readers(const uint8_t *b, size_t len, bool simple)
+{
+	uint64_t  id1 = 9, st1 = 9, id2 = 0, st2 = 0;
+	syn_value v1 = syn_str("unread"), v2;
+	void     *mem;
+	bool got = sni_msg_simple_next(b, len, &lim_default, &id1, &st1, &v1);
+	ck_assert_int_eq(got, simple);
+	if (!got) { /* nothing read */
+		ck_assert(id1 == 9 && st1 == 9 && v1.type == SYN_TYPE_STR);
+		return;
+	}
+	ck_assert_syn_ok(
+	    sni_msg_decode_next(b, len, &lim_default, &id2, &st2, &v2, &mem));
+	ck_assert(id1 == id2 && st1 == st2 && syn_value_equal(&v1, &v2));
+	free(mem);
+}
+
+/* The NEXT of a lock-step consumer, written and read in line: the same
+ * bytes as the general encoder, the same values as the general reader,
+ * and nothing else taken. */
+START_TEST(simple_next_in_line)
+{
+	syn_value values[]  = { syn_nil(), syn_int(0), syn_int(-7),
+		 syn_int(INT64_MIN), syn_uint(UINT64_MAX), syn_bool(true),
+		 syn_bool(false) };
+	uint64_t  streams[] = { 2, 127, 128, 65536, 0x1234567890ULL,
+		 UINT64_MAX };
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		for (size_t k = 0; k < sizeof(streams) / sizeof(streams[0]);
+		     k++) {
+			sni_wbuf w;
+			uint8_t  got[SNI_SIMPLE_NEXT_MAX];
+			sni_wbuf_init(&w);
+			ck_assert_syn_ok(sni_msg_encode_next(
+			    &w, 0, streams[k], &values[i], &lim_default));
+			size_t n = sni_msg_put_simple_next(
+			    got, streams[k], &values[i]);
+			ck_assert_uint_eq(n, w.len);
+			ck_assert_mem_eq(got, w.buf, n);
+			check_next_readers(w.buf, w.len, true);
+			for (size_t p = 0; p < w.len; p++) { /* prefixes */
+				check_next_readers(w.buf, p, false);
+			}
+			w.buf[w.len++] = 0xc0; /* trailing bytes */
+			check_next_readers(w.buf, w.len, false);
+			sni_wbuf_fini(&w);
+		}
+	}
+	uint8_t   got[SNI_SIMPLE_NEXT_MAX];
+	syn_value str = syn_str("s"), d = syn_double(0.5);
+	ck_assert_uint_eq(sni_msg_put_simple_next(got, 2, &str), 0);
+	/* what the in-line reader leaves to the general one */
+	static const uint8_t other[][8] = {
+		{ SNI_MAGIC, SNI_VERSION, SNI_MSG_NEXT, 0xcc, 0x80, 0x02,
+		    0xc0 },
+		{ SNI_MAGIC, SNI_VERSION, SNI_MSG_NEXT, 0x00, 0x01, 0xc0 },
+		{ SNI_MAGIC, SNI_VERSION, SNI_MSG_NEXT, 0x00, 0xff, 0xc0 },
+		{ SNI_MAGIC, SNI_VERSION, SNI_MSG_NEXT, 0x00, 0xc0, 0xc0 },
+		{ SNI_MAGIC, SNI_VERSION, SNI_MSG_NEXT, 0x00, 0x02, 0xa1, 's' },
+		{ SNI_MAGIC, SNI_VERSION, SNI_MSG_CLOSE, 0x00, 0x02, 0xc0 },
+		{ SNI_MAGIC, SNI_VERSION + 1, SNI_MSG_NEXT, 0x00, 0x02, 0xc0 },
+	};
+	static const size_t other_len[] = { 7, 6, 6, 6, 8, 6, 6 };
+	for (size_t i = 0; i < sizeof(other_len) / sizeof(other_len[0]); i++) {
+		check_next_readers(other[i], other_len[i], false);
+	}
+	/* a stream id written as a signed integer is still an id */
+	static const uint8_t int_stream[] = { SNI_MAGIC, SNI_VERSION,
+		SNI_MSG_NEXT, 0x05, 0xd1, 0x01, 0x00, 0x2a };
+	check_next_readers(int_stream, sizeof(int_stream), true);
+	/* a double goes the general way; so does a NEXT over the limit */
+	sni_wbuf  w;
+	uint64_t  id, st;
+	syn_value v;
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_msg_encode_next(&w, 0, 2, &d, &lim_default));
+	check_next_readers(w.buf, w.len, false);
+	sni_wbuf_fini(&w);
+	sni_limits tiny = lim_default;
+	tiny.max_size   = sizeof(int_stream) - 1;
+	ck_assert(!sni_msg_simple_next(
+	    int_stream, sizeof(int_stream), &tiny, &id, &st, &v));
+}
+END_TEST
+
 START_TEST(reply_round_trip)
 {
 	rich             r;
@@ -1936,6 +2023,7 @@ suite(void)
 		TH_CASE("call_round_trip", call_round_trip),
 		TH_CASE("simple_call_bytes",
 		    simple_call_written_as_encoder_writes_it),
+		TH_CASE("simple_next", simple_next_in_line),
 		TH_CASE("reply_round_trip", reply_round_trip),
 		TH_CASE("error_reply", error_reply_needs_an_error),
 		TH_CASE("error_reply_utf8", error_reply_repairs_utf8),
