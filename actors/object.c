@@ -428,6 +428,7 @@ sni_object_resolve(sni_sync *s, const sni_call_view *v, sni_callable *out)
 	}
 	*out = (sni_callable) { .method = m->fn,
 		.self                   = o->self,
+		.object                 = o,
 		.name                   = m->qualname,
 		.kind                   = m->kind,
 		.raw                    = (m->flags & SYN_METHOD_RAW) != 0 };

@@ -415,12 +415,20 @@ sni_translate_value_drop(void *arg, const syn_value *v)
 	give_back(arg, v);
 }
 
+/* The object t's method runs on: as resolved, or looked up. */
+static sni_object *
+self_object(sni_sync *s, const sni_task *t)
+{
+	return t->call.object != NULL ? t->call.object
+	                              : sni_object_of(s, t->call.self);
+}
+
 int
 sni_translate_task_begin(void *arg, sni_task *t)
 {
 	sni_sync *s = arg;
 	if (t->call.self != NULL) { /* a method: its object stays */
-		sni_object_pin(sni_object_of(s, t->call.self));
+		sni_object_pin(self_object(s, t));
 	}
 	if (sni_values_plain(t->args, t->nargs)) {
 		return 0;
@@ -467,8 +475,9 @@ sni_translate_task_end(void *arg, sni_task *t)
 	holds    *h = t->holds;
 	t->holds    = NULL;
 	if (t->call.self != NULL) {
-		sni_object *o = sni_object_of(s, t->call.self);
-		t->call.self  = NULL;
+		sni_object *o  = self_object(s, t);
+		t->call.self   = NULL;
+		t->call.object = NULL;
 		sni_object_unpin(s, o);
 	}
 	for (uint32_t i = 0; h != NULL && i < h->n; i++) {

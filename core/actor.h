@@ -36,6 +36,7 @@ typedef struct sni_callable {
 	syn_func_fn   fn;     /* a function, or */
 	syn_method_fn method; /* a method, of self */
 	void         *self;
+	void         *object; /* the actors layer's record of self, or NULL */
 	void         *userdata;
 	const char   *name; /* lives as long as the synchronizer */
 	int           kind; /* a syn_kind */
