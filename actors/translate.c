@@ -423,16 +423,10 @@ self_object(sni_sync *s, const sni_task *t)
 	                              : sni_object_of(s, t->call.self);
 }
 
-int
-sni_translate_task_begin(void *arg, sni_task *t)
+/* task_begin's arguments that are not all plain (out of line, so that
+ * the common path keeps a small frame). */
+static int __attribute__((noinline)) args_in(sni_sync *s, sni_task *t)
 {
-	sni_sync *s = arg;
-	if (t->call.self != NULL) { /* a method: its object stays */
-		sni_object_pin(self_object(s, t));
-	}
-	if (sni_values_plain(t->args, t->nargs)) {
-		return 0;
-	}
 	if (t->call.raw) { /* handles stay handles, owing nothing */
 		task_ctx c  = { s, t };
 		int      rc = 0;
@@ -458,6 +452,16 @@ sni_translate_task_begin(void *arg, sni_task *t)
 }
 
 int
+sni_translate_task_begin(void *arg, sni_task *t)
+{
+	sni_sync *s = arg;
+	if (t->call.self != NULL) { /* a method: its object stays */
+		sni_object_pin(self_object(s, t));
+	}
+	return sni_values_plain(t->args, t->nargs) ? 0 : args_in(s, t);
+}
+
+int
 sni_translate_value_in(void *arg, sni_task *t, syn_value *v)
 {
 	int rc = arg_in(arg, t, v);
@@ -466,6 +470,21 @@ sni_translate_value_in(void *arg, sni_task *t, syn_value *v)
 		sni_detail_set("%s", t->err_msg != NULL ? t->err_msg : "");
 	}
 	return rc;
+}
+
+/* task_end's holds: the proxies and objects the arguments held (out
+ * of line, as args_in). */
+static void __attribute__((noinline)) holds_let_go(sni_sync *s, holds *h)
+{
+	for (uint32_t i = 0; i < h->n; i++) {
+		if (h->items[i] & 1) {
+			sni_object_unpin(
+			    s, (sni_object *) (h->items[i] & ~(uintptr_t) 1));
+		} else {
+			syn_proxy_release((syn_proxy *) h->items[i]);
+		}
+	}
+	holds_free(h);
 }
 
 void
@@ -480,15 +499,9 @@ sni_translate_task_end(void *arg, sni_task *t)
 		t->call.object = NULL;
 		sni_object_unpin(s, o);
 	}
-	for (uint32_t i = 0; h != NULL && i < h->n; i++) {
-		if (h->items[i] & 1) {
-			sni_object_unpin(
-			    s, (sni_object *) (h->items[i] & ~(uintptr_t) 1));
-		} else {
-			syn_proxy_release((syn_proxy *) h->items[i]);
-		}
+	if (h != NULL) {
+		holds_let_go(s, h);
 	}
-	holds_free(h);
 }
 
 /* ---- out of a synchronizer -------------------------------------------- */
