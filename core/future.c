@@ -258,8 +258,10 @@ future_destroy(syn_future *f)
 	if (!f->decoded && bytes != NULL && f->rc == 0) { /* never read */
 		sni_reply_drop(bytes, len);
 	}
-	free(f->mem);
-	f->mem = NULL;
+	if (f->mem != NULL) {
+		free(f->mem);
+		f->mem = NULL;
+	}
 	if (f->ext != NULL) {
 		if (f->ext->efd >= 0) {
 			close(f->ext->efd);

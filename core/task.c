@@ -120,9 +120,11 @@ run(sni_actor *a, sni_task *t)
 static void
 free_task_memory(sni_task *t)
 {
-	free(t->args_mem);
-	free(t->err_msg);
-	free(t->err_where);
+	if (t->args_mem != NULL || t->err_msg != NULL || t->err_where != NULL) {
+		free(t->args_mem); /* (most calls have none of them) */
+		free(t->err_msg);
+		free(t->err_where);
+	}
 	while (t->blocks != NULL) {
 		void *next = *(void **) t->blocks;
 		free(t->blocks);
