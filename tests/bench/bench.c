@@ -341,10 +341,14 @@ blocking_calls_us(syn_synchronizer s, int n)
 /* ---- baselines: ping-pong between two threads -----------------------------
  */
 
+/* How a ping-pong's side waits for its turn. */
+enum { PP_FUTEX, PP_SPIN, PP_YIELD };
+
 typedef struct pingpong {
 	_Atomic uint32_t word; /* 0: ping's turn... 1: pong's turn */
 	int              n;
-	bool             spin;
+	int              mode;     /* PP_... */
+	int              pong_cpu; /* where pong runs (when pinning) */
 } pingpong;
 
 static void
@@ -352,8 +356,10 @@ wait_for(pingpong *p, uint32_t want)
 {
 	uint32_t v;
 	while ((v = atomic_load(&p->word)) != want) {
-		if (p->spin) {
+		if (p->mode == PP_SPIN) {
 			__builtin_ia32_pause();
+		} else if (p->mode == PP_YIELD) {
+			sched_yield();
 		} else {
 			sni_futex_wait(&p->word, v, UINT64_MAX);
 		}
@@ -364,7 +370,7 @@ static void
 hand_over(pingpong *p, uint32_t to)
 {
 	atomic_store(&p->word, to);
-	if (!p->spin) {
+	if (p->mode == PP_FUTEX) {
 		sni_futex_wake(&p->word, 1);
 	}
 }
@@ -373,7 +379,7 @@ static void *
 pong(void *arg)
 {
 	pingpong *p = arg;
-	pin_self(1);
+	pin_self(p->pong_cpu);
 	for (int i = 0; i < p->n; i++) {
 		wait_for(p, 1);
 		hand_over(p, 0);
@@ -382,9 +388,9 @@ pong(void *arg)
 }
 
 static double
-pingpong_us(bool spin, int n)
+pingpong_us(int mode, int pong_cpu, int n)
 {
-	pingpong  p = { 0, n, spin };
+	pingpong  p = { 0, n, mode, pong_cpu };
 	pthread_t th;
 	pthread_create(&th, NULL, pong, &p);
 	double t0 = now_s();
@@ -1142,13 +1148,21 @@ thread_create_join_us(void *arg, int n)
 static double
 futex_pp(void *arg, int n)
 {
-	return pingpong_us(false, n);
+	return pingpong_us(PP_FUTEX, 1, n);
 }
 
 static double
 spin_pp(void *arg, int n)
 {
-	return pingpong_us(true, n);
+	return pingpong_us(PP_SPIN, 1, n);
+}
+
+/* Both sides on CPU 0 (where the caller is pinned), handing over by
+ * yielding: what a hand-over costs where only one CPU may run them. */
+static double
+yield_pp_one_cpu(void *arg, int n)
+{
+	return pingpong_us(PP_YIELD, 0, n);
 }
 
 static double
@@ -1304,6 +1318,24 @@ main(int argc, char **argv)
 		p = interleave(calls, method_calls, &spin, 1400000 / scale);
 		record("method_call_us", p.value, "us", "blocking, spinning");
 		note_ratio("ratio_method_vs_function", p.ratio, "goal <= 1.1");
+
+		if (pinning) { /* the actor moves to the caller's CPU */
+			syn_value zero = syn_int(0);
+			if (syn_call(spin, "pin", &zero, 1, NULL) != 0) {
+				die("pinning the actor", SYN_EINTERNAL);
+			}
+			p = interleave(
+			    yield_pp_one_cpu, calls, &spin, 140000 / scale);
+			record("baseline_yield_pingpong_one_cpu_us", p.base,
+			    "us", NULL);
+			record("call_one_cpu_us", p.value, "us",
+			    "caller and synchronizer on one CPU");
+			note_ratio(
+			    "ratio_call_one_cpu_vs_yield", p.ratio, NULL);
+			if (syn_call(spin, "pin", &one, 1, NULL) != 0) {
+				die("pinning the actor", SYN_EINTERNAL);
+			}
+		}
 		record("new_and_release_us",
 		    new_release_us(spin, 200000 / scale), "us",
 		    "syn_new + syn_proxy_release");
