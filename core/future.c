@@ -482,11 +482,11 @@ is_done(syn_future *f)
 }
 
 /*
- * How a waiter's spin ended: answered, out of time, or given up because
- * the actor was last seen on the waiter's own CPU, where it cannot run
- * while the waiter spins.
+ * How a waiter's spin ended: answered; not answered (out of time, or no
+ * spin slot was free); or given up because the actor was last seen on
+ * the waiter's own CPU, where it cannot run while the waiter spins.
  */
-typedef enum { SPIN_DONE, SPIN_TIMEOUT, SPIN_ACTOR_HERE } spin_end;
+typedef enum { SPIN_DONE, SPIN_NOT_DONE, SPIN_ACTOR_HERE } spin_end;
 
 /* Whether the actor that completes f was last seen on this CPU. */
 static bool
@@ -515,7 +515,7 @@ spin_until_done(syn_future *f, uint64_t deadline_ns)
 			return SPIN_ACTOR_HERE;
 		}
 	} while (sni_now_ns() < end);
-	return SPIN_TIMEOUT;
+	return SPIN_NOT_DONE;
 }
 
 /*
@@ -548,7 +548,7 @@ static spin_end
 spin_briefly(syn_future *f, uint64_t deadline_ns)
 {
 	if (!spin_slot_take()) {
-		return SPIN_TIMEOUT;
+		return SPIN_NOT_DONE;
 	}
 	spin_end end = spin_until_done(f, deadline_ns);
 	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);

@@ -255,9 +255,11 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 	uint64_t  id = 0, stream = 0;
 	syn_value sent;
 	void     *mem = NULL;
-	int       rc = sni_msg_simple_next(bytes, len, lim, &id, &stream, &sent)
-	          ? 0
-	          : sni_msg_decode_next(bytes, len, lim, &id, &stream, &sent, &mem);
+	int       rc  = 0;
+	if (!sni_msg_simple_next(bytes, len, lim, &id, &stream, &sent)) {
+		rc = sni_msg_decode_next(
+		    bytes, len, lim, &id, &stream, &sent, &mem);
+	}
 	if (rc != 0) {
 		sni_reply_error(
 		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
