@@ -425,7 +425,8 @@ self_object(sni_sync *s, const sni_task *t)
 
 /* task_begin's arguments that are not all plain (out of line, so that
  * the common path keeps a small frame). */
-static int __attribute__((noinline)) args_in(sni_sync *s, sni_task *t)
+__attribute__((noinline)) static int
+args_in(sni_sync *s, sni_task *t)
 {
 	if (t->call.raw) { /* handles stay handles, owing nothing */
 		task_ctx c  = { s, t };
@@ -474,7 +475,8 @@ sni_translate_value_in(void *arg, sni_task *t, syn_value *v)
 
 /* task_end's holds: the proxies and objects the arguments held (out
  * of line, as args_in). */
-static void __attribute__((noinline)) holds_let_go(sni_sync *s, holds *h)
+__attribute__((noinline)) static void
+holds_let_go(sni_sync *s, holds *h)
 {
 	for (uint32_t i = 0; i < h->n; i++) {
 		if (h->items[i] & 1) {
