@@ -176,20 +176,6 @@ install_atfork(void)
 
 /* ---- configuration ---------------------------------------------------- */
 
-int
-sni_cpus_usable(void)
-{
-	cpu_set_t set;
-	int       n = sched_getaffinity(getpid(), sizeof(set), &set) == 0
-	          ? CPU_COUNT(&set)
-	          : 0;
-	if (n <= 0) {
-		long online = sysconf(_SC_NPROCESSORS_ONLN);
-		n           = online > 0 ? (int) online : 1;
-	}
-	return n;
-}
-
 static uint32_t
 spin_ns_for(int spin_us)
 {
@@ -197,7 +183,8 @@ spin_ns_for(int spin_us)
 		return 0;
 	}
 	if (spin_us == 0) {
-		return sni_cpus_usable() > 1 ? AUTO_SPIN_US * 1000u : 0;
+		return sysconf(_SC_NPROCESSORS_ONLN) > 1 ? AUTO_SPIN_US * 1000u
+		                                         : 0;
 	}
 	return (uint32_t) spin_us * 1000u;
 }

@@ -298,13 +298,6 @@ void sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin,
     void *origin_ptr, const sni_limits *lim);
 
 /*
- * How many CPUs this process may run on: those of its main thread's
- * affinity mask (taskset, a container's cpuset), or the online ones when
- * that cannot be read. Any thread; a system call.
- */
-int sni_cpus_usable(void);
-
-/*
  * The CPU each actor's thread was on when last idle, woken or working
  * through a backlog: CPU + 1,
  * or 0 when not known; indexed by sni_actor_cpu_slot(id). Written by the

@@ -532,8 +532,8 @@ spin_slot_take(void)
 {
 	int max = atomic_load_explicit(&max_spinners, memory_order_relaxed);
 	if (max < 0) {
-		int n = sni_cpus_usable();
-		max   = n > 1 ? n - 1 : 0;
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		max    = n > 1 ? (int) n - 1 : 0;
 		atomic_store_explicit(&max_spinners, max, memory_order_relaxed);
 	}
 	if (atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <

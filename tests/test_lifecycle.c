@@ -3,14 +3,11 @@
  * flight, use after destroy, and fork.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/actor.h"
-#include "core/registry.h"
 #include "helpers.h"
 
 typedef struct caller {
@@ -190,50 +187,6 @@ START_TEST(config_is_checked)
 }
 END_TEST
 
-/* The spin of a synchronizer made with spin_us 0. */
-static uint32_t
-auto_spin_ns(void)
-{
-	syn_synchronizer s = th_new();
-	sni_actor       *a;
-	ck_assert_syn_ok(sni_registry_pin(s.id, false, &a));
-	uint32_t ns = a->spin_ns;
-	sni_registry_unpin(s.id);
-	syn_synchronizer_destroy(s);
-	return ns;
-}
-
-/* Spinning by default only where the process may use more than one CPU:
- * confined to one (as taskset or a container's cpuset does), it waits in
- * the kernel at once; an explicit spin_us still spins. */
-START_TEST(auto_spin_follows_the_cpus_allowed)
-{
-	cpu_set_t all, one;
-	ck_assert_int_eq(sched_getaffinity(getpid(), sizeof(all), &all), 0);
-	CPU_ZERO(&one);
-	for (int i = 0; i < CPU_SETSIZE; i++) {
-		if (CPU_ISSET(i, &all)) {
-			CPU_SET(i, &one);
-			break;
-		}
-	}
-	ck_assert_int_eq(sched_setaffinity(getpid(), sizeof(one), &one), 0);
-	ck_assert_int_eq(sni_cpus_usable(), 1);
-	uint32_t         confined = auto_spin_ns();
-	syn_config       c        = { .spin_us = 7 };
-	syn_synchronizer s        = th_new_cfg(&c);
-	sni_actor       *a;
-	ck_assert_syn_ok(sni_registry_pin(s.id, false, &a));
-	ck_assert_uint_eq(a->spin_ns, 7000);
-	sni_registry_unpin(s.id);
-	syn_synchronizer_destroy(s);
-	ck_assert_int_eq(sched_setaffinity(getpid(), sizeof(all), &all), 0);
-	ck_assert_uint_eq(confined, 0);
-	ck_assert_int_eq(sni_cpus_usable(), CPU_COUNT(&all));
-	ck_assert_uint_eq(auto_spin_ns(), CPU_COUNT(&all) > 1 ? 20000 : 0);
-}
-END_TEST
-
 START_TEST(urls_and_names)
 {
 	syn_config       c = { .name = "db", .url = "inproc://lifecycle-test" };
@@ -370,7 +323,6 @@ suite(void)
 		TH_CASE("close", close_lets_calls_in_flight_finish),
 		TH_CASE("destroy_from_tasks", destroy_from_tasks),
 		TH_CASE("config", config_is_checked),
-		TH_CASE("auto_spin", auto_spin_follows_the_cpus_allowed),
 		TH_CASE("urls_names", urls_and_names),
 		TH_CASE("fork", fork_child_gets_clear_errors),
 		TH_CASE("many", many_synchronizers),

@@ -68,12 +68,10 @@ typedef struct syn_config {
 	 * loop's own stack, whose frames take about 1 KiB of it. */
 	size_t stack_size;
 	/* How long, in microseconds, an idle actor and a waiting caller spin
-	 * before they sleep in the kernel. 0: automatic, 20 where the process
-	 * may run on more than one CPU (its main thread's affinity mask, as
-	 * taskset or a container's cpuset set it) and none where it may run
-	 * on one; SYN_SPIN_OFF: never spin; at most 1000000. Spinning trades
-	 * CPU for latency; at most CPUs - 1 threads spin at once, the others
-	 * yield, then sleep. */
+	 * before they sleep in the kernel. 0: automatic, 20 where the machine
+	 * has more than one CPU and none where it has one; SYN_SPIN_OFF:
+	 * never spin; at most 1000000. Spinning trades CPU for latency; at
+	 * most CPUs - 1 threads spin at once, the others yield, then sleep. */
 	int spin_us;
 	/* The largest message accepted, in bytes (0 or at least 64), and the
 	 * deepest nesting of values (0 to 64). 0: 16 MiB and 32 levels. */
