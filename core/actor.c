@@ -423,8 +423,6 @@ drain(sni_actor *a)
 		a->pending = n->next; /* handling may recycle n */
 		if (a->pending != NULL) {
 			__builtin_prefetch(a->pending); /* while n runs */
-			publish_cpu(a); /* (a loop with a backlog may never
-			                 * idle, and may move meanwhile) */
 		}
 		/* (counted first: whoever a handling answers finds the
 		 * message out of the mailbox) */

@@ -298,8 +298,7 @@ void sni_actor_dispatch(sni_actor *a, nng_msg *msg, int origin,
     void *origin_ptr, const sni_limits *lim);
 
 /*
- * The CPU each actor's thread was on when last idle, woken or working
- * through a backlog: CPU + 1,
+ * The CPU each actor's thread was on when last idle or woken: CPU + 1,
  * or 0 when not known; indexed by sni_actor_cpu_slot(id). Written by the
  * actor's thread, read by callers waiting for its answer (future.c): on
  * that CPU, spinning cannot see the call answered (the actor cannot run
