@@ -25,36 +25,71 @@ put_header(sni_wbuf *w, int kind)
 	sink(w, h, sizeof(h));
 }
 
+/* The longest head put_call_head writes. */
+#define CALL_HEAD_MAX (SNI_HDR_LEN + 1 + 18 + 1 + 31)
+
 /*
- * The common head of a call (small id, a short name), written in place
- * when w has room: header, fixint id, nil or the target as a fixext16,
- * fixstr name. The same bytes as the general path writes.
+ * The common head of a call (id below 128, a name of at most 31 bytes)
+ * at p: header, fixint id, nil or the target as a fixext16, fixstr name.
+ * The same bytes as the general path writes; returns their number.
  */
+static size_t
+put_call_head(uint8_t *p, int kind, uint64_t call_id, const syn_handle *target,
+    const char *method, size_t method_len)
+{
+	size_t n = put_short_head(p, kind, call_id);
+	if (target == NULL) {
+		p[n++] = 0xc0;
+	} else {
+		p[n++] = 0xd8; /* fixext16 */
+		p[n++] = SNI_EXT_HANDLE;
+		sni_put_be64(p + n, target->owner);
+		sni_put_be64(p + n + 8, target->object);
+		n += 16;
+	}
+	p[n++] = (uint8_t) (0xa0 | method_len);
+	memcpy(p + n, method, method_len);
+	return n + method_len;
+}
+
+/* put_call_head into w: in place when w has room. */
 static void
 write_short_call_head(sni_wbuf *w, int kind, uint64_t call_id,
     const syn_handle *target, const char *method, size_t method_len)
 {
-	uint8_t  stack[SNI_HDR_LEN + 1 + 18 + 1 + 31];
+	uint8_t  stack[CALL_HEAD_MAX];
 	uint8_t *in_place = sni_wbuf_room(w, sizeof(stack));
-	uint8_t *head     = in_place != NULL ? in_place : stack;
-	size_t   n        = put_short_head(head, kind, call_id);
-	if (target == NULL) {
-		head[n++] = 0xc0;
-	} else {
-		head[n++] = 0xd8; /* fixext16 */
-		head[n++] = SNI_EXT_HANDLE;
-		sni_put_be64(head + n, target->owner);
-		sni_put_be64(head + n + 8, target->object);
-		n += 16;
-	}
-	head[n++] = (uint8_t) (0xa0 | method_len);
-	memcpy(head + n, method, method_len);
-	n += method_len;
+	size_t   n = put_call_head(in_place != NULL ? in_place : stack, kind,
+	    call_id, target, method, method_len);
 	if (in_place != NULL) {
 		w->len += n;
 	} else {
 		sink(w, stack, n);
 	}
+}
+
+/*
+ * At p (room for 1 + 9 * nargs bytes): the array of nargs arguments when
+ * there are at most SNI_CALL_SIMPLE_MAX and all are numbers, bools or
+ * nil; returns its length, or 0 for anything else (bytes at p then
+ * unspecified).
+ */
+static size_t
+put_simple_args(uint8_t *p, const syn_value *args, size_t nargs)
+{
+	if (nargs > SNI_CALL_SIMPLE_MAX || (nargs > 0 && args == NULL)) {
+		return 0;
+	}
+	size_t n = 1;
+	for (size_t i = 0; i < nargs; i++) {
+		size_t k = sni_put_simple(p + n, &args[i]);
+		if (k == 0) {
+			return 0;
+		}
+		n += k;
+	}
+	p[0] = (uint8_t) (0x90 | nargs);
+	return n;
 }
 
 /*
@@ -66,58 +101,28 @@ static bool
 write_simple_args(
     sni_wbuf *w, const syn_value *args, size_t nargs, const sni_limits *lim)
 {
-	if (nargs > SNI_CALL_SIMPLE_MAX || lim->max_depth < 1 ||
-	    (nargs > 0 && args == NULL)) {
-		return false;
-	}
-	uint8_t *at = sni_wbuf_room(w, 1 + 9 * nargs);
-	if (at == NULL) {
-		return false;
-	}
-	size_t n = 1;
-	for (size_t i = 0; i < nargs; i++) {
-		size_t k = sni_put_simple(at + n, &args[i]);
-		if (k == 0) {
-			return false; /* (bytes past w->len: not written) */
-		}
-		n += k;
-	}
-	at[0] = (uint8_t) (0x90 | nargs);
-	w->len += n;
-	return true;
+	uint8_t *at = lim->max_depth >= 1 && nargs <= SNI_CALL_SIMPLE_MAX
+	    ? sni_wbuf_room(w, 1 + 9 * nargs)
+	    : NULL;
+	size_t   n  = at != NULL ? put_simple_args(at, args, nargs) : 0;
+	w->len += n; /* (bytes past w->len are not written) */
+	return n > 0;
 }
 
 size_t
 sni_msg_put_simple_call(uint8_t *out, size_t cap, const syn_handle *target,
     const char *method, size_t method_len, const syn_value *args, size_t nargs)
 {
-	size_t at = SNI_HDR_LEN + 1 + (target != NULL ? 18 : 1);
-	size_t n  = at + 1 + method_len + 1;
+	size_t head =
+	    SNI_HDR_LEN + 1 + (target != NULL ? 18 : 1) + 1 + method_len;
 	if (method_len == 0 || method_len > 31 || nargs > SNI_CALL_SIMPLE_MAX ||
-	    (nargs > 0 && args == NULL) || n + 9 * nargs > cap ||
+	    head + 1 + 9 * nargs > cap ||
 	    !sni_utf8_valid((const uint8_t *) method, method_len)) {
 		return 0;
 	}
-	for (size_t i = 0; i < nargs; i++) {
-		size_t k = sni_put_simple(out + n, &args[i]);
-		if (k == 0) {
-			return 0;
-		}
-		n += k;
-	}
-	size_t h = put_short_head(out, SNI_MSG_CALL, 0);
-	if (target == NULL) {
-		out[h] = 0xc0;
-	} else {
-		out[h]     = 0xd8; /* fixext16 */
-		out[h + 1] = SNI_EXT_HANDLE;
-		sni_put_be64(out + h + 2, target->owner);
-		sni_put_be64(out + h + 10, target->object);
-	}
-	out[at] = (uint8_t) (0xa0 | method_len);
-	memcpy(out + at + 1, method, method_len);
-	out[at + 1 + method_len] = (uint8_t) (0x90 | nargs);
-	return n;
+	put_call_head(out, SNI_MSG_CALL, 0, target, method, method_len);
+	size_t n = put_simple_args(out + head, args, nargs);
+	return n > 0 ? head + n : 0;
 }
 
 /* A CALL, or the call part of an OPEN. */
