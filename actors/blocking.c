@@ -16,8 +16,20 @@ typedef struct blocking_job {
 	const syn_value *args;
 	size_t           nargs;
 	syn_value       *ret;
-	int              rc; /* what the implementation returned */
+	int              rc;        /* what the implementation returned */
+	syn_value        ret_value; /* ret, when t's stack is shared */
 } blocking_job;
+
+/*
+ * Where the job goes: the pool thread writes to it while t waits, so on
+ * t's frames only when t has a stack of its own (a shared one is copied
+ * away meanwhile: config.shared_stack), else in t's memory. NULL: none.
+ */
+static blocking_job *
+job_place(syn_task *t, blocking_job *local)
+{
+	return t->shared ? syn_task_alloc(t, sizeof(*local)) : local;
+}
 
 static int
 run_lent(void *arg)
@@ -43,13 +55,21 @@ sni_blocking_method(syn_task *t, void *self, const syn_value *args,
 	if (rc != 0) {
 		return rc;
 	}
-	blocking_job j = { .t = t,
-		.method       = m->fn,
-		.self         = self,
-		.args         = args,
-		.nargs        = nargs,
-		.ret          = ret };
-	rc             = syn_run_blocking(t, run_lent, &j);
+	blocking_job  local;
+	blocking_job *j = job_place(t, &local);
+	if (j == NULL) {
+		rc = SYN_ENOMEM;
+	} else {
+		*j   = (blocking_job) { .t = t,
+			  .method          = m->fn,
+			  .self            = self,
+			  .args            = args,
+			  .nargs           = nargs,
+			  .ret             = j != &local ? &j->ret_value : ret,
+			  .ret_value       = *ret };
+		rc   = syn_run_blocking(t, run_lent, j);
+		*ret = *j->ret;
+	}
 	if (o != NULL) {
 		sni_object_give_turn(o);
 	}
@@ -60,14 +80,19 @@ int
 sni_blocking_init(syn_task *t, const sni_class *c, void *self,
     const syn_value *args, size_t nargs)
 {
-	blocking_job j  = { .t = t,
-		 .init         = c->init,
-		 .self         = self,
-		 .args         = args,
-		 .nargs        = nargs,
-		 .rc           = SYN_ECANCELED };
-	int          rc = syn_run_blocking(t, run_lent, &j);
+	blocking_job  local;
+	blocking_job *j = job_place(t, &local);
+	if (j == NULL) {
+		return SYN_ENOMEM;
+	}
+	*j     = (blocking_job) { .t = t,
+		    .init            = c->init,
+		    .self            = self,
+		    .args            = args,
+		    .nargs           = nargs,
+		    .rc              = SYN_ECANCELED };
+	int rc = syn_run_blocking(t, run_lent, j);
 	/* Cancelled while init ran to success: the object is made (its fini
 	 * is owed); the cancelled caller's reply gives it back. */
-	return rc == SYN_ECANCELED && j.rc == 0 ? 0 : rc;
+	return rc == SYN_ECANCELED && j->rc == 0 ? 0 : rc;
 }

@@ -194,15 +194,19 @@ sni_object_take_turn(sni_task *t, sni_object *o)
 		o->busy = true;
 		return 0;
 	}
-	sni_turn w = { t, NULL };
+	/* (in t's record: the task giving the turn reads it while t waits,
+	 * and a shared stack has copied t's frames away meanwhile) */
+	_Static_assert(sizeof(sni_turn) <= SNI_WAIT_ROOM, "wait_room");
+	sni_turn *w = (sni_turn *) t->wait_room;
+	*w          = (sni_turn) { t, NULL };
 	if (o->line_end != NULL) {
-		o->line_end->next = &w;
+		o->line_end->next = w;
 	} else {
-		o->line = &w;
+		o->line = w;
 	}
-	o->line_end = &w;
+	o->line_end = w;
 	if (sni_task_park(t) != 0) { /* cancelled: nobody gave it the turn */
-		line_remove(o, &w);
+		line_remove(o, w);
 		return SYN_ECANCELED;
 	}
 	if (t->cancelled) { /* it has the turn: pass it on */

@@ -23,6 +23,7 @@
 #include "registry.h"
 #include "remote.h"
 #include "reply.h"
+#include "shared.h"
 #include "task.h"
 
 #define DEFAULT_STACK ((size_t) 256 * 1024)
@@ -247,6 +248,7 @@ actor_alloc(const syn_config *c)
 	a->on_slow_task_arg = c->on_slow_task_arg;
 	a->slow_ns          = (uint64_t) c->slow_task_us * 1000u;
 	a->measure_latency  = c->measure_latency;
+	a->shared_stack     = c->shared_stack;
 	a->close_node.kind  = SNI_NODE_CLOSE;
 	a->stop_node.kind   = SNI_NODE_STOP;
 	sni_stack_pool_init(
@@ -511,6 +513,7 @@ shutdown_actor(sni_actor *a)
 		a->ops->fini(a->ops_arg);
 	}
 	sni_timer_heap_fini(&a->timers);
+	sni_shared_fini(a);
 	sni_stack_pool_fini(&a->stacks);
 }
 

@@ -121,6 +121,9 @@ struct sni_actor {
 	                           loop's stack began (slow_ns set) */
 	sni_task      *current; /* the task running now */
 	sni_stack_pool stacks;
+	bool           shared_stack; /* config.shared_stack (shared.h) */
+	sni_stack     *shared;       /* then the stack every task runs on */
+	sni_task      *shared_owner; /* whose frames are on it, or NULL */
 	sni_timer_heap timers;
 	sni_task      *tasks; /* every live task */
 	uint32_t       ntasks;

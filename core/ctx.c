@@ -176,6 +176,12 @@ sni_ctx_make(sni_ctx *c, void *lo, size_t size, sni_ctx_entry entry)
 }
 
 void *
+sni_ctx_sp(const sni_ctx *c)
+{
+	return c->fctx; /* jump_fcontext pushed the registers there */
+}
+
+void *
 sni_ctx_switch(sni_ctx *from, sni_ctx *to, void *data)
 {
 	handoff h = { from, to, data };
@@ -228,6 +234,14 @@ sni_ctx_make(sni_ctx *c, void *lo, size_t size, sni_ctx_entry entry)
 	makecontext(&c->uc, (void (*)(void)) trampoline, 2,
 	    (unsigned) (p >> 32), (unsigned) p);
 	return 0;
+}
+
+void *
+sni_ctx_sp(const sni_ctx *c)
+{
+	/* (swapcontext is a call: nothing below its stack pointer, the red
+	 * zone included, is live) */
+	return (void *) (uintptr_t) c->uc.uc_mcontext.gregs[REG_RSP];
 }
 
 void *

@@ -83,6 +83,13 @@ void *sni_ctx_switch(sni_ctx *from, sni_ctx *to, void *data);
  */
 _Noreturn void sni_ctx_exit(sni_ctx *from, sni_ctx *to, void *data);
 
+/*
+ * The lowest address of c's live frames while c is suspended (switched
+ * away from, not ended): everything from there to the top of its stack
+ * is what resuming c needs, the registers its switch saved included.
+ */
+void *sni_ctx_sp(const sni_ctx *c);
+
 /* Creates and destroys the per-stack ThreadSanitizer fiber (no-ops else). */
 void sni_ctx_fiber_create(sni_ctx *c);
 void sni_ctx_fiber_destroy(sni_ctx *c);

@@ -21,6 +21,7 @@
 #include "gen.h"
 #include "pool.h"
 #include "reply.h"
+#include "shared.h"
 #include "task.h"
 
 /* Arguments up to this size are decoded onto the task's own stack. */
@@ -101,20 +102,38 @@ forget_frames(sni_stack *s)
 	sni_ctx_fiber_create(&s->ctx);
 }
 
+/* A task on the shared stack ended: its record and buffers go. */
+static void
+shared_task_free(sni_actor *a, sni_task *t)
+{
+	sni_shared_release(a, t);
+	sni_ctx_fiber_destroy(t->ctx);
+	free(t->saved);
+	free(t->shared_mem); /* (t lives in it) */
+}
+
 static void
 run(sni_actor *a, sni_task *t)
 {
 	uint64_t t0 = a->slow_ns != 0 ? sni_now_ns() : 0;
-	a->current  = t;
-	sni_ctx_switch(a->sched, &t->stack->ctx, t);
-	after_run(a, t, t0);
-	if (t->done) {
-		sni_stack *s = t->stack; /* (t lives on it) */
-		if (t->here) {
-			forget_frames(s);
-		}
-		sni_stack_put(&a->stacks, s);
+	if (t->shared && a->shared_owner != t) {
+		sni_shared_enter(a, t);
 	}
+	a->current = t;
+	sni_ctx_switch(a->sched, t->ctx, t);
+	after_run(a, t, t0);
+	if (!t->done) {
+		return;
+	}
+	if (t->shared) {
+		shared_task_free(a, t);
+		return;
+	}
+	sni_stack *s = t->stack; /* (t lives on it) */
+	if (t->here) {
+		forget_frames(s);
+	}
+	sni_stack_put(&a->stacks, s);
 }
 
 static void
@@ -358,7 +377,7 @@ task_entry(void *arg)
 {
 	sni_task *t = arg;
 	task_body(t);
-	sni_ctx_exit(&t->stack->ctx, t->actor->sched, t);
+	sni_ctx_exit(t->ctx, t->actor->sched, t);
 }
 
 /* ---- starting --------------------------------------------------------- */
@@ -368,11 +387,12 @@ task_init(sni_task *t, sni_actor *a, sni_stack *s, const sni_callable *c)
 {
 	/* glibc's memset: gcc inlines a constant-size one as rep stos,
 	 * which costs twice as much for these 376 bytes (perf). */
-	size_t size = sizeof(*t);
+	size_t size = offsetof(sni_task, wait_room);
 	__asm__("" : "+r"(size));
 	memset(t, 0, size);
 	t->actor     = a;
 	t->stack     = s;
+	t->ctx       = s != NULL ? &s->ctx : NULL;
 	t->call      = *c;
 	t->ret       = syn_nil();
 	t->wake.kind = SNI_NODE_WAKE;
@@ -496,6 +516,7 @@ take_loop_stack(sni_task *t)
 	}
 	a->spare       = NULL;
 	t->stack       = own;
+	t->ctx         = &own->ctx;
 	a->sched_stack = n;
 	a->sched       = &n->ctx;
 	sni_ctx_switch(&own->ctx, &n->ctx, a);
@@ -526,10 +547,60 @@ start_here(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 	a->current  = t;
 	task_body(t);
 	if (t->stack != NULL) { /* it suspended: the loop is elsewhere */
-		sni_ctx_exit(&t->stack->ctx, a->sched, t);
+		sni_ctx_exit(t->ctx, a->sched, t);
 	}
 	after_run(a, t, t0);
 	return 0;
+}
+
+/*
+ * Starts a task of a synchronizer with a shared stack (shared.h): its
+ * record, context and arguments on the heap, its frames on the stack,
+ * whose waiting owner's frames are copied out first.
+ */
+static int
+start_shared(sni_actor *a, const sni_callable *c, const sni_call_view *v,
+    int origin, void *origin_ptr, nng_msg *msg, uint64_t stream,
+    uint32_t window)
+{
+	size_t need  = v->args_need <= SNI_ARGS_INLINE ? v->args_need : 0;
+	size_t below = (need + 31) / 16 * 16; /* (malloc aligns to 16) */
+	char  *mem   = malloc(below + sizeof(sni_task) + sizeof(sni_ctx));
+	if (mem == NULL) {
+		return SYN_ENOMEM;
+	}
+	sni_task *t   = (sni_task *) (mem + below);
+	sni_ctx  *ctx = (sni_ctx *) (t + 1);
+	task_init(t, a, NULL, c);
+	t->shared     = true;
+	t->shared_mem = mem;
+	t->ctx        = ctx;
+	memset(ctx, 0, sizeof(*ctx));
+	int rc = SYN_ENOMEM;
+	if (place_args(t, v) == NULL || (rc = sni_shared_claim(a)) != 0) {
+		goto fail;
+	}
+	sni_stack *s = a->shared;
+	if (sni_ctx_make(ctx, s->lo,
+	        (size_t) ((char *) align_down(s, 16) - (char *) s->lo),
+	        task_entry) != 0) {
+		rc = SYN_ENOMEM;
+		goto fail;
+	}
+	set_origin(t, v, origin, origin_ptr, msg);
+	if (stream != 0 && (rc = sni_gen_register(t, stream, window)) != 0) {
+		goto fail;
+	}
+	sni_ctx_fiber_create(ctx);
+	t->stack        = s;
+	a->shared_owner = t;
+	link_task(a, t);
+	run(a, t);
+	return 0;
+fail:
+	free(t->args_mem);
+	free(mem);
+	return rc;
 }
 
 int
@@ -537,6 +608,10 @@ sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
     int origin, void *origin_ptr, nng_msg *msg, uint64_t stream,
     uint32_t window, bool here)
 {
+	if (a->shared_stack) {
+		return start_shared(
+		    a, c, v, origin, origin_ptr, msg, stream, window);
+	}
 	if (here && stream == 0 && a->sched_stack != NULL &&
 	    a->current == NULL && sni_task_spare_ready(a)) {
 		return start_here(a, c, v, origin, origin_ptr, msg);
@@ -705,7 +780,7 @@ sni_task_suspend(sni_task *t)
 	if (t->stack == NULL) {
 		take_loop_stack(t);
 	} else {
-		sni_ctx_switch(&t->stack->ctx, a->sched, NULL);
+		sni_ctx_switch(t->ctx, a->sched, NULL);
 	}
 	sni_stat_add(a->stats.suspended, (uint64_t) -1);
 	return t->wake_rc;
@@ -947,8 +1022,10 @@ syn_await_fd(syn_task *t, int fd, unsigned events, syn_duration timeout,
 	if (t->cancelled) {
 		return SYN_ECANCELED;
 	}
-	sni_fdwait w = { .fd = fd, .task = t, .actor = t->actor };
-	w.events     = ((events & SYN_FD_READ) ? EPOLLIN : 0) |
+	_Static_assert(sizeof(sni_fdwait) <= SNI_WAIT_ROOM, "wait_room");
+	sni_fdwait *w = (sni_fdwait *) t->wait_room;
+	*w            = (sni_fdwait) { .fd = fd, .task = t, .actor = t->actor };
+	w->events     = ((events & SYN_FD_READ) ? EPOLLIN : 0) |
 	    ((events & SYN_FD_WRITE) ? EPOLLOUT : 0);
 	/* (the timer first: once w is added, the poller may post it at any
 	 * time, so w must not be given up without waiting for it) */
@@ -957,21 +1034,21 @@ syn_await_fd(syn_task *t, int fd, unsigned events, syn_duration timeout,
 	        sni_now_ns() + (uint64_t) timeout * 1000000u) != 0) {
 		return syn_raise(t, SYN_ENOMEM, "no memory for the timeout");
 	}
-	if ((rc = sni_fdwait_add(&w)) != 0) {
+	if ((rc = sni_fdwait_add(w)) != 0) {
 		sni_timer_cancel(&t->actor->timers, &t->timer);
 		return syn_raise(t, rc,
 		    rc == SYN_EBUSY ? "another task awaits fd %d"
 		                    : "fd %d cannot be awaited",
 		    fd);
 	}
-	t->awaited_fd = &w;
+	t->awaited_fd = w;
 	t->wait       = SNI_WAIT_FD;
 	rc            = sni_task_suspend(t);
 	t->awaited_fd = NULL;
-	if (atomic_load(&w.state) == SNI_FD_FIRED) {
-		sni_fdwait_done(&w);
+	if (atomic_load(&w->state) == SNI_FD_FIRED) {
+		sni_fdwait_done(w);
 		if (revents != NULL) {
-			*revents = fd_events_of(w.revents);
+			*revents = fd_events_of(w->revents);
 		}
 	}
 	return rc;
@@ -987,13 +1064,21 @@ syn_run_blocking(syn_task *t, int (*fn)(void *arg), void *arg)
 	if (t->cancelled) {
 		return SYN_ECANCELED;
 	}
-	sni_job job = { .fn = fn, .arg = arg, .task = t, .actor = t->actor };
-	if ((rc = sni_pool_submit(&job)) != 0) {
+	if (t->shared && sni_shared_holds(t->actor, arg)) {
+		return syn_raise(t, SYN_EINVAL,
+		    "arg points into the task's stack, which is shared "
+		    "(config.shared_stack) and copied away while the job "
+		    "runs: allocate it with syn_task_alloc");
+	}
+	_Static_assert(sizeof(sni_job) <= SNI_WAIT_ROOM, "wait_room");
+	sni_job *job = (sni_job *) t->wait_room;
+	*job = (sni_job) { .fn = fn, .arg = arg, .task = t, .actor = t->actor };
+	if ((rc = sni_pool_submit(job)) != 0) {
 		return syn_raise(t, rc, "no thread to run the blocking job");
 	}
-	t->wait = SNI_WAIT_POOL; /* the job lives on this stack till then */
+	t->wait = SNI_WAIT_POOL; /* the job lives in t till then */
 	sni_task_suspend(t);
-	return t->cancelled ? SYN_ECANCELED : job.rc;
+	return t->cancelled ? SYN_ECANCELED : job->rc;
 }
 
 /* ---- what implementation code calls ----------------------------------- */

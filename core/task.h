@@ -62,9 +62,17 @@ typedef struct sni_gen {
 	struct sni_batch *batch; /* with a window: items not yet sent */
 } sni_gen;
 
+/*
+ * Room in the record for what an await point keeps while its task waits
+ * and others touch (a sni_fdwait, a sni_job, an object's turn): not in
+ * the task's frames, which a shared stack copies away meanwhile.
+ */
+#define SNI_WAIT_ROOM 80
+
 struct syn_task {
 	sni_actor *actor;
 	sni_stack *stack;
+	sni_ctx   *ctx;  /* its context: its stack's, or its own when shared */
 	sni_task  *prev; /* the actor's live tasks */
 	sni_task  *next;
 
@@ -97,7 +105,7 @@ struct syn_task {
 	sni_listener listener; /* on the awaited future */
 	syn_future  *awaited;
 	sni_aio     *awaited_aio;
-	void        *awaited_fd; /* its sni_fdwait, on its stack */
+	void        *awaited_fd; /* its sni_fdwait, in wait_room */
 
 	uint64_t started_ns; /* with measure_latency: when it started */
 
@@ -108,6 +116,17 @@ struct syn_task {
 	void *holds;  /* what translation holds for it (actors layer) */
 
 	sni_gen gen;
+
+	/* With a shared stack (shared.h): the record's own memory, and
+	 * the task's frames while another task has the stack. */
+	bool   shared;
+	void  *shared_mem;
+	void  *saved;
+	size_t saved_len;
+	size_t saved_cap;
+
+	/* (not cleared at the start: each await point sets what it uses) */
+	_Alignas(16) unsigned char wait_room[SNI_WAIT_ROOM];
 };
 
 /*

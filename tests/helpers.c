@@ -1,6 +1,7 @@
 /*
  * Shared test helpers: the standard implementations.
  */
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,6 +176,16 @@ syn_synchronizer
 th_new_cfg(const syn_config *cfg)
 {
 	syn_synchronizer s;
+	syn_config       shared = { 0 };
+	if (getenv("SYN_TEST_SHARED_STACK") != NULL) {
+		/* (the suites run again with every task on a shared stack:
+		 * tests/CMakeLists.txt) */
+		if (cfg != NULL) {
+			shared = *cfg;
+		}
+		shared.shared_stack = true;
+		cfg                 = &shared;
+	}
 	ck_assert_syn_ok(syn_synchronizer_new(&s, cfg));
 	th_register_std(s);
 	return s;

@@ -99,6 +99,21 @@ typedef struct syn_config {
 	/* true: each call's time from its start to its end goes into
 	 * syn_stats.latency_us (two clock reads per call). */
 	bool measure_latency;
+	/* true: every task runs on one stack, and a task that waits keeps
+	 * only its frames, copied out to a buffer of their size when another
+	 * task needs the stack (about 1 KiB for a call suspended in a
+	 * shallow await, instead of a 4 KiB page), and copied back when it
+	 * resumes (a copy of that size at most twice per switch between two
+	 * tasks). Its task's local variables then exist only while it runs:
+	 * nothing may use their addresses while it waits. syn_run_blocking
+	 * refuses an arg that points into the stack (SYN_EINVAL; allocate it
+	 * with syn_task_alloc); the buffers of an awaited nng_aio, a pointer
+	 * handed to another thread, task or call (a syn_ptr) are the
+	 * caller's care. Running out of memory to copy a waiting task's
+	 * frames out fails a new call with SYN_ENOMEM, and aborts the
+	 * process when a task must resume. false: each task has a stack of
+	 * its own. */
+	bool shared_stack;
 } syn_config;
 
 /*

@@ -291,11 +291,10 @@ static const syn_class_def obj_class = { "Obj", 8, NULL, NULL, obj_methods, 3,
 	0 };
 
 static syn_synchronizer
-make_sync(int spin_us)
+make_sync_cfg(const syn_config *cfg)
 {
 	syn_synchronizer s;
-	syn_config       cfg = { .spin_us = spin_us };
-	int              rc  = syn_synchronizer_new(&s, &cfg);
+	int              rc = syn_synchronizer_new(&s, cfg);
 	if (rc != 0) {
 		die("syn_synchronizer_new", rc);
 	}
@@ -316,6 +315,13 @@ make_sync(int spin_us)
 		die("syn_register", rc);
 	}
 	return s;
+}
+
+static syn_synchronizer
+make_sync(int spin_us)
+{
+	syn_config cfg = { .spin_us = spin_us };
+	return make_sync_cfg(&cfg);
 }
 
 /* Blocking calls from one thread; microseconds per call. */
@@ -804,10 +810,11 @@ rss_kib(void)
 }
 
 static void
-suspended_calls(int n, double *kib_per_call, double *submit_ms)
+suspended_calls(int n, bool shared, double *kib_per_call, double *submit_ms)
 {
-	syn_synchronizer s  = make_sync(0);
-	syn_future     **fs = malloc(n * sizeof(*fs));
+	syn_config       cfg = { .shared_stack = shared };
+	syn_synchronizer s   = make_sync_cfg(&cfg);
+	syn_future     **fs  = malloc(n * sizeof(*fs));
 	memset(fs, 0, n * sizeof(*fs)); /* touch the array before measuring */
 	atomic_store(&parked, 0);
 	long   before = rss_kib();
@@ -835,12 +842,14 @@ suspended_calls(int n, double *kib_per_call, double *submit_ms)
 	syn_synchronizer_destroy(s);
 }
 
-/* Runs "bench memory" and reads its two figures. */
+/* Runs "bench memory" (or "bench memory shared") and reads its two
+ * figures. */
 static void
-memory_child(const char *self, double *kib, double *submit)
+memory_child(const char *self, bool shared, double *kib, double *submit)
 {
 	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "'%s' memory", self);
+	snprintf(
+	    cmd, sizeof(cmd), "'%s' memory%s", self, shared ? " shared" : "");
 	FILE *p = popen(cmd, "r");
 	if (p == NULL || fscanf(p, "%lf %lf", kib, submit) != 2) {
 		die("the memory benchmark", SYN_EINTERNAL);
@@ -1270,17 +1279,23 @@ main(int argc, char **argv)
 	/* Memory on a fresh heap, in a process of its own (fork+exec: nng
 	 * must not be used across a fork). */
 	double kib = 0, submit = 0;
-	if (argc > 1 && strcmp(argv[argc - 1], "memory") == 0) {
-		suspended_calls(100000, &kib, &submit);
+	if (argc > 1 && strcmp(argv[1], "memory") == 0) {
+		suspended_calls(100000,
+		    argc > 2 && strcmp(argv[2], "shared") == 0, &kib, &submit);
 		printf("%f %f\n", kib, submit);
 		return 0;
 	}
 	if (want("memory")) {
-		memory_child(argv[0], &kib, &submit);
+		memory_child(argv[0], false, &kib, &submit);
 		record("suspended_100k_kib_per_call", kib, "KiB",
 		    "goal <= 4 (reference: 5.9)");
 		record("submit_100k_ms", submit, "ms",
 		    "goal <= 100 (reference: 17800)");
+		memory_child(argv[0], true, &kib, &submit);
+		record("suspended_100k_shared_kib_per_call", kib, "KiB",
+		    "config.shared_stack; goal <= 4");
+		record("submit_100k_shared_ms", submit, "ms",
+		    "config.shared_stack; goal <= 100");
 	}
 
 	cpu_set_t cpus;

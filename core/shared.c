@@ -1,0 +1,106 @@
+/*
+ * core/shared.c: one stack for every task of a synchronizer, the frames
+ * of waiting tasks copied out and back (see shared.h).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <synchronicity/error.h>
+
+#include "shared.h"
+#include "task.h"
+
+/* One past the highest byte a task's frames may use. */
+static char *
+shared_top(const sni_actor *a)
+{
+	return (char *) ((uintptr_t) a->shared & ~(uintptr_t) 15);
+}
+
+/* Copies the frames of o, suspended on the shared stack, to its buffer. */
+static int
+save_frames(sni_actor *a, sni_task *o)
+{
+	char  *sp  = sni_ctx_sp(o->ctx);
+	size_t len = (size_t) (shared_top(a) - sp);
+	if (len > o->saved_cap) {
+		void *p = realloc(o->saved, len);
+		if (p == NULL) {
+			return SYN_ENOMEM;
+		}
+		o->saved     = p;
+		o->saved_cap = len;
+	}
+	/* (their poison, AddressSanitizer's, goes: the copy reads it all) */
+	sni_ctx_unpoison(sp, len);
+	memcpy(o->saved, sp, len);
+	o->saved_len   = len;
+	a->shared_owner = NULL;
+	return 0;
+}
+
+int
+sni_shared_claim(sni_actor *a)
+{
+	if (a->shared == NULL) {
+		int rc = sni_stack_get(&a->stacks, &a->shared);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	if (a->shared_owner != NULL) {
+		int rc = save_frames(a, a->shared_owner);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	/* (a new task's frames go where others' were) */
+	sni_ctx_unpoison(a->shared->lo,
+	    (size_t) (shared_top(a) - (char *) a->shared->lo));
+	return 0;
+}
+
+void
+sni_shared_enter(sni_actor *a, sni_task *t)
+{
+	if (a->shared_owner != NULL && save_frames(a, a->shared_owner) != 0) {
+		fprintf(stderr,
+		    "synchronicity: %s: no memory to copy a waiting task's "
+		    "%zu bytes of frames off the shared stack\n",
+		    a->name,
+		    (size_t) (shared_top(a) -
+		        (char *) sni_ctx_sp(a->shared_owner->ctx)));
+		abort();
+	}
+	char *sp = shared_top(a) - t->saved_len;
+	sni_ctx_unpoison(sp, t->saved_len);
+	memcpy(sp, t->saved, t->saved_len);
+	a->shared_owner = t;
+}
+
+void
+sni_shared_release(sni_actor *a, sni_task *t)
+{
+	if (a->shared_owner == t) {
+		a->shared_owner = NULL;
+	}
+}
+
+bool
+sni_shared_holds(const sni_actor *a, const void *p)
+{
+	return a->shared != NULL && (const char *) p >= (char *) a->shared->lo &&
+	    (const char *) p < (const char *) a->shared;
+}
+
+void
+sni_shared_fini(sni_actor *a)
+{
+	if (a->shared != NULL) {
+		sni_stack_put(&a->stacks, a->shared);
+		a->shared       = NULL;
+		a->shared_owner = NULL;
+	}
+}

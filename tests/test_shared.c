@@ -1,0 +1,276 @@
+/*
+ * Tasks on a shared stack (config.shared_stack): every task's frames come
+ * back as they were, whichever tasks ran on the stack meanwhile; what
+ * would point into the stack while a task waits is refused; a parked task
+ * costs its frames, not a page. (The other suites run again on shared
+ * stacks too: tests/CMakeLists.txt.)
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static syn_synchronizer
+new_shared(size_t stack_size)
+{
+	syn_config cfg = { .shared_stack = true, .stack_size = stack_size };
+	return th_new_cfg(&cfg);
+}
+
+/* A frame that fills its locals from seed, and checks them, and that a
+ * pointer to them still points at them, after the levels below return. */
+static int64_t
+level(syn_task *t, uint64_t seed, int depth, int ms, int rounds)
+{
+	uint64_t  mine[24];
+	uint64_t *self = mine; /* (a pointer into the frame, saved in it) */
+	for (int i = 0; i < 24; i++) {
+		mine[i] = seed * 2654435761u + (uint64_t) i * 97 + (uint64_t) depth;
+	}
+	int64_t below = 0;
+	if (depth > 0) {
+		below = level(t, seed, depth - 1, ms, rounds);
+	} else {
+		for (int r = 0; r < rounds && below == 0; r++) {
+			below = syn_sleep(t, ms) == 0 ? 0 : -1000000;
+		}
+	}
+	for (int i = 0; i < 24; i++) {
+		uint64_t want =
+		    seed * 2654435761u + (uint64_t) i * 97 + (uint64_t) depth;
+		if (self[i] != want) {
+			return -1;
+		}
+	}
+	return below < 0 ? below : below + (int64_t) (self[depth % 24] & 0xffff);
+}
+
+/* frames(seed, depth, ms, rounds): level's checksum, or < 0 when a frame
+ * came back wrong. */
+static int
+frames(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t seed, depth, ms, rounds;
+	int     rc = syn_unpack(
+            t, args, nargs, "iiii", &seed, &depth, &ms, &rounds);
+	if (rc == 0) {
+		*ret = syn_int(level(t, (uint64_t) seed, (int) depth, (int) ms,
+		    (int) rounds));
+	}
+	return rc;
+}
+
+/* What frames() returns for these arguments, computed without a task. */
+static int64_t
+expected(uint64_t seed, int depth)
+{
+	int64_t sum = 0;
+	for (int d = 0; d <= depth; d++) {
+		int      i = d % 24;
+		uint64_t v = seed * 2654435761u + (uint64_t) i * 97 + (uint64_t) d;
+		sum += (int64_t) (v & 0xffff);
+	}
+	return sum;
+}
+
+static void
+run_frames(syn_synchronizer s, int n, int max_depth, int rounds)
+{
+	syn_future **fs = malloc((size_t) n * sizeof(*fs));
+	for (int i = 0; i < n; i++) {
+		syn_value a[4] = { syn_int(i + 1), syn_int(i % (max_depth + 1)),
+			syn_int(i % 5), syn_int(rounds) };
+		ck_assert_syn_ok(syn_call_future(s, "frames", a, 4, &fs[i]));
+	}
+	for (int i = 0; i < n; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, expected((uint64_t) i + 1,
+		                             i % (max_depth + 1)));
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+}
+
+/* 500 tasks of frames 0 to 40 levels deep wake in another order than
+ * they slept, each time on a stack the others used meanwhile. */
+START_TEST(frames_come_back)
+{
+	syn_synchronizer s = new_shared(0);
+	th_register(s, "frames", frames, NULL);
+	run_frames(s, 500, 40, 3);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Tasks that take turns at every step (sleep 0: each one's frames are
+ * copied out and in at every switch), and deep ones: 2,000 levels, over
+ * 400 KiB of frames copied, on a stack of 1 MiB. */
+START_TEST(turns_and_deep_frames)
+{
+	syn_synchronizer s = new_shared(1024 * 1024);
+	th_register(s, "frames", frames, NULL);
+	syn_future *fs[20];
+	for (int i = 0; i < 20; i++) {
+		syn_value a[4] = { syn_int(i), syn_int(i < 4 ? 2000 : i),
+			syn_int(0), syn_int(50) };
+		ck_assert_syn_ok(syn_call_future(s, "frames", a, 4, &fs[i]));
+	}
+	for (int i = 0; i < 20; i++) {
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		ck_assert_syn_ok(syn_future_value(fs[i], &v));
+		ck_assert_int_eq(v->as.i, expected((uint64_t) i, i < 4 ? 2000 : i));
+		syn_future_free(fs[i]);
+	}
+	/* and the smallest stack there is */
+	syn_synchronizer small = new_shared(16 * 1024);
+	th_register(small, "frames", frames, NULL);
+	run_frames(small, 100, 10, 2);
+	ck_assert_syn_ok(syn_synchronizer_destroy(small));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+static int
+store_seven(void *arg)
+{
+	*(int *) arg = 7;
+	return 0;
+}
+
+/* blocking_arg(on_stack): syn_run_blocking with an arg in the task's
+ * frames (refused on a shared stack) or in its memory. */
+static int
+blocking_arg(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	bool on_stack;
+	int  rc = syn_unpack(t, args, nargs, "b", &on_stack);
+	if (rc != 0) {
+		return rc;
+	}
+	int  local = 0;
+	int *where = on_stack ? &local : syn_task_alloc(t, sizeof(int));
+	if (where == NULL) {
+		return SYN_ENOMEM;
+	}
+	*where = 0;
+	if ((rc = syn_run_blocking(t, store_seven, where)) == 0) {
+		*ret = syn_int(*where);
+	}
+	return rc;
+}
+
+START_TEST(stack_args_refused)
+{
+	syn_synchronizer s = new_shared(0);
+	th_register(s, "blocking_arg", blocking_arg, NULL);
+	syn_value  yes = syn_bool(true), no = syn_bool(false);
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_rc(syn_call(s, "blocking_arg", &yes, 1, &res), SYN_EINVAL);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "syn_task_alloc"));
+	ck_assert_syn_ok(syn_call(s, "blocking_arg", &no, 1, &res));
+	ck_assert_int_eq(res.value.as.i, 7);
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	/* A stack of its own takes either. */
+	syn_config own = { 0 };
+	s              = th_new_cfg(&own);
+	th_register(s, "blocking_arg", blocking_arg, NULL);
+	if (getenv("SYN_TEST_SHARED_STACK") == NULL) {
+		ck_assert_syn_ok(syn_call(s, "blocking_arg", &yes, 1, &res));
+		ck_assert_int_eq(res.value.as.i, 7);
+		syn_result_fini(&res);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Destroying a synchronizer whose tasks wait with their frames copied
+ * out: each is resumed, cancelled, and cleans up. */
+START_TEST(destroy_with_frames_out)
+{
+	enum { N = 300 };
+	syn_synchronizer s = new_shared(0);
+	syn_future      *fs[N];
+	atomic_store(&th_cleanups, 0);
+	for (int i = 0; i < N; i++) {
+		syn_value a = syn_int(60000);
+		ck_assert_syn_ok(syn_call_future(s, "sleep_ms", &a, 1, &fs[i]));
+	}
+	syn_stats st;
+	do {
+		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+		usleep(1000);
+	} while (st.tasks_suspended < N);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&th_cleanups), N);
+	for (int i = 0; i < N; i++) {
+		int rc = syn_future_wait(fs[i]);
+		ck_assert_msg(rc == SYN_ECANCELED || rc == SYN_ECLOSED, "%s",
+		    syn_errname(rc));
+		syn_future_free(fs[i]);
+	}
+}
+END_TEST
+
+static long
+rss_kib(void)
+{
+	long  pages = 0, rss = 0;
+	FILE *f     = fopen("/proc/self/statm", "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%ld %ld", &pages, &rss), 2);
+	fclose(f);
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* 10,000 parked calls cost their frames, not a page each. */
+START_TEST(parked_calls_cost_their_frames)
+{
+	enum { N = 10000 };
+	syn_synchronizer s  = new_shared(0);
+	syn_future     **fs = calloc(N, sizeof(*fs));
+	syn_value        a  = syn_int(1);
+	ck_assert_syn_ok(syn_call(s, "sleep_ms", &a, 1, NULL)); /* warm */
+	long before = rss_kib();
+	for (int i = 0; i < N; i++) {
+		a = syn_int(D_MS * 4);
+		ck_assert_syn_ok(syn_call_future(s, "sleep_ms", &a, 1, &fs[i]));
+	}
+	syn_stats st;
+	do {
+		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+		usleep(1000);
+	} while (st.tasks_suspended < N);
+	double per_call = (double) (rss_kib() - before) / N;
+	for (int i = 0; i < N; i++) {
+		ck_assert_syn_ok(syn_future_wait(fs[i]));
+		syn_future_free(fs[i]);
+	}
+	free(fs);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	/* (the sanitizers add their own bytes to every allocation) */
+	ck_assert_msg(per_call < 3.0, "%.2f KiB per parked call", per_call);
+#endif
+	ck_assert_msg(per_call > 0.0, "%.2f KiB per parked call", per_call);
+}
+END_TEST
+
+Suite *
+suite(void)
+{
+	const th_case cases[] = {
+		TH_CASE("frames_come_back", frames_come_back),
+		TH_CASE("turns_and_deep_frames", turns_and_deep_frames),
+		TH_CASE("stack_args_refused", stack_args_refused),
+		TH_CASE("destroy_with_frames_out", destroy_with_frames_out),
+		TH_CASE("parked_memory", parked_calls_cost_their_frames),
+	};
+	return TH_SUITE("shared", cases);
+}
