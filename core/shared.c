@@ -36,7 +36,7 @@ save_frames(sni_actor *a, sni_task *o)
 	/* (their poison, AddressSanitizer's, goes: the copy reads it all) */
 	sni_ctx_unpoison(sp, len);
 	memcpy(o->saved, sp, len);
-	o->saved_len   = len;
+	o->saved_len    = len;
 	a->shared_owner = NULL;
 	return 0;
 }
@@ -57,8 +57,8 @@ sni_shared_claim(sni_actor *a)
 		}
 	}
 	/* (a new task's frames go where others' were) */
-	sni_ctx_unpoison(a->shared->lo,
-	    (size_t) (shared_top(a) - (char *) a->shared->lo));
+	sni_ctx_unpoison(
+	    a->shared->lo, (size_t) (shared_top(a) - (char *) a->shared->lo));
 	return 0;
 }
 
@@ -91,7 +91,8 @@ sni_shared_release(sni_actor *a, sni_task *t)
 bool
 sni_shared_holds(const sni_actor *a, const void *p)
 {
-	return a->shared != NULL && (const char *) p >= (char *) a->shared->lo &&
+	return a->shared != NULL &&
+	    (const char *) p >= (char *) a->shared->lo &&
 	    (const char *) p < (const char *) a->shared;
 }
 

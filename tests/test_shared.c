@@ -28,7 +28,8 @@ level(syn_task *t, uint64_t seed, int depth, int ms, int rounds)
 	uint64_t  mine[24];
 	uint64_t *self = mine; /* (a pointer into the frame, saved in it) */
 	for (int i = 0; i < 24; i++) {
-		mine[i] = seed * 2654435761u + (uint64_t) i * 97 + (uint64_t) depth;
+		mine[i] =
+		    seed * 2654435761u + (uint64_t) i * 97 + (uint64_t) depth;
 	}
 	int64_t below = 0;
 	if (depth > 0) {
@@ -45,7 +46,8 @@ level(syn_task *t, uint64_t seed, int depth, int ms, int rounds)
 			return -1;
 		}
 	}
-	return below < 0 ? below : below + (int64_t) (self[depth % 24] & 0xffff);
+	return below < 0 ? below
+	                 : below + (int64_t) (self[depth % 24] & 0xffff);
 }
 
 /* frames(seed, depth, ms, rounds): level's checksum, or < 0 when a frame
@@ -54,11 +56,11 @@ static int
 frames(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	int64_t seed, depth, ms, rounds;
-	int     rc = syn_unpack(
-            t, args, nargs, "iiii", &seed, &depth, &ms, &rounds);
+	int     rc =
+	    syn_unpack(t, args, nargs, "iiii", &seed, &depth, &ms, &rounds);
 	if (rc == 0) {
-		*ret = syn_int(level(t, (uint64_t) seed, (int) depth, (int) ms,
-		    (int) rounds));
+		*ret = syn_int(level(
+		    t, (uint64_t) seed, (int) depth, (int) ms, (int) rounds));
 	}
 	return rc;
 }
@@ -70,7 +72,8 @@ expected(uint64_t seed, int depth)
 	int64_t sum = 0;
 	for (int d = 0; d <= depth; d++) {
 		int      i = d % 24;
-		uint64_t v = seed * 2654435761u + (uint64_t) i * 97 + (uint64_t) d;
+		uint64_t v =
+		    seed * 2654435761u + (uint64_t) i * 97 + (uint64_t) d;
 		sum += (int64_t) (v & 0xffff);
 	}
 	return sum;
@@ -89,8 +92,8 @@ run_frames(syn_synchronizer s, int n, int max_depth, int rounds)
 		const syn_value *v;
 		ck_assert_syn_ok(syn_future_wait(fs[i]));
 		ck_assert_syn_ok(syn_future_value(fs[i], &v));
-		ck_assert_int_eq(v->as.i, expected((uint64_t) i + 1,
-		                             i % (max_depth + 1)));
+		ck_assert_int_eq(
+		    v->as.i, expected((uint64_t) i + 1, i % (max_depth + 1)));
 		syn_future_free(fs[i]);
 	}
 	free(fs);
@@ -124,7 +127,8 @@ START_TEST(turns_and_deep_frames)
 		const syn_value *v;
 		ck_assert_syn_ok(syn_future_wait(fs[i]));
 		ck_assert_syn_ok(syn_future_value(fs[i], &v));
-		ck_assert_int_eq(v->as.i, expected((uint64_t) i, i < 4 ? 2000 : i));
+		ck_assert_int_eq(
+		    v->as.i, expected((uint64_t) i, i < 4 ? 2000 : i));
 		syn_future_free(fs[i]);
 	}
 	/* and the smallest stack there is */
@@ -135,6 +139,26 @@ START_TEST(turns_and_deep_frames)
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST
+
+/* AddressSanitizer's detect_stack_use_after_return (make sanitize) puts
+ * locals in fake frames on its heap, out of the stack: nothing to refuse. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+static bool
+in_fake_frame(void *p)
+{
+	void *fake = __asan_get_current_fake_stack();
+	return fake != NULL &&
+	    __asan_addr_is_in_fake_stack(fake, p, NULL, NULL) != NULL;
+}
+#else
+static bool
+in_fake_frame(void *p)
+{
+	(void) p;
+	return false;
+}
+#endif
 
 static int
 store_seven(void *arg)
@@ -153,7 +177,11 @@ blocking_arg(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	if (rc != 0) {
 		return rc;
 	}
-	int  local = 0;
+	int local = 0;
+	if (on_stack && in_fake_frame(&local)) {
+		*ret = syn_int(-1); /* (see in_fake_frame) */
+		return 0;
+	}
 	int *where = on_stack ? &local : syn_task_alloc(t, sizeof(int));
 	if (where == NULL) {
 		return SYN_ENOMEM;
@@ -171,8 +199,15 @@ START_TEST(stack_args_refused)
 	th_register(s, "blocking_arg", blocking_arg, NULL);
 	syn_value  yes = syn_bool(true), no = syn_bool(false);
 	syn_result res = SYN_RESULT_INIT;
-	ck_assert_syn_rc(syn_call(s, "blocking_arg", &yes, 1, &res), SYN_EINVAL);
-	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "syn_task_alloc"));
+	int        rc  = syn_call(s, "blocking_arg", &yes, 1, &res);
+	if (rc == 0) { /* a fake frame: see in_fake_frame */
+		ck_assert_int_eq(res.value.as.i, -1);
+		syn_result_fini(&res);
+	} else {
+		ck_assert_syn_rc(rc, SYN_EINVAL);
+		ck_assert_ptr_nonnull(
+		    strstr(syn_last_error()->message, "syn_task_alloc"));
+	}
 	ck_assert_syn_ok(syn_call(s, "blocking_arg", &no, 1, &res));
 	ck_assert_int_eq(res.value.as.i, 7);
 	syn_result_fini(&res);
@@ -183,7 +218,8 @@ START_TEST(stack_args_refused)
 	th_register(s, "blocking_arg", blocking_arg, NULL);
 	if (getenv("SYN_TEST_SHARED_STACK") == NULL) {
 		ck_assert_syn_ok(syn_call(s, "blocking_arg", &yes, 1, &res));
-		ck_assert_int_eq(res.value.as.i, 7);
+		ck_assert_msg(res.value.as.i == 7 || res.value.as.i == -1,
+		    "%lld", (long long) res.value.as.i);
 		syn_result_fini(&res);
 	}
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
@@ -222,7 +258,7 @@ static long
 rss_kib(void)
 {
 	long  pages = 0, rss = 0;
-	FILE *f     = fopen("/proc/self/statm", "r");
+	FILE *f = fopen("/proc/self/statm", "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(fscanf(f, "%ld %ld", &pages, &rss), 2);
 	fclose(f);
