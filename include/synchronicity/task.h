@@ -124,8 +124,10 @@ SYN_API int syn_await_fd(syn_task *t, int fd, unsigned events,
  * the synchronizer's code is the caller's to synchronise (pass it what it
  * needs in arg; arg stays valid, t waits). Cancelling t does not stop fn:
  * t waits for fn to return and then gets SYN_ECANCELED; destroying the
- * synchronizer waits for it likewise. Errors: SYN_EINVAL (fn is NULL),
- * SYN_ESTATE (t is not the running task), SYN_ECANCELED, SYN_ENOMEM (no
+ * synchronizer waits for it likewise. Errors: SYN_EINVAL (fn is NULL, or
+ * arg points into the task's stack on a synchronizer with
+ * config.shared_stack, which copies the task's frames away while it
+ * waits: put it in syn_task_alloc memory), SYN_ESTATE (t is not the running task), SYN_ECANCELED, SYN_ENOMEM (no
  * thread could be started).
  */
 SYN_API int syn_run_blocking(syn_task *t, int (*fn)(void *arg), void *arg);
