@@ -226,6 +226,22 @@ START_TEST(stack_args_refused)
 }
 END_TEST
 
+/* Makes n calls of sleep_ms(ms) on s, futures in fs; returns once every
+ * one of them waits. */
+static void
+park_calls(syn_synchronizer s, int n, int ms, syn_future **fs)
+{
+	for (int i = 0; i < n; i++) {
+		syn_value a = syn_int(ms);
+		ck_assert_syn_ok(syn_call_future(s, "sleep_ms", &a, 1, &fs[i]));
+	}
+	syn_stats st;
+	do {
+		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+		usleep(1000);
+	} while (st.tasks_suspended < (uint64_t) n);
+}
+
 /* Destroying a synchronizer whose tasks wait with their frames copied
  * out: each is resumed, cancelled, and cleans up. */
 START_TEST(destroy_with_frames_out)
@@ -234,15 +250,7 @@ START_TEST(destroy_with_frames_out)
 	syn_synchronizer s = new_shared(0);
 	syn_future      *fs[N];
 	atomic_store(&th_cleanups, 0);
-	for (int i = 0; i < N; i++) {
-		syn_value a = syn_int(60000);
-		ck_assert_syn_ok(syn_call_future(s, "sleep_ms", &a, 1, &fs[i]));
-	}
-	syn_stats st;
-	do {
-		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
-		usleep(1000);
-	} while (st.tasks_suspended < N);
+	park_calls(s, N, 60000, fs);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	ck_assert_int_eq(atomic_load(&th_cleanups), N);
 	for (int i = 0; i < N; i++) {
@@ -274,15 +282,7 @@ START_TEST(parked_calls_cost_their_frames)
 	syn_value        a  = syn_int(1);
 	ck_assert_syn_ok(syn_call(s, "sleep_ms", &a, 1, NULL)); /* warm */
 	long before = rss_kib();
-	for (int i = 0; i < N; i++) {
-		a = syn_int(D_MS * 4);
-		ck_assert_syn_ok(syn_call_future(s, "sleep_ms", &a, 1, &fs[i]));
-	}
-	syn_stats st;
-	do {
-		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
-		usleep(1000);
-	} while (st.tasks_suspended < N);
+	park_calls(s, N, D_MS * 4, fs);
 	double per_call = (double) (rss_kib() - before) / N;
 	for (int i = 0; i < N; i++) {
 		ck_assert_syn_ok(syn_future_wait(fs[i]));

@@ -127,8 +127,8 @@ SYN_API int syn_await_fd(syn_task *t, int fd, unsigned events,
  * synchronizer waits for it likewise. Errors: SYN_EINVAL (fn is NULL, or
  * arg points into the task's stack on a synchronizer with
  * config.shared_stack, which copies the task's frames away while it
- * waits: put it in syn_task_alloc memory), SYN_ESTATE (t is not the running task), SYN_ECANCELED, SYN_ENOMEM (no
- * thread could be started).
+ * waits: put it in syn_task_alloc memory), SYN_ESTATE (t is not the running
+ * task), SYN_ECANCELED, SYN_ENOMEM (no thread could be started).
  */
 SYN_API int syn_run_blocking(syn_task *t, int (*fn)(void *arg), void *arg);
 
