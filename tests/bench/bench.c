@@ -1098,6 +1098,19 @@ typedef struct duo {
 	syn_synchronizer a, b;
 } duo;
 
+/* Blocking calls of add1 on a, or on b, from this thread. */
+static double
+calls_on_a(void *arg, int n)
+{
+	return blocking_calls_us(((duo *) arg)->a, n);
+}
+
+static double
+calls_on_b(void *arg, int n)
+{
+	return blocking_calls_us(((duo *) arg)->b, n);
+}
+
 /* A task of one synchronizer awaiting add1 on another; us per call. */
 static double
 actor_to_actor_us(void *arg, int n)
@@ -1110,13 +1123,6 @@ actor_to_actor_us(void *arg, int n)
 		die("a2a", rc);
 	}
 	return (now_s() - t0) * 1e6 / n;
-}
-
-/* Blocking calls of add1 on b from this thread, for comparison. */
-static double
-thread_to_actor_us(void *arg, int n)
-{
-	return blocking_calls_us(((duo *) arg)->b, n);
 }
 
 /* A blocking call whose task offloads an empty job; us per call. */
@@ -1351,6 +1357,18 @@ main(int argc, char **argv)
 				die("pinning the actor", SYN_EINTERNAL);
 			}
 		}
+		syn_config shared = { .shared_stack = true };
+		duo        d      = { spin, make_sync_cfg(&shared) };
+		if (pinning && syn_call(d.b, "pin", &one, 1, NULL) != 0) {
+			die("pinning the actor", SYN_EINTERNAL);
+		}
+		p = interleave(calls_on_a, calls_on_b, &d, 1400000 / scale);
+		record("call_spin_shared_us", p.value, "us",
+		    "config.shared_stack, default spinning");
+		note_ratio("ratio_shared_vs_own_stacks", p.ratio,
+		    "what a shared stack costs a call");
+		syn_synchronizer_destroy(d.b);
+
 		record("new_and_release_us",
 		    new_release_us(spin, 200000 / scale), "us",
 		    "syn_new + syn_proxy_release");
@@ -1408,7 +1426,7 @@ main(int argc, char **argv)
 	if (want("actors")) {
 		duo d = { spin, make_sync(0) };
 		p     = interleave(
-		        thread_to_actor_us, actor_to_actor_us, &d, 1400000 / scale);
+		        calls_on_b, actor_to_actor_us, &d, 1400000 / scale);
 		record("actor_to_actor_call_us", p.value, "us",
 		    "a task of A awaits add1 on B");
 		note_ratio("ratio_actor_to_actor_vs_thread_call", p.ratio,
