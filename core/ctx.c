@@ -39,6 +39,13 @@ sni_ctx_unpoison(void *lo, size_t size)
 	UNDEFINE_STACK(lo, size);
 }
 
+void
+sni_ctx_copy_frames(void *dst, void *frames, size_t len)
+{
+	UNPOISON_STACK(frames, len);
+	memcpy(dst, frames, len);
+}
+
 #ifdef SNI_ASAN
 void __sanitizer_start_switch_fiber(
     void **fake_stack_save, const void *bottom, size_t size);

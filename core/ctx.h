@@ -57,6 +57,11 @@ typedef struct sni_ctx {
  * (sni_ctx_make does not). Nothing without either. */
 void sni_ctx_unpoison(void *lo, size_t size);
 
+/* Copies len bytes of a stack's frames at frames to dst: what
+ * AddressSanitizer poisoned in them (redzones) is cleared first, what
+ * valgrind knows of them is kept. */
+void sni_ctx_copy_frames(void *dst, void *frames, size_t len);
+
 /*
  * Makes c a context that, on the first switch into it, runs entry(arg) on
  * the stack [lo, lo + size). The stack and c stay owned by the caller.
