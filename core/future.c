@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "registry.h"
 #include "sanitize.h"
+#include "shared.h"
 #include "task.h"
 
 /* Replies of this process's own actors: trusted sizes, pointers allowed,
@@ -1040,6 +1041,14 @@ syn_future_callback(syn_future *f, void (*cb)(syn_future *, void *), void *arg)
 {
 	if (f == NULL || cb == NULL) {
 		return SYN_EINVAL;
+	}
+	sni_task *t = sni_task_current();
+	if (t != NULL && t->shared && sni_shared_holds(t->actor, arg)) {
+		return sni_error_set(SYN_EINVAL,
+		    "arg points into the task's stack, which is shared "
+		    "(config.shared_stack) and copied away while it waits: "
+		    "allocate it with syn_task_alloc",
+		    t->call.name != NULL ? t->call.name : "");
 	}
 	sni_spin_lock(&f->lock);
 	sni_future_ext *x = ext_of(f);

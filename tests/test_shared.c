@@ -193,6 +193,54 @@ blocking_arg(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
+static void
+count_done(syn_future *f, void *arg)
+{
+	(void) f;
+	atomic_fetch_add((atomic_int *) arg, 1);
+}
+
+/* callback_arg(on_stack): syn_future_callback on a call of square_now
+ * with an arg in the task's frames or in its memory, awaited. */
+static int
+callback_arg(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	bool on_stack;
+	int  rc = syn_unpack(t, args, nargs, "b", &on_stack);
+	if (rc != 0) {
+		return rc;
+	}
+	atomic_int  local;
+	atomic_int *count =
+	    on_stack ? &local : syn_task_alloc(t, sizeof(local));
+	if (count == NULL) {
+		return SYN_ENOMEM;
+	}
+	if (on_stack && in_fake_frame(&local)) {
+		*ret = syn_int(-1); /* (see in_fake_frame) */
+		return 0;
+	}
+	atomic_init(count, 0);
+	syn_future *f;
+	syn_value   x = syn_int(3);
+	if ((rc = syn_call_future(
+	         syn_task_synchronizer(t), "square_now", &x, 1, &f)) != 0) {
+		return rc;
+	}
+	if ((rc = syn_future_callback(f, count_done, count)) == 0) {
+		rc = syn_await(t, f);
+	} else {
+		char why[256]; /* (the await below replaces the detail) */
+		snprintf(why, sizeof(why), "%s", syn_last_error()->message);
+		syn_future_cancel(f);
+		syn_await(t, f);
+		rc = syn_raise(t, rc, "%s", why);
+	}
+	syn_future_free(f);
+	*ret = syn_int(atomic_load(count));
+	return rc;
+}
+
 START_TEST(stack_args_refused)
 {
 	syn_synchronizer s = new_shared(0);
@@ -210,6 +258,19 @@ START_TEST(stack_args_refused)
 	}
 	ck_assert_syn_ok(syn_call(s, "blocking_arg", &no, 1, &res));
 	ck_assert_int_eq(res.value.as.i, 7);
+	syn_result_fini(&res);
+	th_register(s, "callback_arg", callback_arg, NULL);
+	rc = syn_call(s, "callback_arg", &yes, 1, &res);
+	if (rc == 0) { /* a fake frame: see in_fake_frame */
+		ck_assert_int_eq(res.value.as.i, -1);
+		syn_result_fini(&res);
+	} else {
+		ck_assert_syn_rc(rc, SYN_EINVAL);
+		ck_assert_ptr_nonnull(
+		    strstr(syn_last_error()->message, "syn_task_alloc"));
+	}
+	ck_assert_syn_ok(syn_call(s, "callback_arg", &no, 1, &res));
+	ck_assert_int_eq(res.value.as.i, 1);
 	syn_result_fini(&res);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	/* A stack of its own takes either. */
