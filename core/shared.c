@@ -47,6 +47,7 @@ sni_shared_claim(sni_actor *a)
 		if (rc != 0) {
 			return rc;
 		}
+		sni_encode_refuse_ptrs(a->shared->lo, a->shared);
 	}
 	if (a->shared_owner != NULL) {
 		int rc = save_frames(a, a->shared_owner);
@@ -89,15 +90,17 @@ sni_shared_release(sni_actor *a, sni_task *t)
 bool
 sni_shared_holds(const sni_actor *a, const void *p)
 {
+	/* (addresses as numbers: p need not point into the stack) */
 	return a->shared != NULL &&
-	    (const char *) p >= (char *) a->shared->lo &&
-	    (const char *) p < (const char *) a->shared;
+	    (uintptr_t) p >= (uintptr_t) a->shared->lo &&
+	    (uintptr_t) p < (uintptr_t) a->shared;
 }
 
 void
 sni_shared_fini(sni_actor *a)
 {
 	if (a->shared != NULL) {
+		sni_encode_refuse_ptrs(NULL, NULL);
 		sni_stack_put(&a->stacks, a->shared);
 		a->shared       = NULL;
 		a->shared_owner = NULL;

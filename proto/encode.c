@@ -176,6 +176,23 @@ encode_str(sni_wbuf *pk, const syn_value *v)
 	return 0;
 }
 
+/* [lo, hi): see sni_encode_refuse_ptrs. (Addresses as numbers: the
+ * pointers compared need not point into one object.) */
+static _Thread_local uintptr_t refused_lo, refused_hi;
+
+void
+sni_encode_refuse_ptrs(const void *lo, const void *hi)
+{
+	refused_lo = (uintptr_t) lo;
+	refused_hi = (uintptr_t) hi;
+}
+
+static bool
+ptr_refused(const void *p)
+{
+	return (uintptr_t) p >= refused_lo && (uintptr_t) p < refused_hi;
+}
+
 static int
 encode_scalar(sni_wbuf *pk, const syn_value *v, bool allow_ptr)
 {
@@ -216,6 +233,12 @@ encode_scalar(sni_wbuf *pk, const syn_value *v, bool allow_ptr)
 			sni_detail_set("a pointer value cannot leave its "
 			               "process");
 			return SYN_ENOTSUP;
+		}
+		if (ptr_refused(v->as.ptr)) {
+			sni_detail_set("a pointer into the task's stack, which "
+			               "is shared (config.shared_stack) and "
+			               "copied away while it waits");
+			return SYN_EINVAL;
 		}
 		sni_pack_fixext16(pk, SNI_EXT_PTR, sni_process_nonce(),
 		    (uint64_t) (uintptr_t) v->as.ptr);

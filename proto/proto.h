@@ -97,11 +97,20 @@ sni_held_release(void *h)
  * Appends the msgpack encoding of v, which must nest at most max_depth
  * levels. Pointers are encoded only when allow_ptr. Failures land in
  * w->err and are also returned: SYN_EINVAL (an invalid value, bad UTF-8,
- * too deep; a detail is recorded with sni_detail_set), SYN_ENOTSUP (a
- * pointer where pointers cannot go), SYN_ENOMEM.
+ * too deep, a pointer the calling thread refuses: see below; a detail is
+ * recorded with sni_detail_set), SYN_ENOTSUP (a pointer where pointers
+ * cannot go), SYN_ENOMEM.
  */
 int sni_encode_value(
     sni_wbuf *w, const syn_value *v, uint32_t max_depth, bool allow_ptr);
+
+/*
+ * From now on the calling thread's encodings refuse pointers into
+ * [lo, hi), with SYN_EINVAL: the stack its tasks share, which they do not
+ * own while they wait (core/shared.c). lo == hi: none refused (the
+ * default).
+ */
+void sni_encode_refuse_ptrs(const void *lo, const void *hi);
 
 /* Appends the msgpack encodings of a list header and of vals[0..n-1]. */
 int sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,

@@ -241,43 +241,87 @@ callback_arg(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
+/* is_ptr(p): whether p came as a pointer. */
+static int
+is_ptr(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t;
+	*ret = syn_bool(nargs == 1 && args[0].type == SYN_TYPE_PTR);
+	return 0;
+}
+
+/* ptr_arg(on_stack): calls is_ptr with a syn_ptr to a local of the task
+ * or to its memory. */
+static int
+ptr_arg(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	bool on_stack;
+	int  rc = syn_unpack(t, args, nargs, "b", &on_stack);
+	if (rc != 0) {
+		return rc;
+	}
+	int       local = 0;
+	syn_value p     = syn_ptr(on_stack ? &local : syn_task_alloc(t, 8));
+	if (on_stack && in_fake_frame(&local)) {
+		*ret = syn_int(-1); /* (see in_fake_frame) */
+		return 0;
+	}
+	syn_future *f;
+	if ((rc = syn_call_future(
+	         syn_task_synchronizer(t), "is_ptr", &p, 1, &f)) != 0) {
+		char why[256]; /* (syn_raise writes where that is kept) */
+		snprintf(why, sizeof(why), "%s", syn_last_error()->message);
+		return syn_raise(t, rc, "%s", why);
+	}
+	if ((rc = syn_await(t, f)) == 0) {
+		const syn_value *v;
+		syn_future_value(f, &v);
+		*ret = syn_int(v->as.b ? 1 : 0);
+	}
+	syn_future_free(f);
+	return rc;
+}
+
+/* Calls fn(true) on s: refused with SYN_EINVAL and a message that names
+ * the way out, unless the local sat in a fake frame; then fn(false) must
+ * return want. */
+static void
+check_refusal(syn_synchronizer s, const char *fn, const char *says, int want)
+{
+	syn_value  yes = syn_bool(true), no = syn_bool(false);
+	syn_result res = SYN_RESULT_INIT;
+	int        rc  = syn_call(s, fn, &yes, 1, &res);
+	if (rc == 0) { /* a fake frame: see in_fake_frame */
+		ck_assert_int_eq(res.value.as.i, -1);
+		syn_result_fini(&res);
+	} else {
+		ck_assert_syn_rc(rc, SYN_EINVAL);
+		ck_assert_msg(strstr(syn_last_error()->message, says) != NULL,
+		    "%s: %s", fn, syn_last_error()->message);
+	}
+	ck_assert_syn_ok(syn_call(s, fn, &no, 1, &res));
+	ck_assert_int_eq(res.value.as.i, want);
+	syn_result_fini(&res);
+}
+
 START_TEST(stack_args_refused)
 {
 	syn_synchronizer s = new_shared(0);
 	th_register(s, "blocking_arg", blocking_arg, NULL);
-	syn_value  yes = syn_bool(true), no = syn_bool(false);
-	syn_result res = SYN_RESULT_INIT;
-	int        rc  = syn_call(s, "blocking_arg", &yes, 1, &res);
-	if (rc == 0) { /* a fake frame: see in_fake_frame */
-		ck_assert_int_eq(res.value.as.i, -1);
-		syn_result_fini(&res);
-	} else {
-		ck_assert_syn_rc(rc, SYN_EINVAL);
-		ck_assert_ptr_nonnull(
-		    strstr(syn_last_error()->message, "syn_task_alloc"));
-	}
-	ck_assert_syn_ok(syn_call(s, "blocking_arg", &no, 1, &res));
-	ck_assert_int_eq(res.value.as.i, 7);
-	syn_result_fini(&res);
 	th_register(s, "callback_arg", callback_arg, NULL);
-	rc = syn_call(s, "callback_arg", &yes, 1, &res);
-	if (rc == 0) { /* a fake frame: see in_fake_frame */
-		ck_assert_int_eq(res.value.as.i, -1);
-		syn_result_fini(&res);
-	} else {
-		ck_assert_syn_rc(rc, SYN_EINVAL);
-		ck_assert_ptr_nonnull(
-		    strstr(syn_last_error()->message, "syn_task_alloc"));
-	}
-	ck_assert_syn_ok(syn_call(s, "callback_arg", &no, 1, &res));
-	ck_assert_int_eq(res.value.as.i, 1);
-	syn_result_fini(&res);
+	th_register(s, "ptr_arg", ptr_arg, NULL);
+	th_register(s, "is_ptr", is_ptr, NULL);
+	check_refusal(s, "blocking_arg", "syn_task_alloc", 7);
+	check_refusal(s, "callback_arg", "syn_task_alloc", 1);
+	check_refusal(s, "ptr_arg", "shared", 1);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	/* A stack of its own takes either. */
 	syn_config own = { 0 };
 	s              = th_new_cfg(&own);
 	th_register(s, "blocking_arg", blocking_arg, NULL);
 	if (getenv("SYN_TEST_SHARED_STACK") == NULL) {
+		syn_value  yes = syn_bool(true);
+		syn_result res = SYN_RESULT_INIT;
 		ck_assert_syn_ok(syn_call(s, "blocking_arg", &yes, 1, &res));
 		ck_assert_msg(res.value.as.i == 7 || res.value.as.i == -1,
 		    "%lld", (long long) res.value.as.i);

@@ -106,13 +106,13 @@ typedef struct syn_config {
 	 * resumes (a copy of that size at most twice per switch between two
 	 * tasks). Its task's local variables then exist only while it runs:
 	 * nothing may use their addresses while it waits. syn_run_blocking
-	 * and syn_future_callback refuse an arg that points into the stack
-	 * (SYN_EINVAL; allocate it with syn_task_alloc); the buffers of an
-	 * awaited nng_aio, a pointer handed to another thread, task or call (a
-	 * syn_ptr) are the caller's care. Running out of memory to copy a
-	 * waiting task's frames out fails a new call with SYN_ENOMEM, and
-	 * aborts the process when a task must resume. false: each task has a
-	 * stack of its own. */
+	 * and syn_future_callback refuse an arg that points into the stack,
+	 * and a call or result a syn_ptr into it (SYN_EINVAL; allocate it
+	 * with syn_task_alloc); the buffers of an awaited nng_aio, a pointer
+	 * handed to another thread or task otherwise are the caller's care.
+	 * Running out of memory to copy a waiting task's frames out fails a new
+	 * call with SYN_ENOMEM, and aborts the process when a task must resume.
+	 * false: each task has a stack of its own. */
 	bool shared_stack;
 } syn_config;
 
