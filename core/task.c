@@ -386,7 +386,7 @@ static void
 task_init(sni_task *t, sni_actor *a, sni_stack *s, const sni_callable *c)
 {
 	/* glibc's memset: gcc inlines a constant-size one as rep stos,
-	 * which costs twice as much for these 376 bytes (perf). */
+	 * which cost twice as much for the record's 376 bytes (perf). */
 	size_t size = offsetof(sni_task, wait_room);
 	__asm__("" : "+r"(size));
 	memset(t, 0, size);

@@ -7,7 +7,9 @@
  * one page of memory and no allocation. A plain call starts on the loop's
  * own stack instead, with no switch (most calls end without suspending);
  * the first suspension makes that stack the task's, with the loop's
- * frames below its own, and moves the loop to a spare stack.
+ * frames below its own, and moves the loop to a spare stack. With
+ * config.shared_stack the record and arguments are on the heap instead,
+ * and every task's frames on one stack (shared.h).
  */
 #ifndef SNI_TASK_H
 #define SNI_TASK_H
