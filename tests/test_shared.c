@@ -160,6 +160,40 @@ in_fake_frame(void *p)
 }
 #endif
 
+/*
+ * The functions below take on_stack: whether what they lend goes in local,
+ * a local variable of the task, or in task memory of its size. Sets
+ * *where; when local sits in a fake frame (see in_fake_frame), answers -1
+ * in *ret and sets *where NULL instead. 0 or an error code.
+ */
+static int
+where_to_put(syn_task *t, const syn_value *args, size_t nargs, void *local,
+    size_t size, void **where, syn_value *ret)
+{
+	bool on_stack;
+	int  rc = syn_unpack(t, args, nargs, "b", &on_stack);
+	*where  = NULL;
+	if (rc != 0) {
+		return rc;
+	}
+	if (on_stack && in_fake_frame(local)) {
+		*ret = syn_int(-1);
+		return 0;
+	}
+	*where = on_stack ? local : syn_task_alloc(t, size);
+	return *where != NULL ? 0 : SYN_ENOMEM;
+}
+
+/* Raises rc with the message of the last error (which syn_raise and
+ * syn_await overwrite: copied first). */
+static int
+raise_last(syn_task *t, int rc)
+{
+	char why[256];
+	snprintf(why, sizeof(why), "%s", syn_last_error()->message);
+	return syn_raise(t, rc, "%s", why);
+}
+
 static int
 store_seven(void *arg)
 {
@@ -172,19 +206,11 @@ store_seven(void *arg)
 static int
 blocking_arg(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
-	bool on_stack;
-	int  rc = syn_unpack(t, args, nargs, "b", &on_stack);
-	if (rc != 0) {
+	int local = 0, *where;
+	int rc    = where_to_put(
+	       t, args, nargs, &local, sizeof(local), (void **) &where, ret);
+	if (rc != 0 || where == NULL) {
 		return rc;
-	}
-	int local = 0;
-	if (on_stack && in_fake_frame(&local)) {
-		*ret = syn_int(-1); /* (see in_fake_frame) */
-		return 0;
-	}
-	int *where = on_stack ? &local : syn_task_alloc(t, sizeof(int));
-	if (where == NULL) {
-		return SYN_ENOMEM;
 	}
 	*where = 0;
 	if ((rc = syn_run_blocking(t, store_seven, where)) == 0) {
@@ -205,20 +231,11 @@ count_done(syn_future *f, void *arg)
 static int
 callback_arg(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
-	bool on_stack;
-	int  rc = syn_unpack(t, args, nargs, "b", &on_stack);
-	if (rc != 0) {
+	atomic_int local, *count;
+	int        rc = where_to_put(
+	           t, args, nargs, &local, sizeof(local), (void **) &count, ret);
+	if (rc != 0 || count == NULL) {
 		return rc;
-	}
-	atomic_int  local;
-	atomic_int *count =
-	    on_stack ? &local : syn_task_alloc(t, sizeof(local));
-	if (count == NULL) {
-		return SYN_ENOMEM;
-	}
-	if (on_stack && in_fake_frame(&local)) {
-		*ret = syn_int(-1); /* (see in_fake_frame) */
-		return 0;
 	}
 	atomic_init(count, 0);
 	syn_future *f;
@@ -255,23 +272,17 @@ is_ptr(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 static int
 ptr_arg(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
-	bool on_stack;
-	int  rc = syn_unpack(t, args, nargs, "b", &on_stack);
-	if (rc != 0) {
+	int local = 0, *where;
+	int rc    = where_to_put(
+	       t, args, nargs, &local, sizeof(local), (void **) &where, ret);
+	if (rc != 0 || where == NULL) {
 		return rc;
 	}
-	int       local = 0;
-	syn_value p     = syn_ptr(on_stack ? &local : syn_task_alloc(t, 8));
-	if (on_stack && in_fake_frame(&local)) {
-		*ret = syn_int(-1); /* (see in_fake_frame) */
-		return 0;
-	}
+	syn_value   p = syn_ptr(where);
 	syn_future *f;
 	if ((rc = syn_call_future(
 	         syn_task_synchronizer(t), "is_ptr", &p, 1, &f)) != 0) {
-		char why[256]; /* (syn_raise writes where that is kept) */
-		snprintf(why, sizeof(why), "%s", syn_last_error()->message);
-		return syn_raise(t, rc, "%s", why);
+		return raise_last(t, rc);
 	}
 	if ((rc = syn_await(t, f)) == 0) {
 		const syn_value *v;
