@@ -15,9 +15,8 @@ typedef struct blocking_job {
 	void            *self;
 	const syn_value *args;
 	size_t           nargs;
-	syn_value       *ret;
-	int              rc;        /* what the implementation returned */
-	syn_value        ret_value; /* ret, when t's stack is shared */
+	syn_value        ret; /* the method's result, copied back after */
+	int              rc;  /* what the implementation returned */
 } blocking_job;
 
 /*
@@ -37,7 +36,7 @@ run_lent(void *arg)
 	blocking_job *j = arg;
 	sni_task_lend(j->t);
 	j->rc = j->method != NULL
-	    ? j->method(j->t, j->self, j->args, j->nargs, j->ret)
+	    ? j->method(j->t, j->self, j->args, j->nargs, &j->ret)
 	    : j->init(j->t, j->self, j->args, j->nargs);
 	sni_task_unlend();
 	return j->rc;
@@ -65,10 +64,9 @@ sni_blocking_method(syn_task *t, void *self, const syn_value *args,
 			  .self            = self,
 			  .args            = args,
 			  .nargs           = nargs,
-			  .ret             = j != &local ? &j->ret_value : ret,
-			  .ret_value       = *ret };
+			  .ret             = *ret };
 		rc   = syn_run_blocking(t, run_lent, j);
-		*ret = *j->ret;
+		*ret = j->ret;
 	}
 	if (o != NULL) {
 		sni_object_give_turn(o);

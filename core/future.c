@@ -1043,11 +1043,8 @@ syn_future_callback(syn_future *f, void (*cb)(syn_future *, void *), void *arg)
 		return SYN_EINVAL;
 	}
 	sni_task *t = sni_task_current();
-	if (t != NULL && t->shared && sni_shared_holds(t->actor, arg)) {
-		return sni_error_set(SYN_EINVAL,
-		    "arg points into the task's stack, which is shared "
-		    "(config.shared_stack) and copied away while it waits: "
-		    "allocate it with syn_task_alloc",
+	if (t != NULL && sni_shared_lends_frame(t, arg)) {
+		return sni_error_set(SYN_EINVAL, SNI_SHARED_REFUSAL,
 		    t->call.name != NULL ? t->call.name : "");
 	}
 	sni_spin_lock(&f->lock);

@@ -19,12 +19,19 @@ shared_top(const sni_actor *a)
 	return (char *) ((uintptr_t) a->shared & ~(uintptr_t) 15);
 }
 
+/* The bytes of o's frames, o suspended on the shared stack. */
+static size_t
+frames_len(const sni_actor *a, const sni_task *o)
+{
+	return (size_t) (shared_top(a) - (char *) sni_ctx_sp(o->ctx));
+}
+
 /* Copies the frames of o, suspended on the shared stack, to its buffer. */
 static int
 save_frames(sni_actor *a, sni_task *o)
 {
-	char  *sp  = sni_ctx_sp(o->ctx);
-	size_t len = (size_t) (shared_top(a) - sp);
+	size_t len = frames_len(a, o);
+	char  *sp  = shared_top(a) - len;
 	if (len > o->saved_cap) {
 		void *p = realloc(o->saved, len);
 		if (p == NULL) {
@@ -68,9 +75,7 @@ sni_shared_enter(sni_actor *a, sni_task *t)
 		fprintf(stderr,
 		    "synchronicity: %s: no memory to copy a waiting task's "
 		    "%zu bytes of frames off the shared stack\n",
-		    a->name,
-		    (size_t) (shared_top(a) -
-		        (char *) sni_ctx_sp(a->shared_owner->ctx)));
+		    a->name, frames_len(a, a->shared_owner));
 		abort();
 	}
 	char *sp = shared_top(a) - t->saved_len;
@@ -87,13 +92,20 @@ sni_shared_release(sni_actor *a, sni_task *t)
 	}
 }
 
-bool
-sni_shared_holds(const sni_actor *a, const void *p)
+/* True when p lies in a's shared stack (a task's local variable). */
+static bool
+shared_holds(const sni_actor *a, const void *p)
 {
 	/* (addresses as numbers: p need not point into the stack) */
 	return a->shared != NULL &&
 	    (uintptr_t) p >= (uintptr_t) a->shared->lo &&
 	    (uintptr_t) p < (uintptr_t) a->shared;
+}
+
+bool
+sni_shared_lends_frame(const sni_task *t, const void *p)
+{
+	return t->shared && shared_holds(t->actor, p);
 }
 
 void

@@ -34,8 +34,14 @@ void sni_shared_enter(sni_actor *a, sni_task *t);
 /* t, the task on the shared stack, ended: its frames are dead. */
 void sni_shared_release(sni_actor *a, sni_task *t);
 
-/* True when p lies in a's shared stack (a task's local variable). */
-bool sni_shared_holds(const sni_actor *a, const void *p);
+/* True when t runs on a shared stack and p lies in it: p must then not
+ * be lent to others while t waits (syn_run_blocking and
+ * syn_future_callback refuse it: SYN_EINVAL, SNI_SHARED_REFUSAL). */
+bool sni_shared_lends_frame(const sni_task *t, const void *p);
+#define SNI_SHARED_REFUSAL                                             \
+	"arg points into the task's stack, which is shared "           \
+	"(config.shared_stack) and copied away while the task waits: " \
+	"allocate it with syn_task_alloc"
 
 /* The loop ended: the stack goes back to the pool. No task is left. */
 void sni_shared_fini(sni_actor *a);

@@ -1064,11 +1064,8 @@ syn_run_blocking(syn_task *t, int (*fn)(void *arg), void *arg)
 	if (t->cancelled) {
 		return SYN_ECANCELED;
 	}
-	if (t->shared && sni_shared_holds(t->actor, arg)) {
-		return syn_raise(t, SYN_EINVAL,
-		    "arg points into the task's stack, which is shared "
-		    "(config.shared_stack) and copied away while the job "
-		    "runs: allocate it with syn_task_alloc");
+	if (sni_shared_lends_frame(t, arg)) {
+		return syn_raise(t, SYN_EINVAL, SNI_SHARED_REFUSAL);
 	}
 	_Static_assert(sizeof(sni_job) <= SNI_WAIT_ROOM, "wait_room");
 	sni_job *job = (sni_job *) t->wait_room;
