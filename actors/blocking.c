@@ -74,22 +74,53 @@ sni_blocking_method(syn_task *t, void *self, const syn_value *args,
 	return rc;
 }
 
+/*
+ * The arguments a task passes to syn_object_new() may lie in its frames,
+ * and what they point to too; on a shared stack those are copied away
+ * while the init runs on the pool, so the init gets a copy (in *copy,
+ * to be finished by the caller). Elsewhere args itself.
+ */
+static const syn_value *
+init_args(
+    syn_task *t, const syn_value *args, size_t nargs, syn_result *copy, int *rc)
+{
+	*rc = 0;
+	if (!t->shared || nargs == 0) {
+		return args;
+	}
+	syn_value all = syn_list(args, nargs);
+	if ((*rc = syn_value_copy(&all, copy)) != 0) {
+		*rc = syn_raise(t, *rc,
+		    "the arguments of a blocking init could not be copied "
+		    "off the shared stack");
+		return NULL;
+	}
+	return copy->value.as.list;
+}
+
 int
 sni_blocking_init(syn_task *t, const sni_class *c, void *self,
     const syn_value *args, size_t nargs)
 {
+	syn_result copy = SYN_RESULT_INIT;
+	int        rc;
+	if ((args = init_args(t, args, nargs, &copy, &rc)) == NULL && rc != 0) {
+		return rc;
+	}
 	blocking_job  local;
 	blocking_job *j = job_place(t, &local);
 	if (j == NULL) {
+		syn_result_fini(&copy);
 		return SYN_ENOMEM;
 	}
-	*j     = (blocking_job) { .t = t,
-		    .init            = c->init,
-		    .self            = self,
-		    .args            = args,
-		    .nargs           = nargs,
-		    .rc              = SYN_ECANCELED };
-	int rc = syn_run_blocking(t, run_lent, j);
+	*j = (blocking_job) { .t = t,
+		.init            = c->init,
+		.self            = self,
+		.args            = args,
+		.nargs           = nargs,
+		.rc              = SYN_ECANCELED };
+	rc = syn_run_blocking(t, run_lent, j);
+	syn_result_fini(&copy); /* (the job has returned) */
 	/* Cancelled while init ran to success: the object is made (its fini
 	 * is owed); the cancelled caller's reply gives it back. */
 	return rc == SYN_ECANCELED && j->rc == 0 ? 0 : rc;

@@ -73,6 +73,9 @@ after_run(sni_actor *a, sni_task *t, uint64_t t0)
 	if (t0 != 0) {
 		note_run(a, t, sni_now_ns() - t0);
 	}
+	if (t->done && t->shared) { /* its frames are dead: not to be kept */
+		sni_shared_release(a, t);
+	}
 	if (a->batch_retry) { /* what its end left waiting, from here */
 		sni_batch_retry(a);
 	}

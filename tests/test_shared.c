@@ -5,6 +5,7 @@
  * costs its frames, not a page. (The other suites run again on shared
  * stacks too: tests/CMakeLists.txt.)
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,6 +343,86 @@ START_TEST(stack_args_refused)
 }
 END_TEST
 
+/* A blocking class whose init, on a pool thread, keeps what it was given
+ * once the task that made the object has surely been copied off the
+ * stack and another task has written over where its frames were. */
+typedef struct kept {
+	int64_t n;
+	char    text[32];
+} kept;
+
+static atomic_int init_running, scribbled;
+
+static int
+kept_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
+{
+	kept *k = self;
+	atomic_store(&init_running, 1);
+	for (int i = 0; i < 5000 && atomic_load(&scribbled) == 0; i++) {
+		usleep(1000);
+	}
+	k->n = nargs == 2 && args[0].type == SYN_TYPE_INT ? args[0].as.i : -1;
+	if (nargs == 2 && args[1].type == SYN_TYPE_STR &&
+	    args[1].len < sizeof(k->text)) {
+		memcpy(k->text, args[1].as.str, args[1].len);
+		k->text[args[1].len] = '\0';
+	}
+	return 0;
+}
+
+/* make(): a kept object from arguments in its own frames; its n. */
+static int
+make_kept(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	char      text[32] = "forty-two";
+	syn_value a[2]     = { syn_int(42), syn_str(text) };
+	void     *self;
+	int       rc = syn_object_new(t, "Kept", a, 2, &self);
+	if (rc == 0) {
+		kept *k = self;
+		*ret = syn_int(strcmp(k->text, "forty-two") == 0 ? k->n : -2);
+	}
+	return rc;
+}
+
+/* scribble(): fills the stack where make's frames were, and returns. */
+static int
+scribble(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	volatile char big[8192];
+	memset((char *) big, 0x5a, sizeof(big));
+	atomic_store(&scribbled, 1);
+	*ret = syn_int(big[100]);
+	return 0;
+}
+
+START_TEST(blocking_init_keeps_its_args)
+{
+	syn_synchronizer s   = new_shared(0);
+	syn_class_def    def = { .name = "Kept",
+		   .size               = sizeof(kept),
+		   .init               = kept_init,
+		   .flags              = SYN_CLASS_BLOCKING };
+	ck_assert_syn_ok(syn_register_class(s, &def));
+	th_register(s, "make", make_kept, NULL);
+	th_register(s, "scribble", scribble, NULL);
+	atomic_store(&init_running, 0);
+	atomic_store(&scribbled, 0);
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(s, "make", NULL, 0, &f));
+	while (atomic_load(&init_running) == 0) {
+		usleep(1000);
+	}
+	ck_assert_syn_ok(syn_call(s, "scribble", NULL, 0, NULL));
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_wait(f));
+	ck_assert_syn_ok(syn_future_value(f, &v));
+	ck_assert_int_eq(v->as.i, 42);
+	syn_future_free(f);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Makes n calls of sleep_ms(ms) on s, futures in fs; returns once every
  * one of them waits. */
 static void
@@ -352,10 +433,28 @@ park_calls(syn_synchronizer s, int n, int ms, syn_future **fs)
 		ck_assert_syn_ok(syn_call_future(s, "sleep_ms", &a, 1, &fs[i]));
 	}
 	syn_stats st;
-	do {
+	for (int waited_ms = 0;; waited_ms++) {
 		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+		if (st.tasks_suspended >= (uint64_t) n) {
+			return;
+		}
+		ck_assert_msg(waited_ms < 60000, "%llu of %d calls parked",
+		    (unsigned long long) st.tasks_suspended, n);
 		usleep(1000);
-	} while (st.tasks_suspended < (uint64_t) n);
+	}
+}
+
+/* Cancels the n calls of park_calls, and waits for each. */
+static void
+unpark_calls(int n, syn_future **fs)
+{
+	for (int i = 0; i < n; i++) {
+		syn_future_cancel(fs[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		ck_assert_syn_rc(syn_future_wait(fs[i]), SYN_ECANCELED);
+		syn_future_free(fs[i]);
+	}
 }
 
 /* Destroying a synchronizer whose tasks wait with their frames copied
@@ -398,12 +497,9 @@ START_TEST(parked_calls_cost_their_frames)
 	syn_value        a  = syn_int(1);
 	ck_assert_syn_ok(syn_call(s, "sleep_ms", &a, 1, NULL)); /* warm */
 	long before = rss_kib();
-	park_calls(s, N, D_MS * 4, fs);
+	park_calls(s, N, 600000, fs); /* (parked until cancelled) */
 	double per_call = (double) (rss_kib() - before) / N;
-	for (int i = 0; i < N; i++) {
-		ck_assert_syn_ok(syn_future_wait(fs[i]));
-		syn_future_free(fs[i]);
-	}
+	unpark_calls(N, fs);
 	free(fs);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
@@ -423,6 +519,7 @@ suite(void)
 		TH_CASE("stack_args_refused", stack_args_refused),
 		TH_CASE("destroy_with_frames_out", destroy_with_frames_out),
 		TH_CASE("parked_memory", parked_calls_cost_their_frames),
+		TH_CASE("blocking_init_args", blocking_init_keeps_its_args),
 	};
 	return TH_SUITE("shared", cases);
 }
