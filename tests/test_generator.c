@@ -893,15 +893,12 @@ START_TEST(prefetch_error_after_items)
 END_TEST
 
 /* A thread that asks a window iterator for one item. */
-static atomic_int reading;
-
 static void *
 read_one(void *arg)
 {
 	syn_iter  *it = arg;
 	syn_result r  = SYN_RESULT_INIT;
-	atomic_store(&reading, 1);
-	int rc = syn_iter_next(it, &r);
+	int        rc = syn_iter_next(it, &r);
 	syn_result_fini(&r);
 	return (void *) (intptr_t) rc;
 }
@@ -924,10 +921,14 @@ START_TEST(prefetch_closed_from_another_thread)
 		syn_iter       *it;
 		pthread_t       th;
 		ck_assert_syn_ok(syn_iter_open(s, "count", a, 2, &cfg, &it));
-		atomic_store(&reading, 0);
+		int before = atomic_load(&started);
 		pthread_create(&th, NULL, read_one, it);
-		while (atomic_load(&reading) == 0) {
-			usleep(50); /* (a close before the call is misuse) */
+		/* The generator starts on the reader's request, which the
+		 * reader makes holding its reference: from then on a close
+		 * frees the iterator only after the reader is done with it (a
+		 * close before the reader's call is the caller's misuse). */
+		while (atomic_load(&started) == before) {
+			usleep(50);
 		}
 		usleep(slow ? 50000 : 200 + rand_r(&seed) % 6000);
 		ck_assert_syn_ok(syn_iter_close(it));
