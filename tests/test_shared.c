@@ -1,7 +1,8 @@
 /*
  * Tasks on a shared stack (config.shared_stack): every task's frames come
  * back as they were, whichever tasks ran on the stack meanwhile; what
- * would point into the stack while a task waits is refused; a parked task
+ * would point into the stack while a task waits is refused, or copied
+ * (a blocking init's arguments); a parked task
  * costs its frames, not a page. (The other suites run again on shared
  * stacks too: tests/CMakeLists.txt.)
  */
@@ -424,7 +425,7 @@ START_TEST(blocking_init_keeps_its_args)
 END_TEST
 
 /* Makes n calls of sleep_ms(ms) on s, futures in fs; returns once every
- * one of them waits. */
+ * one of them waits (failing after a minute: ms must be longer). */
 static void
 park_calls(syn_synchronizer s, int n, int ms, syn_future **fs)
 {
@@ -433,12 +434,14 @@ park_calls(syn_synchronizer s, int n, int ms, syn_future **fs)
 		ck_assert_syn_ok(syn_call_future(s, "sleep_ms", &a, 1, &fs[i]));
 	}
 	syn_stats st;
-	for (int waited_ms = 0;; waited_ms++) {
+	double    t0 = th_now_ms();
+	for (;;) {
 		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
 		if (st.tasks_suspended >= (uint64_t) n) {
 			return;
 		}
-		ck_assert_msg(waited_ms < 60000, "%llu of %d calls parked",
+		ck_assert_msg(th_now_ms() - t0 < 60000,
+		    "%llu of %d calls parked",
 		    (unsigned long long) st.tasks_suspended, n);
 		usleep(1000);
 	}
