@@ -151,6 +151,8 @@ sni_actor_stats(sni_actor *a, syn_stats *out)
 	    atomic_load_explicit(&st->suspended, memory_order_relaxed);
 	out->mailbox_depth = pushed > handled ? pushed - handled : 0;
 	out->slow_tasks = atomic_load_explicit(&st->slow, memory_order_relaxed);
+	out->shared_frames_bytes =
+	    atomic_load_explicit(&st->frames_saved, memory_order_relaxed);
 	for (int i = 0; i < SYN_LATENCY_BUCKETS; i++) {
 		out->latency_us[i] =
 		    atomic_load_explicit(&st->latency[i], memory_order_relaxed);

@@ -177,6 +177,7 @@ struct sni_actor {
 	 * (sni_stat_add), read by any thread. */
 	struct sni_actor_stats {
 		_Atomic uint64_t started, ended, suspended, handled, slow;
+		_Atomic uint64_t frames_saved; /* (bytes: shared.c) */
 		_Atomic uint64_t latency[SYN_LATENCY_BUCKETS];
 	} stats;
 };

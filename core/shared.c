@@ -26,21 +26,42 @@ frames_len(const sni_actor *a, const sni_task *o)
 	return (size_t) (shared_top(a) - (char *) sni_ctx_sp(o->ctx));
 }
 
+/*
+ * A buffer that held deep frames once is cut down when the frames it
+ * must hold now take under a quarter of it (past a page: below that a
+ * task's frames come and go in every call).
+ */
+#define SAVED_KEEP 4096
+
+/* Makes o's buffer fit len bytes of frames. 0, SYN_ENOMEM. */
+static int
+fit_buffer(sni_actor *a, sni_task *o, size_t len)
+{
+	bool grow   = len > o->saved_cap;
+	bool shrink = o->saved_cap > SAVED_KEEP && len < o->saved_cap / 4;
+	if (!grow && !shrink) {
+		return 0;
+	}
+	void *p = realloc(o->saved, len);
+	if (p == NULL) {
+		return grow ? SYN_ENOMEM : 0; /* (a shrink may keep it all) */
+	}
+	sni_stat_add(a->stats.frames_saved, len - o->saved_cap);
+	o->saved     = p;
+	o->saved_cap = len;
+	return 0;
+}
+
 /* Copies the frames of o, suspended on the shared stack, to its buffer. */
 static int
 save_frames(sni_actor *a, sni_task *o)
 {
 	size_t len = frames_len(a, o);
-	char  *sp  = shared_top(a) - len;
-	if (len > o->saved_cap) {
-		void *p = realloc(o->saved, len);
-		if (p == NULL) {
-			return SYN_ENOMEM;
-		}
-		o->saved     = p;
-		o->saved_cap = len;
+	int    rc  = fit_buffer(a, o, len);
+	if (rc != 0) {
+		return rc;
 	}
-	sni_ctx_copy_frames(o->saved, sp, len);
+	sni_ctx_copy_frames(o->saved, shared_top(a) - len, len);
 	o->saved_len    = len;
 	a->shared_owner = NULL;
 	return 0;

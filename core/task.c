@@ -111,6 +111,7 @@ shared_task_free(sni_actor *a, sni_task *t)
 {
 	sni_shared_release(a, t);
 	sni_ctx_fiber_destroy(t->ctx);
+	sni_stat_add(a->stats.frames_saved, 0 - t->saved_cap);
 	free(t->saved);
 	free(t->shared_mem); /* (t lives in it) */
 }

@@ -480,6 +480,108 @@ START_TEST(destroy_with_frames_out)
 }
 END_TEST
 
+/* deep_then_park's gate: tasks at the bottom, tasks parked after it,
+ * and whether they may come up. */
+static atomic_int at_bottom, parked_shallow, come_up;
+
+/* depth levels of frames; the last waits for come_up, napping. */
+static int
+dive(syn_task *t, int depth)
+{
+	volatile char pad[128];
+	pad[depth % 128] = (char) depth;
+	int rc           = 0;
+	if (depth > 0) {
+		rc = dive(t, depth - 1);
+	} else {
+		atomic_fetch_add(&at_bottom, 1);
+		while (rc == 0 && !atomic_load(&come_up)) {
+			rc = syn_sleep(t, 2);
+		}
+	}
+	return rc == 0 && pad[depth % 128] != (char) depth ? SYN_EUSER(1) : rc;
+}
+
+/* deep_then_park(depth): waits depth levels deep until come_up, then
+ * parks in one frame until cancelled. */
+static int
+deep_then_park(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t depth;
+	int     rc = syn_unpack(t, args, nargs, "i", &depth);
+	if (rc == 0) {
+		rc = dive(t, (int) depth);
+	}
+	if (rc == 0) {
+		atomic_fetch_add(&parked_shallow, 1);
+		rc   = syn_sleep(t, 600000);
+		*ret = syn_nil();
+	}
+	return rc;
+}
+
+/* Waits (a minute at most) for *n to reach want. */
+static void
+wait_count(atomic_int *n, int want)
+{
+	double t0 = th_now_ms();
+	while (atomic_load(n) < want) {
+		ck_assert_msg(
+		    th_now_ms() - t0 < 60000, "%d of %d", atomic_load(n), want);
+		usleep(1000);
+	}
+}
+
+/* What s's waiting tasks' copied frames take, in bytes. */
+static uint64_t
+frames_bytes(syn_synchronizer s)
+{
+	syn_stats st;
+	ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+	return st.shared_frames_bytes;
+}
+
+/* A task's buffer for its frames follows them down again: two tasks wait
+ * 2,000 levels deep (each copied out whole while the other runs), then
+ * park one level deep, and what their copies take falls with them. */
+START_TEST(frames_buffer_shrinks)
+{
+	syn_synchronizer s = new_shared(1024 * 1024);
+	th_register(s, "deep", deep_then_park, NULL);
+	th_register(s, "frames", frames, NULL);
+	syn_future *fs[2];
+	syn_value   a = syn_int(2000);
+	atomic_store(&at_bottom, 0);
+	atomic_store(&parked_shallow, 0);
+	atomic_store(&come_up, 0);
+	ck_assert_uint_eq(frames_bytes(s), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_syn_ok(syn_call_future(s, "deep", &a, 1, &fs[i]));
+	}
+	wait_count(&at_bottom, 2); /* (the first was copied out) */
+	uint64_t deep = frames_bytes(s);
+	/* (2,000 frames: each a return address and saved registers at
+	 * least, its locals too unless AddressSanitizer took them away) */
+	ck_assert_msg(
+	    deep >= 2000 * 32, "%llu bytes", (unsigned long long) deep);
+	atomic_store(&come_up, 1);
+	wait_count(&parked_shallow, 2);
+	/* a call that runs to its end claims the stack: the last task to
+	 * park is copied out too */
+	syn_value   z[4] = { syn_int(1), syn_int(0), syn_int(0), syn_int(0) };
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(s, "frames", z, 4, &f));
+	ck_assert_syn_ok(syn_future_wait(f));
+	syn_future_free(f);
+	uint64_t shallow = frames_bytes(s);
+	ck_assert_msg(shallow > 0 && shallow * 4 < deep && shallow < 16384,
+	    "%llu bytes after %llu", (unsigned long long) shallow,
+	    (unsigned long long) deep);
+	unpark_calls(2, fs);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 static long
 rss_kib(void)
 {
@@ -523,6 +625,7 @@ suite(void)
 		TH_CASE("destroy_with_frames_out", destroy_with_frames_out),
 		TH_CASE("parked_memory", parked_calls_cost_their_frames),
 		TH_CASE("blocking_init_args", blocking_init_keeps_its_args),
+		TH_CASE("frames_buffer_shrinks", frames_buffer_shrinks),
 	};
 	return TH_SUITE("shared", cases);
 }

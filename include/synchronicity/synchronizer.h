@@ -175,6 +175,10 @@ typedef struct syn_stats {
 	 * start to end. latency_us[0] counts those under 1 us; latency_us[i]
 	 * those from 2^(i-1) up to 2^i us; the last bucket, all longer. */
 	uint64_t latency_us[SYN_LATENCY_BUCKETS];
+	/* With config.shared_stack: bytes of memory holding the frames of
+	 * waiting tasks, copied off the stack (a buffer per task, sized to
+	 * the frames it last held); 0 without. */
+	uint64_t shared_frames_bytes;
 } syn_stats;
 
 /*
