@@ -1421,6 +1421,16 @@ main(int argc, char **argv)
 		record("calls_16threads_per_s", p.value, "/s",
 		    "16 threads calling one synchronizer");
 		note_ratio("ratio_16threads_vs_1thread", p.ratio, NULL);
+
+		/* Callers that sleep at once: one leaves the actor idle
+		 * while it wakes, so more of them overlap. */
+		p = interleave(
+		    one_thread, eight_threads, &quiet, 140000 / scale);
+		record(
+		    "calls_1thread_nospin_per_s", p.base, "/s", "spinning off");
+		record("calls_8threads_nospin_per_s", p.value, "/s",
+		    "spinning off");
+		note_ratio("ratio_8threads_vs_1thread_nospin", p.ratio, NULL);
 	}
 
 	if (want("actors")) {
