@@ -259,6 +259,12 @@ future_destroy(syn_future *f)
 	if (!f->decoded && bytes != NULL && f->rc == 0) { /* never read */
 		sni_reply_drop(bytes, len);
 	}
+	if (f->msg != NULL) {
+		/* (a cached future keeps its message, not the reply in it: a
+		 * next use discarded before a reply came would drop it again)
+		 */
+		nng_msg_clear(f->msg);
+	}
 	if (f->mem != NULL) {
 		free(f->mem);
 		f->mem = NULL;
@@ -779,7 +785,8 @@ decode_locked(syn_future *f)
 			keep_translated(f);
 		}
 	}
-	/* The message stays, reply and all: the next call overwrites it. */
+	/* The message stays, reply and all, while f lives (f->value may
+	 * point into it); future_destroy empties it for the next call. */
 }
 
 /* sni_future_outcome's work; under f->lock, or with f in one thread's
@@ -1145,6 +1152,9 @@ check_any_args(
 			return sni_error_set(
 			    SYN_EINVAL, "a future is NULL", "");
 		}
+	}
+	/* (first_done below reads every entry: all checked first) */
+	for (size_t i = 0; i < n; i++) {
 		int rc = orphaned(fs[i])           ? fail_wait(SYN_EFORK)
 		    : timeout == SYN_DURATION_ZERO ? 0 /* a poll never waits */
 		                                   : check_deadlock(fs[i]);

@@ -1081,6 +1081,51 @@ START_TEST(refused_send_gives_back)
 }
 END_TEST
 
+/*
+ * A future's message goes back to the thread's cache with the future, for
+ * the next call; the reply in it went with it, and a next call discarded
+ * before it was sent (a value too deep to encode) gave back the objects
+ * of that old reply again: the object below was finalized while an
+ * unread reply still held it (found by review).
+ */
+START_TEST(cached_future_gives_back_once)
+{
+	syn_synchronizer s  = db_sync();
+	syn_proxy       *db = new_db(s, "u");
+	char             text[200];
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	syn_value   items[2]   = { syn_proxy_value(db), syn_str(text) };
+	syn_value   arg        = syn_list(items, 2);
+	syn_future *unread;
+	ck_assert_syn_ok(syn_call_future(s, "echo", &arg, 1, &unread));
+	/* (wait_all waits without reading the reply) */
+	ck_assert_syn_ok(
+	    syn_future_wait_all(&unread, 1, SYN_DURATION_INFINITE));
+	/* (a reply too long to travel inside the future: in its message) */
+	syn_result r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "echo", &arg, 1, &r));
+	syn_result_fini(&r);
+	static syn_value deep[100];
+	deep[0] = syn_int(0);
+	for (int i = 1; i < 100; i++) {
+		deep[i] = syn_list(&deep[i - 1], 1);
+	}
+	ck_assert_syn_rc(syn_call(s, "echo", &deep[99], 1, NULL), SYN_EINVAL);
+	syn_proxy_release(db); /* only the unread reply holds it now */
+	/* (the release went first: the mailbox keeps one thread's order) */
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_value(unread, &v));
+	ck_assert_syn_ok(syn_get(v->as.list[0].as.proxy, "url", &r));
+	ck_assert_str_eq(r.value.as.str, "u");
+	syn_result_fini(&r);
+	ck_assert_int_eq(atomic_load(&finis), 0);
+	syn_future_free(unread);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&finis), 1);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -1100,6 +1145,7 @@ suite(void)
 		TH_CASE("threads", proxies_across_threads),
 		TH_CASE("aio_reply_objects", aio_reply_keeps_its_objects),
 		TH_CASE("refused_send", refused_send_gives_back),
+		TH_CASE("cached_future", cached_future_gives_back_once),
 	};
 	return TH_SUITE("class", cases);
 }

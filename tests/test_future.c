@@ -248,6 +248,26 @@ START_TEST(many_waiters)
 }
 END_TEST
 
+/* wait_any(a future of this task's own synchronizer, NULL) on the
+ * synchronizer's thread: its code. */
+static int
+any_of_own_and_null(
+    syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	syn_future *own;
+	syn_value   x  = syn_int(2);
+	int         rc = syn_call_future(
+	            syn_task_synchronizer(t), "square_now", &x, 1, &own);
+	if (rc != 0) {
+		return rc;
+	}
+	syn_future *fs[2] = { own, NULL };
+	size_t      index;
+	*ret = syn_int(syn_future_wait_any(fs, 2, 100, &index));
+	syn_future_free(own);
+	return 0;
+}
+
 START_TEST(null_futures_are_errors)
 {
 	const syn_value *v;
@@ -263,6 +283,15 @@ START_TEST(null_futures_are_errors)
 	syn_future *one[1] = { NULL };
 	ck_assert_syn_rc(syn_future_wait_all(one, 1, 0), SYN_EINVAL);
 	ck_assert_syn_ok(syn_future_wait_all(NULL, 0, 0));
+	/* a NULL after a future refused (SYN_EDEADLK: its own synchronizer)
+	 * is found first (the refusal read every entry, and crashed) */
+	syn_synchronizer s = th_new();
+	th_register(s, "any_null", any_of_own_and_null, NULL);
+	syn_result r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "any_null", NULL, 0, &r));
+	ck_assert_int_eq(r.value.as.i, SYN_EINVAL);
+	syn_result_fini(&r);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST
 
