@@ -48,27 +48,95 @@ publish_cpu(sni_actor *a)
 	}
 }
 
-/* How many actors a search for a cycle of blocked threads follows. */
-#define BLOCK_CHAIN_MAX 64
+/* How many actors a search for a cycle of blocked threads visits. */
+#define BLOCK_SEARCH_MAX 64
 
 /*
- * The actor a's thread blocks for now, or 0: none, or its wait is over
- * (the future it waits on is done: its thread has not woken yet). a's
- * thread frees that future only after sni_actor_block_end, which waits
- * until no reader counts itself here.
+ * The actors a's thread blocks for now, into ids: how many (0: none, or
+ * its wait is over: one of the futures it waits on is done, its thread
+ * has not woken yet). a's thread changes them, and frees those futures,
+ * only after sni_actor_block_end, which waits until no reader counts
+ * itself here.
  */
-static uint32_t
-blocked_on_now(sni_actor *a)
+static size_t
+blocked_on_now(sni_actor *a, uint32_t ids[SNI_BLOCK_MAX])
 {
 	atomic_fetch_add(&a->blocked_readers, 1);
-	syn_future *f  = atomic_load(&a->blocked_for);
-	uint32_t    id = atomic_load(&a->blocked_on); /* (cleared first) */
-	if (id != 0 && f != NULL &&
-	    (atomic_load(&f->state) & SNI_F_DONE) != 0) {
-		id = 0;
+	size_t n = atomic_load(&a->blocked_n);
+	for (size_t i = 0; i < n; i++) {
+		syn_future *f = atomic_load(&a->blocked_for[i]);
+		if (f != NULL && (atomic_load(&f->state) & SNI_F_DONE) != 0) {
+			n = 0;
+			break;
+		}
+		ids[i] = atomic_load(&a->blocked_on[i]);
 	}
 	atomic_fetch_sub(&a->blocked_readers, 1);
-	return id;
+	return n;
+}
+
+/* A search for a ring of blocked threads: the actor searching, the
+ * actors on the way to the one visited, and how many more it may visit. */
+typedef struct ring_search {
+	uint32_t cur;
+	uint32_t path[BLOCK_SEARCH_MAX];
+	int      depth;
+	int      budget;
+} ring_search;
+
+/*
+ * True when actor id's thread would never wake while cur's blocks: id is
+ * cur, or an actor on the way (assumed so: the search decides), or its
+ * thread blocks and every wait it blocks for leads to such a thread. Then
+ * those threads block for each other in a ring, each wait of each one
+ * within it. False when not, or when the budget runs out.
+ */
+static bool
+leads_back(ring_search *rs, uint32_t id)
+{
+	for (int i = 0; i < rs->depth; i++) {
+		if (rs->path[i] == id) {
+			return true;
+		}
+	}
+	sni_actor *a;
+	if (id == rs->cur || rs->depth == BLOCK_SEARCH_MAX ||
+	    --rs->budget < 0 || sni_actor_hold_closed(id, &a) != 0) {
+		return id == rs->cur;
+	}
+	uint32_t ids[SNI_BLOCK_MAX];
+	size_t   n = blocked_on_now(a, ids);
+	sni_actor_release(a);
+	bool all              = n > 0;
+	rs->path[rs->depth++] = id;
+	for (size_t i = 0; all && i < n; i++) {
+		all = leads_back(rs, ids[i]);
+	}
+	rs->depth--;
+	return all;
+}
+
+/*
+ * Notes that cur's thread blocks until one of n waits ends (the entries
+ * set already), then looks for a ring. Noted first, then the others read
+ * (both sequentially consistent): of two threads closing a ring at once,
+ * at least one sees it.
+ */
+static int
+block_and_check(sni_actor *cur, size_t n)
+{
+	atomic_store(&cur->blocked_n, (uint32_t) n);
+	ring_search rs = { .cur = cur->id, .budget = BLOCK_SEARCH_MAX };
+	for (size_t i = 0; i < n; i++) {
+		if (!leads_back(&rs, atomic_load(&cur->blocked_on[i]))) {
+			return 0;
+		}
+	}
+	sni_actor_block_end();
+	return sni_error_set(SYN_EDEADLK,
+	    "blocking on a synchronizer whose thread blocks, directly or "
+	    "through others, for this one's: await with syn_await() instead",
+	    cur->name);
 }
 
 int
@@ -78,36 +146,37 @@ sni_actor_block_begin(uint32_t target, syn_future *f)
 	if (cur == NULL || target == 0 || target == cur->id) {
 		return 0; /* (its own: refused before, as EDEADLK) */
 	}
-	/* Noted first, then the chain read (both sequentially consistent):
-	 * of two threads closing a cycle at once, at least one sees it. */
-	atomic_store(&cur->blocked_for, f);
-	atomic_store(&cur->blocked_on, target);
-	uint32_t id = target;
-	for (int hops = 0; id != 0 && hops < BLOCK_CHAIN_MAX; hops++) {
-		sni_actor *a;
-		if (sni_actor_hold_closed(id, &a) != 0) {
-			break;
+	atomic_store(&cur->blocked_for[0], f);
+	atomic_store(&cur->blocked_on[0], target);
+	return block_and_check(cur, 1);
+}
+
+int
+sni_actor_block_begin_any(syn_future *const *fs, size_t n)
+{
+	sni_actor *cur = sni_actor_self();
+	size_t     m   = 0;
+	for (size_t i = 0; cur != NULL && i < n; i++) {
+		if ((atomic_load(&fs[i]->state) & SNI_F_DONE) != 0 ||
+		    fs[i]->actor_id == cur->id) {
+			continue; /* (its own: refused before, as EDEADLK) */
 		}
-		id = blocked_on_now(a);
-		sni_actor_release(a);
-		if (id == cur->id) {
-			sni_actor_block_end();
-			return sni_error_set(SYN_EDEADLK,
-			    "blocking on a synchronizer whose thread blocks, "
-			    "directly or through others, for this one's: await "
-			    "with syn_await() instead",
-			    cur->name);
+		if (m == SNI_BLOCK_MAX) {
+			return 0;
 		}
+		atomic_store(&cur->blocked_for[m], fs[i]);
+		atomic_store(&cur->blocked_on[m], fs[i]->actor_id);
+		m++;
 	}
-	return 0;
+	return m == 0 ? 0 : block_and_check(cur, m);
 }
 
 void
 sni_actor_block_on(syn_future *f)
 {
 	sni_actor *cur = sni_actor_self();
-	if (cur != NULL && atomic_load(&cur->blocked_on) != 0) {
-		atomic_store(&cur->blocked_for, f);
+	if (cur != NULL && atomic_load(&cur->blocked_n) != 0) {
+		atomic_store(&cur->blocked_for[0], f);
 	}
 }
 
@@ -115,13 +184,12 @@ void
 sni_actor_block_end(void)
 {
 	sni_actor *cur = sni_actor_self();
-	if (cur == NULL || atomic_load(&cur->blocked_on) == 0) {
+	if (cur == NULL || atomic_load(&cur->blocked_n) == 0) {
 		return;
 	}
-	atomic_store(&cur->blocked_on, 0);
-	atomic_store(&cur->blocked_for, NULL);
+	atomic_store(&cur->blocked_n, 0);
 	while (atomic_load(&cur->blocked_readers) > 0) {
-		sched_yield(); /* a reader looks at the future: a moment */
+		sched_yield(); /* a reader looks at a future: a moment */
 	}
 }
 

@@ -26,6 +26,10 @@
 #include "stack.h"
 #include "timer.h"
 
+/* How many futures of other actors a thread's block is noted with, at
+ * most (sni_actor_block_begin_any). */
+#define SNI_BLOCK_MAX 8
+
 typedef struct sni_actor sni_actor;
 typedef struct syn_task  sni_task;
 typedef struct sni_door  sni_door;
@@ -165,12 +169,15 @@ struct sni_actor {
 	size_t           max_message;
 	int              start_rc;
 	_Atomic uint32_t started;
-	/* The actor whose reply this one's thread blocks for (0: none), and
-	 * the future it waits on (NULL: not known yet): see
-	 * sni_actor_block_begin. Written by its thread, read by any that
-	 * counts itself in blocked_readers first. */
-	_Atomic uint32_t           blocked_on;
-	struct syn_future *_Atomic blocked_for;
+	/* What this one's thread blocks for: blocked_n waits (0: none),
+	 * each the actor whose reply ends it and the future it waits on
+	 * (NULL: not known yet); any one ending ends the block. See
+	 * sni_actor_block_begin. Written by its thread, the entries before
+	 * blocked_n; read by any that counts itself in blocked_readers
+	 * first. */
+	_Atomic uint32_t           blocked_n;
+	_Atomic uint32_t           blocked_on[SNI_BLOCK_MAX];
+	struct syn_future *_Atomic blocked_for[SNI_BLOCK_MAX];
 	atomic_int                 blocked_readers;
 
 	/* Counts for syn_synchronizer_stats: written by the loop only
@@ -265,6 +272,14 @@ sni_actor *sni_actor_self(void);
  * thread (on others, always 0).
  */
 int sni_actor_block_begin(uint32_t target, struct syn_future *f);
+
+/*
+ * sni_actor_block_begin for a wait that ends when any one of fs[0..n-1]
+ * completes (syn_future_wait_any): SYN_EDEADLK when every one of them
+ * waits for this thread that way. Those complete already are left out;
+ * with more than SNI_BLOCK_MAX left, nothing is noted or checked (0).
+ */
+int sni_actor_block_begin_any(struct syn_future *const *fs, size_t n);
 
 /* The future of the wait noted by sni_actor_block_begin(target, NULL),
  * now known (until then the wait counts as not over). */

@@ -885,6 +885,27 @@ fail_wait(int rc)
 	    "");
 }
 
+/*
+ * Waits for f until deadline. An endless wait on an actor's thread is
+ * noted first, and refused when it would close a ring of threads that
+ * block for each other (a wait with a timeout ends by itself: no ring).
+ * 0, or the error set.
+ */
+static int
+wait_noted(syn_future *f, uint64_t deadline, bool endless)
+{
+	bool noted = endless && sni_actor_self() != NULL && !is_done(f);
+	int  rc;
+	if (noted && (rc = sni_actor_block_begin(f->actor_id, f)) != 0) {
+		return rc;
+	}
+	rc = sni_future_wait_until(f, deadline);
+	if (noted) {
+		sni_actor_block_end();
+	}
+	return rc != 0 ? fail_wait(rc) : 0;
+}
+
 int
 syn_future_wait(syn_future *f)
 {
@@ -902,22 +923,12 @@ syn_future_wait_timeout(syn_future *f, syn_duration timeout)
 		if (rc != 0) {
 			return rc;
 		}
-		bool noted = false;
 		if (!is_done(f)) {
 			sni_blocking_report("syn_future_wait");
-			/* (a wait with a timeout ends by itself: no ring) */
-			noted = timeout < 0 && sni_actor_self() != NULL;
-			if (noted &&
-			    (rc = sni_actor_block_begin(f->actor_id, f)) != 0) {
-				return rc;
-			}
 		}
-		rc = sni_future_wait_until(f, sni_deadline_ms(timeout));
-		if (noted) {
-			sni_actor_block_end();
-		}
+		rc = wait_noted(f, sni_deadline_ms(timeout), timeout < 0);
 		if (rc != 0) {
-			return fail_wait(rc);
+			return rc;
 		}
 	} else if (!is_done(f)) {
 		return fail_wait(orphaned(f) ? SYN_EFORK : SYN_ETIMEDOUT);
@@ -1104,10 +1115,11 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 				sni_blocking_report("syn_future_wait_all");
 				reported = true;
 			}
-			rc = sni_future_wait_until(fs[i], deadline);
+			rc = wait_noted(fs[i], deadline, timeout < 0);
 		}
 		if (rc != 0) {
-			return fail_wait(rc);
+			return timeout == SYN_DURATION_ZERO ? fail_wait(rc)
+			                                    : rc;
 		}
 	}
 	return 0;
@@ -1198,8 +1210,13 @@ syn_future_wait_any(
 		sni_future_listen(fs[i], &ls[i].l);
 	}
 	sni_blocking_report("syn_future_wait_any");
-	bool pooled = sni_pool_block_begin();
-	wait_fired(&fired, fs, n, sni_deadline_ms(timeout));
+	/* (noted as wait_noted notes one future) */
+	rc          = timeout < 0 ? sni_actor_block_begin_any(fs, n) : 0;
+	bool pooled = rc == 0 && sni_pool_block_begin();
+	if (rc == 0) {
+		wait_fired(&fired, fs, n, sni_deadline_ms(timeout));
+		sni_actor_block_end();
+	}
 	if (pooled) {
 		sni_pool_block_end();
 	}
@@ -1207,6 +1224,9 @@ syn_future_wait_any(
 		sni_future_unlisten(fs[i], &ls[i].l);
 	}
 	free(ls);
+	if (rc != 0) {
+		return rc;
+	}
 	if (!first_done(fs, n, index)) {
 		return sni_error_set(SYN_ETIMEDOUT, NULL, "");
 	}

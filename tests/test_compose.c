@@ -110,14 +110,34 @@ call_blocking(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc == 0 ? 0 : syn_raise(t, rc, "blocking call failed");
 }
 
+/* How brelay_with blocks for the next level. */
+typedef enum block_how {
+	BY_CALL,     /* a blocking call */
+	BY_WAIT,     /* a future, syn_future_wait */
+	BY_WAIT_ALL, /* a future, syn_future_wait_all */
+	BY_WAIT_ANY, /* a future, syn_future_wait_any */
+} block_how;
+
+/* Blocks until f completes, as how says. */
+static int
+block_for(syn_future *f, block_how how)
+{
+	size_t index;
+	return how == BY_WAIT ? syn_future_wait(f)
+	    : how == BY_WAIT_ALL
+	    ? syn_future_wait_all(&f, 1, SYN_DURATION_INFINITE)
+	    : syn_future_wait_any(&f, 1, SYN_DURATION_INFINITE, &index);
+}
+
 /*
  * brelay(x, id1, id2, ...): relay with blocking calls: with no ids,
  * returns x * x; else calls brelay(x, id2, ...) on id1, blocking the
- * thread (with wait set, as a future waited for with syn_future_wait).
+ * thread (or as a future it blocks for: brelay_wait, brelay_all,
+ * brelay_any).
  */
 static int
 brelay_with(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret,
-    const char *self, bool wait)
+    const char *self, block_how how)
 {
 	if (nargs == 1) {
 		*ret = syn_int(args[0].as.i * args[0].as.i);
@@ -128,13 +148,14 @@ brelay_with(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret,
 	size_t           n   = next_level(args, nargs, args[0], rest);
 	syn_result       res = SYN_RESULT_INIT;
 	syn_future      *f   = NULL;
-	int              rc  = wait ? syn_call_future(next, self, rest, n, &f)
-	                            : syn_call(next, self, rest, n, &res);
-	if (rc == 0 && wait && (rc = syn_future_wait(f)) == 0) {
+	int rc = how == BY_CALL ? syn_call(next, self, rest, n, &res)
+	                        : syn_call_future(next, self, rest, n, &f);
+	if (rc == 0 && f != NULL && (rc = block_for(f, how)) == 0 &&
+	    (rc = syn_future_wait(f)) == 0) {
 		const syn_value *v;
 		syn_future_value(f, &v);
 		*ret = syn_int(v->as.i);
-	} else if (rc == 0 && !wait) {
+	} else if (rc == 0 && f == NULL) {
 		*ret = syn_int(res.value.as.i);
 	}
 	syn_future_free(f);
@@ -145,13 +166,60 @@ brelay_with(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret,
 static int
 brelay(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
-	return brelay_with(t, args, nargs, ret, "brelay", false);
+	return brelay_with(t, args, nargs, ret, "brelay", BY_CALL);
 }
 
 static int
 brelay_wait(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
-	return brelay_with(t, args, nargs, ret, "brelay_wait", true);
+	return brelay_with(t, args, nargs, ret, "brelay_wait", BY_WAIT);
+}
+
+static int
+brelay_all(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	return brelay_with(t, args, nargs, ret, "brelay_all", BY_WAIT_ALL);
+}
+
+static int
+brelay_any(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	return brelay_with(t, args, nargs, ret, "brelay_any", BY_WAIT_ANY);
+}
+
+/*
+ * either(x, b, c, back): blocks with syn_future_wait_any for whichever
+ * comes first of brelay_wait(x, this one) on b, and on c either the same
+ * (back true) or square(x); returns its result, or raises its error.
+ */
+static int
+either(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t x, b, c;
+	bool    back;
+	int     rc = syn_unpack(t, args, nargs, "iiib", &x, &b, &c, &back);
+	if (rc != 0) {
+		return rc;
+	}
+	syn_value   relay[2] = { syn_int(x),
+		  syn_int(syn_task_synchronizer(t).id) };
+	syn_future *fs[2]    = { NULL, NULL };
+	size_t      index    = 0;
+	if ((rc = syn_call_future((syn_synchronizer) { (uint32_t) b },
+	         "brelay_wait", relay, 2, &fs[0])) == 0 &&
+	    (rc = syn_call_future((syn_synchronizer) { (uint32_t) c },
+	         back ? "brelay_wait" : "square", relay, back ? 2 : 1,
+	         &fs[1])) == 0 &&
+	    (rc = syn_future_wait_any(fs, 2, SYN_DURATION_INFINITE, &index)) ==
+	        0 &&
+	    (rc = syn_future_wait(fs[index])) == 0) {
+		const syn_value *v;
+		syn_future_value(fs[index], &v);
+		*ret = syn_int(v->as.i);
+	}
+	syn_future_free(fs[0]);
+	syn_future_free(fs[1]);
+	return rc == 0 ? 0 : syn_raise(t, rc, "either failed");
 }
 
 /* deadline(ms, id, fn, x): awaits fn(x) on id for ms at most. */
@@ -193,6 +261,9 @@ compose_sync(const syn_config *cfg)
 	th_register(s, "deadline", deadline, NULL);
 	th_register(s, "brelay", brelay, NULL);
 	th_register(s, "brelay_wait", brelay_wait, NULL);
+	th_register(s, "brelay_all", brelay_all, NULL);
+	th_register(s, "brelay_any", brelay_any, NULL);
+	th_register(s, "either", either, NULL);
 	return s;
 }
 
@@ -269,11 +340,40 @@ START_TEST(blocking_cycles_refused)
 	ck_assert_int_eq(call_or_code(a, "brelay", cycle, 3), -SYN_EDEADLK);
 	ck_assert_int_eq(
 	    call_or_code(a, "brelay_wait", cycle, 3), -SYN_EDEADLK);
+	/* (wait_all and wait_any took no part in the search, and hung) */
+	ck_assert_int_eq(call_or_code(a, "brelay_all", cycle, 3), -SYN_EDEADLK);
+	ck_assert_int_eq(call_or_code(a, "brelay_any", cycle, 3), -SYN_EDEADLK);
+	ck_assert_int_eq(call_or_code(a, "brelay_all", chain, 3), 49);
+	ck_assert_int_eq(call_or_code(a, "brelay_any", chain, 3), 49);
 	syn_value three[4] = { syn_int(9), syn_int(b.id), syn_int(c.id),
 		syn_int(a.id) };
 	ck_assert_int_eq(call_or_code(a, "brelay", three, 4), -SYN_EDEADLK);
 	ck_assert_int_eq(relay_call(a, cycle, 3), 64); /* awaited: works */
 	ck_assert_int_eq(call_or_code(a, "brelay", chain, 3), 49);
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+	ck_assert_syn_ok(syn_synchronizer_destroy(c));
+}
+END_TEST
+
+/*
+ * A thread that blocks until any one of several calls answers waits for
+ * good only when every one of them waits for it: A blocks for either of
+ * B and C, B blocks for A. With C free, B may wait (C answers, A's task
+ * ends, A serves B); with C blocking for A too, the last of the three to
+ * block is refused.
+ */
+START_TEST(wait_any_rings)
+{
+	syn_synchronizer a = compose_sync(NULL), b = compose_sync(NULL),
+	                 c = compose_sync(NULL);
+	syn_value args[4]  = { syn_int(6), syn_int(b.id), syn_int(c.id),
+		 syn_bool(false) };
+	ck_assert_int_eq(call_or_code(a, "either", args, 4), 36);
+	args[3] = syn_bool(true);
+	ck_assert_int_eq(call_or_code(a, "either", args, 4), -SYN_EDEADLK);
+	syn_value chain[3] = { syn_int(7), syn_int(b.id), syn_int(c.id) };
+	ck_assert_int_eq(call_or_code(a, "brelay_any", chain, 3), 49);
 	ck_assert_syn_ok(syn_synchronizer_destroy(a));
 	ck_assert_syn_ok(syn_synchronizer_destroy(b));
 	ck_assert_syn_ok(syn_synchronizer_destroy(c));
@@ -635,6 +735,7 @@ suite(void)
 		TH_CASE("own_synchronizer", own_synchronizer),
 		TH_CASE("blocking_cycles_refused", blocking_cycles_refused),
 		TH_CASE("answered_wait_is_no_ring", answered_wait_is_no_ring),
+		TH_CASE("wait_any_rings", wait_any_rings),
 		TH_CASE("timed_wait_is_no_ring", timed_wait_is_no_ring),
 		TH_CASE("blocking_reported", blocking_in_task_is_reported),
 		TH_CASE("cancel_chain", cancel_down_a_chain),

@@ -86,7 +86,8 @@ SYN_API int syn_future_callback(
  * Waits until every future of fs[0..n-1] has completed (whatever their
  * codes) or the timeout passes (SYN_ETIMEDOUT). Returns 0 when all are
  * complete. Errors: SYN_EINVAL for a NULL entry, SYN_EDEADLK as
- * syn_future_wait_timeout() (not for SYN_DURATION_ZERO, a poll).
+ * syn_future_wait() for each future it waits for in turn (not for
+ * SYN_DURATION_ZERO, a poll).
  */
 SYN_API int syn_future_wait_all(
     syn_future *const *fs, size_t n, syn_duration timeout);
@@ -95,8 +96,11 @@ SYN_API int syn_future_wait_all(
  * Waits until at least one future of fs[0..n-1] has completed, stores the
  * index of the first complete one in *index and returns 0; SYN_ETIMEDOUT
  * when none completes in time. Errors: SYN_EINVAL (n is 0, a NULL entry),
- * SYN_EDEADLK as syn_future_wait_timeout() (not for SYN_DURATION_ZERO, a
- * poll).
+ * SYN_EDEADLK (not for SYN_DURATION_ZERO, a poll) when none is complete
+ * and one is of this thread's synchronizer, or, waiting for ever on a
+ * synchronizer's thread, when the threads of all their synchronizers
+ * block, directly or through others, for this one's (checked for futures
+ * of up to 8 other synchronizers; beyond that, not).
  */
 SYN_API int syn_future_wait_any(
     syn_future *const *fs, size_t n, syn_duration timeout, size_t *index);
