@@ -90,6 +90,7 @@ struct sni_door {
 	sni_limits   limits;
 	sni_limits   remote_limits; /* for other processes: no OBJECT exts */
 	nng_duration reply_timeout; /* for replies a peer does not read */
+	int32_t      reply_timeout_asked; /* by syn_serve: 0, none yet */
 	slow_replies slow;
 	sni_ptrmap   queued_pipes; /* the loop's: pipes whose replies have
 	                              queued up in nng (see send_reply) */
@@ -703,9 +704,10 @@ sni_door_listen(sni_door *d, const char *url, const sni_listen_opts *o,
 void
 sni_door_set_reply_timeout(sni_door *d, int32_t ms)
 {
-	if (ms > 0 && ms < d->reply_timeout) {
-		d->reply_timeout = ms;
-	}
+	d->reply_timeout_asked =
+	    sni_reply_timeout_asked(d->reply_timeout_asked, ms);
+	d->reply_timeout = d->reply_timeout_asked != 0 ? d->reply_timeout_asked
+	                                               : SNI_REPLY_TIMEOUT_MS;
 }
 
 int

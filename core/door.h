@@ -43,12 +43,20 @@ uint32_t sni_origin_pipe(int origin, const void *origin_ptr, bool *remote);
 #define SNI_REPLY_TIMEOUT_MS 10000
 
 /*
- * Lowers to ms (when positive and lower) how long a reply may wait to be
- * sent: past it the reply is dropped, the peer's connection is cut and
- * the slot serves the next request, so that a peer that stops reading
- * cannot hold the door's slots. The loop.
+ * How long a reply may wait to be sent, asked by a syn_serve(): past it
+ * the reply is dropped, the peer's connection is cut and the slot serves
+ * the next request, so that a peer that stops reading cannot hold the
+ * door's slots. The shortest positive ms asked applies (0 asks nothing:
+ * SNI_REPLY_TIMEOUT_MS while nothing is asked). The loop.
  */
 void sni_door_set_reply_timeout(sni_door *d, int32_t ms);
+
+/* The reply timeout asked, after asked (0: nothing yet) and then ms. */
+static inline int32_t
+sni_reply_timeout_asked(int32_t asked, int32_t ms)
+{
+	return ms > 0 && (asked == 0 || ms < asked) ? ms : asked;
+}
 
 /* How a listener listens. */
 typedef struct sni_listen_opts {

@@ -1244,6 +1244,27 @@ efd_notify(sni_listener *l)
 	(void) !write(x->efd, &one, sizeof(one));
 }
 
+/* f's descriptor (syn_future_fd), if any, closes as its owner lets go
+ * of f, pending or not: nothing writes to it afterwards. */
+static void
+close_fd(syn_future *f)
+{
+	/* (both set by the owner's calls only: read here without the lock,
+	 * so that a future without a descriptor costs nothing) */
+	sni_future_ext *x = f->ext;
+	if (x == NULL || x->efd < 0) {
+		return;
+	}
+	sni_spin_lock(&f->lock);
+	if (x->efd_listener.next != &x->efd_listener) {
+		unlink_listener(f, &x->efd_listener);
+	}
+	int fd = x->efd;
+	x->efd = -1;
+	sni_spin_unlock(&f->lock);
+	close(fd);
+}
+
 int
 syn_future_fd(syn_future *f, int *fdp)
 {
@@ -1289,6 +1310,7 @@ void
 syn_future_free(syn_future *f)
 {
 	if (f != NULL) {
+		close_fd(f);
 		update(f, SNI_F_RELEASED, 0);
 	}
 }

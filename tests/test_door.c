@@ -10,6 +10,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "core/door.h"
 #include "helpers.h"
 #include "proto/proto.h"
 
@@ -341,6 +342,19 @@ START_TEST(peer_that_never_reads)
 }
 END_TEST
 
+/* The shortest reply_timeout asked by a synchronizer's syn_serve()s
+ * applies, longer than the default too (one over 10 s was dropped). */
+START_TEST(reply_timeout_asked)
+{
+	ck_assert_int_eq(sni_reply_timeout_asked(0, 0), 0);
+	ck_assert_int_eq(sni_reply_timeout_asked(0, 30000), 30000);
+	ck_assert_int_eq(sni_reply_timeout_asked(30000, 20000), 20000);
+	ck_assert_int_eq(sni_reply_timeout_asked(20000, 40000), 20000);
+	ck_assert_int_eq(sni_reply_timeout_asked(20000, 0), 20000);
+	ck_assert_int_eq(sni_reply_timeout_asked(20000, 300), 300);
+}
+END_TEST
+
 /* After close, calls by address get a clear SYN_ECLOSED reply. */
 START_TEST(closed_door)
 {
@@ -396,6 +410,7 @@ suite(void)
 		TH_CASE("concurrent", concurrent_calls_by_address),
 		TH_CASE("never_reads", peer_that_never_reads),
 		TH_CASE("closed", closed_door),
+		TH_CASE("reply_timeout", reply_timeout_asked),
 		TH_CASE("destroy_in_flight", destroy_answers_calls_by_address),
 	};
 	return TH_SUITE("door", cases);

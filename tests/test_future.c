@@ -2,6 +2,7 @@
  * Futures: wait, wait with a timeout, poll, cancel, completion callbacks,
  * wait-all and wait-any, and the pollable descriptor.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -196,6 +197,19 @@ START_TEST(fd_becomes_readable)
 	ck_assert_syn_ok(syn_future_fd(f, &fd));
 	pfd.fd = fd;
 	ck_assert_int_eq(poll(&pfd, 1, 0), 1);
+	syn_future_free(f);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+
+	/* freed pending, the descriptor closes at once (it stayed open
+	 * until the call ended) */
+	f = start(s, "square", 9);
+	ck_assert_syn_ok(syn_future_fd(f, &fd));
+	syn_future_free(f);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	f = start(s, "square", 9); /* (the call above ends meanwhile) */
+	ck_assert_syn_ok(syn_future_fd(f, &fd2));
+	pfd.fd = fd2;
+	ck_assert_int_eq(poll(&pfd, 1, 4 * D_MS), 1);
 	syn_future_free(f);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
