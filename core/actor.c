@@ -48,8 +48,11 @@ publish_cpu(sni_actor *a)
 	}
 }
 
-/* How many actors a search for a cycle of blocked threads visits. */
+/* How many actors a search for a ring of blocked threads visits, and
+ * how far from the searching one (a frame of 96 bytes each: the search
+ * may run on a task's stack). */
 #define BLOCK_SEARCH_MAX 64
+#define BLOCK_DEPTH_MAX 32
 
 /*
  * The actors a's thread blocks for now, into ids: how many (0: none, or
@@ -79,7 +82,7 @@ blocked_on_now(sni_actor *a, uint32_t ids[SNI_BLOCK_MAX])
  * actors on the way to the one visited, and how many more it may visit. */
 typedef struct ring_search {
 	uint32_t cur;
-	uint32_t path[BLOCK_SEARCH_MAX];
+	uint32_t path[BLOCK_DEPTH_MAX];
 	int      depth;
 	int      budget;
 } ring_search;
@@ -100,8 +103,8 @@ leads_back(ring_search *rs, uint32_t id)
 		}
 	}
 	sni_actor *a;
-	if (id == rs->cur || rs->depth == BLOCK_SEARCH_MAX ||
-	    --rs->budget < 0 || sni_actor_hold_closed(id, &a) != 0) {
+	if (id == rs->cur || rs->depth == BLOCK_DEPTH_MAX || --rs->budget < 0 ||
+	    sni_actor_hold_closed(id, &a) != 0) {
 		return id == rs->cur;
 	}
 	uint32_t ids[SNI_BLOCK_MAX];
