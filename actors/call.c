@@ -58,10 +58,12 @@ sni_request_put(sni_actor *a, syn_future *f, const sni_wbuf *w)
 
 /*
  * Encodes the CALL of r into f; to another process, *held receives the
- * proxies held until it is answered.
+ * proxies held until it is answered. *objects: r's arguments carry this
+ * process's objects (commit_call counts them out once the call goes).
  */
 static int
-encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held)
+encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held,
+    bool *objects)
 {
 	if (a->remote == NULL && a->back == NULL &&
 	    r->name != NULL) { /* the commonest call: straight into f */
@@ -71,13 +73,12 @@ encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held)
 			return sni_request_put_inline(f, n);
 		}
 	}
-	const char *name    = r->name != NULL ? r->name : "";
-	bool        objects = false;
-	int         rc = a->remote != NULL ? sni_translate_remote_check(a->id,
-	                                         r->target, r->args, r->nargs, held)
-	            : a->back != NULL
-	            ? sni_translate_plain_check(r->args, r->nargs)
-	            : sni_translate_call_check(r->args, r->nargs, &objects);
+	const char *name = r->name != NULL ? r->name : "";
+	int         rc   = a->remote != NULL ? sni_translate_remote_check(a->id,
+	                                           r->target, r->args, r->nargs, held)
+	              : a->back != NULL
+	              ? sni_translate_plain_check(r->args, r->nargs)
+	              : sni_translate_call_check(r->args, r->nargs, objects);
 	if (rc != 0) {
 		return sni_error_set_detail(rc, name);
 	}
@@ -95,13 +96,22 @@ encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held)
 		sni_error_set_detail(rc, name);
 		sni_held_release(*held);
 		*held = NULL;
-	} else if (objects) { /* encoded: they leave with it */
+	}
+	sni_wbuf_fini(&w);
+	return rc;
+}
+
+/* The CALL of r, encoded, goes for certain: the objects it carries leave
+ * with it (counted out here, or lent to another process). Not before:
+ * a call that fails to go must not count them out. */
+static void
+commit_call(sni_actor *a, const sni_request *r, bool objects)
+{
+	if (objects) {
 		sni_translate_call_commit(r->args, r->nargs);
 	} else if (a->remote != NULL) {
 		sni_translate_remote_lend(a, r->args, r->nargs);
 	}
-	sni_wbuf_fini(&w);
-	return rc;
 }
 
 /* A call to another process was answered: what it held goes. */
@@ -142,8 +152,9 @@ request_start(const sni_request *r, syn_future **fp, bool noting)
 		sni_actor_release(a);
 		return sni_error_set(SYN_ENOMEM, NULL, r->name);
 	}
-	void *held = NULL;
-	if ((rc = encode_call(a, r, f, &held)) != 0 ||
+	void *held    = NULL;
+	bool  objects = false;
+	if ((rc = encode_call(a, r, f, &held, &objects)) != 0 ||
 	    (held != NULL && sni_future_set_hook(f, release_held, held) != 0) ||
 	    (to_own_turn(r) &&
 	        sni_future_mark_turn(f, sni_task_lent()->call.self) != 0)) {
@@ -152,6 +163,7 @@ request_start(const sni_request *r, syn_future **fp, bool noting)
 		sni_future_discard(f);
 		return rc != 0 ? rc : sni_error_set(SYN_ENOMEM, NULL, r->name);
 	}
+	commit_call(a, r, objects);
 	if (noting) {
 		sni_actor_block_on(f); /* (before the call can end) */
 	}
