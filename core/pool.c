@@ -125,7 +125,7 @@ sni_pool_submit(sni_job *job)
 	job->node.kind = SNI_NODE_POOL;
 	job->next      = NULL;
 	pthread_mutex_lock(&pool_lock);
-	if (nidle <= nqueued && !start_thread() && nthreads == 0) {
+	if (nidle <= nqueued && !start_thread() && nthreads == nblocked) {
 		pthread_mutex_unlock(&pool_lock);
 		return SYN_ENOMEM;
 	}
@@ -153,12 +153,23 @@ sni_pool_block_begin(void)
 	if (running_job == NULL) {
 		return false;
 	}
+	sni_job *unrun = NULL;
 	pthread_mutex_lock(&pool_lock);
 	nblocked++;
-	if (nidle < nqueued) {
-		start_thread(); /* the queue must not wait for this job */
+	/* (the queue must not wait for this job: another thread takes it,
+	 * or, with none to run it, it goes back unrun) */
+	if (nidle < nqueued && !start_thread() && nthreads == nblocked) {
+		unrun      = queue_head;
+		queue_head = queue_tail = NULL;
+		nqueued                 = 0;
 	}
 	pthread_mutex_unlock(&pool_lock);
+	while (unrun != NULL) {
+		sni_job *job = unrun;
+		unrun        = job->next;
+		job->unrun   = true;
+		sni_actor_post_held(job->actor, &job->node);
+	}
 	return true;
 }
 

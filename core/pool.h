@@ -16,6 +16,7 @@ struct sni_job {
 	int (*fn)(void *arg);
 	void    *arg;
 	int      rc;
+	bool     unrun; /* posted without running: no thread was left */
 	void    *task;  /* the task that waits (a sni_task) */
 	void    *actor; /* its actor (a sni_actor) */
 	sni_job *next;  /* in the pool's queue */
@@ -24,7 +25,10 @@ struct sni_job {
 /*
  * Queues job; a pool thread runs job->fn(job->arg), stores its result in
  * job->rc and posts job->node to job->actor. 0 or SYN_ENOMEM (no thread
- * could be started and none is idle). Any thread.
+ * could be started and none is left to run it: every one waits, in a
+ * job, for a call). Any thread. A job queued when the last thread that
+ * could run it starts waiting, with no other to be started, is posted
+ * unrun (job->unrun): nothing else would ever take it.
  */
 int sni_pool_submit(sni_job *job);
 

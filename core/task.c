@@ -1079,7 +1079,10 @@ syn_run_blocking(syn_task *t, int (*fn)(void *arg), void *arg)
 	}
 	t->wait = SNI_WAIT_POOL; /* the job lives in t till then */
 	sni_task_suspend(t);
-	return t->cancelled ? SYN_ECANCELED : job->rc;
+	return t->cancelled ? SYN_ECANCELED
+	    : job->unrun    ? syn_raise(t, SYN_ENOMEM,
+	                          "no thread was left to run the blocking job")
+	                    : job->rc;
 }
 
 /* ---- what implementation code calls ----------------------------------- */

@@ -2,10 +2,29 @@
  * Offloading blocking work: syn_run_blocking() runs a blocking function
  * on the pool and suspends only the task (the seed's "opposite case").
  */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "helpers.h"
+
+/* While set, no thread can be started in this process (the pool's
+ * threads included): pthread_create fails as at a thread limit. */
+static atomic_int no_threads;
+
+int
+pthread_create(
+    pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	static int (*real)(
+	    pthread_t *, const pthread_attr_t *, void *(*) (void *), void *);
+	if (real == NULL) {
+		*(void **) &real = dlsym(RTLD_NEXT, "pthread_create");
+	}
+	return atomic_load(&no_threads) ? EAGAIN : real(th, attr, fn, arg);
+}
 
 static atomic_int jobs_done;
 
@@ -189,6 +208,133 @@ START_TEST(destroy_from_jobs)
 }
 END_TEST
 
+/* ---- when no thread can be started ------------------------------------
+ */
+
+static atomic_int job_a_started, job_a_go;
+
+static int
+nothing_job(void *arg)
+{
+	(void) arg;
+	return 0;
+}
+
+/* run_nothing(): runs an empty job on the pool. */
+static int
+run_nothing(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args;
+	(void) nargs;
+	(void) ret;
+	return syn_run_blocking(t, nothing_job, NULL);
+}
+
+/* The pool's only thread, from here on: a blocking call of
+ * run_nothing() on the synchronizer arg names, waiting for a job. */
+static int
+call_from_job(void *arg)
+{
+	atomic_store(&no_threads, 1);
+	return syn_call(
+	    *(syn_synchronizer *) arg, "run_nothing", NULL, 0, NULL);
+}
+
+/* A blocking call of square (which sleeps: the thread blocks), once
+ * job_a_go is set. */
+static int
+job_a(void *arg)
+{
+	atomic_store(&no_threads, 1);
+	atomic_store(&job_a_started, 1);
+	while (!atomic_load(&job_a_go)) {
+		usleep(1000);
+	}
+	syn_value x = syn_int(2);
+	return syn_call(*(syn_synchronizer *) arg, "square", &x, 1, NULL);
+}
+
+/* on_pool(which): runs call_from_job (0) or job_a (1) on the pool. */
+static int
+on_pool(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	int64_t           which;
+	syn_synchronizer *self = syn_task_alloc(t, sizeof(*self));
+	int               rc   = syn_unpack(t, args, nargs, "i", &which);
+	if (rc == 0) {
+		*self = syn_task_synchronizer(t);
+		rc = syn_run_blocking(t, which ? job_a : call_from_job, self);
+	}
+	return rc;
+}
+
+static syn_synchronizer
+starved_sync(void)
+{
+	syn_synchronizer s = th_new();
+	th_register(s, "run_nothing", run_nothing, NULL);
+	th_register(s, "on_pool", on_pool, NULL);
+	atomic_store(&no_threads, 0);
+	atomic_store(&job_a_started, 0);
+	atomic_store(&job_a_go, 0);
+	return s;
+}
+
+/*
+ * A job's blocking call waits for a job of its own while no thread can
+ * be started and the pool's only thread is the one waiting: the second
+ * job is refused with SYN_ENOMEM (it was queued, and both waited for
+ * good: found by review).
+ */
+START_TEST(no_thread_for_a_job)
+{
+	syn_synchronizer s   = starved_sync();
+	syn_value        one = syn_int(0);
+	syn_future      *f;
+	ck_assert_syn_ok(syn_call_future(s, "on_pool", &one, 1, &f));
+	ck_assert_syn_rc(syn_future_wait_timeout(f, 10000), SYN_ENOMEM);
+	syn_future_free(f);
+	atomic_store(&no_threads, 0);
+	ck_assert_syn_ok(syn_call(s, "run_nothing", NULL, 0, NULL));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/*
+ * A job queued while the pool's only thread ran another, and no thread
+ * could be started, comes back unrun with SYN_ENOMEM once that thread
+ * blocks (a call of it may wait for the queued job: nothing would run
+ * it); the blocking call goes on.
+ */
+START_TEST(queued_job_unrun)
+{
+	syn_synchronizer s   = starved_sync();
+	syn_value        a   = syn_int(1);
+	syn_result       res = SYN_RESULT_INIT;
+	syn_future      *fa, *fb;
+	ck_assert_syn_ok(syn_call_future(s, "on_pool", &a, 1, &fa));
+	double t0 = th_now_ms();
+	while (!atomic_load(&job_a_started)) {
+		ck_assert_msg(th_now_ms() - t0 < 10000, "job A did not start");
+		usleep(1000);
+	}
+	ck_assert_syn_ok(syn_call_future(s, "run_nothing", NULL, 0, &fb));
+	ck_assert_syn_rc(syn_future_wait_timeout(fb, 200), SYN_ETIMEDOUT);
+	atomic_store(&job_a_go, 1); /* B waits in the queue by now */
+	ck_assert_syn_rc(syn_future_wait_timeout(fb, 10000), SYN_ENOMEM);
+	ck_assert_str_eq(syn_future_error(fb)->message,
+	    "no thread was left to run the blocking job");
+	ck_assert_syn_ok(syn_future_wait_timeout(fa, 10000));
+	syn_future_free(fa);
+	syn_future_free(fb);
+	atomic_store(&no_threads, 0);
+	ck_assert_syn_ok(syn_call(s, "run_nothing", NULL, 0, &res));
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -198,6 +344,8 @@ suite(void)
 		TH_CASE("results_cancel", results_and_cancel),
 		TH_CASE("misuse_destroy", misuse_and_destroy),
 		TH_CASE("destroy_from_jobs", destroy_from_jobs),
+		TH_CASE("no_thread_for_a_job", no_thread_for_a_job),
+		TH_CASE("queued_job_unrun", queued_job_unrun),
 	};
 	return TH_SUITE("pool", cases);
 }

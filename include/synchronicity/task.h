@@ -128,7 +128,8 @@ SYN_API int syn_await_fd(syn_task *t, int fd, unsigned events,
  * arg points into the task's stack on a synchronizer with
  * config.shared_stack, which copies the task's frames away while it
  * waits: put it in syn_task_alloc memory), SYN_ESTATE (t is not the running
- * task), SYN_ECANCELED, SYN_ENOMEM (no thread could be started).
+ * task), SYN_ECANCELED, SYN_ENOMEM (no thread could be started while
+ * every pool thread waits in a blocking call: fn does not run).
  */
 SYN_API int syn_run_blocking(syn_task *t, int (*fn)(void *arg), void *arg);
 
