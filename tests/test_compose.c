@@ -163,28 +163,25 @@ brelay_with(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret,
 	return rc == 0 ? 0 : syn_raise(t, rc, "a blocking relay failed");
 }
 
+/* The four brelays, by name: each is registered with its own as
+ * userdata. */
+typedef struct brelay_kind {
+	const char *name;
+	block_how   how;
+} brelay_kind;
+
+static const brelay_kind brelays[] = {
+	{ "brelay", BY_CALL },
+	{ "brelay_wait", BY_WAIT },
+	{ "brelay_all", BY_WAIT_ALL },
+	{ "brelay_any", BY_WAIT_ANY },
+};
+
 static int
 brelay(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
-	return brelay_with(t, args, nargs, ret, "brelay", BY_CALL);
-}
-
-static int
-brelay_wait(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	return brelay_with(t, args, nargs, ret, "brelay_wait", BY_WAIT);
-}
-
-static int
-brelay_all(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	return brelay_with(t, args, nargs, ret, "brelay_all", BY_WAIT_ALL);
-}
-
-static int
-brelay_any(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	return brelay_with(t, args, nargs, ret, "brelay_any", BY_WAIT_ANY);
+	const brelay_kind *k = syn_task_userdata(t);
+	return brelay_with(t, args, nargs, ret, k->name, k->how);
 }
 
 /*
@@ -259,10 +256,9 @@ compose_sync(const syn_config *cfg)
 	th_register(s, "hold", hold, NULL);
 	th_register(s, "call_blocking", call_blocking, NULL);
 	th_register(s, "deadline", deadline, NULL);
-	th_register(s, "brelay", brelay, NULL);
-	th_register(s, "brelay_wait", brelay_wait, NULL);
-	th_register(s, "brelay_all", brelay_all, NULL);
-	th_register(s, "brelay_any", brelay_any, NULL);
+	for (size_t i = 0; i < sizeof(brelays) / sizeof(brelays[0]); i++) {
+		th_register(s, brelays[i].name, brelay, (void *) &brelays[i]);
+	}
 	th_register(s, "either", either, NULL);
 	return s;
 }
