@@ -8,6 +8,7 @@
  * that the next request, made as soon as the last one is seen done, finds
  * the iterator idle.
  */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +64,9 @@ struct syn_iter {
 	char *name;
 	_Atomic uint32_t state;
 	_Atomic uint32_t refs;    /* the owner's, and the request's */
-	sni_spinlock     lock;    /* guards pending, batch.ahead, closed */
+	sni_spinlock     lock;    /* guards the four below, batch.ahead */
 	bool             closed;  /* syn_iter_close() began */
+	bool             posting; /* a request is made, to be posted */
 	syn_future      *pending; /* the request in flight, until its hook */
 };
 
@@ -349,6 +351,47 @@ post_request(syn_iter *it, sni_actor *a, syn_future *f)
 }
 
 /*
+ * A request of it, whose state it just took, begins to be made: false
+ * when a close began first (the request must not go). Else the close
+ * that may begin meanwhile waits for made_request, so that the request
+ * reaches the synchronizer before the CLOSE (an OPEN after it started a
+ * generator that nothing closed).
+ */
+static bool
+making_request(syn_iter *it)
+{
+	sni_spin_lock(&it->lock);
+	bool closed = it->closed;
+	it->posting = !closed;
+	sni_spin_unlock(&it->lock);
+	return !closed;
+}
+
+/* The request begun by making_request is posted, or failed. */
+static void
+made_request(syn_iter *it)
+{
+	sni_spin_lock(&it->lock);
+	it->posting = false;
+	sni_spin_unlock(&it->lock);
+}
+
+/* syn_iter_close: waits until no request is being made (a moment). */
+static void
+wait_requests_made(syn_iter *it)
+{
+	for (;;) {
+		sni_spin_lock(&it->lock);
+		bool posting = it->posting;
+		sni_spin_unlock(&it->lock);
+		if (!posting) {
+			return;
+		}
+		sched_yield();
+	}
+}
+
+/*
  * Starts the next request; on success *fp is its future, posted. waited:
  * the caller waits for it to the end and then calls request_done itself
  * (a blocking request: the loop that answers it then writes nothing of
@@ -365,6 +408,11 @@ start_request(syn_iter *it, const syn_value *v, bool waited, syn_future **fp)
 	if ((state != ITER_FRESH && state != ITER_IDLE) ||
 	    !atomic_compare_exchange_strong(&it->state, &state, ITER_BUSY)) {
 		return refuse(it, state);
+	}
+	if (!making_request(it)) {
+		atomic_store(&it->state, state);
+		return sni_error_set(
+		    SYN_EITERCLOSED, "the iterator is being closed", it->name);
 	}
 	sni_actor  *a  = NULL;
 	syn_future *f  = NULL;
@@ -385,6 +433,7 @@ start_request(syn_iter *it, const syn_value *v, bool waited, syn_future **fp)
 	} else if ((rc = fill_request(it, a, state, v, f)) == 0) {
 		post_request(it, a, f); /* nothing fails past the OPEN's move */
 	}
+	made_request(it);
 	if (a != NULL) {
 		sni_actor_release(a);
 	}
@@ -638,10 +687,18 @@ send_blocking(syn_iter *it, const syn_value *v, syn_result *item)
 		iter_unref(it);
 		return rc;
 	}
+	if (it == NULL) {
+		return start_request(it, v, true, &f); /* (refused) */
+	}
+	/* (a close from another thread meanwhile frees it last) */
+	atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
 	rc = start_request(it, v, true, &f);
-	return rc != 0 ? rc
-	               : sni_request_finish(f, SYN_DURATION_INFINITE, it->name,
-	                     item, request_done, it);
+	if (rc == 0) {
+		rc = sni_request_finish(
+		    f, SYN_DURATION_INFINITE, it->name, item, request_done, it);
+	}
+	iter_unref(it);
+	return rc;
 }
 
 int
@@ -729,8 +786,9 @@ syn_iter_close(syn_iter *it)
 		return 0;
 	}
 	sni_spin_lock(&it->lock);
-	it->closed = true; /* no batch is requested ahead from now on */
+	it->closed = true; /* no request starts from now on */
 	sni_spin_unlock(&it->lock);
+	wait_requests_made(it); /* (one that started goes first) */
 	uint32_t state = atomic_load_explicit(&it->state, memory_order_acquire);
 	syn_future *f  = NULL;
 	int         rc = 0;
