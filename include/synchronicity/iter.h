@@ -73,8 +73,10 @@ SYN_API int syn_iter_open(syn_synchronizer s, const char *name,
  * (SYN_EDEADLK: await syn_iter_next_future() there; also from another
  * synchronizer whose thread the generator's blocks for, as syn_call()).
  * Errors: the error the generator returned (with its message; the stream
- * is then over), SYN_EBUSY (a request is in flight on it), SYN_EINVAL
- * (it is NULL), SYN_ECLOSED (the synchronizer closed or was destroyed),
+ * is then over), SYN_EBUSY (a request is in flight on it),
+ * SYN_EITERCLOSED (a syn_iter_close() from another thread began first),
+ * SYN_EINVAL (it is NULL), SYN_ECLOSED (the synchronizer closed or was
+ * destroyed),
  * SYN_ECANCELED, SYN_EFORK, SYN_EDEADLK, SYN_ENOMEM, and for a first
  * request the errors of a call (SYN_ENOENT, ...).
  */
