@@ -613,6 +613,11 @@ next_batch(syn_iter *it)
 		return rc;
 	}
 	if ((rc = sni_call_wait(f, UINT64_MAX, it->name)) != 0) {
+		/* The batch may have come between the deadline and the
+		 * cancel (the hook, which ran first, saw it come): its items
+		 * go with f, so the stream is over, as for a cancel. */
+		uint32_t idle = ITER_IDLE;
+		atomic_compare_exchange_strong(&it->state, &idle, ITER_FAILED);
 		syn_future_free(f);
 		return sni_error_set(rc,
 		    rc == SYN_EFORK ? "the request belongs to the parent "
