@@ -564,6 +564,13 @@ loop(sni_actor *a)
 	}
 }
 
+/* sni_door_stop's meanwhile: what came in is answered (SYN_ECLOSED). */
+static void
+drain_all(void *a)
+{
+	while (drain(a)) { }
+}
+
 /* After the loop: nothing can reach the actor any more once this ends. */
 static void
 shutdown_actor(sni_actor *a)
@@ -572,7 +579,7 @@ shutdown_actor(sni_actor *a)
 	sni_registry_quiesce(a->id);
 	sni_backcalls_fini(a);
 	sni_batches_fini(a);
-	sni_door_stop(a->door);
+	sni_door_stop(a->door, drain_all, a);
 	sni_aio_stop_all(a);
 	while (drain(a)) { }
 	sni_aio_free_all(a);

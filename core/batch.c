@@ -283,6 +283,9 @@ sni_batch_handle(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 	} else if (rc == 0 && sni_door_pipe_gone(a, pipe)) {
 		sni_detail_set("the connection closed");
 		rc = SYN_ECONNRESET; /* nobody to answer: nothing starts */
+	} else if (rc == 0 && a->stopping) { /* (its batches are gone) */
+		sni_detail_set("the synchronizer is being destroyed");
+		rc = SYN_ECLOSED;
 	} else if (rc == 0 &&
 	    sni_ptrmap_get(&a->batches, batch_key(pipe, id)) != NULL) {
 		sni_detail_set(

@@ -743,7 +743,7 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 		rc = slot_open(d);
 	}
 	if (rc != 0) {
-		sni_door_stop(d);
+		sni_door_stop(d, NULL, NULL);
 		sni_door_free(d);
 		return rc;
 	}
@@ -1092,7 +1092,7 @@ door_close(sni_door *d)
 }
 
 void
-sni_door_stop(sni_door *d)
+sni_door_stop(sni_door *d, void (*meanwhile)(void *), void *arg)
 {
 	if (d == NULL) {
 		return;
@@ -1100,6 +1100,9 @@ sni_door_stop(sni_door *d)
 	/* Let the last replies leave (for a second at most), then close. */
 	for (int i = 0; i < 1000 && atomic_load(&d->sending) > 0; i++) {
 		usleep(1000);
+		if (meanwhile != NULL) {
+			meanwhile(arg);
+		}
 	}
 	door_close(d);
 }
