@@ -99,9 +99,10 @@ syn_await_aio(syn_task *t, nng_aio *aio)
 	if (w->waiter != NULL) {
 		return syn_raise(t, SYN_EBUSY, "another task awaits this aio");
 	}
-	if (w->completed) {
+	if (w->completed) { /* (its outcome, cancelled or not: a message
+		               received is the caller's to take) */
 		w->completed = false;
-		return t->cancelled ? SYN_ECANCELED : nng_aio_result(aio);
+		return nng_aio_result(aio);
 	}
 	if (t->cancelled) {
 		nng_aio_cancel(aio);
@@ -133,8 +134,9 @@ sni_aio_handle(sni_actor *a, sni_node *n)
 		return;
 	}
 	w->waiter = NULL;
-	sni_task_resume(
-	    t, t->cancelled ? SYN_ECANCELED : nng_aio_result(w->aio));
+	/* (a cancelled operation ends NNG_ECANCELED, SYN_ECANCELED; one that
+	 * completed first keeps its outcome: nothing it carries is lost) */
+	sni_task_resume(t, nng_aio_result(w->aio));
 	(void) a;
 }
 

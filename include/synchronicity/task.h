@@ -158,11 +158,14 @@ SYN_API void syn_aio_free(syn_task *t, nng_aio *aio);
  * completed. Start one operation, then await it, each time: nng cannot
  * tell whether an operation was started, so awaiting an aio with none in
  * flight waits until the task is cancelled. When t is cancelled, the
- * operation is cancelled too, t waits for it to end and SYN_ECANCELED is
- * returned; the aio stays usable. Errors: SYN_EINVAL when aio was not
- * allocated by syn_aio_alloc() on this synchronizer, SYN_EBUSY when
- * another task awaits it, SYN_ESTATE when t is not the task running on
- * this thread.
+ * operation is cancelled too (on this thread: nng's own operations end at
+ * once; a provider of your own must end a cancelled operation promptly),
+ * t waits for it to end and SYN_ECANCELED is returned, unless the
+ * operation had completed first: then its own code, and what it carries
+ * (a message received) is the caller's to take; the next await point
+ * returns SYN_ECANCELED. The aio stays usable. Errors: SYN_EINVAL when aio was
+ * not allocated by syn_aio_alloc() on this synchronizer, SYN_EBUSY when another
+ * task awaits it, SYN_ESTATE when t is not the task running on this thread.
  */
 SYN_API int syn_await_aio(syn_task *t, nng_aio *aio);
 
