@@ -298,22 +298,18 @@ START_TEST(concurrent_calls_by_address)
 }
 END_TEST
 
-/*
- * A peer by address that sends requests and never reads its replies
- * holds up nobody else: another peer's call is answered at once (the door
- * went on receiving only while slots were free of replies in flight, and
- * a reply to this process's peers waited for ever: the door stayed shut).
- */
-START_TEST(peer_that_never_reads)
+/* A raw peer of s by address that sends up to 200 calls and reads no
+ * reply; how many it sent in *sent. */
+static nng_socket
+never_reader(syn_synchronizer s, int *sent)
 {
-	syn_synchronizer s = th_new();
-	char             url[128];
-	nng_socket       raw;
+	char       url[128];
+	nng_socket raw;
 	ck_assert_syn_ok(syn_synchronizer_url(s, url, sizeof(url)));
 	ck_assert_int_eq(nng_req0_open_raw(&raw), 0);
 	ck_assert_int_eq(nng_socket_set_ms(raw, NNG_OPT_SENDTIMEO, 300), 0);
 	ck_assert_int_eq(nng_dial(raw, url, NULL, 0), 0);
-	int sent = 0;
+	*sent = 0;
 	for (int i = 0; i < 200; i++) {
 		syn_value arg = syn_int(i);
 		nng_msg  *m   = call_msg("square_now", &arg, 1);
@@ -324,8 +320,22 @@ START_TEST(peer_that_never_reads)
 			nng_msg_free(m);
 			break;
 		}
-		sent++;
+		(*sent)++;
 	}
+	return raw;
+}
+
+/*
+ * A peer by address that sends requests and never reads its replies
+ * holds up nobody else: another peer's call is answered at once (the door
+ * went on receiving only while slots were free of replies in flight, and
+ * a reply to this process's peers waited for ever: the door stayed shut).
+ */
+START_TEST(peer_that_never_reads)
+{
+	syn_synchronizer s = th_new();
+	int              sent;
+	nng_socket       raw = never_reader(s, &sent);
 	ck_assert_int_gt(sent, 20);
 	usleep(200000); /* the replies pile up unread */
 	nng_socket req = dial(s);
@@ -385,25 +395,10 @@ destroy_in_thread(void *arg)
 START_TEST(requests_while_destroy_waits)
 {
 	syn_synchronizer s = th_new();
-	char             url[128];
-	nng_socket       raw, req1, req2;
-	ck_assert_syn_ok(syn_synchronizer_url(s, url, sizeof(url)));
-	ck_assert_int_eq(nng_req0_open_raw(&raw), 0);
-	ck_assert_int_eq(nng_socket_set_ms(raw, NNG_OPT_SENDTIMEO, 300), 0);
-	ck_assert_int_eq(nng_dial(raw, url, NULL, 0), 0);
-	req1 = dial(s);
-	req2 = dial(s);
-	for (int i = 0; i < 200; i++) { /* replies that wait unread */
-		syn_value arg = syn_int(i);
-		nng_msg  *m   = call_msg("square_now", &arg, 1);
-		ck_assert_int_eq(
-		    nng_msg_header_append_u32(m, 0x80000000u | (uint32_t) i),
-		    0);
-		if (nng_sendmsg(raw, m, 0) != 0) {
-			nng_msg_free(m);
-			break;
-		}
-	}
+	int              sent; /* (replies that wait unread) */
+	nng_socket       raw  = never_reader(s, &sent);
+	nng_socket       req1 = dial(s), req2 = dial(s);
+	ck_assert_int_gt(sent, 20);
 	usleep(200000);
 	pthread_t th;
 	pthread_create(&th, NULL, destroy_in_thread, &s);
