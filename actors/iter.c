@@ -63,11 +63,11 @@ struct syn_iter {
 	void *held; /* to another process: proxies it sent, till closed */
 	char *name;
 	_Atomic uint32_t state;
-	_Atomic uint32_t refs;    /* the owner's, and the request's */
-	sni_spinlock     lock;    /* guards the four below, batch.ahead */
-	bool             closed;  /* syn_iter_close() began */
-	bool             posting; /* a request is made, to be posted */
-	syn_future      *pending; /* the request in flight, until its hook */
+	_Atomic uint32_t refs; /* the owner's, and the request's */
+	sni_spinlock lock;    /* guards closed, posting, pending, batch.ahead */
+	bool         closed;  /* syn_iter_close() began */
+	bool         posting; /* a request is made, to be posted */
+	syn_future  *pending; /* the request in flight, until its hook */
 };
 
 static void
