@@ -671,37 +671,34 @@ syn_iter_next_future(syn_iter *it, const syn_value *v, syn_future **fp)
 	return rc != 0 ? rc : start_request(it, v, false, fp);
 }
 
+/* A lock-step request of it, made and waited for. */
+static int
+lock_step_request(syn_iter *it, const syn_value *v, syn_result *item)
+{
+	syn_future *f;
+	int         rc = start_request(it, v, true, &f);
+	return rc != 0 ? rc
+	               : sni_request_finish(f, SYN_DURATION_INFINITE, it->name,
+	                     item, request_done, it);
+}
+
 /* syn_iter_send once the thread may block for it. */
 static int
 send_blocking(syn_iter *it, const syn_value *v, syn_result *item)
 {
-	syn_future *f;
-	int         rc = sni_cancel_check();
-	if (rc != 0) {
-		return rc;
+	int rc = sni_cancel_check();
+	if (rc != 0 || it == NULL) { /* (NULL: refused, SYN_EINVAL) */
+		return rc != 0 ? rc : lock_step_request(it, v, item);
 	}
-	if (it != NULL && it->prefetch > 0) {
-		if (v != NULL && v->type != SYN_TYPE_NIL) {
-			return check_lock_step(it,
-			    "nothing can be sent to a generator that runs "
-			    "ahead (prefetch)");
-		}
-		/* (a close from another thread meanwhile frees it last) */
-		atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
-		rc = next_in_window(it, item);
-		iter_unref(it);
-		return rc;
-	}
-	if (it == NULL) {
-		return start_request(it, v, true, &f); /* (refused) */
+	if (it->prefetch > 0 && v != NULL && v->type != SYN_TYPE_NIL) {
+		return check_lock_step(it,
+		    "nothing can be sent to a generator that runs ahead "
+		    "(prefetch)");
 	}
 	/* (a close from another thread meanwhile frees it last) */
 	atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
-	rc = start_request(it, v, true, &f);
-	if (rc == 0) {
-		rc = sni_request_finish(
-		    f, SYN_DURATION_INFINITE, it->name, item, request_done, it);
-	}
+	rc = it->prefetch > 0 ? next_in_window(it, item)
+	                      : lock_step_request(it, v, item);
 	iter_unref(it);
 	return rc;
 }

@@ -581,7 +581,7 @@ shutdown_actor(sni_actor *a)
 	sni_batches_fini(a);
 	sni_door_stop(a->door, drain_all, a);
 	sni_aio_stop_all(a);
-	while (drain(a)) { }
+	drain_all(a);
 	sni_aio_free_all(a);
 	sni_ptrmap_fini(&a->streams);
 	sni_ptrmap_fini(&a->door_tasks);

@@ -99,8 +99,9 @@ syn_await_aio(syn_task *t, nng_aio *aio)
 	if (w->waiter != NULL) {
 		return syn_raise(t, SYN_EBUSY, "another task awaits this aio");
 	}
-	if (w->completed) { /* (its outcome, cancelled or not: a message
-		               received is the caller's to take) */
+	/* Its outcome, cancelled or not: a message received is the
+	 * caller's to take. */
+	if (w->completed) {
 		w->completed = false;
 		return nng_aio_result(aio);
 	}

@@ -89,8 +89,7 @@ struct sni_door {
 	uint32_t     members; /* batch members alive */
 	sni_limits   limits;
 	sni_limits   remote_limits; /* for other processes: no OBJECT exts */
-	nng_duration reply_timeout; /* for replies a peer does not read */
-	int32_t      reply_timeout_asked; /* by syn_serve: 0, none yet */
+	int32_t      reply_timeout; /* asked by syn_serve (0: none yet) */
 	slow_replies slow;
 	sni_ptrmap   queued_pipes; /* the loop's: pipes whose replies have
 	                              queued up in nng (see send_reply) */
@@ -377,6 +376,13 @@ recheck_in(sni_door *d, uint64_t ns)
 	}
 }
 
+/* How long a reply may wait to be sent: as asked, or the default. */
+static nng_duration
+reply_timeout(const sni_door *d)
+{
+	return d->reply_timeout != 0 ? d->reply_timeout : SNI_REPLY_TIMEOUT_MS;
+}
+
 /* One pipe's replies waiting in nng, as cut_stalled sees them. */
 typedef struct pipe_progress {
 	uint32_t pipe;
@@ -443,7 +449,7 @@ cut_stalled(sni_door *d)
 			    s->queued_ns < e->queued ? s->queued_ns : e->queued;
 		}
 	}
-	uint64_t limit = (uint64_t) d->reply_timeout * 1000000u / 4;
+	uint64_t limit = (uint64_t) reply_timeout(d) * 1000000u / 4;
 	uint64_t next  = UINT64_MAX;
 	for (uint32_t i = 0; i < n; i++) {
 		if (!p[i].waiting) {
@@ -704,10 +710,7 @@ sni_door_listen(sni_door *d, const char *url, const sni_listen_opts *o,
 void
 sni_door_set_reply_timeout(sni_door *d, int32_t ms)
 {
-	d->reply_timeout_asked =
-	    sni_reply_timeout_asked(d->reply_timeout_asked, ms);
-	d->reply_timeout = d->reply_timeout_asked != 0 ? d->reply_timeout_asked
-	                                               : SNI_REPLY_TIMEOUT_MS;
+	d->reply_timeout = sni_reply_timeout_asked(d->reply_timeout, ms);
 }
 
 int
@@ -728,7 +731,6 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	d->limits.allow_ptr = false;
 	d->remote_limits    = d->limits;
 	/* (OBJECT exts from a peer are refused as handles are renamed) */
-	d->reply_timeout = SNI_REPLY_TIMEOUT_MS;
 	pthread_mutex_init(&d->slow.mu, NULL);
 	pthread_cond_init(&d->slow.cv, NULL);
 	int rc = nng_aio_alloc(&d->recheck, recheck_due, d);
@@ -1003,7 +1005,7 @@ send_reply(slot *s, nng_msg *msg)
 	atomic_store(&s->in_nng, true);
 	/* A peer that stops reading must not keep the slot for good, by
 	 * address in this process or from another. */
-	nng_aio_set_timeout(aio, d->reply_timeout);
+	nng_aio_set_timeout(aio, reply_timeout(d));
 	nng_aio_set_msg(aio, msg);
 	nng_ctx_send(s->ctx, aio);
 	if (queues) {

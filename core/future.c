@@ -1108,7 +1108,8 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 		int rc;
 		if (timeout == SYN_DURATION_ZERO) {
 			rc = !is_done(fs[i])
-			    ? (orphaned(fs[i]) ? SYN_EFORK : SYN_ETIMEDOUT)
+			    ? fail_wait(
+			          orphaned(fs[i]) ? SYN_EFORK : SYN_ETIMEDOUT)
 			    : 0;
 		} else {
 			if (!reported && !is_done(fs[i])) {
@@ -1118,8 +1119,7 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 			rc = wait_noted(fs[i], deadline, timeout < 0);
 		}
 		if (rc != 0) {
-			return timeout == SYN_DURATION_ZERO ? fail_wait(rc)
-			                                    : rc;
+			return rc;
 		}
 	}
 	return 0;
@@ -1199,8 +1199,13 @@ syn_future_wait_any(
 	if (timeout == SYN_DURATION_ZERO) {
 		return sni_error_set(SYN_ETIMEDOUT, NULL, "");
 	}
+	/* (noted as wait_noted notes one future) */
+	if (timeout < 0 && (rc = sni_actor_block_begin_any(fs, n)) != 0) {
+		return rc;
+	}
 	any_listener *ls = calloc(n, sizeof(*ls));
 	if (ls == NULL) {
+		sni_actor_block_end();
 		return sni_error_set(SYN_ENOMEM, NULL, "");
 	}
 	_Atomic uint32_t fired = 0;
@@ -1210,13 +1215,9 @@ syn_future_wait_any(
 		sni_future_listen(fs[i], &ls[i].l);
 	}
 	sni_blocking_report("syn_future_wait_any");
-	/* (noted as wait_noted notes one future) */
-	rc          = timeout < 0 ? sni_actor_block_begin_any(fs, n) : 0;
-	bool pooled = rc == 0 && sni_pool_block_begin();
-	if (rc == 0) {
-		wait_fired(&fired, fs, n, sni_deadline_ms(timeout));
-		sni_actor_block_end();
-	}
+	bool pooled = sni_pool_block_begin();
+	wait_fired(&fired, fs, n, sni_deadline_ms(timeout));
+	sni_actor_block_end();
 	if (pooled) {
 		sni_pool_block_end();
 	}
@@ -1224,9 +1225,6 @@ syn_future_wait_any(
 		sni_future_unlisten(fs[i], &ls[i].l);
 	}
 	free(ls);
-	if (rc != 0) {
-		return rc;
-	}
 	if (!first_done(fs, n, index)) {
 		return sni_error_set(SYN_ETIMEDOUT, NULL, "");
 	}
