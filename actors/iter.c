@@ -452,7 +452,7 @@ start_request(syn_iter *it, const syn_value *v, bool waited, syn_future **fp)
 
 /* The replies of this process's own actors, as futures read them. */
 static const sni_limits batch_limits = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
-	false };
+	false, false };
 
 /* What only lock-step iterators do. */
 static int

@@ -127,6 +127,15 @@ sni_proxy_get(const syn_handle *h, bool owned)
 }
 
 syn_proxy *
+sni_proxy_carried(const syn_handle *h)
+{
+	lock_table();
+	syn_proxy *p = find(h);
+	pthread_mutex_unlock(&table_lock);
+	return p;
+}
+
+syn_proxy *
 syn_proxy_ref(syn_proxy *p)
 {
 	if (p != NULL) {

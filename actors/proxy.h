@@ -23,4 +23,12 @@ struct syn_proxy {
  */
 syn_proxy *sni_proxy_get(const syn_handle *h, bool owned);
 
+/*
+ * The proxy of h that a decoded value's PROXY ext (SNI_HANDLE_CARRIED)
+ * holds a reference to, which passes to the caller: no count changes.
+ * NULL when h has no proxy (no encoder of this process wrote that ext).
+ * Any thread.
+ */
+syn_proxy *sni_proxy_carried(const syn_handle *h);
+
 #endif /* SNI_PROXY_H */

@@ -3,11 +3,12 @@
  *
  * Out of a synchronizer, an object (an OBJECT value) travels as a handle
  * that carries a reference (counted as handed out); a proxy travels as a
- * plain handle. Into a task, a handle of the task's own synchronizer
- * becomes the object (pinned for the task), any other a proxy (held for
- * the task). Into a caller, every handle becomes a proxy, held by the
- * result. Translation looks into lists and maps, to any depth the decoder
- * accepted.
+ * plain handle, but in a result or item for a caller of this process as
+ * one that carries a reference to the proxy itself. Into a task, a handle of
+ * the task's own synchronizer becomes the object (pinned for the task), any
+ * other a proxy (held for the task). Into a caller, every handle becomes a
+ * proxy, held by the result. Translation looks into lists and maps, to any
+ * depth the decoder accepted.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -75,11 +76,34 @@ holds_add(holds **hp, uintptr_t item)
 	return 0;
 }
 
+/* The proxy of a handle value, with a reference for whoever makes it:
+ * the one the value carried (a task of this process took it), or one
+ * more. */
+static syn_proxy *
+proxy_of(const syn_value *v)
+{
+	syn_proxy *p = v->len == SNI_HANDLE_CARRIED
+	    ? sni_proxy_carried(v->as.handle)
+	    : NULL;
+	return p != NULL
+	    ? p
+	    : sni_proxy_get(v->as.handle, v->len == SNI_HANDLE_OWNED);
+}
+
+/* The reference a handle value carried to its proxy goes. */
+static void
+drop_carried(const syn_value *v)
+{
+	if (v->len == SNI_HANDLE_CARRIED) {
+		syn_proxy_release(sni_proxy_carried(v->as.handle));
+	}
+}
+
 /* v becomes a proxy of its handle, held in *hp. */
 static int
 to_proxy(syn_value *v, holds **hp)
 {
-	syn_proxy *p = sni_proxy_get(v->as.handle, v->len == SNI_HANDLE_OWNED);
+	syn_proxy *p = proxy_of(v);
 	if (p == NULL) {
 		return SYN_ENOMEM;
 	}
@@ -180,7 +204,7 @@ static void
 drop_reply(const void *body, size_t len)
 {
 	static const sni_limits lim  = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
-		 false };
+		 false, false };
 	int                     kind = sni_msg_kind(body, len);
 	syn_value               v;
 	void                   *mem;
@@ -206,7 +230,7 @@ void
 sni_translate_drop_items(sni_reader *items, uint32_t count)
 {
 	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
-		false };
+		false, false };
 	for (uint32_t i = 0; i < count; i++) {
 		syn_value v;
 		void     *mem;
@@ -315,6 +339,7 @@ handle_in(syn_value *v, void *arg)
 	if (v->len == SNI_HANDLE_OWNED) { /* a reference came home */
 		sni_object_unexport(c->s, o, 1);
 	}
+	drop_carried(v); /* (the object is pinned instead) */
 	v->type      = SYN_TYPE_OBJECT;
 	v->len       = 0;
 	v->as.object = sni_object_self(o);
@@ -336,6 +361,7 @@ arg_in(sni_sync *s, sni_task *t, syn_value *v)
 static int
 give_back_one(syn_value *v, void *s)
 {
+	drop_carried(v);
 	if (v->len != SNI_HANDLE_OWNED) {
 		return 0;
 	}
@@ -365,6 +391,7 @@ release_one(syn_value *v, void *unused)
 	if (v->len == SNI_HANDLE_OWNED) {
 		syn_proxy_release(sni_proxy_get(v->as.handle, true));
 	}
+	drop_carried(v);
 	return 0;
 }
 
@@ -379,7 +406,7 @@ sni_translate_drop_open(nng_msg *m)
 {
 	/* (the arguments' array holds values up to the deepest limit) */
 	static const sni_limits lim = { SNI_MAX_DEPTH + 1, SIZE_MAX, true,
-		false, false };
+		false, false, false };
 	sni_call_view           v;
 	uint64_t                stream;
 	uint32_t                window;
@@ -398,11 +425,12 @@ sni_translate_drop_open(nng_msg *m)
 void
 sni_translate_discard(void *arg, const sni_call_view *v)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH + 1, SIZE_MAX, true,
-		false, false }; /* (the array, and values as deep as any) */
-	sni_reader              r   = v->args;
-	syn_value               args;
-	void                   *mem;
+	static const sni_limits lim = {
+		SNI_MAX_DEPTH + 1, SIZE_MAX, true, false, false, false
+	}; /* (the array, and values as deep as any) */
+	sni_reader r = v->args;
+	syn_value  args;
+	void      *mem;
 	if (sni_decode_value_next(&r, &lim, &args, &mem) == 0) {
 		give_back(arg, &args);
 		free(mem);
@@ -606,11 +634,23 @@ sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 	return rc != 0 ? syn_raise(t, rc, "%s", sni_detail_get()) : 0;
 }
 
+/* A proxy encoded as a PROXY ext: the reference it carries. */
+static int
+carry_proxy(syn_value *v, void *unused)
+{
+	(void) unused;
+	syn_proxy_ref(v->as.proxy);
+	return 0;
+}
+
 void
 sni_translate_sent(void *arg, sni_task *t, const syn_value *v)
 {
 	bool seen = false; /* checked by sni_translate_out */
 	value_out(arg, v, true, t->remote ? t->gen.pipe : 0, &seen);
+	if (sni_task_limits(t).proxy_refs) { /* as the encoder wrote them */
+		each((syn_value *) v, SYN_TYPE_PROXY, carry_proxy, NULL);
+	}
 }
 
 /* A call's arguments must be there when it names some. */

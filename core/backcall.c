@@ -92,7 +92,7 @@ peer_open(sni_actor *a, sni_backcall *b)
 	p->back   = b;
 	p->post   = back_post;
 	p->limits = (sni_limits) { SNI_DEFAULT_MAX_DEPTH, a->max_message, false,
-		false, false };
+		false, false, false };
 	p->max_message     = a->max_message;
 	p->close_node.kind = SNI_NODE_CLOSE;
 	p->stop_node.kind  = SNI_NODE_STOP;
@@ -352,7 +352,7 @@ static void
 deliver(syn_future *f, const void *inner, size_t len)
 {
 	static const sni_limits lim = { SNI_DEFAULT_MAX_DEPTH,
-		SNI_DEFAULT_MAX_SIZE, false, true, true };
+		SNI_DEFAULT_MAX_SIZE, false, true, true, false };
 	int                     kind;
 	nng_msg                *m;
 	int                     rc = sni_msg_check(inner, len, &lim, &kind);

@@ -548,7 +548,8 @@ sni_door_hello(sni_actor *a, nng_msg *msg, void *sp, const sni_limits *lim)
 		    sni_detail_get(), a->name);
 		return;
 	}
-	static const sni_limits plain = { 1, SIZE_MAX, false, false, false };
+	static const sni_limits plain = { 1, SIZE_MAX, false, false, false,
+		false };
 	size_t max_in = request_max(a, pipe); /* and what a BATCH is read by */
 	syn_value v   = syn_int(
 	      (int64_t) (max_in < lim->max_size ? max_in : lim->max_size));

@@ -25,7 +25,7 @@
 /* Replies of this process's own actors: trusted sizes, pointers allowed,
  * as deep as any actor may be configured to send. */
 static const sni_limits reply_limits = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
-	false };
+	false, false };
 
 _Static_assert(
     sizeof(syn_future) == 192, "a future is three cache lines (see future.h)");

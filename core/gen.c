@@ -429,10 +429,11 @@ batch_cap(const sni_task *t)
 static int
 encode_item(sni_task *t, const syn_value *v, size_t *mark)
 {
-	sni_batch *b = t->gen.batch;
-	*mark        = b->w.len;
-	int rc       = sni_encode_value(
-	          &b->w, v, t->actor->limits.max_depth, t->allow_ptr);
+	sni_batch *b   = t->gen.batch;
+	sni_limits lim = sni_task_limits(t);
+	*mark          = b->w.len;
+	int rc         = sni_encode_value(
+	            &b->w, v, lim.max_depth, sni_limits_encode_flags(&lim));
 	rc = rc != 0 ? rc : b->w.err;
 	if (rc != 0) {
 		b->w.len = *mark;

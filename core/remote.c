@@ -688,7 +688,7 @@ reply_code(nng_msg *msg)
 		return 0;
 	}
 	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, false, false,
-		false };
+		false, false };
 	uint64_t                id;
 	int                     code = 0;
 	syn_value               v;
@@ -1592,7 +1592,7 @@ sni_remote_open(
 	a->remote = r;
 	a->post   = sni_remote_post;
 	a->limits = (sni_limits) { SNI_DEFAULT_MAX_DEPTH, o->max_message, false,
-		false, false };
+		false, false, false };
 	a->max_message     = o->max_message;
 	a->close_node.kind = SNI_NODE_CLOSE;
 	a->stop_node.kind  = SNI_NODE_STOP;

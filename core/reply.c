@@ -70,7 +70,8 @@ sni_reply_oom(uint64_t call_id)
 void
 sni_reply_nil(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id)
 {
-	static const sni_limits lim = { 1, SIZE_MAX, false, false, false };
+	static const sni_limits lim = { 1, SIZE_MAX, false, false, false,
+		false };
 	syn_value               nil = syn_nil();
 	sni_wbuf                w;
 	sni_wbuf_init(&w);

@@ -174,6 +174,7 @@ sni_task_limits(const sni_task *t)
 {
 	sni_limits lim = t->actor->limits;
 	lim.allow_ptr  = t->allow_ptr;
+	lim.proxy_refs = t->allow_ptr && !t->call.raw;
 	if (t->remote) {
 		size_t peer  = sni_door_peer_max(t->actor, t->gen.pipe);
 		lim.max_size = peer < lim.max_size ? peer : lim.max_size;

@@ -186,7 +186,9 @@ int sni_task_valid_code(sni_task *t, int rc);
 /*
  * The limits t's replies and items are encoded with: the synchronizer's,
  * and for a call from another process no larger than that peer takes (a
- * larger message would cut its whole connection). The loop.
+ * larger message would cut its whole connection); pointers, and proxies
+ * that carry a reference (proxy_refs), for a caller of this process. The
+ * loop.
  */
 sni_limits sni_task_limits(const sni_task *t);
 

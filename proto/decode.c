@@ -94,7 +94,7 @@ sni_read_sized(sni_reader *r, uint8_t b, sni_head *h)
 		h->type = (int8_t) *r->p++;
 		if (b < 0xd4 &&
 		    (h->type == SNI_EXT_HANDLE || h->type == SNI_EXT_OBJECT ||
-		        h->type == SNI_EXT_PTR)) {
+		        h->type == SNI_EXT_PTR || h->type == SNI_EXT_PROXY)) {
 			/* one encoding only: a connection rewrites handles
 			 * where it finds them, as fixext16 */
 			sni_detail_set("ext type %d not as fixext16", h->type);
@@ -163,6 +163,17 @@ scan_ext(sni_reader *r, const sni_limits *lim, const sni_head *h, size_t *need)
 		if (lim->deny_owned && h->type == SNI_EXT_OBJECT) {
 			sni_detail_set("a reference handed out by a peer that "
 			               "owns no object here");
+			return SYN_EPROTO;
+		}
+		*need += sni_bump_round(sizeof(syn_handle));
+		return 0;
+	case SNI_EXT_PROXY:
+		if (h->num != 16) {
+			break;
+		}
+		if (!lim->allow_ptr || lim->deny_handles) {
+			sni_detail_set("a proxy's reference cannot come from "
+			               "another process or over a socket");
 			return SYN_EPROTO;
 		}
 		*need += sni_bump_round(sizeof(syn_handle));
@@ -355,12 +366,15 @@ fill_ext(sni_reader *r, sni_bump *b, const sni_head *h, syn_value *out)
 {
 	const uint8_t *p = NULL;
 	sni_take(r, h->num, &p);
-	if (h->type == SNI_EXT_HANDLE || h->type == SNI_EXT_OBJECT) {
+	if (h->type == SNI_EXT_HANDLE || h->type == SNI_EXT_OBJECT ||
+	    h->type == SNI_EXT_PROXY) {
 		syn_handle *hd = bump(b, sizeof(*hd));
 		hd->owner      = sni_be(p, 8);
 		hd->object     = sni_be(p + 8, 8);
 		out->type      = SYN_TYPE_HANDLE;
-		out->len = h->type == SNI_EXT_OBJECT ? SNI_HANDLE_OWNED : 0;
+		out->len       = h->type == SNI_EXT_OBJECT ? SNI_HANDLE_OWNED
+		          : h->type == SNI_EXT_PROXY       ? SNI_HANDLE_CARRIED
+		                                           : 0;
 		out->as.handle = hd;
 	} else if (h->type == SNI_EXT_PTR) {
 		out->type   = SYN_TYPE_PTR;

@@ -112,7 +112,7 @@ pack_error_ext(sni_wbuf *pk, int code, const char *message, const char *where)
 }
 
 static int encode(
-    sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr);
+    sni_wbuf *pk, const syn_value *v, uint32_t depth, unsigned flags);
 
 static bool
 error_utf8_valid(const syn_error *e)
@@ -124,7 +124,7 @@ error_utf8_valid(const syn_error *e)
 }
 
 static int
-encode_list(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
+encode_list(sni_wbuf *pk, const syn_value *v, uint32_t depth, unsigned flags)
 {
 	if (v->len > 0 && v->as.list == NULL) {
 		sni_detail_set("list of %u items has no items", v->len);
@@ -132,7 +132,7 @@ encode_list(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 	}
 	sni_mp_array(pk, v->len);
 	for (uint32_t i = 0; i < v->len; i++) {
-		int rc = encode(pk, &v->as.list[i], depth - 1, allow_ptr);
+		int rc = encode(pk, &v->as.list[i], depth - 1, flags);
 		if (rc != 0) {
 			return rc;
 		}
@@ -141,7 +141,7 @@ encode_list(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 }
 
 static int
-encode_map(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
+encode_map(sni_wbuf *pk, const syn_value *v, uint32_t depth, unsigned flags)
 {
 	if (v->len > 0 && v->as.map == NULL) {
 		sni_detail_set("map of %u pairs has no pairs", v->len);
@@ -149,10 +149,9 @@ encode_map(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 	}
 	sni_mp_map(pk, v->len);
 	for (uint32_t i = 0; i < v->len; i++) {
-		int rc = encode(pk, &v->as.map[i].key, depth - 1, allow_ptr);
+		int rc = encode(pk, &v->as.map[i].key, depth - 1, flags);
 		if (rc == 0) {
-			rc = encode(
-			    pk, &v->as.map[i].value, depth - 1, allow_ptr);
+			rc = encode(pk, &v->as.map[i].value, depth - 1, flags);
 		}
 		if (rc != 0) {
 			return rc;
@@ -194,7 +193,7 @@ ptr_refused(const void *p)
 }
 
 static int
-encode_scalar(sni_wbuf *pk, const syn_value *v, bool allow_ptr)
+encode_scalar(sni_wbuf *pk, const syn_value *v, unsigned flags)
 {
 	switch (v->type) {
 	case SYN_TYPE_NIL:
@@ -217,7 +216,11 @@ encode_scalar(sni_wbuf *pk, const syn_value *v, bool allow_ptr)
 			sni_detail_set("proxy value is NULL");
 			return SYN_EINVAL;
 		}
-		sni_encode_handle(pk, sni_proxy_handle(v->as.proxy));
+		sni_pack_fixext16(pk,
+		    (flags & SNI_ENCODE_PROXY_REFS) != 0 ? SNI_EXT_PROXY
+		                                         : SNI_EXT_HANDLE,
+		    sni_proxy_handle(v->as.proxy)->owner,
+		    sni_proxy_handle(v->as.proxy)->object);
 		return 0;
 	case SYN_TYPE_OBJECT: {
 		if (v->as.object == NULL) {
@@ -229,7 +232,7 @@ encode_scalar(sni_wbuf *pk, const syn_value *v, bool allow_ptr)
 		return 0;
 	}
 	case SYN_TYPE_PTR:
-		if (!allow_ptr) {
+		if ((flags & SNI_ENCODE_PTR) == 0) {
 			sni_detail_set("a pointer value cannot leave its "
 			               "process");
 			return SYN_ENOTSUP;
@@ -250,7 +253,7 @@ encode_scalar(sni_wbuf *pk, const syn_value *v, bool allow_ptr)
 }
 
 static int
-encode(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
+encode(sni_wbuf *pk, const syn_value *v, uint32_t depth, unsigned flags)
 {
 	if (depth == 0) {
 		sni_detail_set("value nested too deeply");
@@ -267,9 +270,9 @@ encode(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 		sni_mp_bin_with_body(pk, v->as.bytes, v->len);
 		return 0;
 	case SYN_TYPE_LIST:
-		return encode_list(pk, v, depth, allow_ptr);
+		return encode_list(pk, v, depth, flags);
 	case SYN_TYPE_MAP:
-		return encode_map(pk, v, depth, allow_ptr);
+		return encode_map(pk, v, depth, flags);
 	case SYN_TYPE_HANDLE:
 		if (v->as.handle == NULL) {
 			sni_detail_set("handle value is NULL");
@@ -291,18 +294,18 @@ encode(sni_wbuf *pk, const syn_value *v, uint32_t depth, bool allow_ptr)
 		    v->as.error->where);
 		return 0;
 	default:
-		return encode_scalar(pk, v, allow_ptr);
+		return encode_scalar(pk, v, flags);
 	}
 }
 
 int
 sni_encode_value(
-    sni_wbuf *w, const syn_value *v, uint32_t max_depth, bool allow_ptr)
+    sni_wbuf *w, const syn_value *v, uint32_t max_depth, unsigned flags)
 {
 	if (max_depth > 0 && sni_encode_simple(w, v)) {
 		return w->err;
 	}
-	int rc = encode(w, v, max_depth, allow_ptr);
+	int rc = encode(w, v, max_depth, flags);
 	if (rc != 0) {
 		return fail(w, rc);
 	}
@@ -311,7 +314,7 @@ sni_encode_value(
 
 int
 sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
-    uint32_t max_depth, bool allow_ptr)
+    uint32_t max_depth, unsigned flags)
 {
 	if (n > UINT32_MAX || (n > 0 && vals == NULL)) {
 		sni_detail_set("bad argument array");
@@ -322,7 +325,7 @@ sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
 		if (max_depth > 0 && sni_encode_simple(w, &vals[i])) {
 			continue;
 		}
-		int rc = encode(w, &vals[i], max_depth, allow_ptr);
+		int rc = encode(w, &vals[i], max_depth, flags);
 		if (rc != 0) {
 			char d[200];
 			snprintf(d, sizeof(d), "%s", sni_detail_get());

@@ -73,6 +73,11 @@ walk(sni_reader *r, uint32_t depth, sni_handle_fn fn, void *ctx)
 		    (h.type == SNI_EXT_HANDLE || h.type == SNI_EXT_OBJECT)) {
 			return visit((uint8_t *) p, fn, ctx);
 		}
+		if (h.num == 16 && h.type == SNI_EXT_PROXY) {
+			sni_detail_set("a proxy's reference, which cannot "
+			               "leave its process");
+			return SYN_EPROTO;
+		}
 		return 0;
 	case SH_BAD:
 		sni_detail_set("not msgpack");

@@ -154,7 +154,8 @@ encode_call_kind(sni_wbuf *w, int kind, uint64_t call_id,
 		return 0;
 	}
 	return sni_encode_array(/* (the array is no level of its own) */
-	    w, args, nargs, lim->max_depth, lim->allow_ptr);
+	    w, args, nargs, lim->max_depth,
+	    lim->allow_ptr ? SNI_ENCODE_PTR : 0); /* (proxies: borrowed) */
 }
 
 static int
@@ -200,7 +201,8 @@ sni_msg_encode_next(sni_wbuf *w, uint64_t call_id, uint64_t stream,
 	put_header(w, SNI_MSG_NEXT);
 	sni_encode_uint(w, call_id);
 	sni_encode_uint(w, stream);
-	int rc = sni_encode_value(w, v, lim->max_depth, lim->allow_ptr);
+	int rc = sni_encode_value(
+	    w, v, lim->max_depth, lim->allow_ptr ? SNI_ENCODE_PTR : 0);
 	return rc != 0 ? rc : check_size(w, lim, "sent value");
 }
 
@@ -277,7 +279,8 @@ encode_return_kind(sni_wbuf *w, int kind, uint64_t call_id, const syn_value *v,
 	}
 	put_header(w, kind);
 	sni_encode_uint(w, call_id);
-	int rc = sni_encode_value(w, v, lim->max_depth, lim->allow_ptr);
+	int rc = sni_encode_value(
+	    w, v, lim->max_depth, sni_limits_encode_flags(lim));
 	return rc != 0 ? rc : check_size(w, lim, "result");
 }
 

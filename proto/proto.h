@@ -24,7 +24,10 @@
  * values (only on the in-process lane of this process); deny_handles
  * refuses handles; deny_owned refuses the handles that carry a reference
  * (OBJECT exts: only the object's own synchronizer sends them, and a
- * client of another process is never that).
+ * client of another process is never that). In encoding, allow_ptr writes
+ * pointer values and proxy_refs writes a reply's proxies as PROXY exts;
+ * in decoding, allow_ptr also admits PROXY exts (both only ever come
+ * from this process).
  */
 typedef struct sni_limits {
 	uint32_t max_depth;
@@ -32,6 +35,7 @@ typedef struct sni_limits {
 	bool     allow_ptr;
 	bool     deny_handles;
 	bool     deny_owned;
+	bool     proxy_refs;
 } sni_limits;
 
 #define SNI_DEFAULT_MAX_DEPTH 32u
@@ -44,7 +48,25 @@ enum sni_ext_type {
 	SNI_EXT_ERROR  = 2, /* msgpack [code, message, where] */
 	SNI_EXT_PTR    = 3, /* 16 bytes: process nonce, pointer */
 	SNI_EXT_OBJECT = 4, /* as HANDLE, and it carries a reference */
+	SNI_EXT_PROXY  = 5, /* as HANDLE, with a reference to this process's
+	                       proxy of it (a reply's, in this process only) */
 };
+
+/* What sni_encode_value may write besides plain values (flags). */
+enum sni_encode_flags {
+	SNI_ENCODE_PTR = 1, /* pointer values (for this process only) */
+	/* each proxy as a PROXY ext, whose reference the sender takes once
+	 * the value is encoded (actors/translate.c, sni_translate_sent) */
+	SNI_ENCODE_PROXY_REFS = 2,
+};
+
+/* The encode flags that lim asks for. */
+static inline unsigned
+sni_limits_encode_flags(const sni_limits *lim)
+{
+	return (lim->allow_ptr ? SNI_ENCODE_PTR : 0u) |
+	    (lim->proxy_refs ? SNI_ENCODE_PROXY_REFS : 0u);
+}
 
 /*
  * An object's handle, as the codec writes it for a PROXY or an OBJECT
@@ -71,6 +93,13 @@ sni_object_handle(const void *self)
 #define SNI_HANDLE_OWNED 1u
 
 /*
+ * A decoded HANDLE whose len is 2 came as a PROXY ext: its sender, a
+ * task of this process, took a reference to this process's proxy of it,
+ * which whoever reads the value takes over (or releases).
+ */
+#define SNI_HANDLE_CARRIED 2u
+
+/*
  * What a value holds besides its memory: the proxies that translation
  * made for it (actors/translate.c). release drops them and frees h.
  */
@@ -95,14 +124,15 @@ sni_held_release(void *h)
 
 /*
  * Appends the msgpack encoding of v, which must nest at most max_depth
- * levels. Pointers are encoded only when allow_ptr. Failures land in
+ * levels. Pointers are encoded only with SNI_ENCODE_PTR in flags, and
+ * proxies as PROXY exts with SNI_ENCODE_PROXY_REFS. Failures land in
  * w->err and are also returned: SYN_EINVAL (an invalid value, bad UTF-8,
  * too deep, a pointer the calling thread refuses: see below; a detail is
  * recorded with sni_detail_set), SYN_ENOTSUP (a pointer where pointers
  * cannot go), SYN_ENOMEM.
  */
 int sni_encode_value(
-    sni_wbuf *w, const syn_value *v, uint32_t max_depth, bool allow_ptr);
+    sni_wbuf *w, const syn_value *v, uint32_t max_depth, unsigned flags);
 
 /*
  * From now on the calling thread's encodings refuse pointers into
@@ -114,7 +144,7 @@ void sni_encode_refuse_ptrs(const void *lo, const void *hi);
 
 /* Appends the msgpack encodings of a list header and of vals[0..n-1]. */
 int sni_encode_array(sni_wbuf *w, const syn_value *vals, size_t n,
-    uint32_t max_depth, bool allow_ptr);
+    uint32_t max_depth, unsigned flags);
 
 /* Appends an error ext value. NULL strings are written as "". */
 void sni_encode_error(
@@ -472,7 +502,8 @@ typedef int (*sni_handle_fn)(void *ctx, syn_handle *h, bool *owned);
  * Walks the values of the message body[0..len-1] (of any kind, header
  * included in len), at most max_depth levels deep, calling fn on each
  * handle. Returns 0, fn's code, or SYN_EPROTO for a malformed body that
- * it walked: a body with no 0xd8 byte (so no handle) is not walked and
+ * it walked or one with a PROXY ext (which no message leaving this
+ * process may carry): a body with no 0xd8 byte (so no handle) is not walked and
  * gives 0 however malformed, so this is no check of the body (its
  * decoder checks it). Any thread; the body must not be read by anyone
  * else meanwhile.

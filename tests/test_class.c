@@ -1126,6 +1126,138 @@ START_TEST(cached_future_gives_back_once)
 }
 END_TEST
 
+/* make_db(id): makes a DB on synchronizer id, yields 0 and the DB's
+ * proxy (one batch, with a window of 4), and lets go of the proxy. */
+static int
+make_db_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t          id;
+	syn_value        url  = syn_str("made");
+	syn_value        zero = syn_int(0);
+	syn_future      *f    = NULL;
+	const syn_value *v;
+	int              rc = syn_unpack(t, args, nargs, "i", &id);
+	if (rc == 0) {
+		syn_synchronizer db_s = { (uint32_t) id };
+		rc                    = syn_new_future(db_s, "DB", &url, 1, &f);
+	}
+	rc = rc != 0 ? rc : syn_await(t, f);
+	rc = rc != 0 ? rc : syn_future_value(f, &v);
+	rc = rc != 0 ? rc : syn_yield(t, &zero, NULL);
+	rc = rc != 0 ? rc : syn_yield(t, v, NULL);
+	syn_future_free(f); /* the generator's last reference */
+	return rc;
+}
+
+/* Waits (2 s at most) until n objects were finalized. */
+static void
+await_finis(int n)
+{
+	for (int i = 0; i < 2000 && atomic_load(&finis) < n; i++) {
+		usleep(1000);
+	}
+	ck_assert_int_eq(atomic_load(&finis), n);
+}
+
+/* The caller lets go of its proxy once the echo to other completed and
+ * its task ended; then a release would reach s before this call. */
+static void
+release_after_echo(syn_synchronizer s, syn_synchronizer other, syn_proxy *p)
+{
+	ck_assert_int_eq(th_call_int(other, "square_now", 2), 4);
+	syn_proxy_release(p);
+	ck_assert_int_eq(th_call_int(s, "square_now", 2), 4);
+}
+
+static void
+assert_url(syn_proxy *p, const char *want)
+{
+	syn_result r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_get(p, "url", &r));
+	ck_assert_str_eq(r.value.as.str, want);
+	syn_result_fini(&r);
+}
+
+/*
+ * A proxy of another synchronizer's object in a result or an item holds
+ * a reference of its own until the caller reads it: when every other
+ * reference goes meanwhile (here the caller's own, once the call
+ * completed, and the task's, once it ended), the object stays, and goes
+ * with the last proxy, read or not. Before, the reply carried the handle
+ * only, and the caller's proxy answered SYN_ECLOSED (found by review).
+ */
+START_TEST(result_proxies_carry_a_reference)
+{
+	syn_synchronizer s     = db_sync();
+	syn_synchronizer other = th_new();
+	syn_func_def g = { "make_db", SYN_KIND_GENERATOR, make_db_gen, NULL };
+	ck_assert_syn_ok(syn_register(other, &g));
+	/* A future's result, read after the last other reference went. */
+	syn_proxy       *db = new_db(s, "future");
+	syn_value        pv = syn_proxy_value(db);
+	syn_future      *f;
+	const syn_value *v;
+	ck_assert_syn_ok(syn_call_future(other, "echo", &pv, 1, &f));
+	ck_assert_syn_ok(syn_future_wait_all(&f, 1, SYN_DURATION_INFINITE));
+	release_after_echo(s, other, db);
+	ck_assert_int_eq(atomic_load(&finis), 0);
+	ck_assert_syn_ok(syn_future_value(f, &v));
+	ck_assert_int_eq(v->type, SYN_TYPE_PROXY);
+	assert_url(v->as.proxy, "future");
+	syn_future_free(f);
+	await_finis(1);
+	/* ... never read: the reference goes with the future. */
+	db = new_db(s, "unread");
+	pv = syn_proxy_value(db);
+	ck_assert_syn_ok(syn_call_future(other, "echo", &pv, 1, &f));
+	ck_assert_syn_ok(syn_future_wait_all(&f, 1, SYN_DURATION_INFINITE));
+	release_after_echo(s, other, db);
+	ck_assert_int_eq(atomic_load(&finis), 1);
+	syn_future_free(f);
+	await_finis(2);
+	/* The aio form's result. */
+	nng_aio *aio;
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	db = new_db(s, "aio");
+	pv = syn_proxy_value(db);
+	syn_call_aio(other, "echo", &pv, 1, aio);
+	nng_aio_wait(aio);
+	release_after_echo(s, other, db);
+	ck_assert_int_eq(atomic_load(&finis), 2);
+	syn_result r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_aio_result(aio, &r));
+	assert_url(r.value.as.proxy, "aio");
+	syn_result_fini(&r);
+	nng_aio_free(aio);
+	await_finis(3);
+	/* An item of a batch, read after the generator let go of it, and
+	 * one never read (the iterator closed first). */
+	syn_value       id  = syn_int(s.id);
+	syn_iter_config cfg = { .prefetch = 4 };
+	for (int read = 1; read >= 0; read--) {
+		syn_iter *it;
+		ck_assert_syn_ok(
+		    syn_iter_open(other, "make_db", &id, 1, &cfg, &it));
+		ck_assert_syn_ok(syn_iter_next(it, &r)); /* the batch came */
+		ck_assert_int_eq(r.value.as.i, 0);
+		syn_result_fini(&r);
+		ck_assert_int_eq(th_call_int(other, "square_now", 2), 4);
+		ck_assert_int_eq(th_call_int(s, "square_now", 2), 4);
+		ck_assert_int_eq(atomic_load(&finis), 4 - read);
+		if (read) {
+			ck_assert_syn_ok(syn_iter_next(it, &r));
+			assert_url(r.value.as.proxy, "made");
+			syn_result_fini(&r);
+		}
+		ck_assert_syn_ok(syn_iter_close(it));
+		await_finis(5 - read);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(other));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_int_eq(atomic_load(&finis), 5);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -1146,6 +1278,7 @@ suite(void)
 		TH_CASE("aio_reply_objects", aio_reply_keeps_its_objects),
 		TH_CASE("refused_send", refused_send_gives_back),
 		TH_CASE("cached_future", cached_future_gives_back_once),
+		TH_CASE("result_proxies", result_proxies_carry_a_reference),
 	};
 	return TH_SUITE("class", cases);
 }

@@ -16,9 +16,9 @@
 #include "proto/proto.h"
 
 static const sni_limits lim_default = { SNI_DEFAULT_MAX_DEPTH,
-	SNI_DEFAULT_MAX_SIZE, false, false, false };
+	SNI_DEFAULT_MAX_SIZE, false, false, false, false };
 static const sni_limits lim_ptr = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
-	true, false, false };
+	true, false, false, false };
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -37,7 +37,7 @@ static void
 encode_ok(sni_wbuf *w, const syn_value *v)
 {
 	sni_wbuf_init(w);
-	ck_assert_msg(sni_encode_value(w, v, SNI_DEFAULT_MAX_DEPTH, false) == 0,
+	ck_assert_msg(sni_encode_value(w, v, SNI_DEFAULT_MAX_DEPTH, 0) == 0,
 	    "encode: %s", sni_detail_get());
 }
 
@@ -487,7 +487,7 @@ START_TEST(mutations_never_crash)
 	uint8_t    buf[512];
 	uint64_t   seed     = 0x9e3779b97f4a7c15ULL;
 	int        accepted = 0;
-	sni_limits small    = { 4, 200, true, false, false };
+	sni_limits small    = { 4, 200, true, false, false, false };
 	rich_init(&r);
 	encode_ok(&w, &r.top);
 	ck_assert_uint_lt(w.len, sizeof(buf));
@@ -592,7 +592,7 @@ START_TEST(encode_depth_limit_matches_decoder)
 	syn_value chain[20];
 	for (uint32_t depth = 1; depth <= 8; depth++) {
 		sni_limits lim = { depth, SNI_DEFAULT_MAX_SIZE, false, false,
-			false };
+			false, false };
 		for (int n = 0; n < 12; n++) {
 			chain[n] = syn_int(1);
 			for (int k = n - 1; k >= 0; k--) {
@@ -600,7 +600,7 @@ START_TEST(encode_depth_limit_matches_decoder)
 			}
 			sni_wbuf w;
 			sni_wbuf_init(&w);
-			int enc = sni_encode_value(&w, &chain[0], depth, false);
+			int enc  = sni_encode_value(&w, &chain[0], depth, 0);
 			int want = (uint32_t) n + 1 <= depth ? 0 : SYN_EINVAL;
 			ck_assert_msg(enc == want, "depth %u, %d lists: %s",
 			    depth, n, syn_errname(enc));
@@ -681,7 +681,8 @@ END_TEST
 
 START_TEST(size_limit)
 {
-	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, 10, false, false, false };
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, 10, false, false, false,
+		false };
 	syn_value  v   = syn_str("0123456789"); /* 11 bytes encoded */
 	sni_wbuf   w;
 	syn_value  out;
@@ -864,7 +865,7 @@ START_TEST(utf8_checked_by_codec)
 		sni_wbuf  w;
 		sni_wbuf_init(&w);
 		ck_assert_int_eq(
-		    sni_encode_value(&w, &v, SNI_DEFAULT_MAX_DEPTH, false),
+		    sni_encode_value(&w, &v, SNI_DEFAULT_MAX_DEPTH, 0),
 		    ok ? 0 : SYN_EINVAL);
 		sni_wbuf_fini(&w);
 		/* the same bytes, hand-framed as a str8 */
@@ -897,10 +898,10 @@ START_TEST(utf8_checked_in_error_values)
 	syn_value v1 = syn_error_value(&e1), v2 = syn_error_value(&e2);
 	sni_wbuf  w;
 	sni_wbuf_init(&w);
-	ck_assert_int_eq(sni_encode_value(&w, &v1, 8, false), SYN_EINVAL);
+	ck_assert_int_eq(sni_encode_value(&w, &v1, 8, 0), SYN_EINVAL);
 	sni_wbuf_fini(&w);
 	sni_wbuf_init(&w);
-	ck_assert_int_eq(sni_encode_value(&w, &v2, 8, false), SYN_EINVAL);
+	ck_assert_int_eq(sni_encode_value(&w, &v2, 8, 0), SYN_EINVAL);
 	sni_wbuf_fini(&w);
 }
 END_TEST
@@ -919,7 +920,7 @@ START_TEST(invalid_values_refused_by_encoder)
 		sni_wbuf w;
 		sni_wbuf_init(&w);
 		ck_assert_int_eq(
-		    sni_encode_value(&w, &bad[k], SNI_DEFAULT_MAX_DEPTH, false),
+		    sni_encode_value(&w, &bad[k], SNI_DEFAULT_MAX_DEPTH, 0),
 		    SYN_EINVAL);
 		ck_assert_int_eq(w.err, SYN_EINVAL);
 		sni_wbuf_fini(&w);
@@ -928,7 +929,7 @@ START_TEST(invalid_values_refused_by_encoder)
 		syn_value l        = syn_list(items, 2);
 		sni_wbuf_init(&w);
 		ck_assert_int_eq(
-		    sni_encode_value(&w, &l, SNI_DEFAULT_MAX_DEPTH, false),
+		    sni_encode_value(&w, &l, SNI_DEFAULT_MAX_DEPTH, 0),
 		    SYN_EINVAL);
 		sni_wbuf_fini(&w);
 	}
@@ -942,10 +943,10 @@ START_TEST(pointer_values)
 	sni_wbuf  w;
 	void     *mem;
 	sni_wbuf_init(&w);
-	ck_assert_int_eq(sni_encode_value(&w, &v, 4, false), SYN_ENOTSUP);
+	ck_assert_int_eq(sni_encode_value(&w, &v, 4, 0), SYN_ENOTSUP);
 	sni_wbuf_fini(&w);
 	sni_wbuf_init(&w);
-	ck_assert_syn_ok(sni_encode_value(&w, &v, 4, true));
+	ck_assert_syn_ok(sni_encode_value(&w, &v, 4, SNI_ENCODE_PTR));
 	ck_assert_uint_eq(w.len, 18); /* fixext16 */
 	ck_assert_syn_ok(decode(w.buf, w.len, &lim_ptr, &out, &mem));
 	ck_assert(out.type == SYN_TYPE_PTR && out.as.ptr == &x);
@@ -970,6 +971,69 @@ START_TEST(pointer_values)
 	    sni_msg_encode_call(&w, 1, NULL, "f", 1, &v, 1, &nolim),
 	    SYN_ENOTSUP);
 	ck_assert_ptr_nonnull(strstr(sni_detail_get(), "argument 0"));
+	sni_wbuf_fini(&w);
+}
+END_TEST
+
+/* Counts the handles sni_msg_each_handle shows. */
+static int
+count_handle(void *ctx, syn_handle *h, bool *owned)
+{
+	(void) h, (void) owned;
+	++*(int *) ctx;
+	return 0;
+}
+
+/*
+ * A reply's proxy written with a reference for a reader of this process
+ * (SNI_ENCODE_PROXY_REFS) is a PROXY ext: read back as a handle that
+ * carries it, and refused wherever a message may come from or go to
+ * another process. Without the flag, or in a call, a proxy is a plain
+ * handle.
+ */
+START_TEST(carried_proxies)
+{
+	syn_handle h = { 7, 9 };
+	syn_value  v = { .type = SYN_TYPE_PROXY,
+		 .as.proxy     = (syn_proxy *) (void *) &h }; /* (the codec
+	                                                  reads its handle) */
+	syn_value out;
+	void     *mem;
+	sni_wbuf  w;
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_encode_value(&w, &v, 4, SNI_ENCODE_PTR));
+	ck_assert_uint_eq(w.buf[1], SNI_EXT_HANDLE);
+	w.len = 0;
+	ck_assert_syn_ok(sni_encode_value(
+	    &w, &v, 4, SNI_ENCODE_PTR | SNI_ENCODE_PROXY_REFS));
+	ck_assert_uint_eq(w.len, 18); /* fixext16 */
+	ck_assert_uint_eq(w.buf[1], SNI_EXT_PROXY);
+	ck_assert_syn_ok(decode(w.buf, w.len, &lim_ptr, &out, &mem));
+	ck_assert_int_eq(out.type, SYN_TYPE_HANDLE);
+	ck_assert_uint_eq(out.len, SNI_HANDLE_CARRIED);
+	ck_assert(out.as.handle->owner == 7 && out.as.handle->object == 9);
+	free(mem);
+	ck_assert_int_eq(
+	    decode(w.buf, w.len, &lim_default, &out, &mem), SYN_EPROTO);
+	ck_assert_ptr_nonnull(strstr(sni_detail_get(), "another process"));
+	sni_wbuf_fini(&w);
+	/* a reply with one: the limits of this process's replies say */
+	sni_limits reply = lim_ptr;
+	reply.proxy_refs = true;
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_msg_encode_return(&w, 300, &v, &reply));
+	int n = 0;
+	ck_assert_int_eq(
+	    sni_msg_each_handle(w.buf, w.len, 4, count_handle, &n), SYN_EPROTO);
+	ck_assert_int_eq(n, 0);
+	sni_wbuf_fini(&w);
+	/* a call's arguments are borrowed: plain handles */
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(
+	    sni_msg_encode_call(&w, 300, NULL, "f", 1, &v, 1, &reply));
+	ck_assert_syn_ok(
+	    sni_msg_each_handle(w.buf, w.len, 4, count_handle, &n));
+	ck_assert_int_eq(n, 1);
 	sni_wbuf_fini(&w);
 }
 END_TEST
@@ -2013,6 +2077,7 @@ suite(void)
 		TH_CASE("utf8_error_values", utf8_checked_in_error_values),
 		TH_CASE("encode_invalid", invalid_values_refused_by_encoder),
 		TH_CASE("pointers", pointer_values),
+		TH_CASE("carried_proxies", carried_proxies),
 		TH_CASE("differential_random", differential_random_values),
 		TH_CASE("differential_packer", differential_msgpack_packer),
 		TH_CASE("simple_values_bytes",

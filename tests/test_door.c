@@ -38,7 +38,7 @@ encode_msg(
 {
 	sni_wbuf   w;
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
-		ptr_call, false, false };
+		ptr_call, false, false, false };
 	nng_msg   *m;
 	sni_wbuf_init(&w);
 	ck_assert_syn_ok(sni_msg_encode_call(
@@ -60,7 +60,7 @@ static int
 reply_int(nng_msg *m, int64_t *out)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false, false };
+		false, false, false };
 	uint64_t   id;
 	int        code;
 	syn_value  v;
@@ -111,7 +111,7 @@ static nng_msg *
 open_msg(uint64_t stream, int64_t n, uint32_t window)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false, false };
+		false, false, false };
 	syn_value  arg = syn_int(n);
 	sni_wbuf   w;
 	sni_wbuf_init(&w);
@@ -124,7 +124,7 @@ static nng_msg *
 next_msg(uint64_t stream)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false, false };
+		false, false, false };
 	syn_value  nil = syn_nil();
 	sni_wbuf   w;
 	sni_wbuf_init(&w);
@@ -166,7 +166,7 @@ START_TEST(generator_by_address)
 	ck_assert_int_eq(nng_sendmsg(req, m, 0), 0);
 	ck_assert_int_eq(nng_recvmsg(req, &m, 0), 0);
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false, false };
+		false, false, false };
 	sni_items_view v;
 	void          *mem;
 	ck_assert_syn_ok(sni_msg_decode_items(
@@ -409,7 +409,7 @@ START_TEST(requests_while_destroy_waits)
 	sni_wbuf inner, w;
 	sni_wbuf_init(&inner);
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false, false };
+		false, false, false };
 	ck_assert_syn_ok(sni_msg_encode_call(&inner, 9, NULL, "square_now",
 	    strlen("square_now"), &arg, 1, &lim));
 	sni_wbuf_init(&w);

@@ -623,7 +623,7 @@ door_call(nng_socket req, int64_t x)
 {
 	sni_wbuf   w;
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false, false };
+		false, false, false };
 	syn_value  a   = syn_int(x);
 	nng_msg   *m;
 	sni_wbuf_init(&w);

@@ -26,7 +26,7 @@ static void
 fuzz_value(const uint8_t *data, size_t size, bool allow_ptr)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
-		allow_ptr, false, false };
+		allow_ptr, false, false, false };
 	syn_value  v;
 	void      *mem;
 	if (sni_decode_value(data, size, &lim, &v, &mem) == 0) {
@@ -40,7 +40,7 @@ static void
 fuzz_call(const uint8_t *data, size_t size)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false, false };
+		false, false, false };
 	sni_call_view cv;
 	if (sni_msg_decode_call(data, size, &lim, &cv) != 0) {
 		return;
@@ -67,7 +67,7 @@ static void
 fuzz_reply(const uint8_t *data, size_t size)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false, false };
+		false, false, false };
 	uint64_t   id;
 	int        code;
 	syn_value  v;
@@ -95,7 +95,7 @@ static void
 fuzz_stream(const uint8_t *data, size_t size)
 {
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false, false };
+		false, false, false };
 	sni_call_view  cv;
 	sni_items_view iv;
 	uint64_t       id, stream;
@@ -145,7 +145,7 @@ fuzz_whole(const uint8_t *data, size_t size)
 {
 	for (int deny = 0; deny < 2; deny++) {
 		sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE,
-			false, deny != 0, false };
+			false, deny != 0, false, false };
 		int        kind;
 		if (sni_msg_check(data, size, &lim, &kind) == 0 &&
 		    (kind < SNI_MSG_CALL || kind > SNI_MSG_HELLO)) {
@@ -153,7 +153,7 @@ fuzz_whole(const uint8_t *data, size_t size)
 		}
 	}
 	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
-		false, false };
+		false, false, false };
 	uint64_t   id, target;
 	(void) sni_msg_call_id(data, size, &id);
 	(void) sni_msg_decode_cancel(data, size, &lim, &id, &target);
