@@ -48,6 +48,7 @@ typedef struct iter_batch {
 	const syn_error *err;    /* that error, in err_mem */
 	void            *err_mem;
 	syn_future      *ahead; /* the request for the next batch */
+	bool broken; /* an item could not be read: the generator may run on */
 } iter_batch;
 
 struct syn_iter {
@@ -527,7 +528,8 @@ hand_out(syn_iter *it, syn_result *item)
 	int rc = sni_decode_value_next(&b->items, &batch_limits, &v, &mem);
 	b->left--;
 	if (rc != 0) {
-		b->left = 0;
+		b->left   = 0;
+		b->broken = true;
 		if (b->status == 0) {
 			b->status = SYN_EEND; /* nothing after a broken batch */
 		}
@@ -569,7 +571,9 @@ end_of_batches(syn_iter *it)
 		    "end of the stream: the generator has no more items",
 		    it->name);
 	}
-	atomic_store(&it->state, ITER_ENDED); /* the generator returned */
+	/* The generator returned, unless an item broke the stream first:
+	 * then the close makes sure it ends. */
+	atomic_store(&it->state, b->broken ? ITER_FAILED : ITER_ENDED);
 	return rc;
 }
 
