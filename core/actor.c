@@ -1129,9 +1129,12 @@ admit(sni_actor *a, const sni_call_view *v, int origin, void *origin_ptr,
 		*detail = "the call was cancelled";
 		return SYN_ECANCELED;
 	}
-	if (origin == SNI_ORIGIN_DOOR && sni_door_refuses(origin_ptr)) {
-		*detail = "the server runs 1,024 calls, and 1,024 more wait";
-		return SYN_EBUSY;
+	if (origin == SNI_ORIGIN_DOOR &&
+	    (rc = sni_door_refusal(origin_ptr)) != 0) {
+		*detail = rc == SYN_EBUSY
+		    ? "the server runs 1,024 calls, and 1,024 more wait"
+		    : "the call was cancelled";
+		return rc;
 	}
 	if ((rc = a->ops->resolve(a->ops_arg, v, c)) != 0 ||
 	    (rc = check_kind(c, stream)) != 0) {

@@ -296,10 +296,11 @@ void sni_actor_block_end(void);
  */
 int sni_actor_run(uint32_t id, int (*fn)(sni_actor *a, void *arg), void *arg);
 
-/* The loop: pipe's call call_id is cancelled before it came (or before
- * it started): when it is dispatched, it is refused with SYN_ECANCELED
- * (after its handles were taken, so that what it lent goes back). The
- * last 32 are remembered. */
+/* The loop: a CANCEL of pipe's call call_id (not 0) came before the
+ * call: when it is dispatched, it is refused with SYN_ECANCELED (after
+ * its handles were taken, so that what it lent goes back). The last 32
+ * are remembered. (A call cancelled while it waited at the door is
+ * refused through its slot: sni_door_refusal.) */
 void sni_actor_cancel_early(sni_actor *a, uint32_t pipe, uint64_t call_id);
 
 /* The loop: whether a CANCEL of pipe's call call_id came before it (and

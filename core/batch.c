@@ -139,7 +139,7 @@ start_member(sni_actor *a, sni_batch *b, uint32_t i, const void *inner,
 	}
 	if ((b->cancelled >> i) & 1) { /* cancelled while it waited: */
 		/* refused at dispatch, what it lent given back */
-		sni_actor_cancel_early(a, b->pipe, b->call_ids[i]);
+		sni_door_member_cancelled(b->members[i]);
 	}
 	if (nng_msg_append(m, inner, len) != 0 || kind != SNI_MSG_CALL) {
 		sni_reply_error(SNI_ORIGIN_DOOR, b->members[i], m,

@@ -44,7 +44,10 @@ typedef struct slot {
 	struct slot *next_slow;    /* in the door's queue of slow replies */
 	struct slot *next_backlog; /* in the door's backlog (msg held) */
 	uint64_t     call_id;      /* of the call it holds there */
-	bool         refuse;       /* its call came with the backlog full */
+	int refuse; /* what its call is refused with when dispatched: 0, or
+	               SYN_EBUSY (it came with the backlog full) or
+	               SYN_ECANCELED (cancelled, or its pipe went, while it
+	               waited) */
 	/* For cut_stalled: whether its reply waits in nng, since when (the
 	 * loop's), and the pipe and time of its last reply that ended. */
 	atomic_bool      in_nng;
@@ -805,7 +808,7 @@ hold_back(sni_door *d, slot *s)
 		return false;
 	}
 	if (d->parked_of[PARK_BACKLOG] == PARKED_MAX) {
-		s->refuse = true;
+		s->refuse = SYN_EBUSY;
 		return false;
 	}
 	s->call_id = 0;
@@ -840,7 +843,7 @@ start_held(sni_door *d, slot *s, bool cancelled)
 	d->parked_of[PARK_BACKLOG]--;
 	d->busy++;
 	if (cancelled || sni_door_pipe_gone(a, s->pipe)) {
-		sni_actor_cancel_early(a, s->pipe, s->call_id);
+		s->refuse = SYN_ECANCELED; /* (whatever its call id, 0 too) */
 	}
 	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s,
 	    s->remote ? &d->remote_limits : &d->limits);
@@ -925,11 +928,16 @@ sni_door_backlog_cancel(sni_actor *a, uint32_t pipe, uint64_t call_id)
 	return true;
 }
 
-bool
-sni_door_refuses(const void *sp)
+int
+sni_door_refusal(const void *sp)
 {
-	const slot *s = sp;
-	return s->batch == NULL && s->refuse;
+	return ((const slot *) sp)->refuse;
+}
+
+void
+sni_door_member_cancelled(void *member)
+{
+	((slot *) member)->refuse = SYN_ECANCELED;
 }
 
 void
@@ -938,7 +946,7 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	slot     *s = (slot *) n;
 	sni_door *d = s->door;
 	learn_pipe(d, s, s->msg); /* once: the loop asks sni_origin_pipe */
-	s->refuse = false;
+	s->refuse = 0;
 	if (hold_back(d, s)) {
 		return;
 	}

@@ -111,10 +111,17 @@ void sni_door_backlog_go(sni_actor *a);
  */
 bool sni_door_backlog_cancel(sni_actor *a, uint32_t pipe, uint64_t call_id);
 
-/* Whether the call slot holds came while SLOTS_MAX calls ran and as many
- * waited: it is refused (SYN_EBUSY), so that the door reads on. The
- * loop. */
-bool sni_door_refuses(const void *slot);
+/*
+ * What the call slot holds is refused with, 0 if nothing: SYN_EBUSY when
+ * it came while SLOTS_MAX calls ran and as many waited (so that the door
+ * reads on), SYN_ECANCELED when it was cancelled, or its pipe went, while
+ * it waited (in the backlog, or as a batch's member). The loop.
+ */
+int sni_door_refusal(const void *slot);
+
+/* The loop: the call of member, a batch's member slot, was cancelled
+ * before it started: it is refused when dispatched. */
+void sni_door_member_cancelled(void *member);
 
 /*
  * The request held by slot will wait long for its reply (a POLL, or a

@@ -993,13 +993,13 @@ count_handle(void *ctx, syn_handle *h, bool *owned)
  */
 START_TEST(carried_proxies)
 {
+	/* (the codec reads only the handle a proxy begins with) */
 	syn_handle h = { 7, 9 };
 	syn_value  v = { .type = SYN_TYPE_PROXY,
-		 .as.proxy     = (syn_proxy *) (void *) &h }; /* (the codec
-	                                                  reads its handle) */
-	syn_value out;
-	void     *mem;
-	sni_wbuf  w;
+		 .as.proxy     = (syn_proxy *) (void *) &h };
+	syn_value  out;
+	void      *mem;
+	sni_wbuf   w;
 	sni_wbuf_init(&w);
 	ck_assert_syn_ok(sni_encode_value(&w, &v, 4, SNI_ENCODE_PTR));
 	ck_assert_uint_eq(w.buf[1], SNI_EXT_HANDLE);
