@@ -108,7 +108,8 @@ to_proxy(syn_value *v, holds **hp)
 		return SYN_ENOMEM;
 	}
 	if (holds_add(hp, (uintptr_t) p) != 0) {
-		syn_proxy_release(p);
+		syn_proxy_release(p); /* with the reference v carried, if any */
+		v->len = 0; /* (so that nothing gives it back again) */
 		return SYN_ENOMEM;
 	}
 	v->type     = SYN_TYPE_PROXY;
@@ -242,6 +243,15 @@ sni_translate_drop_items(sni_reader *items, uint32_t count)
 	}
 }
 
+/* The futures' items dropper: items of a batch never sent. */
+static void
+drop_raw_items(const void *items, size_t len, uint32_t count)
+{
+	sni_reader r;
+	sni_reader_init(&r, items, len);
+	sni_translate_drop_items(&r, count);
+}
+
 static void unlend(const syn_handle *h, uint64_t n);
 
 static void
@@ -249,6 +259,7 @@ install(void)
 {
 	sni_future_set_translator(translate_reply);
 	sni_future_set_dropper(drop_reply);
+	sni_future_set_items_dropper(drop_raw_items);
 	sni_remote_set_unlend(unlend);
 }
 

@@ -731,6 +731,25 @@ sni_reply_drop(const void *body, size_t len)
 	}
 }
 
+static void (*_Atomic items_dropper)(const void *, size_t, uint32_t);
+
+void
+sni_future_set_items_dropper(
+    void (*fn)(const void *items, size_t len, uint32_t count))
+{
+	atomic_store(&items_dropper, fn);
+}
+
+void
+sni_items_drop(const void *items, size_t len, uint32_t count)
+{
+	void (*fn)(const void *, size_t, uint32_t) =
+	    atomic_load(&items_dropper);
+	if (fn != NULL && count > 0) {
+		fn(items, len, count);
+	}
+}
+
 static sni_future_ext *ext_of(syn_future *f);
 
 /* Under f->lock: the handles in f's value become proxies, kept by f. */

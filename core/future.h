@@ -260,6 +260,15 @@ void sni_future_set_dropper(void (*fn)(const void *body, size_t len));
 void sni_reply_drop(const void *body, size_t len);
 
 /*
+ * As sni_reply_drop, for count items encoded one after another in
+ * items[0..len-1] (a batch never sent), without making a message of them
+ * (which could fail for want of memory).
+ */
+void sni_future_set_items_dropper(
+    void (*fn)(const void *items, size_t len, uint32_t count));
+void sni_items_drop(const void *items, size_t len, uint32_t count);
+
+/*
  * f is a call to the object self by a blocking method of that object
  * (which holds its turn): waits for f in that method give SYN_EDEADLK.
  * Before f is known to anyone else. 0 or SYN_ENOMEM.

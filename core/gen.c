@@ -160,6 +160,9 @@ send_batch(sni_task *t, int status)
 	sni_msg_encode_items(
 	    &w, t->call_id, status, msg, where, b->w.buf, b->w.len, b->count);
 	free(cut);
+	if (w.err != 0) { /* no memory for the message: the items go back */
+		sni_items_drop(b->w.buf, b->w.len, b->count);
+	}
 	b->w.len = 0; /* the buffer stays for the next batch */
 	b->count = 0;
 	sni_task_deliver(t, &w, 0);
@@ -170,17 +173,7 @@ static void
 drop_batch(sni_task *t)
 {
 	sni_batch *b = t->gen.batch;
-	if (b->count == 0) {
-		return;
-	}
-	sni_wbuf w;
-	sni_wbuf_init(&w);
-	sni_msg_encode_items(
-	    &w, 0, 0, NULL, NULL, b->w.buf, b->w.len, b->count);
-	if (w.err == 0) {
-		sni_reply_drop(w.buf, w.len);
-	}
-	sni_wbuf_fini(&w);
+	sni_items_drop(b->w.buf, b->w.len, b->count);
 	b->count = 0;
 	b->w.len = 0;
 }

@@ -28,9 +28,16 @@ sni_reply_send(int origin, void *origin_ptr, nng_msg *msg, sni_wbuf *w, int rc)
 		sni_wbuf_fini(w);
 		return;
 	}
-	if (sni_msg_put(&msg, w) != 0 && msg != NULL) {
-		nng_msg_free(msg);
-		msg = NULL;
+	if (sni_msg_put(&msg, w) != 0) {
+		if (msg != NULL) {
+			nng_msg_free(msg);
+			msg = NULL;
+		}
+		if (w->err == 0 && origin == SNI_ORIGIN_FUTURE) {
+			/* what the reply carried goes back (to a peer's
+			 * connection it stays counted until it ends) */
+			sni_reply_drop(w->buf, w->len);
+		}
 	}
 	sni_wbuf_fini(w);
 	/* (without a body an error keeps its code, without its message) */
