@@ -5,6 +5,7 @@
  * pool thread that runs the implementation, and waits for it there.
  */
 #include "core/errors.h"
+#include "core/shared.h"
 #include "sync.h"
 
 /* One implementation to run on the pool, with t lent to its thread. */
@@ -74,11 +75,36 @@ sni_blocking_method(syn_task *t, void *self, const syn_value *args,
 	return rc;
 }
 
+/* Whether v holds a pointer value into t's frames on the shared stack
+ * (looking into lists and maps, as deep as a copy goes). */
+static bool
+lends_frames(const sni_task *t, const syn_value *v, uint32_t depth)
+{
+	if (v->type == SYN_TYPE_PTR) {
+		return sni_shared_lends_frame(t, v->as.ptr);
+	}
+	for (uint32_t i = 0;
+	     depth > 0 && v->type == SYN_TYPE_LIST && i < v->len; i++) {
+		if (lends_frames(t, &v->as.list[i], depth - 1)) {
+			return true;
+		}
+	}
+	for (uint32_t i = 0; depth > 0 && v->type == SYN_TYPE_MAP && i < v->len;
+	     i++) {
+		if (lends_frames(t, &v->as.map[i].key, depth - 1) ||
+		    lends_frames(t, &v->as.map[i].value, depth - 1)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * The arguments a task passes to syn_object_new() may lie in its frames,
  * and what they point to too; on a shared stack those are copied away
  * while the init runs on the pool, so the init gets a copy (in *copy,
- * to be finished by the caller). Elsewhere args itself.
+ * to be finished by the caller), and a pointer value into those frames
+ * is refused (the copy cannot follow it). Elsewhere args itself.
  */
 static const syn_value *
 init_args(
@@ -93,6 +119,14 @@ init_args(
 		*rc = syn_raise(t, *rc,
 		    "the arguments of a blocking init could not be copied "
 		    "off the shared stack");
+		return NULL;
+	}
+	if (lends_frames(t, &copy->value, SNI_MAX_DEPTH + 1)) {
+		syn_result_fini(copy);
+		*rc = syn_raise(t, SYN_EINVAL,
+		    "an argument of a blocking init is a pointer into the "
+		    "task's stack, which is shared (config.shared_stack) and "
+		    "copied away while the init runs");
 		return NULL;
 	}
 	return copy->value.as.list;

@@ -11,8 +11,10 @@
 #include "core/actor.h"
 #include "core/errors.h"
 #include "core/future.h"
+#include "core/task.h"
 #include "proto/proto.h"
 #include "proxy.h"
+#include "sync.h"
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t  fork_once  = PTHREAD_ONCE_INIT;
@@ -183,6 +185,23 @@ syn_proxy_release(syn_proxy *p)
 		}
 		free(p);
 	}
+}
+
+int
+syn_proxy_release_later(syn_task *t, syn_proxy *p)
+{
+	int rc = sni_task_check_data(t);
+	if (rc != 0) {
+		return sni_error_set(rc,
+		    "syn_proxy_release_later() is for the running task", "");
+	}
+	if (p == NULL) {
+		return sni_error_set(SYN_EINVAL, "proxy is NULL", "");
+	}
+	if ((rc = sni_translate_hold_proxy(t, p)) != 0) {
+		return sni_error_set(rc, "no memory to note the proxy", "");
+	}
+	return 0;
 }
 
 syn_synchronizer

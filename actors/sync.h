@@ -168,6 +168,10 @@ int  sni_translate_value_in(void *arg, sni_task *t, syn_value *v);
 /* Records that t holds o (pinned already) until it ends. */
 void sni_translate_hold_object(sni_task *t, sni_object *o);
 
+/* Records that t holds one reference to p until it ends (released
+ * there); SYN_ENOMEM, and nothing recorded, without memory. */
+int sni_translate_hold_proxy(sni_task *t, syn_proxy *p);
+
 /*
  * A copy of a value that must outlive the value it was copied from: its
  * proxies, with a reference each, in *held (NULL for none).

@@ -306,6 +306,12 @@ sni_translate_hold_object(sni_task *t, sni_object *o)
 	}
 }
 
+int
+sni_translate_hold_proxy(sni_task *t, syn_proxy *p)
+{
+	return holds_add((holds **) &t->holds, (uintptr_t) p);
+}
+
 /* A task's argument handle: its own object, pinned, or a proxy. */
 typedef struct task_ctx {
 	sni_sync *s;

@@ -79,13 +79,28 @@ syn_typed_take_bool(const syn_value *v, bool *out)
 	return number_read(syn_value_get_bool(v, out), v, "bool");
 }
 
+/* The take functions' check of what they are given. */
+static int
+check_take(const syn_value *v, const void *out)
+{
+	if (v == NULL || out == NULL) {
+		return sni_error_set(SYN_EINVAL,
+		    v == NULL ? "value is NULL" : "out is NULL", "");
+	}
+	return 0;
+}
+
 int
 syn_typed_take_cstr(const syn_value *v, syn_cstr *out)
 {
 	const char *s;
 	size_t      len;
-	int         rc = syn_value_get_str(v, &s, &len);
-	char       *c  = rc == 0 ? malloc(len + 1) : NULL;
+	int         rc = check_take(v, out);
+	if (rc != 0) {
+		return rc;
+	}
+	rc      = syn_value_get_str(v, &s, &len);
+	char *c = rc == 0 ? malloc(len + 1) : NULL;
 	if (rc == 0 && c == NULL) {
 		rc = SYN_ENOMEM;
 	}
@@ -105,8 +120,12 @@ syn_typed_take_buf(const syn_value *v, syn_buf *out)
 {
 	const void *p;
 	size_t      len;
-	int         rc = syn_value_get_bytes(v, &p, &len);
-	void       *c  = rc == 0 ? malloc(len > 0 ? len : 1) : NULL;
+	int         rc = check_take(v, out);
+	if (rc != 0) {
+		return rc;
+	}
+	rc      = syn_value_get_bytes(v, &p, &len);
+	void *c = rc == 0 ? malloc(len > 0 ? len : 1) : NULL;
 	if (rc == 0 && c == NULL) {
 		rc = SYN_ENOMEM;
 	}
@@ -123,6 +142,9 @@ syn_typed_take_buf(const syn_value *v, syn_buf *out)
 int
 syn_typed_take_vptr(const syn_value *v, syn_vptr *out)
 {
+	if (check_take(v, out) != 0) {
+		return SYN_EINVAL;
+	}
 	syn_result *r  = calloc(1, sizeof(*r));
 	int         rc = r != NULL ? syn_value_copy(v, r) : SYN_ENOMEM;
 	if (rc == 0 &&
@@ -141,6 +163,9 @@ int
 syn_typed_take_ref(const syn_value *v, void *out)
 {
 	void **p = out;
+	if (check_take(v, out) != 0) {
+		return SYN_EINVAL;
+	}
 	if (v->type == SYN_TYPE_NIL) {
 		*p = NULL;
 		return 0;

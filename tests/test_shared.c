@@ -424,6 +424,48 @@ START_TEST(blocking_init_keeps_its_args)
 }
 END_TEST
 
+/* make_ptr(): a kept object given a pointer into make_ptr's frames
+ * (refused), then one given a pointer elsewhere; the second's code. */
+static int
+make_ptr_kept(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t        local  = 5;
+	static int64_t global = 6;
+	syn_value      inner  = syn_ptr(&local);
+	syn_value      a[2]   = { syn_int(1), syn_list(&inner, 1) };
+	void          *self;
+	int            rc = syn_object_new(t, "Kept", a, 2, &self);
+	if (rc != SYN_EINVAL) {
+		return syn_raise(t, SYN_EINTERNAL,
+		    "a pointer into the frames went to the init: %d", rc);
+	}
+	inner = syn_ptr(&global);
+	*ret  = syn_int(syn_object_new(t, "Kept", a, 2, &self));
+	return 0;
+}
+
+/* A blocking init runs on the pool while its task's frames are copied
+ * away: a pointer into them among the arguments is refused (the init
+ * wrote through it into whatever lay on the stack then: found by
+ * review); one elsewhere is not. */
+START_TEST(blocking_init_refuses_frame_ptrs)
+{
+	syn_synchronizer s   = new_shared(0);
+	syn_class_def    def = { .name = "Kept",
+		   .size               = sizeof(kept),
+		   .init               = kept_init,
+		   .flags              = SYN_CLASS_BLOCKING };
+	ck_assert_syn_ok(syn_register_class(s, &def));
+	th_register(s, "make_ptr", make_ptr_kept, NULL);
+	atomic_store(&scribbled, 1); /* (the init waits for nothing) */
+	syn_result r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "make_ptr", NULL, 0, &r));
+	ck_assert_int_eq(r.value.as.i, 0);
+	syn_result_fini(&r);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Makes n calls of sleep_ms(ms) on s, futures in fs; returns once every
  * one of them waits (failing after a minute: ms must be longer). */
 static void
@@ -625,6 +667,7 @@ suite(void)
 		TH_CASE("destroy_with_frames_out", destroy_with_frames_out),
 		TH_CASE("parked_memory", parked_calls_cost_their_frames),
 		TH_CASE("blocking_init_args", blocking_init_keeps_its_args),
+		TH_CASE("blocking_init_ptrs", blocking_init_refuses_frame_ptrs),
 		TH_CASE("frames_buffer_shrinks", frames_buffer_shrinks),
 	};
 	return TH_SUITE("shared", cases);

@@ -441,6 +441,28 @@ START_TEST(wrong_number_result_says_so)
 }
 END_TEST
 
+/* The take functions refuse NULL values and outputs (they crashed on
+ * some: found by review). */
+START_TEST(take_refuses_null)
+{
+	syn_value v = syn_str("x");
+	syn_cstr  c = NULL;
+	syn_buf   b;
+	syn_vptr  p;
+	void     *r;
+	ck_assert_syn_rc(syn_typed_take_cstr(&v, NULL), SYN_EINVAL);
+	ck_assert_syn_rc(syn_typed_take_cstr(NULL, &c), SYN_EINVAL);
+	ck_assert_syn_rc(syn_typed_take_buf(&v, NULL), SYN_EINVAL);
+	ck_assert_syn_rc(syn_typed_take_buf(NULL, &b), SYN_EINVAL);
+	ck_assert_syn_rc(syn_typed_take_vptr(&v, NULL), SYN_EINVAL);
+	ck_assert_syn_rc(syn_typed_take_vptr(NULL, &p), SYN_EINVAL);
+	ck_assert_syn_rc(syn_typed_take_ref(&v, NULL), SYN_EINVAL);
+	ck_assert_syn_rc(syn_typed_take_ref(NULL, &r), SYN_EINVAL);
+	ck_assert_str_eq(syn_last_error()->message, "value is NULL");
+	ck_assert_ptr_null(c);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -450,6 +472,7 @@ suite(void)
 		TH_CASE("class", typed_class),
 		TH_CASE("dynamic", typed_and_dynamic_meet),
 		TH_CASE("wrong_number", wrong_number_result_says_so),
+		TH_CASE("take_null", take_refuses_null),
 	};
 	return TH_SUITE("typed", cases);
 }

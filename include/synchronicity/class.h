@@ -170,6 +170,21 @@ SYN_API syn_proxy *syn_proxy_ref(syn_proxy *p);
  */
 SYN_API void syn_proxy_release(syn_proxy *p);
 
+/*
+ * Inside task t (on its synchronizer's thread, or the pool thread that
+ * runs a blocking class's method): hands one reference to p that the
+ * caller owns to t, which releases it when it ends, after its result is
+ * sent. This is how a task returns a proxy it made or took a reference
+ * to (the value of syn_new_future(), a typed constructor's ref) without
+ * keeping it for ever: call this, then return syn_proxy_value(p). (The
+ * reply holds a reference of its own until its caller reads it. An item
+ * is encoded when syn_yield() takes it: a generator may release its
+ * proxy after that.) Errors, the reference staying the caller's:
+ * SYN_ESTATE (t is not the running task), SYN_EINVAL (p NULL),
+ * SYN_ENOMEM.
+ */
+SYN_API int syn_proxy_release_later(syn_task *t, syn_proxy *p);
+
 /* The synchronizer p's object lives on. */
 SYN_API syn_synchronizer syn_proxy_synchronizer(const syn_proxy *p);
 
