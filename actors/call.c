@@ -12,6 +12,7 @@
 #include "core/actor.h"
 #include "core/cancel.h"
 #include "core/clock.h"
+#include "core/door.h"
 #include "core/errors.h"
 #include "core/future.h"
 #include "core/ptrmap.h"
@@ -427,6 +428,7 @@ sni_request_aio(nng_aio *aio, sni_request_fn start, void *arg)
 	if (aio == NULL || !nng_aio_begin(aio)) {
 		return;
 	}
+	sni_door_used(); /* (whoever made aio started nng: a fork must know) */
 	nng_aio_set_msg(aio, NULL);
 	aio_call *c = calloc(1, sizeof(*c));
 	if (c == NULL) {

@@ -121,14 +121,7 @@ syn_synchronizer_close(syn_synchronizer s)
 int
 syn_synchronizer_destroy(syn_synchronizer s)
 {
-	int rc = sni_actor_destroy(s.id);
-	if (rc == SYN_EDEADLK) {
-		sni_error_set(rc,
-		    "a synchronizer cannot be destroyed from its own thread, "
-		    "or from a blocking job of its own",
-		    "");
-	}
-	return rc;
+	return sni_actor_destroy(s.id); /* (SYN_EDEADLK says why) */
 }
 
 int

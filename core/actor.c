@@ -248,6 +248,13 @@ install_atfork(void)
 	pthread_atfork(NULL, NULL, atfork_child);
 }
 
+void
+sni_actor_watch_forks(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, install_atfork);
+}
+
 /* ---- configuration ---------------------------------------------------- */
 
 static uint32_t
@@ -713,9 +720,8 @@ int
 sni_actor_start(const syn_config *cfg, const sni_actor_ops *ops, void *ops_arg,
     sni_actor **ap, uint32_t *idp)
 {
-	static pthread_once_t   once = PTHREAD_ONCE_INIT;
 	static const syn_config defaults;
-	pthread_once(&once, install_atfork);
+	sni_actor_watch_forks();
 	cfg    = cfg != NULL ? cfg : &defaults;
 	int rc = check_config(cfg);
 	if (rc != 0) {
@@ -813,13 +819,22 @@ sni_actor_destroy(uint32_t id)
 	}
 	if (a == self || a == sni_pool_job_actor()) { /* it waits for us */
 		sni_registry_unpin(id);
-		return SYN_EDEADLK;
+		return sni_error_set(SYN_EDEADLK,
+		    "a synchronizer cannot be destroyed from its own thread, "
+		    "or from a blocking job of its own",
+		    "");
 	}
 	if (a->back != NULL) { /* it goes with its client's connection */
 		sni_registry_unpin(id);
 		return SYN_ENOTSUP;
 	}
+	/* (from a task of another actor, whose thread a's may block for) */
+	if (a->remote == NULL && (rc = sni_actor_block_begin(id, NULL)) != 0) {
+		sni_registry_unpin(id);
+		return rc;
+	}
 	if (atomic_exchange(&a->destroying, true)) {
+		sni_actor_block_end();
 		sni_registry_unpin(id);
 		return SYN_ECLOSED; /* another thread destroys it */
 	}
@@ -843,6 +858,7 @@ sni_actor_destroy(uint32_t id)
 	if (pooled) {
 		sni_pool_block_end();
 	}
+	sni_actor_block_end();
 	sni_registry_remove(id);
 	actor_free(a);
 	return 0;
@@ -878,12 +894,17 @@ sni_actor_run(uint32_t id, int (*fn)(sni_actor *, void *), void *arg)
 		sni_registry_unpin(id);
 		return SYN_ENOTSUP; /* another process's: no thread here */
 	}
+	if ((rc = sni_actor_block_begin(id, NULL)) != 0) {
+		sni_registry_unpin(id); /* (a's thread blocks for this one's) */
+		return rc;
+	}
 	ctrl c = { { NULL, SNI_NODE_CTRL }, fn, arg, 0, 0 };
 	sni_actor_post(a, &c.node);
 	sni_registry_unpin(id);
 	while (atomic_load(&c.done) == 0) {
 		sni_futex_wait(&c.done, 0, UINT64_MAX);
 	}
+	sni_actor_block_end();
 	return c.rc;
 }
 

@@ -203,6 +203,11 @@ void sni_actor_loop_entry(void *arg);
 /* Reads a's counts into *out. Any thread, while a is pinned. */
 void sni_actor_stats(sni_actor *a, syn_stats *out);
 
+/* From now on a fork marks this process's synchronizers, connections and
+ * futures as the parent's in the child (SYN_EFORK there). Any thread;
+ * once is enough, more do nothing. */
+void sni_actor_watch_forks(void);
+
 /*
  * Starts an actor for cfg (NULL: defaults) with the given ops: registers
  * its id, opens its door, starts its thread and waits until the loop runs.

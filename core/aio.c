@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "aio.h"
+#include "door.h"
 #include "errors.h"
 #include "task.h"
 
@@ -25,6 +26,7 @@ syn_aio_alloc(syn_task *t, nng_aio **aiop)
 	}
 	sni_actor *a = t->actor;
 	sni_aio   *w = calloc(1, sizeof(*w));
+	sni_door_used(); /* (nng_aio_alloc starts nng: a fork must know) */
 	if (w == NULL) {
 		return SYN_ENOMEM;
 	}

@@ -104,8 +104,9 @@ struct sni_door {
 static void place_freed(sni_door *d);
 static void backlog_drop_pipe(sni_door *d, uint32_t pipe);
 
-static atomic_bool nng_used;         /* a door was opened in this process */
-static bool        forked_after_nng; /* ... and then the process forked */
+static atomic_bool nng_used;  /* nng was used in this process (a door, a
+                                 connection, an aio) */
+static bool forked_after_nng; /* ... and then the process forked */
 
 void
 sni_door_forked(void)

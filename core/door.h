@@ -164,10 +164,12 @@ void sni_door_free(sni_door *d);
 /* Marks, in a forked child, that nng was used before the fork. */
 void sni_door_forked(void);
 
-/* True in a forked child of a process that opened doors: nng would abort. */
+/* True in a forked child of a process that used nng (a door, a
+ * connection, an aio): nng would abort. */
 bool sni_door_unavailable(void);
 
-/* This process uses nng now (a remote was dialled): see sni_door_forked. */
+/* This process uses nng now (a remote was dialled, an aio made or given
+ * to the library): see sni_door_forked. Any thread. */
 void sni_door_used(void);
 
 #endif /* SNI_DOOR_H */

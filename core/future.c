@@ -32,6 +32,8 @@ _Static_assert(
 
 static const syn_error no_error       = { 0, "", "" };
 static const syn_error canceled_error = { SYN_ECANCELED, "canceled", "" };
+static const syn_error forked_error   = { SYN_EFORK,
+	  "the call belongs to the parent process of a fork", "" };
 
 /*
  * Each thread keeps a few freed futures, with the message each carried,
@@ -611,11 +613,16 @@ wait_awake(syn_future *f, uint64_t deadline_ns)
 	return yield_until_done(f, deadline_ns);
 }
 
-/* Pending in a forked child, on an actor that stayed in the parent. */
+/*
+ * A future of the parent, in a forked child: nothing of it is touched
+ * there, done or not (a thread that stayed in the parent may have held
+ * its lock at the fork, for ever in the child), and its call goes on in
+ * the parent only.
+ */
 static bool
-orphaned(syn_future *f)
+orphaned(const syn_future *f)
 {
-	return f->fork_gen != sni_fork_generation() && !is_done(f);
+	return f->fork_gen != sni_fork_generation();
 }
 
 static int sleep_until_done(syn_future *f, uint64_t deadline_ns);
@@ -937,6 +944,9 @@ syn_future_wait_timeout(syn_future *f, syn_duration timeout)
 	if (f == NULL) {
 		return sni_error_set(SYN_EINVAL, "future is NULL", "");
 	}
+	if (orphaned(f)) {
+		return fail_wait(SYN_EFORK);
+	}
 	if (timeout != SYN_DURATION_ZERO) {
 		int rc = check_deadlock(f);
 		if (rc != 0) {
@@ -950,7 +960,7 @@ syn_future_wait_timeout(syn_future *f, syn_duration timeout)
 			return rc;
 		}
 	} else if (!is_done(f)) {
-		return fail_wait(orphaned(f) ? SYN_EFORK : SYN_ETIMEDOUT);
+		return fail_wait(SYN_ETIMEDOUT);
 	}
 	return sni_future_outcome(f, NULL);
 }
@@ -961,8 +971,11 @@ syn_future_poll(syn_future *f)
 	if (f == NULL) {
 		return sni_error_set(SYN_EINVAL, "future is NULL", "");
 	}
+	if (orphaned(f)) {
+		return fail_wait(SYN_EFORK);
+	}
 	if (!is_done(f)) {
-		return orphaned(f) ? fail_wait(SYN_EFORK) : SYN_EAGAIN;
+		return SYN_EAGAIN;
 	}
 	return sni_future_outcome(f, NULL);
 }
@@ -973,8 +986,11 @@ syn_future_value(syn_future *f, const syn_value **vp)
 	if (f == NULL || vp == NULL) {
 		return sni_error_set(SYN_EINVAL, "future or value is NULL", "");
 	}
+	if (orphaned(f)) {
+		return fail_wait(SYN_EFORK);
+	}
 	if (!is_done(f)) {
-		return orphaned(f) ? fail_wait(SYN_EFORK) : SYN_EAGAIN;
+		return SYN_EAGAIN;
 	}
 	int rc = sni_future_outcome(f, NULL);
 	if (rc == 0) {
@@ -988,6 +1004,9 @@ syn_future_error(syn_future *f)
 {
 	if (f == NULL || !is_done(f)) {
 		return &no_error;
+	}
+	if (orphaned(f)) {
+		return &forked_error;
 	}
 	if (sni_future_cancel_requested(f)) {
 		return &canceled_error;
@@ -1017,6 +1036,9 @@ syn_future_cancel(syn_future *f)
 {
 	if (f == NULL) {
 		return SYN_EINVAL;
+	}
+	if (orphaned(f)) {
+		return fail_wait(SYN_EFORK);
 	}
 	uint32_t old = atomic_fetch_or(&f->state, SNI_F_CANCEL_REQ);
 	if (old & (SNI_F_CANCEL_REQ | SNI_F_DONE)) {
@@ -1078,6 +1100,9 @@ syn_future_callback(syn_future *f, void (*cb)(syn_future *, void *), void *arg)
 {
 	if (f == NULL || cb == NULL) {
 		return SYN_EINVAL;
+	}
+	if (orphaned(f)) {
+		return fail_wait(SYN_EFORK);
 	}
 	sni_task *t = sni_task_current();
 	if (t != NULL && sni_shared_lends_frame(t, arg)) {
@@ -1288,6 +1313,9 @@ syn_future_fd(syn_future *f, int *fdp)
 	if (f == NULL || fdp == NULL) {
 		return SYN_EINVAL;
 	}
+	if (orphaned(f)) {
+		return fail_wait(SYN_EFORK);
+	}
 	sni_spin_lock(&f->lock);
 	sni_future_ext *x = ext_of(f);
 	if (x == NULL || x->efd >= 0) {
@@ -1326,7 +1354,7 @@ sni_future_release_owned(syn_future *f)
 void
 syn_future_free(syn_future *f)
 {
-	if (f != NULL) {
+	if (f != NULL && !orphaned(f)) { /* (the child frees no parent's) */
 		close_fd(f);
 		update(f, SNI_F_RELEASED, 0);
 	}

@@ -270,8 +270,11 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 	    (origin == SNI_ORIGIN_FUTURE &&
 	        sni_future_cancel_requested(origin_ptr))) {
 		drop_sent(a, &sent, mem);
-		rc = t == NULL                  ? SYN_ENOENT
-		    : a->stopping               ? SYN_ECLOSED
+		bool stopping = a->stopping ||
+		    atomic_load_explicit(&a->stop_asked, memory_order_relaxed);
+		/* (destroy may have ended the generator already) */
+		rc = stopping                   ? SYN_ECLOSED
+		    : t == NULL                 ? SYN_ENOENT
 		    : t->wait != SNI_WAIT_YIELD ? SYN_EBUSY
 		                                : SYN_ECANCELED;
 		sni_reply_error(origin, origin_ptr, msg, id, rc,

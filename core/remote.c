@@ -1579,6 +1579,7 @@ sni_remote_open(
 	if (sni_door_unavailable()) {
 		return SYN_EFORK;
 	}
+	sni_actor_watch_forks(); /* (a process may only connect) */
 	sni_door_used();
 	sni_actor  *a = aligned_alloc(64, (sizeof(sni_actor) + 63) / 64 * 64);
 	sni_remote *r = calloc(1, sizeof(*r));

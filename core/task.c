@@ -928,6 +928,10 @@ syn_await(syn_task *t, syn_future *f)
 	if (t->cancelled) {
 		return SYN_ECANCELED;
 	}
+	if (f->fork_gen != sni_fork_generation()) {
+		return syn_raise(t, SYN_EFORK,
+		    "the future belongs to the parent process of a fork");
+	}
 	t->listener.notify = wake_notify;
 	t->awaited         = f;
 	t->wait            = SNI_WAIT_FUTURE;

@@ -723,6 +723,74 @@ START_TEST(sixteen_threads_four_synchronizers)
 }
 END_TEST
 
+/* block_call(id, f, x): calls f(x) on synchronizer id, blocking the
+ * thread; its int result. */
+static int
+block_call(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t     id;
+	const char *f;
+	int64_t     x;
+	syn_result  r  = SYN_RESULT_INIT;
+	int         rc = syn_unpack(t, args, nargs, "isi", &id, &f, &x);
+	if (rc == 0) {
+		syn_synchronizer to = { (uint32_t) id };
+		syn_value        a  = syn_int(x);
+		rc                  = syn_call(to, f, &a, 1, &r);
+	}
+	if (rc == 0) {
+		*ret = syn_int(r.value.as.i);
+		syn_result_fini(&r);
+	}
+	return rc;
+}
+
+/* register_on(id): syn_register() of a function on synchronizer id; its
+ * code. */
+static int
+register_on(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t      id;
+	syn_func_def def = { "registered", SYN_KIND_FUNCTION, block_call,
+		NULL };
+	int          rc  = syn_unpack(t, args, nargs, "i", &id);
+	if (rc == 0) {
+		syn_synchronizer to = { (uint32_t) id };
+		*ret                = syn_int(syn_register(to, &def));
+	}
+	return rc;
+}
+
+/*
+ * A's task blocks its thread for a call to B, and B's task destroys A,
+ * or registers a function on A: A's thread would never read the stop
+ * (or the registration), and both threads hung for ever (found by
+ * review). Both now return SYN_EDEADLK at once, and A goes on.
+ */
+START_TEST(destroy_and_register_rings)
+{
+	syn_synchronizer a = th_new(), b = th_new();
+	th_register(a, "block_call", block_call, NULL);
+	th_register(b, "register_on", register_on, NULL);
+	const char *calls[] = { "destroy", "register_on" };
+	for (int i = 0; i < 2; i++) {
+		syn_value   args[3] = { syn_int(b.id), syn_str(calls[i]),
+			  syn_int(a.id) };
+		syn_future *f;
+		ck_assert_syn_ok(syn_call_future(a, "block_call", args, 3, &f));
+		ck_assert_syn_ok(syn_future_wait_timeout(f, 5000));
+		const syn_value *v;
+		ck_assert_syn_ok(syn_future_value(f, &v));
+		ck_assert_msg(v->as.i == SYN_EDEADLK, "%s: %s", calls[i],
+		    syn_errname((int) v->as.i));
+		syn_future_free(f);
+		ck_assert_int_eq(th_call_int(a, "square_now", 3), 9);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -732,6 +800,7 @@ suite(void)
 		TH_CASE("blocking_cycles_refused", blocking_cycles_refused),
 		TH_CASE("answered_wait_is_no_ring", answered_wait_is_no_ring),
 		TH_CASE("wait_any_rings", wait_any_rings),
+		TH_CASE("destroy_ring", destroy_and_register_rings),
 		TH_CASE("timed_wait_is_no_ring", timed_wait_is_no_ring),
 		TH_CASE("blocking_reported", blocking_in_task_is_reported),
 		TH_CASE("cancel_chain", cancel_down_a_chain),

@@ -1313,6 +1313,43 @@ START_TEST(bad_replies_are_refused)
 }
 END_TEST
 
+/*
+ * A process that only connects (no synchronizer of its own) forks: in
+ * the child its connection and pending future are the parent's
+ * (SYN_EFORK). (The fork handler was installed only with a first
+ * synchronizer, so the child's call went to nng, which aborted: found by
+ * review.)
+ */
+START_TEST(fork_in_a_client_only_process)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r  = connect_to(&sv);
+	syn_value        ms = syn_int(10000);
+	syn_future      *f;
+	ck_assert_syn_ok(syn_call_future(r, "sleep_ms", &ms, 1, &f));
+	usleep(50000); /* (ASan's allocator is not fork-safe: let the
+	                  threads settle) */
+	pid_t pid = fork();
+	if (pid == 0) {
+		syn_value x = syn_int(3);
+		_exit(syn_future_poll(f) != SYN_EFORK ? 1
+		        : syn_call(r, "square_now", &x, 1, NULL) != SYN_EFORK
+		        ? 2
+		        : 0);
+	}
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the child: %s %d", WIFEXITED(status) ? "exit" : "signal",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	ck_assert_syn_ok(syn_future_cancel(f));
+	syn_future_free(f);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
 /* What cannot be done yet, and bad arguments, say so clearly. */
 START_TEST(refusals)
 {
@@ -2961,6 +2998,7 @@ suite(void)
 		TH_CASE("gone_client_streams", gone_client_streams_close),
 		TH_CASE("bad_input", bad_input_is_survived),
 		TH_CASE("refusals", refusals),
+		TH_CASE("fork_client_only", fork_in_a_client_only_process),
 		TH_CASE("connect_bounded", connect_bounded),
 		TH_CASE("bad_replies", bad_replies_are_refused),
 		TH_CASE("objects_cross", objects_cross),

@@ -137,7 +137,7 @@ typedef struct syn_class_def {
  * Registers def on s. Any thread (s's own tasks too); blocks until s's
  * thread has added it. Errors: SYN_EINVAL (a bad name, size, method or
  * kind), SYN_EEXIST (the class name is taken, or a method name repeats),
- * SYN_ECLOSED, SYN_EFORK, SYN_ENOMEM.
+ * SYN_ECLOSED, SYN_EFORK, SYN_ENOMEM, SYN_EDEADLK (as syn_register()).
  */
 SYN_API int syn_register_class(syn_synchronizer s, const syn_class_def *def);
 

@@ -56,7 +56,8 @@ typedef struct syn_func_def {
  * (from s's own tasks too); blocks until s's thread has added it.
  * Errors: SYN_EINVAL (bad name, kind or NULL fn), SYN_EEXIST (the name is
  * taken), SYN_ECLOSED (s is closed or destroyed), SYN_EFORK (s belongs to
- * the parent of a fork), SYN_ENOMEM.
+ * the parent of a fork), SYN_ENOMEM, SYN_EDEADLK (from a task of another
+ * synchronizer whose thread s's thread blocks for, as syn_call()).
  */
 SYN_API int syn_register(syn_synchronizer s, const syn_func_def *def);
 

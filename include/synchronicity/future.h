@@ -31,8 +31,10 @@ typedef struct syn_future syn_future;
  * synchronizer that must complete f (await it there with syn_await()),
  * or on another synchronizer's thread when that synchronizer's thread
  * blocks, directly or through others, for this one's; and SYN_EFORK in a forked
- * child for a call still pending in the parent (its synchronizer's thread did
- * not come along; syn_future_poll() says the same).
+ * child for any future of the parent, pending or complete (its call
+ * belongs to the parent; every function here says the same, and
+ * syn_future_free() leaves it alone: the child frees none of the
+ * parent's).
  */
 SYN_API int syn_future_wait(syn_future *f);
 

@@ -94,7 +94,8 @@ typedef struct syn_serve_config {
  * url, bound too small, a bad export name, TLS files missing for
  * tls+tcp:// or given for another scheme), SYN_ENOENT (s has no mailbox
  * socket: created with no_door), SYN_ENOSPC (15 listeners already),
- * SYN_ECLOSED, SYN_EFORK, SYN_ENOMEM, SYN_EDEADLK (from s's own thread),
+ * SYN_ECLOSED, SYN_EFORK, SYN_ENOMEM, SYN_EDEADLK (from s's own thread,
+ * or from a task of a synchronizer whose thread s's blocks for),
  * SYN_ENOTSUP (s is a syn_connect() handle), nng's errors
  * (SYN_EADDRINUSE, SYN_EADDRINVAL, SYN_ENOENT or SYN_ECRYPTO for a TLS
  * file that cannot be read or used, ...).

@@ -140,7 +140,9 @@ SYN_API int syn_synchronizer_close(syn_synchronizer s);
  * point, and its cleanup runs), fails every call still pending with
  * SYN_ECLOSED, joins the thread and frees everything. Blocks until done.
  * Must not be called from s's own thread, or from a blocking job of s's
- * tasks (SYN_EDEADLK). Errors:
+ * tasks (SYN_EDEADLK); from a task of another synchronizer whose thread
+ * s's thread blocks for (directly or through others: it would never read
+ * the stop) it returns SYN_EDEADLK at once, and s goes on. Errors:
  * SYN_ECLOSED when s names no synchronizer (destroyed already) or another
  * thread is destroying it (that thread waits; this one returns at once),
  * SYN_EFORK in a forked child (the parent's synchronizers cannot be
