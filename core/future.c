@@ -467,6 +467,14 @@ sni_future_cancel_requested(syn_future *f)
 	           SNI_F_CANCEL_REQ) != 0;
 }
 
+/*
+ * Spinning pays only while a CPU is free for the thread that completes the
+ * future: with more waiters than CPUs, spinners would take the CPU the
+ * actor needs. So at most (CPUs - 1) threads of the process spin at once
+ * (see spin_slot_take); the others yield at once.
+ */
+static atomic_int spinners;
+
 static _Atomic uint16_t fork_generation;
 
 uint16_t
@@ -479,6 +487,7 @@ void
 sni_fork_generation_bump(void)
 {
 	atomic_fetch_add(&fork_generation, 1);
+	atomic_store(&spinners, 0); /* (the parent's threads did not come) */
 }
 
 /* ---- waiting ---------------------------------------------------------- */
@@ -527,13 +536,6 @@ spin_until_done(syn_future *f, uint64_t deadline_ns)
 	return SPIN_NOT_DONE;
 }
 
-/*
- * Spinning pays only while a CPU is free for the thread that completes the
- * future: with more waiters than CPUs, spinners would take the CPU the
- * actor needs. So at most (CPUs - 1) threads of the process spin at once;
- * the others yield at once.
- */
-static atomic_int spinners;
 static atomic_int max_spinners = -1;
 
 static bool

@@ -159,8 +159,9 @@ syn_future *sni_future_alloc(uint32_t actor_id, uint32_t spin_ns);
 
 /*
  * How many times this process has been the child of a fork (wrapping).
- * A pending future made before the fork can never complete in the child:
- * its actor's thread stayed in the parent.
+ * A future made before the fork is the parent's: nothing of it is used
+ * in the child. The bump (in the child, at the fork) also forgets the
+ * parent's threads that were spinning on futures.
  */
 uint16_t sni_fork_generation(void);
 void     sni_fork_generation_bump(void);
