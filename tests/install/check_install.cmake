@@ -34,11 +34,13 @@ endif()
 
 file(GLOB pcdirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
 string(REPLACE ";" ":" pcpath "${pcdirs}")
-execute_process(COMMAND ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pcpath}
+# (only the prefix's own .pc files: a shared link needs no other package's,
+# msgpack-c's included, which a user without libmsgpack-dev lacks)
+execute_process(COMMAND ${CMAKE_COMMAND} -E env PKG_CONFIG_LIBDIR=${pcpath}
   pkg-config --cflags --libs synchronicity
   OUTPUT_VARIABLE flags RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
 if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "pkg-config does not find synchronicity")
+  message(FATAL_ERROR "pkg-config does not find synchronicity alone")
 endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pcpath}
   pkg-config --modversion synchronicity
