@@ -182,7 +182,7 @@ syn_register_class(syn_synchronizer s, const syn_class_def *def)
 	if (rc == SYN_EEXIST) {
 		sni_error_set(rc, "a class of this name is registered already",
 		    def->name);
-	} else if (rc != 0) {
+	} else if (rc != 0 && rc != SYN_EDEADLK) { /* (that one says why) */
 		sni_error_set(rc, NULL, def->name);
 	}
 	return rc;

@@ -69,7 +69,23 @@ struct syn_iter {
 	bool         closed;  /* syn_iter_close() began */
 	bool         posting; /* a request is made, to be posted */
 	syn_future  *pending; /* the request in flight, until its hook */
+	uint16_t     fork_gen; /* sni_fork_generation() when it was made */
 };
+
+/*
+ * SYN_EFORK (set as the last error) for an iterator of the parent in a
+ * forked child, which nothing there touches (a thread that stayed in the
+ * parent may have held its lock at the fork); else 0.
+ */
+static int
+forked(const syn_iter *it)
+{
+	if (it->fork_gen == sni_fork_generation()) {
+		return 0;
+	}
+	return sni_error_set(SYN_EFORK,
+	    "the iterator belongs to the parent process of a fork", it->name);
+}
 
 static void
 iter_unref(syn_iter *it)
@@ -216,6 +232,7 @@ sni_iter_open(const sni_request *r, const syn_iter_config *cfg, syn_iter **itp)
 	it->stream        = new_stream_id();
 	it->close_timeout = close_timeout;
 	it->prefetch      = cfg != NULL ? cfg->prefetch : 0;
+	it->fork_gen      = sni_fork_generation();
 	atomic_init(&it->state, ITER_FRESH);
 	atomic_init(&it->refs, 1);
 	atomic_flag_clear(&it->lock.f);
@@ -405,6 +422,10 @@ start_request(syn_iter *it, const syn_value *v, bool waited, syn_future **fp)
 	if (it == NULL) {
 		return sni_error_set(SYN_EINVAL, "iterator is NULL", "");
 	}
+	int rc = forked(it);
+	if (rc != 0) {
+		return rc;
+	}
 	uint32_t state = atomic_load_explicit(&it->state, memory_order_acquire);
 	if ((state != ITER_FRESH && state != ITER_IDLE) ||
 	    !atomic_compare_exchange_strong(&it->state, &state, ITER_BUSY)) {
@@ -415,11 +436,11 @@ start_request(syn_iter *it, const syn_value *v, bool waited, syn_future **fp)
 		return sni_error_set(
 		    SYN_EITERCLOSED, "the iterator is being closed", it->name);
 	}
-	sni_actor  *a  = NULL;
-	syn_future *f  = NULL;
-	int         rc = state == ITER_FRESH
-	            ? sni_actor_hold(it->actor_id, &a)
-	            : sni_actor_hold_closed(it->actor_id, &a); /* it runs */
+	sni_actor  *a = NULL;
+	syn_future *f = NULL;
+	rc            = state == ITER_FRESH
+	               ? sni_actor_hold(it->actor_id, &a)
+	               : sni_actor_hold_closed(it->actor_id, &a); /* it runs */
 	if (rc != 0) {
 		a  = NULL;
 		rc = sni_error_set(rc,
@@ -528,6 +549,8 @@ hand_out(syn_iter *it, syn_result *item)
 	int rc = sni_decode_value_next(&b->items, &batch_limits, &v, &mem);
 	b->left--;
 	if (rc != 0) {
+		/* (the items after it cannot be read either: what they
+		 * carry stays counted until their synchronizer ends) */
 		b->left   = 0;
 		b->broken = true;
 		if (b->status == 0) {
@@ -710,6 +733,9 @@ send_blocking(syn_iter *it, const syn_value *v, syn_result *item)
 int
 syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 {
+	if (it != NULL && forked(it) != 0) {
+		return SYN_EFORK;
+	}
 	if (it != NULL && sni_actor_loop_is_here(it->actor_id)) {
 		return sni_error_set(SYN_EDEADLK,
 		    "blocking request from the synchronizer's own thread: "
@@ -790,6 +816,10 @@ syn_iter_close(syn_iter *it)
 {
 	if (it == NULL) {
 		return 0;
+	}
+	if (forked(it) != 0) {
+		return SYN_EFORK; /* (left alone: the child frees no parent's)
+		                   */
 	}
 	sni_spin_lock(&it->lock);
 	it->closed = true; /* no request starts from now on */

@@ -221,6 +221,9 @@ syn_serve(syn_synchronizer s, const char *url, const syn_serve_config *cfg,
 	}
 	serve_args sa = { url, cfg, bound, size, NULL };
 	rc            = sni_actor_run(s.id, serve_on_actor, &sa);
+	if (rc == SYN_EDEADLK) {
+		return rc; /* (a ring of waits: its message is set) */
+	}
 	return rc != 0 ? sni_error_set(rc, sa.why, url) : 0;
 }
 

@@ -206,7 +206,7 @@ syn_register(syn_synchronizer s, const syn_func_def *def)
 	if (rc == SYN_EEXIST) {
 		sni_error_set(rc,
 		    "a function of this name is registered already", def->name);
-	} else if (rc != 0) {
+	} else if (rc != 0 && rc != SYN_EDEADLK) { /* (that one says why) */
 		sni_error_set(rc, NULL, def->name);
 	}
 	return rc;

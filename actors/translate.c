@@ -243,13 +243,50 @@ sni_translate_drop_items(sni_reader *items, uint32_t count)
 	}
 }
 
-/* The futures' items dropper: items of a batch never sent. */
-static void
-drop_raw_items(const void *items, size_t len, uint32_t count)
+/* An object's reference granted to a peer, given back (arg: the
+ * ungrant_ctx). */
+typedef struct ungrant_ctx {
+	sni_sync *s;
+	uint32_t  pipe;
+} ungrant_ctx;
+
+static int
+ungrant_one(syn_value *v, void *arg)
 {
-	sni_reader r;
+	ungrant_ctx *c = arg;
+	if (v->len == SNI_HANDLE_OWNED &&
+	    v->as.handle->owner == sni_actor_self()->id) {
+		sni_peer_release(c->s, c->pipe, v->as.handle->object, 1);
+	}
+	return 0;
+}
+
+/* The futures' items dropper: items of a batch never sent, on the
+ * synchronizer's thread that made them. For a peer, the objects' grants
+ * to it go (given back by RELEASE, as to a caller of this process, they
+ * stayed counted for the peer, and its connection's end gave them back
+ * a second time). */
+static void
+drop_raw_items(const void *items, size_t len, uint32_t count, uint32_t pipe)
+{
+	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
+		false, false };
+	sni_reader              r;
 	sni_reader_init(&r, items, len);
-	sni_translate_drop_items(&r, count);
+	if (pipe == 0) {
+		sni_translate_drop_items(&r, count);
+		return;
+	}
+	ungrant_ctx c = { sni_actor_self()->ops_arg, pipe };
+	for (uint32_t i = 0; i < count; i++) {
+		syn_value v;
+		void     *mem;
+		if (sni_decode_value_next(&r, &lim, &v, &mem) != 0) {
+			return;
+		}
+		each(&v, SYN_TYPE_HANDLE, ungrant_one, &c);
+		free(mem);
+	}
 }
 
 static void unlend(const syn_handle *h, uint64_t n);

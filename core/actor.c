@@ -65,7 +65,11 @@ static size_t
 blocked_on_now(sni_actor *a, uint32_t ids[SNI_BLOCK_MAX])
 {
 	atomic_fetch_add(&a->blocked_readers, 1);
-	size_t n = atomic_load(&a->blocked_n);
+	size_t            n    = atomic_load(&a->blocked_n);
+	_Atomic uint32_t *done = atomic_load(&a->blocked_done);
+	if (n > 0 && done != NULL && atomic_load(done) != 0) {
+		n = 0; /* (answered: its thread has not woken yet) */
+	}
 	for (size_t i = 0; i < n; i++) {
 		syn_future *f = atomic_load(&a->blocked_for[i]);
 		if (f != NULL && (atomic_load(&f->state) & SNI_F_DONE) != 0) {
@@ -137,8 +141,9 @@ block_and_check(sni_actor *cur, size_t n)
 	}
 	sni_actor_block_end();
 	return sni_error_set(SYN_EDEADLK,
-	    "blocking on a synchronizer whose thread blocks, directly or "
-	    "through others, for this one's: await with syn_await() instead",
+	    "waiting for a synchronizer whose thread waits, directly or "
+	    "through others, for this one's: neither would go on (a task "
+	    "awaits a call with syn_await() instead of blocking)",
 	    cur->name);
 }
 
@@ -149,7 +154,21 @@ sni_actor_block_begin(uint32_t target, syn_future *f)
 	if (cur == NULL || target == 0 || target == cur->id) {
 		return 0; /* (its own: refused before, as EDEADLK) */
 	}
+	atomic_store(&cur->blocked_done, NULL);
 	atomic_store(&cur->blocked_for[0], f);
+	atomic_store(&cur->blocked_on[0], target);
+	return block_and_check(cur, 1);
+}
+
+int
+sni_actor_block_begin_flag(uint32_t target, _Atomic uint32_t *done)
+{
+	sni_actor *cur = sni_actor_self();
+	if (cur == NULL || target == 0 || target == cur->id) {
+		return 0;
+	}
+	atomic_store(&cur->blocked_done, done);
+	atomic_store(&cur->blocked_for[0], NULL);
 	atomic_store(&cur->blocked_on[0], target);
 	return block_and_check(cur, 1);
 }
@@ -171,7 +190,11 @@ sni_actor_block_begin_any(syn_future *const *fs, size_t n)
 		atomic_store(&cur->blocked_on[m], fs[i]->actor_id);
 		m++;
 	}
-	return m == 0 ? 0 : block_and_check(cur, m);
+	if (m == 0) {
+		return 0;
+	}
+	atomic_store(&cur->blocked_done, NULL);
+	return block_and_check(cur, m);
 }
 
 void
@@ -894,11 +917,11 @@ sni_actor_run(uint32_t id, int (*fn)(sni_actor *, void *), void *arg)
 		sni_registry_unpin(id);
 		return SYN_ENOTSUP; /* another process's: no thread here */
 	}
-	if ((rc = sni_actor_block_begin(id, NULL)) != 0) {
+	ctrl c = { { NULL, SNI_NODE_CTRL }, fn, arg, 0, 0 };
+	if ((rc = sni_actor_block_begin_flag(id, &c.done)) != 0) {
 		sni_registry_unpin(id); /* (a's thread blocks for this one's) */
 		return rc;
 	}
-	ctrl c = { { NULL, SNI_NODE_CTRL }, fn, arg, 0, 0 };
 	sni_actor_post(a, &c.node);
 	sni_registry_unpin(id);
 	while (atomic_load(&c.done) == 0) {

@@ -171,13 +171,15 @@ struct sni_actor {
 	_Atomic uint32_t started;
 	/* What this one's thread blocks for: blocked_n waits (0: none),
 	 * each the actor whose reply ends it and the future it waits on
-	 * (NULL: not known yet); any one ending ends the block. See
-	 * sni_actor_block_begin. Written by its thread, the entries before
-	 * blocked_n; read by any that counts itself in blocked_readers
-	 * first. */
+	 * (NULL: not known yet); any one ending ends the block; or, for a
+	 * wait that is no future's (sni_actor_run), blocked_done: the flag
+	 * that turns non-zero when it ends. See sni_actor_block_begin.
+	 * Written by its thread, the entries before blocked_n; read by any
+	 * that counts itself in blocked_readers first. */
 	_Atomic uint32_t           blocked_n;
 	_Atomic uint32_t           blocked_on[SNI_BLOCK_MAX];
 	struct syn_future *_Atomic blocked_for[SNI_BLOCK_MAX];
+	_Atomic uint32_t *_Atomic  blocked_done;
 	atomic_int                 blocked_readers;
 
 	/* Counts for syn_synchronizer_stats: written by the loop only
@@ -289,6 +291,10 @@ int sni_actor_block_begin_any(struct syn_future *const *fs, size_t n);
 /* The future of the wait noted by sni_actor_block_begin(target, NULL),
  * now known (until then the wait counts as not over). */
 void sni_actor_block_on(struct syn_future *f);
+
+/* As sni_actor_block_begin, for a wait that ends when *done turns
+ * non-zero (a message the actor runs: sni_actor_run). */
+int sni_actor_block_begin_flag(uint32_t target, _Atomic uint32_t *done);
 
 /* The calling thread's wait noted by sni_actor_block_begin() is over:
  * the note goes (once no other thread reads it, as f may go next). */

@@ -740,22 +740,22 @@ sni_reply_drop(const void *body, size_t len)
 	}
 }
 
-static void (*_Atomic items_dropper)(const void *, size_t, uint32_t);
+static void (*_Atomic items_dropper)(const void *, size_t, uint32_t, uint32_t);
 
 void
 sni_future_set_items_dropper(
-    void (*fn)(const void *items, size_t len, uint32_t count))
+    void (*fn)(const void *items, size_t len, uint32_t count, uint32_t pipe))
 {
 	atomic_store(&items_dropper, fn);
 }
 
 void
-sni_items_drop(const void *items, size_t len, uint32_t count)
+sni_items_drop(const void *items, size_t len, uint32_t count, uint32_t pipe)
 {
-	void (*fn)(const void *, size_t, uint32_t) =
+	void (*fn)(const void *, size_t, uint32_t, uint32_t) =
 	    atomic_load(&items_dropper);
 	if (fn != NULL && count > 0) {
-		fn(items, len, count);
+		fn(items, len, count, pipe);
 	}
 }
 
@@ -1004,11 +1004,11 @@ syn_future_value(syn_future *f, const syn_value **vp)
 const syn_error *
 syn_future_error(syn_future *f)
 {
+	if (f != NULL && orphaned(f)) {
+		return &forked_error;
+	}
 	if (f == NULL || !is_done(f)) {
 		return &no_error;
-	}
-	if (orphaned(f)) {
-		return &forked_error;
 	}
 	if (sni_future_cancel_requested(f)) {
 		return &canceled_error;
@@ -1144,6 +1144,7 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 	for (size_t i = 0; i < n; i++) { /* every argument first */
 		int rc = fs[i] == NULL
 		    ? sni_error_set(SYN_EINVAL, "a future is NULL", "")
+		    : orphaned(fs[i])              ? fail_wait(SYN_EFORK)
 		    : timeout == SYN_DURATION_ZERO ? 0
 		                                   : check_deadlock(fs[i]);
 		if (rc != 0) {
@@ -1153,10 +1154,7 @@ syn_future_wait_all(syn_future *const *fs, size_t n, syn_duration timeout)
 	for (size_t i = 0; i < n; i++) {
 		int rc;
 		if (timeout == SYN_DURATION_ZERO) {
-			rc = !is_done(fs[i])
-			    ? fail_wait(
-			          orphaned(fs[i]) ? SYN_EFORK : SYN_ETIMEDOUT)
-			    : 0;
+			rc = !is_done(fs[i]) ? fail_wait(SYN_ETIMEDOUT) : 0;
 		} else {
 			if (!reported && !is_done(fs[i])) {
 				sni_blocking_report("syn_future_wait_all");
@@ -1211,11 +1209,16 @@ check_any_args(
 			    SYN_EINVAL, "a future is NULL", "");
 		}
 	}
+	for (size_t i = 0; i < n; i++) { /* (done or not: see orphaned) */
+		if (orphaned(fs[i])) {
+			return fail_wait(SYN_EFORK);
+		}
+	}
 	/* (first_done below reads every entry: all checked first) */
 	for (size_t i = 0; i < n; i++) {
-		int rc = orphaned(fs[i])           ? fail_wait(SYN_EFORK)
-		    : timeout == SYN_DURATION_ZERO ? 0 /* a poll never waits */
-		                                   : check_deadlock(fs[i]);
+		int rc = timeout == SYN_DURATION_ZERO
+		    ? 0 /* a poll never waits */
+		    : check_deadlock(fs[i]);
 		if (rc != 0 && !first_done(fs, n, index)) {
 			return rc;
 		}

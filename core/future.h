@@ -263,11 +263,14 @@ void sni_reply_drop(const void *body, size_t len);
 /*
  * As sni_reply_drop, for count items encoded one after another in
  * items[0..len-1] (a batch never sent), without making a message of them
- * (which could fail for want of memory).
+ * (which could fail for want of memory). pipe: the connection the items
+ * were for, whose grants they carried (0: a caller of this process). The
+ * actor's thread that made them.
  */
 void sni_future_set_items_dropper(
-    void (*fn)(const void *items, size_t len, uint32_t count));
-void sni_items_drop(const void *items, size_t len, uint32_t count);
+    void (*fn)(const void *items, size_t len, uint32_t count, uint32_t pipe));
+void sni_items_drop(
+    const void *items, size_t len, uint32_t count, uint32_t pipe);
 
 /*
  * f is a call to the object self by a blocking method of that object

@@ -161,7 +161,8 @@ send_batch(sni_task *t, int status)
 	    &w, t->call_id, status, msg, where, b->w.buf, b->w.len, b->count);
 	free(cut);
 	if (w.err != 0) { /* no memory for the message: the items go back */
-		sni_items_drop(b->w.buf, b->w.len, b->count);
+		sni_items_drop(
+		    b->w.buf, b->w.len, b->count, t->remote ? t->gen.pipe : 0);
 	}
 	b->w.len = 0; /* the buffer stays for the next batch */
 	b->count = 0;
@@ -173,7 +174,8 @@ static void
 drop_batch(sni_task *t)
 {
 	sni_batch *b = t->gen.batch;
-	sni_items_drop(b->w.buf, b->w.len, b->count);
+	sni_items_drop(
+	    b->w.buf, b->w.len, b->count, t->remote ? t->gen.pipe : 0);
 	b->count = 0;
 	b->w.len = 0;
 }

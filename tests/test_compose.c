@@ -791,6 +791,42 @@ START_TEST(destroy_and_register_rings)
 }
 END_TEST
 
+/*
+ * A's task registers a function on X, busy for a moment; X runs the
+ * registration and goes on to its next message, a blocking call to A:
+ * no ring, since A's wait is answered and its thread only has to wake.
+ * (The search saw A's wait until A woke, and refused the call with
+ * SYN_EDEADLK in most rounds: found by review.)
+ */
+START_TEST(answered_registration_is_no_ring)
+{
+	for (int round = 0; round < 20; round++) {
+		syn_synchronizer x = th_new(), a = th_new();
+		th_register(a, "register_on", register_on, NULL);
+		th_register(x, "block_call", block_call, NULL);
+		syn_value   busy = syn_int(40), xid = syn_int(x.id);
+		syn_value   bc[3] = { syn_int(a.id), syn_str("square_now"),
+			  syn_int(3) };
+		syn_future *f1, *f2, *f3;
+		ck_assert_syn_ok(syn_call_future(x, "block_ms", &busy, 1, &f1));
+		usleep(5000);
+		ck_assert_syn_ok(
+		    syn_call_future(a, "register_on", &xid, 1, &f2));
+		usleep(15000); /* A's thread waits for the registration */
+		ck_assert_syn_ok(syn_call_future(x, "block_call", bc, 3, &f3));
+		ck_assert_msg(syn_future_wait(f3) == 0, "round %d: %s", round,
+		    syn_errname(syn_future_wait(f3)));
+		syn_future *all[] = { f1, f2, f3 };
+		for (int i = 0; i < 3; i++) {
+			ck_assert_syn_ok(syn_future_wait(all[i]));
+			syn_future_free(all[i]);
+		}
+		ck_assert_syn_ok(syn_synchronizer_destroy(a));
+		ck_assert_syn_ok(syn_synchronizer_destroy(x));
+	}
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -801,6 +837,8 @@ suite(void)
 		TH_CASE("answered_wait_is_no_ring", answered_wait_is_no_ring),
 		TH_CASE("wait_any_rings", wait_any_rings),
 		TH_CASE("destroy_ring", destroy_and_register_rings),
+		TH_CASE(
+		    "answered_registration", answered_registration_is_no_ring),
 		TH_CASE("timed_wait_is_no_ring", timed_wait_is_no_ring),
 		TH_CASE("blocking_reported", blocking_in_task_is_reported),
 		TH_CASE("cancel_chain", cancel_down_a_chain),

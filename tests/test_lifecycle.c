@@ -323,8 +323,13 @@ END_TEST
 /* In a forked child the parent's synchronizers are SYN_EFORK; new ones
  * work without a door (nng itself refuses sockets after fork). */
 static int
-child_checks(syn_synchronizer parents, syn_future *pending, syn_future *done)
+child_checks(syn_synchronizer parents, syn_future *pending, syn_future *done,
+    syn_iter *it)
 {
+	if (syn_iter_next(it, NULL) != SYN_EFORK ||
+	    syn_iter_close(it) != SYN_EFORK) { /* (left alone) */
+		return 10;
+	}
 	syn_value        arg = syn_int(3);
 	const syn_value *v;
 	if (syn_future_poll(pending) != SYN_EFORK ||
@@ -333,9 +338,14 @@ child_checks(syn_synchronizer parents, syn_future *pending, syn_future *done)
 		return 7; /* it would never complete here */
 	}
 	/* (a complete one is the parent's too: its lock may be held) */
+	size_t index;
 	if (syn_future_poll(done) != SYN_EFORK ||
 	    syn_future_value(done, &v) != SYN_EFORK ||
 	    syn_future_error(done)->code != SYN_EFORK ||
+	    syn_future_error(pending)->code != SYN_EFORK ||
+	    syn_future_wait_all(&done, 1, SYN_DURATION_ZERO) != SYN_EFORK ||
+	    syn_future_wait_any(&done, 1, SYN_DURATION_ZERO, &index) !=
+	        SYN_EFORK ||
 	    syn_future_cancel(done) != SYN_EFORK) {
 		return 9;
 	}
@@ -378,13 +388,19 @@ START_TEST(fork_child_gets_clear_errors)
 	syn_value two = syn_int(2);
 	ck_assert_syn_ok(syn_call_future(s, "square_now", &two, 1, &done));
 	ck_assert_syn_ok(syn_future_wait(done));
+	syn_func_def g = { "count", SYN_KIND_GENERATOR, th_count_gen, NULL };
+	ck_assert_syn_ok(syn_register(s, &g));
+	syn_value ten = syn_int(10);
+	syn_iter *it;
+	ck_assert_syn_ok(syn_iter_open(s, "count", &ten, 1, NULL, &it));
+	ck_assert_syn_ok(syn_iter_next(it, NULL));
 	/* Let the actor finish its bookkeeping first: AddressSanitizer's
 	 * allocator (gcc 12) is not fork-safe, and a child forked while
 	 * another thread holds its lock deadlocks in its first malloc. */
 	usleep(50000);
 	pid_t pid = fork();
 	if (pid == 0) {
-		_exit(child_checks(s, pending, done));
+		_exit(child_checks(s, pending, done, it));
 	}
 	int status;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -398,6 +414,8 @@ START_TEST(fork_child_gets_clear_errors)
 	ck_assert_syn_ok(syn_future_value(done, &v));
 	ck_assert_int_eq(v->as.i, 4);
 	syn_future_free(done);
+	ck_assert_syn_ok(syn_iter_next(it, NULL)); /* the parent's goes on */
+	ck_assert_syn_ok(syn_iter_close(it));
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST
