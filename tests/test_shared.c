@@ -397,7 +397,9 @@ scribble(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return 0;
 }
 
-START_TEST(blocking_init_keeps_its_args)
+/* A synchronizer on a shared stack with the blocking class Kept. */
+static syn_synchronizer
+kept_sync(void)
 {
 	syn_synchronizer s   = new_shared(0);
 	syn_class_def    def = { .name = "Kept",
@@ -405,6 +407,12 @@ START_TEST(blocking_init_keeps_its_args)
 		   .init               = kept_init,
 		   .flags              = SYN_CLASS_BLOCKING };
 	ck_assert_syn_ok(syn_register_class(s, &def));
+	return s;
+}
+
+START_TEST(blocking_init_keeps_its_args)
+{
+	syn_synchronizer s = kept_sync();
 	th_register(s, "make", make_kept, NULL);
 	th_register(s, "scribble", scribble, NULL);
 	atomic_store(&init_running, 0);
@@ -450,12 +458,7 @@ make_ptr_kept(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
  * review); one elsewhere is not. */
 START_TEST(blocking_init_refuses_frame_ptrs)
 {
-	syn_synchronizer s   = new_shared(0);
-	syn_class_def    def = { .name = "Kept",
-		   .size               = sizeof(kept),
-		   .init               = kept_init,
-		   .flags              = SYN_CLASS_BLOCKING };
-	ck_assert_syn_ok(syn_register_class(s, &def));
+	syn_synchronizer s = kept_sync();
 	th_register(s, "make_ptr", make_ptr_kept, NULL);
 	atomic_store(&scribbled, 1); /* (the init waits for nothing) */
 	syn_result r = SYN_RESULT_INIT;
