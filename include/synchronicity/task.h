@@ -56,7 +56,7 @@ SYN_API int syn_sleep(syn_task *t, syn_duration ms);
  * When t is cancelled while it waits, f is cancelled too, t waits for it
  * to finish its cleanup, and SYN_ECANCELED is returned. Errors:
  * SYN_EINVAL (f is NULL), SYN_ESTATE (t is not the task running on this
- * thread).
+ * thread), SYN_EFORK (f belongs to the parent of a fork; raised).
  */
 SYN_API int syn_await(syn_task *t, syn_future *f);
 
