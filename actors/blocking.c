@@ -75,28 +75,12 @@ sni_blocking_method(syn_task *t, void *self, const syn_value *args,
 	return rc;
 }
 
-/* Whether v holds a pointer value into t's frames on the shared stack
- * (looking into lists and maps, as deep as a copy goes). */
-static bool
-lends_frames(const sni_task *t, const syn_value *v, uint32_t depth)
+/* sni_translate_each's visitor: -1 for a pointer value into the frames
+ * of task t on the shared stack. */
+static int
+lends_frame(syn_value *v, void *t)
 {
-	if (v->type == SYN_TYPE_PTR) {
-		return sni_shared_lends_frame(t, v->as.ptr);
-	}
-	for (uint32_t i = 0;
-	     depth > 0 && v->type == SYN_TYPE_LIST && i < v->len; i++) {
-		if (lends_frames(t, &v->as.list[i], depth - 1)) {
-			return true;
-		}
-	}
-	for (uint32_t i = 0; depth > 0 && v->type == SYN_TYPE_MAP && i < v->len;
-	     i++) {
-		if (lends_frames(t, &v->as.map[i].key, depth - 1) ||
-		    lends_frames(t, &v->as.map[i].value, depth - 1)) {
-			return true;
-		}
-	}
-	return false;
+	return sni_shared_lends_frame(t, v->as.ptr) ? -1 : 0;
 }
 
 /*
@@ -121,7 +105,8 @@ init_args(
 		    "off the shared stack");
 		return NULL;
 	}
-	if (lends_frames(t, &copy->value, SNI_MAX_DEPTH + 1)) {
+	if (sni_translate_each(&copy->value, SYN_TYPE_PTR, lends_frame, t) ==
+	    -1) {
 		syn_result_fini(copy);
 		*rc = syn_raise(t, SYN_EINVAL,
 		    "an argument of a blocking init is a pointer into the "

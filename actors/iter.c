@@ -817,9 +817,8 @@ syn_iter_close(syn_iter *it)
 	if (it == NULL) {
 		return 0;
 	}
-	if (forked(it) != 0) {
-		return SYN_EFORK; /* (left alone: the child frees no parent's)
-		                   */
+	if (forked(it) != 0) { /* left alone: the child frees no parent's */
+		return SYN_EFORK;
 	}
 	sni_spin_lock(&it->lock);
 	it->closed = true; /* no request starts from now on */

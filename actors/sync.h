@@ -165,6 +165,15 @@ void sni_translate_sent(void *arg, sni_task *t, const syn_value *v);
 void sni_translate_task_end(void *arg, sni_task *t);
 int  sni_translate_value_in(void *arg, sni_task *t, syn_value *v);
 
+/*
+ * Calls fn(value, ctx) on each value of the given type in v, looking into
+ * lists and maps (keys too), until fn returns non-zero; returns that, or
+ * SYN_EINVAL (detail set) for a list or map without items or nested too
+ * deeply. Any thread.
+ */
+int sni_translate_each(
+    syn_value *v, int type, int (*fn)(syn_value *, void *), void *ctx);
+
 /* Records that t holds o (pinned already) until it ends. */
 void sni_translate_hold_object(sni_task *t, sni_object *o);
 

@@ -167,6 +167,13 @@ each(syn_value *v, int type, int (*fn)(syn_value *, void *), void *ctx)
 	return each_at(v, type, fn, ctx, 0);
 }
 
+int
+sni_translate_each(
+    syn_value *v, int type, int (*fn)(syn_value *, void *), void *ctx)
+{
+	return each(v, type, fn, ctx);
+}
+
 /* ---- into a caller ---------------------------------------------------- */
 
 static void give_back_by_message(const syn_value *v);
@@ -200,47 +207,59 @@ translate_reply(syn_value *v, void **held)
 
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 
+/* Replies and items of this process's own actors, read to be dropped. */
+static const sni_limits drop_limits = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
+	false, false };
+
 /* The futures' dropper: a reply nobody reads gives its references back. */
 static void
 drop_reply(const void *body, size_t len)
 {
-	static const sni_limits lim  = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
-		 false, false };
-	int                     kind = sni_msg_kind(body, len);
-	syn_value               v;
-	void                   *mem;
-	uint64_t                id;
-	int                     code;
-	const syn_error        *err;
+	int              kind = sni_msg_kind(body, len);
+	syn_value        v;
+	void            *mem;
+	uint64_t         id;
+	int              code;
+	const syn_error *err;
 	if (kind == SNI_MSG_RETURN) {
-		if (sni_msg_decode_reply(
-		        body, len, &lim, &id, &code, &v, &err, &mem) == 0) {
+		if (sni_msg_decode_reply(body, len, &drop_limits, &id, &code,
+		        &v, &err, &mem) == 0) {
 			give_back_by_message(&v);
 			free(mem);
 		}
 	} else if (kind == SNI_MSG_ITEMS) {
 		sni_items_view iv;
-		if (sni_msg_decode_items(body, len, &lim, &iv, &mem) == 0) {
+		if (sni_msg_decode_items(body, len, &drop_limits, &iv, &mem) ==
+		    0) {
 			free(mem);
 			sni_translate_drop_items(&iv.items, iv.count);
 		}
 	}
 }
 
-void
-sni_translate_drop_items(sni_reader *items, uint32_t count)
+/* Calls fn(handle, ctx) on each handle of the next count items at
+ * *items, as each (decoding them one by one; a broken one ends it). */
+static void
+each_item_handle(sni_reader *items, uint32_t count,
+    int (*fn)(syn_value *, void *), void    *ctx)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
-		false, false };
 	for (uint32_t i = 0; i < count; i++) {
 		syn_value v;
 		void     *mem;
-		if (sni_decode_value_next(items, &lim, &v, &mem) != 0) {
+		if (sni_decode_value_next(items, &drop_limits, &v, &mem) != 0) {
 			return;
 		}
-		give_back_by_message(&v);
+		each(&v, SYN_TYPE_HANDLE, fn, ctx);
 		free(mem);
 	}
+}
+
+static int release_one(syn_value *v, void *unused);
+
+void
+sni_translate_drop_items(sni_reader *items, uint32_t count)
+{
+	each_item_handle(items, count, release_one, NULL);
 }
 
 /* An object's reference granted to a peer, given back (arg: the
@@ -269,24 +288,10 @@ ungrant_one(syn_value *v, void *arg)
 static void
 drop_raw_items(const void *items, size_t len, uint32_t count, uint32_t pipe)
 {
-	static const sni_limits lim = { SNI_MAX_DEPTH, SIZE_MAX, true, false,
-		false, false };
-	sni_reader              r;
-	sni_reader_init(&r, items, len);
-	if (pipe == 0) {
-		sni_translate_drop_items(&r, count);
-		return;
-	}
+	sni_reader  r;
 	ungrant_ctx c = { sni_actor_self()->ops_arg, pipe };
-	for (uint32_t i = 0; i < count; i++) {
-		syn_value v;
-		void     *mem;
-		if (sni_decode_value_next(&r, &lim, &v, &mem) != 0) {
-			return;
-		}
-		each(&v, SYN_TYPE_HANDLE, ungrant_one, &c);
-		free(mem);
-	}
+	sni_reader_init(&r, items, len);
+	each_item_handle(&r, count, pipe != 0 ? ungrant_one : release_one, &c);
 }
 
 static void unlend(const syn_handle *h, uint64_t n);

@@ -416,22 +416,22 @@ deliver_item(sni_task *t, const syn_value *v)
 /* The bytes of items a batch holds at most: what its consumer takes, less
  * the room for the ITEMS message's head and final status. */
 static size_t
-batch_cap(const sni_task *t)
+batch_cap(const sni_limits *lim)
 {
-	size_t max = sni_task_limits(t).max_size;
-	max -= items_room(max);
+	size_t max = lim->max_size - items_room(lim->max_size);
 	return max < BATCH_BYTES ? max : BATCH_BYTES;
 }
 
-/* Appends v to t's batch (at *mark); on failure the batch is as it was. */
+/* Appends v to t's batch (at *mark), as lim says (t's: sni_task_limits);
+ * on failure the batch is as it was. */
 static int
-encode_item(sni_task *t, const syn_value *v, size_t *mark)
+encode_item(
+    sni_task *t, const syn_value *v, const sni_limits *lim, size_t *mark)
 {
-	sni_batch *b   = t->gen.batch;
-	sni_limits lim = sni_task_limits(t);
-	*mark          = b->w.len;
-	int rc         = sni_encode_value(
-	            &b->w, v, lim.max_depth, sni_limits_encode_flags(&lim));
+	sni_batch *b = t->gen.batch;
+	*mark        = b->w.len;
+	int rc       = sni_encode_value(
+	          &b->w, v, lim->max_depth, sni_limits_encode_flags(lim));
 	rc = rc != 0 ? rc : b->w.err;
 	if (rc != 0) {
 		b->w.len = *mark;
@@ -460,9 +460,10 @@ yield_ahead(sni_task *t, const syn_value *v)
 	if ((rc = sni_task_value_out(t, v)) != 0) {
 		return rc;
 	}
-	size_t cap = batch_cap(t);
-	size_t mark;
-	while ((rc = encode_item(t, v, &mark)) == 0 && b->w.len > cap &&
+	sni_limits lim = sni_task_limits(t);
+	size_t     cap = batch_cap(&lim);
+	size_t     mark;
+	while ((rc = encode_item(t, v, &lim, &mark)) == 0 && b->w.len > cap &&
 	    mark > 0) { /* it does not fit beside the others: they go */
 		b->w.len = mark;
 		send_batch(t, 0); /* its request is pending: see above */
