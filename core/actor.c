@@ -173,27 +173,42 @@ sni_actor_block_begin_flag(uint32_t target, _Atomic uint32_t *done)
 	return block_and_check(cur, 1);
 }
 
+/* True when ids[0..m-1] holds id. */
+static bool
+noted_already(const sni_actor *cur, size_t m, uint32_t id)
+{
+	for (size_t i = 0; i < m; i++) {
+		if (atomic_load(&cur->blocked_on[i]) == id) {
+			return true;
+		}
+	}
+	return false;
+}
+
 int
-sni_actor_block_begin_any(syn_future *const *fs, size_t n)
+sni_actor_block_begin_any(
+    syn_future *const *fs, size_t n, _Atomic uint32_t *fired)
 {
 	sni_actor *cur = sni_actor_self();
 	size_t     m   = 0;
 	for (size_t i = 0; cur != NULL && i < n; i++) {
+		uint32_t id = fs[i]->actor_id;
 		if ((atomic_load(&fs[i]->state) & SNI_F_DONE) != 0 ||
-		    fs[i]->actor_id == cur->id) {
+		    id == cur->id || noted_already(cur, m, id)) {
 			continue; /* (its own: refused before, as EDEADLK) */
 		}
 		if (m == SNI_BLOCK_MAX) {
 			return 0;
 		}
-		atomic_store(&cur->blocked_for[m], fs[i]);
-		atomic_store(&cur->blocked_on[m], fs[i]->actor_id);
+		/* (whether the wait is over: *fired tells, for all of them) */
+		atomic_store(&cur->blocked_for[m], NULL);
+		atomic_store(&cur->blocked_on[m], id);
 		m++;
 	}
 	if (m == 0) {
 		return 0;
 	}
-	atomic_store(&cur->blocked_done, NULL);
+	atomic_store(&cur->blocked_done, fired);
 	return block_and_check(cur, m);
 }
 

@@ -282,11 +282,15 @@ int sni_actor_block_begin(uint32_t target, struct syn_future *f);
 
 /*
  * sni_actor_block_begin for a wait that ends when any one of fs[0..n-1]
- * completes (syn_future_wait_any): SYN_EDEADLK when every one of them
- * waits for this thread that way. Those complete already are left out;
- * with more than SNI_BLOCK_MAX left, nothing is noted or checked (0).
+ * completes (syn_future_wait_any), which turns *fired non-zero: the
+ * caller listens to each future first. SYN_EDEADLK when the synchronizer
+ * of every one of them waits for this thread that way. Those complete
+ * already are left out, and futures of one synchronizer count once; with
+ * more than SNI_BLOCK_MAX synchronizers left, nothing is noted or checked
+ * (0).
  */
-int sni_actor_block_begin_any(struct syn_future *const *fs, size_t n);
+int sni_actor_block_begin_any(
+    struct syn_future *const *fs, size_t n, _Atomic uint32_t *fired);
 
 /* The future of the wait noted by sni_actor_block_begin(target, NULL),
  * now known (until then the wait counts as not over). */

@@ -1184,6 +1184,16 @@ any_notify(sni_listener *l)
 	sni_futex_wake(al->fired, 1);
 }
 
+/* Stops the n listeners of syn_future_wait_any, and frees them. */
+static void
+unlisten_all(syn_future *const *fs, size_t n, any_listener *ls)
+{
+	for (size_t i = 0; i < n; i++) {
+		sni_future_unlisten(fs[i], &ls[i].l);
+	}
+	free(ls);
+}
+
 static bool
 first_done(syn_future *const *fs, size_t n, size_t *index)
 {
@@ -1248,13 +1258,8 @@ syn_future_wait_any(
 	if (timeout == SYN_DURATION_ZERO) {
 		return sni_error_set(SYN_ETIMEDOUT, NULL, "");
 	}
-	/* (noted as wait_noted notes one future) */
-	if (timeout < 0 && (rc = sni_actor_block_begin_any(fs, n)) != 0) {
-		return rc;
-	}
 	any_listener *ls = calloc(n, sizeof(*ls));
 	if (ls == NULL) {
-		sni_actor_block_end();
 		return sni_error_set(SYN_ENOMEM, NULL, "");
 	}
 	_Atomic uint32_t fired = 0;
@@ -1263,6 +1268,13 @@ syn_future_wait_any(
 		ls[i].fired    = &fired;
 		sni_future_listen(fs[i], &ls[i].l);
 	}
+	/* (noted once every future is listened to, so that fired tells
+	 * whether the wait is over; one done before that is seen here) */
+	if (timeout < 0 && !first_done(fs, n, index) &&
+	    (rc = sni_actor_block_begin_any(fs, n, &fired)) != 0) {
+		unlisten_all(fs, n, ls);
+		return rc;
+	}
 	sni_blocking_report("syn_future_wait_any");
 	bool pooled = sni_pool_block_begin();
 	wait_fired(&fired, fs, n, sni_deadline_ms(timeout));
@@ -1270,10 +1282,7 @@ syn_future_wait_any(
 	if (pooled) {
 		sni_pool_block_end();
 	}
-	for (size_t i = 0; i < n; i++) {
-		sni_future_unlisten(fs[i], &ls[i].l);
-	}
-	free(ls);
+	unlisten_all(fs, n, ls);
 	if (!first_done(fs, n, index)) {
 		return sni_error_set(SYN_ETIMEDOUT, NULL, "");
 	}

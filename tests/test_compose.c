@@ -219,6 +219,51 @@ either(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc == 0 ? 0 : syn_raise(t, rc, "either failed");
 }
 
+/*
+ * many_any(x, b, n, copies): blocks with syn_future_wait_any for n futures
+ * that all wait for b: brelay_wait(x, this one) and n - 1 squares queued
+ * behind it (copies true: the first future listed n times); returns the
+ * first result, or raises its error.
+ */
+static int
+many_any(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t x, b, n;
+	bool    copies;
+	int     rc = syn_unpack(t, args, nargs, "iiib", &x, &b, &n, &copies);
+	if (rc != 0 || n < 1 || n > 32) {
+		return rc != 0 ? rc : syn_raise(t, SYN_EINVAL, "n: 1 to 32");
+	}
+	syn_synchronizer to       = { (uint32_t) b };
+	syn_value        relay[2] = { syn_int(x),
+		       syn_int(syn_task_synchronizer(t).id) };
+	syn_future      *fs[32]   = { NULL };
+	size_t           made = 0, index = 0;
+	rc = syn_call_future(to, "brelay_wait", relay, 2, &fs[made++]);
+	while (rc == 0 && made < (size_t) n) {
+		if (copies) {
+			fs[made++] = fs[0];
+		} else {
+			rc = syn_call_future(
+			    to, "square", relay, 1, &fs[made++]);
+		}
+	}
+	if (rc == 0 &&
+	    (rc = syn_future_wait_any(
+	         fs, made, SYN_DURATION_INFINITE, &index)) == 0 &&
+	    (rc = syn_future_wait(fs[index])) == 0) {
+		const syn_value *v;
+		syn_future_value(fs[index], &v);
+		*ret = syn_int(v->as.i);
+	}
+	for (size_t i = 0; i < made; i++) {
+		if (i == 0 || !copies) {
+			syn_future_free(fs[i]);
+		}
+	}
+	return rc == 0 ? 0 : syn_raise(t, rc, "many_any failed");
+}
+
 /* deadline(ms, id, fn, x): awaits fn(x) on id for ms at most. */
 static int
 deadline(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
@@ -260,6 +305,7 @@ compose_sync(const syn_config *cfg)
 		th_register(s, brelays[i].name, brelay, (void *) &brelays[i]);
 	}
 	th_register(s, "either", either, NULL);
+	th_register(s, "many_any", many_any, NULL);
 	return s;
 }
 
@@ -273,6 +319,22 @@ call_or_code(
 	int64_t    v   = rc == 0 ? res.value.as.i : -(int64_t) rc;
 	syn_result_fini(&res);
 	return v;
+}
+
+/* As call_or_code, failing the test when no answer comes within ms. */
+static int64_t
+call_or_code_within(syn_synchronizer s, const char *fn, const syn_value *args,
+    size_t n, syn_duration ms)
+{
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(s, fn, args, n, &f));
+	int rc = syn_future_wait_timeout(f, ms);
+	ck_assert_msg(rc != SYN_ETIMEDOUT, "%s: no answer (a hang)", fn);
+	const syn_value *v;
+	int64_t          out =
+            rc == 0 && syn_future_value(f, &v) == 0 ? v->as.i : -(int64_t) rc;
+	syn_future_free(f);
+	return out;
 }
 
 /* relay(args) on s, which must succeed: its result. */
@@ -370,6 +432,17 @@ START_TEST(wait_any_rings)
 	ck_assert_int_eq(call_or_code(a, "either", args, 4), -SYN_EDEADLK);
 	syn_value chain[3] = { syn_int(7), syn_int(b.id), syn_int(c.id) };
 	ck_assert_int_eq(call_or_code(a, "brelay_any", chain, 3), 49);
+	/* Many futures of one synchronizer are one wait: more than eight
+	 * (the most synchronizers checked) did hang. */
+	for (int64_t n = 1; n <= 20; n += 8) {
+		for (int copies = 0; copies < 2; copies++) {
+			syn_value many[4] = { syn_int(5), syn_int(b.id),
+				syn_int(n), syn_bool(copies) };
+			ck_assert_int_eq(
+			    call_or_code_within(a, "many_any", many, 4, 3000),
+			    -SYN_EDEADLK);
+		}
+	}
 	ck_assert_syn_ok(syn_synchronizer_destroy(a));
 	ck_assert_syn_ok(syn_synchronizer_destroy(b));
 	ck_assert_syn_ok(syn_synchronizer_destroy(c));

@@ -102,7 +102,8 @@ SYN_API int syn_future_wait_all(
  * and one is of this thread's synchronizer, or, waiting for ever on a
  * synchronizer's thread, when the threads of all their synchronizers
  * block, directly or through others, for this one's (checked for futures
- * of up to 8 other synchronizers; beyond that, not).
+ * of up to 8 other synchronizers, however many futures each has;
+ * beyond that, not).
  */
 SYN_API int syn_future_wait_any(
     syn_future *const *fs, size_t n, syn_duration timeout, size_t *index);
