@@ -74,6 +74,20 @@ START_TEST(destroy_with_iterators_read)
 }
 END_TEST
 
+/* Waits until n tasks of s are suspended (for 100 D at most). */
+static void
+wait_suspended(syn_synchronizer s, uint64_t n)
+{
+	syn_stats st = { 0 };
+	double    t0 = th_now_ms();
+	while (syn_synchronizer_stats(s, &st) == 0 && st.tasks_suspended < n &&
+	    th_now_ms() - t0 < 100 * D_MS) {
+		usleep(1000);
+	}
+	ck_assert_msg(st.tasks_suspended >= n, "%llu of %llu tasks started",
+	    (unsigned long long) st.tasks_suspended, (unsigned long long) n);
+}
+
 /* Destroying with calls in flight: every call ends with SYN_ECLOSED or
  * SYN_ECANCELED in bounded time, task cleanup runs, nothing hangs. */
 START_TEST(destroy_with_calls_in_flight)
@@ -97,7 +111,8 @@ START_TEST(destroy_with_calls_in_flight)
 		ck_assert_int_eq(nng_aio_alloc(&aios[i], NULL, NULL), 0);
 		syn_call_aio(s, "sleep_ms", &long_sleep, 1, aios[i]);
 	}
-	usleep(D_MS * 1000 / 2); /* all of them started and sleep */
+	/* all of them started and sleep (on a loaded machine, not at once) */
+	wait_suspended(s, THREADS + FUTURES + AIOS);
 	/* These wait behind a blocked actor and never start. */
 	syn_value hold = syn_int(D_MS / 2);
 	ck_assert_syn_ok(
