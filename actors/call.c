@@ -322,9 +322,11 @@ aio_fail(nng_aio *aio, int rc)
 
 /* An aio-form call in flight. */
 typedef struct aio_call {
-	syn_future *f;
+	syn_future *f; /* NULL while the call is being started */
 	nng_aio    *aio;
 	uint64_t    seq;        /* names this call to aio_cancel */
+	int         early;      /* nng's code of a cancel while f was NULL */
+	bool        starting;   /* between nng_aio_begin and nng_aio_defer */
 	bool        detached;   /* a cancellation finished the aio already */
 	bool        cancelling; /* ... and is cancelling f now */
 	bool        ended;      /* f ended meanwhile: the canceller frees */
@@ -340,6 +342,11 @@ static pthread_mutex_t aio_lock  = PTHREAD_MUTEX_INITIALIZER;
 static sni_ptrmap      aio_calls = SNI_PTRMAP_INIT;
 static uint64_t        aio_seq;
 
+/* The aios that syn_aio_stop() stops now (how many times each), and what
+ * it waits on: a call on its aio no longer starting. */
+static sni_ptrmap     aio_stopping = SNI_PTRMAP_INIT;
+static pthread_cond_t aio_started  = PTHREAD_COND_INITIALIZER;
+
 /*
  * nng calls this when the caller cancels the aio, stops it, or its timeout
  * passes. The aio completes at once with that code, as nng's own
@@ -353,7 +360,12 @@ aio_cancel(nng_aio *aio, void *arg, int rv)
 	syn_future *f = NULL;
 	pthread_mutex_lock(&aio_lock);
 	aio_call *c = sni_ptrmap_get(&aio_calls, aio);
-	if (c != NULL && c->seq == (uint64_t) (uintptr_t) arg) {
+	if (c != NULL && c->seq == (uint64_t) (uintptr_t) arg &&
+	    c->f == NULL) { /* being started: its starter finishes aio */
+		c->early = c->early != 0 ? c->early
+		    : rv != 0            ? rv
+		                         : NNG_ECANCELED;
+	} else if (c != NULL && c->seq == (uint64_t) (uintptr_t) arg) {
 		sni_ptrmap_del(&aio_calls, aio);
 		c->detached   = true;
 		c->cancelling = true; /* f stays until this is done with it */
@@ -422,56 +434,170 @@ aio_complete(syn_future *f, void *arg)
 	nng_aio_finish(aio, rc);
 }
 
+/*
+ * Notes c (NULL: no memory for it) as aio's call, starting, under a new
+ * sequence number: 0, SYN_ENOMEM, or SYN_ECANCELED when syn_aio_stop()
+ * stops aio (then the call is dropped, as nng drops an operation on a
+ * stopped aio: it never completes).
+ */
+static int
+aio_call_note(nng_aio *aio, aio_call *c)
+{
+	int rc = SYN_ENOMEM;
+	pthread_mutex_lock(&aio_lock);
+	if (sni_ptrmap_get(&aio_stopping, aio) != NULL) {
+		rc = SYN_ECANCELED;
+	} else if (c != NULL) {
+		c->aio      = aio;
+		c->seq      = ++aio_seq;
+		c->starting = true;
+		rc          = sni_ptrmap_put(&aio_calls, aio, c);
+	}
+	pthread_mutex_unlock(&aio_lock);
+	return rc;
+}
+
+/* c's cancel function is set (or c is forgotten): syn_aio_stop() may
+ * stop its aio. */
+static void
+aio_call_begun(aio_call *c)
+{
+	pthread_mutex_lock(&aio_lock);
+	c->starting = false;
+	pthread_cond_broadcast(&aio_started);
+	pthread_mutex_unlock(&aio_lock);
+}
+
+/*
+ * Gives c the future of its call, now started; or, when f is NULL (the
+ * start failed) or a cancellation came meanwhile, forgets c. Returns the
+ * code of that cancellation, or 0.
+ */
+static int
+aio_call_started(nng_aio *aio, aio_call *c, syn_future *f)
+{
+	pthread_mutex_lock(&aio_lock);
+	int early = c->early;
+	if (f == NULL || early != 0) {
+		if (sni_ptrmap_get(&aio_calls, aio) == c) {
+			sni_ptrmap_del(&aio_calls, aio);
+		}
+		if (c->starting) {
+			pthread_cond_broadcast(&aio_started);
+		}
+	} else {
+		c->f = f;
+	}
+	pthread_mutex_unlock(&aio_lock);
+	return early;
+}
+
+/* No memory for f's callback: gives up the call, never blocks. */
+static void
+aio_give_up(nng_aio *aio, aio_call *c, syn_future *f, int rc)
+{
+	pthread_mutex_lock(&aio_lock);
+	bool mine = sni_ptrmap_get(&aio_calls, aio) == c;
+	if (mine) {
+		sni_ptrmap_del(&aio_calls, aio);
+	}
+	bool later = left_to_canceller(c);
+	pthread_mutex_unlock(&aio_lock);
+	if (later) {
+		return;
+	}
+	syn_future_cancel(f);
+	syn_future_free(f);
+	free(c);
+	if (mine) { /* else a cancellation finished it */
+		nng_aio_finish(aio, rc);
+	}
+}
+
+/*
+ * nng 1.5.2's nng_aio_defer cannot say that it failed because aio was
+ * stopped after nng_aio_begin: then no cancel function is kept and aio
+ * must not be touched again, which this cannot know. So the call is
+ * noted as starting before nng_aio_begin, until nng_aio_defer returned,
+ * and syn_aio_stop() waits for that; a cancellation while the call is
+ * being started is seen once it is.
+ */
 void
 sni_request_aio(nng_aio *aio, sni_request_fn start, void *arg)
 {
-	if (aio == NULL || !nng_aio_begin(aio)) {
+	if (aio == NULL) {
 		return;
 	}
 	sni_door_used(); /* (whoever made aio started nng: a fork must know) */
+	aio_call *c  = calloc(1, sizeof(*c));
+	int       rc = aio_call_note(aio, c);
+	if (rc == SYN_ECANCELED || !nng_aio_begin(aio)) {
+		if (rc == 0) {
+			aio_call_started(aio, c, NULL);
+		}
+		free(c);
+		return;
+	}
 	nng_aio_set_msg(aio, NULL);
-	aio_call *c = calloc(1, sizeof(*c));
-	if (c == NULL) {
+	if (rc != 0) { /* (finished before nng_aio_stop could return) */
+		free(c);
 		nng_aio_finish(aio, SYN_ENOMEM);
 		return;
 	}
-	int rc = start(arg, &c->f);
-	if (rc == 0) {
-		c->aio = aio;
-		pthread_mutex_lock(&aio_lock);
-		c->seq = ++aio_seq;
-		rc     = sni_ptrmap_put(&aio_calls, aio, c);
-		pthread_mutex_unlock(&aio_lock);
-		if (rc != 0) {
-			syn_future_cancel(c->f);
-			syn_future_free(c->f);
-		}
-	}
-	if (rc != 0) {
-		free(c);
-		aio_fail(aio, rc);
-		return;
-	}
 	nng_aio_defer(aio, aio_cancel, (void *) (uintptr_t) c->seq);
-	syn_future *f = c->f;
-	if ((rc = syn_future_callback(f, aio_complete, c)) != 0) {
-		/* No memory for the callback: give up the call, never block. */
-		pthread_mutex_lock(&aio_lock);
-		bool mine = sni_ptrmap_get(&aio_calls, aio) == c;
-		if (mine) {
-			sni_ptrmap_del(&aio_calls, aio);
-		}
-		bool later = left_to_canceller(c);
-		pthread_mutex_unlock(&aio_lock);
-		if (later) {
+	aio_call_begun(c);
+	syn_future *f = NULL;
+	rc            = start(arg, &f);
+	int early     = aio_call_started(aio, c, rc == 0 ? f : NULL);
+	if (rc != 0 || early != 0) {
+		free(c);
+		if (rc != 0) {
+			aio_fail(aio, rc);
 			return;
 		}
-		syn_future_cancel(f);
+		syn_future_cancel(
+		    f); /* (its cleanup runs on its synchronizer) */
 		syn_future_free(f);
-		free(c);
-		if (mine) { /* else a cancellation finished it */
-			nng_aio_finish(aio, rc);
-		}
+		nng_aio_finish(aio, early);
+		return;
+	}
+	if ((rc = syn_future_callback(f, aio_complete, c)) != 0) {
+		aio_give_up(aio, c, f, rc);
+	}
+}
+
+/* One syn_aio_stop() more (more true) or less of aio: false when no
+ * memory to count it. */
+static bool
+aio_count_stop(nng_aio *aio, bool more)
+{
+	uintptr_t n = (uintptr_t) sni_ptrmap_get(&aio_stopping, aio);
+	if (!more && n <= 1) {
+		sni_ptrmap_del(&aio_stopping, aio);
+		return true;
+	}
+	return sni_ptrmap_put(
+	           &aio_stopping, aio, (void *) (more ? n + 1 : n - 1)) == 0;
+}
+
+void
+syn_aio_stop(nng_aio *aio)
+{
+	if (aio == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&aio_lock);
+	bool      counted = aio_count_stop(aio, true);
+	aio_call *c;
+	while ((c = sni_ptrmap_get(&aio_calls, aio)) != NULL && c->starting) {
+		pthread_cond_wait(&aio_started, &aio_lock);
+	}
+	pthread_mutex_unlock(&aio_lock);
+	nng_aio_stop(aio);
+	if (counted) {
+		pthread_mutex_lock(&aio_lock);
+		aio_count_stop(aio, false);
+		pthread_mutex_unlock(&aio_lock);
 	}
 }
 

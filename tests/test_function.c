@@ -240,6 +240,57 @@ START_TEST(aio_cancel_races_the_end)
 }
 END_TEST
 
+/* An aio whose callback starts the next call as soon as one ends. */
+typedef struct call_loop {
+	nng_aio         *aio;
+	syn_synchronizer s;
+	atomic_int       ended; /* callbacks run */
+} call_loop;
+
+static void
+call_loop_cb(void *arg)
+{
+	call_loop *l   = arg;
+	syn_result res = SYN_RESULT_INIT;
+	int        rc  = syn_aio_result(l->aio, &res);
+	syn_result_fini(&res);
+	atomic_fetch_add(&l->ended, 1);
+	if (rc == 0) {
+		syn_value a = syn_int(2);
+		syn_call_aio(l->s, "square_now", &a, 1, l->aio);
+	}
+}
+
+/*
+ * The thread that tears a loop down stops its aio while the callback
+ * starts the next call, thousands of times: once syn_aio_stop() returned,
+ * no callback runs, and the aio can be freed. (With nng_aio_stop(), a
+ * stop between nng_aio_begin and nng_aio_defer went unseen, and the call
+ * completed the freed aio.)
+ */
+START_TEST(aio_stop_races_the_next_call)
+{
+	syn_synchronizer s    = th_new();
+	unsigned         seed = 1;
+	for (int i = 0; i < 3000; i++) {
+		call_loop l = { .s = s };
+		ck_assert_int_eq(nng_aio_alloc(&l.aio, call_loop_cb, &l), 0);
+		syn_value a = syn_int(2);
+		syn_call_aio(s, "square_now", &a, 1, l.aio);
+		for (volatile unsigned k = rand_r(&seed) % 20000; k > 0; k--) {
+		}
+		syn_aio_stop(l.aio);
+		int ended = atomic_load(&l.ended);
+		usleep(i % 64 == 0 ? 2000 : 20);
+		ck_assert_msg(atomic_load(&l.ended) == ended,
+		    "round %d: a callback ran after the stop", i);
+		nng_aio_free(l.aio);
+	}
+	syn_aio_stop(NULL);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 static int
 blocking_inside(
     syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
@@ -565,6 +616,7 @@ suite(void)
 		TH_CASE("aio", aio_call_completes_the_callers_aio),
 		TH_CASE("aio_timeout", aio_timeout_cancels_the_call),
 		TH_CASE("aio_cancel_race", aio_cancel_races_the_end),
+		TH_CASE("aio_stop_race", aio_stop_races_the_next_call),
 		TH_CASE("every_size", every_size_crosses),
 		TH_CASE("outlive_thread", futures_outlive_their_thread),
 		TH_CASE(

@@ -102,7 +102,7 @@ SYN_API int syn_call_future(syn_synchronizer s, const char *name,
  * Starts the call and completes the caller's aio once, with the call's
  * code as its result (0, or any code syn_call() returns). Every failure,
  * immediate or not, completes the aio. Cancelling the aio (nng_aio_cancel,
- * nng_aio_abort, nng_aio_stop, or its timeout) completes it at once with
+ * nng_aio_abort, syn_aio_stop, or its timeout) completes it at once with
  * that code, as nng's own operations do, and cancels the call, whose
  * cleanup then runs on its synchronizer: to wait for the cleanup, use a
  * future and syn_future_cancel(). The reply travels as the aio's message
@@ -116,6 +116,21 @@ SYN_API int syn_call_future(syn_synchronizer s, const char *name,
  */
 SYN_API void syn_call_aio(syn_synchronizer s, const char *name,
     const syn_value *args, size_t nargs, nng_aio *aio);
+
+/*
+ * Stops aio as nng_aio_stop() does (its operation is cancelled and this
+ * waits for its callback; aio is stopped for good), for an aio that
+ * syn_call_aio() or syn_iter_next_aio() may be starting on at the same
+ * moment on another thread, such as an aio whose callback starts the next
+ * call. Use it instead of nng_aio_stop() for such an aio, before
+ * nng_aio_free(): nng 1.5.2 cannot tell this library that a stop came
+ * while a call was starting on the aio, and the call would then complete
+ * the aio after nng_aio_stop() returned (a use after free once it is
+ * freed). A start that comes while this runs is dropped, as nng drops an
+ * operation on a stopped aio: its callback does not run. NULL is allowed.
+ * Any thread but the aio's own callback (as nng_aio_stop()).
+ */
+SYN_API void syn_aio_stop(nng_aio *aio);
 
 /*
  * After a syn_call_aio() completed aio: returns its code and, on success
