@@ -4,8 +4,8 @@
  *
  * A canceller is bound to one thread at a time. While it is bound, every
  * blocking call that thread makes (syn_call, syn_invoke, syn_new, syn_get,
- * syn_iter_next and syn_iter_send, syn_enter and syn_exit, the typed
- * blocking functions) can be interrupted:
+ * syn_iter_next and syn_iter_send, syn_enter before and after it runs but
+ * not midway (below), the typed blocking functions) can be interrupted:
  *
  *   - by syn_canceller_cancel() from any other thread: the call's task is
  *     cancelled, its cleanup runs on its synchronizer, and only then does

@@ -76,7 +76,9 @@ SYN_API int syn_future_cancel(syn_future *f);
  * Calls cb(f, arg) once when f completes: at once on this thread if f is
  * complete, otherwise on the thread that completes it, usually the
  * synchronizer's own. cb must not block and must not free f while others
- * may use it. One callback per future. Errors: SYN_EBUSY when one is set,
+ * may use it. arg must stay valid until cb has run, which can be after a
+ * wait on f returned on another thread (waiters are woken first). One
+ * callback per future. Errors: SYN_EBUSY when one is set,
  * SYN_EINVAL (f or cb NULL, or, in a task of a synchronizer with
  * config.shared_stack, arg pointing into its stack, which is copied away
  * while the task waits: put it in syn_task_alloc memory).

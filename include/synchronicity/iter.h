@@ -74,9 +74,10 @@ SYN_API int syn_iter_open(syn_synchronizer s, const char *name,
  * synchronizer whose thread the generator's blocks for, as syn_call()).
  * Errors: the error the generator returned (with its message; the stream
  * is then over), SYN_EBUSY (a request is in flight on it),
- * SYN_EITERCLOSED (a syn_iter_close() from another thread began first),
- * SYN_EINVAL (it is NULL), SYN_ECLOSED (the synchronizer closed or was
- * destroyed),
+ * SYN_EITERCLOSED (a syn_iter_close() from another thread began first:
+ * no protection, as the close frees it; see syn_iter_close),
+ * SYN_EINVAL (it is NULL), SYN_ECLOSED (the synchronizer was destroyed;
+ * after a close, a stream already open goes on),
  * SYN_ECANCELED, SYN_EFORK, SYN_EDEADLK, SYN_ENOMEM, and for a first
  * request the errors of a call (SYN_ENOENT, ...).
  */
@@ -121,6 +122,9 @@ SYN_API void syn_iter_next_aio(syn_iter *it, const syn_value *v, nng_aio *aio);
  * synchronizer's own thread (a task consuming a generator of its own
  * synchronizer) it does not wait: the cleanup runs once the task
  * suspends or ends. Returns 0 or SYN_ETIMEDOUT; it is freed either way.
+ * Another thread may have a request in flight on it (cancelled:
+ * SYN_ECANCELED), but must not start one once this may have begun: it
+ * could find it freed.
  */
 SYN_API int syn_iter_close(syn_iter *it);
 
