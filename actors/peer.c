@@ -56,12 +56,10 @@ peer_get(sni_sync *s, uint32_t pipe)
 	return p;
 }
 
-int
-sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o)
+/* pipe's count of o (0 when new), or NULL: no memory. */
+static peer_ref *
+ref_get(sni_sync *s, uint32_t pipe, sni_object *o)
 {
-	if (sni_door_pipe_gone(sni_actor_self(), pipe)) {
-		return SYN_ECONNRESET; /* nobody there to give it back */
-	}
 	uint64_t  id = sni_object_handle_of(o)->object;
 	sni_peer *p  = peer_get(s, pipe);
 	peer_ref *r =
@@ -73,6 +71,25 @@ sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o)
 			r = NULL;
 		}
 	}
+	return r;
+}
+
+int
+sni_peer_reserve(sni_sync *s, uint32_t pipe, sni_object *o)
+{
+	if (sni_door_pipe_gone(sni_actor_self(), pipe)) {
+		return 0; /* (the reply goes nowhere: nothing to count) */
+	}
+	return ref_get(s, pipe, o) != NULL ? 0 : SYN_ENOMEM;
+}
+
+int
+sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o)
+{
+	if (sni_door_pipe_gone(sni_actor_self(), pipe)) {
+		return SYN_ECONNRESET; /* nobody there to give it back */
+	}
+	peer_ref *r = ref_get(s, pipe, o);
 	if (r == NULL) {
 		return SYN_ENOMEM;
 	}
@@ -85,8 +102,9 @@ bool
 sni_peer_holds(sni_sync *s, uint32_t pipe, uint64_t object)
 {
 	sni_peer *p = peer_find(s, pipe);
-	return p != NULL &&
-	    sni_ptrmap_get(&p->refs, object_key(object)) != NULL;
+	peer_ref *r =
+	    p != NULL ? sni_ptrmap_get(&p->refs, object_key(object)) : NULL;
+	return r != NULL && r->count > 0; /* (0: reserved, not granted) */
 }
 
 void
@@ -95,7 +113,7 @@ sni_peer_release(sni_sync *s, uint32_t pipe, uint64_t object, uint64_t count)
 	sni_peer *p = peer_find(s, pipe);
 	peer_ref *r =
 	    p != NULL ? sni_ptrmap_get(&p->refs, object_key(object)) : NULL;
-	if (r == NULL) {
+	if (r == NULL || r->count == 0) {
 		return; /* nothing of it held: a stale or forged release */
 	}
 	uint64_t n = count < r->count ? count : r->count;
@@ -116,7 +134,8 @@ peer_drop(sni_sync *s, sni_peer *p)
 	size_t    i = 0;
 	peer_ref *r;
 	while ((r = sni_ptrmap_next(&p->refs, &i)) != NULL) {
-		sni_object *o = sni_object_find(s, r->object);
+		sni_object *o = r->count > 0 ? sni_object_find(s, r->object)
+		                             : NULL; /* (0: only reserved) */
 		if (o != NULL) {
 			sni_object_unexport(s, o, r->count);
 		}

@@ -136,9 +136,17 @@ void sni_exports_fini(sni_sync *s);
 /* ---- peers: other processes' references (peer.c) ---- */
 
 /*
+ * Makes room to count o as held by the process behind pipe, before a
+ * reply that hands it over is built, so that sni_peer_grant cannot run
+ * out of memory once the reply is sent: 0 or SYN_ENOMEM. The room, held
+ * by nobody until granted, goes with the peer.
+ */
+int sni_peer_reserve(sni_sync *s, uint32_t pipe, sni_object *o);
+
+/*
  * o goes to the process behind pipe in a reply: one more reference
- * handed out, held by that peer. SYN_ENOMEM, or SYN_ECONNRESET when the
- * pipe closed already (nothing is counted then).
+ * handed out, held by that peer. SYN_ENOMEM (only when not reserved), or
+ * SYN_ECONNRESET when the pipe closed already (nothing is counted then).
  */
 int sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o);
 

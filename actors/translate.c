@@ -613,19 +613,26 @@ object_out(syn_value *v, void *arg)
 		               "this synchronizer");
 		return SYN_EINVAL;
 	}
+	int rc = 0;
 	if (c->count && c->peer != 0) {
-		sni_peer_grant(c->s, c->peer, o); /* fails only if it went */
+		/* reserved by the check: fails only if the pipe went */
+		sni_peer_grant(c->s, c->peer, o);
 	} else if (c->count) {
 		sni_object_export(o);
+	} else if (c->peer != 0 &&
+	    (rc = sni_peer_reserve(c->s, c->peer, o)) != 0) {
+		sni_detail_set("no memory to count an object handed to "
+		               "another process");
 	}
 	*c->seen = true;
-	return 0;
+	return rc;
 }
 
 /*
  * Checks that the objects in v are live objects of s, the sending
  * synchronizer, and (count) counts each as handed out, to peer (a pipe)
- * when not 0; *seen tells whether v holds any.
+ * when not 0, or (not count) makes room to count each for peer; *seen
+ * tells whether v holds any.
  */
 static int
 value_out(
@@ -673,8 +680,9 @@ sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 	int      rc   = t->remote
 	           ? each((syn_value *) v, SYN_TYPE_PROXY, own_proxy_out, &c)
 	           : 0;
-	if (rc == 0) {
-		rc = value_out(arg, v, false, 0, &seen);
+	if (rc == 0) { /* (room to count them made for a peer) */
+		rc = value_out(
+		    arg, v, false, t->remote ? t->gen.pipe : 0, &seen);
 	}
 	if (rc == 0 && t->remote &&
 	    each((syn_value *) v, SYN_TYPE_PROXY, proxy_found, NULL) != 0) {
