@@ -1060,8 +1060,8 @@ sni_door_reply(void *sp, nng_msg *msg)
 		return;
 	}
 	if (msg == NULL && (msg = sni_reply_oom(0)) == NULL) {
-		/* Nothing to answer with: the pipe closes, so that its caller
-		 * gets an error (SYN_ECONNRESET) instead of waiting for ever. */
+		/* Nothing to answer with: the pipe closes, and its caller
+		 * gets SYN_ECONNRESET instead of waiting for ever. */
 		nng_pipe_close((nng_pipe) { .id = s->pipe });
 		nng_ctx_recv(s->ctx, s->recv);
 		return;

@@ -413,12 +413,20 @@ deliver_item(sni_task *t, const syn_value *v)
 	return 0;
 }
 
-/* The bytes of items a batch holds at most: what its consumer takes, less
- * the room for the ITEMS message's head and final status. */
+/* The bytes of items an ITEMS message holds at most: what its consumer
+ * takes, less the room for the message's head and final status. One item
+ * of that size goes alone. */
+static size_t
+items_cap(const sni_limits *lim)
+{
+	return lim->max_size - items_room(lim->max_size);
+}
+
+/* The bytes of items a batch of several holds at most. */
 static size_t
 batch_cap(const sni_limits *lim)
 {
-	size_t max = lim->max_size - items_room(lim->max_size);
+	size_t max = items_cap(lim);
 	return max < BATCH_BYTES ? max : BATCH_BYTES;
 }
 
@@ -472,7 +480,7 @@ yield_ahead(sni_task *t, const syn_value *v)
 			return rc;
 		}
 	}
-	if (rc == 0 && b->w.len > cap) {
+	if (rc == 0 && b->w.len > items_cap(&lim)) { /* (alone: mark 0) */
 		sni_detail_set("an item of %zu bytes is larger than the limit",
 		    b->w.len - mark);
 		b->w.len = mark;

@@ -942,6 +942,62 @@ START_TEST(prefetch_closed_from_another_thread)
 }
 END_TEST
 
+/* sized(sizes...): yields, for each size, that many bytes of its index;
+ * a size over max_message makes syn_yield fail, and that is returned. */
+static int
+sized_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int rc = 0;
+	for (size_t i = 0; i < nargs && rc == 0; i++) {
+		size_t   len = (size_t) args[i].as.i;
+		uint8_t *buf = malloc(len);
+		ck_assert_ptr_nonnull(buf);
+		memset(buf, (int) i, len);
+		syn_value v = syn_bytes(buf, len);
+		rc          = syn_yield(t, &v, NULL);
+		free(buf);
+	}
+	return rc == SYN_EITERCLOSED ? 0 : rc;
+}
+
+/* An item larger than a batch (64 KiB) goes alone, up to max_message;
+ * only one larger than that fails, with SYN_EMSGSIZE. */
+START_TEST(prefetch_big_items)
+{
+	syn_synchronizer s = gen_sync();
+	register_gen(s, "sized", sized_gen);
+	const int64_t sizes[] = { 10, 70000, 1 << 20, 100, 65536, 3 << 20,
+		200 };
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	syn_value args[N + 1];
+	for (int i = 0; i < N; i++) {
+		args[i] = syn_int(sizes[i]);
+	}
+	for (uint32_t window = 1; window <= 64; window *= 4) {
+		syn_iter *it = open_window(s, "sized", args, N, window);
+		for (int i = 0; i < N; i++) {
+			syn_result res = SYN_RESULT_INIT;
+			ck_assert_syn_ok(syn_iter_next(it, &res));
+			ck_assert_int_eq(res.value.type, SYN_TYPE_BYTES);
+			ck_assert_uint_eq(res.value.len, (uint32_t) sizes[i]);
+			ck_assert_int_eq(
+			    ((const uint8_t *) res.value.as.bytes)[0], i);
+			ck_assert_int_eq(((const uint8_t *) res.value.as
+			                         .bytes)[sizes[i] - 1],
+			    i);
+			syn_result_fini(&res);
+		}
+		ck_assert_syn_rc(syn_iter_next(it, NULL), SYN_EEND);
+		ck_assert_syn_ok(syn_iter_close(it));
+	}
+	args[N]      = syn_int(20 << 20); /* over the 16 MiB of max_message */
+	syn_iter *it = open_window(s, "sized", &args[N], 1, 4);
+	ck_assert_syn_rc(syn_iter_next(it, NULL), SYN_EMSGSIZE);
+	ck_assert_syn_ok(syn_iter_close(it));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* What a window does not do, it says; destroy ends it too. */
 START_TEST(prefetch_limits)
 {
@@ -1012,6 +1068,7 @@ suite(void)
 		    prefetch_sends_what_it_has_before_waiting),
 		TH_CASE("prefetch_error", prefetch_error_after_items),
 		TH_CASE("prefetch_limits", prefetch_limits),
+		TH_CASE("prefetch_big_items", prefetch_big_items),
 		TH_CASE("prefetch_closed", prefetch_closed_from_another_thread),
 	};
 	return TH_SUITE("generator", cases);
