@@ -35,6 +35,47 @@ static _Thread_local sni_actor *self;
 
 _Atomic int sni_actor_cpu_hint[SNI_ACTOR_CPU_SLOTS];
 
+/* ---- the room left on the stack, for proto's recursion --------------- */
+
+/* The bytes of c's stack below sp, or 0 when sp is not on it. */
+static size_t
+room_below(const sni_ctx *c, uintptr_t sp)
+{
+	uintptr_t lo = (uintptr_t) c->stack_lo;
+	return c->stack_lo != NULL && sp > lo && sp - lo < c->stack_size
+	    ? sp - lo
+	    : 0;
+}
+
+/* sni_stack_left_fn: on an actor's thread, the room below the caller's
+ * frame on the stack it runs on (a task's, the loop's, the thread's). */
+static size_t
+actor_stack_left(void)
+{
+	sni_actor *a  = self;
+	uintptr_t  sp = (uintptr_t) __builtin_frame_address(0);
+	size_t     n  = 0;
+	if (a == NULL) {
+		return SIZE_MAX; /* (another thread: its own, large, stack) */
+	}
+	if (a->current != NULL && a->current->ctx != NULL) {
+		n = room_below(a->current->ctx, sp);
+	}
+	if (n == 0 && a->sched != NULL) {
+		n = room_below(a->sched, sp);
+	}
+	if (n == 0) {
+		n = room_below(&a->thread_ctx, sp);
+	}
+	return n != 0 ? n : SIZE_MAX;
+}
+
+__attribute__((constructor)) static void
+tell_proto_the_stack(void)
+{
+	sni_stack_left_fn = actor_stack_left;
+}
+
 /* Records the CPU the actor runs on now, for its callers' waits
  * (sni_actor_cpu_hint); written only when it changed, so that the
  * callers reading it keep their copy of the line. */

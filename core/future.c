@@ -693,6 +693,16 @@ check_deadlock(syn_future *f)
 
 /* ---- outcome ---------------------------------------------------------- */
 
+/* Why a reply could not be decoded (rc: the decoder's code). */
+static const char *
+unreadable_reply(int rc)
+{
+	return rc == SYN_ENOMEM
+	    ? "the reply could not be read: no memory, or it is nested "
+	      "deeper than this task's stack has room for (config.stack_size)"
+	    : "malformed reply";
+}
+
 /* An error with no reply to read it from, kept in f->mem. */
 static void
 set_bare_error(syn_future *f, int code, const char *message)
@@ -806,7 +816,7 @@ decode_locked(syn_future *f)
 	int rc = sni_msg_decode_reply(bytes, len, &reply_limits, &id, &f->code,
 	    &f->value, &f->err, &f->mem);
 	if (rc != 0) {
-		set_bare_error(f, rc, "malformed reply");
+		set_bare_error(f, rc, unreadable_reply(rc));
 	} else if (f->code == 0) {
 		f->err = &no_error;
 		if (sni_msg_kind(bytes, len) != SNI_MSG_RAW) {
@@ -877,7 +887,7 @@ sni_reply_take(nng_msg *msg, int rc, syn_result *res)
 	    &reply_limits, &id, &code, &v, &err, &mem);
 	nng_msg_free(msg);
 	if (dr != 0) {
-		return sni_error_set(dr, "malformed reply", "");
+		return sni_error_set(dr, unreadable_reply(dr), "");
 	}
 	if (code != 0) {
 		sni_error_set(code, err->message, err->where);

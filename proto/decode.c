@@ -232,6 +232,9 @@ scan_container(sni_reader *r, const sni_limits *lim, uint32_t depth,
 		    (unsigned) lim->max_depth);
 		return SYN_EPROTO;
 	}
+	if (h->num > 0 && sni_stack_short(depth)) {
+		return SYN_ENOMEM; /* (filling goes as deep: checked here) */
+	}
 	*need += sni_bump_round(
 	    h->num * (h->sh == SH_MAP ? sizeof(syn_pair) : sizeof(syn_value)));
 	return scan_items(r, lim, depth, items, need);

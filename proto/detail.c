@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,15 @@ sni_detail_set(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+}
+
+void
+sni_detail_put(const char *text)
+{
+	size_t n = strlen(text);
+	n        = n < sizeof(detail) - 1 ? n : sizeof(detail) - 1;
+	memcpy(detail, text, n);
+	detail[n] = '\0';
 }
 
 const char *

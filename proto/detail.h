@@ -15,6 +15,9 @@ void sni_detail_set(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* As sni_detail_set, for a fixed text: no formatting, so that it fits
+ * where little stack is left. */
+void        sni_detail_put(const char *text);
 const char *sni_detail_get(void);
 void        sni_detail_clear(void);
 

@@ -259,6 +259,10 @@ encode(sni_wbuf *pk, const syn_value *v, uint32_t depth, unsigned flags)
 		sni_detail_set("value nested too deeply");
 		return SYN_EINVAL;
 	}
+	if ((v->type == SYN_TYPE_LIST || v->type == SYN_TYPE_MAP) &&
+	    sni_stack_short(depth)) {
+		return SYN_ENOMEM;
+	}
 	switch (v->type) {
 	case SYN_TYPE_STR:
 		return encode_str(pk, v);

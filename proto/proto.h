@@ -38,6 +38,20 @@ typedef struct sni_limits {
 	bool     proxy_refs;
 } sni_limits;
 
+/*
+ * The bytes of stack left below the caller's frame, when the runtime
+ * above knows them (core sets this once, at load: a task's stack can be
+ * as small as 16 KiB), else NULL or SIZE_MAX. Every few levels of a
+ * nested value, the decoder and the encoder check that SNI_STACK_RESERVE
+ * is left, and fail with SYN_ENOMEM rather than run off the stack.
+ */
+extern size_t (*sni_stack_left_fn)(void);
+#define SNI_STACK_RESERVE ((size_t) 4 * 1024)
+
+/* True when too little stack is left for more levels of a value (and
+ * the detail says so). Checked every fourth level of depth. */
+bool sni_stack_short(uint32_t depth);
+
 #define SNI_DEFAULT_MAX_DEPTH 32u
 #define SNI_MAX_DEPTH 64u /* the most config.max_depth may ask for */
 #define SNI_DEFAULT_MAX_SIZE ((size_t) 16 * 1024 * 1024)

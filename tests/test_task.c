@@ -636,6 +636,103 @@ START_TEST(loop_goes_on)
 }
 END_TEST
 
+/* ---- values nested deeper than a small stack holds ------------------ */
+
+enum { DEEP = 64 };
+
+/* deep(): a list nested DEEP levels, an int at the bottom. */
+static int
+deep_value(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs;
+	syn_value *levels = syn_task_alloc(t, DEEP * sizeof(syn_value));
+	if (levels == NULL) {
+		return SYN_ENOMEM;
+	}
+	levels[0] = syn_int(7);
+	for (int i = 1; i < DEEP; i++) {
+		levels[i] = syn_list(&levels[i - 1], 1);
+	}
+	*ret = levels[DEEP - 1];
+	return 0;
+}
+
+/* How deep v is nested: 1 for a scalar. */
+static int
+depth_of(const syn_value *v)
+{
+	return v->type == SYN_TYPE_LIST && v->len == 1
+	    ? 1 + depth_of(&v->as.list[0])
+	    : 1;
+}
+
+/*
+ * fetch_deep(id, pad): with pad bytes of its stack used, awaits deep() on
+ * synchronizer id and checks the value, then sends it back to id's echo
+ * (the encoder's turn); returns 0, or the error of either, whose message
+ * must name the stack when it is SYN_ENOMEM.
+ */
+static int
+fetch_deep(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) ret;
+	int64_t id, pad;
+	int     rc = syn_unpack(t, args, nargs, "ii", &id, &pad);
+	if (rc != 0) {
+		return rc;
+	}
+	volatile char *used = __builtin_alloca((size_t) pad + 1);
+	memset((char *) used, 1, (size_t) pad + 1);
+	syn_synchronizer to = { (uint32_t) id };
+	syn_future      *f  = NULL;
+	const syn_value *v;
+	if ((rc = syn_call_future(to, "deep", NULL, 0, &f)) == 0 &&
+	    (rc = syn_await(t, f)) == 0 && syn_future_value(f, &v) == 0) {
+		rc            = depth_of(v) == DEEP ? 0 : SYN_EUSER(1);
+		syn_future *g = NULL;
+		if (rc == 0 &&
+		    (rc = syn_call_future(to, "echo", v, 1, &g)) == 0) {
+			rc = syn_await(t, g);
+		}
+		syn_future_free(g);
+	}
+	if (rc == SYN_ENOMEM &&
+	    strstr(syn_last_error()->message, "stack_size") == NULL) {
+		rc = SYN_EUSER(2); /* (an ENOMEM that does not say why) */
+	}
+	syn_future_free(f);
+	return rc + used[pad] - 1;
+}
+
+/*
+ * A value nested 64 levels deep, read and written by a task with a
+ * 16 KiB stack of which it uses some: a clear SYN_ENOMEM that names
+ * config.stack_size when the stack has no room for it (the decoder ran
+ * off the stack before), or the value; with the default stack, the value.
+ */
+START_TEST(deep_values_on_small_stacks)
+{
+	syn_config small = { .stack_size = 16 * 1024, .max_depth = DEEP };
+	syn_config big   = { .max_depth = DEEP };
+	for (int k = 0; k < 2; k++) {
+		syn_synchronizer s = th_new_cfg(k == 0 ? &small : &big);
+		syn_synchronizer o = th_new_cfg(k == 0 ? &small : &big);
+		th_register(o, "deep", deep_value, NULL);
+		th_register(s, "fetch_deep", fetch_deep, NULL);
+		for (int64_t pad = 0; pad <= 6000; pad += 2000) {
+			syn_value args[2] = { syn_int(o.id), syn_int(pad) };
+			int       rc = syn_call(s, "fetch_deep", args, 2, NULL);
+			ck_assert_msg(rc == 0 || (k == 0 && rc == SYN_ENOMEM),
+			    "stack %s, pad %d: %s %s",
+			    k == 0 ? "16 KiB" : "256 KiB", (int) pad,
+			    syn_errname(rc), syn_last_error()->message);
+		}
+		ck_assert_syn_ok(syn_synchronizer_destroy(s));
+		ck_assert_syn_ok(syn_synchronizer_destroy(o));
+	}
+}
+END_TEST
+
 /* A function whose frame is twice a 16 KiB stack: its lowest byte lies
  * 17 KiB below the end of the stack, beyond a one-page guard. */
 __attribute__((noinline, no_sanitize_address)) static int
@@ -748,6 +845,7 @@ suite(void)
 		    "destroy_via_aio_call", destroy_from_an_awaited_aio_call),
 		TH_CASE("loop_goes_on", loop_goes_on),
 		TH_CASE("guard", guard_stops_big_frames),
+		TH_CASE("deep_small_stack", deep_values_on_small_stacks),
 		TH_CASE("unmapped_stacks", unmapped_stacks_leave_no_marks),
 	};
 	return TH_SUITE("task", cases);

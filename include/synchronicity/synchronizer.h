@@ -65,7 +65,10 @@ typedef struct syn_config {
 	 * than that could step over it, as on any thread's stack); only the
 	 * pages a task touches use memory. 0: 256 KiB. Rounded up to whole
 	 * pages; 16 KiB to 64 MiB. From 64 KiB, a call starts on the
-	 * loop's own stack, whose frames take about 1 KiB of it. */
+	 * loop's own stack, whose frames take about 1 KiB of it. Reading or
+	 * writing a nested value takes some 150 bytes of it per level (more
+	 * in a debug or sanitizer build): a value too deep for the room left
+	 * gives SYN_ENOMEM, not a fault (64 levels need more than 16 KiB). */
 	size_t stack_size;
 	/* How long, in microseconds, an idle actor and a waiting caller spin
 	 * before they sleep in the kernel. 0: automatic, 20 where the machine
