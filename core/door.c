@@ -629,6 +629,23 @@ learn_pipe(const sni_door *d, slot *s, nng_msg *msg)
 	s->pipe        = (uint32_t) nng_pipe_id(p);
 }
 
+/*
+ * Hands s's request to the actor (on its thread). A pipe that said HELLO
+ * is a client of syn_connect(), served as another process is (exports,
+ * its limits, its handles renamed), even when it came through the
+ * door's own inproc:// listener.
+ */
+static void
+dispatch(sni_actor *a, sni_door *d, slot *s, nng_msg *msg)
+{
+	if (!s->remote &&
+	    (uintptr_t) sni_ptrmap_get(&a->live_pipes, pipe_key(s->pipe)) > 1) {
+		s->remote = true;
+	}
+	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s,
+	    s->remote ? &d->remote_limits : &d->limits);
+}
+
 uint32_t
 sni_origin_pipe(int origin, const void *origin_ptr, bool *remote)
 {
@@ -846,8 +863,7 @@ start_held(sni_door *d, slot *s, bool cancelled)
 	if (cancelled || sni_door_pipe_gone(a, s->pipe)) {
 		s->refuse = SYN_ECANCELED; /* (whatever its call id, 0 too) */
 	}
-	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s,
-	    s->remote ? &d->remote_limits : &d->limits);
+	dispatch(a, d, s, msg);
 }
 
 /* The loop: the backlog entry *pp (after prev, or the head) leaves it,
@@ -955,8 +971,7 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	s->msg       = NULL;
 	d->busy++;
 	open_if_full(d);
-	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s,
-	    s->remote ? &d->remote_limits : &d->limits);
+	dispatch(a, d, s, msg);
 }
 
 void *

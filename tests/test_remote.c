@@ -1971,6 +1971,40 @@ call_int2(syn_synchronizer r, const char *fn, syn_value *args, size_t n)
 	return v;
 }
 
+/*
+ * A client of syn_connect() on the door's own inproc:// address is served
+ * as a client from another process is: objects it makes work through its
+ * proxies (the server renamed none of its handles: SYN_EINVAL), its
+ * message limit cuts a long error's message (the code was lost to
+ * SYN_EMSGSIZE), and only exported names exist for it.
+ */
+START_TEST(inproc_connect_is_a_connection)
+{
+	static const char *const exports[] = { "LocalCounter", "long_error",
+		"square", NULL };
+	syn_synchronizer         s         = local_sync();
+	th_register(s, "long_error", long_error, NULL);
+	char url[128], inproc[128];
+	serve_tcp(s, exports, url);
+	ck_assert_syn_ok(syn_synchronizer_url(s, inproc, sizeof(inproc)));
+	syn_connect_config ccfg = { .max_message = 1024 };
+	syn_synchronizer   r    = connect_ready(inproc, &ccfg, "square");
+	syn_proxy         *p;
+	ck_assert_syn_ok(syn_new(r, "LocalCounter", NULL, 0, &p));
+	syn_value two = syn_int(2);
+	ck_assert_int_eq(invoke_int(p, "add", &two, 1), 2);
+	ck_assert_int_eq(invoke_int(p, "add", &two, 1), 4);
+	syn_proxy_release(p);
+	syn_value n = syn_int(3000);
+	ck_assert_syn_rc(syn_call(r, "long_error", &n, 1, NULL), SYN_EUSER(4));
+	ck_assert_uint_lt(strlen(syn_last_error()->message), 1024);
+	ck_assert_syn_rc(syn_call(r, "sleep_ms", &two, 1, NULL), SYN_ENOENT);
+	ck_assert_syn_ok(syn_call(s, "sleep_ms", &two, 1, NULL)); /* (here) */
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* A proxy of this process's object passed to the server: the server
  * calls it back (its method runs here, on its synchronizer), keeps it
  * alive while it holds it, and lets go when it releases it or when the
@@ -3014,6 +3048,7 @@ suite(void)
 		TH_CASE("slow_reader_filling_the_door_is_not_cut",
 		    slow_reader_filling_the_door_is_not_cut),
 		TH_CASE("callbacks", callbacks),
+		TH_CASE("inproc_connect", inproc_connect_is_a_connection),
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),
 		TH_CASE("too_deep_gives_back", too_deep_gives_back),
 		TH_CASE("unsent_open_gives_back", unsent_open_gives_back),
