@@ -78,8 +78,8 @@ static bool verbose, strict, no_rst;
 static syn_synchronizer server;
 static int              port;
 static atomic_int       live_counters;
-static atomic_long      unanswered_malformed, answered_malformed,
-    id_mismatch, reply_count, input_count, eof_count;
+static atomic_long      unanswered_malformed, answered_malformed, id_mismatch,
+    reply_count, input_count, eof_count;
 
 static int64_t
 clamp(int64_t v, int64_t lo, int64_t hi)
@@ -103,8 +103,8 @@ sleep_ms(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	int64_t ms;
 	int     rc = syn_unpack(t, args, nargs, "i", &ms);
-	if (rc == 0 && (rc = syn_sleep(t, (syn_duration) clamp(ms, 0, 30))) ==
-	        0) {
+	if (rc == 0 &&
+	    (rc = syn_sleep(t, (syn_duration) clamp(ms, 0, 30))) == 0) {
 		*ret = syn_int(ms);
 	}
 	return rc;
@@ -378,10 +378,10 @@ start_server(void)
 	static const char *const exports[] = { "square", "sleep_ms", "fail",
 		"echo", "count", "slow_items", "make_counter", "sum",
 		"call_back", "nap_back", "Counter", NULL };
-	syn_serve_config scfg = { .exports = exports,
-		.max_message                  = MAX_MESSAGE,
-		.reply_timeout                = 300 };
-	char             bound[256];
+	syn_serve_config         scfg      = { .exports = exports,
+		             .max_message               = MAX_MESSAGE,
+		             .reply_timeout             = 300 };
+	char                     bound[256];
 	if (syn_serve(server, "tcp://127.0.0.1:0", &scfg, bound,
 	        sizeof(bound)) != 0) {
 		fprintf(stderr, "fuzz_door: serve: %s\n",
@@ -479,9 +479,9 @@ conn_open(conn *c)
 	if (fd < 0) {
 		return false;
 	}
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-		.sin_port                     = htons((uint16_t) port),
-		.sin_addr.s_addr              = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa  = { .sin_family = AF_INET,
+		 .sin_port                     = htons((uint16_t) port),
+		 .sin_addr.s_addr              = htonl(INADDR_LOOPBACK) };
 	int                one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* from 127.0.0.2 to 127.0.0.251 in turn: a closed connection stays
@@ -489,20 +489,19 @@ conn_open(conn *c)
 	 * ports */
 	static unsigned    src;
 	struct sockaddr_in me = { .sin_family = AF_INET,
-		.sin_addr.s_addr              = htonl(
-                    INADDR_LOOPBACK + 1 + (src++ % 250)) };
-	int rc = bind(fd, (struct sockaddr *) &me, sizeof(me));
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (src++ % 250)) };
+	int                rc = bind(fd, (struct sockaddr *) &me, sizeof(me));
 	if (rc == 0 && connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
 		/* (a signal, libFuzzer's: the connect goes on) */
 		struct pollfd pf  = { fd, POLLOUT, 0 };
 		int           err = errno;
 		socklen_t     len = sizeof(err);
-		while (err == EINTR && poll(&pf, 1, 2000) < 0 && errno == EINTR) {
-		}
+		while (err == EINTR && poll(&pf, 1, 2000) < 0 &&
+		    errno == EINTR) { }
 		if (err == EINTR) {
 			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
 		}
-		rc = err == 0 ? 0 : -1;
+		rc    = err == 0 ? 0 : -1;
 		errno = err;
 	}
 	if (rc != 0) {
@@ -557,9 +556,9 @@ conn_close(conn *c, bool reset)
 static bool
 conn_send(conn *c, const uint8_t *body, size_t len, uint32_t *req_id)
 {
-	uint8_t head[12];
-	uint64_t n  = len + 4;
-	*req_id     = c->next_id++;
+	uint8_t  head[12];
+	uint64_t n = len + 4;
+	*req_id    = c->next_id++;
 	if (c->next_id == 0) {
 		c->next_id = 0x80000001u;
 	}
@@ -587,7 +586,8 @@ conn_pump(conn *c)
 			c->rx     = rx;
 			c->rx_cap = cap;
 		}
-		ssize_t r = recv(c->fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, 0);
+		ssize_t r =
+		    recv(c->fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, 0);
 		if (r > 0) {
 			c->rx_len += (size_t) r;
 			continue;
@@ -654,8 +654,8 @@ typedef struct run {
 	uint32_t outstanding;
 } run;
 
-static const sni_limits reply_lim = { SNI_MAX_DEPTH, (size_t) 64 << 20,
-	false, false, false, false };
+static const sni_limits reply_lim   = { SNI_MAX_DEPTH, (size_t) 64 << 20, false,
+	  false, false, false };
 static const sni_limits request_lim = { SNI_DEFAULT_MAX_DEPTH, MAX_MESSAGE,
 	false, false, true, false };
 
@@ -706,8 +706,8 @@ check_reply(run *r, int ci, const uint8_t *p, size_t n)
 	if (sni_msg_check(body, len, &reply_lim, &kind) != 0 ||
 	    !reply_kind(kind)) {
 		hexdump("fuzz_door: a malformed reply", body, len);
-		fprintf(stderr, "  (%s)\n", sni_msg_check(body, len, &reply_lim,
-		                               &kind) != 0
+		fprintf(stderr, "  (%s)\n",
+		    sni_msg_check(body, len, &reply_lim, &kind) != 0
 		        ? "refused by sni_msg_check"
 		        : "not a reply kind");
 		abort();
@@ -729,7 +729,8 @@ check_reply(run *r, int ci, const uint8_t *p, size_t n)
 			atomic_fetch_add(&id_mismatch, 1);
 			if (verbose) {
 				fprintf(stderr,
-				    "  reply call id %llu for a request of %llu\n",
+				    "  reply call id %llu for a request of "
+				    "%llu\n",
 				    (unsigned long long) cid,
 				    (unsigned long long) o->call_id);
 			}
@@ -786,8 +787,8 @@ wait_replies(run *r, int ms)
 		nfds_t        n = 0;
 		for (int i = 0; i < 2; i++) {
 			if (r->conns[i].fd >= 0 && !r->conns[i].eof) {
-				pf[n++] = (struct pollfd) { r->conns[i].fd, POLLIN,
-					0 };
+				pf[n++] = (struct pollfd) { r->conns[i].fd,
+					POLLIN, 0 };
 			}
 		}
 		if (n == 0) {
@@ -891,10 +892,10 @@ check_alive(void)
 		fprintf(stderr, "fuzz_door: the door takes no connection\n");
 		abort();
 	}
-	x = x % 1000 + 1;
-	uint8_t body[16] = { 0xc1, 1, 1, 0x05, 0xc0, 0xa6, 's', 'q', 'u', 'a',
-		'r', 'e', 0x91, 0xcd, (uint8_t) (x >> 8), (uint8_t) x };
-	size_t   len = 16;
+	x                 = x % 1000 + 1;
+	uint8_t  body[16] = { 0xc1, 1, 1, 0x05, 0xc0, 0xa6, 's', 'q', 'u', 'a',
+		 'r', 'e', 0x91, 0xcd, (uint8_t) (x >> 8), (uint8_t) x };
+	size_t   len      = 16;
 	uint32_t id;
 	if (!conn_send(&checker, body, len, &id)) {
 		fprintf(stderr, "fuzz_door: the health check cannot send\n");
@@ -905,8 +906,9 @@ check_alive(void)
 		struct pollfd pf = { checker.fd, POLLIN, 0 };
 		poll(&pf, 1, 50);
 		if (!conn_pump(&checker)) {
-			fprintf(stderr, "fuzz_door: the door closed the health "
-			                "check's connection\n");
+			fprintf(stderr,
+			    "fuzz_door: the door closed the health "
+			    "check's connection\n");
 			abort();
 		}
 		uint8_t *p;
@@ -926,8 +928,9 @@ check_alive(void)
 		conn_consume(&checker, used);
 		return;
 	}
-	fprintf(stderr, "fuzz_door: the door did not answer square(%u) "
-	                "within 5 s\n",
+	fprintf(stderr,
+	    "fuzz_door: the door did not answer square(%u) "
+	    "within 5 s\n",
 	    x);
 	abort();
 }
@@ -946,25 +949,27 @@ dump_tasks(void)
 		    "  task %s: wait %d, done %d, cancelled %d, origin %d, "
 		    "pending %p, call id %llu, stream %llu, window %u, pipe %u "
 		    "(%s), close_asked %d, close_ptr %p, remote %d\n",
-		    t->call.name, t->wait, t->done, (int) t->cancelled, t->origin,
-		    t->origin_ptr, (unsigned long long) t->call_id,
+		    t->call.name, t->wait, t->done, (int) t->cancelled,
+		    t->origin, t->origin_ptr, (unsigned long long) t->call_id,
 		    (unsigned long long) t->gen.stream, t->gen.window,
 		    t->gen.pipe,
-		    t->gen.pipe == 0 ? "local"
-		    : sni_door_pipe_gone(a, t->gen.pipe) ? "gone"
-		                                          : "live",
+		    t->gen.pipe == 0                         ? "local"
+		        : sni_door_pipe_gone(a, t->gen.pipe) ? "gone"
+		                                             : "live",
 		    t->gen.close_asked, t->gen.close_ptr, t->remote);
 		if (t->gen.pipe != 0) {
 			size_t sz = 0;
-			int    rc = nng_pipe_get_size((nng_pipe) { t->gen.pipe },
-			       NNG_OPT_RECVMAXSZ, &sz);
+			int    rc = nng_pipe_get_size(
+			       (nng_pipe) { t->gen.pipe }, NNG_OPT_RECVMAXSZ, &sz);
 			fprintf(stderr, "    nng's pipe %u: %s\n", t->gen.pipe,
 			    rc == 0 ? "open" : nng_strerror(rc));
 		}
 	}
 	sni_actor_release(a);
 	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "ss -tanp 'sport = :%d or dport = :%d' >&2; ls -l /proc/%d/fd | grep socket >&2",
+	snprintf(cmd, sizeof(cmd),
+	    "ss -tanp 'sport = :%d or dport = :%d' >&2; ls -l /proc/%d/fd | "
+	    "grep socket >&2",
 	    port, port, (int) getpid());
 	if (system(cmd) != 0) {
 		fprintf(stderr, "  (ss failed)\n");
@@ -1054,7 +1059,7 @@ parse(const uint8_t *data, size_t size, record *rec, size_t max)
 {
 	size_t n = 0, i = 0;
 	while (i < size && n < max) {
-		uint8_t op = data[i++];
+		uint8_t op  = data[i++];
 		size_t  len = 0;
 		if (i + 2 <= size) {
 			len = (size_t) data[i] | (size_t) data[i + 1] << 8;
@@ -1147,7 +1152,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 7:
 			wait_replies(&r, 0);
-			usleep((useconds_t) ((x->len > 0 ? x->payload[0] : 0) % 8) *
+			usleep((useconds_t) ((x->len > 0 ? x->payload[0] : 0) %
+			           8) *
 			    1000);
 			break;
 		}
@@ -1193,18 +1199,23 @@ static const struct tmpl {
 	/* 2 CALL sleep_ms(20) */
 	{ S("\xc1\x01\x01\x03\xc0\xa8sleep_ms\x91\x14") },
 	/* 3 CALL fail(3) */
-	{ S("\xc1\x01\x01\x04\xc0\xa4" "fail\x91\x03") },
+	{ S("\xc1\x01\x01\x04\xc0\xa4"
+	    "fail\x91\x03") },
 	/* 4 CALL echo([nil, true, -1, "a", {"k": 1.5}, bin]) */
-	{ S("\xc1\x01\x01\x05\xc0\xa4" "echo\x91\x96\xc0\xc3\xff\xa1" "a\x81"
+	{ S("\xc1\x01\x01\x05\xc0\xa4"
+	    "echo\x91\x96\xc0\xc3\xff\xa1"
+	    "a\x81"
 	    "\xa1k\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00\xc4\x01\x00") },
 	/* 5 OPEN count(3), stream 256, lock-step */
-	{ S("\xc1\x01\x04\x06\xc0\xa5" "count\x91\x03\xcd\x01\x00\x00") },
+	{ S("\xc1\x01\x04\x06\xc0\xa5"
+	    "count\x91\x03\xcd\x01\x00\x00") },
 	/* 6 NEXT stream 256 */
 	{ S("\xc1\x01\x05\x07\xcd\x01\x00\xc0") },
 	/* 7 CLOSE stream 256 */
 	{ S("\xc1\x01\x06\x08\xcd\x01\x00") },
 	/* 8 OPEN count(10), stream 257, window 4 */
-	{ S("\xc1\x01\x04\x09\xc0\xa5" "count\x91\x0a\xcd\x01\x01\x04") },
+	{ S("\xc1\x01\x04\x09\xc0\xa5"
+	    "count\x91\x0a\xcd\x01\x01\x04") },
 	/* 9 NEXT stream 257 */
 	{ S("\xc1\x01\x05\x0a\xcd\x01\x01\xc0") },
 	/* 10 CANCEL of call 3 (sleep_ms) */
@@ -1215,10 +1226,12 @@ static const struct tmpl {
 	{ S("\xc1\x01\x01\x0d\xc0\xacmake_counter\x91\x05") },
 	/* 13 CALL Counter(1): a constructor, target object 0 */
 	{ S("\xc1\x01\x01\x0e\xd8\x01\x00\x00\x00\x00\x00\x00\x00\x01"
-	    "\x00\x00\x00\x00\x00\x00\x00\x00\xa7" "Counter\x91\x01") },
+	    "\x00\x00\x00\x00\x00\x00\x00\x00\xa7"
+	    "Counter\x91\x01") },
 	/* 14 CALL add(2) on object 0 handed out */
 	{ S("\xc1\x01\x01\x0f\xd8\x01\x00\x00\x00\x00\x00\x00\x00\x01"
-	    "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\x00\xa3" "add\x91\x02") },
+	    "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\x00\xa3"
+	    "add\x91\x02") },
 	/* 15 CALL twin() on object 0 */
 	{ S("\xc1\x01\x01\x10\xd8\x01\x00\x00\x00\x00\x00\x00\x00\x01"
 	    "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\x00\xa4twin\x90") },
@@ -1228,18 +1241,21 @@ static const struct tmpl {
 	    "\x00\x00\x00\x00\x01\xf0\xf0\xf0\xf0\xf0\xf0\xf0\x01") },
 	/* 17 OPEN upto(3) on object 0, stream 258, lock-step */
 	{ S("\xc1\x01\x04\x12\xd8\x01\x00\x00\x00\x00\x00\x00\x00\x01"
-	    "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\x00\xa4upto\x91\x03\xcd\x01\x02\x00") },
+	    "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\x00\xa4upto\x91\x03\xcd\x01\x02"
+	    "\x00") },
 	/* 18 RELEASE 1 reference of object 0 */
 	{ S("\xc1\x01\x09\x00\xd8\x01\x00\x00\x00\x00\x00\x00\x00\x01"
 	    "\xf0\xf0\xf0\xf0\xf0\xf0\xf0\x00\x01") },
 	/* 19 CALL call_back(client object 1:2, 5): lends it */
-	{ S("\xc1\x01\x01\x13\xc0\xa9" "call_back\x92\xd8\x01\x80\x00\x00\x00"
+	{ S("\xc1\x01\x01\x13\xc0\xa9"
+	    "call_back\x92\xd8\x01\x80\x00\x00\x00"
 	    "\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x05") },
 	/* 20 RESULT for callback 1: RETURN 6 */
 	{ S("\xc1\x01\x0e\x14\x01\xc4\x05\xc1\x01\x02\x00\x06") },
 	/* 21 RESULT for callback 1: ERROR */
 	{ S("\xc1\x01\x0e\x15\x01\xc4\x0f\xc1\x01\x03\x00\xc7\x08\x02\x93"
-	    "\x05\xa3" "abc\xa1x") },
+	    "\x05\xa3"
+	    "abc\xa1x") },
 	/* 22 BATCH 0x16 of square(3) 0x17 and sleep_ms(10) 0x18 */
 	{ S("\xc1\x01\x0f\x16\x00\x02\xc4\x0e\xc1\x01\x01\x17\xc0\xa6square"
 	    "\x91\x03\xc4\x10\xc1\x01\x01\x18\xc0\xa8sleep_ms\x91\x0a") },
@@ -1265,10 +1281,12 @@ static const struct tmpl {
 	{ S("\xc1\x01\x05\x20\xcd\x01\x02\xc0") },
 	/* 31 BATCH 0x21 of a CALL and an OPEN (a batch carries calls only) */
 	{ S("\xc1\x01\x0f\x21\x00\x02\xc4\x0e\xc1\x01\x01\x22\xc0\xa6square"
-	    "\x91\x03\xc4\x11\xc1\x01\x04\x23\xc0\xa5" "count\x91\x03\xcd\x01"
+	    "\x91\x03\xc4\x11\xc1\x01\x04\x23\xc0\xa5"
+	    "count\x91\x03\xcd\x01"
 	    "\x04\x00") },
 	/* 32 CALL make_counter with an OBJECT ext (refused from a client) */
-	{ S("\xc1\x01\x01\x24\xc0\xa4" "echo\x91\xd8\x04\x00\x00\x00\x00\x00"
+	{ S("\xc1\x01\x01\x24\xc0\xa4"
+	    "echo\x91\xd8\x04\x00\x00\x00\x00\x00"
 	    "\x00\x00\x01\xf0\xf0\xf0\xf0\xf0\xf0\xf0\x00") },
 	/* 33 RESULT for callback 2 wrapping END */
 	{ S("\xc1\x01\x0e\x25\x02\xc4\x04\xc1\x01\x07\x00") },
@@ -1283,8 +1301,8 @@ static const struct tmpl {
 /* Appends record (op, b[0..n-1]) to out at *at; false if it does not
  * fit. */
 static bool
-put_record(uint8_t *out, size_t *at, size_t max, uint8_t op,
-    const uint8_t *b, size_t n)
+put_record(uint8_t *out, size_t *at, size_t max, uint8_t op, const uint8_t *b,
+    size_t n)
 {
 	if (n > 0xffff || *at + 3 + n > max) {
 		return false;
@@ -1310,8 +1328,8 @@ size_t
 LLVMFuzzerCustomMutator(
     uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
-	record  rec[MAX_RECORDS + 1];
-	size_t  n = parse(data, size, rec, MAX_RECORDS);
+	record   rec[MAX_RECORDS + 1];
+	size_t   n    = parse(data, size, rec, MAX_RECORDS);
 	uint32_t what = rnd(&seed) % 100;
 	if (n == 0 || what < 5) {
 		return LLVMFuzzerMutate(data, size, max_size);
@@ -1328,7 +1346,7 @@ LLVMFuzzerCustomMutator(
 	static uint8_t scratch[MAX_MESSAGE];
 	size_t         pick = rnd(&seed) % n, at = 0;
 	size_t         scratch_len = 0;
-	record         extra = { 0, NULL, 0 };
+	record         extra       = { 0, NULL, 0 };
 	int            mode;
 	if (what < 45) {
 		mode = 0; /* mutate one payload */
@@ -1353,23 +1371,29 @@ LLVMFuzzerCustomMutator(
 		memcpy(scratch, rec[pick].payload, rec[pick].len);
 		scratch_len = rec[pick].len > cap ? cap : rec[pick].len;
 		if (cap > 0) {
-			scratch_len = LLVMFuzzerMutate(scratch, scratch_len, cap);
+			scratch_len =
+			    LLVMFuzzerMutate(scratch, scratch_len, cap);
 		}
 		rec[pick].payload = scratch;
 		rec[pick].len     = scratch_len;
 	} else if (mode == 1 || mode == 5) {
 		if (mode == 1) {
-			const struct tmpl *t = &templates[rnd(&seed) % NTEMPLATES];
-			uint32_t           o = rnd(&seed) % 10;
-			extra = (record) { (uint8_t) (o < 7 ? 0 : o < 9 ? 6 : 3),
-				t->b, t->n };
+			const struct tmpl *t =
+			    &templates[rnd(&seed) % NTEMPLATES];
+			uint32_t o = rnd(&seed) % 10;
+			extra      = (record) { (uint8_t) (o < 7 ? 0
+				                        : o < 9  ? 6
+				                                 : 3),
+				     t->b, t->n };
 			if (o == 9) {
 				extra.op = 3;
 			}
 		} else {
 			static const uint8_t ms[1] = { 5 };
 			uint32_t             o     = rnd(&seed) % 3;
-			extra = (record) { (uint8_t) (o == 0 ? 4 : o == 1 ? 5 : 7),
+			extra = (record) { (uint8_t) (o == 0 ? 4
+				                   : o == 1  ? 5
+				                             : 7),
 				ms, o == 2 ? 1 : 0 };
 		}
 		if (n < MAX_RECORDS) {
@@ -1382,7 +1406,8 @@ LLVMFuzzerCustomMutator(
 		memmove(&rec[pick + 1], &rec[pick], (n - pick) * sizeof(*rec));
 		n++;
 	} else if (mode == 3 && n > 1) {
-		memmove(&rec[pick], &rec[pick + 1], (n - pick - 1) * sizeof(*rec));
+		memmove(
+		    &rec[pick], &rec[pick + 1], (n - pick - 1) * sizeof(*rec));
 		n--;
 	} else if (mode == 4) {
 		rec[pick].op = (uint8_t) rnd(&seed);
@@ -1458,10 +1483,10 @@ write_seeds(const char *dir)
 	    { 0, 30 }, { 4, -1 }, { 0, 30 }, { 4, -1 });
 	SEED("door_callback", { 0, 19 }, { 0, 11 }, { 4, -1 }, { 0, 20 },
 	    { 4, -1 });
-	SEED("door_callback_cancel", { 0, 25 }, { 0, 11 }, { 4, -1 },
-	    { 0, 34 }, { 0, 11 }, { 4, -1 }, { 0, 21 }, { 4, -1 });
-	SEED("door_batch", { 0, 0 }, { 4, -1 }, { 0, 22 }, { 4, -1 },
-	    { 0, 23 }, { 4, -1 });
+	SEED("door_callback_cancel", { 0, 25 }, { 0, 11 }, { 4, -1 }, { 0, 34 },
+	    { 0, 11 }, { 4, -1 }, { 0, 21 }, { 4, -1 });
+	SEED("door_batch", { 0, 0 }, { 4, -1 }, { 0, 22 }, { 4, -1 }, { 0, 23 },
+	    { 4, -1 });
 	SEED("door_close_midway", { 0, 12 }, { 0, 2 }, { 0, 5 }, { 0, 19 },
 	    { 0, 11 }, { 5, -1 }, { 0, 1 }, { 4, -1 });
 	SEED("door_reset_midway", { 0, 22 }, { 0, 8 }, { 6, 11 }, { 0, 1 },
