@@ -102,6 +102,27 @@ export_add(sni_sync *s, const char *name)
 	return 0;
 }
 
+/* Adds the NULL-terminated names (NULL: none): 0 or SYN_ENOMEM. */
+static int
+exports_add(sni_sync *s, const char *const *names)
+{
+	for (const char *const *e = names; e != NULL && *e != NULL; e++) {
+		if (export_add(s, *e) != 0) {
+			return SYN_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Forgets the names added after the first n. */
+static void
+exports_cut(sni_sync *s, uint32_t n)
+{
+	while (s->nexports > n) {
+		free(s->exports[--s->nexports]);
+	}
+}
+
 /* ---- serving ------------------------------------------------------------
  */
 
@@ -128,8 +149,15 @@ serve_on_actor(sni_actor *a, void *arg)
 		sa->cfg->ipc_mode, sa->cfg->tls_cert_key_file,
 		sa->cfg->tls_ca_file };
 	sni_detail_clear();
+	uint32_t had = s->nexports;
+	if (exports_add(s, sa->cfg->exports) != 0) {
+		exports_cut(s, had);
+		sa->why = "no memory for the exports";
+		return SYN_ENOMEM;
+	}
 	int rc = sni_door_listen(a->door, sa->url, &o, sa->bound, sa->size);
 	if (rc != 0) {
+		exports_cut(s, had); /* (all or nothing) */
 		sa->why = rc == SYN_ENOSPC ? "a synchronizer has 15 listeners "
 		                             "at most"
 		    : rc == SYN_EINVAL && sni_detail_get()[0] == '\0'
@@ -139,14 +167,6 @@ serve_on_actor(sni_actor *a, void *arg)
 		return rc;
 	}
 	sni_door_set_reply_timeout(a->door, (int32_t) sa->cfg->reply_timeout);
-	for (const char *const *e = sa->cfg->exports; e != NULL && *e != NULL;
-	     e++) {
-		if (export_add(s, *e) != 0) {
-			sa->why = "no memory for the exports (the listener "
-			          "listens, with the names added so far)";
-			return SYN_ENOMEM;
-		}
-	}
 	return 0;
 }
 

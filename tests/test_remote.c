@@ -1998,6 +1998,10 @@ START_TEST(inproc_connect_is_a_connection)
 	syn_value n = syn_int(3000);
 	ck_assert_syn_rc(syn_call(r, "long_error", &n, 1, NULL), SYN_EUSER(4));
 	ck_assert_uint_lt(strlen(syn_last_error()->message), 1024);
+	/* a syn_serve that fails exports nothing */
+	static const char *const more[] = { "sleep_ms", NULL };
+	syn_serve_config         bad    = { .exports = more };
+	ck_assert_int_ne(syn_serve(s, "tcp://[::1", &bad, url, 128), 0);
 	ck_assert_syn_rc(syn_call(r, "sleep_ms", &two, 1, NULL), SYN_ENOENT);
 	ck_assert_syn_ok(syn_call(s, "sleep_ms", &two, 1, NULL)); /* (here) */
 	ck_assert_syn_ok(syn_synchronizer_destroy(r));
