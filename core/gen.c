@@ -476,8 +476,10 @@ yield_ahead(sni_task *t, const syn_value *v)
 		b->w.len = mark;
 		send_batch(t, 0); /* its request is pending: see above */
 		t->wait = SNI_WAIT_YIELD;
-		if ((rc = sni_task_suspend(t)) != 0) {
-			return rc;
+		if ((rc = sni_task_suspend(t)) != 0 ||
+		    (rc = sni_task_value_out(t, v)) != 0) {
+			return rc; /* (checked again: a peer's RELEASE meanwhile
+			              may have taken the room made for v) */
 		}
 	}
 	if (rc == 0 && b->w.len > items_cap(&lim)) { /* (alone: mark 0) */
