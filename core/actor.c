@@ -170,6 +170,24 @@ leads_back(ring_search *rs, uint32_t id)
  * (both sequentially consistent): of two threads closing a ring at once,
  * at least one sees it.
  */
+/* Whether cur's own wait, noted with n entries, is over already: what
+ * it waits for came while the ring was searched (no ring, then). */
+static bool
+own_wait_over(sni_actor *cur, size_t n)
+{
+	_Atomic uint32_t *done = atomic_load(&cur->blocked_done);
+	if (done != NULL && atomic_load(done) != 0) {
+		return true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		syn_future *f = atomic_load(&cur->blocked_for[i]);
+		if (f != NULL && (atomic_load(&f->state) & SNI_F_DONE) != 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static int
 block_and_check(sni_actor *cur, size_t n)
 {
@@ -179,6 +197,9 @@ block_and_check(sni_actor *cur, size_t n)
 		if (!leads_back(&rs, atomic_load(&cur->blocked_on[i]))) {
 			return 0;
 		}
+	}
+	if (own_wait_over(cur, n)) {
+		return 0;
 	}
 	sni_actor_block_end();
 	return sni_error_set(SYN_EDEADLK,
