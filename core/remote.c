@@ -33,6 +33,7 @@
 #include "ptrmap.h"
 #include "registry.h"
 #include "remote.h"
+#include "reply.h"
 #include "task.h"
 
 #define ID_BIT 0x80000000u /* request ids have the high bit set */
@@ -818,24 +819,6 @@ unlend_bundle(sni_remote *r, nng_msg *msg)
  * Completes the calls of b not answered yet with rc, or (rc 0) with a
  * copy each of the error reply msg; b goes. Not under lock.
  */
-/* An ERROR reply of code rc with text, to complete calls with; NULL
- * when there is no memory for it. */
-static nng_msg *
-error_reply(int rc, const char *text)
-{
-	sni_wbuf w;
-	nng_msg *m = NULL;
-	sni_wbuf_init(&w);
-	sni_msg_encode_error(&w, 0, rc, text, "");
-	if (w.err == 0 && nng_msg_alloc(&m, 0) == 0 &&
-	    nng_msg_append(m, w.buf, w.len) != 0) {
-		nng_msg_free(m);
-		m = NULL;
-	}
-	sni_wbuf_fini(&w);
-	return m;
-}
-
 static void
 fail_batch(sni_remote *r, rbatch *b, int rc, nng_msg *msg)
 {
@@ -937,7 +920,7 @@ batch_replies(sni_remote *r, rbatch *b, nng_msg *msg)
 		left += b->ids[i] != 0;
 	}
 	if (left == 0 || pending == 0) {
-		nng_msg *why = error_reply(SYN_EPROTO,
+		nng_msg *why = sni_reply_error_msg(0, SYN_EPROTO,
 		    "the server's batch ended without answering this call (a "
 		    "server out of memory does so)");
 		fail_batch(r, b, SYN_EPROTO, why);
