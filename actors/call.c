@@ -555,8 +555,8 @@ sni_request_aio(nng_aio *aio, sni_request_fn start, void *arg)
 			aio_fail(aio, rc);
 			return;
 		}
-		syn_future_cancel(
-		    f); /* (its cleanup runs on its synchronizer) */
+		/* (its cleanup runs on its synchronizer) */
+		syn_future_cancel(f);
 		syn_future_free(f);
 		nng_aio_finish(aio, early);
 		return;

@@ -164,12 +164,6 @@ leads_back(ring_search *rs, uint32_t id)
 	return all;
 }
 
-/*
- * Notes that cur's thread blocks until one of n waits ends (the entries
- * set already), then looks for a ring. Noted first, then the others read
- * (both sequentially consistent): of two threads closing a ring at once,
- * at least one sees it.
- */
 /* Whether cur's own wait, noted with n entries, is over already: what
  * it waits for came while the ring was searched (no ring, then). */
 static bool
@@ -188,6 +182,12 @@ own_wait_over(sni_actor *cur, size_t n)
 	return false;
 }
 
+/*
+ * Notes that cur's thread blocks until one of n waits ends (the entries
+ * set already), then looks for a ring. Noted first, then the others read
+ * (both sequentially consistent): of two threads closing a ring at once,
+ * at least one sees it.
+ */
 static int
 block_and_check(sni_actor *cur, size_t n)
 {
@@ -235,7 +235,7 @@ sni_actor_block_begin_flag(uint32_t target, _Atomic uint32_t *done)
 	return block_and_check(cur, 1);
 }
 
-/* True when ids[0..m-1] holds id. */
+/* True when cur's first m notes name id already. */
 static bool
 noted_already(const sni_actor *cur, size_t m, uint32_t id)
 {
