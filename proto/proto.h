@@ -41,15 +41,25 @@ typedef struct sni_limits {
 /*
  * The bytes of stack left below the caller's frame, when the runtime
  * above knows them (core sets this once, at load: a task's stack can be
- * as small as 16 KiB), else NULL or SIZE_MAX. Every few levels of a
- * nested value, the decoder and the encoder check that SNI_STACK_RESERVE
- * is left, and fail with SYN_ENOMEM rather than run off the stack.
+ * as small as 16 KiB), else NULL or SIZE_MAX. At every level of a nested
+ * value, the decoder and the encoder check that SNI_STACK_RESERVE is
+ * left, and fail with SYN_ENOMEM rather than run off the stack. The
+ * sanitizers' frames and interceptors take more.
  */
 extern size_t (*sni_stack_left_fn)(void);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SNI_STACK_RESERVE ((size_t) 8 * 1024)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SNI_STACK_RESERVE ((size_t) 8 * 1024)
+#endif
+#endif
+#ifndef SNI_STACK_RESERVE
 #define SNI_STACK_RESERVE ((size_t) 4 * 1024)
+#endif
 
 /* True when too little stack is left for more levels of a value (and
- * the detail says so). Checked every fourth level of depth. */
+ * the detail says so); depth: the levels still allowed. */
 bool sni_stack_short(uint32_t depth);
 
 #define SNI_DEFAULT_MAX_DEPTH 32u
