@@ -17,6 +17,7 @@
 #include "core/future.h"
 #include "core/ptrmap.h"
 #include "core/remote.h"
+#include "core/reply.h"
 #include "proto/proto.h"
 #include "sync.h"
 
@@ -303,20 +304,12 @@ syn_call(syn_synchronizer s, const char *name, const syn_value *args,
 static void
 aio_fail(nng_aio *aio, int rc)
 {
-	const syn_error *e = syn_last_error();
-	sni_wbuf         w;
-	nng_msg         *msg;
-	sni_wbuf_init(&w);
-	sni_msg_encode_error(&w, 0, rc, e->code == rc ? e->message : NULL,
-	    e->code == rc ? e->where : NULL);
-	if (w.err == 0 && nng_msg_alloc(&msg, 0) == 0) {
-		if (nng_msg_append(msg, w.buf, w.len) == 0) {
-			nng_aio_set_msg(aio, msg);
-		} else {
-			nng_msg_free(msg);
-		}
+	const syn_error *e   = syn_last_error();
+	nng_msg         *msg = sni_reply_error_msg(0, rc,
+            e->code == rc ? e->message : NULL, e->code == rc ? e->where : NULL);
+	if (msg != NULL) {
+		nng_aio_set_msg(aio, msg);
 	}
-	sni_wbuf_fini(&w);
 	nng_aio_finish(aio, rc);
 }
 

@@ -73,15 +73,21 @@ sni_exported(sni_sync *s, const sni_call_view *v)
 	return true;
 }
 
+/* Forgets the names added after the first n. */
+static void
+exports_cut(sni_sync *s, uint32_t n)
+{
+	while (s->nexports > n) {
+		free(s->exports[--s->nexports]);
+	}
+}
+
 void
 sni_exports_fini(sni_sync *s)
 {
-	for (uint32_t i = 0; i < s->nexports; i++) {
-		free(s->exports[i]);
-	}
+	exports_cut(s, 0);
 	free(s->exports);
-	s->exports  = NULL;
-	s->nexports = 0;
+	s->exports = NULL;
 }
 
 static int
@@ -112,15 +118,6 @@ exports_add(sni_sync *s, const char *const *names)
 		}
 	}
 	return 0;
-}
-
-/* Forgets the names added after the first n. */
-static void
-exports_cut(sni_sync *s, uint32_t n)
-{
-	while (s->nexports > n) {
-		free(s->exports[--s->nexports]);
-	}
 }
 
 /* ---- serving ------------------------------------------------------------

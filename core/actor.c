@@ -164,24 +164,6 @@ leads_back(ring_search *rs, uint32_t id)
 	return all;
 }
 
-/* Whether cur's own wait, noted with n entries, is over already: what
- * it waits for came while the ring was searched (no ring, then). */
-static bool
-own_wait_over(sni_actor *cur, size_t n)
-{
-	_Atomic uint32_t *done = atomic_load(&cur->blocked_done);
-	if (done != NULL && atomic_load(done) != 0) {
-		return true;
-	}
-	for (size_t i = 0; i < n; i++) {
-		syn_future *f = atomic_load(&cur->blocked_for[i]);
-		if (f != NULL && (atomic_load(&f->state) & SNI_F_DONE) != 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
 /*
  * Notes that cur's thread blocks until one of n waits ends (the entries
  * set already), then looks for a ring. Noted first, then the others read
@@ -198,8 +180,9 @@ block_and_check(sni_actor *cur, size_t n)
 			return 0;
 		}
 	}
-	if (own_wait_over(cur, n)) {
-		return 0;
+	uint32_t ids[SNI_BLOCK_MAX];
+	if (blocked_on_now(cur, ids) == 0) {
+		return 0; /* what it waits for came meanwhile: no ring */
 	}
 	sni_actor_block_end();
 	return sni_error_set(SYN_EDEADLK,

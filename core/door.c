@@ -513,12 +513,21 @@ sni_door_pipe_gone(const sni_actor *a, uint32_t pipe)
 	return sni_ptrmap_get(&a->live_pipes, pipe_key(pipe)) == NULL;
 }
 
-size_t
-sni_door_peer_max(const sni_actor *a, uint32_t pipe)
+/* The message limit pipe's HELLO told (live_pipes keeps it + 1), or 0:
+ * none came. */
+static size_t
+hello_max(const sni_actor *a, uint32_t pipe)
 {
 	uintptr_t v =
 	    (uintptr_t) sni_ptrmap_get(&a->live_pipes, pipe_key(pipe));
-	return v > 1 ? (size_t) (v - 1) : a->max_message;
+	return v > 1 ? (size_t) (v - 1) : 0;
+}
+
+size_t
+sni_door_peer_max(const sni_actor *a, uint32_t pipe)
+{
+	size_t max = hello_max(a, pipe);
+	return max != 0 ? max : a->max_message;
 }
 
 /* The largest request the door takes on pipe (its listener's limit). */
@@ -638,8 +647,7 @@ learn_pipe(const sni_door *d, slot *s, nng_msg *msg)
 static void
 dispatch(sni_actor *a, sni_door *d, slot *s, nng_msg *msg)
 {
-	if (!s->remote &&
-	    (uintptr_t) sni_ptrmap_get(&a->live_pipes, pipe_key(s->pipe)) > 1) {
+	if (!s->remote && hello_max(a, s->pipe) != 0) {
 		s->remote = true;
 	}
 	sni_actor_dispatch(a, msg, SNI_ORIGIN_DOOR, s,

@@ -922,7 +922,8 @@ batch_replies(sni_remote *r, rbatch *b, nng_msg *msg)
 	if (left == 0 || pending == 0) {
 		nng_msg *why = sni_reply_error_msg(0, SYN_EPROTO,
 		    "the server's batch ended without answering this call (a "
-		    "server out of memory does so)");
+		    "server out of memory does so)",
+		    "");
 		fail_batch(r, b, SYN_EPROTO, why);
 		if (why != NULL) {
 			nng_msg_free(why);

@@ -59,12 +59,13 @@ sni_reply_error(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id,
 }
 
 nng_msg *
-sni_reply_error_msg(uint64_t call_id, int code, const char *message)
+sni_reply_error_msg(
+    uint64_t call_id, int code, const char *message, const char *where)
 {
 	sni_wbuf w;
 	nng_msg *m = NULL;
 	sni_wbuf_init(&w);
-	sni_msg_encode_error(&w, call_id, code, message, "");
+	sni_msg_encode_error(&w, call_id, code, message, where);
 	if (w.err == 0 && nng_msg_alloc(&m, 0) == 0 &&
 	    nng_msg_append(m, w.buf, w.len) != 0) {
 		nng_msg_free(m);
@@ -77,7 +78,7 @@ sni_reply_error_msg(uint64_t call_id, int code, const char *message)
 nng_msg *
 sni_reply_oom(uint64_t call_id)
 {
-	return sni_reply_error_msg(call_id, SYN_ENOMEM, "out of memory");
+	return sni_reply_error_msg(call_id, SYN_ENOMEM, "out of memory", "");
 }
 
 void

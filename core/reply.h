@@ -34,9 +34,10 @@ void sni_reply_send(
 void sni_reply_error(int origin, void *origin_ptr, nng_msg *msg,
     uint64_t call_id, int code, const char *message, const char *where);
 
-/* A new ERROR message for call_id, of code with message (where empty):
- * NULL when it does not fit in memory. */
-nng_msg *sni_reply_error_msg(uint64_t call_id, int code, const char *message);
+/* A new ERROR message for call_id, of code with message and where
+ * (either may be NULL): NULL when it does not fit in memory. */
+nng_msg *sni_reply_error_msg(
+    uint64_t call_id, int code, const char *message, const char *where);
 
 /* A bare SYN_ENOMEM ERROR for call_id, for when no reply could be
  * built: NULL when even that does not fit in memory. */

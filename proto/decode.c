@@ -232,7 +232,7 @@ scan_container(sni_reader *r, const sni_limits *lim, uint32_t depth,
 		    (unsigned) lim->max_depth);
 		return SYN_EPROTO;
 	}
-	if (h->num > 0 && sni_stack_short(depth)) {
+	if (h->num > 0 && sni_stack_short()) {
 		return SYN_ENOMEM; /* (filling goes as deep: checked here) */
 	}
 	*need += sni_bump_round(

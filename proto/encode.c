@@ -260,7 +260,7 @@ encode(sni_wbuf *pk, const syn_value *v, uint32_t depth, unsigned flags)
 		return SYN_EINVAL;
 	}
 	if ((v->type == SYN_TYPE_LIST || v->type == SYN_TYPE_MAP) &&
-	    sni_stack_short(depth)) {
+	    sni_stack_short()) {
 		return SYN_ENOMEM;
 	}
 	switch (v->type) {

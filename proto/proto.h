@@ -58,9 +58,9 @@ extern size_t (*sni_stack_left_fn)(void);
 #define SNI_STACK_RESERVE ((size_t) 4 * 1024)
 #endif
 
-/* True when too little stack is left for more levels of a value (and
- * the detail says so); depth: the levels still allowed. */
-bool sni_stack_short(uint32_t depth);
+/* True when too little stack is left for one more level of a value
+ * (and the detail says so). */
+bool sni_stack_short(void);
 
 #define SNI_DEFAULT_MAX_DEPTH 32u
 #define SNI_MAX_DEPTH 64u /* the most config.max_depth may ask for */

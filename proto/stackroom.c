@@ -10,10 +10,9 @@
 size_t (*sni_stack_left_fn)(void);
 
 bool
-sni_stack_short(uint32_t depth)
+sni_stack_short(void)
 {
 	size_t (*left)(void) = sni_stack_left_fn;
-	(void) depth;
 	if (left == NULL || left() >= SNI_STACK_RESERVE) {
 		return false;
 	}
