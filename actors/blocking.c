@@ -65,9 +65,14 @@ sni_blocking_method(syn_task *t, void *self, const syn_value *args,
 			  .self            = self,
 			  .args            = args,
 			  .nargs           = nargs,
-			  .ret             = *ret };
+			  .ret             = *ret,
+			  .rc              = SYN_ECANCELED };
 		rc   = syn_run_blocking(t, run_lent, j);
 		*ret = j->ret;
+		/* Cancelled (by the destroy, say) while the method ran to
+		 * success: its result is delivered, as a task's that returns
+		 * 0 despite a cancel. */
+		rc = rc == SYN_ECANCELED && j->rc == 0 ? 0 : rc;
 	}
 	if (o != NULL) {
 		sni_object_give_turn(o);

@@ -313,7 +313,13 @@ syn_object_new(syn_task *t, const char *cls, const syn_value *args,
 	if (c == NULL) {
 		return syn_raise(t, SYN_ENOENT, "no class named '%s'", cls);
 	}
-	if ((rc = construct(t, c, args, nargs, selfp)) != 0) {
+	syn_result copy = SYN_RESULT_INIT;
+	if ((rc = sni_translate_local_args(t, args, nargs, &copy)) != 0) {
+		return rc;
+	}
+	rc = construct(t, c, copy.value.as.list, nargs, selfp);
+	syn_result_fini(&copy);
+	if (rc != 0) {
 		return rc;
 	}
 	/* Held by the task until it ends, like an argument. */

@@ -195,6 +195,16 @@ int sni_translate_hold_proxy(sni_task *t, syn_proxy *p);
  */
 int sni_translate_hold_copy(const syn_value *v, void **held);
 
+/*
+ * syn_object_new's arguments as init sees them from syn_new(): checked
+ * and copied into *copy (the caller finishes it after init), this
+ * synchronizer's proxies and handles made its objects (pinned for t),
+ * other handles proxies (held for t). Task t's thread. On failure the
+ * error is raised on t and *copy holds nothing.
+ */
+int sni_translate_local_args(
+    sni_task *t, const syn_value *args, size_t nargs, syn_result *copy);
+
 /* Items left unread in a batch: their references go back. */
 void sni_translate_drop_items(sni_reader *items, uint32_t count);
 

@@ -412,6 +412,72 @@ arg_in(sni_sync *s, sni_task *t, syn_value *v)
 	return each(v, SYN_TYPE_HANDLE, handle_in, &c);
 }
 
+/* ---- syn_object_new's arguments -------------------------------------- */
+
+static int check_args_given(const syn_value *args, size_t nargs);
+
+/* A proxy or plain handle in syn_object_new's arguments, as a CALL would
+ * bring it in: this synchronizer's object itself (pinned for the task),
+ * another's handle a proxy held for the task, another's proxy as it is
+ * (the caller's, borrowed for the call). */
+static int
+local_in(syn_value *v, void *arg)
+{
+	task_ctx         *c = arg;
+	const syn_handle *h =
+	    v->type == SYN_TYPE_PROXY ? &v->as.proxy->h : v->as.handle;
+	if (h->owner != c->t->actor->id) {
+		return v->type == SYN_TYPE_PROXY ? 0
+		    : to_proxy(v, (holds **) &c->t->holds) != 0
+		    ? syn_raise(c->t, SYN_ENOMEM, "no memory for a proxy")
+		    : 0;
+	}
+	sni_object *o = sni_object_find(c->s, h->object);
+	if (o == NULL) {
+		return syn_raise(
+		    c->t, SYN_ECLOSED, "an argument's object was released");
+	}
+	sni_object_pin(o);
+	sni_translate_hold_object(c->t, o);
+	v->type      = SYN_TYPE_OBJECT;
+	v->len       = 0;
+	v->as.object = sni_object_self(o);
+	return 0;
+}
+
+int
+sni_translate_local_args(
+    sni_task *t, const syn_value *args, size_t nargs, syn_result *copy)
+{
+	task_ctx  c  = { sni_actor_self()->ops_arg, t };
+	int       rc = check_args_given(args, nargs);
+	syn_value all;
+	if (rc == 0 && nargs > UINT32_MAX) {
+		sni_detail_set("%zu arguments", nargs);
+		rc = SYN_EINVAL;
+	}
+	if (rc != 0) {
+		return syn_raise(t, rc, "%s", sni_detail_get());
+	}
+	all = syn_list(args, (uint32_t) nargs);
+	if ((rc = syn_value_copy(&all, copy)) != 0) {
+		return syn_raise(t, rc,
+		    rc == SYN_EINVAL ? "an argument is an invalid value, or "
+		                       "nested more than 63 levels deep"
+		                     : "no memory for a copy of the arguments");
+	}
+	if (sni_value_plain(&copy->value)) {
+		return 0;
+	}
+	if ((rc = each(&copy->value, SYN_TYPE_PROXY, local_in, &c)) == 0) {
+		rc = each(&copy->value, SYN_TYPE_HANDLE, local_in, &c);
+	}
+	if (rc != 0) {
+		syn_result_fini(copy);
+	}
+	return rc;
+}
+
 /*
  * Gives back the references that the handles in v carried (a call that
  * does not translate them: refused, or raw): this synchronizer's own

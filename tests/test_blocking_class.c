@@ -21,6 +21,8 @@ typedef struct journal {
 	bool       opened;
 } journal;
 
+static atomic_int puts_started; /* journal_put calls begun, all objects */
+
 static int
 journal_init(syn_task *t, void *self, const syn_value *args, size_t nargs)
 {
@@ -45,6 +47,7 @@ journal_put(syn_task *t, void *self, const syn_value *args, size_t nargs,
 	if (rc != 0) {
 		return rc;
 	}
+	atomic_fetch_add(&puts_started, 1);
 	if (atomic_fetch_add(&j->active, 1) != 0) {
 		j->overlapped = true;
 	}
@@ -349,14 +352,21 @@ START_TEST(cancel_waiting_for_turn)
 	syn_future_free(first);
 	syn_future_free(mid);
 	syn_future_free(last);
-	/* Destroy with calls in line: each ends with SYN_ECLOSED. */
-	first = put_future(p, 4, 100);
-	mid   = put_future(p, 5, 10);
-	usleep(20000);
+	/* Destroy with calls in line: the running one ends and delivers
+	 * its result (it returned 0: found by review, it got SYN_ECLOSED);
+	 * the one waiting its turn ends with SYN_ECLOSED. */
+	int started = atomic_load(&puts_started);
+	first       = put_future(p, 4, 100);
+	mid         = put_future(p, 5, 10);
+	while (atomic_load(&puts_started) == started) {
+		usleep(1000);
+	}
 	syn_proxy_release(p);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	ck_assert_syn_rc(syn_future_wait(mid), SYN_ECLOSED);
-	syn_future_wait(first); /* ran to its end: either code */
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_value(first, &v));
+	ck_assert_int_eq(v->as.i, 4);
 	syn_future_free(first);
 	syn_future_free(mid);
 }

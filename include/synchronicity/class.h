@@ -224,9 +224,12 @@ SYN_API int syn_get(syn_proxy *p, const char *name, syn_result *res);
  * synchronizer, running its constructor inline (it may await), and stores
  * its self in *selfp. The object lives while t runs and, after that, as
  * long as a proxy of it exists: return or yield syn_object(self) to hand
- * one out, or keep it with syn_object_retain(). Errors: those of the
- * constructor, SYN_ENOENT, SYN_ESTATE (t is not the running task),
- * SYN_ENOMEM.
+ * one out, or keep it with syn_object_retain(). The constructor sees args
+ * as from syn_new(): a copy, this synchronizer's proxies (and handles) as
+ * its objects, other handles as proxies. Errors: those of the
+ * constructor, SYN_ENOENT, SYN_EINVAL (cls or selfp NULL, args NULL with
+ * nargs > 0, an invalid argument), SYN_ECLOSED (an argument names a
+ * released object), SYN_ESTATE (t is not the running task), SYN_ENOMEM.
  */
 SYN_API int syn_object_new(syn_task *t, const char *cls, const syn_value *args,
     size_t nargs, void **selfp);
