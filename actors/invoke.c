@@ -36,6 +36,10 @@ ref_request(const void *ref, const char *method, const syn_value *args,
 		    "the proxy names no synchronizer of this process",
 		    method != NULL ? method : "");
 	}
+	if (h->object == 0) { /* (0 is no object: the constructors' target) */
+		return sni_error_set(SYN_ECLOSED, "the proxy names no object",
+		    method != NULL ? method : "");
+	}
 	*r = (sni_request) { (uint32_t) h->owner, h, method, args, nargs };
 	return 0;
 }
@@ -267,7 +271,7 @@ syn_scope_begin(syn_proxy *p, int *outcome)
 void
 syn_scope_end(syn_scope *s)
 {
-	if (s->state_ == 0) {
+	if (s == NULL || s->state_ == 0) {
 		return; /* enter failed: no exit, and the outcome is set */
 	}
 	s->state_ = 0;

@@ -221,10 +221,7 @@ sni_cancel_check(void)
 int
 sni_call_wait(syn_future *f, uint64_t deadline_ns, const char *what)
 {
-	if ((atomic_load_explicit(&f->state, memory_order_acquire) &
-	        SNI_F_DONE) == 0) {
-		sni_blocking_report(what);
-	}
+	sni_blocking_report(what); /* (done already or not: timing's luck) */
 	syn_canceller *c = shielded ? NULL : bound_here;
 	if (c != NULL && !watch(c, f, &deadline_ns)) {
 		syn_future_cancel(f); /* cancelled before: sticky */

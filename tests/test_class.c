@@ -877,6 +877,16 @@ START_TEST(lifetimes_in_corners)
 END_TEST
 
 /* Bad inputs get clear errors. */
+static syn_handle zero_handle;
+
+/* zero_handle(): the handle in zero_handle. */
+static int
+zero_handle_fn(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	*ret = syn_handle_value(&zero_handle);
+	return 0;
+}
+
 START_TEST(class_errors)
 {
 	syn_synchronizer s = db_sync();
@@ -898,6 +908,20 @@ START_TEST(class_errors)
 	def.nmethods           = 2;
 	ck_assert_syn_rc(syn_register_class(s, &def), SYN_EEXIST);
 	ck_assert_syn_rc(syn_register_class(s, NULL), SYN_EINVAL);
+	/* A handle of object 0 names no object: its proxy's calls are
+	 * closed (found by review: they ran as constructor calls). */
+	zero_handle = (syn_handle) { s.id, 0 };
+	th_register(s, "zero_handle", zero_handle_fn, NULL);
+	syn_result r = SYN_RESULT_INIT, r2 = SYN_RESULT_INIT;
+	syn_value  url = syn_str("z");
+	ck_assert_syn_ok(syn_call(s, "zero_handle", NULL, 0, &r));
+	ck_assert_int_eq(r.value.type, SYN_TYPE_PROXY);
+	ck_assert_syn_rc(
+	    syn_invoke(r.value.as.proxy, "DB", &url, 1, &r2), SYN_ECLOSED);
+	ck_assert_syn_rc(
+	    syn_invoke(r.value.as.proxy, "nothing", NULL, 0, &r2), SYN_ECLOSED);
+	syn_result_fini(&r);
+	syn_scope_end(NULL); /* nothing, as every other end or free */
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	ck_assert_int_eq(atomic_load(&finis), 0); /* a failed init owes none */
 }
