@@ -842,34 +842,49 @@ object_to_remote(syn_value *v, void *unused)
 }
 
 /* Whether owner is a synchronizer of this process with a thread (whose
- * objects can be lent to another process). */
-static bool
+ * objects can be lent to another process): 0; SYN_ECLOSED when it is
+ * closed or gone; SYN_ENOTSUP when it is no synchronizer of this process
+ * (a connection to another one, say). */
+static int
 local_owner(uint64_t owner)
 {
 	sni_actor *a;
-	if (owner > UINT32_MAX || sni_actor_hold((uint32_t) owner, &a) != 0) {
-		return false;
+	if (owner > UINT32_MAX) {
+		return SYN_ENOTSUP;
+	}
+	if (sni_actor_hold((uint32_t) owner, &a) != 0) {
+		return SYN_ECLOSED;
 	}
 	bool local = a->post == NULL;
 	sni_actor_release(a);
-	return local;
+	return local ? 0 : SYN_ENOTSUP;
 }
 
 static int
 proxy_to_remote(syn_value *v, void *arg)
 {
-	remote_ctx *c = arg;
-	if (v->as.proxy == NULL ||
-	    (v->as.proxy->h.owner != c->remote &&
-	        !local_owner(v->as.proxy->h.owner))) {
+	remote_ctx *c  = arg;
+	int         rc = v->as.proxy == NULL ? SYN_EINVAL
+	            : v->as.proxy->h.owner == c->remote
+	            ? 0
+	            : local_owner(v->as.proxy->h.owner);
+	if (rc == SYN_EINVAL) {
+		sni_detail_set("a proxy value holds NULL");
+		return rc;
+	}
+	if (rc == SYN_ECLOSED) {
+		sni_detail_set("a proxy's synchronizer (%llu) is closed or "
+		               "destroyed",
+		    (unsigned long long) v->as.proxy->h.owner);
+		return rc;
+	}
+	if (rc != 0) {
 		sni_detail_set("a proxy can go to another process when it "
 		               "came from there, or when its object lives in "
 		               "this process (this one is of synchronizer "
 		               "%llu)",
-		    v->as.proxy != NULL
-		        ? (unsigned long long) v->as.proxy->h.owner
-		        : 0ull);
-		return SYN_ENOTSUP;
+		    (unsigned long long) v->as.proxy->h.owner);
+		return rc;
 	}
 	const syn_handle *h = &v->as.proxy->h;
 	if (h->owner != c->remote &&
@@ -880,7 +895,7 @@ proxy_to_remote(syn_value *v, void *arg)
 		    (unsigned long long) h->owner);
 		return SYN_ENOTSUP;
 	}
-	int rc = holds_add(&c->h, (uintptr_t) v->as.proxy);
+	rc = holds_add(&c->h, (uintptr_t) v->as.proxy);
 	if (rc == 0) {
 		syn_proxy_ref(v->as.proxy);
 	}

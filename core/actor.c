@@ -654,11 +654,19 @@ loop(sni_actor *a)
 	}
 }
 
-/* sni_door_stop's meanwhile: what came in is answered (SYN_ECLOSED). */
 static void
-drain_all(void *a)
+drain_all(sni_actor *a)
 {
 	while (drain(a)) { }
+}
+
+/* sni_door_stop's meanwhile: what came in is answered (SYN_ECLOSED);
+ * true while replies of batches wait for their FETCH. */
+static bool
+drain_and_deliver(void *a)
+{
+	drain_all(a);
+	return sni_batches_undelivered(a);
 }
 
 /* After the loop: nothing can reach the actor any more once this ends. */
@@ -668,8 +676,9 @@ shutdown_actor(sni_actor *a)
 	sni_registry_seal(a->id);
 	sni_registry_quiesce(a->id);
 	sni_backcalls_fini(a);
+	sni_batches_stop(a);
+	sni_door_stop(a->door, drain_and_deliver, a);
 	sni_batches_fini(a);
-	sni_door_stop(a->door, drain_all, a);
 	sni_aio_stop_all(a);
 	drain_all(a);
 	sni_aio_free_all(a);

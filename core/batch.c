@@ -345,6 +345,9 @@ sni_batch_fetch(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 	} else if (rc == 0 && (b->orphan || sni_door_pipe_gone(a, pipe))) {
 		sni_detail_set("the connection closed");
 		rc = SYN_ECONNRESET; /* nothing more is delivered to it */
+	} else if (rc == 0 && a->stopping && a->ntasks == 0 && b->nready == 0) {
+		sni_detail_set("the synchronizer is being destroyed");
+		rc = SYN_ECLOSED; /* no task is left to answer */
 	} else if (rc == 0 && b->carrier != NULL) {
 		sni_detail_set("batch %llu is fetched already",
 		    (unsigned long long) batch);
@@ -465,16 +468,57 @@ sni_batch_pipe_gone(sni_actor *a, uint32_t pipe)
 	                     what the others waited behind */
 }
 
+/* b's waiting request is answered SYN_ECLOSED: no task is left. */
+static void
+carrier_closed(sni_actor *a, sni_batch *b)
+{
+	void *slot = b->carrier;
+	b->carrier = NULL;
+	sni_reply_error(SNI_ORIGIN_DOOR, slot, b->carrier_msg,
+	    b->carrier_call_id, SYN_ECLOSED,
+	    "the synchronizer is being destroyed", a->name);
+}
+
+void
+sni_batches_stop(sni_actor *a)
+{
+	sni_batch *b;
+	while ((b = a->batch_queue) != NULL) { /* never started */
+		a->batch_queue = b->next;
+		carrier_closed(a, b);
+		batch_free(a, b);
+	}
+	size_t i = 0;
+	while ((b = sni_ptrmap_next(&a->batches, &i)) != NULL) {
+		if (b->carrier != NULL && b->nready == 0) {
+			carrier_closed(
+			    a, b); /* what it waits for never comes */
+		}
+	}
+}
+
+bool
+sni_batches_undelivered(sni_actor *a)
+{
+	size_t     i = 0;
+	sni_batch *b;
+	while ((b = sni_ptrmap_next(&a->batches, &i)) != NULL) {
+		if (b->nready > 0 && !b->orphan &&
+		    !sni_door_pipe_gone(a, b->pipe)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 void
 sni_batches_fini(sni_actor *a)
 {
 	size_t     i = 0;
 	sni_batch *b;
 	while ((b = sni_ptrmap_next(&a->batches, &i)) != NULL) {
-		if (b->carrier != NULL) {
-			sni_reply_error(SNI_ORIGIN_DOOR, b->carrier,
-			    b->carrier_msg, b->carrier_call_id, SYN_ECLOSED,
-			    NULL, a->name);
+		if (b->carrier != NULL) { /* (the door is closed) */
+			nng_msg_free(b->carrier_msg);
 		}
 		for (uint32_t k = 0; k < SNI_BATCH_MAX; k++) {
 			if (b->members[k] != NULL) { /* never answered */

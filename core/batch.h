@@ -45,7 +45,19 @@ void sni_batch_retry(sni_actor *a);
 /* The loop: pipe closed: its batches deliver nothing more. */
 void sni_batch_pipe_gone(sni_actor *a, uint32_t pipe);
 
-/* At the end of the loop (every call answered): every batch goes. */
+/*
+ * At the end of the loop (every task ended): the batches waiting to
+ * start are answered SYN_ECLOSED and go; the others stay, so that the
+ * replies of calls that ended reach their FETCH while the door stops.
+ */
+void sni_batches_stop(sni_actor *a);
+
+/* While the door stops: true while a batch holds replies not delivered
+ * (or calls not answered) to a connection that is still there. */
+bool sni_batches_undelivered(sni_actor *a);
+
+/* Once the door is closed: every batch goes (what still waited for a
+ * reply is not answered: nothing can be sent). */
 void sni_batches_fini(sni_actor *a);
 
 #endif /* SNI_BATCH_H */

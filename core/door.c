@@ -1130,17 +1130,18 @@ door_close(sni_door *d)
 }
 
 void
-sni_door_stop(sni_door *d, void (*meanwhile)(void *), void *arg)
+sni_door_stop(sni_door *d, bool (*meanwhile)(void *), void *arg)
 {
 	if (d == NULL) {
 		return;
 	}
-	/* Let the last replies leave (for a second at most), then close. */
-	for (int i = 0; i < 1000 && atomic_load(&d->sending) > 0; i++) {
+	/* Let the last replies leave, and be fetched (for a second at
+	 * most), then close. */
+	bool waiting = meanwhile != NULL && meanwhile(arg);
+	for (int i = 0; i < 1000 && (atomic_load(&d->sending) > 0 || waiting);
+	     i++) {
 		usleep(1000);
-		if (meanwhile != NULL) {
-			meanwhile(arg);
-		}
+		waiting = meanwhile != NULL && meanwhile(arg);
 	}
 	door_close(d);
 }

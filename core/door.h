@@ -151,12 +151,13 @@ void sni_door_reply(void *slot, nng_msg *msg);
 
 /*
  * Shutdown, once the last task has replied: lets the replies in flight
- * leave (a second at most), calling meanwhile(arg) every millisecond
- * meanwhile (NULL: nothing) so that what still comes in is answered
- * while the socket can send; then closes the socket, and waits until no
- * nng callback of d runs or will run.
+ * leave, and waits while meanwhile(arg) says replies wait to be fetched
+ * (a second at most in all), calling meanwhile every millisecond (NULL:
+ * nothing) so that what still comes in is answered while the socket can
+ * send; then closes the socket, and waits until no nng callback of d runs
+ * or will run.
  */
-void sni_door_stop(sni_door *d, void (*meanwhile)(void *), void *arg);
+void sni_door_stop(sni_door *d, bool (*meanwhile)(void *), void *arg);
 
 /* Frees d (after sni_door_stop and the last drain). NULL is allowed. */
 void sni_door_free(sni_door *d);

@@ -1662,10 +1662,14 @@ START_TEST(objects_guarded)
 	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "proxy"));
 	/* nothing was lost: a's object still works */
 	ck_assert_int_eq(invoke_int(p, "value", NULL, 0), 7);
+	/* a proxy whose synchronizer is gone is closed (found by review:
+	 * it was refused as no local one, SYN_ENOTSUP) */
+	ck_assert_syn_ok(syn_synchronizer_destroy(here));
+	ck_assert_syn_rc(syn_call(a, "echo", &lv, 1, NULL), SYN_ECLOSED);
+	ck_assert_ptr_nonnull(strstr(syn_last_error()->message, "destroyed"));
 	syn_proxy_release(local);
 	syn_proxy_release(p);
 	wait_live(a, 1); /* the one foreign() keeps on the server's side */
-	ck_assert_syn_ok(syn_synchronizer_destroy(here));
 	ck_assert_syn_ok(syn_synchronizer_destroy(a));
 	ck_assert_syn_ok(syn_synchronizer_destroy(b));
 	server_stop(&sv);
