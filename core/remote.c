@@ -72,14 +72,21 @@ struct sni_remote {
 	/* Objects of this process lent to the server (callbacks), under
 	 * lock: owner << 32 | object -> references lent (a count). */
 	sni_ptrmap lent;
-	uint32_t   poll_id;      /* the POLL in flight (its request id), or 0 */
-	uint32_t   hello_id;     /* the HELLO in flight, or 0 */
-	bool       hello_done;   /* answered on this connection */
-	bool       poll_waiting; /* poll_aio sleeps: a POLL goes after */
-	bool       poll_held;    /* SNI_CALLBACKS_MAX calls back run */
-	int32_t    poll_backoff_ms;
-	size_t     peer_max; /* the largest request the server takes; 0:
-	                        not known yet, nothing is batched */
+	uint32_t   poll_id;    /* the POLL in flight (its request id), or 0 */
+	uint32_t   hello_id;   /* the HELLO in flight, or 0 */
+	bool       hello_done; /* answered on this connection */
+	/* Over inproc:// the server tells a syn_connect() client from a
+	 * caller by address by its HELLO, and its door may hand requests
+	 * to its loop out of order: nothing else goes while a HELLO sent
+	 * waits for its answer. */
+	bool     hello_first;
+	nng_msg *hello_msg;    /* the HELLO queued, until it goes */
+	bool     hello_out;    /* the HELLO went and is not answered yet */
+	bool     poll_waiting; /* poll_aio sleeps: a POLL goes after */
+	bool     poll_held;    /* SNI_CALLBACKS_MAX calls back run */
+	int32_t  poll_backoff_ms;
+	size_t   peer_max; /* the largest request the server takes; 0:
+	                      not known yet, nothing is batched */
 	/* Batches in flight, by the request id of the BATCH or FETCH that
 	 * waits for their replies, and the ids of the batches open at the
 	 * server (reserved: no request takes one while its batch is open). */
@@ -210,7 +217,8 @@ take_all(sni_remote *r, size_t *n)
 	for (uint32_t k = 0; k < r->nctl; k++) { /* CANCELs of calls gone */
 		nng_msg_free(r->ctl[k]);
 	}
-	r->nctl = 0;
+	r->nctl      = 0;
+	r->hello_msg = NULL;
 	return fs;
 }
 
@@ -256,6 +264,7 @@ fail_all(sni_remote *r, int rc)
 	r->poll_id        = 0;
 	r->hello_id       = 0; /* the next connection is asked anew */
 	r->hello_done     = false;
+	r->hello_out      = false;
 	r->peer_max       = 0;
 	free_batches(r); /* their calls were in the table */
 	pthread_mutex_unlock(&r->lock);
@@ -385,10 +394,18 @@ pack_batch(sni_remote *r, uint32_t first)
 static nng_msg *
 next_to_send(sni_remote *r)
 {
+	if (r->hello_out && r->hello_first) {
+		r->sending = false; /* hello_answered goes on */
+		return NULL;
+	}
 	if (r->nctl > 0 && !atomic_load(&r->closed)) { /* a CANCEL */
 		nng_msg *msg = r->ctl[0];
 		memmove(r->ctl, r->ctl + 1, --r->nctl * sizeof(*r->ctl));
 		r->send_id = 0; /* nobody waits for its answer */
+		if (msg == r->hello_msg) {
+			r->hello_msg = NULL;
+			r->hello_out = true;
+		}
 		return msg;
 	}
 	while (r->sendq_len > 0 && !atomic_load(&r->closed)) {
@@ -505,7 +522,8 @@ send_ended(sni_remote *r)
 	} else if (b == NULL && own != 0 && own == r->poll_id) {
 		r->poll_id = 0; /* the next lend sends another */
 	} else if (b == NULL && own != 0 && own == r->hello_id) {
-		r->hello_id = 0; /* the next call sends another */
+		r->hello_id  = 0; /* the next call sends another */
+		r->hello_out = false;
 	}
 	nng_msg *next = next_to_send(r);
 	pthread_mutex_unlock(&r->lock);
@@ -986,7 +1004,8 @@ queue_hello(sni_remote *r)
 	sni_msg_encode_hello(&w, own, r->limits.max_size);
 	int rc = queue_ctl(r, &w, own);
 	if (rc == 0) {
-		r->hello_id = own;
+		r->hello_id  = own;
+		r->hello_msg = r->ctl[r->nctl - 1];
 	}
 	return rc;
 }
@@ -1018,10 +1037,17 @@ recv_done(void *arg)
 	}
 	pthread_mutex_lock(&r->lock);
 	if (id != 0 && id == r->hello_id) {
-		r->hello_id = 0;
+		r->hello_id  = 0;
+		r->hello_out = false;
 		pthread_mutex_unlock(&r->lock);
 		nng_recv_aio(r->sock, r->recv_aio);
 		hello_answered(r, msg);
+		pthread_mutex_lock(&r->lock);
+		nng_msg *next = kick(r); /* what waited for it */
+		pthread_mutex_unlock(&r->lock);
+		if (next != NULL) {
+			start_send(r, next);
+		}
 		return;
 	}
 	bool        polled = id != 0 && id == r->poll_id;
@@ -1606,6 +1632,7 @@ sni_remote_open(
 	a->stop_node.kind  = SNI_NODE_STOP;
 	r->limits          = a->limits;
 	r->timeout_ms      = o->timeout_ms;
+	r->hello_first     = strncmp(url, "inproc://", 9) == 0;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->wait_lock, NULL);
 	pthread_cond_init(&r->wait_cv, NULL);
