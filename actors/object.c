@@ -322,9 +322,13 @@ syn_object_new(syn_task *t, const char *cls, const syn_value *args,
 	if (rc != 0) {
 		return rc;
 	}
-	/* Held by the task until it ends, like an argument. */
-	sni_translate_hold_object(t, sni_object_of(this_sync(), *selfp));
-	return 0;
+	/* Held by the task until it ends, like an argument (without
+	 * memory to note it, dropped at once: its fini runs). */
+	if ((rc = sni_translate_hold_object(
+	         t, sni_object_of(this_sync(), *selfp))) != 0) {
+		*selfp = NULL;
+	}
+	return rc;
 }
 
 void

@@ -182,8 +182,10 @@ int  sni_translate_value_in(void *arg, sni_task *t, syn_value *v);
 int sni_translate_each(
     syn_value *v, int type, int (*fn)(syn_value *, void *), void *ctx);
 
-/* Records that t holds o (pinned already) until it ends. */
-void sni_translate_hold_object(sni_task *t, sni_object *o);
+/* Records that t holds o (pinned already) until it ends; without
+ * memory, o is unpinned (dropped, if nothing else holds it) and
+ * SYN_ENOMEM raised on t. */
+int sni_translate_hold_object(sni_task *t, sni_object *o);
 
 /* Records that t holds one reference to p until it ends (released
  * there); SYN_ENOMEM, and nothing recorded, without memory. */

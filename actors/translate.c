@@ -337,15 +337,14 @@ sni_translate_hold_copy(const syn_value *v, void **held)
 
 /* ---- into a task ------------------------------------------------------ */
 
-void
+int
 sni_translate_hold_object(sni_task *t, sni_object *o)
 {
 	if (holds_add((holds **) &t->holds, (uintptr_t) o | 1) != 0) {
-		/* No memory to note it: keep it for good rather than drop
-		 * it under the task. */
-		syn_object_retain(sni_object_self(o));
 		sni_object_unpin(sni_actor_self()->ops_arg, o);
+		return syn_raise(t, SYN_ENOMEM, "no memory to hold an object");
 	}
+	return 0;
 }
 
 int
@@ -394,7 +393,9 @@ handle_in(syn_value *v, void *arg)
 		    c->t, SYN_ECLOSED, "an argument's object was released");
 	}
 	sni_object_pin(o);
-	sni_translate_hold_object(c->t, o);
+	if ((rc = sni_translate_hold_object(c->t, o)) != 0) {
+		return rc; /* (what v carried goes back with the call's) */
+	}
 	if (v->len == SNI_HANDLE_OWNED) { /* a reference came home */
 		sni_object_unexport(c->s, o, 1);
 	}
@@ -438,7 +439,10 @@ local_in(syn_value *v, void *arg)
 		    c->t, SYN_ECLOSED, "an argument's object was released");
 	}
 	sni_object_pin(o);
-	sni_translate_hold_object(c->t, o);
+	int rc = sni_translate_hold_object(c->t, o);
+	if (rc != 0) {
+		return rc;
+	}
 	v->type      = SYN_TYPE_OBJECT;
 	v->len       = 0;
 	v->as.object = sni_object_self(o);

@@ -133,7 +133,7 @@ start_member(sni_actor *a, sni_batch *b, uint32_t i, const void *inner,
 		b->pending--;
 		sni_door_member_free(b->members[i]);
 		b->members[i] = NULL;
-		/* no memory: it does not start; its caller gets SYN_EPROTO
+		/* no memory: it does not start; its caller gets SYN_ENOMEM
 		 * when the batch ends without its reply */
 		return;
 	}

@@ -110,6 +110,7 @@ typedef struct rbatch {
 
 static uint32_t ctl_id(sni_remote *r);
 static void     unlend_bundle(sni_remote *r, nng_msg *msg);
+static void     poll_later(sni_remote *r);
 static void     fail_batch(sni_remote *r, rbatch *b, int rc, nng_msg *msg);
 
 static void (*_Atomic unlend_hook)(const syn_handle *h, uint64_t n);
@@ -632,6 +633,7 @@ queue_poll(sni_remote *r)
 	sni_wbuf_init(&w);
 	sni_msg_encode_poll(&w, own);
 	if (queue_ctl(r, &w, own) != 0) {
+		poll_later(r); /* no memory: it goes after a while */
 		return false;
 	}
 	r->poll_id = own;
@@ -938,11 +940,11 @@ batch_replies(sni_remote *r, rbatch *b, nng_msg *msg)
 		left += b->ids[i] != 0;
 	}
 	if (left == 0 || pending == 0) {
-		nng_msg *why = sni_reply_error_msg(0, SYN_EPROTO,
-		    "the server's batch ended without answering this call (a "
-		    "server out of memory does so)",
+		nng_msg *why = sni_reply_error_msg(0, SYN_ENOMEM,
+		    "the server's batch ended without answering this call: "
+		    "the server had no memory to start it",
 		    "");
-		fail_batch(r, b, SYN_EPROTO, why);
+		fail_batch(r, b, SYN_ENOMEM, why);
 		if (why != NULL) {
 			nng_msg_free(why);
 		}
