@@ -55,6 +55,9 @@ number_read(int rc, const syn_value *v, const char *wanted)
 	if (rc == 0) {
 		return 0;
 	}
+	if (rc == SYN_EINVAL && v != NULL) { /* (no place to put it) */
+		return sni_error_set(rc, "the output pointer is NULL", "");
+	}
 	snprintf(text, sizeof(text), "the result is %s, %s %s",
 	    v != NULL ? syn_type_name(v->type) : "missing",
 	    rc == SYN_ERANGE ? "out of range of" : "expected", wanted);

@@ -365,7 +365,13 @@ check_config(const syn_config *c)
 	        c->url[9] == '\0')) {
 		return sni_error_set(SYN_EINVAL,
 		    "config.url must be an inproc:// address of at most 127 "
-		    "bytes (this version serves no other transport)",
+		    "bytes (other transports: syn_serve())",
+		    "");
+	}
+	if (c->url != NULL && c->no_door) {
+		return sni_error_set(SYN_EINVAL,
+		    "config.url is where the door listens, and config.no_door "
+		    "asks for none",
 		    "");
 	}
 	if (c->stack_size != 0 &&

@@ -248,6 +248,9 @@ START_TEST(config_is_checked)
 	ck_assert_syn_rc(syn_synchronizer_new(&s, &c), SYN_EINVAL);
 	c.url = "inproc://";
 	ck_assert_syn_rc(syn_synchronizer_new(&s, &c), SYN_EINVAL);
+	c.url     = "inproc://fine";
+	c.no_door = true; /* an address for no door (was ignored) */
+	ck_assert_syn_rc(syn_synchronizer_new(&s, &c), SYN_EINVAL);
 	ck_assert_int_eq(s.id, 0);
 }
 END_TEST

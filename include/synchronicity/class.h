@@ -147,7 +147,8 @@ SYN_API int syn_register_class(syn_synchronizer s, const syn_class_def *def);
  * proxy of the new object, holding one reference, which the caller drops
  * with syn_proxy_release(). Any thread but s's own (SYN_EDEADLK: await
  * syn_new_future() there). Errors: those of the constructor, SYN_ENOENT
- * (no such class), SYN_EINVAL, SYN_ECLOSED, SYN_EFORK, SYN_ENOMEM.
+ * (no such class), SYN_EINVAL, SYN_ECLOSED, SYN_EMSGSIZE, SYN_EFORK,
+ * SYN_ENOMEM.
  */
 SYN_API int syn_new(syn_synchronizer s, const char *cls, const syn_value *args,
     size_t nargs, syn_proxy **pp);

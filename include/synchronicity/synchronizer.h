@@ -52,13 +52,14 @@ typedef struct syn_config {
 	const char *name;
 	/* The nng address the mailbox listens on, for callers that come by
 	 * address: an inproc:// address of at most 127 bytes (other
-	 * transports come with a later version). NULL:
+	 * processes come through syn_serve()'s listeners). NULL:
 	 * "inproc://synchronicity/<id>", or "inproc://synchronicity/<id>.<n>"
 	 * when a user's address took that one (syn_synchronizer_url() says
 	 * which). Copied. */
 	const char *url;
 	/* true: no nng socket, only in-process callers (it also lets a
-	 * forked child whose parent used nng create synchronizers). */
+	 * forked child whose parent used nng create synchronizers). With a
+	 * url: SYN_EINVAL. */
 	bool no_door;
 	/* Bytes of address space reserved for each task's stack, guard
 	 * excluded (64 KiB below each stack, which fault: a frame larger

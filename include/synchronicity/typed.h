@@ -21,7 +21,8 @@
  *
  * An entry is (C, KIND, name, R, then a type and a name per argument;
  * names ending in _ are the generated code's, and a class's methods may
- * not be named new, release, ref_dup, proxy, self, register or fini,
+ * not be named new, release, ref, ref_dup, proxy, self, state, register
+ * or fini,
  * nor an entry x beside an entry x_get, x_aio, ... : the generated names
  * would clash):
  *   FUNC  returns one R          PROC  returns nothing (R is void)
@@ -80,8 +81,9 @@
  * is a context manager: SYN_WITH(w, db_proxy(ref), &rc) { ... }.
  *
  * Ownership: arguments are borrowed for the call. Results: numbers and
- * bools by value; strings (syn_cstr), bytes (syn_buf.data) and values
- * (syn_vptr) are malloc'd copies the caller frees with syn_typed_free();
+ * bools by value; strings (syn_cstr) and bytes (syn_buf.data) are
+ * malloc'd copies the caller frees with syn_typed_free(), values
+ * (syn_vptr) copies freed with syn_vptr_free() (they may hold proxies);
  * refs hold one reference the caller releases (NAME_release). On the
  * implementation side, results must outlive the task (static data,
  * syn_task_alloc(), syn_task_printf(), or the arguments).

@@ -262,7 +262,9 @@ SYN_API const char *syn_type_name(int type);
 
 /*
  * Deep equality: same types (INT and UINT holding the same number are
- * equal), same contents, maps in the same order. Doubles compare with ==.
+ * equal), same contents, maps in the same order. Doubles compare with ==,
+ * but a value compared with itself (the same pointer, or lists or maps
+ * with the same item array) is equal without a look inside.
  */
 SYN_API bool syn_value_equal(const syn_value *a, const syn_value *b);
 
