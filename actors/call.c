@@ -104,16 +104,29 @@ encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held,
 }
 
 /* The CALL of r, encoded, goes for certain: the objects it carries leave
- * with it (counted out here, or lent to another process). Not before:
- * a call that fails to go must not count them out. */
+ * with it (counted out here). Not before: a call that fails to go must
+ * not count them out. */
 static void
-commit_call(sni_actor *a, const sni_request *r, bool objects)
+commit_call(const sni_request *r, bool objects)
 {
 	if (objects) {
 		sni_translate_call_commit(r->args, r->nargs);
-	} else if (a->remote != NULL) {
-		sni_translate_remote_lend(a, r->args, r->nargs);
 	}
+}
+
+int
+sni_request_lend(
+    sni_actor *a, const syn_value *args, size_t nargs, const char *name)
+{
+	int rc = sni_translate_remote_lend(a, args, nargs);
+	return rc == 0
+	    ? 0
+	    : sni_error_set(rc,
+	          rc == SYN_ENOMEM ? "no memory to note a proxy lent to "
+	                             "the server"
+	                           : "a proxy cannot be lent to the "
+	                             "server",
+	          name != NULL ? name : "");
 }
 
 /* A call to another process was answered: what it held goes. */
@@ -159,13 +172,15 @@ request_start(const sni_request *r, syn_future **fp, bool noting)
 	if ((rc = encode_call(a, r, f, &held, &objects)) != 0 ||
 	    (held != NULL && sni_future_set_hook(f, release_held, held) != 0) ||
 	    (to_own_turn(r) &&
-	        sni_future_mark_turn(f, sni_task_lent()->call.self) != 0)) {
+	        sni_future_mark_turn(f, sni_task_lent()->call.self) != 0) ||
+	    (a->remote != NULL &&
+	        (rc = sni_request_lend(a, r->args, r->nargs, r->name)) != 0)) {
 		sni_held_release(held);
 		sni_actor_release(a);
 		sni_future_discard(f);
 		return rc != 0 ? rc : sni_error_set(SYN_ENOMEM, NULL, r->name);
 	}
-	commit_call(a, r, objects);
+	commit_call(r, objects);
 	if (noting) {
 		sni_actor_block_on(f); /* (before the call can end) */
 	}

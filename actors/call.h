@@ -62,6 +62,15 @@ int sni_request_put_inline(syn_future *f, size_t len);
 int sni_request_start(const sni_request *r, syn_future **fp);
 
 /*
+ * Before a request to remote actor a goes (nothing may fail after it):
+ * lends the proxies of this process among args to its server (see
+ * sni_translate_remote_lend). 0, or the code with the last error set
+ * (name: the call's): then nothing is lent.
+ */
+int sni_request_lend(
+    sni_actor *a, const syn_value *args, size_t nargs, const char *name);
+
+/*
  * Posts the message body in w (taken) to a, which the caller holds, as a
  * new future: *fp, the caller's. 0 or SYN_ENOMEM (nothing posted).
  */

@@ -192,10 +192,10 @@ encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 		it->open_owes = true;
 	}
 	if (a->remote != NULL) {
-		/* (one lent for nothing cannot be told apart from another
-		 * call's: then what was lent stays until the connection ends)
-		 */
-		it->open_lent = sni_translate_remote_lend(a, r->args, r->nargs);
+		if ((rc = sni_request_lend(a, r->args, r->nargs, name)) != 0) {
+			return rc;
+		}
+		it->open_lent = true; /* (given back if it never goes) */
 	}
 	return 0;
 }
@@ -336,11 +336,12 @@ fill_request(syn_iter *it, sni_actor *a, uint32_t state, const syn_value *v,
 	if (rc != 0) {
 		return sni_error_set(rc, NULL, it->name);
 	}
+	if (a->remote != NULL &&
+	    (rc = sni_request_lend(a, v, 1, it->name)) != 0) {
+		return rc; /* (f, and the NEXT in it, go unsent) */
+	}
 	if (objects) { /* they leave with the NEXT */
 		sni_translate_call_commit(v, 1);
-	}
-	if (a->remote != NULL) {
-		sni_translate_remote_lend(a, v, 1);
 	}
 	return 0;
 }

@@ -236,13 +236,14 @@ int sni_translate_remote_check(uint32_t remote, const syn_handle *target,
     const syn_value *args, size_t nargs, void **held);
 
 /*
- * Once a call to remote actor a is encoded: every proxy among args of a
- * synchronizer of this process is lent to a's server (a reference held
- * until the server gives it back, or the connection goes). False when
- * one could not be (no memory, or the connection closed: the message
- * names it, yet nothing was lent for it). Any thread.
+ * Once a call to remote actor a is encoded, before it goes: every proxy
+ * among args of a synchronizer of this process is lent to a's server (a
+ * reference held until the server gives it back, or the connection
+ * goes). 0, or the code of the first that could not be (SYN_ENOMEM,
+ * SYN_ECLOSED: the connection closed): then none is lent and the call
+ * must not go. Any thread.
  */
-bool sni_translate_remote_lend(
+int sni_translate_remote_lend(
     sni_actor *a, const syn_value *args, size_t nargs);
 
 /* Before a call to an object of a client of this process's server (a

@@ -959,10 +959,11 @@ sni_translate_remote_check(uint32_t remote, const syn_handle *target,
 	return rc;
 }
 
-/* Lending to a: how many proxies could not be lent. */
+/* Lending to a: the first failure, and how many proxies were lent. */
 typedef struct lend_ctx {
 	sni_actor *a;
-	size_t     failed;
+	int        rc;
+	size_t     lent;
 } lend_ctx;
 
 /* A proxy of this process's that leaves for another: lent to it. */
@@ -971,24 +972,42 @@ lend_one(syn_value *v, void *arg)
 {
 	lend_ctx  *c = arg;
 	syn_proxy *p = v->as.proxy;
-	if (p->h.owner != c->a->id) {
-		syn_proxy_ref(p); /* given back by unlend */
-		if (sni_remote_lend(c->a, &p->h) != 0) {
-			syn_proxy_release(p);
-			c->failed++;
-		}
+	if (p->h.owner == c->a->id) {
+		return 0;
+	}
+	syn_proxy_ref(p); /* given back by unlend */
+	if ((c->rc = sni_remote_lend(c->a, &p->h)) != 0) {
+		syn_proxy_release(p);
+		return c->rc;
+	}
+	c->lent++;
+	return 0;
+}
+
+/* lend_one undone, for the first c->lent proxies it lent. */
+static int
+unlend_one(syn_value *v, void *arg)
+{
+	lend_ctx  *c = arg;
+	syn_proxy *p = v->as.proxy;
+	if (p->h.owner != c->a->id && c->lent > 0) {
+		c->lent--;
+		sni_remote_unlend(c->a, &p->h);
 	}
 	return 0;
 }
 
-bool
+int
 sni_translate_remote_lend(sni_actor *a, const syn_value *args, size_t nargs)
 {
-	lend_ctx c = { a, 0 };
-	for (size_t i = 0; i < nargs; i++) {
+	lend_ctx c = { a, 0, 0 };
+	for (size_t i = 0; i < nargs && c.rc == 0; i++) {
 		each((syn_value *) &args[i], SYN_TYPE_PROXY, lend_one, &c);
 	}
-	return c.failed == 0;
+	for (size_t i = 0; c.rc != 0 && c.lent > 0 && i < nargs; i++) {
+		each((syn_value *) &args[i], SYN_TYPE_PROXY, unlend_one, &c);
+	}
+	return c.rc;
 }
 
 /* The server gave back n lent references to h's object. */

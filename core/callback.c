@@ -86,6 +86,9 @@ answer_error(const callback *c, int code, const char *message)
 	    message != NULL ? message : syn_strerror(code), "callback");
 	if (w.err == 0) {
 		answer_body(c, w.buf, w.len);
+	} else {
+		sni_remote_answer(
+		    c->remote, &w); /* (it cannot go: see there) */
 	}
 	sni_wbuf_fini(&w);
 }

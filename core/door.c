@@ -99,10 +99,15 @@ struct sni_door {
 	nng_aio *recheck;          /* a sleep before cut_stalled again */
 	bool     recheck_armed;    /* the loop's */
 	uint64_t scanned_ns;       /* the loop's: cut_stalled's last scan */
+	/* Each pipe's GONE event, made when it came, so that its going
+	 * (whose cleanup must run) needs no memory: under gone_mu. */
+	pthread_mutex_t gone_mu;
+	sni_ptrmap      gone;
 };
 
-static void place_freed(sni_door *d);
-static void backlog_drop_pipe(sni_door *d, uint32_t pipe);
+static void        place_freed(sni_door *d);
+static const void *pipe_key(uint32_t pipe);
+static void        backlog_drop_pipe(sni_door *d, uint32_t pipe);
 
 static atomic_bool nng_used;  /* nng was used in this process (a door, a
                                  connection, an aio) */
@@ -153,26 +158,40 @@ enum {
 	SNI_PIPE_RECHECK, /* time to look for stalled pipes again */
 };
 
+/* A pipe event, not posted yet; NULL without memory. */
+static pipe_event *
+pipe_event_new(int what, uint32_t pipe)
+{
+	pipe_event *e = malloc(sizeof(*e));
+	if (e != NULL) {
+		e->node.kind = SNI_NODE_PIPE;
+		e->what      = what;
+		e->pipe      = pipe;
+	}
+	return e;
+}
+
+/* nng thread: posts e (taken) to the actor; false when the actor cannot
+ * hear of it (e NULL: out of memory, or going). */
+static bool
+post_pipe_event(sni_door *d, pipe_event *e)
+{
+	if (e != NULL &&
+	    (atomic_load(&d->closed) ||
+	        !sni_actor_post_held(d->actor, &e->node))) {
+		free(e); /* the actor is going */
+		return false;
+	}
+	return e != NULL;
+}
+
 /* nng thread: tells the actor of what happened to pipe; false when the
  * actor cannot hear of it (out of memory, or going). */
 static bool
 post_pipe(sni_door *d, int what, uint32_t pipe)
 {
-	if (atomic_load(&d->closed)) {
-		return false;
-	}
-	pipe_event *e = malloc(sizeof(*e));
-	if (e == NULL) {
-		return false;
-	}
-	e->node.kind = SNI_NODE_PIPE;
-	e->what      = what;
-	e->pipe      = pipe;
-	if (!sni_actor_post_held(d->actor, &e->node)) {
-		free(e); /* the actor is going */
-		return false;
-	}
-	return true;
+	return !atomic_load(&d->closed) &&
+	    post_pipe_event(d, pipe_event_new(what, pipe));
 }
 
 /*
@@ -332,18 +351,30 @@ slot_open(sni_door *d)
 static void
 pipe_changed(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	sni_door *d  = arg;
-	uint32_t  id = (uint32_t) nng_pipe_id(p);
+	sni_door   *d  = arg;
+	uint32_t    id = (uint32_t) nng_pipe_id(p);
+	pipe_event *gone;
 	if (ev == NNG_PIPE_EV_ADD_PRE) { /* REM_POST comes for each */
 		atomic_fetch_add(&d->pipes, 1);
-		if (!post_pipe(d, SNI_PIPE_ADDED, id)) {
+		gone = pipe_event_new(SNI_PIPE_GONE, id);
+		pthread_mutex_lock(&d->gone_mu);
+		bool kept = gone != NULL &&
+		    sni_ptrmap_put(&d->gone, pipe_key(id), gone) == 0;
+		pthread_mutex_unlock(&d->gone_mu);
+		if (!kept || !post_pipe(d, SNI_PIPE_ADDED, id)) {
+			if (!kept) {
+				free(gone);
+			}
 			nng_pipe_close(
 			    p); /* unknown to the actor: not let in */
 		}
 		return;
 	}
 	atomic_fetch_sub(&d->pipes, 1);
-	post_pipe(d, SNI_PIPE_GONE, id);
+	pthread_mutex_lock(&d->gone_mu);
+	gone = sni_ptrmap_del(&d->gone, pipe_key(id));
+	pthread_mutex_unlock(&d->gone_mu);
+	post_pipe_event(d, gone); /* (none: it was not let in) */
 }
 
 static const void *
@@ -763,6 +794,7 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	/* (OBJECT exts from a peer are refused as handles are renamed) */
 	pthread_mutex_init(&d->slow.mu, NULL);
 	pthread_cond_init(&d->slow.cv, NULL);
+	pthread_mutex_init(&d->gone_mu, NULL);
 	int rc = nng_aio_alloc(&d->recheck, recheck_due, d);
 	if (rc == 0) {
 		rc = open_socket(d, url, max_message);
@@ -1154,6 +1186,13 @@ door_free_now(sni_door *d)
 	}
 	free(d->slots);
 	sni_ptrmap_fini(&d->queued_pipes);
+	size_t      i = 0;
+	pipe_event *e;
+	while ((e = sni_ptrmap_next(&d->gone, &i)) != NULL) {
+		free(e); /* pipes that never went: the socket closed */
+	}
+	sni_ptrmap_fini(&d->gone);
+	pthread_mutex_destroy(&d->gone_mu);
 	if (d->recheck != NULL) {
 		nng_aio_free(d->recheck);
 	}

@@ -61,14 +61,15 @@ struct sni_remote {
 	uint32_t        send_id;
 	/* The thread that waits for a send nng did not take at once (see
 	 * start_send), and what it is told, under wait_lock. */
-	pthread_t       waiter;
-	bool            waiter_started;
-	pthread_mutex_t wait_lock;
-	pthread_cond_t  wait_cv;
-	bool            wait_pending; /* send_aio has a send to wait for */
-	bool            wait_stop;    /* send_aio is stopped: end */
-	atomic_int      pipes;
-	atomic_bool     closed;
+	pthread_t        waiter;
+	bool             waiter_started;
+	pthread_mutex_t  wait_lock;
+	pthread_cond_t   wait_cv;
+	bool             wait_pending; /* send_aio has a send to wait for */
+	bool             wait_stop;    /* send_aio is stopped: end */
+	atomic_int       pipes;
+	_Atomic uint32_t pipe_id; /* the pipe added last, or 0 */
+	atomic_bool      closed;
 	/* Objects of this process lent to the server (callbacks), under
 	 * lock: owner << 32 | object -> references lent (a count). */
 	sni_ptrmap lent;
@@ -1113,7 +1114,8 @@ sni_remote_unlend_unsent(uint32_t id, nng_msg *m)
 	sni_actor_release(a);
 }
 
-static void
+/* Posts f's request; 0, or the code f was finished with. */
+static int
 post_call(sni_actor *a, syn_future *f)
 {
 	sni_remote *r = a->remote;
@@ -1121,7 +1123,7 @@ post_call(sni_actor *a, syn_future *f)
 	    SNI_MAX_DEPTH + 1, mark_lent, r); /* our own encoding: no error */
 	if (atomic_load(&r->pipes) == 0) {
 		finish(r, f, SYN_ECONNRESET, NULL); /* nng redials */
-		return;
+		return SYN_ECONNRESET;
 	}
 	uint64_t cid     = 0;
 	bool     carries = sni_msg_call_id(nng_msg_body(f->msg),
@@ -1132,7 +1134,7 @@ post_call(sni_actor *a, syn_future *f)
 	if (atomic_load(&r->closed)) { /* e.g. a RELEASE from the destroy */
 		pthread_mutex_unlock(&r->lock);
 		finish(r, f, SYN_ECLOSED, NULL);
-		return;
+		return SYN_ECLOSED;
 	}
 	if (r->peer_max == 0 && r->hello_id == 0 && !r->hello_done) {
 		queue_hello(r); /* a new connection: ask it (no memory: not) */
@@ -1159,6 +1161,7 @@ post_call(sni_actor *a, syn_future *f)
 	} else if (msg != NULL) {
 		start_send(r, msg);
 	}
+	return rc;
 }
 
 static uint64_t
@@ -1303,6 +1306,12 @@ sni_remote_lend(sni_actor *a, const syn_handle *h)
 	return rc;
 }
 
+void
+sni_remote_unlend(sni_actor *a, const syn_handle *h)
+{
+	give_back(a->remote, h->owner << 32 | h->object, 1);
+}
+
 /* Not under lock: up to n references lent to key's object come back (as
  * many as the table has: none once the destroy gave them back). */
 static void
@@ -1359,6 +1368,21 @@ sni_remote_call_id_of(uint32_t id)
 	return n;
 }
 
+/*
+ * An answer to the server could not go: the server's call would wait for
+ * it while the connection lives, so the connection's pipe goes (the
+ * server's calls back end with SYN_ECONNRESET there, this side's calls
+ * here; nng dials again).
+ */
+static void
+lose_pipe(sni_remote *r)
+{
+	uint32_t id = atomic_load(&r->pipe_id);
+	if (id != 0) {
+		nng_pipe_close((nng_pipe) { .id = id });
+	}
+}
+
 int
 sni_remote_answer(uint32_t id, const sni_wbuf *w)
 {
@@ -1376,10 +1400,13 @@ sni_remote_answer(uint32_t id, const sni_wbuf *w)
 		rc = SYN_ENOMEM;
 	}
 	if (rc == 0) {
-		post_call(a, f);
+		rc = post_call(a, f);
 		syn_future_free(f); /* nobody waits: freed once answered */
 	} else if (f != NULL) {
 		sni_future_discard(f);
+	}
+	if (rc != 0 && a->remote != NULL) {
+		lose_pipe(a->remote);
 	}
 	sni_actor_release(a);
 	return rc;
@@ -1433,11 +1460,15 @@ sni_remote_post(sni_actor *a, sni_node *n)
 static void
 pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	(void) p;
-	sni_remote *r = arg;
+	sni_remote *r  = arg;
+	uint32_t    id = (uint32_t) nng_pipe_id(p);
 	if (ev == NNG_PIPE_EV_ADD_PRE) { /* REM_POST comes for each */
 		atomic_fetch_add(&r->pipes, 1);
-	} else if (atomic_fetch_sub(&r->pipes, 1) == 1) {
+		atomic_store(&r->pipe_id, id);
+		return;
+	}
+	atomic_compare_exchange_strong(&r->pipe_id, &id, 0);
+	if (atomic_fetch_sub(&r->pipes, 1) == 1) {
 		fail_all(
 		    r, atomic_load(&r->closed) ? SYN_ECLOSED : SYN_ECONNRESET);
 	}

@@ -55,6 +55,11 @@ uint64_t sni_remote_call_id(sni_actor *a);
  */
 int sni_remote_lend(sni_actor *a, const syn_handle *h);
 
+/* A lend of h's object to a's server taken back before its call went:
+ * the count goes down and the unlend hook gives the reference back. Any
+ * thread. */
+void sni_remote_unlend(sni_actor *a, const syn_handle *h);
+
 /* Installs how lent references are given back: n of h's (any thread). */
 void sni_remote_set_unlend(void (*fn)(const syn_handle *h, uint64_t n));
 
@@ -76,7 +81,9 @@ void sni_remote_unlend_unsent(uint32_t id, nng_msg *m);
 uint64_t sni_remote_call_id_of(uint32_t id);
 
 /* Sends the request body in w (a RESULT) to remote actor id; nobody
- * waits for its answer. Any thread. */
+ * waits for its answer. When it cannot go (w->err set, no memory), the
+ * connection's pipe is closed, so that the server's call it answers does
+ * not wait for good. Any thread. */
 int sni_remote_answer(uint32_t id, const sni_wbuf *w);
 
 /*
