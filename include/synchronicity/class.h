@@ -275,7 +275,8 @@ typedef struct syn_scope {
 
 /* SYN_WITH's halves: enter (on failure *outcome is set and the block is
  * skipped), and exit, which stores the block's outcome in *outcome:
- * exit's own error, else the block's rc, else 0. */
+ * exit's own error, else the block's rc, else 0. syn_scope_end(NULL)
+ * does nothing. */
 SYN_API syn_scope syn_scope_begin(syn_proxy *p, int *outcome);
 SYN_API void      syn_scope_end(syn_scope *s);
 
