@@ -122,10 +122,11 @@ sni_request_lend(
 	return rc == 0
 	    ? 0
 	    : sni_error_set(rc,
-	          rc == SYN_ENOMEM ? "no memory to note a proxy lent to "
-	                             "the server"
-	                           : "a proxy cannot be lent to the "
-	                             "server",
+	          rc == SYN_ENOMEM        ? "no memory to note a proxy lent to "
+	                                    "the server"
+	              : rc == SYN_ECLOSED ? "the connection is closed"
+	                                  : "a proxy cannot be lent to the "
+	                                    "server: its ids cannot cross",
 	          name != NULL ? name : "");
 }
 

@@ -20,6 +20,7 @@
 /* What a running callback needs to answer, and to be cancelled. */
 typedef struct callback {
 	uint32_t         remote; /* the remote actor it came through */
+	uint32_t         pipe;   /* the connection's pipe it came on */
 	uint64_t         id;     /* the server's callback id */
 	syn_future      *f;      /* the local call, while it runs */
 	struct callback *next, *prev;
@@ -73,8 +74,21 @@ answer_body(const callback *c, const void *body, size_t len)
 	sni_wbuf_init(&w);
 	sni_msg_encode_wrapped(&w, SNI_MSG_RESULT,
 	    sni_remote_call_id_of(c->remote), c->id, body, len);
-	sni_remote_answer(c->remote, &w);
+	sni_remote_answer(c->remote, c->pipe, &w);
 	sni_wbuf_fini(&w);
+}
+
+/* Answers with the reply encoded in w (finished here): one that could
+ * not be encoded cannot go (sni_remote_answer says what then). */
+static void
+answer_encoded(const callback *c, sni_wbuf *w)
+{
+	if (w->err == 0) {
+		answer_body(c, w->buf, w->len);
+	} else {
+		sni_remote_answer(c->remote, c->pipe, w);
+	}
+	sni_wbuf_fini(w);
 }
 
 static void
@@ -84,13 +98,7 @@ answer_error(const callback *c, int code, const char *message)
 	sni_wbuf_init(&w);
 	sni_msg_encode_error(&w, 0, code,
 	    message != NULL ? message : syn_strerror(code), "callback");
-	if (w.err == 0) {
-		answer_body(c, w.buf, w.len);
-	} else {
-		sni_remote_answer(
-		    c->remote, &w); /* (it cannot go: see there) */
-	}
-	sni_wbuf_fini(&w);
+	answer_encoded(c, &w);
 }
 
 static int
@@ -249,10 +257,7 @@ run_release(const callback *c, const sni_limits *lim, nng_msg *m)
 		sni_wbuf  w;
 		sni_wbuf_init(&w);
 		sni_msg_encode_return(&w, 0, &nil, lim);
-		if (w.err == 0) {
-			answer_body(c, w.buf, w.len);
-		}
-		sni_wbuf_fini(&w);
+		answer_encoded(c, &w);
 	}
 	return rc;
 }
@@ -261,7 +266,8 @@ bool
 sni_callback_run(uint32_t id, const sni_limits *lim, nng_msg *msg)
 {
 	sni_limits  inner_lim = *lim;
-	callback    c         = { id, 0, NULL, NULL, NULL };
+	callback    c = { id, (uint32_t) nng_pipe_id(nng_msg_get_pipe(msg)), 0,
+		   NULL, NULL, NULL };
 	uint64_t    call_id;
 	const void *inner;
 	size_t      len;

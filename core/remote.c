@@ -61,15 +61,14 @@ struct sni_remote {
 	uint32_t        send_id;
 	/* The thread that waits for a send nng did not take at once (see
 	 * start_send), and what it is told, under wait_lock. */
-	pthread_t        waiter;
-	bool             waiter_started;
-	pthread_mutex_t  wait_lock;
-	pthread_cond_t   wait_cv;
-	bool             wait_pending; /* send_aio has a send to wait for */
-	bool             wait_stop;    /* send_aio is stopped: end */
-	atomic_int       pipes;
-	_Atomic uint32_t pipe_id; /* the pipe added last, or 0 */
-	atomic_bool      closed;
+	pthread_t       waiter;
+	bool            waiter_started;
+	pthread_mutex_t wait_lock;
+	pthread_cond_t  wait_cv;
+	bool            wait_pending; /* send_aio has a send to wait for */
+	bool            wait_stop;    /* send_aio is stopped: end */
+	atomic_int      pipes;
+	atomic_bool     closed;
 	/* Objects of this process lent to the server (callbacks), under
 	 * lock: owner << 32 | object -> references lent (a count). */
 	sni_ptrmap lent;
@@ -112,6 +111,7 @@ typedef struct rbatch {
 static uint32_t ctl_id(sni_remote *r);
 static void     unlend_bundle(sni_remote *r, nng_msg *msg);
 static void     poll_later(sni_remote *r);
+static int      queue_hello(sni_remote *r);
 static void     fail_batch(sni_remote *r, rbatch *b, int rc, nng_msg *msg);
 
 static void (*_Atomic unlend_hook)(const syn_handle *h, uint64_t n);
@@ -526,6 +526,9 @@ send_ended(sni_remote *r)
 	} else if (b == NULL && own != 0 && own == r->hello_id) {
 		r->hello_id  = 0; /* the next call sends another */
 		r->hello_out = false;
+		if (r->hello_first && !atomic_load(&r->closed)) {
+			queue_hello(r); /* now: what waits must not go first */
+		}
 	}
 	nng_msg *next = next_to_send(r);
 	pthread_mutex_unlock(&r->lock);
@@ -973,11 +976,11 @@ batch_replies(sni_remote *r, rbatch *b, nng_msg *msg)
 	}
 }
 
-/* nng thread: the server's answer to the HELLO (msg, taken): the
+/* nng thread: the server's answer to the HELLO hello (msg, taken): the
  * largest request it takes. Until then, and after an error answer,
- * nothing is batched. */
+ * nothing is batched. What waited for it goes. */
 static void
-hello_answered(sni_remote *r, nng_msg *msg)
+hello_answered(sni_remote *r, uint32_t hello, nng_msg *msg)
 {
 	uint64_t         id;
 	int              code;
@@ -988,13 +991,19 @@ hello_answered(sni_remote *r, nng_msg *msg)
 	              &r->limits, &id, &code, &v, &err, &mem) == 0 &&
 	    code == 0 && v.type == SYN_TYPE_INT && v.as.i >= 64;
 	pthread_mutex_lock(&r->lock);
-	if (ok) {
-		r->peer_max = (size_t) v.as.i;
+	if (r->hello_id == hello) { /* (else its connection went since) */
+		r->hello_id   = 0;
+		r->hello_out  = false;
+		r->peer_max   = ok ? (size_t) v.as.i : r->peer_max;
+		r->hello_done = true; /* (an error answer: no batching) */
 	}
-	r->hello_done = true; /* (an error answer: no batching here) */
+	nng_msg *next = kick(r);
 	pthread_mutex_unlock(&r->lock);
 	free(mem);
 	nng_msg_free(msg);
+	if (next != NULL) {
+		start_send(r, next);
+	}
 }
 
 /* Under lock: queues the HELLO, to go first. */
@@ -1040,17 +1049,9 @@ recv_done(void *arg)
 	}
 	pthread_mutex_lock(&r->lock);
 	if (id != 0 && id == r->hello_id) {
-		r->hello_id  = 0;
-		r->hello_out = false;
 		pthread_mutex_unlock(&r->lock);
 		nng_recv_aio(r->sock, r->recv_aio);
-		hello_answered(r, msg);
-		pthread_mutex_lock(&r->lock);
-		nng_msg *next = kick(r); /* what waited for it */
-		pthread_mutex_unlock(&r->lock);
-		if (next != NULL) {
-			start_send(r, next);
-		}
+		hello_answered(r, id, msg);
 		return;
 	}
 	bool        polled = id != 0 && id == r->poll_id;
@@ -1136,8 +1137,21 @@ post_call(sni_actor *a, syn_future *f)
 		finish(r, f, SYN_ECLOSED, NULL);
 		return SYN_ECLOSED;
 	}
-	if (r->peer_max == 0 && r->hello_id == 0 && !r->hello_done) {
-		queue_hello(r); /* a new connection: ask it (no memory: not) */
+	if (atomic_load(&r->pipes) == 0) { /* it went since the look above:
+		                              its fail_all ran, or waits for
+		                              the lock and sees f */
+		pthread_mutex_unlock(&r->lock);
+		finish(r, f, SYN_ECONNRESET, NULL);
+		return SYN_ECONNRESET;
+	}
+	if (r->peer_max == 0 && r->hello_id == 0 && !r->hello_done &&
+	    queue_hello(r) != 0 && r->hello_first) {
+		/* a new connection is asked first (no memory: over tcp, ipc
+		 * or tls, calls go unbatched; over inproc they must not go
+		 * before it) */
+		pthread_mutex_unlock(&r->lock);
+		finish(r, f, SYN_ENOMEM, NULL);
+		return SYN_ENOMEM;
 	}
 	while (id == 0 || id_taken(r, id)) {
 		id      = next_request_id(r);
@@ -1368,23 +1382,8 @@ sni_remote_call_id_of(uint32_t id)
 	return n;
 }
 
-/*
- * An answer to the server could not go: the server's call would wait for
- * it while the connection lives, so the connection's pipe goes (the
- * server's calls back end with SYN_ECONNRESET there, this side's calls
- * here; nng dials again).
- */
-static void
-lose_pipe(sni_remote *r)
-{
-	uint32_t id = atomic_load(&r->pipe_id);
-	if (id != 0) {
-		nng_pipe_close((nng_pipe) { .id = id });
-	}
-}
-
 int
-sni_remote_answer(uint32_t id, const sni_wbuf *w)
+sni_remote_answer(uint32_t id, uint32_t pipe, const sni_wbuf *w)
 {
 	sni_actor *a;
 	int        rc = sni_actor_hold_closed(id, &a);
@@ -1405,8 +1404,12 @@ sni_remote_answer(uint32_t id, const sni_wbuf *w)
 	} else if (f != NULL) {
 		sni_future_discard(f);
 	}
-	if (rc != 0 && a->remote != NULL) {
-		lose_pipe(a->remote);
+	if (rc != 0 && a->remote != NULL && pipe != 0) {
+		/* The server's call would wait for it while the connection
+		 * lives: the pipe it came on goes (the call ends with
+		 * SYN_ECONNRESET there, this side's calls here; nng dials
+		 * again). */
+		nng_pipe_close((nng_pipe) { .id = pipe });
 	}
 	sni_actor_release(a);
 	return rc;
@@ -1460,14 +1463,12 @@ sni_remote_post(sni_actor *a, sni_node *n)
 static void
 pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	sni_remote *r  = arg;
-	uint32_t    id = (uint32_t) nng_pipe_id(p);
+	(void) p;
+	sni_remote *r = arg;
 	if (ev == NNG_PIPE_EV_ADD_PRE) { /* REM_POST comes for each */
 		atomic_fetch_add(&r->pipes, 1);
-		atomic_store(&r->pipe_id, id);
 		return;
 	}
-	atomic_compare_exchange_strong(&r->pipe_id, &id, 0);
 	if (atomic_fetch_sub(&r->pipes, 1) == 1) {
 		fail_all(
 		    r, atomic_load(&r->closed) ? SYN_ECLOSED : SYN_ECONNRESET);

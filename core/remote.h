@@ -82,9 +82,10 @@ uint64_t sni_remote_call_id_of(uint32_t id);
 
 /* Sends the request body in w (a RESULT) to remote actor id; nobody
  * waits for its answer. When it cannot go (w->err set, no memory), the
- * connection's pipe is closed, so that the server's call it answers does
- * not wait for good. Any thread. */
-int sni_remote_answer(uint32_t id, const sni_wbuf *w);
+ * pipe the server's call came on is closed (pipe: its nng id, 0: none
+ * known), so that the call it answers does not wait for good. Any
+ * thread. */
+int sni_remote_answer(uint32_t id, uint32_t pipe, const sni_wbuf *w);
 
 /*
  * An answer to our POLL from remote actor id came (msg, taken): posts
