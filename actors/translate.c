@@ -374,6 +374,30 @@ handle_held(syn_value *v, void *arg)
 	return 0;
 }
 
+/* The task's object of id, pinned and held for it until it ends, in
+ * *op; SYN_ECLOSED when it was released, SYN_ENOMEM (raised). */
+static int
+object_in(task_ctx *c, uint64_t id, sni_object **op)
+{
+	sni_object *o = sni_object_find(c->s, id);
+	if (o == NULL) {
+		return syn_raise(
+		    c->t, SYN_ECLOSED, "an argument's object was released");
+	}
+	sni_object_pin(o);
+	*op = o;
+	return sni_translate_hold_object(c->t, o);
+}
+
+/* v becomes the object o. */
+static void
+become_object(syn_value *v, sni_object *o)
+{
+	v->type      = SYN_TYPE_OBJECT;
+	v->len       = 0;
+	v->as.object = sni_object_self(o);
+}
+
 static int
 handle_in(syn_value *v, void *arg)
 {
@@ -388,21 +412,14 @@ handle_in(syn_value *v, void *arg)
 		    ? syn_raise(c->t, SYN_ENOMEM, "no memory for a proxy")
 		    : 0;
 	}
-	if ((o = sni_object_find(c->s, v->as.handle->object)) == NULL) {
-		return syn_raise(
-		    c->t, SYN_ECLOSED, "an argument's object was released");
-	}
-	sni_object_pin(o);
-	if ((rc = sni_translate_hold_object(c->t, o)) != 0) {
+	if ((rc = object_in(c, v->as.handle->object, &o)) != 0) {
 		return rc; /* (what v carried goes back with the call's) */
 	}
 	if (v->len == SNI_HANDLE_OWNED) { /* a reference came home */
 		sni_object_unexport(c->s, o, 1);
 	}
 	drop_carried(v); /* (the object is pinned instead) */
-	v->type      = SYN_TYPE_OBJECT;
-	v->len       = 0;
-	v->as.object = sni_object_self(o);
+	become_object(v, o);
 	return 0;
 }
 
@@ -433,20 +450,12 @@ local_in(syn_value *v, void *arg)
 		    ? syn_raise(c->t, SYN_ENOMEM, "no memory for a proxy")
 		    : 0;
 	}
-	sni_object *o = sni_object_find(c->s, h->object);
-	if (o == NULL) {
-		return syn_raise(
-		    c->t, SYN_ECLOSED, "an argument's object was released");
+	sni_object *o;
+	int         rc = object_in(c, h->object, &o);
+	if (rc == 0) {
+		become_object(v, o);
 	}
-	sni_object_pin(o);
-	int rc = sni_translate_hold_object(c->t, o);
-	if (rc != 0) {
-		return rc;
-	}
-	v->type      = SYN_TYPE_OBJECT;
-	v->len       = 0;
-	v->as.object = sni_object_self(o);
-	return 0;
+	return rc;
 }
 
 int
@@ -736,9 +745,7 @@ own_proxy_out(syn_value *v, void *arg)
 		    c->t->call.name);
 		return SYN_ECLOSED;
 	}
-	v->type      = SYN_TYPE_OBJECT;
-	v->len       = 0;
-	v->as.object = sni_object_self(o);
+	become_object(v, o);
 	return 0;
 }
 

@@ -81,7 +81,6 @@ struct sni_remote {
 	 * waits for its answer. */
 	bool     hello_first;
 	nng_msg *hello_msg;    /* the HELLO queued, until it goes */
-	bool     hello_out;    /* the HELLO went and is not answered yet */
 	bool     poll_waiting; /* poll_aio sleeps: a POLL goes after */
 	bool     poll_held;    /* SNI_CALLBACKS_MAX calls back run */
 	int32_t  poll_backoff_ms;
@@ -266,7 +265,6 @@ fail_all(sni_remote *r, int rc)
 	r->poll_id        = 0;
 	r->hello_id       = 0; /* the next connection is asked anew */
 	r->hello_done     = false;
-	r->hello_out      = false;
 	r->peer_max       = 0;
 	free_batches(r); /* their calls were in the table */
 	pthread_mutex_unlock(&r->lock);
@@ -396,7 +394,8 @@ pack_batch(sni_remote *r, uint32_t first)
 static nng_msg *
 next_to_send(sni_remote *r)
 {
-	if (r->hello_out && r->hello_first) {
+	if (r->hello_first && r->hello_id != 0 && r->hello_msg == NULL) {
+		/* (the HELLO went and is not answered yet) */
 		r->sending = false; /* hello_answered goes on */
 		return NULL;
 	}
@@ -405,8 +404,7 @@ next_to_send(sni_remote *r)
 		memmove(r->ctl, r->ctl + 1, --r->nctl * sizeof(*r->ctl));
 		r->send_id = 0; /* nobody waits for its answer */
 		if (msg == r->hello_msg) {
-			r->hello_msg = NULL;
-			r->hello_out = true;
+			r->hello_msg = NULL; /* it goes */
 		}
 		return msg;
 	}
@@ -524,8 +522,7 @@ send_ended(sni_remote *r)
 	} else if (b == NULL && own != 0 && own == r->poll_id) {
 		r->poll_id = 0; /* the next lend sends another */
 	} else if (b == NULL && own != 0 && own == r->hello_id) {
-		r->hello_id  = 0; /* the next call sends another */
-		r->hello_out = false;
+		r->hello_id = 0; /* the next call sends another */
 		if (r->hello_first && !atomic_load(&r->closed)) {
 			queue_hello(r); /* now: what waits must not go first */
 		}
@@ -993,7 +990,6 @@ hello_answered(sni_remote *r, uint32_t hello, nng_msg *msg)
 	pthread_mutex_lock(&r->lock);
 	if (r->hello_id == hello) { /* (else its connection went since) */
 		r->hello_id   = 0;
-		r->hello_out  = false;
 		r->peer_max   = ok ? (size_t) v.as.i : r->peer_max;
 		r->hello_done = true; /* (an error answer: no batching) */
 	}
@@ -1122,44 +1118,35 @@ post_call(sni_actor *a, syn_future *f)
 	sni_remote *r = a->remote;
 	sni_msg_each_handle(nng_msg_body(f->msg), nng_msg_len(f->msg),
 	    SNI_MAX_DEPTH + 1, mark_lent, r); /* our own encoding: no error */
-	if (atomic_load(&r->pipes) == 0) {
-		finish(r, f, SYN_ECONNRESET, NULL); /* nng redials */
-		return SYN_ECONNRESET;
-	}
 	uint64_t cid     = 0;
 	bool     carries = sni_msg_call_id(nng_msg_body(f->msg),
 	                       nng_msg_len(f->msg), &cid) == 0 &&
 	    cid > ID_BIT && cid <= UINT32_MAX;
 	uint32_t id = carries ? (uint32_t) cid : 0;
 	pthread_mutex_lock(&r->lock);
-	if (atomic_load(&r->closed)) { /* e.g. a RELEASE from the destroy */
+	/* No connection (looked at under the lock: a pipe's end lowers the
+	 * count, then its fail_all takes the lock and sees f): nng redials.
+	 * Closed: e.g. a RELEASE from the destroy. A new connection is asked
+	 * first (no memory: over tcp, ipc or tls calls go unbatched; over
+	 * inproc they must not go before it). */
+	int rc = atomic_load(&r->pipes) == 0 ? SYN_ECONNRESET
+	    : atomic_load(&r->closed)        ? SYN_ECLOSED
+	    : r->peer_max == 0 && r->hello_id == 0 && !r->hello_done &&
+	        queue_hello(r) != 0 && r->hello_first
+	    ? SYN_ENOMEM
+	    : 0;
+	if (rc != 0) {
 		pthread_mutex_unlock(&r->lock);
-		finish(r, f, SYN_ECLOSED, NULL);
-		return SYN_ECLOSED;
-	}
-	if (atomic_load(&r->pipes) == 0) { /* it went since the look above:
-		                              its fail_all ran, or waits for
-		                              the lock and sees f */
-		pthread_mutex_unlock(&r->lock);
-		finish(r, f, SYN_ECONNRESET, NULL);
-		return SYN_ECONNRESET;
-	}
-	if (r->peer_max == 0 && r->hello_id == 0 && !r->hello_done &&
-	    queue_hello(r) != 0 && r->hello_first) {
-		/* a new connection is asked first (no memory: over tcp, ipc
-		 * or tls, calls go unbatched; over inproc they must not go
-		 * before it) */
-		pthread_mutex_unlock(&r->lock);
-		finish(r, f, SYN_ENOMEM, NULL);
-		return SYN_ENOMEM;
+		finish(r, f, rc, NULL);
+		return rc;
 	}
 	while (id == 0 || id_taken(r, id)) {
 		id      = next_request_id(r);
 		carries = false;
 	}
 	nng_msg_header_clear(f->msg);
-	int   rc = nng_msg_header_append_u32(f->msg, id) != 0 ? SYN_ENOMEM : 0;
-	void *v  = (void *) ((uintptr_t) f | (carries ? CARRIES_ID : 0));
+	rc      = nng_msg_header_append_u32(f->msg, id) != 0 ? SYN_ENOMEM : 0;
+	void *v = (void *) ((uintptr_t) f | (carries ? CARRIES_ID : 0));
 	if (rc == 0 && (rc = sni_ptrmap_put(&r->calls, id_key(id), v)) == 0 &&
 	    (rc = sendq_push(r, id)) != 0) {
 		sni_ptrmap_del(&r->calls, id_key(id));
