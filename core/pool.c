@@ -22,7 +22,8 @@ static sni_job        *queue_tail;
 static int             nthreads;
 static int             nidle;
 static int             nqueued;
-static int             nblocked; /* threads whose job waits for a call */
+static int             nbusy;    /* threads running a job */
+static int             nblocked; /* ... of them, whose job waits for a call */
 
 /* The job this pool thread runs, or NULL. */
 static _Thread_local sni_job *running_job;
@@ -46,7 +47,7 @@ fork_child(void)
 	pthread_mutex_unlock(&pool_lock);
 	pthread_cond_init(&pool_cond, NULL);
 	queue_head = queue_tail = NULL; /* the parent's jobs, not ours */
-	nthreads = nidle = nqueued = nblocked = 0;
+	nthreads = nidle = nqueued = nbusy = nblocked = 0;
 }
 
 static void
@@ -55,28 +56,47 @@ install_fork_handlers(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
-/* Under the lock: the next job, waiting for one; NULL after long idling. */
+/* Under the lock: a job is queued and fewer than POOL_MAX run. */
+static bool
+job_may_start(void)
+{
+	return queue_head != NULL && nbusy - nblocked < POOL_MAX;
+}
+
+/* Under the lock: the next job, once one may start; NULL after long
+ * idling (the jobs still queued then wait for the running ones). */
 static sni_job *
 take_job(void)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += POOL_IDLE_S;
-	while (queue_head == NULL) {
+	while (!job_may_start()) {
 		nidle++;
 		int rc = pthread_cond_timedwait(&pool_cond, &pool_lock, &until);
 		nidle--;
-		if (rc != 0 && queue_head == NULL) {
+		if (rc != 0 && !job_may_start()) {
 			return NULL;
 		}
 	}
 	sni_job *job = queue_head;
 	queue_head   = job->next;
 	nqueued--;
+	nbusy++;
 	if (queue_head == NULL) {
 		queue_tail = NULL;
 	}
 	return job;
+}
+
+/* Under the lock: a job ended or began to wait for a call, so that a
+ * queued one may start on a waiting thread. */
+static void
+room_made(void)
+{
+	if (job_may_start() && nidle > 0) {
+		pthread_cond_signal(&pool_cond);
+	}
 }
 
 static void *
@@ -94,6 +114,7 @@ worker(void *unused)
 		 * before), but may end right after taking the node. */
 		sni_actor_post_held(job->actor, &job->node);
 		pthread_mutex_lock(&pool_lock);
+		nbusy--;
 	}
 	nthreads--;
 	pthread_mutex_unlock(&pool_lock);
@@ -156,6 +177,7 @@ sni_pool_block_begin(void)
 	sni_job *unrun = NULL;
 	pthread_mutex_lock(&pool_lock);
 	nblocked++;
+	room_made();
 	/* (the queue must not wait for this job: another thread takes it,
 	 * or, with none to run it, it goes back unrun) */
 	if (nidle < nqueued && !start_thread() && nthreads == nblocked) {

@@ -335,6 +335,90 @@ START_TEST(queued_job_unrun)
 }
 END_TEST
 
+/* The synchronizer that nested_job calls, and the highest number of
+ * counted_job running at once. */
+static syn_synchronizer nest_sync;
+static atomic_int       counted_now, counted_max;
+
+/* A pool job that calls offload(50) and so waits for a job of its own. */
+static int
+nested_job(void *unused)
+{
+	(void) unused;
+	syn_value ms = syn_int(50);
+	return syn_call(nest_sync, "offload", &ms, 1, NULL);
+}
+
+/* A pool job of 100 ms that counts how many such run at once. */
+static int
+counted_job(void *unused)
+{
+	(void) unused;
+	int now = atomic_fetch_add(&counted_now, 1) + 1;
+	int max = atomic_load(&counted_max);
+	while (now > max &&
+	    !atomic_compare_exchange_weak(&counted_max, &max, now)) { }
+	usleep(100000);
+	atomic_fetch_sub(&counted_now, 1);
+	return 0;
+}
+
+/* Which job run_on_pool runs (its userdata). */
+typedef struct job_ref {
+	int (*fn)(void *);
+} job_ref;
+
+static const job_ref nested_ref  = { nested_job };
+static const job_ref counted_ref = { counted_job };
+
+static int
+run_on_pool(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args;
+	(void) nargs;
+	(void) ret;
+	const job_ref *job = syn_task_userdata(t);
+	return syn_run_blocking(t, job->fn, NULL);
+}
+
+/*
+ * At most 16 jobs run at once, also once jobs that waited for calls made
+ * the pool start more threads than that (each thread took any queued job:
+ * 32 ran at once; found by review).
+ */
+START_TEST(at_most_16_running)
+{
+	enum { NESTED = 40, COUNTED = 32 };
+	syn_synchronizer s = pool_sync();
+	nest_sync          = s;
+	th_register(s, "call_in_job", run_on_pool, (void *) &nested_ref);
+	th_register(s, "counted", run_on_pool, (void *) &counted_ref);
+	syn_future *fs[NESTED];
+	for (int i = 0; i < NESTED; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(s, "call_in_job", NULL, 0, &fs[i]));
+	}
+	ck_assert_syn_ok(syn_future_wait_all(fs, NESTED, 20000));
+	for (int i = 0; i < NESTED; i++) {
+		ck_assert_syn_ok(syn_future_poll(fs[i]));
+		syn_future_free(fs[i]);
+	}
+	atomic_store(&counted_max, 0);
+	for (int i = 0; i < COUNTED; i++) {
+		ck_assert_syn_ok(
+		    syn_call_future(s, "counted", NULL, 0, &fs[i]));
+	}
+	ck_assert_syn_ok(syn_future_wait_all(fs, COUNTED, 20000));
+	for (int i = 0; i < COUNTED; i++) {
+		syn_future_free(fs[i]);
+	}
+	int most = atomic_load(&counted_max);
+	ck_assert_int_le(most, 16);
+	ck_assert_int_ge(most, 2);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -346,6 +430,7 @@ suite(void)
 		TH_CASE("destroy_from_jobs", destroy_from_jobs),
 		TH_CASE("no_thread_for_a_job", no_thread_for_a_job),
 		TH_CASE("queued_job_unrun", queued_job_unrun),
+		TH_CASE("at_most_16_running", at_most_16_running),
 	};
 	return TH_SUITE("pool", cases);
 }
