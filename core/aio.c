@@ -110,8 +110,8 @@ syn_await_aio(syn_task *t, nng_aio *aio)
 	if (t->cancelled) {
 		nng_aio_cancel(aio);
 		nng_aio_wait(aio);
-		if (!atomic_load(&w->queued)) {
-			return SYN_ECANCELED; /* nothing was in flight */
+		if (!atomic_load(&w->queued)) { /* nothing was in flight */
+			return sni_task_refuse(t, SYN_ECANCELED);
 		}
 	}
 	w->waiter      = t;

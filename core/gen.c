@@ -517,10 +517,10 @@ syn_yield(syn_task *t, const syn_value *v, syn_value *sent)
 		return syn_raise(t, SYN_EINVAL, "item is NULL");
 	}
 	if (t->closing || t->gen.close_asked) {
-		return SYN_EITERCLOSED;
+		return sni_task_refuse(t, SYN_EITERCLOSED);
 	}
 	if (t->cancelled) {
-		return SYN_ECANCELED;
+		return sni_task_refuse(t, SYN_ECANCELED);
 	}
 	if (t->gen.batch != NULL) {
 		if (sent != NULL) {

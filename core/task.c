@@ -770,6 +770,19 @@ sni_task_unpark(sni_task *t)
 }
 
 int
+sni_task_refuse(sni_task *t, int code)
+{
+	if (t->refused) { /* told before: a loop turn, then the answer */
+		t->unparked = true;
+		t->wait     = SNI_WAIT_PARK;
+		sni_actor_post(t->actor, &t->wake);
+		sni_task_suspend(t);
+	}
+	t->refused = true;
+	return code;
+}
+
+int
 sni_task_suspend(sni_task *t)
 {
 	if (t->gen.batch != NULL && t->origin_ptr != NULL) {
@@ -895,7 +908,7 @@ syn_sleep(syn_task *t, syn_duration ms)
 		return syn_raise(t, SYN_EINVAL, "sleep of %d ms", (int) ms);
 	}
 	if (t->cancelled) {
-		return SYN_ECANCELED;
+		return sni_task_refuse(t, SYN_ECANCELED);
 	}
 	if (ms >= 0 &&
 	    sni_timer_arm(&t->actor->timers, &t->timer,
@@ -926,7 +939,7 @@ syn_await(syn_task *t, syn_future *f)
 		               : syn_raise(t, SYN_EINVAL, "future is NULL");
 	}
 	if (t->cancelled) {
-		return SYN_ECANCELED;
+		return sni_task_refuse(t, SYN_ECANCELED);
 	}
 	if (f->fork_gen != sni_fork_generation()) {
 		return syn_raise(t, SYN_EFORK,
@@ -1029,7 +1042,7 @@ syn_await_fd(syn_task *t, int fd, unsigned events, syn_duration timeout,
 		    (int) timeout);
 	}
 	if (t->cancelled) {
-		return SYN_ECANCELED;
+		return sni_task_refuse(t, SYN_ECANCELED);
 	}
 	_Static_assert(sizeof(sni_fdwait) <= SNI_WAIT_ROOM, "wait_room");
 	sni_fdwait *w = (sni_fdwait *) t->wait_room;
@@ -1071,7 +1084,7 @@ syn_run_blocking(syn_task *t, int (*fn)(void *arg), void *arg)
 		return rc != 0 ? rc : syn_raise(t, SYN_EINVAL, "fn is NULL");
 	}
 	if (t->cancelled) {
-		return SYN_ECANCELED;
+		return sni_task_refuse(t, SYN_ECANCELED);
 	}
 	if (sni_shared_lends_frame(t, arg)) {
 		return syn_raise(t, SYN_EINVAL, SNI_SHARED_REFUSAL);

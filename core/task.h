@@ -94,6 +94,7 @@ struct syn_task {
 	atomic_bool cancelled;  /* atomic: a lent task's pool thread reads it */
 	bool        closing;    /* cancelled because the actor closes */
 	bool        unparked;   /* sni_task_unpark's wake is on its way */
+	bool        refused;    /* an await point refused it (cancelled) */
 	bool        timed_out;  /* syn_await_timeout's deadline passed */
 	bool        remote;     /* its call came from another process */
 	uint8_t     wait;       /* an sni_wait */
@@ -233,6 +234,15 @@ int sni_task_park(sni_task *t);
 
 /* Wakes parked task t, once. Its actor's thread (a task or the loop). */
 void sni_task_unpark(sni_task *t);
+
+/*
+ * An await point's answer to t, cancelled (or its stream closed) before
+ * the await: code, at once. From the second such answer on, t first lets
+ * its loop run (it goes behind what its mailbox holds), so that a task
+ * that ignores its cancellation and awaits again and again does not keep
+ * its synchronizer from serving others. Only t itself, running.
+ */
+int sni_task_refuse(sni_task *t, int code);
 
 /*
  * Lends t to the calling thread (a blocking pool thread running a job of

@@ -269,7 +269,7 @@ stubborn_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	int       rc = syn_yield(t, &v, NULL);
 	for (int i = 0; i < 3 && rc == SYN_EITERCLOSED; i++) {
 		atomic_fetch_add(&stubborn_yields, 1);
-		rc = syn_yield(t, &v, NULL); /* returns at once */
+		rc = syn_yield(t, &v, NULL); /* told again */
 	}
 	atomic_fetch_add(&finished, 1);
 	return rc == SYN_EITERCLOSED ? 0 : SYN_EINTERNAL;
@@ -666,6 +666,55 @@ START_TEST(close_after_the_answer)
 	}
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	ck_assert_msg(lost == 0, "%d of %d answered items lost", lost, runs);
+}
+END_TEST
+
+/* Set by mark_served; what ignoring_gen waits for. */
+static atomic_int served;
+
+static int
+mark_served(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t, (void) args, (void) nargs, (void) ret;
+	atomic_store(&served, 1);
+	return 0;
+}
+
+/* ignoring(): yields 1, then ignores its close and yields again and
+ * again until another call sets served (or 10 s pass). */
+static int
+ignoring_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs, (void) ret;
+	syn_value v  = syn_int(1);
+	int       rc = syn_yield(t, &v, NULL);
+	double    t0 = th_now_ms();
+	while (rc == SYN_EITERCLOSED && !atomic_load(&served) &&
+	    th_now_ms() - t0 < 10000) {
+		rc = syn_yield(t, &v, NULL);
+	}
+	return 0;
+}
+
+/*
+ * A generator that ignores its close and yields again and again does not
+ * keep its synchronizer from serving other calls (each syn_yield returned
+ * SYN_EITERCLOSED at once and nothing else ran; found by review).
+ */
+START_TEST(ignored_close_serves_others)
+{
+	syn_synchronizer s = gen_sync();
+	register_gen(s, "ignoring", ignoring_gen);
+	th_register(s, "mark_served", mark_served, NULL);
+	atomic_store(&served, 0);
+	syn_iter_config cfg = { .close_timeout = 100 };
+	syn_iter       *it;
+	ck_assert_syn_ok(syn_iter_open(s, "ignoring", NULL, 0, &cfg, &it));
+	ck_assert_int_eq(next_int(it), 1);
+	ck_assert_syn_rc(syn_iter_close(it), SYN_ETIMEDOUT);
+	ck_assert_syn_ok(
+	    syn_call_timeout(s, "mark_served", NULL, 0, 5000, NULL));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST
 
@@ -1070,6 +1119,7 @@ suite(void)
 		TH_CASE("prefetch_limits", prefetch_limits),
 		TH_CASE("prefetch_big_items", prefetch_big_items),
 		TH_CASE("prefetch_closed", prefetch_closed_from_another_thread),
+		TH_CASE("ignored_close", ignored_close_serves_others),
 	};
 	return TH_SUITE("generator", cases);
 }

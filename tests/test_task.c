@@ -274,6 +274,61 @@ START_TEST(sleep_zero_yields)
 }
 END_TEST
 
+/* Set by mark_served; what a stubborn task waits for. */
+static atomic_int served;
+
+static int
+mark_served(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) t, (void) args, (void) nargs, (void) ret;
+	atomic_store(&served, 1);
+	return 0;
+}
+
+/* stubborn(): sleeps 1 s again and again, ignoring its cancellation,
+ * until another call sets served (or 10 s pass). */
+static int
+stubborn(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs, (void) ret;
+	double t0 = th_now_ms();
+	atomic_store((atomic_int *) syn_task_userdata(t), 1);
+	while (!atomic_load(&served) && th_now_ms() - t0 < 10000) {
+		(void) syn_sleep(t, 1000);
+	}
+	return 0;
+}
+
+/*
+ * A task that ignores its cancellation and awaits again and again does
+ * not keep its synchronizer from serving other calls (each await point
+ * returned SYN_ECANCELED at once and nothing else ran; found by review).
+ */
+START_TEST(ignored_cancel_serves_others)
+{
+	static atomic_int started;
+	syn_synchronizer  s = th_new();
+	th_register(s, "stubborn", stubborn, &started);
+	th_register(s, "mark_served", mark_served, NULL);
+	atomic_store(&served, 0);
+	atomic_store(&started, 0);
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(s, "stubborn", NULL, 0, &f));
+	double t0 = th_now_ms();
+	while (!atomic_load(&started)) {
+		ck_assert_msg(
+		    th_now_ms() - t0 < 10000, "stubborn did not start");
+		usleep(1000);
+	}
+	ck_assert_syn_ok(syn_future_cancel(f));
+	ck_assert_syn_ok(
+	    syn_call_timeout(s, "mark_served", NULL, 0, 5000, NULL));
+	ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
+	syn_future_free(f);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 static int
 recurse(int n)
 {
@@ -835,6 +890,7 @@ suite(void)
 		TH_CASE("await_other", await_another_synchronizer),
 		TH_CASE("isolation", blocked_actor_does_not_delay_others),
 		TH_CASE("yield", sleep_zero_yields),
+		TH_CASE("ignored_cancel", ignored_cancel_serves_others),
 		TH_CASE("deep_stack", tasks_have_real_stacks),
 		TH_CASE("task_memory", task_memory_backs_results),
 		TH_CASE("outside_task", task_api_outside_a_task),

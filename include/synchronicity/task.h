@@ -18,6 +18,10 @@
  * cancelled (syn_future_cancel() on its call, the caller's timeout, or the
  * synchronizer's destruction), every await point returns SYN_ECANCELED at
  * once, so that cleanup code runs normally and finishes in bounded time.
+ * From the second such answer on, the await point first lets the loop run
+ * (the task goes behind what its mailbox holds): a task that ignores its
+ * cancellation and awaits in a loop slows its synchronizer but does not
+ * stop it from serving others. It still delays destroy until it returns.
  */
 #ifndef SYNCHRONICITY_TASK_H
 #define SYNCHRONICITY_TASK_H
@@ -81,7 +85,8 @@ SYN_API int syn_await_timeout(syn_task *t, syn_future *f, syn_duration timeout);
  * Returns SYN_EITERCLOSED when the consumer closed or freed the iterator,
  * or the synchronizer is being destroyed: clean up and return (the close
  * waits for that; returning SYN_EITERCLOSED or SYN_EEND counts as 0); a
- * later syn_yield() returns it again at once, handing nothing out. With a
+ * later syn_yield() returns it again, handing nothing out, after letting
+ * the loop run (as await points do for a cancelled task). With a
  * prefetch window (syn_iter_config) it returns at once until a batch is
  * full, and waits only for the consumer to ask for the next batch.
  * SYN_ECANCELED when the consumer cancelled its pending request. Errors:
@@ -89,7 +94,8 @@ SYN_API int syn_await_timeout(syn_task *t, syn_future *f, syn_duration timeout);
  * cannot be encoded: nothing was handed out), SYN_EMSGSIZE (the item is larger
  * than config.max_message).
  */
-SYN_API int syn_yield(syn_task *t, const syn_value *v, syn_value *sent);
+SYN_API SYN_MUST_CHECK int syn_yield(
+    syn_task *t, const syn_value *v, syn_value *sent);
 
 /* What syn_await_fd() waits for, and what it reports. */
 #define SYN_FD_READ 1u  /* readable (or closed by the peer) */

@@ -115,7 +115,7 @@
 	int  C##_##name##_next_get(C##_##name##_next_t *f_, R *item_);                             \
 	void C##_##name##_next_free(C##_##name##_next_t *f_);                                      \
 	int  C##_##name##_impl(SNI_IMPL_FIRST_##X(C) SNI_UNPAREN P);                               \
-	SNI_MAYBE_UNUSED static inline int C##_##name##_yield(                                     \
+	SNI_MAYBE_UNUSED SYN_MUST_CHECK static inline int C##_##name##_yield(                      \
 	    syn_task *t_, R item_)                                                                 \
 	{                                                                                          \
 		syn_value v_ = SYN_TO_VALUE_(item_);                                               \
