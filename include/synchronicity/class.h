@@ -282,7 +282,9 @@ SYN_API void      syn_scope_end(syn_scope *s);
 
 /*
  * A scoped with-block (GCC and Clang): exit runs on every path out of the
- * block, break, return and goto included.
+ * block, break, return and goto included. It is a for statement, so break
+ * and continue both leave the block only: a continue does not reach a
+ * loop around it.
  *
  *     int rc;
  *     SYN_WITH(w, mgr, &rc) {

@@ -83,7 +83,12 @@ SYN_API int syn_call(syn_synchronizer s, const char *name,
 
 /*
  * As syn_call(), giving up after timeout milliseconds: the call is then
- * cancelled, its cleanup runs, and SYN_ETIMEDOUT is returned once it has.
+ * cancelled, its cleanup runs, and SYN_ETIMEDOUT is returned once it has
+ * (a cancel wins over a result that came meanwhile). SYN_DURATION_ZERO
+ * gives the call only the wait's first, brief look. A task's own
+ * SYN_ETIMEDOUT (an await of its own timed out) reaches the caller as it
+ * is, with the task's message: a task that must keep the two apart
+ * returns a code of its own (SYN_EUSER).
  */
 SYN_API int syn_call_timeout(syn_synchronizer s, const char *name,
     const syn_value *args, size_t nargs, syn_duration timeout, syn_result *res);
@@ -110,9 +115,11 @@ SYN_API int syn_call_future(syn_synchronizer s, const char *name,
  * after every completion, call syn_aio_result() once, in the aio's
  * callback or after nng_aio_wait(), which reads the reply and frees it, as
  * a receive's message must be taken. Any thread.
- * A timeout of NNG_DURATION_ZERO is not supported: nng 1.5.2 cannot tell a
- * provider that such a timeout expired at once (nng_aio_defer drops it),
- * so the aio would look complete while the call runs.
+ * A timeout of NNG_DURATION_ZERO must not be used (and cannot be refused):
+ * nng 1.5.2 cannot tell a provider that such a timeout expired at once
+ * (nng_aio_defer drops it), so the aio looks complete with result 0 while
+ * the call runs, and the call completes it later: a use after free if it
+ * was freed meanwhile. To poll, use a future.
  */
 SYN_API void syn_call_aio(syn_synchronizer s, const char *name,
     const syn_value *args, size_t nargs, nng_aio *aio);

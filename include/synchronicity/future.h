@@ -120,7 +120,9 @@ SYN_API int syn_future_fd(syn_future *f, int *fdp);
 /*
  * Releases f. A call still running goes on and its result is dropped;
  * cancel it first to stop it. f must not be used afterwards. NULL is
- * allowed. Its own completion callback may free it.
+ * allowed. Its own completion callback may free it. A callback set on a
+ * pending f still runs when the call ends, with f kept valid for it until
+ * it returns; it must not free f a second time.
  */
 SYN_API void syn_future_free(syn_future *f);
 

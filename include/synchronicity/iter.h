@@ -74,8 +74,9 @@ SYN_API int syn_iter_open(syn_synchronizer s, const char *name,
  * synchronizer whose thread the generator's blocks for, as syn_call()).
  * Errors: the error the generator returned (with its message; the stream
  * is then over), SYN_EBUSY (a request is in flight on it),
- * SYN_EITERCLOSED (a syn_iter_close() from another thread began first:
- * no protection, as the close frees it; see syn_iter_close),
+ * SYN_EITERCLOSED (a syn_iter_close() from another thread began first;
+ * this is no protection: the close frees it, so a request that starts
+ * once a close may have begun can read freed memory instead),
  * SYN_EINVAL (it is NULL), SYN_ECLOSED (the synchronizer was destroyed;
  * after a close, a stream already open goes on),
  * SYN_ECANCELED, SYN_EFORK, SYN_EDEADLK, SYN_ENOMEM, and for a first
