@@ -1075,18 +1075,34 @@ cancel_call(sni_actor *a, uint32_t pipe, uint64_t call_id)
 	return t != NULL;
 }
 
+/* How many of the ring's places one pipe may hold: a peer that cancels
+ * calls it never sends pushes out its own notes only. */
+#define EARLY_PER_PIPE 8
+
 void
 sni_actor_cancel_early(sni_actor *a, uint32_t pipe, uint64_t call_id)
 {
+	int oldest = -1, held = 0;
+	for (int k = 0; k < SNI_EARLY_MAX; k++) { /* oldest first */
+		int i = (int) ((a->early_next + (uint32_t) k) % SNI_EARLY_MAX);
+		if (a->early[i].call_id != 0 && a->early[i].pipe == pipe &&
+		    held++ == 0) {
+			oldest = i;
+		}
+	}
+	if (held >= EARLY_PER_PIPE) { /* its own oldest note goes */
+		a->early[oldest] = (struct sni_early_cancel) { pipe, call_id };
+		return;
+	}
 	a->early[a->early_next] = (struct sni_early_cancel) { pipe, call_id };
-	a->early_next           = (a->early_next + 1) % 32;
+	a->early_next           = (a->early_next + 1) % SNI_EARLY_MAX;
 }
 
 /* Where the early-cancel ring holds pipe's call call_id, or -1. */
 static int
 early_index(const sni_actor *a, uint32_t pipe, uint64_t call_id)
 {
-	for (int i = 0; call_id != 0 && i < 32; i++) {
+	for (int i = 0; call_id != 0 && i < SNI_EARLY_MAX; i++) {
 		if (a->early[i].call_id == call_id &&
 		    a->early[i].pipe == pipe) {
 			return i;
@@ -1242,6 +1258,11 @@ admit(sni_actor *a, const sni_call_view *v, int origin, void *origin_ptr,
 	if (origin == SNI_ORIGIN_FUTURE &&
 	    sni_future_cancel_requested(origin_ptr)) {
 		return SYN_ECANCELED;
+	}
+	if (origin == SNI_ORIGIN_DOOR &&
+	    (rc = sni_task_new_call_id(a, NULL, v->pipe, v->call_id)) != 0) {
+		*detail = sni_detail_get();
+		return rc;
 	}
 	if (origin == SNI_ORIGIN_DOOR &&
 	    cancelled_early(a, v->pipe, v->call_id)) {

@@ -30,6 +30,9 @@
  * most (sni_actor_block_begin_any). */
 #define SNI_BLOCK_MAX 8
 
+/* The CANCELs that came before their calls, kept: the newest this many. */
+#define SNI_EARLY_MAX 32
+
 typedef struct sni_actor sni_actor;
 typedef struct syn_task  sni_task;
 typedef struct sni_door  sni_door;
@@ -134,9 +137,10 @@ struct sni_actor {
 	sni_door      *door;
 	sni_aio       *aios;    /* every syn_aio_alloc() aio */
 	sni_ptrmap     aio_map; /* their nng_aio to them */
-	sni_ptrmap     streams; /* open generators, by stream id */
-	/* The tasks of calls from the door, by pipe << 32 | call id (see
-	 * sni_task_of_call), and how many such tasks it does not hold. */
+	sni_ptrmap     streams; /* open generators, by stream id and pipe */
+	/* The tasks of calls from the door, by pipe << 32 | the call id's low
+	 * 32 bits (see sni_task_of_call), and how many such tasks with a
+	 * call id it does not hold (no memory for their place). */
 	sni_ptrmap        door_tasks;
 	uint32_t          door_unindexed;
 	sni_ptrmap        backcalls;     /* pipe + 2 -> its sni_backcall */
@@ -154,7 +158,7 @@ struct sni_actor {
 	struct sni_early_cancel {
 		uint32_t pipe;
 		uint64_t call_id;
-	} early[32];
+	} early[SNI_EARLY_MAX];
 	uint32_t early_next;
 	bool     stopping; /* tasks are cancelled; the loop ends */
 

@@ -25,10 +25,14 @@ typedef struct sni_batch {
 	uint32_t max;
 } sni_batch;
 
+/* The key of pipe's stream (pipe 0: this process's) in a->streams: each
+ * peer's ids are its own (a raw client that numbers its streams from 1
+ * does not meet another's). */
 static const void *
-stream_key(uint64_t stream)
+stream_key(uint64_t stream, uint32_t pipe)
 {
-	return (const void *) (uintptr_t) stream;
+	return (const void *) (uintptr_t) (stream ^
+	    (uint64_t) pipe * UINT64_C(0x9e3779b97f4a7c15));
 }
 
 /* The stream's generator, if the request's pipe (0: this process) is
@@ -37,9 +41,11 @@ static sni_task *
 find_stream(sni_actor *a, uint64_t stream, uint32_t pipe)
 {
 	sni_task *t = stream != 0
-	    ? sni_ptrmap_get(&a->streams, stream_key(stream))
+	    ? sni_ptrmap_get(&a->streams, stream_key(stream, pipe))
 	    : NULL;
-	return t != NULL && t->gen.pipe == pipe ? t : NULL;
+	return t != NULL && t->gen.pipe == pipe && t->gen.stream == stream
+	    ? t
+	    : NULL;
 }
 
 void
@@ -98,7 +104,8 @@ int
 sni_gen_register(sni_task *t, uint64_t stream, uint32_t window)
 {
 	sni_actor *a = t->actor;
-	if (sni_ptrmap_get(&a->streams, stream_key(stream)) != NULL) {
+	if (sni_ptrmap_get(&a->streams, stream_key(stream, t->gen.pipe)) !=
+	    NULL) {
 		return SYN_EEXIST;
 	}
 	int rc = t->remote ? peer_may_open(t) : 0;
@@ -115,7 +122,8 @@ sni_gen_register(sni_task *t, uint64_t stream, uint32_t window)
 		b->count = 0;
 		b->max   = window / 2 > 0 ? window / 2 : 1;
 	}
-	if (sni_ptrmap_put(&a->streams, stream_key(stream), t) != 0) {
+	if (sni_ptrmap_put(&a->streams, stream_key(stream, t->gen.pipe), t) !=
+	    0) {
 		free(b);
 		uncount_stream(t);
 		return SYN_ENOMEM;
@@ -260,8 +268,15 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
 		return;
 	}
-	sni_task *t =
-	    find_stream(a, stream, sni_origin_pipe(origin, origin_ptr, NULL));
+	uint32_t  pipe = sni_origin_pipe(origin, origin_ptr, NULL);
+	sni_task *t    = find_stream(a, stream, pipe);
+	if (origin == SNI_ORIGIN_DOOR &&
+	    (rc = sni_task_new_call_id(a, t, pipe, id)) != 0) {
+		drop_sent(a, &sent, mem);
+		sni_reply_error(
+		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
+		return;
+	}
 	if (t != NULL && t->gen.batch != NULL) {
 		/* nothing is sent into a generator with a window */
 		drop_sent(a, &sent, mem);
@@ -357,7 +372,8 @@ sni_gen_finish(sni_task *t, int rc)
 		t->wait = SNI_WAIT_YIELD;
 		ahead   = sni_task_suspend(t) == 0;
 	}
-	sni_ptrmap_del(&t->actor->streams, stream_key(t->gen.stream));
+	sni_ptrmap_del(
+	    &t->actor->streams, stream_key(t->gen.stream, t->gen.pipe));
 	uncount_stream(t);
 	if (t->origin_ptr != NULL && ahead) {
 		send_batch(t, rc == 0 ? SYN_EEND : rc);

@@ -653,50 +653,71 @@ sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 
 /* ---- suspending, resuming, cancelling --------------------------------- */
 
-/* The key of pipe's call call_id in a->door_tasks, or NULL: none fits. */
+/* The key of pipe's call call_id in a->door_tasks (its low 32 bits: a
+ * call 2^32 ids apart on the same pipe is refused while this one runs),
+ * or NULL: none fits. */
 static const void *
 door_key(uint32_t pipe, uint64_t call_id)
 {
-	return pipe != 0 && call_id != 0 && call_id <= UINT32_MAX
-	    ? (const void *) ((uintptr_t) pipe << 32 | (uintptr_t) call_id)
+	return pipe != 0 && call_id != 0
+	    ? (const void *) ((uintptr_t) pipe << 32 | (uint32_t) call_id)
 	    : NULL;
+}
+
+/* A generator between requests: its last one was answered, its call id
+ * is no call in flight (a new request of its peer may take it). */
+static bool
+answered(const sni_task *t)
+{
+	return t->wait == SNI_WAIT_YIELD;
 }
 
 void
 sni_task_reindex(sni_actor *a, sni_task *t)
 {
 	const void *key = door_key(t->gen.pipe, t->call_id);
-	if (t->origin != SNI_ORIGIN_DOOR) {
-		return;
+	if (t->origin != SNI_ORIGIN_DOOR || key == NULL) {
+		return; /* (a call id 0 is no CANCEL's target) */
 	}
-	if (key == NULL || sni_ptrmap_get(&a->door_tasks, key) != NULL ||
-	    sni_ptrmap_put(&a->door_tasks, key, t) != 0) {
-		a->door_unindexed++;
+	sni_task *held = sni_ptrmap_get(&a->door_tasks, key);
+	if (held != NULL && !answered(held)) {
+		t->unindexed =
+		    true; /* (a request nothing checked: a walk finds it) */
+	} else if (sni_ptrmap_put(&a->door_tasks, key, t) != 0) {
+		t->unindexed = true; /* no memory: only a walk finds it */
+	} else {
+		t->indexed = true;
+		if (held != NULL) {
+			held->indexed = false;
+		}
 	}
+	a->door_unindexed += t->unindexed;
 }
 
 void
 sni_task_unindex(sni_actor *a, sni_task *t)
 {
 	const void *key = door_key(t->gen.pipe, t->call_id);
-	if (t->origin != SNI_ORIGIN_DOOR) {
-		return;
-	}
-	if (key != NULL && sni_ptrmap_get(&a->door_tasks, key) == t) {
+	if (t->indexed && sni_ptrmap_get(&a->door_tasks, key) == t) {
 		sni_ptrmap_del(&a->door_tasks, key);
-	} else {
-		a->door_unindexed--;
 	}
+	a->door_unindexed -= t->unindexed;
+	t->indexed   = false;
+	t->unindexed = false;
 }
 
 sni_task *
 sni_task_of_call(sni_actor *a, uint32_t pipe, uint64_t call_id)
 {
 	const void *key = door_key(pipe, call_id);
-	sni_task *t = key != NULL ? sni_ptrmap_get(&a->door_tasks, key) : NULL;
-	if (t != NULL && !t->done) {
+	if (key == NULL) {
+		return NULL;
+	}
+	sni_task *t = sni_ptrmap_get(&a->door_tasks, key);
+	if (t != NULL && !t->done && t->call_id == call_id) {
 		return t;
 	}
+	/* (only calls that found no memory for their place are walked) */
 	for (t = a->door_unindexed > 0 ? a->tasks : NULL; t != NULL;
 	     t = t->next) {
 		if (t->origin == SNI_ORIGIN_DOOR && t->gen.pipe == pipe &&
@@ -705,6 +726,23 @@ sni_task_of_call(sni_actor *a, uint32_t pipe, uint64_t call_id)
 		}
 	}
 	return NULL;
+}
+
+int
+sni_task_new_call_id(
+    sni_actor *a, const sni_task *self, uint32_t pipe, uint64_t call_id)
+{
+	const void *key = door_key(pipe, call_id);
+	sni_task *t = key != NULL ? sni_ptrmap_get(&a->door_tasks, key) : NULL;
+	if (t == NULL || t->done || t == self || answered(t)) {
+		return 0;
+	}
+	sni_detail_set(t->call_id == call_id
+	        ? "call id %llu is in flight on this connection already"
+	        : "call id %llu is 2^32 from a call in flight on this "
+	          "connection",
+	    (unsigned long long) call_id);
+	return SYN_EPROTO;
 }
 
 sni_task *

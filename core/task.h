@@ -95,6 +95,8 @@ struct syn_task {
 	bool        closing;    /* cancelled because the actor closes */
 	bool        unparked;   /* sni_task_unpark's wake is on its way */
 	bool        refused;    /* an await point refused it (cancelled) */
+	bool        indexed;    /* it holds its place in a->door_tasks */
+	bool        unindexed;  /* counted in a->door_unindexed */
 	bool        timed_out;  /* syn_await_timeout's deadline passed */
 	bool        remote;     /* its call came from another process */
 	uint8_t     wait;       /* an sni_wait */
@@ -231,6 +233,15 @@ void sni_task_cancel(sni_task *t, bool closing);
  * Only t itself, running.
  */
 int sni_task_park(sni_task *t);
+
+/*
+ * Whether a request of pipe (a peer) may take call_id: 0, or SYN_EPROTO
+ * (with a detail) when a call of that pipe in flight other than self
+ * (NULL: none) has that id, or one 2^32 apart (which would share its
+ * place in the index that CANCELs search). The loop.
+ */
+int sni_task_new_call_id(
+    sni_actor *a, const sni_task *self, uint32_t pipe, uint64_t call_id);
 
 /* Wakes parked task t, once. Its actor's thread (a task or the loop). */
 void sni_task_unpark(sni_task *t);

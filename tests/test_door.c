@@ -275,7 +275,8 @@ START_TEST(concurrent_calls_by_address)
 		syn_value arg = syn_int(i);
 		ck_assert_int_eq(nng_ctx_open(&ctx[i], req), 0);
 		ck_assert_int_eq(nng_aio_alloc(&aio[i], NULL, NULL), 0);
-		nng_aio_set_msg(aio[i], call_msg("square", &arg, 1));
+		nng_aio_set_msg(aio[i],
+		    encode_msg((uint64_t) i + 1, "square", &arg, 1, false));
 		nng_ctx_send(ctx[i], aio[i]);
 	}
 	for (int i = 0; i < N; i++) {
@@ -482,6 +483,129 @@ START_TEST(held_calls_of_gone_pipe)
 }
 END_TEST
 
+/* Sends m on ctx (its own request of the socket's one pipe). */
+static void
+ctx_send(nng_ctx ctx, nng_msg *m)
+{
+	nng_aio *aio;
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	ck_assert_int_eq(nng_aio_result(aio), 0);
+	nng_aio_free(aio);
+}
+
+/* The reply to ctx's request: its code, and the int it returns. */
+static int
+ctx_reply(nng_ctx ctx, int64_t *out)
+{
+	nng_aio *aio;
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	nng_aio_set_timeout(aio, 10000);
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	ck_assert_int_eq(nng_aio_result(aio), 0);
+	nng_msg *m = nng_aio_get_msg(aio);
+	nng_aio_free(aio);
+	return reply_int(m, out);
+}
+
+static nng_msg *
+cancel_msg(uint64_t target)
+{
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	sni_msg_encode_cancel(&w, 1, target);
+	return wbuf_msg(&w);
+}
+
+/*
+ * A call whose id is that of a call in flight on its connection, or 2^32
+ * from it, is refused (SYN_EPROTO): a CANCEL finds every call by its id
+ * without a walk through all tasks (a peer that sent such ids made each
+ * CANCEL of an unknown call walk them all: found by review).
+ */
+START_TEST(call_ids_in_flight)
+{
+	syn_synchronizer s   = th_new();
+	nng_socket       req = dial(s);
+	nng_ctx          ctx[3];
+	syn_value        arg = syn_int(7);
+	int64_t          out = 0;
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(nng_ctx_open(&ctx[i], req), 0);
+	}
+	ctx_send(ctx[0], encode_msg(9, "square", &arg, 1, false));
+	ck_assert_uint_eq(in_flight_at_least(s, 1), 1);
+	ctx_send(ctx[1], encode_msg(9, "square_now", &arg, 1, false));
+	ck_assert_syn_rc(ctx_reply(ctx[1], &out), SYN_EPROTO);
+	ctx_send(ctx[2],
+	    encode_msg(9 + (UINT64_C(1) << 32), "square_now", &arg, 1, false));
+	ck_assert_syn_rc(ctx_reply(ctx[2], &out), SYN_EPROTO);
+	ck_assert_syn_ok(ctx_reply(ctx[0], &out)); /* the first goes on */
+	ck_assert_int_eq(out, 49);
+	ctx_send(ctx[1], encode_msg(9, "square_now", &arg, 1, false));
+	ck_assert_syn_ok(ctx_reply(ctx[1], &out)); /* its id is free again */
+	ctx_send(ctx[2],
+	    encode_msg(9 + (UINT64_C(1) << 32), "square_now", &arg, 1, false));
+	ck_assert_syn_ok(ctx_reply(ctx[2], &out));
+	nng_close(req);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/*
+ * A CANCEL that came before its call is kept although another connection
+ * sends many CANCELs of calls that never come (the ring of 32 notes was
+ * shared, and 40 of them pushed it out: found by review).
+ */
+START_TEST(early_cancel_kept)
+{
+	syn_synchronizer s = th_new();
+	nng_socket       a = dial(s), b = dial(s);
+	syn_value        arg = syn_int(7);
+	int64_t          out = 0;
+	ck_assert_syn_ok(door_call(b, cancel_msg(11), &out));
+	for (uint64_t id = 100; id < 140; id++) {
+		ck_assert_syn_ok(door_call(a, cancel_msg(id), &out));
+	}
+	ck_assert_syn_rc(
+	    door_call(b, encode_msg(11, "square", &arg, 1, false), &out),
+	    SYN_ECANCELED);
+	nng_close(a);
+	nng_close(b);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* Two connections may open streams of the same id: each its own (the
+ * second got SYN_EEXIST: found by review). */
+START_TEST(stream_ids_per_connection)
+{
+	syn_synchronizer s   = th_new();
+	syn_func_def     def = { "gen", SYN_KIND_GENERATOR, gen, NULL };
+	ck_assert_syn_ok(syn_register(s, &def));
+	nng_socket a = dial(s), b = dial(s);
+	int64_t    out = -1;
+	ck_assert_syn_ok(door_call(a, open_msg(5, 3, 0), &out));
+	ck_assert_int_eq(out, 0);
+	ck_assert_syn_ok(door_call(b, open_msg(5, 2, 0), &out));
+	ck_assert_int_eq(out, 0);
+	ck_assert_syn_ok(door_call(a, next_msg(5), &out));
+	ck_assert_int_eq(out, 1);
+	ck_assert_syn_ok(door_call(b, next_msg(5), &out));
+	ck_assert_int_eq(out, 1);
+	ck_assert_syn_rc(door_call(b, next_msg(5), &out), SYN_EEND);
+	ck_assert_syn_ok(door_call(a, next_msg(5), &out));
+	ck_assert_int_eq(out, 2);
+	ck_assert_syn_ok(door_call(a, close_msg(5), &out));
+	nng_close(a);
+	nng_close(b);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* After close, calls by address get a clear SYN_ECLOSED reply. */
 START_TEST(closed_door)
 {
@@ -532,6 +656,9 @@ suite(void)
 	const th_case cases[] = {
 		TH_CASE("by_address", call_by_address),
 		TH_CASE("generator", generator_by_address),
+		TH_CASE("call_ids_in_flight", call_ids_in_flight),
+		TH_CASE("early_cancel_kept", early_cancel_kept),
+		TH_CASE("stream_ids_per_connection", stream_ids_per_connection),
 		TH_CASE("malformed", malformed_message_gets_error_reply),
 		TH_CASE("pointers", pointers_refused_at_the_door),
 		TH_CASE("concurrent", concurrent_calls_by_address),

@@ -1067,12 +1067,13 @@ START_TEST(unfetched_batches_bounded)
 {
 	server sv;
 	server_start(&sv, "tcp://127.0.0.1:0", NULL);
-	syn_synchronizer     r      = connect_to(&sv);
-	static const uint8_t slow[] = { 0xc1, 1, 1, 0x05, 0xc0, 0xa8, 's', 'l',
-		'e', 'e', 'p', '_', 'm', 's', 0x91, 0xcd, 0xea, 0x60 };
-	static const uint8_t call[] = { 0xc1, 1, 1, 0x06, 0xc0, 0xa6, 's', 'q',
-		'u', 'a', 'r', 'e', 0x91, 0x07 };
-	nng_socket           req;
+	syn_synchronizer r = connect_to(&sv);
+	/* (each call of a connection has its own id: bytes 4 and 5) */
+	uint8_t    slow[] = { 0xc1, 1, 1, 0xcd, 0, 0, 0xc0, 0xa8, 's', 'l', 'e',
+		   'e', 'p', '_', 'm', 's', 0x91, 0xcd, 0xea, 0x60 };
+	uint8_t    call[] = { 0xc1, 1, 1, 0xcd, 0, 0, 0xc0, 0xa6, 's', 'q', 'u',
+		   'a', 'r', 'e', 0x91, 0x07 };
+	nng_socket req;
 	ck_assert_int_eq(nng_req0_open(&req), 0);
 	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 5000);
 	ck_assert_int_eq(nng_dial(req, sv.url, NULL, 0), 0);
@@ -1081,6 +1082,9 @@ START_TEST(unfetched_batches_bounded)
 		uint8_t frame[64] = { 0xc1, 1, 15, 0xcd, (uint8_t) (i >> 8),
 			(uint8_t) i, 0x00, 0x02, 0xc4, sizeof(slow) };
 		size_t  n         = 10;
+		slow[4] = call[4] = (uint8_t) ((2 * i + 1000) >> 8);
+		slow[5]           = (uint8_t) (2 * i + 1000);
+		call[5]           = (uint8_t) (2 * i + 1001);
 		memcpy(frame + n, slow, sizeof(slow));
 		n += sizeof(slow);
 		frame[n++] = 0xc4;
