@@ -1075,6 +1075,25 @@ cancel_call(sni_actor *a, uint32_t pipe, uint64_t call_id)
 	return t != NULL;
 }
 
+void
+sni_actor_cancel_pipe_calls(sni_actor *a, uint32_t pipe)
+{
+	/* (by id: a cancel runs a task, which may end others meanwhile) */
+	uint64_t *ids = malloc((size_t) a->ntasks * sizeof(*ids) + 1);
+	size_t    n   = 0;
+	for (sni_task *t = ids != NULL ? a->tasks : NULL; t != NULL;
+	     t           = t->next) {
+		if (t->origin == SNI_ORIGIN_DOOR && t->gen.pipe == pipe &&
+		    t->call_id != 0 && !t->done) {
+			ids[n++] = t->call_id;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		cancel_call(a, pipe, ids[k]);
+	}
+	free(ids);
+}
+
 /* How many of the ring's places one pipe may hold: a peer that cancels
  * calls it never sends pushes out its own notes only. */
 #define EARLY_PER_PIPE 8

@@ -317,10 +317,17 @@ int sni_actor_run(uint32_t id, int (*fn)(sni_actor *a, void *arg), void *arg);
 
 /* The loop: a CANCEL of pipe's call call_id (not 0) came before the
  * call: when it is dispatched, it is refused with SYN_ECANCELED (after
- * its handles were taken, so that what it lent goes back). The last 32
- * are remembered. (A call cancelled while it waited at the door is
- * refused through its slot: sni_door_refusal.) */
+ * its handles were taken, so that what it lent goes back). The last 32,
+ * at most 8 of one pipe, are remembered. (A call cancelled while it waited at
+ * the door is refused through its slot: sni_door_refusal.) */
 void sni_actor_cancel_early(sni_actor *a, uint32_t pipe, uint64_t call_id);
+
+/*
+ * Cancels the calls of pipe (a peer that went) still running: their
+ * replies would reach nobody. Calls with id 0, which no CANCEL names, run
+ * on. The loop.
+ */
+void sni_actor_cancel_pipe_calls(sni_actor *a, uint32_t pipe);
 
 /* The loop: whether a CANCEL of pipe's call call_id came before it (and
  * is still remembered); nothing changes. */

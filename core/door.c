@@ -629,6 +629,7 @@ sni_door_handle_pipe(sni_actor *a, sni_node *n)
 		sni_ptrmap_del(&a->door->queued_pipes, pipe_key(e->pipe));
 		backlog_drop_pipe(a->door, e->pipe);
 		sni_gen_drop_pipe(a, e->pipe);
+		sni_actor_cancel_pipe_calls(a, e->pipe);
 		sni_batch_pipe_gone(a, e->pipe);
 		sni_backcall_pipe_gone(a, e->pipe);
 		if (a->ops->pipe_gone != NULL) {

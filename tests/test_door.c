@@ -606,6 +606,35 @@ START_TEST(stream_ids_per_connection)
 }
 END_TEST
 
+/* A connection's calls still running when it goes are cancelled: their
+ * replies would reach nobody (they ran to their end, keeping their
+ * places: found by review). */
+START_TEST(gone_pipe_cancels_calls)
+{
+	syn_synchronizer s   = th_new();
+	nng_socket       req = dial(s);
+	nng_ctx          ctx[2];
+	syn_value        ms = syn_int(60000);
+	atomic_store(&th_cleanups, 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(nng_ctx_open(&ctx[i], req), 0);
+		ctx_send(ctx[i],
+		    encode_msg((uint64_t) i + 1, "sleep_ms", &ms, 1, false));
+	}
+	ck_assert_uint_eq(in_flight_at_least(s, 2), 2);
+	nng_close(req);
+	double t0 = th_now_ms();
+	while (atomic_load(&th_cleanups) < 2) {
+		ck_assert_msg(th_now_ms() - t0 < 10000, "calls ran on");
+		usleep(1000);
+	}
+	syn_stats st = { 0 };
+	ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+	ck_assert_uint_eq(st.calls_in_flight, 0);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* After close, calls by address get a clear SYN_ECLOSED reply. */
 START_TEST(closed_door)
 {
@@ -658,6 +687,7 @@ suite(void)
 		TH_CASE("generator", generator_by_address),
 		TH_CASE("call_ids_in_flight", call_ids_in_flight),
 		TH_CASE("early_cancel_kept", early_cancel_kept),
+		TH_CASE("gone_pipe_cancels_calls", gone_pipe_cancels_calls),
 		TH_CASE("stream_ids_per_connection", stream_ids_per_connection),
 		TH_CASE("malformed", malformed_message_gets_error_reply),
 		TH_CASE("pointers", pointers_refused_at_the_door),
