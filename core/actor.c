@@ -1289,10 +1289,7 @@ admit(sni_actor *a, const sni_call_view *v, int origin, void *origin_ptr,
 		return SYN_ECANCELED;
 	}
 	if (origin == SNI_ORIGIN_DOOR &&
-	    (rc = sni_door_refusal(origin_ptr)) != 0) {
-		*detail = rc == SYN_EBUSY
-		    ? "the server runs 1,024 calls, and 1,024 more wait"
-		    : "the call was cancelled";
+	    (rc = sni_door_refusal(origin_ptr, detail)) != 0) {
 		return rc;
 	}
 	if ((rc = a->ops->resolve(a->ops_arg, v, c)) != 0 ||

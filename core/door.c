@@ -26,6 +26,12 @@
 #define SLOTS_MAX 1024  /* requests handled at once */
 #define PARKED_MAX 1024 /* and requests parked besides, of each kind */
 #define PARK_BACKLOG 2  /* a call that waits for a place (see hold_back) */
+/* What one connection may hold of the SLOTS_MAX places, and of the
+ * PARKED_MAX in the backlog: others keep a quarter. */
+#define PIPE_SLOTS_MAX (SLOTS_MAX * 3 / 4)
+#define PIPE_WAITING_MAX (PARKED_MAX * 3 / 4)
+_Static_assert(PIPE_SLOTS_MAX == 768 && PIPE_WAITING_MAX == 768,
+    "sni_door_refusal's text");
 #define SLOTS_CAP (SLOTS_MAX + 3 * PARKED_MAX) /* d->slots' size */
 
 typedef struct slot {
@@ -48,6 +54,9 @@ typedef struct slot {
 	               SYN_EBUSY (it came with the backlog full) or
 	               SYN_ECANCELED (cancelled, or its pipe went, while it
 	               waited) */
+	bool refuse_pipe;  /* SYN_EBUSY: its pipe's share was full */
+	bool pipe_busy;    /* counted in busy_of */
+	bool pipe_waiting; /* counted in waiting_of */
 	/* For cut_stalled: whether its reply waits in nng, since when (the
 	 * loop's), and the pipe and time of its last reply that ended. */
 	atomic_bool      in_nng;
@@ -83,6 +92,8 @@ struct sni_door {
 	slot       **slots;
 	uint32_t     nslots;
 	uint32_t     busy;         /* slots holding a request (actor side) */
+	sni_ptrmap   busy_of;      /* the loop's: of them, each pipe's */
+	sni_ptrmap   waiting_of;   /* the loop's: each pipe's in the backlog */
 	uint32_t     parked;       /* slots parked (see sni_door_park) */
 	uint32_t     parked_of[3]; /* of each kind */
 	/* Calls that came while SLOTS_MAX were handled: they wait, in
@@ -816,6 +827,26 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	return 0;
 }
 
+/* The loop: s holds a request now, counted for its pipe too (not when
+ * no memory is left for that count: then its pipe's share is not kept). */
+static void
+busy_begin(sni_door *d, slot *s)
+{
+	d->busy++;
+	s->pipe_busy = sni_count_add(&d->busy_of, s->pipe, true) == 0;
+}
+
+/* The loop: s holds its request no more. */
+static void
+busy_end(sni_door *d, slot *s)
+{
+	d->busy--;
+	if (s->pipe_busy) {
+		sni_count_add(&d->busy_of, s->pipe, false);
+		s->pipe_busy = false;
+	}
+}
+
 int
 sni_door_park(void *sp, int kind)
 {
@@ -830,7 +861,7 @@ sni_door_park(void *sp, int kind)
 		return SYN_EBUSY;
 	}
 	s->parked = (int8_t) (kind + 1);
-	d->busy--;
+	busy_end(d, s);
 	d->parked++;
 	d->parked_of[kind]++;
 	open_if_full(d);
@@ -857,7 +888,8 @@ sni_door_members_fit(const void *sp, uint32_t n)
 static bool
 hold_back(sni_door *d, slot *s)
 {
-	if (d->busy < SLOTS_MAX) {
+	if (d->busy < SLOTS_MAX &&
+	    sni_count_of(&d->busy_of, s->pipe) < PIPE_SLOTS_MAX) {
 		return false; /* (every request but under load: nothing read) */
 	}
 	const void *body = nng_msg_body(s->msg);
@@ -875,7 +907,14 @@ hold_back(sni_door *d, slot *s)
 	if (sni_actor_cancelled_before(d->actor, s->pipe, s->call_id)) {
 		return false; /* refused now: the ring may not keep it */
 	}
-	s->parked = PARK_BACKLOG + 1;
+	if (sni_count_of(&d->waiting_of, s->pipe) >= PIPE_WAITING_MAX ||
+	    sni_count_add(&d->waiting_of, s->pipe, true) != 0) {
+		s->refuse      = SYN_EBUSY;
+		s->refuse_pipe = true;
+		return false;
+	}
+	s->pipe_waiting = true;
+	s->parked       = PARK_BACKLOG + 1;
 	d->parked++;
 	d->parked_of[PARK_BACKLOG]++;
 	s->next_backlog = NULL;
@@ -900,7 +939,11 @@ start_held(sni_door *d, slot *s, bool cancelled)
 	s->parked      = 0;
 	d->parked--;
 	d->parked_of[PARK_BACKLOG]--;
-	d->busy++;
+	if (s->pipe_waiting) {
+		sni_count_add(&d->waiting_of, s->pipe, false);
+		s->pipe_waiting = false;
+	}
+	busy_begin(d, s);
 	if (cancelled || sni_door_pipe_gone(a, s->pipe)) {
 		s->refuse = SYN_ECANCELED; /* (whatever its call id, 0 too) */
 	}
@@ -928,9 +971,15 @@ sni_door_backlog_go(sni_actor *a)
 		return; /* (one that ends meanwhile: the loop below goes on) */
 	}
 	d->backlog_going = true;
-	while (d->backlog_head != NULL && d->busy < SLOTS_MAX &&
-	    !atomic_load(&d->closed)) {
-		unlink_and_start(d, &d->backlog_head, NULL, false);
+	slot **pp        = &d->backlog_head;
+	slot  *prev      = NULL;
+	while (*pp != NULL && d->busy < SLOTS_MAX && !atomic_load(&d->closed)) {
+		if (sni_count_of(&d->busy_of, (*pp)->pipe) >= PIPE_SLOTS_MAX) {
+			prev = *pp; /* its pipe has its share: others first */
+			pp   = &prev->next_backlog;
+			continue;
+		}
+		unlink_and_start(d, pp, prev, false);
 	}
 	d->backlog_going = false;
 }
@@ -987,9 +1036,14 @@ sni_door_backlog_cancel(sni_actor *a, uint32_t pipe, uint64_t call_id)
 }
 
 int
-sni_door_refusal(const void *sp)
+sni_door_refusal(const void *sp, const char **detail)
 {
-	return ((const slot *) sp)->refuse;
+	const slot *s = sp;
+	*detail       = s->refuse != SYN_EBUSY ? "the call was cancelled"
+	          : s->refuse_pipe
+	          ? "this connection runs 768 calls, and 768 more wait"
+	          : "the server runs 1,024 calls, and 1,024 more wait";
+	return s->refuse;
 }
 
 void
@@ -1004,13 +1058,14 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	slot     *s = (slot *) n;
 	sni_door *d = s->door;
 	learn_pipe(d, s, s->msg); /* once: the loop asks sni_origin_pipe */
-	s->refuse = 0;
+	s->refuse      = 0;
+	s->refuse_pipe = false;
 	if (hold_back(d, s)) {
 		return;
 	}
 	nng_msg *msg = s->msg;
 	s->msg       = NULL;
-	d->busy++;
+	busy_begin(d, s);
 	open_if_full(d);
 	dispatch(a, d, s, msg);
 }
@@ -1106,7 +1161,7 @@ sni_door_reply(void *sp, nng_msg *msg)
 		s->parked = 0;
 		s->door->parked--;
 	} else {
-		s->door->busy--;
+		busy_end(s->door, s);
 		place_freed(s->door);
 	}
 	if (atomic_load(&s->door->closed)) {
@@ -1187,6 +1242,8 @@ door_free_now(sni_door *d)
 	}
 	free(d->slots);
 	sni_ptrmap_fini(&d->queued_pipes);
+	sni_ptrmap_fini(&d->busy_of);
+	sni_ptrmap_fini(&d->waiting_of);
 	size_t      i = 0;
 	pipe_event *e;
 	while ((e = sni_ptrmap_next(&d->gone, &i)) != NULL) {

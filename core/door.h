@@ -112,12 +112,14 @@ void sni_door_backlog_go(sni_actor *a);
 bool sni_door_backlog_cancel(sni_actor *a, uint32_t pipe, uint64_t call_id);
 
 /*
- * What the call slot holds is refused with, 0 if nothing: SYN_EBUSY when
- * it came while SLOTS_MAX calls ran and as many waited (so that the door
- * reads on), SYN_ECANCELED when it was cancelled, or its pipe went, while
- * it waited (in the backlog, or as a batch's member). The loop.
+ * What the call slot holds is refused with, 0 if nothing, and why in
+ * *detail: SYN_EBUSY when it came while SLOTS_MAX calls ran and as many
+ * waited, or while its pipe had its share of both (so that the door reads
+ * on, and one peer cannot take every place), SYN_ECANCELED when it was
+ * cancelled, or its pipe went, while it waited (in the backlog, or as a
+ * batch's member). The loop.
  */
-int sni_door_refusal(const void *slot);
+int sni_door_refusal(const void *slot, const char **detail);
 
 /* The loop: the call of member, a batch's member slot, was cancelled
  * before it started: it is refused when dispatched. */

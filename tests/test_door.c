@@ -445,14 +445,15 @@ in_flight_at_least(syn_synchronizer s, uint64_t want)
 }
 
 /*
- * Calls that wait in the door's backlog (1,024 run already) when their
- * pipe goes are refused, whatever their call ids. Those with id 0 (a raw
- * client's: no CANCEL can name it) ran: the refusal went through the
- * ring of early cancels, which keeps no id 0 (found by review).
+ * Calls that wait in the door's backlog (their connection runs its share
+ * of 768 already) when their pipe goes are refused, whatever their call
+ * ids. Those with id 0 (a raw client's: no CANCEL can name it) ran: the
+ * refusal went through the ring of early cancels, which keeps no id 0
+ * (found by review). The 768 running, with id 0 too, run on.
  */
 START_TEST(held_calls_of_gone_pipe)
 {
-	enum { RUN = 1024, HELD = 8, N = RUN + HELD };
+	enum { RUN = 768, HELD = 8, N = RUN + HELD };
 	syn_synchronizer s   = th_new();
 	nng_socket       req = dial(s);
 	nng_ctx         *ctx = calloc(N, sizeof(*ctx));
@@ -635,6 +636,66 @@ START_TEST(gone_pipe_cancels_calls)
 }
 END_TEST
 
+/*
+ * One connection takes at most 768 of the 1,024 places and 768 of the
+ * backlog's: past them its calls are refused (SYN_EBUSY), and another
+ * connection's call runs at once (it waited behind the first one's calls
+ * for the length of a call: found by review).
+ */
+START_TEST(connection_share)
+{
+	enum { N = 1600, SHARE = 768 };
+	syn_synchronizer s   = th_new();
+	nng_socket       req = dial(s), other = dial(s);
+	nng_ctx         *ctx = calloc(N, sizeof(*ctx));
+	nng_aio        **aio = calloc(N, sizeof(*aio));
+	syn_value        ms  = syn_int(60000);
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(nng_ctx_open(&ctx[i], req), 0);
+		ck_assert_int_eq(nng_aio_alloc(&aio[i], NULL, NULL), 0);
+		nng_aio_set_msg(aio[i],
+		    encode_msg((uint64_t) i + 1, "sleep_ms", &ms, 1, false));
+		nng_ctx_send(ctx[i], aio[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		nng_aio_wait(aio[i]);
+		ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+		nng_aio_set_timeout(aio[i], 3000);
+		nng_ctx_recv(ctx[i], aio[i]);
+	}
+	ck_assert_uint_eq(in_flight_at_least(s, SHARE), SHARE);
+	syn_value arg = syn_int(5);
+	int64_t   out = 0;
+	ck_assert_syn_ok(
+	    door_call(other, call_msg("square_now", &arg, 1), &out));
+	ck_assert_int_eq(out, 25);
+	int busy = 0, waiting = 0;
+	for (int i = 0; i < N; i++) {
+		nng_aio_wait(aio[i]);
+		if (nng_aio_result(aio[i]) == NNG_ETIMEDOUT) {
+			waiting++;
+		} else {
+			ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+			ck_assert_syn_rc(
+			    reply_int(nng_aio_get_msg(aio[i]), &out),
+			    SYN_EBUSY);
+			busy++;
+		}
+		nng_aio_free(aio[i]);
+	}
+	ck_assert_int_eq(busy, N - 2 * SHARE);
+	ck_assert_int_eq(waiting, 2 * SHARE);
+	syn_stats st = { 0 };
+	ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
+	ck_assert_uint_eq(st.calls_in_flight, SHARE);
+	free(aio);
+	free(ctx);
+	nng_close(req);
+	nng_close(other);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* After close, calls by address get a clear SYN_ECLOSED reply. */
 START_TEST(closed_door)
 {
@@ -688,6 +749,7 @@ suite(void)
 		TH_CASE("call_ids_in_flight", call_ids_in_flight),
 		TH_CASE("early_cancel_kept", early_cancel_kept),
 		TH_CASE("gone_pipe_cancels_calls", gone_pipe_cancels_calls),
+		TH_CASE("connection_share", connection_share),
 		TH_CASE("stream_ids_per_connection", stream_ids_per_connection),
 		TH_CASE("malformed", malformed_message_gets_error_reply),
 		TH_CASE("pointers", pointers_refused_at_the_door),
