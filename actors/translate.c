@@ -401,8 +401,8 @@ become_object(syn_value *v, sni_object *o)
 static int
 handle_in(syn_value *v, void *arg)
 {
-	task_ctx   *c = arg;
-	sni_object *o;
+	task_ctx   *c  = arg;
+	sni_object *o  = NULL;
 	int         rc = handle_held(v, arg);
 	if (rc != 0) {
 		return rc;
@@ -450,7 +450,7 @@ local_in(syn_value *v, void *arg)
 		    ? syn_raise(c->t, SYN_ENOMEM, "no memory for a proxy")
 		    : 0;
 	}
-	sni_object *o;
+	sni_object *o  = NULL;
 	int         rc = object_in(c, h->object, &o);
 	if (rc == 0) {
 		become_object(v, o);
@@ -736,7 +736,7 @@ own_proxy_out(syn_value *v, void *arg)
 {
 	task_ctx   *c = arg;
 	syn_proxy  *p = v->as.proxy;
-	sni_object *o;
+	sni_object *o = NULL;
 	if (p == NULL || p->h.owner != c->t->actor->id) {
 		return 0; /* refused below */
 	}

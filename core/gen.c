@@ -18,6 +18,9 @@
 #define BATCH_BYTES 65536
 #define ITEMS_ROOM 1024 /* an ITEMS message's head and final status */
 
+/* The most a waiting generator keeps of its batch buffer. */
+#define BATCH_BUF_KEPT 16384
+
 /* The items a generator with a window made and has not sent yet. */
 typedef struct sni_batch {
 	sni_wbuf w; /* the items, encoded back to back */
@@ -476,6 +479,11 @@ yield_ahead(sni_task *t, const syn_value *v)
 	sni_batch *b = t->gen.batch;
 	int        rc;
 	if (b->count == 0 && t->origin_ptr == NULL) {
+		/* Its batches wait for their consumer: a large buffer
+		 * (up to a batch's size) need not wait with them. */
+		if (b->w.cap > BATCH_BUF_KEPT) {
+			sni_wbuf_fini(&b->w);
+		}
 		t->wait = SNI_WAIT_YIELD;
 		if ((rc = sni_task_suspend(t)) != 0) {
 			return rc;
