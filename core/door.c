@@ -26,12 +26,17 @@
 #define SLOTS_MAX 1024  /* requests handled at once */
 #define PARKED_MAX 1024 /* and requests parked besides, of each kind */
 #define PARK_BACKLOG 2  /* a call that waits for a place (see hold_back) */
+/* A call in the backlog keeps its message: it counts a unit for each
+ * 64 KiB begun, and the backlog holds at most 1,024 units (64 MiB). */
+#define WAIT_UNIT 65536
+#define BACKLOG_UNITS_MAX 1024
 /* What one connection may hold of the SLOTS_MAX places, and of the
- * PARKED_MAX in the backlog: others keep a quarter. */
+ * backlog's units: others keep a quarter. */
 #define PIPE_SLOTS_MAX (SLOTS_MAX * 3 / 4)
-#define PIPE_WAITING_MAX (PARKED_MAX * 3 / 4)
-_Static_assert(PIPE_SLOTS_MAX == 768 && PIPE_WAITING_MAX == 768,
-    "sni_door_refusal's text");
+#define PIPE_WAITING_MAX (BACKLOG_UNITS_MAX * 3 / 4)
+_Static_assert(PIPE_SLOTS_MAX == 768 && PIPE_WAITING_MAX == 768 &&
+        BACKLOG_UNITS_MAX * WAIT_UNIT == 64 << 20,
+    "sni_door_refusal's texts");
 #define SLOTS_CAP (SLOTS_MAX + 3 * PARKED_MAX) /* d->slots' size */
 
 typedef struct slot {
@@ -54,9 +59,9 @@ typedef struct slot {
 	               SYN_EBUSY (it came with the backlog full) or
 	               SYN_ECANCELED (cancelled, or its pipe went, while it
 	               waited) */
-	bool refuse_pipe;  /* SYN_EBUSY: its pipe's share was full */
-	bool pipe_busy;    /* counted in busy_of */
-	bool pipe_waiting; /* counted in waiting_of */
+	bool     refuse_pipe;   /* SYN_EBUSY: its pipe's share was full */
+	bool     pipe_busy;     /* counted in busy_of */
+	uint32_t waiting_units; /* in the backlog: counted in waiting_of */
 	/* For cut_stalled: whether its reply waits in nng, since when (the
 	 * loop's), and the pipe and time of its last reply that ended. */
 	atomic_bool      in_nng;
@@ -91,11 +96,12 @@ struct sni_door {
 	atomic_int   sending; /* replies handed to nng, not yet sent */
 	slot       **slots;
 	uint32_t     nslots;
-	uint32_t     busy;         /* slots holding a request (actor side) */
-	sni_ptrmap   busy_of;      /* the loop's: of them, each pipe's */
-	sni_ptrmap   waiting_of;   /* the loop's: each pipe's in the backlog */
-	uint32_t     parked;       /* slots parked (see sni_door_park) */
-	uint32_t     parked_of[3]; /* of each kind */
+	uint32_t     busy;          /* slots holding a request (actor side) */
+	sni_ptrmap   busy_of;       /* the loop's: of them, each pipe's */
+	sni_ptrmap   waiting_of;    /* the loop's: each pipe's backlog units */
+	uint32_t     backlog_units; /* the loop's: all of them */
+	uint32_t     parked;        /* slots parked (see sni_door_park) */
+	uint32_t     parked_of[3];  /* of each kind */
 	/* Calls that came while SLOTS_MAX were handled: they wait, in
 	 * order, parked (see hold_back). The loop's. */
 	slot        *backlog_head, *backlog_tail;
@@ -882,8 +888,9 @@ sni_door_members_fit(const void *sp, uint32_t n)
  * in s, s parked) until one of them ends. A door with every slot busy
  * would read nothing more from anyone, not even the CANCELs that would
  * free them: so other requests (CANCEL, POLL, FETCH, ...) still go at
- * once, and when PARKED_MAX calls wait already, the call is refused
- * (SYN_EBUSY, see sni_door_refuses) and the door reads on.
+ * once, and when PARKED_MAX calls (or BACKLOG_UNITS_MAX) wait already,
+ * or its pipe has its share of the backlog, the call is refused
+ * (SYN_EBUSY, see sni_door_refusal) and the door reads on.
  */
 static bool
 hold_back(sni_door *d, slot *s)
@@ -898,7 +905,9 @@ hold_back(sni_door *d, slot *s)
 	if (kind != SNI_MSG_CALL && kind != SNI_MSG_OPEN) {
 		return false;
 	}
-	if (d->parked_of[PARK_BACKLOG] == PARKED_MAX) {
+	uint32_t units = (uint32_t) (1 + len / WAIT_UNIT);
+	if (d->parked_of[PARK_BACKLOG] == PARKED_MAX ||
+	    d->backlog_units + units > BACKLOG_UNITS_MAX) {
 		s->refuse = SYN_EBUSY;
 		return false;
 	}
@@ -907,14 +916,15 @@ hold_back(sni_door *d, slot *s)
 	if (sni_actor_cancelled_before(d->actor, s->pipe, s->call_id)) {
 		return false; /* refused now: the ring may not keep it */
 	}
-	if (sni_count_of(&d->waiting_of, s->pipe) >= PIPE_WAITING_MAX ||
-	    sni_count_add(&d->waiting_of, s->pipe, true) != 0) {
+	if (sni_count_of(&d->waiting_of, s->pipe) + units > PIPE_WAITING_MAX ||
+	    sni_count_change(&d->waiting_of, s->pipe, (int32_t) units) != 0) {
 		s->refuse      = SYN_EBUSY;
 		s->refuse_pipe = true;
 		return false;
 	}
-	s->pipe_waiting = true;
-	s->parked       = PARK_BACKLOG + 1;
+	s->waiting_units = units;
+	d->backlog_units += units;
+	s->parked = PARK_BACKLOG + 1;
 	d->parked++;
 	d->parked_of[PARK_BACKLOG]++;
 	s->next_backlog = NULL;
@@ -939,10 +949,9 @@ start_held(sni_door *d, slot *s, bool cancelled)
 	s->parked      = 0;
 	d->parked--;
 	d->parked_of[PARK_BACKLOG]--;
-	if (s->pipe_waiting) {
-		sni_count_add(&d->waiting_of, s->pipe, false);
-		s->pipe_waiting = false;
-	}
+	sni_count_change(&d->waiting_of, s->pipe, -(int32_t) s->waiting_units);
+	d->backlog_units -= s->waiting_units;
+	s->waiting_units = 0;
 	busy_begin(d, s);
 	if (cancelled || sni_door_pipe_gone(a, s->pipe)) {
 		s->refuse = SYN_ECANCELED; /* (whatever its call id, 0 too) */
@@ -1041,8 +1050,10 @@ sni_door_refusal(const void *sp, const char **detail)
 	const slot *s = sp;
 	*detail       = s->refuse != SYN_EBUSY ? "the call was cancelled"
 	          : s->refuse_pipe
-	          ? "this connection runs 768 calls, and 768 more wait"
-	          : "the server runs 1,024 calls, and 1,024 more wait";
+	          ? "this connection runs 768 calls, and 48 MiB of its calls "
+	            "wait"
+	          : "the server runs 1,024 calls, and 1,024 more (or 64 MiB) "
+	            "wait";
 	return s->refuse;
 }
 

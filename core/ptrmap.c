@@ -169,16 +169,24 @@ sni_count_of(const sni_ptrmap *m, uint32_t id)
 int
 sni_count_add(sni_ptrmap *m, uint32_t id, bool more)
 {
+	return sni_count_change(m, id, more ? 1 : -1);
+}
+
+int
+sni_count_change(sni_ptrmap *m, uint32_t id, int32_t delta)
+{
 	uint32_t n = sni_count_of(m, id);
-	if (!more && n <= 1) {
+	if (delta < 0 && n <= (uint32_t) - (int64_t) delta) {
 		sni_ptrmap_del(m, count_key(id));
 		return 0;
 	}
 	if (n == 0) { /* a new key: the map may have to grow */
-		return sni_ptrmap_put(m, count_key(id), (void *) (uintptr_t) 1);
+		return delta > 0 ? sni_ptrmap_put(m, count_key(id),
+		                       (void *) (uintptr_t) (uint32_t) delta)
+		                 : 0;
 	}
 	int    found; /* (it is there: changed in place, nothing can fail) */
 	size_t i   = probe(m, (uintptr_t) count_key(id), &found);
-	m->vals[i] = (void *) (uintptr_t) (more ? n + 1 : n - 1);
+	m->vals[i] = (void *) (uintptr_t) (uint32_t) (n + (uint32_t) delta);
 	return 0;
 }

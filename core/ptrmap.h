@@ -50,6 +50,10 @@ void *sni_ptrmap_next(const sni_ptrmap *m, size_t *i);
 uint32_t sni_count_of(const sni_ptrmap *m, uint32_t id);
 int      sni_count_add(sni_ptrmap *m, uint32_t id, bool more);
 
+/* As sni_count_add, by delta: a rise may fail (SYN_ENOMEM, nothing
+ * counted) only for an id with no count yet; a fall never fails. */
+int sni_count_change(sni_ptrmap *m, uint32_t id, int32_t delta);
+
 /* Frees the map's arrays (not the values). */
 void sni_ptrmap_fini(sni_ptrmap *m);
 

@@ -696,6 +696,62 @@ START_TEST(connection_share)
 }
 END_TEST
 
+/*
+ * The backlog counts what its calls' messages take: one connection's
+ * calls of 1 MiB wait 45 at most (48 MiB), the next are refused (768
+ * such calls waited: 768 MiB held; found by review).
+ */
+START_TEST(connection_backlog_bytes)
+{
+	enum { SHARE = 768, BIG = 60, N = SHARE + BIG };
+	syn_synchronizer s       = th_new();
+	nng_socket       req     = dial(s);
+	nng_ctx         *ctx     = calloc(N, sizeof(*ctx));
+	nng_aio        **aio     = calloc(N, sizeof(*aio));
+	char            *mib     = calloc(1, 1 << 20);
+	syn_value        args[2] = { syn_int(60000), syn_bytes(mib, 1 << 20) };
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(nng_ctx_open(&ctx[i], req), 0);
+		ck_assert_int_eq(nng_aio_alloc(&aio[i], NULL, NULL), 0);
+		nng_aio_set_msg(aio[i],
+		    encode_msg((uint64_t) i + 1, "sleep_ms", args,
+		        i < SHARE ? 1 : 2, false));
+		nng_ctx_send(ctx[i], aio[i]);
+		if (i == SHARE - 1) { /* the share runs before the big ones */
+			ck_assert_uint_eq(in_flight_at_least(s, SHARE), SHARE);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		nng_aio_wait(aio[i]);
+		ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+		nng_aio_set_timeout(aio[i], 3000);
+		nng_ctx_recv(ctx[i], aio[i]);
+	}
+	int busy = 0, waiting = 0;
+	for (int i = 0; i < N; i++) {
+		nng_aio_wait(aio[i]);
+		if (nng_aio_result(aio[i]) == NNG_ETIMEDOUT) {
+			waiting++;
+		} else {
+			int64_t out;
+			ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+			ck_assert_syn_rc(
+			    reply_int(nng_aio_get_msg(aio[i]), &out),
+			    SYN_EBUSY);
+			busy++;
+		}
+		nng_aio_free(aio[i]);
+	}
+	ck_assert_int_eq(waiting, SHARE + 45);
+	ck_assert_int_eq(busy, BIG - 45);
+	free(mib);
+	free(aio);
+	free(ctx);
+	nng_close(req);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* After close, calls by address get a clear SYN_ECLOSED reply. */
 START_TEST(closed_door)
 {
@@ -750,6 +806,7 @@ suite(void)
 		TH_CASE("early_cancel_kept", early_cancel_kept),
 		TH_CASE("gone_pipe_cancels_calls", gone_pipe_cancels_calls),
 		TH_CASE("connection_share", connection_share),
+		TH_CASE("connection_backlog_bytes", connection_backlog_bytes),
 		TH_CASE("stream_ids_per_connection", stream_ids_per_connection),
 		TH_CASE("malformed", malformed_message_gets_error_reply),
 		TH_CASE("pointers", pointers_refused_at_the_door),
