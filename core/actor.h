@@ -147,6 +147,7 @@ struct sni_actor {
 	sni_ptrmap        live_pipes;    /* the door's pipes now: pipe + 2 */
 	sni_ptrmap        batches;       /* pipe << 32 | id -> sni_batch */
 	sni_ptrmap        batch_counts;  /* pipe -> its open batches */
+	sni_ptrmap        unfetched;     /* pipe -> units of its replies kept */
 	sni_ptrmap        stream_counts; /* pipe + 2 -> its open generators */
 	struct sni_batch *batch_queue;   /* batches waiting to start */
 	bool              batch_starting;

@@ -35,6 +35,50 @@ struct sni_batch {
 	void    *members[SNI_BATCH_MAX];
 };
 
+/* A reply kept for a FETCH counts a unit for each 64 KiB it begins; a
+ * connection that leaves more than PEER_UNFETCHED_MAX units (256 MiB)
+ * unfetched is cut off (the library's client fetches as replies come). */
+#define REPLY_UNIT 65536
+#define PEER_UNFETCHED_MAX 4096
+
+static int32_t
+units_of(nng_msg *reply)
+{
+	return (int32_t) (1 + nng_msg_len(reply) / REPLY_UNIT);
+}
+
+/* The first n of b's ready replies go (sent, or dropped). */
+static void
+drop_ready(sni_actor *a, sni_batch *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		sni_count_change(
+		    &a->unfetched, b->pipe, -units_of(b->ready[i]));
+		nng_msg_free(b->ready[i]);
+	}
+	memmove(b->ready, b->ready + n, (b->nready - n) * sizeof(*b->ready));
+	b->nready -= n;
+}
+
+/* msg, a reply of b, waits for a FETCH. (Out of memory for the count,
+ * it is not counted.) */
+static void
+keep_ready(sni_actor *a, sni_batch *b, nng_msg *msg)
+{
+	b->ready[b->nready++] = msg;
+	sni_count_change(&a->unfetched, b->pipe, units_of(msg));
+}
+
+/* b's connection, if it left more unfetched than it may, is cut off: its
+ * batches and their replies go with it (sni_batch_pipe_gone). */
+static void
+cut_if_unfetched(sni_actor *a, uint32_t pipe)
+{
+	if (sni_count_of(&a->unfetched, pipe) > PEER_UNFETCHED_MAX) {
+		nng_pipe_close((nng_pipe) { .id = pipe });
+	}
+}
+
 static const void *
 batch_key(uint32_t pipe, uint64_t id)
 {
@@ -51,9 +95,7 @@ batch_free(sni_actor *a, sni_batch *b)
 		    b->carrier_call_id, SYN_ECONNRESET, NULL, a->name);
 	}
 	sni_ptrmap_del(&a->batches, batch_key(b->pipe, b->id));
-	for (uint32_t i = 0; i < b->nready; i++) {
-		nng_msg_free(b->ready[i]);
-	}
+	drop_ready(a, b, b->nready);
 	free(b);
 }
 
@@ -108,11 +150,7 @@ flush(sni_actor *a, sni_batch *b)
 		    SYN_ENOMEM, "no memory for a batch's replies", a->name);
 		return;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		nng_msg_free(b->ready[i]);
-	}
-	memmove(b->ready, b->ready + n, (b->nready - n) * sizeof(*b->ready));
-	b->nready -= n;
+	drop_ready(a, b, n);
 	sni_reply_deliver(SNI_ORIGIN_DOOR, slot, msg, 0);
 	if (b->pending == 0 && b->nready == 0) {
 		batch_free(a, b);
@@ -412,8 +450,10 @@ sni_batch_reply(sni_batch *b, void *member, nng_msg *msg)
 			batch_free(a, b);
 		}
 	} else {
-		b->ready[b->nready++] = msg;
+		uint32_t pipe = b->pipe; /* (flush may free b) */
+		keep_ready(a, b, msg);
 		flush(a, b);
+		cut_if_unfetched(a, pipe);
 	}
 	/* A member's place is free. Not from a task's stack (its reply is
 	 * sent there): a task started here would switch from that stack
@@ -451,6 +491,7 @@ sni_batch_pipe_gone(sni_actor *a, uint32_t pipe)
 		for (size_t k = 0; k < n; k++) {
 			b         = gone[k];
 			b->orphan = true;
+			drop_ready(a, b, b->nready); /* nobody fetches them */
 			unqueue_batch(a, b); /* waiting: it never starts */
 			if (b->carrier != NULL) {
 				sni_reply_error(SNI_ORIGIN_DOOR, b->carrier,
@@ -532,5 +573,6 @@ sni_batches_fini(sni_actor *a)
 	}
 	sni_ptrmap_fini(&a->batches);
 	sni_ptrmap_fini(&a->batch_counts);
+	sni_ptrmap_fini(&a->unfetched);
 	a->batch_queue = NULL;
 }

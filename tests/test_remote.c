@@ -1114,6 +1114,70 @@ START_TEST(unfetched_batches_bounded)
 }
 END_TEST
 
+/* Pipes of a test's socket that went. */
+static atomic_int pipes_gone;
+
+static void
+count_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void) p, (void) ev, (void) arg;
+	atomic_fetch_add(&pipes_gone, 1);
+}
+
+/*
+ * A connection that sends batches and never fetches their replies is cut
+ * off once more than 4,096 units (64 KiB each begun: 256 MiB at most) of
+ * them wait on the server (they stayed for as long as it stayed: 1 GB
+ * in the review's run).
+ */
+START_TEST(unfetched_replies_cut)
+{
+	enum { BATCHES = 120, CALLS = 64 };
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	nng_socket req;
+	ck_assert_int_eq(nng_req0_open(&req), 0);
+	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 1000); /* (after the cut) */
+	nng_socket_set_ms(req, NNG_OPT_RECONNMINT, 60000);
+	nng_socket_set_ms(req, NNG_OPT_RECONNMAXT, 60000);
+	atomic_store(&pipes_gone, 0);
+	ck_assert_int_eq(
+	    nng_pipe_notify(req, NNG_PIPE_EV_REM_POST, count_gone, NULL), 0);
+	ck_assert_int_eq(nng_dial(req, sv.url, NULL, 0), 0);
+	uint8_t call[] = { 0xc1, 1, 1, 0xcd, 0, 0, 0xc0, 0xa8, 's', 'l', 'e',
+		'e', 'p', '_', 'm', 's', 0x91, 0x01 };
+	for (int b = 0; b < BATCHES && atomic_load(&pipes_gone) == 0; b++) {
+		uint8_t frame[8 + CALLS * (2 + sizeof(call))] = { 0xc1, 1, 15,
+			0xcd, (uint8_t) ((b + 1) >> 8), (uint8_t) (b + 1), 0x00,
+			CALLS };
+		size_t  n                                     = 8;
+		for (int i = 0; i < CALLS; i++) {
+			int id     = 1000 + b * CALLS + i;
+			call[4]    = (uint8_t) (id >> 8);
+			call[5]    = (uint8_t) id;
+			frame[n++] = 0xc4;
+			frame[n++] = sizeof(call);
+			memcpy(frame + n, call, sizeof(call));
+			n += sizeof(call);
+		}
+		nng_msg *m;
+		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+		ck_assert_int_eq(nng_msg_append(m, frame, n), 0);
+		ck_assert_int_eq(nng_sendmsg(req, m, 0), 0);
+		if (nng_recvmsg(req, &m, 0) == 0) { /* its first replies */
+			nng_msg_free(m);
+		}
+	}
+	double t0 = th_now_ms();
+	while (atomic_load(&pipes_gone) == 0) {
+		ck_assert_msg(th_now_ms() - t0 < 10000, "the peer was not cut");
+		usleep(1000);
+	}
+	nng_close(req);
+	server_stop(&sv);
+}
+END_TEST
+
 /* A client with more calls in flight than 256 batches hold keeps the
  * rest back until a batch ends: every call is answered. */
 START_TEST(batches_held_back)
@@ -3037,6 +3101,7 @@ suite(void)
 		TH_CASE("batches_held_back", batches_held_back),
 		TH_CASE("reconnect_asks_anew", reconnect_asks_anew),
 		TH_CASE("unfetched_batches_bounded", unfetched_batches_bounded),
+		TH_CASE("unfetched_replies_cut", unfetched_replies_cut),
 		TH_CASE("cancelled_in_batch_gives_back",
 		    cancelled_in_batch_gives_back),
 		TH_CASE("calls_alone_leave_room", calls_alone_leave_room),
