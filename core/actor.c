@@ -1098,23 +1098,33 @@ sni_actor_cancel_pipe_calls(sni_actor *a, uint32_t pipe)
  * calls it never sends pushes out its own notes only. */
 #define EARLY_PER_PIPE 8
 
+/* Whether note x came before note y (their numbers may wrap). */
+static bool
+older(const struct sni_early_cancel *x, const struct sni_early_cancel *y)
+{
+	return (int32_t) (x->seq - y->seq) < 0;
+}
+
 void
 sni_actor_cancel_early(sni_actor *a, uint32_t pipe, uint64_t call_id)
 {
-	int oldest = -1, held = 0;
-	for (int k = 0; k < SNI_EARLY_MAX; k++) { /* oldest first */
-		int i = (int) ((a->early_next + (uint32_t) k) % SNI_EARLY_MAX);
-		if (a->early[i].call_id != 0 && a->early[i].pipe == pipe &&
-		    held++ == 0) {
-			oldest = i;
+	/* The place: pipe's oldest note once it holds EARLY_PER_PIPE, else
+	 * a free one, else the oldest of all. */
+	int mine = -1, any = 0, held = 0;
+	for (int i = 0; i < SNI_EARLY_MAX; i++) {
+		const struct sni_early_cancel *e = &a->early[i];
+		if (e->call_id != 0 && e->pipe == pipe &&
+		    (held++ == 0 || older(e, &a->early[mine]))) {
+			mine = i;
+		}
+		if (a->early[any].call_id != 0 &&
+		    (e->call_id == 0 || older(e, &a->early[any]))) {
+			any = i;
 		}
 	}
-	if (held >= EARLY_PER_PIPE) { /* its own oldest note goes */
-		a->early[oldest] = (struct sni_early_cancel) { pipe, call_id };
-		return;
-	}
-	a->early[a->early_next] = (struct sni_early_cancel) { pipe, call_id };
-	a->early_next           = (a->early_next + 1) % SNI_EARLY_MAX;
+	int at = held >= EARLY_PER_PIPE ? mine : any;
+	a->early[at] =
+	    (struct sni_early_cancel) { pipe, a->early_seq++, call_id };
 }
 
 /* Where the early-cancel ring holds pipe's call call_id, or -1. */

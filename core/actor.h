@@ -155,12 +155,14 @@ struct sni_actor {
 	                     starts waiting batches and the door's backlog */
 	bool closed;      /* new calls are refused */
 	/* CANCELs from other processes that came before their call (the
-	 * door's contexts may hand requests over out of order): a ring. */
+	 * door's contexts may hand requests over out of order): the newest,
+	 * each numbered in order (seq); call id 0: a free place. */
 	struct sni_early_cancel {
 		uint32_t pipe;
+		uint32_t seq;
 		uint64_t call_id;
 	} early[SNI_EARLY_MAX];
-	uint32_t early_next;
+	uint32_t early_seq;
 	bool     stopping; /* tasks are cancelled; the loop ends */
 
 	sni_node         close_node;

@@ -1050,8 +1050,8 @@ sni_door_refusal(const void *sp, const char **detail)
 	const slot *s = sp;
 	*detail       = s->refuse != SYN_EBUSY ? "the call was cancelled"
 	          : s->refuse_pipe
-	          ? "this connection runs 768 calls, and 48 MiB of its calls "
-	            "wait"
+	          ? "this connection has its share of calls waiting (768, or "
+	            "48 MiB)"
 	          : "the server runs 1,024 calls, and 1,024 more (or 64 MiB) "
 	            "wait";
 	return s->refuse;

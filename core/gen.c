@@ -30,12 +30,19 @@ typedef struct sni_batch {
 
 /* The key of pipe's stream (pipe 0: this process's) in a->streams: each
  * peer's ids are its own (a raw client that numbers its streams from 1
- * does not meet another's). */
+ * does not meet another's), and a peer, which knows neither the pipe's
+ * mix nor the process's nonce, cannot pick an id that meets another's
+ * (splitmix64's finalizer). */
 static const void *
 stream_key(uint64_t stream, uint32_t pipe)
 {
-	return (const void *) (uintptr_t) (stream ^
-	    (uint64_t) pipe * UINT64_C(0x9e3779b97f4a7c15));
+	if (pipe == 0) {
+		return (const void *) (uintptr_t) stream;
+	}
+	uint64_t z = sni_process_nonce() + pipe * UINT64_C(0x9e3779b97f4a7c15);
+	z          = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z          = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return (const void *) (uintptr_t) (stream ^ z ^ (z >> 31));
 }
 
 /* The stream's generator, if the request's pipe (0: this process) is

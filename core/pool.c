@@ -47,7 +47,9 @@ fork_child(void)
 	pthread_mutex_unlock(&pool_lock);
 	pthread_cond_init(&pool_cond, NULL);
 	queue_head = queue_tail = NULL; /* the parent's jobs, not ours */
-	nthreads = nidle = nqueued = nbusy = nblocked = 0;
+	nidle = nqueued = nblocked = 0;
+	/* (a job that forked goes on in the child, on its one pool thread) */
+	nthreads = nbusy = running_job != NULL ? 1 : 0;
 }
 
 static void

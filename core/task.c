@@ -914,9 +914,9 @@ sni_task_run_timers(sni_actor *a, uint64_t now)
 				t->timed_out = true;
 				syn_future_cancel(t->awaited);
 			}
-		} else {
+		} else if (t->wait == SNI_WAIT_SLEEP) {
 			sni_task_resume(t, 0);
-		}
+		} /* (else no await of t's waits for it now) */
 		ran = true;
 	}
 	return ran;
@@ -1017,6 +1017,9 @@ syn_await_timeout(syn_task *t, syn_future *f, syn_duration timeout)
 	if (timeout < 0 || f == NULL) {
 		return syn_raise(t, SYN_EINVAL, "await of %s with timeout %d",
 		    f == NULL ? "NULL" : "a future", (int) timeout);
+	}
+	if (t->cancelled) { /* (before the timer: nothing waits for it) */
+		return sni_task_refuse(t, SYN_ECANCELED);
 	}
 	if (sni_timer_arm(&t->actor->timers, &t->timer,
 	        sni_now_ns() + (uint64_t) timeout * 1000000u) != 0) {

@@ -574,6 +574,19 @@ START_TEST(early_cancel_kept)
 	ck_assert_syn_rc(
 	    door_call(b, encode_msg(11, "square", &arg, 1, false), &out),
 	    SYN_ECANCELED);
+	/* Past its 8 places, a connection's oldest note goes, not its
+	 * newest (the newest went: review). */
+	for (uint64_t id = 101; id <= 108; id++) {
+		ck_assert_syn_ok(door_call(b, cancel_msg(id), &out));
+	}
+	ck_assert_syn_ok(door_call(b, cancel_msg(21), &out));
+	ck_assert_syn_ok(door_call(b, cancel_msg(22), &out));
+	for (uint64_t id = 21; id <= 22; id++) {
+		ck_assert_syn_rc(
+		    door_call(
+		        b, encode_msg(id, "square", &arg, 1, false), &out),
+		    SYN_ECANCELED);
+	}
 	nng_close(a);
 	nng_close(b);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));

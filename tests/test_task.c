@@ -329,6 +329,57 @@ START_TEST(ignored_cancel_serves_others)
 }
 END_TEST
 
+/* await_timeouts(): once cancelled, awaits a call of the synchronizer in
+ * its userdata 200 times with timeouts of 0 and 1 ms, ignoring that each
+ * is refused. */
+static int
+await_timeouts(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args, (void) nargs, (void) ret;
+	const syn_synchronizer *other = syn_task_userdata(t);
+	atomic_store(&served, 1); /* (started) */
+	while (syn_sleep(t, 10000) != SYN_ECANCELED) { }
+	syn_value   ms = syn_int(100);
+	syn_future *f;
+	int         rc = syn_call_future(*other, "sleep_ms", &ms, 1, &f);
+	for (int i = 0; rc == 0 && i < 200; i++) {
+		(void) syn_await_timeout(t, f, i % 2);
+	}
+	syn_future_free(f);
+	return 0;
+}
+
+/*
+ * Await points refused again and again with a timeout: the timer of a
+ * refused syn_await_timeout resumed the task during its loop turn, while
+ * its wake was still in the mailbox (the loop then read an ended task,
+ * or spun on a wake queued twice: found by review).
+ */
+START_TEST(refused_await_timeouts)
+{
+	static syn_synchronizer other;
+	other              = th_new();
+	syn_synchronizer s = th_new();
+	th_register(s, "await_timeouts", await_timeouts, &other);
+	atomic_store(&served, 0);
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(s, "await_timeouts", NULL, 0, &f));
+	double t0 = th_now_ms();
+	while (!atomic_load(&served)) {
+		ck_assert_msg(th_now_ms() - t0 < 10000, "it did not start");
+		usleep(1000);
+	}
+	ck_assert_syn_ok(syn_future_cancel(f));
+	ck_assert_syn_rc(syn_future_wait_timeout(f, 10000), SYN_ECANCELED);
+	syn_future_free(f);
+	syn_value two = syn_int(2);
+	ck_assert_syn_ok(
+	    syn_call_timeout(s, "square_now", &two, 1, 5000, NULL));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_syn_ok(syn_synchronizer_destroy(other));
+}
+END_TEST
+
 static int
 recurse(int n)
 {
@@ -891,6 +942,7 @@ suite(void)
 		TH_CASE("isolation", blocked_actor_does_not_delay_others),
 		TH_CASE("yield", sleep_zero_yields),
 		TH_CASE("ignored_cancel", ignored_cancel_serves_others),
+		TH_CASE("refused_await_timeouts", refused_await_timeouts),
 		TH_CASE("deep_stack", tasks_have_real_stacks),
 		TH_CASE("task_memory", task_memory_backs_results),
 		TH_CASE("outside_task", task_api_outside_a_task),
