@@ -141,15 +141,16 @@ struct sni_actor {
 	/* The tasks of calls from the door, by pipe << 32 | the call id's low
 	 * 32 bits (see sni_task_of_call), and how many such tasks with a
 	 * call id it does not hold (no memory for their place). */
-	sni_ptrmap        door_tasks;
-	uint32_t          door_unindexed;
-	sni_ptrmap        backcalls;     /* pipe + 2 -> its sni_backcall */
-	sni_ptrmap        live_pipes;    /* the door's pipes now: pipe + 2 */
-	sni_ptrmap        batches;       /* pipe << 32 | id -> sni_batch */
-	sni_ptrmap        batch_counts;  /* pipe -> its open batches */
-	sni_ptrmap        unfetched;     /* pipe -> units of its replies kept */
-	sni_ptrmap        stream_counts; /* pipe + 2 -> its open generators */
-	struct sni_batch *batch_queue;   /* batches waiting to start */
+	sni_ptrmap door_tasks;
+	uint32_t   door_unindexed;
+	sni_ptrmap backcalls;          /* pipe + 2 -> its sni_backcall */
+	sni_ptrmap live_pipes;         /* the door's pipes now: pipe + 2 */
+	sni_ptrmap batches;            /* pipe << 32 | id -> sni_batch */
+	sni_ptrmap batch_counts;       /* pipe -> its open batches */
+	sni_ptrmap unfetched;          /* pipe -> bytes of its replies kept */
+	sni_ptrmap batch_waiting;      /* pipe -> bytes of its batches queued */
+	sni_ptrmap stream_counts;      /* pipe + 2 -> its open generators */
+	struct sni_batch *batch_queue; /* batches waiting to start */
 	bool              batch_starting;
 	bool batch_retry; /* a place freed where nothing may start: the loop
 	                     starts waiting batches and the door's backlog */

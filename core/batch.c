@@ -28,23 +28,25 @@ struct sni_batch {
 	const sni_limits *lim;    /* theirs */
 	sni_batch        *next;   /* waiting to start: the queue's next */
 	bool              orphan; /* its pipe went: nothing more is delivered */
-	uint32_t          pending; /* calls not answered yet */
-	uint32_t          nready;  /* replies not delivered yet */
-	nng_msg          *ready[SNI_BATCH_MAX];
+	bool     counted_waiting; /* its BATCH counts in a->batch_waiting */
+	uint32_t pending;         /* calls not answered yet */
+	uint32_t nready;          /* replies not delivered yet */
+	nng_msg *ready[SNI_BATCH_MAX];
 	uint64_t call_ids[SNI_BATCH_MAX]; /* of the members, by index */
 	void    *members[SNI_BATCH_MAX];
 };
 
-/* A reply kept for a FETCH counts a unit for each 64 KiB it begins; a
- * connection that leaves more than PEER_UNFETCHED_MAX units (256 MiB)
- * unfetched is cut off (the library's client fetches as replies come). */
-#define REPLY_UNIT 65536
-#define PEER_UNFETCHED_MAX 4096
+/* The bytes of a connection's batch replies kept for its FETCHes past
+ * which its batches wait before they start, and of its BATCHes waiting to
+ * start past which the next is refused (SYN_EBUSY). */
+#define PEER_UNFETCHED_MAX (32u << 20)
+#define PEER_WAITING_MAX (64u << 20)
 
 static int32_t
-units_of(nng_msg *reply)
+bytes_of(nng_msg *m)
 {
-	return (int32_t) (1 + nng_msg_len(reply) / REPLY_UNIT);
+	size_t n = nng_msg_len(m);
+	return n < INT32_MAX ? (int32_t) n : INT32_MAX;
 }
 
 /* The first n of b's ready replies go (sent, or dropped). */
@@ -53,7 +55,7 @@ drop_ready(sni_actor *a, sni_batch *b, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		sni_count_change(
-		    &a->unfetched, b->pipe, -units_of(b->ready[i]));
+		    &a->unfetched, b->pipe, -bytes_of(b->ready[i]));
 		nng_msg_free(b->ready[i]);
 	}
 	memmove(b->ready, b->ready + n, (b->nready - n) * sizeof(*b->ready));
@@ -66,17 +68,17 @@ static void
 keep_ready(sni_actor *a, sni_batch *b, nng_msg *msg)
 {
 	b->ready[b->nready++] = msg;
-	sni_count_change(&a->unfetched, b->pipe, units_of(msg));
+	sni_count_change(&a->unfetched, b->pipe, bytes_of(msg));
 }
 
-/* b's connection, if it left more unfetched than it may, is cut off: its
- * batches and their replies go with it (sni_batch_pipe_gone). */
-static void
-cut_if_unfetched(sni_actor *a, uint32_t pipe)
+/* Whether b's pipe may start b now: within its share of the members, and
+ * not leaving more replies unfetched than it may (its replies then wait
+ * for its FETCHes, and its next batches for them). */
+static bool
+pipe_may_start(const sni_actor *a, const sni_batch *b)
 {
-	if (sni_count_of(&a->unfetched, pipe) > PEER_UNFETCHED_MAX) {
-		nng_pipe_close((nng_pipe) { .id = pipe });
-	}
+	return sni_door_pipe_members_fit(b->carrier, b->count) &&
+	    sni_count_of(&a->unfetched, b->pipe) <= PEER_UNFETCHED_MAX;
 }
 
 static const void *
@@ -230,7 +232,8 @@ start_batch(sni_actor *a, sni_batch *b)
 	flush(a, b);
 }
 
-/* b waits to start: the door runs as many batch members as it may. */
+/* b waits to start: the door runs as many batch members as it may. Its
+ * BATCH counts among its pipe's waiting bytes meanwhile. */
 static void
 queue_batch(sni_actor *a, sni_batch *b)
 {
@@ -238,7 +241,21 @@ queue_batch(sni_actor *a, sni_batch *b)
 	while (*pp != NULL) {
 		pp = &(*pp)->next;
 	}
-	*pp = b;
+	*pp                = b;
+	b->next            = NULL;
+	b->counted_waiting = sni_count_change(&a->batch_waiting, b->pipe,
+	                         bytes_of(b->carrier_msg)) == 0;
+}
+
+/* b, out of the queue, counts no more among its pipe's waiting bytes. */
+static void
+left_queue(sni_actor *a, sni_batch *b)
+{
+	if (b->counted_waiting) {
+		sni_count_change(
+		    &a->batch_waiting, b->pipe, -bytes_of(b->carrier_msg));
+		b->counted_waiting = false;
+	}
 }
 
 /* Takes b out of the queue of batches waiting: true when it was there. */
@@ -253,10 +270,12 @@ unqueue_batch(sni_actor *a, sni_batch *b)
 		return false;
 	}
 	*pp = b->next;
+	left_queue(a, b);
 	return true;
 }
 
-/* Starts the batches waiting, in order, while their calls fit. */
+/* Starts the batches waiting, in order, while their calls fit; a batch
+ * whose pipe may not start it now waits, and those behind it go first. */
 static void
 start_waiting(sni_actor *a)
 {
@@ -264,10 +283,16 @@ start_waiting(sni_actor *a)
 		return; /* a call that ended while one starts: it goes on */
 	}
 	a->batch_starting = true;
-	sni_batch *b;
-	while ((b = a->batch_queue) != NULL &&
-	    sni_door_members_fit(b->carrier, b->count)) {
-		a->batch_queue = b->next;
+	sni_batch **pp    = (sni_batch **) &a->batch_queue;
+	sni_batch  *b;
+	while (
+	    (b = *pp) != NULL && sni_door_members_fit(b->carrier, b->count)) {
+		if (!pipe_may_start(a, b)) {
+			pp = &b->next;
+			continue;
+		}
+		*pp = b->next;
+		left_queue(a, b);
 		start_batch(a, b);
 	}
 	a->batch_starting = false;
@@ -334,6 +359,12 @@ sni_batch_handle(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 		sni_detail_set("%d batches of this connection are open already",
 		    SNI_PEER_BATCHES_MAX);
 		rc = SYN_EBUSY; /* (replies it does not fetch stay here) */
+	} else if (rc == 0 &&
+	    sni_count_of(&a->batch_waiting, pipe) + nng_msg_len(msg) >
+	        PEER_WAITING_MAX) {
+		sni_detail_set("64 MiB of this connection's batches wait to "
+		               "start already");
+		rc = SYN_EBUSY;
 	} else if (rc == 0 && (b = calloc(1, sizeof(*b))) == NULL) {
 		rc = SYN_ENOMEM;
 	} else if (rc == 0 &&
@@ -356,9 +387,11 @@ sni_batch_handle(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 		.carrier_call_id = id,
 		.count           = count,
 		.lim             = lim };
-	if (a->batch_queue != NULL || !sni_door_members_fit(slot, count)) {
+	if (a->batch_queue != NULL || !sni_door_members_fit(slot, count) ||
+	    !pipe_may_start(a, b)) {
 		read_call_ids(b);
 		queue_batch(a, b); /* its carrier stays busy meanwhile */
+		start_waiting(a);  /* (those ahead may wait for their pipes) */
 		return;
 	}
 	start_batch(a, b);
@@ -400,6 +433,9 @@ sni_batch_fetch(sni_actor *a, nng_msg *msg, void *slot, const sni_limits *lim)
 	b->carrier_msg     = msg;
 	b->carrier_call_id = id;
 	flush(a, b);
+	if (a->batch_queue != NULL) { /* (fetched: its pipe may start more) */
+		start_waiting(a);
+	}
 }
 
 /*
@@ -450,10 +486,8 @@ sni_batch_reply(sni_batch *b, void *member, nng_msg *msg)
 			batch_free(a, b);
 		}
 	} else {
-		uint32_t pipe = b->pipe; /* (flush may free b) */
 		keep_ready(a, b, msg);
 		flush(a, b);
-		cut_if_unfetched(a, pipe);
 	}
 	/* A member's place is free. Not from a task's stack (its reply is
 	 * sent there): a task started here would switch from that stack
@@ -526,6 +560,7 @@ sni_batches_stop(sni_actor *a)
 	sni_batch *b;
 	while ((b = a->batch_queue) != NULL) { /* never started */
 		a->batch_queue = b->next;
+		left_queue(a, b);
 		carrier_closed(a, b);
 		batch_free(a, b);
 	}
@@ -574,5 +609,6 @@ sni_batches_fini(sni_actor *a)
 	sni_ptrmap_fini(&a->batches);
 	sni_ptrmap_fini(&a->batch_counts);
 	sni_ptrmap_fini(&a->unfetched);
+	sni_ptrmap_fini(&a->batch_waiting);
 	a->batch_queue = NULL;
 }

@@ -106,7 +106,8 @@ struct sni_door {
 	 * order, parked (see hold_back). The loop's. */
 	slot        *backlog_head, *backlog_tail;
 	bool         backlog_going;
-	uint32_t     members; /* batch members alive */
+	uint32_t     members;    /* batch members alive */
+	sni_ptrmap   members_of; /* the loop's: of them, each pipe's */
 	sni_limits   limits;
 	sni_limits   remote_limits; /* for other processes: no OBJECT exts */
 	int32_t      reply_timeout; /* asked by syn_serve (0: none yet) */
@@ -882,6 +883,14 @@ sni_door_members_fit(const void *sp, uint32_t n)
 	return d->members + n <= SNI_DOOR_MEMBERS_MAX;
 }
 
+bool
+sni_door_pipe_members_fit(const void *sp, uint32_t n)
+{
+	const slot *s = sp;
+	return sni_count_of(&s->door->members_of, s->pipe) + n <=
+	    SNI_DOOR_MEMBERS_MAX * 3 / 4;
+}
+
 /*
  * The loop: whether s's request, a CALL or an OPEN that came while
  * SLOTS_MAX requests are handled, waits in the backlog (its message kept
@@ -1086,6 +1095,11 @@ sni_door_member(void *sp, sni_batch *b)
 {
 	const slot *s = sp;
 	slot       *m = calloc(1, sizeof(*m));
+	if (m != NULL &&
+	    sni_count_add(&s->door->members_of, s->pipe, true) != 0) {
+		free(m);
+		m = NULL;
+	}
 	if (m != NULL) {
 		m->door   = s->door;
 		m->pipe   = s->pipe;
@@ -1099,9 +1113,11 @@ sni_door_member(void *sp, sni_batch *b)
 void
 sni_door_member_free(void *member)
 {
-	if (member != NULL) {
-		((slot *) member)->door->members--;
-		free(member);
+	slot *m = member;
+	if (m != NULL) {
+		m->door->members--;
+		sni_count_add(&m->door->members_of, m->pipe, false);
+		free(m);
 	}
 }
 
@@ -1254,6 +1270,7 @@ door_free_now(sni_door *d)
 	free(d->slots);
 	sni_ptrmap_fini(&d->queued_pipes);
 	sni_ptrmap_fini(&d->busy_of);
+	sni_ptrmap_fini(&d->members_of);
 	sni_ptrmap_fini(&d->waiting_of);
 	size_t      i = 0;
 	pipe_event *e;

@@ -139,6 +139,11 @@ int sni_door_park(void *slot, int kind);
 /* Whether n more batch members fit now, on slot's door. The loop. */
 bool sni_door_members_fit(const void *slot, uint32_t n);
 
+/* Whether n more batch members of slot's pipe fit in its share (768 of
+ * the 1,024, so that one peer's batches cannot keep out others'). The
+ * loop. */
+bool sni_door_pipe_members_fit(const void *slot, uint32_t n);
+
 /*
  * A stand-in for slot, for one call of the batch b that came through it
  * (the same pipe): its reply goes to b. NULL when out of memory. Freed

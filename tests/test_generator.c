@@ -669,19 +669,9 @@ START_TEST(close_after_the_answer)
 }
 END_TEST
 
-/* Set by mark_served; what ignoring_gen waits for. */
-static atomic_int served;
-
-static int
-mark_served(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	(void) t, (void) args, (void) nargs, (void) ret;
-	atomic_store(&served, 1);
-	return 0;
-}
-
 /* ignoring(): yields 1, then ignores its close and yields again and
- * again until another call sets served (or 10 s pass). */
+ * again until another call (square_now) counts in th_calls (or 10 s
+ * pass). */
 static int
 ignoring_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
@@ -689,7 +679,7 @@ ignoring_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	syn_value v  = syn_int(1);
 	int       rc = syn_yield(t, &v, NULL);
 	double    t0 = th_now_ms();
-	while (rc == SYN_EITERCLOSED && !atomic_load(&served) &&
+	while (rc == SYN_EITERCLOSED && atomic_load(&th_calls) == 0 &&
 	    th_now_ms() - t0 < 10000) {
 		rc = syn_yield(t, &v, NULL);
 	}
@@ -705,15 +695,15 @@ START_TEST(ignored_close_serves_others)
 {
 	syn_synchronizer s = gen_sync();
 	register_gen(s, "ignoring", ignoring_gen);
-	th_register(s, "mark_served", mark_served, NULL);
-	atomic_store(&served, 0);
+	atomic_store(&th_calls, 0);
 	syn_iter_config cfg = { .close_timeout = 100 };
 	syn_iter       *it;
 	ck_assert_syn_ok(syn_iter_open(s, "ignoring", NULL, 0, &cfg, &it));
 	ck_assert_int_eq(next_int(it), 1);
 	ck_assert_syn_rc(syn_iter_close(it), SYN_ETIMEDOUT);
+	syn_value two = syn_int(2);
 	ck_assert_syn_ok(
-	    syn_call_timeout(s, "mark_served", NULL, 0, 5000, NULL));
+	    syn_call_timeout(s, "square_now", &two, 1, 5000, NULL));
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST

@@ -23,6 +23,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "core/nngclose.h"
 #include "helpers.h"
 #include "proto/proto.h"
 
@@ -563,7 +564,7 @@ END_TEST
 
 /*
  * Waits (15 s at most) until the calls in flight on s stop changing, at
- * 960 or more: the same count in 30 polls 10 ms apart (with other tests
+ * 704 or more: the same count in 30 polls 10 ms apart (with other tests
  * beside it under ThreadSanitizer, the client's sends once paused for
  * more than 100 ms). Returns that count.
  */
@@ -576,16 +577,17 @@ settled_in_flight(syn_synchronizer s)
 	for (int i = 0; i < 1500 && same < 30; i++) {
 		usleep(10000);
 		ck_assert_syn_ok(syn_synchronizer_stats(s, &st));
-		same = st.calls_in_flight == was && was >= 1024 - 64 ? same + 1
-		                                                     : 0;
-		was  = st.calls_in_flight;
+		same =
+		    st.calls_in_flight == was && was >= 768 - 64 ? same + 1 : 0;
+		was = st.calls_in_flight;
 	}
 	return was;
 }
 
 /* A server runs at most 1,024 calls of batches at once, besides 1,024
- * requests that came alone; the rest wait, and a cancel reaches a call
- * that waits as well as one that runs. */
+ * requests that came alone, and one connection 768 of each; the rest
+ * wait, and a cancel reaches a call that waits as well as one that
+ * runs. */
 START_TEST(batches_bounded)
 {
 	syn_synchronizer         s         = th_new();
@@ -600,8 +602,8 @@ START_TEST(batches_bounded)
 	syn_stats st;
 	uint64_t  settled = settled_in_flight(s);
 	/* (a batch of 64 waits for 64 places) */
-	ck_assert_uint_ge(settled, 1024 - 64);
-	ck_assert_uint_le(settled, 1024 + 1024);
+	ck_assert_uint_ge(settled, 768 - 64);
+	ck_assert_uint_le(settled, 768 + 768);
 	ck_assert_uint_lt(settled, N); /* some wait */
 	for (int i = N - 1; i >= 0; i--) {
 		ck_assert_syn_ok(syn_future_cancel(fs[i]));
@@ -1114,66 +1116,116 @@ START_TEST(unfetched_batches_bounded)
 }
 END_TEST
 
-/* Pipes of a test's socket that went. */
-static atomic_int pipes_gone;
-
-static void
-count_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+/* A BATCH (id batch) of n calls of method with args, call ids from
+ * id0. */
+static nng_msg *
+batch_msg(uint64_t batch, uint32_t n, uint64_t id0, const char *method,
+    const syn_value *args, size_t nargs)
 {
-	(void) p, (void) ev, (void) arg;
-	atomic_fetch_add(&pipes_gone, 1);
+	sni_limits lim = { SNI_DEFAULT_MAX_DEPTH, SNI_DEFAULT_MAX_SIZE, false,
+		false, false, false };
+	sni_wbuf   w, call;
+	sni_wbuf_init(&w);
+	sni_msg_encode_bundle(&w, SNI_MSG_BATCH, batch, 0, n);
+	for (uint32_t i = 0; i < n; i++) {
+		sni_wbuf_init(&call);
+		ck_assert_syn_ok(sni_msg_encode_call(&call, id0 + i, NULL,
+		    method, strlen(method), args, nargs, &lim));
+		sni_msg_bundle_add(&w, call.buf, call.len);
+		sni_wbuf_fini(&call);
+	}
+	ck_assert_int_eq(w.err, 0);
+	nng_msg *m;
+	ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+	ck_assert_int_eq(nng_msg_append(m, w.buf, w.len), 0);
+	sni_wbuf_fini(&w);
+	return m;
 }
 
 /*
- * A connection that sends batches and never fetches their replies is cut
- * off once more than 4,096 units (64 KiB each begun: 256 MiB at most) of
- * them wait on the server (they stayed for as long as it stayed: 1 GB
- * in the review's run).
+ * A connection that sends batches and never fetches their replies gets
+ * its next batches held back once 32 MiB of replies wait for it (they
+ * grew for as long as it stayed: 1 GB in the review's run). Its BATCHes
+ * are then not answered; another connection's calls go on.
  */
-START_TEST(unfetched_replies_cut)
+START_TEST(unfetched_replies_hold_back)
 {
-	enum { BATCHES = 120, CALLS = 64 };
+	enum { BATCHES = 40, CALLS = 16, KIB = 256 };
 	server sv;
 	server_start(&sv, "tcp://127.0.0.1:0", NULL);
-	nng_socket req;
+	syn_synchronizer r = connect_to(&sv);
+	nng_socket       req;
 	ck_assert_int_eq(nng_req0_open(&req), 0);
-	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 1000); /* (after the cut) */
-	nng_socket_set_ms(req, NNG_OPT_RECONNMINT, 60000);
-	nng_socket_set_ms(req, NNG_OPT_RECONNMAXT, 60000);
-	atomic_store(&pipes_gone, 0);
-	ck_assert_int_eq(
-	    nng_pipe_notify(req, NNG_PIPE_EV_REM_POST, count_gone, NULL), 0);
+	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 2000);
 	ck_assert_int_eq(nng_dial(req, sv.url, NULL, 0), 0);
-	uint8_t call[] = { 0xc1, 1, 1, 0xcd, 0, 0, 0xc0, 0xa8, 's', 'l', 'e',
-		'e', 'p', '_', 'm', 's', 0x91, 0x01 };
-	for (int b = 0; b < BATCHES && atomic_load(&pipes_gone) == 0; b++) {
-		uint8_t frame[8 + CALLS * (2 + sizeof(call))] = { 0xc1, 1, 15,
-			0xcd, (uint8_t) ((b + 1) >> 8), (uint8_t) (b + 1), 0x00,
-			CALLS };
-		size_t  n                                     = 8;
-		for (int i = 0; i < CALLS; i++) {
-			int id     = 1000 + b * CALLS + i;
-			call[4]    = (uint8_t) (id >> 8);
-			call[5]    = (uint8_t) id;
-			frame[n++] = 0xc4;
-			frame[n++] = sizeof(call);
-			memcpy(frame + n, call, sizeof(call));
-			n += sizeof(call);
-		}
-		nng_msg *m;
-		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
-		ck_assert_int_eq(nng_msg_append(m, frame, n), 0);
+	char     *blob     = calloc(1, KIB << 10);
+	syn_value arg      = syn_bytes(blob, KIB << 10);
+	int       answered = 0;
+	for (int b = 0; b < BATCHES; b++) {
+		nng_msg *m = batch_msg((uint64_t) b + 1, CALLS,
+		    1000 + (uint64_t) b * CALLS, "echo", &arg, 1);
 		ck_assert_int_eq(nng_sendmsg(req, m, 0), 0);
-		if (nng_recvmsg(req, &m, 0) == 0) { /* its first replies */
-			nng_msg_free(m);
+		if (nng_recvmsg(req, &m, 0) != 0) {
+			break; /* held back */
 		}
+		nng_msg_free(m); /* its first replies; the rest wait */
+		answered++;
 	}
-	double t0 = th_now_ms();
-	while (atomic_load(&pipes_gone) == 0) {
-		ck_assert_msg(th_now_ms() - t0 < 10000, "the peer was not cut");
-		usleep(1000);
+	/* 32 MiB are 8 batches of 4 MiB; what ran meanwhile adds some */
+	ck_assert_int_lt(answered, 16);
+	ck_assert_int_eq(remote_int(r, "square", 9), 81);
+	free(blob);
+	/* (bounded: nng 1.5.2's close of a socket with a request in flight
+	 * can hang, see core/nngclose.h) */
+	sni_close_bounded(req, 2000, NULL, NULL);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
+/*
+ * One connection's batches take at most 768 of the 1,024 places of batch
+ * calls: another connection's batch runs meanwhile (it waited behind the
+ * first one's calls: found by review).
+ */
+START_TEST(batch_member_share)
+{
+	enum { BATCHES = 20, CALLS = 64 };
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	nng_socket a, b;
+	ck_assert_int_eq(nng_req0_open(&a), 0);
+	ck_assert_int_eq(nng_req0_open(&b), 0);
+	nng_socket_set_ms(b, NNG_OPT_RECVTIMEO, 5000);
+	ck_assert_int_eq(nng_dial(a, sv.url, NULL, 0), 0);
+	ck_assert_int_eq(nng_dial(b, sv.url, NULL, 0), 0);
+	nng_ctx   ctx[BATCHES];
+	nng_aio  *aio[BATCHES];
+	syn_value ms = syn_int(60000);
+	for (int i = 0; i < BATCHES; i++) {
+		ck_assert_int_eq(nng_ctx_open(&ctx[i], a), 0);
+		ck_assert_int_eq(nng_aio_alloc(&aio[i], NULL, NULL), 0);
+		nng_aio_set_msg(aio[i],
+		    batch_msg((uint64_t) i + 1, CALLS,
+		        1000 + (uint64_t) i * CALLS, "sleep_ms", &ms, 1));
+		nng_ctx_send(ctx[i], aio[i]);
 	}
-	nng_close(req);
+	for (int i = 0; i < BATCHES; i++) {
+		nng_aio_wait(aio[i]);
+		ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+	}
+	usleep(300000); /* they start, or wait */
+	syn_value two = syn_int(2);
+	nng_msg  *m   = batch_msg(1, 1, 5, "square", &two, 1);
+	ck_assert_int_eq(nng_sendmsg(b, m, 0), 0);
+	ck_assert_int_eq(nng_recvmsg(b, &m, 0), 0); /* its REPLIES */
+	ck_assert_int_eq(((const uint8_t *) nng_msg_body(m))[2], 16);
+	nng_msg_free(m);
+	for (int i = 0; i < BATCHES; i++) {
+		nng_aio_free(aio[i]);
+	}
+	sni_close_bounded(a, 2000, NULL, NULL); /* (as in unfetched_...) */
+	nng_close(b);
 	server_stop(&sv);
 }
 END_TEST
@@ -2667,10 +2719,10 @@ END_TEST
 
 /*
  * A CANCEL finds its call's task by the call's ids, not by walking every
- * task of the synchronizer: 1,000 calls from another process, started
- * before 20,000 of the server's own calls that sleep, are all cancelled
- * there within 2 s (walking the tasks, one walk per CANCEL, took 7.8 s
- * here).
+ * task of the synchronizer: 700 calls from another process (within its
+ * connection's share), started before 20,000 of the server's own calls
+ * that sleep, are all cancelled there within 2 s (walking the tasks, one
+ * walk per CANCEL, took 7.8 s for 1,000 here).
  */
 START_TEST(cancels_find_their_calls_among_many)
 {
@@ -2679,7 +2731,7 @@ START_TEST(cancels_find_their_calls_among_many)
 	char                     url[128];
 	serve_tcp(s, exports, url);
 	syn_synchronizer r = connect_ready(url, NULL, "sleep_ms");
-	enum { N = 1000, LOCAL = 20000 };
+	enum { N = 700, LOCAL = 20000 };
 	syn_future **fs    = calloc(N, sizeof(*fs));
 	syn_future **local = calloc(LOCAL, sizeof(*local));
 	syn_value    ms    = syn_int(600000);
@@ -2698,7 +2750,7 @@ START_TEST(cancels_find_their_calls_among_many)
 	}
 	wait_in_flight(s, LOCAL); /* every one ended there */
 	double took = th_now_ms() - t0;
-	ck_assert_msg(took < 2000, "1,000 cancels took %.0f ms", took);
+	ck_assert_msg(took < 2000, "700 cancels took %.0f ms", took);
 	ck_assert_syn_ok(syn_synchronizer_destroy(r));
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 	for (int i = 0; i < LOCAL; i++) {
@@ -3101,7 +3153,9 @@ suite(void)
 		TH_CASE("batches_held_back", batches_held_back),
 		TH_CASE("reconnect_asks_anew", reconnect_asks_anew),
 		TH_CASE("unfetched_batches_bounded", unfetched_batches_bounded),
-		TH_CASE("unfetched_replies_cut", unfetched_replies_cut),
+		TH_CASE(
+		    "unfetched_replies_hold_back", unfetched_replies_hold_back),
+		TH_CASE("batch_member_share", batch_member_share),
 		TH_CASE("cancelled_in_batch_gives_back",
 		    cancelled_in_batch_gives_back),
 		TH_CASE("calls_alone_leave_room", calls_alone_leave_room),

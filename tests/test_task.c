@@ -274,26 +274,18 @@ START_TEST(sleep_zero_yields)
 }
 END_TEST
 
-/* Set by mark_served; what a stubborn task waits for. */
-static atomic_int served;
-
-static int
-mark_served(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
-{
-	(void) t, (void) args, (void) nargs, (void) ret;
-	atomic_store(&served, 1);
-	return 0;
-}
+/* Set while a test's task has started. */
+static atomic_int started;
 
 /* stubborn(): sleeps 1 s again and again, ignoring its cancellation,
- * until another call sets served (or 10 s pass). */
+ * until another call (square_now) counts in th_calls (or 10 s pass). */
 static int
 stubborn(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	(void) args, (void) nargs, (void) ret;
 	double t0 = th_now_ms();
-	atomic_store((atomic_int *) syn_task_userdata(t), 1);
-	while (!atomic_load(&served) && th_now_ms() - t0 < 10000) {
+	atomic_store(&started, 1);
+	while (atomic_load(&th_calls) == 0 && th_now_ms() - t0 < 10000) {
 		(void) syn_sleep(t, 1000);
 	}
 	return 0;
@@ -306,11 +298,9 @@ stubborn(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
  */
 START_TEST(ignored_cancel_serves_others)
 {
-	static atomic_int started;
-	syn_synchronizer  s = th_new();
-	th_register(s, "stubborn", stubborn, &started);
-	th_register(s, "mark_served", mark_served, NULL);
-	atomic_store(&served, 0);
+	syn_synchronizer s = th_new();
+	th_register(s, "stubborn", stubborn, NULL);
+	atomic_store(&th_calls, 0);
 	atomic_store(&started, 0);
 	syn_future *f;
 	ck_assert_syn_ok(syn_call_future(s, "stubborn", NULL, 0, &f));
@@ -321,8 +311,9 @@ START_TEST(ignored_cancel_serves_others)
 		usleep(1000);
 	}
 	ck_assert_syn_ok(syn_future_cancel(f));
+	syn_value two = syn_int(2);
 	ck_assert_syn_ok(
-	    syn_call_timeout(s, "mark_served", NULL, 0, 5000, NULL));
+	    syn_call_timeout(s, "square_now", &two, 1, 5000, NULL));
 	ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
 	syn_future_free(f);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
@@ -337,7 +328,7 @@ await_timeouts(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	(void) args, (void) nargs, (void) ret;
 	const syn_synchronizer *other = syn_task_userdata(t);
-	atomic_store(&served, 1); /* (started) */
+	atomic_store(&started, 1);
 	while (syn_sleep(t, 10000) != SYN_ECANCELED) { }
 	syn_value   ms = syn_int(100);
 	syn_future *f;
@@ -361,11 +352,11 @@ START_TEST(refused_await_timeouts)
 	other              = th_new();
 	syn_synchronizer s = th_new();
 	th_register(s, "await_timeouts", await_timeouts, &other);
-	atomic_store(&served, 0);
+	atomic_store(&started, 0);
 	syn_future *f;
 	ck_assert_syn_ok(syn_call_future(s, "await_timeouts", NULL, 0, &f));
 	double t0 = th_now_ms();
-	while (!atomic_load(&served)) {
+	while (!atomic_load(&started)) {
 		ck_assert_msg(th_now_ms() - t0 < 10000, "it did not start");
 		usleep(1000);
 	}
