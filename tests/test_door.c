@@ -649,6 +649,44 @@ START_TEST(gone_pipe_cancels_calls)
 }
 END_TEST
 
+/* Once the send on each of ctx[0..n-1] (with aio[i]) went, receives its
+ * reply there, for ms at most. */
+static void
+recv_all(nng_ctx *ctx, nng_aio **aio, int n, nng_duration ms)
+{
+	for (int i = 0; i < n; i++) {
+		nng_aio_wait(aio[i]);
+		ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+		nng_aio_set_timeout(aio[i], ms);
+		nng_ctx_recv(ctx[i], aio[i]);
+	}
+}
+
+/* What recv_all received: how many replies were SYN_EBUSY (any other
+ * fails the test); the rest timed out, counted in *waiting. Frees the
+ * aios. */
+static int
+busy_replies(nng_aio **aio, int n, int *waiting)
+{
+	int busy = 0;
+	*waiting = 0;
+	for (int i = 0; i < n; i++) {
+		int64_t out;
+		nng_aio_wait(aio[i]);
+		if (nng_aio_result(aio[i]) == NNG_ETIMEDOUT) {
+			(*waiting)++;
+		} else {
+			ck_assert_int_eq(nng_aio_result(aio[i]), 0);
+			ck_assert_syn_rc(
+			    reply_int(nng_aio_get_msg(aio[i]), &out),
+			    SYN_EBUSY);
+			busy++;
+		}
+		nng_aio_free(aio[i]);
+	}
+	return busy;
+}
+
 /*
  * One connection takes at most 768 of the 1,024 places and 768 of the
  * backlog's: past them its calls are refused (SYN_EBUSY), and another
@@ -670,32 +708,14 @@ START_TEST(connection_share)
 		    encode_msg((uint64_t) i + 1, "sleep_ms", &ms, 1, false));
 		nng_ctx_send(ctx[i], aio[i]);
 	}
-	for (int i = 0; i < N; i++) {
-		nng_aio_wait(aio[i]);
-		ck_assert_int_eq(nng_aio_result(aio[i]), 0);
-		nng_aio_set_timeout(aio[i], 3000);
-		nng_ctx_recv(ctx[i], aio[i]);
-	}
+	recv_all(ctx, aio, N, 3000);
 	ck_assert_uint_eq(in_flight_at_least(s, SHARE), SHARE);
 	syn_value arg = syn_int(5);
 	int64_t   out = 0;
 	ck_assert_syn_ok(
 	    door_call(other, call_msg("square_now", &arg, 1), &out));
 	ck_assert_int_eq(out, 25);
-	int busy = 0, waiting = 0;
-	for (int i = 0; i < N; i++) {
-		nng_aio_wait(aio[i]);
-		if (nng_aio_result(aio[i]) == NNG_ETIMEDOUT) {
-			waiting++;
-		} else {
-			ck_assert_int_eq(nng_aio_result(aio[i]), 0);
-			ck_assert_syn_rc(
-			    reply_int(nng_aio_get_msg(aio[i]), &out),
-			    SYN_EBUSY);
-			busy++;
-		}
-		nng_aio_free(aio[i]);
-	}
+	int waiting, busy = busy_replies(aio, N, &waiting);
 	ck_assert_int_eq(busy, N - 2 * SHARE);
 	ck_assert_int_eq(waiting, 2 * SHARE);
 	syn_stats st = { 0 };
@@ -734,27 +754,8 @@ START_TEST(connection_backlog_bytes)
 			ck_assert_uint_eq(in_flight_at_least(s, SHARE), SHARE);
 		}
 	}
-	for (int i = 0; i < N; i++) {
-		nng_aio_wait(aio[i]);
-		ck_assert_int_eq(nng_aio_result(aio[i]), 0);
-		nng_aio_set_timeout(aio[i], 3000);
-		nng_ctx_recv(ctx[i], aio[i]);
-	}
-	int busy = 0, waiting = 0;
-	for (int i = 0; i < N; i++) {
-		nng_aio_wait(aio[i]);
-		if (nng_aio_result(aio[i]) == NNG_ETIMEDOUT) {
-			waiting++;
-		} else {
-			int64_t out;
-			ck_assert_int_eq(nng_aio_result(aio[i]), 0);
-			ck_assert_syn_rc(
-			    reply_int(nng_aio_get_msg(aio[i]), &out),
-			    SYN_EBUSY);
-			busy++;
-		}
-		nng_aio_free(aio[i]);
-	}
+	recv_all(ctx, aio, N, 3000);
+	int waiting, busy = busy_replies(aio, N, &waiting);
 	ck_assert_int_eq(waiting, SHARE + 45);
 	ck_assert_int_eq(busy, BIG - 45);
 	free(mib);
