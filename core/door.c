@@ -30,10 +30,11 @@
  * 64 KiB begun, and the backlog holds at most 1,024 units (64 MiB). */
 #define WAIT_UNIT 65536
 #define BACKLOG_UNITS_MAX 1024
-/* What one connection may hold of the SLOTS_MAX places, and of the
- * backlog's units: others keep a quarter. */
+/* What one connection may hold of the SLOTS_MAX places, of the
+ * backlog's units and of the batch members: others keep a quarter. */
 #define PIPE_SLOTS_MAX (SLOTS_MAX * 3 / 4)
 #define PIPE_WAITING_MAX (BACKLOG_UNITS_MAX * 3 / 4)
+#define PIPE_MEMBERS_MAX (SNI_DOOR_MEMBERS_MAX * 3 / 4)
 _Static_assert(PIPE_SLOTS_MAX == 768 && PIPE_WAITING_MAX == 768 &&
         BACKLOG_UNITS_MAX * WAIT_UNIT == 64 << 20,
     "sni_door_refusal's texts");
@@ -888,7 +889,7 @@ sni_door_pipe_members_fit(const void *sp, uint32_t n)
 {
 	const slot *s = sp;
 	return sni_count_of(&s->door->members_of, s->pipe) + n <=
-	    SNI_DOOR_MEMBERS_MAX * 3 / 4;
+	    PIPE_MEMBERS_MAX;
 }
 
 /*

@@ -664,6 +664,15 @@ door_key(uint32_t pipe, uint64_t call_id)
 	    : NULL;
 }
 
+/* The task holding the place of pipe's call call_id in a->door_tasks
+ * (which may be a call 2^32 ids apart), or NULL. */
+static sni_task *
+place_holder(const sni_actor *a, uint32_t pipe, uint64_t call_id)
+{
+	const void *key = door_key(pipe, call_id);
+	return key != NULL ? sni_ptrmap_get(&a->door_tasks, key) : NULL;
+}
+
 /* A generator between requests: its last one was answered, its call id
  * is no call in flight (a new request of its peer may take it). */
 static bool
@@ -680,17 +689,10 @@ sni_task_reindex(sni_actor *a, sni_task *t)
 		return; /* (a call id 0 is no CANCEL's target) */
 	}
 	sni_task *held = sni_ptrmap_get(&a->door_tasks, key);
-	if (held != NULL && !answered(held)) {
-		t->unindexed =
-		    true; /* (a request nothing checked: a walk finds it) */
-	} else if (sni_ptrmap_put(&a->door_tasks, key, t) != 0) {
-		t->unindexed = true; /* no memory: only a walk finds it */
-	} else {
-		t->indexed = true;
-		if (held != NULL) {
-			held->indexed = false;
-		}
-	}
+	/* (held by a call in flight: a request nothing checked; or no
+	 * memory: only a walk finds it) */
+	t->unindexed = (held != NULL && !answered(held)) ||
+	    sni_ptrmap_put(&a->door_tasks, key, t) != 0;
 	a->door_unindexed += t->unindexed;
 }
 
@@ -698,22 +700,20 @@ void
 sni_task_unindex(sni_actor *a, sni_task *t)
 {
 	const void *key = door_key(t->gen.pipe, t->call_id);
-	if (t->indexed && sni_ptrmap_get(&a->door_tasks, key) == t) {
+	if (key != NULL && sni_ptrmap_get(&a->door_tasks, key) == t) {
 		sni_ptrmap_del(&a->door_tasks, key);
 	}
 	a->door_unindexed -= t->unindexed;
-	t->indexed   = false;
 	t->unindexed = false;
 }
 
 sni_task *
 sni_task_of_call(sni_actor *a, uint32_t pipe, uint64_t call_id)
 {
-	const void *key = door_key(pipe, call_id);
-	if (key == NULL) {
+	if (door_key(pipe, call_id) == NULL) {
 		return NULL;
 	}
-	sni_task *t = sni_ptrmap_get(&a->door_tasks, key);
+	sni_task *t = place_holder(a, pipe, call_id);
 	if (t != NULL && !t->done && t->call_id == call_id) {
 		return t;
 	}
@@ -732,8 +732,7 @@ int
 sni_task_new_call_id(
     sni_actor *a, const sni_task *self, uint32_t pipe, uint64_t call_id)
 {
-	const void *key = door_key(pipe, call_id);
-	sni_task *t = key != NULL ? sni_ptrmap_get(&a->door_tasks, key) : NULL;
+	const sni_task *t = place_holder(a, pipe, call_id);
 	if (t == NULL || t->done || t == self || answered(t)) {
 		return 0;
 	}

@@ -95,7 +95,6 @@ struct syn_task {
 	bool        closing;    /* cancelled because the actor closes */
 	bool        unparked;   /* sni_task_unpark's wake is on its way */
 	bool        refused;    /* an await point refused it (cancelled) */
-	bool        indexed;    /* it holds its place in a->door_tasks */
 	bool        unindexed;  /* counted in a->door_unindexed */
 	bool        timed_out;  /* syn_await_timeout's deadline passed */
 	bool        remote;     /* its call came from another process */
