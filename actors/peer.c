@@ -56,14 +56,28 @@ peer_get(sni_sync *s, uint32_t pipe)
 	return p;
 }
 
-/* pipe's count of o (0 when new), or NULL: no memory. */
+/* The most objects one peer of s may hold. */
+static uint32_t
+objects_max(const sni_sync *s)
+{
+	return s->peer_objects_max != 0 ? s->peer_objects_max
+	                                : SNI_PEER_OBJECTS_MAX;
+}
+
+/* pipe's count of o (0 when new), or NULL: no memory, or (bounded) the
+ * peer holds its most objects (*full set). */
 static peer_ref *
-ref_get(sni_sync *s, uint32_t pipe, sni_object *o)
+ref_get(sni_sync *s, uint32_t pipe, sni_object *o, bool bounded, bool *full)
 {
 	uint64_t  id = sni_object_handle_of(o)->object;
 	sni_peer *p  = peer_get(s, pipe);
 	peer_ref *r =
 	    p != NULL ? sni_ptrmap_get(&p->refs, object_key(id)) : NULL;
+	if (p != NULL && r == NULL && bounded &&
+	    p->refs.len >= objects_max(s)) {
+		*full = true;
+		return NULL;
+	}
 	if (p != NULL && r == NULL && (r = calloc(1, sizeof(*r))) != NULL) {
 		r->object = id;
 		if (sni_ptrmap_put(&p->refs, object_key(id), r) != 0) {
@@ -80,7 +94,19 @@ sni_peer_reserve(sni_sync *s, uint32_t pipe, sni_object *o)
 	if (sni_door_pipe_gone(sni_actor_self(), pipe)) {
 		return 0; /* (the reply goes nowhere: nothing to count) */
 	}
-	return ref_get(s, pipe, o) != NULL ? 0 : SYN_ENOMEM;
+	bool full = false;
+	if (ref_get(s, pipe, o, true, &full) != NULL) {
+		return 0;
+	}
+	if (full) {
+		sni_detail_set("this connection holds %u objects, its most: "
+		               "release some first",
+		    objects_max(s));
+		return SYN_EBUSY;
+	}
+	sni_detail_set("no memory to count an object handed to another "
+	               "process");
+	return SYN_ENOMEM;
 }
 
 int
@@ -89,7 +115,8 @@ sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o)
 	if (sni_door_pipe_gone(sni_actor_self(), pipe)) {
 		return SYN_ECONNRESET; /* nobody there to give it back */
 	}
-	peer_ref *r = ref_get(s, pipe, o);
+	bool      full = false;
+	peer_ref *r    = ref_get(s, pipe, o, false, &full);
 	if (r == NULL) {
 		return SYN_ENOMEM;
 	}

@@ -164,6 +164,13 @@ serve_on_actor(sni_actor *a, void *arg)
 		return rc;
 	}
 	sni_door_set_reply_timeout(a->door, (int32_t) sa->cfg->reply_timeout);
+	sni_door_limit_connections(a->door, sa->cfg->max_connections,
+	    sa->cfg->max_connections_per_host);
+	uint32_t objects = sa->cfg->max_objects_per_connection;
+	if (objects != 0 &&
+	    (s->peer_objects_max == 0 || objects < s->peer_objects_max)) {
+		s->peer_objects_max = objects; /* (the smallest asked) */
+	}
 	return 0;
 }
 

@@ -30,7 +30,8 @@ typedef struct sni_sync {
 	bool            objects_ending; /* destroy runs their fini */
 	char          **exports;        /* names other processes may call */
 	uint32_t        nexports;
-	sni_ptrmap      peers; /* pipe + 2 -> sni_peer: other processes */
+	sni_ptrmap      peers;     /* pipe + 2 -> sni_peer: other processes */
+	uint32_t peer_objects_max; /* asked by syn_serve (0: nothing yet) */
 } sni_sync;
 
 /* ---- classes (class.c) ---- */
@@ -135,17 +136,23 @@ void sni_exports_fini(sni_sync *s);
 
 /* ---- peers: other processes' references (peer.c) ---- */
 
+/* How many objects one peer may hold at most, by default. */
+#define SNI_PEER_OBJECTS_MAX 65536
+
 /*
  * Makes room to count o as held by the process behind pipe, before a
  * reply that hands it over is built, so that sni_peer_grant cannot run
- * out of memory once the reply is sent: 0 or SYN_ENOMEM. The room, held
- * by nobody until granted, goes with the peer.
+ * out of memory once the reply is sent: 0, SYN_ENOMEM, or SYN_EBUSY (with
+ * a detail) when o is new to that peer and it holds (or has room made
+ * for) s's most objects already (SNI_PEER_OBJECTS_MAX, or what syn_serve
+ * asked). The room, held by nobody until granted, goes with the peer.
  */
 int sni_peer_reserve(sni_sync *s, uint32_t pipe, sni_object *o);
 
 /*
  * o goes to the process behind pipe in a reply: one more reference
- * handed out, held by that peer. SYN_ENOMEM (only when not reserved), or
+ * handed out, held by that peer (not bounded: reserve first).
+ * SYN_ENOMEM (only when not reserved), or
  * SYN_ECONNRESET when the pipe closed already (nothing is counted then).
  */
 int sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o);

@@ -698,10 +698,8 @@ object_out(syn_value *v, void *arg)
 		sni_peer_grant(c->s, c->peer, o);
 	} else if (c->count) {
 		sni_object_export(o);
-	} else if (c->peer != 0 &&
-	    (rc = sni_peer_reserve(c->s, c->peer, o)) != 0) {
-		sni_detail_set("no memory to count an object handed to "
-		               "another process");
+	} else if (c->peer != 0) {
+		rc = sni_peer_reserve(c->s, c->peer, o); /* (its detail set) */
 	}
 	*c->seen = true;
 	return rc;

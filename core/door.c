@@ -13,6 +13,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include "admission.h"
 #include "backcall.h"
 #include "batch.h"
 #include "door.h"
@@ -122,6 +123,10 @@ struct sni_door {
 	 * (whose cleanup must run) needs no memory: under gone_mu. */
 	pthread_mutex_t gone_mu;
 	sni_ptrmap      gone;
+	sni_admission   admission; /* which pipes are served */
+	sni_ptrmap      refused;   /* the loop's: pipes refused (their
+	                              requests answered SYN_EBUSY), each to
+	                              its SNI_ADMIT_ reason */
 };
 
 static void        place_freed(sni_door *d);
@@ -167,10 +172,16 @@ typedef struct pipe_event {
 	sni_node node; /* SNI_NODE_PIPE */
 	int      what; /* SNI_PIPE_... */
 	uint32_t pipe;
+	/* A GONE event, kept from the pipe's coming on: what the pipe
+	 * took of the admission's counts, and the aio that closes it when
+	 * it was refused (NULL: none). A REFUSED event: its reason. */
+	sni_admitted admitted;
+	nng_aio     *expiry;
 } pipe_event;
 
 enum {
 	SNI_PIPE_ADDED,
+	SNI_PIPE_REFUSED, /* came past the admission's limits */
 	SNI_PIPE_GONE,
 	SNI_PIPE_STALLED, /* a reply to it timed out: it is cut off */
 	SNI_PIPE_DRAINED, /* a reply that queued up on it has ended */
@@ -186,6 +197,8 @@ pipe_event_new(int what, uint32_t pipe)
 		e->node.kind = SNI_NODE_PIPE;
 		e->what      = what;
 		e->pipe      = pipe;
+		e->admitted  = (sni_admitted) { SNI_ADMIT_CLOSED, 0 };
+		e->expiry    = NULL;
 	}
 	return e;
 }
@@ -365,6 +378,62 @@ slot_open(sni_door *d)
 	return 0;
 }
 
+/* nng thread: the GONE event of a pipe that is not let in after all
+ * (NULL: none) gives back what the pipe took. */
+static void
+gone_unused(sni_door *d, pipe_event *gone)
+{
+	if (gone != NULL) {
+		sni_admission_gone(&d->admission, gone->admitted);
+		if (gone->expiry != NULL) {
+			nng_aio_reap(gone->expiry);
+		}
+		free(gone);
+	}
+}
+
+/*
+ * nng thread: pipe p (id) came. It is served, or refused (kept open for
+ * a while, to answer SYN_EBUSY: see admission.h), or closed at once; the
+ * actor hears of the first two, and its GONE event is kept for when it
+ * goes.
+ */
+static void
+pipe_came(sni_door *d, nng_pipe p, uint32_t id)
+{
+	sni_admitted what = sni_admission_admit(&d->admission, p);
+	pipe_event  *gone = NULL;
+	if (what.how != SNI_ADMIT_CLOSED &&
+	    (gone = pipe_event_new(SNI_PIPE_GONE, id)) == NULL) {
+		sni_admission_gone(&d->admission, what);
+	}
+	if (gone != NULL) {
+		gone->admitted = what;
+	}
+	if (gone != NULL && what.how != SNI_ADMIT_SERVED &&
+	    (gone->expiry = sni_admission_expiry(id)) == NULL) {
+		gone_unused(d, gone); /* (no memory: it closes now) */
+		gone = NULL;
+	}
+	pthread_mutex_lock(&d->gone_mu);
+	bool kept =
+	    gone != NULL && sni_ptrmap_put(&d->gone, pipe_key(id), gone) == 0;
+	pthread_mutex_unlock(&d->gone_mu);
+	pipe_event *came = !kept ? NULL
+	    : what.how == SNI_ADMIT_SERVED
+	    ? pipe_event_new(SNI_PIPE_ADDED, id)
+	    : pipe_event_new(SNI_PIPE_REFUSED, id);
+	if (came != NULL) {
+		came->admitted = what;
+	}
+	if (!kept || !post_pipe_event(d, came)) {
+		if (!kept) {
+			gone_unused(d, gone);
+		}
+		nng_pipe_close(p); /* unknown to the actor: not let in */
+	}
+}
+
 /* nng thread: a peer came or went; the actor keeps the set of peers,
  * closes a gone one's streams and gives back what it held. */
 static void
@@ -375,25 +444,21 @@ pipe_changed(nng_pipe p, nng_pipe_ev ev, void *arg)
 	pipe_event *gone;
 	if (ev == NNG_PIPE_EV_ADD_PRE) { /* REM_POST comes for each */
 		atomic_fetch_add(&d->pipes, 1);
-		gone = pipe_event_new(SNI_PIPE_GONE, id);
-		pthread_mutex_lock(&d->gone_mu);
-		bool kept = gone != NULL &&
-		    sni_ptrmap_put(&d->gone, pipe_key(id), gone) == 0;
-		pthread_mutex_unlock(&d->gone_mu);
-		if (!kept || !post_pipe(d, SNI_PIPE_ADDED, id)) {
-			if (!kept) {
-				free(gone);
-			}
-			nng_pipe_close(
-			    p); /* unknown to the actor: not let in */
-		}
+		pipe_came(d, p, id);
 		return;
 	}
 	atomic_fetch_sub(&d->pipes, 1);
 	pthread_mutex_lock(&d->gone_mu);
 	gone = sni_ptrmap_del(&d->gone, pipe_key(id));
 	pthread_mutex_unlock(&d->gone_mu);
-	post_pipe_event(d, gone); /* (none: it was not let in) */
+	if (gone != NULL) { /* (none: it was not let in) */
+		sni_admission_gone(&d->admission, gone->admitted);
+		if (gone->expiry != NULL) {
+			nng_aio_reap(gone->expiry);
+			gone->expiry = NULL;
+		}
+	}
+	post_pipe_event(d, gone);
 }
 
 static const void *
@@ -632,9 +697,12 @@ void
 sni_door_handle_pipe(sni_actor *a, sni_node *n)
 {
 	pipe_event *e = (pipe_event *) n;
-	if (e->what == SNI_PIPE_ADDED) {
+	if (e->what == SNI_PIPE_ADDED || e->what == SNI_PIPE_REFUSED) {
 		if (sni_ptrmap_put(
-		        &a->live_pipes, pipe_key(e->pipe), (void *) 1) != 0) {
+		        &a->live_pipes, pipe_key(e->pipe), (void *) 1) != 0 ||
+		    (e->what == SNI_PIPE_REFUSED &&
+		        sni_ptrmap_put(&a->door->refused, pipe_key(e->pipe),
+		            (void *) (uintptr_t) e->admitted.how) != 0)) {
 			nng_pipe_close((nng_pipe) { .id = e->pipe });
 		}
 	} else if (e->what == SNI_PIPE_STALLED) {
@@ -645,6 +713,7 @@ sni_door_handle_pipe(sni_actor *a, sni_node *n)
 		a->door->recheck_armed = false;
 		open_if_full(a->door); /* (still full: cut_stalled) */
 	} else if (sni_ptrmap_del(&a->live_pipes, pipe_key(e->pipe)) != NULL) {
+		sni_ptrmap_del(&a->door->refused, pipe_key(e->pipe));
 		sni_ptrmap_del(&a->door->queued_pipes, pipe_key(e->pipe));
 		backlog_drop_pipe(a->door, e->pipe);
 		sni_gen_drop_pipe(a, e->pipe);
@@ -794,6 +863,12 @@ sni_door_set_reply_timeout(sni_door *d, int32_t ms)
 	d->reply_timeout = sni_reply_timeout_asked(d->reply_timeout, ms);
 }
 
+void
+sni_door_limit_connections(sni_door *d, uint32_t max, uint32_t max_per_host)
+{
+	sni_admission_limit(&d->admission, max, max_per_host);
+}
+
 int
 sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 {
@@ -815,6 +890,7 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	pthread_mutex_init(&d->slow.mu, NULL);
 	pthread_cond_init(&d->slow.cv, NULL);
 	pthread_mutex_init(&d->gone_mu, NULL);
+	sni_admission_init(&d->admission);
 	int rc = nng_aio_alloc(&d->recheck, recheck_due, d);
 	if (rc == 0) {
 		rc = open_socket(d, url, max_message);
@@ -1073,6 +1149,29 @@ sni_door_member_cancelled(void *member)
 	((slot *) member)->refuse = SYN_ECANCELED;
 }
 
+/* The loop: s's request came on a refused pipe (how: its SNI_ADMIT_
+ * reason): it is answered SYN_EBUSY, whatever it asks. */
+static void
+answer_refused(sni_door *d, slot *s, int how)
+{
+	char     why[96];
+	uint64_t id  = 0;
+	nng_msg *msg = s->msg;
+	s->msg       = NULL;
+	sni_msg_call_id(nng_msg_body(msg), nng_msg_len(msg), &id);
+	if (how == SNI_ADMIT_HOST_FULL) {
+		snprintf(why, sizeof(why),
+		    "the server has its %u connections from this host",
+		    sni_admission_max_per_host(&d->admission));
+	} else {
+		snprintf(why, sizeof(why), "the server has its %u connections",
+		    sni_admission_max(&d->admission));
+	}
+	busy_begin(d, s);
+	sni_reply_error(
+	    SNI_ORIGIN_DOOR, s, msg, id, SYN_EBUSY, why, d->actor->name);
+}
+
 void
 sni_door_handle(sni_actor *a, sni_node *n)
 {
@@ -1081,6 +1180,12 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	learn_pipe(d, s, s->msg); /* once: the loop asks sni_origin_pipe */
 	s->refuse      = 0;
 	s->refuse_pipe = false;
+	uintptr_t refused =
+	    (uintptr_t) sni_ptrmap_get(&d->refused, pipe_key(s->pipe));
+	if (refused != 0) {
+		answer_refused(d, s, (int) refused);
+		return;
+	}
 	if (hold_back(d, s)) {
 		return;
 	}
@@ -1276,9 +1381,14 @@ door_free_now(sni_door *d)
 	size_t      i = 0;
 	pipe_event *e;
 	while ((e = sni_ptrmap_next(&d->gone, &i)) != NULL) {
+		if (e->expiry != NULL) {
+			nng_aio_free(e->expiry);
+		}
 		free(e); /* pipes that never went: the socket closed */
 	}
 	sni_ptrmap_fini(&d->gone);
+	sni_ptrmap_fini(&d->refused);
+	sni_admission_fini(&d->admission);
 	pthread_mutex_destroy(&d->gone_mu);
 	if (d->recheck != NULL) {
 		nng_aio_free(d->recheck);

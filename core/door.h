@@ -51,6 +51,14 @@ uint32_t sni_origin_pipe(int origin, const void *origin_ptr, bool *remote);
  */
 void sni_door_set_reply_timeout(sni_door *d, int32_t ms);
 
+/*
+ * The most connections the door serves at once, and from one host, asked
+ * by a syn_serve() (0 asks nothing): the smallest asked applies, from
+ * the next connection on (see admission.h). Any thread.
+ */
+void sni_door_limit_connections(
+    sni_door *d, uint32_t max, uint32_t max_per_host);
+
 /* The reply timeout asked, after asked (0: nothing yet) and then ms. */
 static inline int32_t
 sni_reply_timeout_asked(int32_t asked, int32_t ms)

@@ -10,6 +10,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "core/admission.h"
 #include "core/door.h"
 #include "helpers.h"
 #include "proto/proto.h"
@@ -766,6 +767,50 @@ START_TEST(connection_backlog_bytes)
 }
 END_TEST
 
+/* The admission's counts: the smallest limit asked applies; past max,
+ * SNI_REFUSING_MAX connections are refused (kept open to be answered)
+ * and the next ones closed; a refused one that goes makes room for
+ * another refusal, a served one for another served. A pipe without an
+ * address (here: none) counts only towards max. */
+START_TEST(admission_counts)
+{
+	sni_admission ad;
+	sni_admission_init(&ad);
+	sni_admission_limit(&ad, 2, 0);
+	sni_admission_limit(&ad, 5, 7);
+	sni_admission_limit(&ad, 0, 9);
+	ck_assert_uint_eq(sni_admission_max(&ad), 2);
+	ck_assert_uint_eq(sni_admission_max_per_host(&ad), 7);
+	enum { N = 2 + SNI_REFUSING_MAX + 1 };
+	sni_admitted got[N];
+	nng_pipe     none = NNG_PIPE_INITIALIZER;
+	for (int i = 0; i < N; i++) {
+		got[i] = sni_admission_admit(&ad, none);
+		ck_assert_uint_eq(got[i].host, 0);
+		ck_assert_int_eq(got[i].how,
+		    i < 2           ? SNI_ADMIT_SERVED
+		        : i < N - 1 ? SNI_ADMIT_TOO_MANY
+		                    : SNI_ADMIT_CLOSED);
+	}
+	sni_admission_gone(&ad, got[N - 1]); /* (counts nothing) */
+	ck_assert_int_eq(sni_admission_admit(&ad, none).how, SNI_ADMIT_CLOSED);
+	sni_admission_gone(&ad, got[2]);
+	got[2] = sni_admission_admit(&ad, none);
+	ck_assert_int_eq(got[2].how, SNI_ADMIT_TOO_MANY);
+	sni_admission_gone(&ad, got[0]);
+	got[0] = sni_admission_admit(&ad, none);
+	ck_assert_int_eq(got[0].how, SNI_ADMIT_SERVED);
+	for (int i = 0; i < N - 1; i++) {
+		sni_admission_gone(&ad, got[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		got[i] = sni_admission_admit(&ad, none);
+		ck_assert_int_eq(got[i].how, SNI_ADMIT_SERVED);
+	}
+	sni_admission_fini(&ad);
+}
+END_TEST
+
 /* After close, calls by address get a clear SYN_ECLOSED reply. */
 START_TEST(closed_door)
 {
@@ -827,6 +872,7 @@ suite(void)
 		TH_CASE("concurrent", concurrent_calls_by_address),
 		TH_CASE("never_reads", peer_that_never_reads),
 		TH_CASE("closed", closed_door),
+		TH_CASE("admission_counts", admission_counts),
 		TH_CASE("held_gone_pipe", held_calls_of_gone_pipe),
 		TH_CASE("reply_timeout", reply_timeout_asked),
 		TH_CASE("requests_while_destroy", requests_while_destroy_waits),

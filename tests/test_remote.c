@@ -2144,6 +2144,113 @@ START_TEST(inproc_connect_is_a_connection)
 }
 END_TEST
 
+/* Calls c's square until it answers (its refused connection closed and
+ * dialed again), within 10 s: the other codes are a refusal's. */
+static void
+gets_in(syn_synchronizer c)
+{
+	syn_value one = syn_int(1);
+	int       rc  = SYN_EBUSY;
+	for (int i = 0; i < 200 && rc != 0; i++) {
+		rc = syn_call_timeout(c, "square", &one, 1, 2000, NULL);
+		ck_assert_msg(rc == 0 || rc == SYN_EBUSY ||
+		        rc == SYN_ECONNRESET || rc == SYN_ETIMEDOUT,
+		    "%s", syn_errname(rc));
+		if (rc != 0) {
+			usleep(50000);
+		}
+	}
+	ck_assert_syn_ok(rc);
+}
+
+/* A connection past max_connections, or past max_connections_per_host
+ * from one host, gets SYN_EBUSY with the reason for each request, then
+ * closes; once a served one went, a refused client gets in (its dialer
+ * dials again). inproc:// peers count only towards the total. */
+START_TEST(connection_limits)
+{
+	static const char *const exports[] = { "square", NULL };
+	syn_synchronizer         s         = local_sync();
+	char                     url[128], inproc[128];
+	syn_serve_config         cfg = { .exports = exports,
+		        .max_connections          = 3,
+		        .max_connections_per_host = 2 };
+	ck_assert_syn_ok(syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, 128));
+	ck_assert_syn_ok(syn_synchronizer_url(s, inproc, sizeof(inproc)));
+	syn_synchronizer a = connect_ready(url, NULL, "square");
+	syn_synchronizer b = connect_ready(url, NULL, "square");
+	syn_synchronizer c, e;
+	ck_assert_syn_ok(syn_connect(url, NULL, &c));
+	syn_value one = syn_int(1);
+	ck_assert_syn_rc(
+	    syn_call_timeout(c, "square", &one, 1, 5000, NULL), SYN_EBUSY);
+	ck_assert_str_eq(syn_last_error()->message,
+	    "the server has its 2 connections from this host");
+	syn_synchronizer d = connect_ready(inproc, NULL, "square");
+	ck_assert_syn_ok(syn_connect(inproc, NULL, &e));
+	ck_assert_syn_rc(
+	    syn_call_timeout(e, "square", &one, 1, 5000, NULL), SYN_EBUSY);
+	ck_assert_str_eq(
+	    syn_last_error()->message, "the server has its 3 connections");
+	ck_assert_syn_ok(syn_synchronizer_destroy(e));
+	ck_assert_syn_ok(syn_synchronizer_destroy(a));
+	gets_in(c);
+	ck_assert_int_eq(remote_int(b, "square", 3), 9);
+	ck_assert_int_eq(remote_int(d, "square", 4), 16);
+	ck_assert_syn_ok(syn_synchronizer_destroy(b));
+	ck_assert_syn_ok(syn_synchronizer_destroy(c));
+	ck_assert_syn_ok(syn_synchronizer_destroy(d));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
+/* A connection holds at most max_objects_per_connection objects: one
+ * more is refused (SYN_EBUSY, and the object, handed to nobody, is
+ * dropped); another connection has its own; a release makes room. */
+START_TEST(objects_per_connection)
+{
+	static const char *const exports[] = { "LocalCounter", NULL };
+	syn_synchronizer         s         = local_sync();
+	char                     url[128];
+	syn_serve_config         cfg = { .exports   = exports,
+		        .max_objects_per_connection = 3 };
+	ck_assert_syn_ok(syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, 128));
+	syn_synchronizer r, r2;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	ck_assert_syn_ok(syn_connect(url, NULL, &r2));
+	syn_proxy *p[4], *q[3];
+	for (int i = 0; i < 3; i++) {
+		ck_assert_syn_ok(syn_new(r, "LocalCounter", NULL, 0, &p[i]));
+	}
+	ck_assert_syn_rc(syn_new(r, "LocalCounter", NULL, 0, &p[3]), SYN_EBUSY);
+	ck_assert_str_eq(syn_last_error()->message,
+	    "this connection holds 3 objects, its most: release some first");
+	wait_finis(1);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_syn_ok(syn_new(r2, "LocalCounter", NULL, 0, &q[i]));
+	}
+	syn_value two = syn_int(2);
+	ck_assert_int_eq(invoke_int(p[2], "add", &two, 1), 2);
+	syn_proxy_release(p[0]);
+	int rc = SYN_EBUSY;
+	for (int i = 0; i < 200 && rc == SYN_EBUSY; i++) {
+		rc = syn_new(r, "LocalCounter", NULL, 0, &p[0]);
+		if (rc == SYN_EBUSY) {
+			usleep(10000); /* (the release is on its way) */
+		}
+	}
+	ck_assert_syn_ok(rc);
+	for (int i = 0; i < 3; i++) {
+		syn_proxy_release(p[i]);
+		syn_proxy_release(q[i]);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(r2));
+	wait_finis(8);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* A proxy of this process's object passed to the server: the server
  * calls it back (its method runs here, on its synchronizer), keeps it
  * alive while it holds it, and lets go when it releases it or when the
@@ -2782,9 +2889,11 @@ add_back(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
-/* Every place for a waiting POLL is taken (1,024 peers park one each):
- * the client's POLL is refused as busy, and it asks again later, so the
- * server's call back reaches it once a place frees. */
+/* Every place for a waiting POLL is taken (1,024 peers park one each,
+ * with the connection limits raised: by default 1,024 connections are
+ * served, one POLL each): the client's POLL is refused as busy, and it
+ * asks again later, so the server's call back reaches it once a place
+ * frees. */
 START_TEST(poll_retries_when_busy)
 {
 	enum { PEERS = 1024 };
@@ -2792,7 +2901,10 @@ START_TEST(poll_retries_when_busy)
 	static const char *const exports[] = { "add_back", NULL };
 	char                     url[128];
 	th_register(s, "add_back", add_back, NULL);
-	serve_tcp(s, exports, url);
+	syn_serve_config cfg = { .exports = exports,
+		.max_connections          = 2 * PEERS,
+		.max_connections_per_host = 2 * PEERS };
+	ck_assert_syn_ok(syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, 128));
 	nng_socket *peers = calloc(PEERS, sizeof(*peers));
 	nng_aio   **aios  = calloc(PEERS, sizeof(*aios));
 	for (int i = 0; i < PEERS; i++) { /* each parks a POLL */
@@ -3191,6 +3303,8 @@ suite(void)
 		    slow_reader_filling_the_door_is_not_cut),
 		TH_CASE("callbacks", callbacks),
 		TH_CASE("inproc_connect", inproc_connect_is_a_connection),
+		TH_CASE("connection_limits", connection_limits),
+		TH_CASE("objects_per_connection", objects_per_connection),
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),
 		TH_CASE("too_deep_gives_back", too_deep_gives_back),
 		TH_CASE("unsent_open_gives_back", unsent_open_gives_back),

@@ -43,6 +43,7 @@
 #define SYNCHRONICITY_SERVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <synchronicity/export.h>
 #include <synchronicity/synchronizer.h>
@@ -81,6 +82,26 @@ typedef struct syn_serve_config {
 	 * must present a certificate signed by one of them (mutual TLS).
 	 * NULL: any client may connect. */
 	const char *tls_ca_file;
+	/* The most connections served at once, over all listeners (and the
+	 * synchronizer's own inproc:// address). 0: 1024. */
+	uint32_t max_connections;
+	/* The most connections served at once from one host: one IPv4
+	 * address, or one IPv6 /64 (tcp:// and tls+tcp://; inproc:// and
+	 * ipc:// peers count only towards max_connections). 0: 256.
+	 * A connection past either limit is refused: for a second every
+	 * request on it is answered with SYN_EBUSY ("the server has its N
+	 * connections"), then it is closed; past 64 such at once, refused
+	 * connections are closed at once. For both limits the smallest
+	 * asked by any syn_serve() of the synchronizer applies, to the
+	 * connections that come after it. */
+	uint32_t max_connections_per_host;
+	/* The most objects one connection may hold at once (each object
+	 * handed to it counts once, however many proxies of it the client
+	 * has): a reply that would hand it one more fails with SYN_EBUSY
+	 * ("this connection holds N objects, its most: release some
+	 * first"), and the object is not handed over. 0: 65536. The
+	 * smallest asked by any syn_serve() of the synchronizer applies. */
+	uint32_t max_objects_per_connection;
 } syn_serve_config;
 
 /*
