@@ -288,11 +288,36 @@ request_done(void *arg, int rc)
 	iter_unref(it);
 }
 
-/* Fills f's message with the request: the OPEN, or a NEXT sending v. */
+/* Fills f's message with a THROW of thrown. */
+static int
+fill_throw(syn_iter *it, sni_actor *a, const syn_error *thrown, syn_future *f)
+{
+	sni_wbuf w;
+	sni_wbuf_init(&w);
+	int rc = sni_msg_encode_throw(&w, own_call_id(a), it->stream,
+	    thrown->code, thrown->message, thrown->where, &a->limits);
+	if (rc == 0) {
+		rc = w.err != 0 ? w.err : sni_request_put(a, f, &w);
+	}
+	sni_wbuf_fini(&w);
+	return rc != 0 ? sni_error_set_detail(rc, it->name) : 0;
+}
+
+/* Fills f's message with the request: the OPEN, a NEXT sending v, or
+ * (thrown not NULL) a THROW. */
 static int
 fill_request(syn_iter *it, sni_actor *a, uint32_t state, const syn_value *v,
-    syn_future *f)
+    const syn_error *thrown, syn_future *f)
 {
+	if (state == ITER_FRESH && thrown != NULL) {
+		return sni_error_set(SYN_EINVAL,
+		    "nothing can be thrown before the first request: the "
+		    "generator has not reached a syn_yield() yet",
+		    it->name);
+	}
+	if (thrown != NULL) {
+		return fill_throw(it, a, thrown, f);
+	}
 	if (state == ITER_FRESH) {
 		if (v != NULL && v->type != SYN_TYPE_NIL) {
 			return sni_error_set(SYN_EINVAL,
@@ -411,14 +436,16 @@ wait_requests_made(syn_iter *it)
 }
 
 /*
- * Starts the next request; on success *fp is its future, posted. waited:
- * the caller waits for it to the end and then calls request_done itself
- * (a blocking request: the loop that answers it then writes nothing of
- * the iterator, whose lines stay with the caller's CPU); else the
- * future's hook does, wherever it completes.
+ * Starts the next request, sending v (NULL: nil) or throwing thrown (not
+ * NULL); on success *fp is its future, posted. waited: the caller waits
+ * for it to the end and then calls request_done itself (a blocking
+ * request: the loop that answers it then writes nothing of the iterator,
+ * whose lines stay with the caller's CPU); else the future's hook does,
+ * wherever it completes.
  */
 static int
-start_request(syn_iter *it, const syn_value *v, bool waited, syn_future **fp)
+start_request(syn_iter *it, const syn_value *v, const syn_error *thrown,
+    bool waited, syn_future **fp)
 {
 	if (it == NULL) {
 		return sni_error_set(SYN_EINVAL, "iterator is NULL", "");
@@ -453,7 +480,7 @@ start_request(syn_iter *it, const syn_value *v, bool waited, syn_future **fp)
 		rc = sni_error_set(SYN_ENOMEM, NULL, it->name);
 	} else if (!waited && sni_future_set_hook(f, request_done, it) != 0) {
 		rc = sni_error_set(SYN_ENOMEM, NULL, it->name);
-	} else if ((rc = fill_request(it, a, state, v, f)) == 0) {
+	} else if ((rc = fill_request(it, a, state, v, thrown, f)) == 0) {
 		post_request(it, a, f); /* nothing fails past the OPEN's move */
 	}
 	made_request(it);
@@ -637,7 +664,7 @@ next_batch(syn_iter *it)
 	iter_batch *b = &it->batch;
 	int         rc;
 	syn_future *f = take_ahead(it);
-	if (f == NULL && (rc = start_request(it, NULL, false, &f)) != 0) {
+	if (f == NULL && (rc = start_request(it, NULL, NULL, false, &f)) != 0) {
 		return rc;
 	}
 	if ((rc = sni_call_wait(f, UINT64_MAX, it->name)) != 0) {
@@ -657,7 +684,7 @@ next_batch(syn_iter *it)
 		return rc;
 	}
 	if (b->status == 0 && /* ask for the next one while this is read */
-	    start_request(it, NULL, false, &f) ==
+	    start_request(it, NULL, NULL, false, &f) ==
 	        0) { /* a failure: asked again */
 		keep_ahead(it, f);
 	}
@@ -696,43 +723,63 @@ syn_iter_next_future(syn_iter *it, const syn_value *v, syn_future **fp)
 	}
 	*fp    = NULL;
 	int rc = check_lock_step(it, NULL);
-	return rc != 0 ? rc : start_request(it, v, false, fp);
+	return rc != 0 ? rc : start_request(it, v, NULL, false, fp);
 }
 
-/* A lock-step request of it, made and waited for. */
+/* A lock-step request of it (see start_request), made and waited for. */
 static int
-lock_step_request(syn_iter *it, const syn_value *v, syn_result *item)
+lock_step_request(
+    syn_iter *it, const syn_value *v, const syn_error *thrown, syn_result *item)
 {
 	syn_future *f;
-	int         rc = start_request(it, v, true, &f);
+	int         rc = start_request(it, v, thrown, true, &f);
 	return rc != 0 ? rc
 	               : sni_request_finish(f, SYN_DURATION_INFINITE, it->name,
 	                     item, request_done, it);
 }
 
-/* syn_iter_send once the thread may block for it. */
+/* What only a lock-step iterator can be asked: a value sent (not nil),
+ * or an error thrown. */
 static int
-send_blocking(syn_iter *it, const syn_value *v, syn_result *item)
+check_sendable(syn_iter *it, const syn_value *v, const syn_error *thrown)
 {
-	int rc = sni_cancel_check();
-	if (rc != 0 || it == NULL) { /* (NULL: refused, SYN_EINVAL) */
-		return rc != 0 ? rc : lock_step_request(it, v, item);
+	if (thrown != NULL) {
+		return check_lock_step(it,
+		    "nothing can be thrown into a generator that runs ahead "
+		    "(prefetch)");
 	}
-	if (it->prefetch > 0 && v != NULL && v->type != SYN_TYPE_NIL) {
+	if (v != NULL && v->type != SYN_TYPE_NIL) {
 		return check_lock_step(it,
 		    "nothing can be sent to a generator that runs ahead "
 		    "(prefetch)");
 	}
+	return 0;
+}
+
+/* send_or_throw once the thread may block for it. */
+static int
+ask_blocking(
+    syn_iter *it, const syn_value *v, const syn_error *thrown, syn_result *item)
+{
+	int rc = sni_cancel_check();
+	if (rc != 0 || it == NULL) { /* (NULL: refused, SYN_EINVAL) */
+		return rc != 0 ? rc : lock_step_request(it, v, thrown, item);
+	}
+	if ((rc = check_sendable(it, v, thrown)) != 0) {
+		return rc;
+	}
 	/* (a close from another thread meanwhile frees it last) */
 	atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
 	rc = it->prefetch > 0 ? next_in_window(it, item)
-	                      : lock_step_request(it, v, item);
+	                      : lock_step_request(it, v, thrown, item);
 	iter_unref(it);
 	return rc;
 }
 
-int
-syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
+/* syn_iter_send (thrown NULL) or syn_iter_throw: blocking. */
+static int
+send_or_throw(
+    syn_iter *it, const syn_value *v, const syn_error *thrown, syn_result *item)
 {
 	if (it != NULL && forked(it) != 0) {
 		return SYN_EFORK;
@@ -745,36 +792,91 @@ syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 	}
 	int rc = it != NULL ? sni_actor_block_begin(it->actor_id, NULL) : 0;
 	if (rc == 0) {
-		rc = send_blocking(it, v, item);
+		rc = ask_blocking(it, v, thrown, item);
 		sni_actor_block_end();
 	}
 	return rc;
 }
 
 int
-syn_iter_next(syn_iter *it, syn_result *item)
+syn_iter_send(syn_iter *it, const syn_value *v, syn_result *item)
 {
-	return syn_iter_send(it, NULL, item);
+	return send_or_throw(it, v, NULL, item);
 }
 
-/* syn_iter_next_aio's request. */
+int
+syn_iter_next(syn_iter *it, syn_result *item)
+{
+	return send_or_throw(it, NULL, NULL, item);
+}
+
+/* The error syn_iter_throw and its forms raise: 0, or SYN_EINVAL for code
+ * 0. */
+static int
+thrown_error(int code, const char *message, syn_error *e)
+{
+	if (code == 0) {
+		return sni_error_set(
+		    SYN_EINVAL, "code 0 is no error: nothing is thrown", "");
+	}
+	e->code    = code;
+	e->message = message != NULL ? message : syn_strerror(code);
+	e->where   = "";
+	return 0;
+}
+
+int
+syn_iter_throw(syn_iter *it, int code, const char *message, syn_result *item)
+{
+	syn_error e;
+	int       rc = thrown_error(code, message, &e);
+	return rc != 0 ? rc : send_or_throw(it, NULL, &e, item);
+}
+
+int
+syn_iter_throw_future(
+    syn_iter *it, int code, const char *message, syn_future **fp)
+{
+	syn_error e;
+	if (fp == NULL) {
+		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
+	}
+	*fp    = NULL;
+	int rc = thrown_error(code, message, &e);
+	if (rc == 0) {
+		rc = check_lock_step(it, NULL);
+	}
+	return rc != 0 ? rc : start_request(it, NULL, &e, false, fp);
+}
+
+/* syn_iter_next_aio's and syn_iter_throw_aio's request. */
 typedef struct next_args {
 	syn_iter        *it;
 	const syn_value *v;
+	const syn_error *thrown;
+	int              refused; /* what the aio fails with, or 0 */
 } next_args;
 
 static int
 start_next_request(void *arg, syn_future **fp)
 {
-	next_args *n  = arg;
-	int        rc = check_lock_step(n->it, NULL);
-	return rc != 0 ? rc : start_request(n->it, n->v, false, fp);
+	next_args *n = arg;
+	int rc = n->refused != 0 ? n->refused : check_lock_step(n->it, NULL);
+	return rc != 0 ? rc : start_request(n->it, n->v, n->thrown, false, fp);
 }
 
 void
 syn_iter_next_aio(syn_iter *it, const syn_value *v, nng_aio *aio)
 {
-	next_args n = { it, v };
+	next_args n = { it, v, NULL, 0 };
+	sni_request_aio(aio, start_next_request, &n);
+}
+
+void
+syn_iter_throw_aio(syn_iter *it, int code, const char *message, nng_aio *aio)
+{
+	syn_error e;
+	next_args n = { it, NULL, &e, thrown_error(code, message, &e) };
 	sni_request_aio(aio, start_next_request, &n);
 }
 

@@ -501,12 +501,13 @@ kind_of(const uint8_t *bytes, size_t len)
 	return len >= SNI_HDR_LEN ? bytes[2] : 0;
 }
 
-/* A CALL or a NEXT whose bytes travel inside its future. */
+/* A CALL, a NEXT or a THROW whose bytes travel inside its future. */
 static void
 dispatch_inline(sni_actor *a, syn_future *f)
 {
 	sni_detail_clear();
-	if (kind_of(f->inl, f->ilen) == SNI_MSG_NEXT) {
+	int kind = kind_of(f->inl, f->ilen);
+	if (kind == SNI_MSG_NEXT || kind == SNI_MSG_THROW) {
 		sni_gen_next(
 		    a, NULL, f->inl, f->ilen, SNI_ORIGIN_FUTURE, f, &a->limits);
 	} else { /* anything else is refused there as malformed */
@@ -1327,6 +1328,7 @@ dispatch(sni_actor *a, nng_msg *msg, int origin, void *origin_ptr,
 	}
 	switch (peek_kind(msg)) {
 	case SNI_MSG_NEXT:
+	case SNI_MSG_THROW:
 		sni_gen_next(a, msg, nng_msg_body(msg), nng_msg_len(msg),
 		    origin, origin_ptr, lim);
 		return;

@@ -26,8 +26,7 @@ ask_smaller(_Atomic uint32_t *limit, uint32_t ask)
 {
 	uint32_t was = atomic_load(limit);
 	while (ask != 0 && (was == 0 || ask < was) &&
-	    !atomic_compare_exchange_weak(limit, &was, ask)) {
-	}
+	    !atomic_compare_exchange_weak(limit, &was, ask)) { }
 }
 
 void
@@ -56,8 +55,8 @@ sni_admission_max_per_host(sni_admission *ad)
 static uint32_t
 host_key(uint64_t family, uint64_t addr)
 {
-	uint64_t z = sni_process_nonce() + addr * UINT64_C(0x9e3779b97f4a7c15) +
-	    family;
+	uint64_t z =
+	    sni_process_nonce() + addr * UINT64_C(0x9e3779b97f4a7c15) + family;
 	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
 	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
 	z ^= z >> 31;
@@ -81,10 +80,10 @@ host_of(nng_pipe p)
 	if (sa.s_family != NNG_AF_INET6) {
 		return 0;
 	}
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		0xff, 0xff };
-	const uint8_t *a = sa.s_in6.sa_addr;
-	uint64_t       v = 0;
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+		0xff };
+	const uint8_t       *a          = sa.s_in6.sa_addr;
+	uint64_t             v          = 0;
 	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
 		uint32_t v4;
 		memcpy(&v4, a + 12, sizeof(v4)); /* (as nng keeps IPv4's) */

@@ -46,10 +46,10 @@ enum {
 
 typedef struct sni_admission {
 	pthread_mutex_t  mu;
-	uint32_t         served;   /* connections let in, now */
-	uint32_t         refusing; /* refused ones still open */
-	sni_ptrmap       of_host;  /* served ones by host key */
-	_Atomic uint32_t max;      /* 0: SNI_CONNECTIONS_MAX */
+	uint32_t         served;       /* connections let in, now */
+	uint32_t         refusing;     /* refused ones still open */
+	sni_ptrmap       of_host;      /* served ones by host key */
+	_Atomic uint32_t max;          /* 0: SNI_CONNECTIONS_MAX */
 	_Atomic uint32_t max_per_host; /* 0: SNI_HOST_CONNECTIONS_MAX */
 } sni_admission;
 

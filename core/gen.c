@@ -287,6 +287,15 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 		    origin, origin_ptr, msg, id, rc, sni_detail_get(), a->name);
 		return;
 	}
+	bool thrown = sni_msg_kind(bytes, len) == SNI_MSG_THROW;
+	if (t != NULL && t->gen.batch != NULL && thrown) {
+		drop_sent(a, &sent, mem);
+		sni_reply_error(origin, origin_ptr, msg, id, SYN_ENOTSUP,
+		    "nothing can be thrown into a generator that runs ahead "
+		    "(prefetch)",
+		    t->call.name);
+		return;
+	}
 	if (t != NULL && t->gen.batch != NULL) {
 		/* nothing is sent into a generator with a window */
 		drop_sent(a, &sent, mem);
@@ -328,8 +337,10 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 	free(t->gen.sent_mem);
 	t->gen.sent     = sent;
 	t->gen.sent_mem = mem;
+	t->gen.thrown   = thrown;
 	take_request(t, origin, origin_ptr, id, msg);
-	sni_task_resume(t, 0); /* (it notes the future if it waits) */
+	/* (it notes the future if it waits) */
+	sni_task_resume(t, thrown ? sent.as.error->code : 0);
 }
 
 void
@@ -562,9 +573,17 @@ syn_yield(syn_task *t, const syn_value *v, syn_value *sent)
 	if ((rc = deliver_item(t, v)) != 0) {
 		return rc;
 	}
-	t->wait = SNI_WAIT_YIELD;
-	rc      = sni_task_suspend(t);
-	if (rc == 0 && sent != NULL) {
+	t->wait       = SNI_WAIT_YIELD;
+	t->gen.thrown = false;
+	rc            = sni_task_suspend(t);
+	if (t->gen.thrown) { /* (a thrown error: the loop's last one, too) */
+		const syn_error *e = t->gen.sent.as.error;
+		t->gen.thrown      = false;
+		if (rc == e->code) { /* (returned, it is passed on) */
+			syn_raise(t, rc, "%s", e->message);
+			sni_error_set(rc, e->message, e->where);
+		}
+	} else if (rc == 0 && sent != NULL) {
 		*sent = t->gen.sent;
 	}
 	return rc;

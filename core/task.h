@@ -51,15 +51,17 @@ enum sni_wait {
  * its answer goes; origin_ptr is NULL between requests.
  */
 typedef struct sni_gen {
-	uint64_t  stream; /* the id its consumer chose */
-	uint32_t  pipe;   /* the consumer's nng pipe; 0: this process */
-	uint32_t  window;
-	bool      close_asked; /* a CLOSE came: syn_yield ends the stream */
-	uint8_t   close_origin;
+	uint64_t stream; /* the id its consumer chose */
+	uint32_t pipe;   /* the consumer's nng pipe; 0: this process */
+	uint32_t window;
+	bool     close_asked; /* a CLOSE came: syn_yield ends the stream */
+	uint8_t  close_origin;
+	bool     thrown;     /* the last request was a THROW: sent is its
+	                        error, which syn_yield returns */
 	void     *close_ptr; /* where the CLOSE's answer goes, or NULL */
 	uint64_t  close_id;
 	nng_msg  *close_msg;
-	syn_value sent; /* the value the last NEXT sent */
+	syn_value sent; /* the value the last NEXT sent (or THROW) */
 	void     *sent_mem;
 	struct sni_batch *batch; /* with a window: items not yet sent */
 } sni_gen;

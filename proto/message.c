@@ -215,6 +215,17 @@ sni_msg_put_simple_next(uint8_t *out, uint64_t stream, const syn_value *v)
 	return n > 0 ? at + n : 0;
 }
 
+int
+sni_msg_encode_throw(sni_wbuf *w, uint64_t call_id, uint64_t stream, int code,
+    const char *message, const char *where, const sni_limits *lim)
+{
+	put_header(w, SNI_MSG_THROW);
+	sni_encode_uint(w, call_id);
+	sni_encode_uint(w, stream);
+	sni_encode_error(w, code, message, where);
+	return check_size(w, lim, "thrown error");
+}
+
 void
 sni_msg_encode_close(sni_wbuf *w, uint64_t call_id, uint64_t stream)
 {
@@ -395,7 +406,7 @@ sni_msg_check(const void *body, size_t len, const sni_limits *lim, int *kind)
 		return SYN_EMSGSIZE;
 	}
 	*kind = sni_msg_kind(body, len);
-	if (*kind < SNI_MSG_CALL || *kind > SNI_MSG_HELLO) {
+	if (*kind < SNI_MSG_CALL || *kind > SNI_MSG_LAST) {
 		if (*kind >= 0) {
 			sni_detail_set("unknown message kind %d", *kind);
 		}
@@ -590,13 +601,26 @@ sni_msg_decode_next(const void *body, size_t len, const sni_limits *lim,
     uint64_t *call_id, uint64_t *stream, syn_value *sent, void **memp)
 {
 	sni_reader r;
-	*memp  = NULL;
-	int rc = open_body(body, len, lim, SNI_MSG_NEXT, &r);
+	*memp      = NULL;
+	bool throw = sni_msg_kind(body, len) == SNI_MSG_THROW;
+	int rc =
+	    open_body(body, len, lim, throw ? SNI_MSG_THROW : SNI_MSG_NEXT, &r);
 	if (rc != 0 || (rc = sni_read_uint(&r, call_id)) != 0 ||
 	    (rc = read_stream(&r, stream)) != 0) {
 		return rc;
 	}
-	return sni_decode_value(r.p, sni_reader_left(&r), lim, sent, memp);
+	if ((rc = sni_decode_value(
+	         r.p, sni_reader_left(&r), lim, sent, memp)) != 0) {
+		return rc;
+	}
+	if (throw &&(
+	        sent->type != SYN_TYPE_ERROR || sent->as.error->code == 0)) {
+		sni_detail_set("a THROW holds no error");
+		free(*memp);
+		*memp = NULL;
+		return SYN_EPROTO;
+	}
+	return 0;
 }
 
 bool

@@ -274,6 +274,8 @@ void sni_process_nonce_reset(void);
  *   OPEN    call id, target, method, [args], stream id, window: starts
  *           the generator and asks for its first item
  *   NEXT    call id, stream id, sent value: asks for the next item
+ *   THROW   call id, stream id, error (ext): as NEXT, raising the error
+ *           at the generator's pending yield instead of sending a value
  *   CLOSE   call id, stream id: closes the stream; RETURN nil once the
  *           generator's cleanup ran
  *   END     call id: the answer to OPEN or NEXT when the stream is over
@@ -345,6 +347,8 @@ enum sni_msg_kind {
 	SNI_MSG_REPLIES  = 16,
 	SNI_MSG_FETCH    = 17,
 	SNI_MSG_HELLO    = 18,
+	SNI_MSG_THROW    = 19,
+	SNI_MSG_LAST     = SNI_MSG_THROW, /* the highest kind */
 };
 
 /* The most messages a BATCH or a REPLIES carries. */
@@ -413,8 +417,11 @@ int sni_msg_encode_open(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
     const sni_limits *lim, uint64_t stream, uint32_t window);
 
 /* Encodes a NEXT sending v (nil for a plain next), a CLOSE, an END. */
-int  sni_msg_encode_next(sni_wbuf *w, uint64_t call_id, uint64_t stream,
-     const syn_value *v, const sni_limits *lim);
+int sni_msg_encode_next(sni_wbuf *w, uint64_t call_id, uint64_t stream,
+    const syn_value *v, const sni_limits *lim);
+/* Encodes a THROW of code (not 0) with message (NULL: none) and where. */
+int  sni_msg_encode_throw(sni_wbuf *w, uint64_t call_id, uint64_t stream,
+     int code, const char *message, const char *where, const sni_limits *lim);
 void sni_msg_encode_close(sni_wbuf *w, uint64_t call_id, uint64_t stream);
 void sni_msg_encode_end(sni_wbuf *w, uint64_t call_id);
 
@@ -612,8 +619,9 @@ int sni_msg_decode_open(const void *body, size_t len, const sni_limits *lim,
     sni_call_view *v, uint64_t *stream, uint32_t *window);
 
 /*
- * Checks a NEXT body: its call id, stream, and the sent value, decoded
- * into *sent with malloc'd memory in *memp (may be NULL; free() it).
+ * Checks a NEXT or THROW body: its call id, stream, and the sent value
+ * (a THROW's: an error, of a code that is not 0), decoded into *sent
+ * with malloc'd memory in *memp (may be NULL; free() it).
  */
 int sni_msg_decode_next(const void *body, size_t len, const sni_limits *lim,
     uint64_t *call_id, uint64_t *stream, syn_value *sent, void **memp);

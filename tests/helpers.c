@@ -1,6 +1,7 @@
 /*
  * Shared test helpers: the standard implementations.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -101,6 +102,39 @@ th_count_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 		rc          = syn_yield(t, &v, NULL);
 	}
 	return rc;
+}
+
+int
+th_catcher_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args;
+	(void) nargs;
+	(void) ret;
+	char      caught[128];
+	int64_t   i = 0;
+	syn_value v = syn_int(i);
+	for (;;) {
+		int rc = syn_yield(t, &v, NULL);
+		if (rc == 0) {
+			v = syn_int(++i);
+			continue;
+		}
+		if (rc == SYN_EITERCLOSED || rc == SYN_EUSER(4)) {
+			return 0;
+		}
+		if (rc != SYN_EUSER(1) && rc != SYN_EUSER(2)) {
+			return rc;
+		}
+		if (syn_last_error()->code != rc) {
+			return syn_raise(t, SYN_ESTATE, "no last error");
+		}
+		snprintf(
+		    caught, sizeof(caught), "%s", syn_last_error()->message);
+		if (rc == SYN_EUSER(2)) {
+			return syn_raise(t, SYN_EUSER(3), "caught %s", caught);
+		}
+		v = syn_str(caught);
+	}
 }
 
 static int

@@ -70,6 +70,14 @@ extern atomic_int th_calls;
 int th_count_gen(
     syn_task *t, const syn_value *args, size_t nargs, syn_value *ret);
 
+/* A generator that catches what is thrown into it: catcher() yields 0,
+ * 1, 2, ...; thrown SYN_EUSER(1), it yields the error's message (a str)
+ * and goes on; SYN_EUSER(2): it fails with SYN_EUSER(3), "caught <the
+ * message>"; SYN_EUSER(4): it returns; any other error: it returns that
+ * code (passing it on). */
+int th_catcher_gen(
+    syn_task *t, const syn_value *args, size_t nargs, syn_value *ret);
+
 /* Calls name(x) on s and returns the int result (asserting success). */
 int64_t th_call_int(syn_synchronizer s, const char *name, int64_t x);
 

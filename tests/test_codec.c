@@ -1768,6 +1768,52 @@ START_TEST(simple_next_in_line)
 }
 END_TEST
 
+/* A THROW: written and read back (as a NEXT whose sent value is the
+ * error); every prefix refused; one holding no error, or code 0, refused;
+ * the in-line NEXT reader leaves it alone. */
+START_TEST(throw_round_trip)
+{
+	sni_wbuf  w;
+	uint64_t  id, st;
+	syn_value v;
+	void     *mem;
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(sni_msg_encode_throw(
+	    &w, 5, 77, SYN_EUSER(3), "thrown", "here", &lim_default));
+	ck_assert_int_eq(sni_msg_kind(w.buf, w.len), SNI_MSG_THROW);
+	ck_assert(
+	    !sni_msg_simple_next(w.buf, w.len, &lim_default, &id, &st, &v));
+	ck_assert_syn_ok(sni_msg_decode_next(
+	    w.buf, w.len, &lim_default, &id, &st, &v, &mem));
+	ck_assert(id == 5 && st == 77 && v.type == SYN_TYPE_ERROR);
+	ck_assert_int_eq(v.as.error->code, SYN_EUSER(3));
+	ck_assert_str_eq(v.as.error->message, "thrown");
+	ck_assert_str_eq(v.as.error->where, "here");
+	free(mem);
+	int kind;
+	ck_assert_syn_ok(sni_msg_check(w.buf, w.len, &lim_default, &kind));
+	ck_assert_int_eq(kind, SNI_MSG_THROW);
+	for (size_t p = 0; p < w.len; p++) {
+		ck_assert_int_ne(sni_msg_decode_next(w.buf, p, &lim_default,
+		                     &id, &st, &v, &mem),
+		    0);
+	}
+	sni_wbuf_fini(&w);
+	static const uint8_t no_error[] = { SNI_MAGIC, SNI_VERSION,
+		SNI_MSG_THROW, 0x00, 0x02, 0x05 };
+	ck_assert_syn_rc(sni_msg_decode_next(no_error, sizeof(no_error),
+	                     &lim_default, &id, &st, &v, &mem),
+	    SYN_EPROTO);
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(
+	    sni_msg_encode_throw(&w, 5, 77, 0, "none", NULL, &lim_default));
+	ck_assert_syn_rc(
+	    sni_msg_decode_next(w.buf, w.len, &lim_default, &id, &st, &v, &mem),
+	    SYN_EPROTO);
+	sni_wbuf_fini(&w);
+}
+END_TEST
+
 START_TEST(reply_round_trip)
 {
 	rich             r;
@@ -2089,6 +2135,7 @@ suite(void)
 		TH_CASE("simple_call_bytes",
 		    simple_call_written_as_encoder_writes_it),
 		TH_CASE("simple_next", simple_next_in_line),
+		TH_CASE("throw_round_trip", throw_round_trip),
 		TH_CASE("reply_round_trip", reply_round_trip),
 		TH_CASE("error_reply", error_reply_needs_an_error),
 		TH_CASE("error_reply_utf8", error_reply_repairs_utf8),

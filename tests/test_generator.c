@@ -195,6 +195,82 @@ START_TEST(send_reaches_the_generator)
 }
 END_TEST
 
+/* Thrown errors reach the generator's syn_yield with their message, in
+ * every form; the generator goes on, fails or ends as it handles them;
+ * what cannot be thrown is refused. */
+static void
+item_is_str(syn_result *r, const char *want)
+{
+	ck_assert_int_eq(r->value.type, SYN_TYPE_STR);
+	ck_assert_str_eq(r->value.as.str, want);
+	syn_result_fini(r);
+}
+
+START_TEST(throw_reaches_the_generator)
+{
+	syn_synchronizer s = gen_sync();
+	register_gen(s, "catcher", th_catcher_gen);
+	syn_iter  *it;
+	syn_result r = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_iter_open(s, "catcher", NULL, 0, NULL, &it));
+	ck_assert_syn_rc(syn_iter_throw(it, SYN_EUSER(1), "x", &r), SYN_EINVAL);
+	ck_assert_int_eq(next_int(it), 0);
+	ck_assert_syn_rc(syn_iter_throw(it, 0, "x", &r), SYN_EINVAL);
+	ck_assert_syn_ok(syn_iter_throw(it, SYN_EUSER(1), "hello", &r));
+	item_is_str(&r, "hello");
+	ck_assert_int_eq(next_int(it), 1);
+	syn_future *f;
+	ck_assert_syn_ok(syn_iter_throw_future(it, SYN_EUSER(1), NULL, &f));
+	ck_assert_syn_ok(syn_future_wait(f));
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_value(f, &v));
+	ck_assert_str_eq(v->as.str, syn_strerror(SYN_EUSER(1)));
+	syn_future_free(f);
+	nng_aio *aio;
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	syn_iter_throw_aio(it, SYN_EUSER(1), "by aio", aio);
+	nng_aio_wait(aio);
+	ck_assert_syn_ok(syn_aio_result(aio, &r));
+	item_is_str(&r, "by aio");
+	syn_iter_throw_aio(it, 0, NULL, aio);
+	nng_aio_wait(aio);
+	ck_assert_syn_rc(syn_aio_result(aio, NULL), SYN_EINVAL);
+	nng_aio_free(aio);
+	ck_assert_syn_rc(
+	    syn_iter_throw(it, SYN_EUSER(2), "boom", &r), SYN_EUSER(3));
+	ck_assert_str_eq(syn_last_error()->message, "caught boom");
+	ck_assert_syn_rc(syn_iter_next(it, &r), SYN_EEND);
+	ck_assert_syn_ok(syn_iter_close(it));
+
+	/* handled by returning: the stream ends; passed on: its error */
+	ck_assert_syn_ok(syn_iter_open(s, "catcher", NULL, 0, NULL, &it));
+	ck_assert_int_eq(next_int(it), 0);
+	ck_assert_syn_rc(syn_iter_throw(it, SYN_EUSER(4), "end", &r), SYN_EEND);
+	ck_assert_syn_ok(syn_iter_close(it));
+	ck_assert_syn_ok(syn_iter_open(s, "catcher", NULL, 0, NULL, &it));
+	ck_assert_int_eq(next_int(it), 0);
+	ck_assert_syn_rc(
+	    syn_iter_throw(it, SYN_EUSER(5), "passed on", &r), SYN_EUSER(5));
+	ck_assert_str_eq(syn_last_error()->message, "passed on");
+	ck_assert_syn_ok(syn_iter_close(it));
+
+	/* nothing is thrown into a generator that runs ahead */
+	syn_iter_config cfg = { .prefetch = 4 };
+	ck_assert_syn_ok(syn_iter_open(s, "catcher", NULL, 0, &cfg, &it));
+	ck_assert_int_eq(next_int(it), 0);
+	ck_assert_syn_rc(
+	    syn_iter_throw(it, SYN_EUSER(1), "x", &r), SYN_ENOTSUP);
+	ck_assert_syn_rc(
+	    syn_iter_throw_future(it, SYN_EUSER(1), "x", &f), SYN_ENOTSUP);
+	ck_assert_syn_ok(syn_iter_close(it));
+	ck_assert_syn_rc(
+	    syn_iter_throw(NULL, SYN_EUSER(1), "x", &r), SYN_EINVAL);
+	ck_assert_syn_rc(
+	    syn_iter_throw_future(NULL, SYN_EUSER(1), "x", NULL), SYN_EINVAL);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* An error reaches the consumer at its item, code and message. */
 static int
 failing_gen(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
@@ -1082,6 +1158,7 @@ suite(void)
 		TH_CASE("blocking", blocking_iteration),
 		TH_CASE("lock_step", lock_step_order),
 		TH_CASE("send", send_reaches_the_generator),
+		TH_CASE("throw", throw_reaches_the_generator),
 		TH_CASE(
 		    "error_at_item", error_reaches_the_consumer_at_its_item),
 		TH_CASE("early_close", early_close_runs_the_cleanup_once),

@@ -2144,6 +2144,37 @@ START_TEST(inproc_connect_is_a_connection)
 }
 END_TEST
 
+/* A thrown error crosses to the served generator, with its message, and
+ * what the generator makes of it comes back. */
+START_TEST(throw_crosses)
+{
+	static const char *const exports[] = { "catcher", NULL };
+	syn_synchronizer         s         = th_new();
+	syn_func_def def = { "catcher", SYN_KIND_GENERATOR, th_catcher_gen,
+		NULL };
+	ck_assert_syn_ok(syn_register(s, &def));
+	char url[128];
+	serve_tcp(s, exports, url);
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	syn_iter  *it;
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_iter_open(r, "catcher", NULL, 0, NULL, &it));
+	ck_assert_syn_ok(syn_iter_next(it, &res));
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_iter_throw(it, SYN_EUSER(1), "over tcp", &res));
+	ck_assert_int_eq(res.value.type, SYN_TYPE_STR);
+	ck_assert_str_eq(res.value.as.str, "over tcp");
+	syn_result_fini(&res);
+	ck_assert_syn_rc(
+	    syn_iter_throw(it, SYN_EUSER(2), "far", &res), SYN_EUSER(3));
+	ck_assert_str_eq(syn_last_error()->message, "caught far");
+	ck_assert_syn_ok(syn_iter_close(it));
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* Calls c's square until it answers (its refused connection closed and
  * dialed again), within 10 s: the other codes are a refusal's. */
 static void
@@ -3304,6 +3335,7 @@ suite(void)
 		TH_CASE("callbacks", callbacks),
 		TH_CASE("inproc_connect", inproc_connect_is_a_connection),
 		TH_CASE("connection_limits", connection_limits),
+		TH_CASE("throw_crosses", throw_crosses),
 		TH_CASE("objects_per_connection", objects_per_connection),
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),
 		TH_CASE("too_deep_gives_back", too_deep_gives_back),

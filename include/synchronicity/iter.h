@@ -113,6 +113,32 @@ SYN_API int syn_iter_next_future(
 SYN_API void syn_iter_next_aio(syn_iter *it, const syn_value *v, nng_aio *aio);
 
 /*
+ * As syn_iter_send(), raising an error in the generator instead of
+ * sending a value (Python's throw and athrow): its pending syn_yield()
+ * returns code, and syn_last_error() there gives code and message
+ * (NULL: syn_strerror(code)). The generator may handle it and yield
+ * again (the item comes back here, 0), return (SYN_EEND), or fail (its
+ * error comes back here and the stream is over; a generator that returns
+ * code passes the error on). Any thread but the synchronizer's own, as
+ * syn_iter_next(). message is copied. Errors: as syn_iter_send(), and
+ * SYN_EINVAL (code is 0; or the iterator's first request: the generator
+ * has not reached a syn_yield() yet), SYN_ENOTSUP (an iterator with a
+ * prefetch window: nothing can be thrown into a generator that runs
+ * ahead).
+ */
+SYN_API int syn_iter_throw(
+    syn_iter *it, int code, const char *message, syn_result *item);
+
+/* As syn_iter_throw(), returning at once with a future, as
+ * syn_iter_next_future() does. */
+SYN_API int syn_iter_throw_future(
+    syn_iter *it, int code, const char *message, syn_future **fp);
+
+/* As syn_iter_throw(), completing aio, as syn_iter_next_aio() does. */
+SYN_API void syn_iter_throw_aio(
+    syn_iter *it, int code, const char *message, nng_aio *aio);
+
+/*
  * Closes and frees it. When the generator may still run (it started and
  * did not end), a request in flight is cancelled, the generator's
  * syn_yield() returns SYN_EITERCLOSED, and this waits until it returned,

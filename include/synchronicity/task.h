@@ -89,7 +89,10 @@ SYN_API int syn_await_timeout(syn_task *t, syn_future *f, syn_duration timeout);
  * the loop run (as await points do for a cancelled task). With a
  * prefetch window (syn_iter_config) it returns at once until a batch is
  * full, and waits only for the consumer to ask for the next batch.
- * SYN_ECANCELED when the consumer cancelled its pending request. Errors:
+ * SYN_ECANCELED when the consumer cancelled its pending request. The
+ * code the consumer threw with syn_iter_throw(), *sent not set:
+ * syn_last_error() gives its message, and it is raised on t (returning it
+ * passes it on). Errors:
  * SYN_ESTATE (t is not a running generator task), SYN_EINVAL (v is NULL or
  * cannot be encoded: nothing was handed out), SYN_EMSGSIZE (the item is larger
  * than config.max_message).

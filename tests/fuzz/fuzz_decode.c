@@ -148,7 +148,7 @@ fuzz_whole(const uint8_t *data, size_t size)
 			false, deny != 0, false, false };
 		int        kind;
 		if (sni_msg_check(data, size, &lim, &kind) == 0 &&
-		    (kind < SNI_MSG_CALL || kind > SNI_MSG_HELLO)) {
+		    (kind < SNI_MSG_CALL || kind > SNI_MSG_LAST)) {
 			abort(); /* accepted a kind that does not exist */
 		}
 	}
