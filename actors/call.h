@@ -76,6 +76,18 @@ int sni_request_lend(
  */
 int sni_post_body(sni_actor *a, sni_wbuf *w, syn_future **fp);
 
+/*
+ * A future for a close begun without waiting (iterclose.c), in *fp: it
+ * completes with 0 once close, the CLOSE's future (taken; NULL: nothing
+ * to wait for, it completes at once), completes, or with SYN_ETIMEDOUT
+ * once timeout ms (SYN_DURATION_INFINITE: never) have passed, whichever
+ * comes first. actor_id is the synchronizer a cancel of it goes to
+ * (which changes nothing). 0 or SYN_ENOMEM (close is let go: the
+ * cleanup goes on, unwatched). Any thread.
+ */
+int sni_close_watch(syn_future *close, uint32_t actor_id, syn_duration timeout,
+    syn_future **fp);
+
 /* sni_request_start for sni_request_aio: arg is the sni_request. */
 int sni_request_start_fn(void *arg, syn_future **fp);
 

@@ -914,6 +914,34 @@ send_close(syn_iter *it, syn_future **fp)
 	return rc;
 }
 
+/*
+ * A close's first steps: no request starts from now on, the one in
+ * flight is cancelled, and when the generator may still run, the CLOSE
+ * goes: *fp is its future (the caller's to free), or NULL when there is
+ * nothing to wait for. The caller then lets go of it (iter_unref).
+ */
+static void
+close_begin(syn_iter *it, syn_future **fp)
+{
+	*fp = NULL;
+	sni_spin_lock(&it->lock);
+	it->closed = true;
+	sni_spin_unlock(&it->lock);
+	wait_requests_made(it); /* (one that started goes first) */
+	uint32_t state = atomic_load_explicit(&it->state, memory_order_acquire);
+	if (state != ITER_FRESH && state != ITER_ENDED) {
+		cancel_pending(it);
+		if (send_close(it, fp) != 0) {
+			*fp = NULL; /* (gone: closed with its synchronizer) */
+		}
+	}
+	syn_future *ahead =
+	    take_ahead(it); /* cancelled above: freed once done */
+	if (ahead != NULL) {
+		syn_future_free(ahead);
+	}
+}
+
 int
 syn_iter_close(syn_iter *it)
 {
@@ -923,38 +951,77 @@ syn_iter_close(syn_iter *it)
 	if (forked(it) != 0) { /* left alone: the child frees no parent's */
 		return SYN_EFORK;
 	}
-	sni_spin_lock(&it->lock);
-	it->closed = true; /* no request starts from now on */
-	sni_spin_unlock(&it->lock);
-	wait_requests_made(it); /* (one that started goes first) */
-	uint32_t state = atomic_load_explicit(&it->state, memory_order_acquire);
-	syn_future *f  = NULL;
+	syn_future *f;
 	int         rc = 0;
-	if (state != ITER_FRESH && state != ITER_ENDED) {
-		cancel_pending(it);
-		if (send_close(it, &f) == 0) {
-			sni_actor *self = sni_actor_self();
-			if (self == NULL || self->id != it->actor_id) {
-				sni_blocking_report(it->name);
-				rc = sni_future_wait_until(
-				    f, sni_deadline_ms(it->close_timeout));
-			}
-			syn_future_free(f); /* pending: freed once done */
-			if (rc == SYN_ETIMEDOUT) {
-				rc = sni_error_set(SYN_ETIMEDOUT,
-				    "the generator's cleanup did not finish "
-				    "in time; it goes on in the background",
-				    it->name);
-			} else {
-				rc = 0;
-			}
+	close_begin(it, &f);
+	if (f != NULL) {
+		sni_actor *self = sni_actor_self();
+		if (self == NULL || self->id != it->actor_id) {
+			sni_blocking_report(it->name);
+			rc = sni_future_wait_until(
+			    f, sni_deadline_ms(it->close_timeout));
 		}
-	}
-	syn_future *ahead =
-	    take_ahead(it); /* cancelled above: freed once done */
-	if (ahead != NULL) {
-		syn_future_free(ahead);
+		syn_future_free(f); /* pending: freed once done */
+		rc = rc != SYN_ETIMEDOUT
+		    ? 0
+		    : sni_error_set(SYN_ETIMEDOUT,
+		          "the generator's cleanup did not "
+		          "finish in time; it goes on in "
+		          "the background",
+		          it->name);
 	}
 	iter_unref(it);
 	return rc;
+}
+
+int
+syn_iter_close_future(syn_iter *it, syn_future **fp)
+{
+	if (fp == NULL) {
+		return sni_error_set(SYN_EINVAL, "future pointer is NULL", "");
+	}
+	*fp = NULL;
+	if (it == NULL) {
+		return sni_close_watch(NULL, 0, 0, fp);
+	}
+	if (forked(it) != 0) {
+		return SYN_EFORK;
+	}
+	syn_future *f;
+	close_begin(it, &f);
+	int rc = sni_close_watch(f, it->actor_id, it->close_timeout, fp);
+	iter_unref(it);
+	return rc;
+}
+
+/* syn_iter_close_aio's request: the close's future, made already. */
+typedef struct close_args {
+	syn_future *f;
+	bool        taken;
+} close_args;
+
+static int
+take_close(void *arg, syn_future **fp)
+{
+	close_args *c = arg;
+	c->taken      = true;
+	*fp           = c->f;
+	return 0;
+}
+
+void
+syn_iter_close_aio(syn_iter *it, nng_aio *aio)
+{
+	close_args c  = { NULL, false };
+	int        rc = syn_iter_close_future(it, &c.f);
+	if (rc != 0) {
+		if (aio != NULL && nng_aio_begin(aio)) {
+			nng_aio_finish(aio, rc);
+		}
+		return;
+	}
+	sni_request_aio(aio, take_close, &c);
+	if (!c.taken) { /* (aio NULL, or stopped: nobody waits) */
+		syn_future_free(c.f);
+	}
 }

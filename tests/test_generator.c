@@ -405,6 +405,102 @@ START_TEST(slow_cleanup_finishes_in_the_background)
 }
 END_TEST
 
+/* closer(it): closes the iterator it (a pointer) without holding the
+ * thread, and returns how the close ended. */
+static int
+closer(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	void       *it;
+	syn_future *f;
+	int         rc = syn_unpack(t, args, nargs, "p", &it);
+	if (rc != 0 || (rc = syn_iter_close_future(it, &f)) != 0) {
+		return rc;
+	}
+	rc = syn_await(t, f);
+	syn_future_free(f);
+	*ret = syn_int(rc);
+	return 0;
+}
+
+/* Closing without waiting: the future completes once the cleanup ran,
+ * or at the close timeout; a task of another synchronizer awaits it while
+ * its thread serves others; the aio form; nothing to close. */
+START_TEST(close_without_waiting)
+{
+	syn_synchronizer s = gen_sync();
+	register_gen(s, "slow_cleanup", slow_cleanup_gen);
+	atomic_store(&slow_cleanups, 0);
+	syn_iter_config cfg = { .close_timeout = 20 * D_MS };
+	syn_iter       *it;
+	syn_future     *f;
+	ck_assert_syn_ok(syn_iter_open(s, "slow_cleanup", NULL, 0, &cfg, &it));
+	ck_assert_int_eq(next_int(it), 1);
+	double t0 = th_now_ms();
+	ck_assert_syn_ok(syn_iter_close_future(it, &f));
+	ck_assert_msg(th_now_ms() - t0 < D_MS, "the close waited");
+	ck_assert_syn_rc(syn_future_poll(f), SYN_EAGAIN);
+	ck_assert_syn_ok(syn_future_wait(f));
+	ck_assert_int_eq(atomic_load(&slow_cleanups), 1);
+	syn_future_free(f);
+
+	cfg.close_timeout = D_MS / 5; /* bounded by the close timeout */
+	ck_assert_syn_ok(syn_iter_open(s, "slow_cleanup", NULL, 0, &cfg, &it));
+	ck_assert_int_eq(next_int(it), 1);
+	ck_assert_syn_ok(syn_iter_close_future(it, &f));
+	ck_assert_syn_rc(syn_future_wait_timeout(f, 2 * D_MS), SYN_ETIMEDOUT);
+	ck_assert_str_eq(syn_future_error(f)->message,
+	    "the generator's cleanup did not finish in time; it goes on in "
+	    "the background");
+	syn_future_free(f);
+	for (int i = 0; i < 200 && atomic_load(&slow_cleanups) == 1; i++) {
+		usleep(10000);
+	}
+	ck_assert_int_eq(atomic_load(&slow_cleanups), 2);
+
+	/* from a task of another synchronizer, whose thread goes on */
+	syn_synchronizer other = th_new();
+	th_register(other, "closer", closer, NULL);
+	cfg.close_timeout = 20 * D_MS;
+	ck_assert_syn_ok(syn_iter_open(s, "slow_cleanup", NULL, 0, &cfg, &it));
+	ck_assert_int_eq(next_int(it), 1);
+	syn_value   p = syn_ptr(it);
+	syn_future *g;
+	ck_assert_syn_ok(syn_call_future(other, "closer", &p, 1, &g));
+	usleep(D_MS * 1000 / 2);
+	t0 = th_now_ms();
+	ck_assert_int_eq(th_call_int(other, "square_now", 9), 81);
+	ck_assert_msg(th_now_ms() - t0 < D_MS, "the closer held its thread");
+	ck_assert_syn_ok(syn_future_wait(g));
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_value(g, &v));
+	ck_assert_int_eq(v->as.i, 0);
+	ck_assert_int_eq(atomic_load(&slow_cleanups), 3);
+	syn_future_free(g);
+
+	nng_aio *aio; /* the aio form */
+	ck_assert_int_eq(nng_aio_alloc(&aio, NULL, NULL), 0);
+	ck_assert_syn_ok(syn_iter_open(s, "slow_cleanup", NULL, 0, &cfg, &it));
+	ck_assert_int_eq(next_int(it), 1);
+	syn_iter_close_aio(it, aio);
+	nng_aio_wait(aio);
+	ck_assert_syn_ok(syn_aio_result(aio, NULL));
+	ck_assert_int_eq(atomic_load(&slow_cleanups), 4);
+	nng_aio_free(aio);
+
+	/* nothing to close: done at once */
+	ck_assert_syn_ok(syn_iter_open(s, "slow_cleanup", NULL, 0, &cfg, &it));
+	ck_assert_syn_ok(syn_iter_close_future(it, &f));
+	ck_assert_syn_ok(syn_future_poll(f));
+	syn_future_free(f);
+	ck_assert_syn_ok(syn_iter_close_future(NULL, &f));
+	ck_assert_syn_ok(syn_future_poll(f));
+	syn_future_free(f);
+	ck_assert_syn_rc(syn_iter_close_future(NULL, NULL), SYN_EINVAL);
+	ck_assert_syn_ok(syn_synchronizer_destroy(other));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* The async forms: a future per item, and the caller's aio. */
 START_TEST(future_and_aio_iteration)
 {
@@ -1159,6 +1255,7 @@ suite(void)
 		TH_CASE("lock_step", lock_step_order),
 		TH_CASE("send", send_reaches_the_generator),
 		TH_CASE("throw", throw_reaches_the_generator),
+		TH_CASE("close_without_waiting", close_without_waiting),
 		TH_CASE(
 		    "error_at_item", error_reaches_the_consumer_at_its_item),
 		TH_CASE("early_close", early_close_runs_the_cleanup_once),

@@ -155,6 +155,23 @@ SYN_API void syn_iter_throw_aio(
  */
 SYN_API int syn_iter_close(syn_iter *it);
 
+/*
+ * Closes it as syn_iter_close() does, without waiting: it is freed at
+ * once (even on an error), and *fp (the caller's to free) completes with
+ * 0 once the generator's cleanup has run (at once when there was nothing
+ * to close), or with SYN_ETIMEDOUT once close_timeout has passed, the
+ * cleanup going on in the background. In a task of another synchronizer
+ * (where syn_iter_close() would hold the thread), syn_await() it: the
+ * wait is bounded by close_timeout; cancelling the future changes
+ * nothing. Any thread. Errors: SYN_EINVAL (fp NULL: it is not closed),
+ * SYN_EFORK (as syn_iter_close()), SYN_ENOMEM (it is closed, unwatched).
+ */
+SYN_API int syn_iter_close_future(syn_iter *it, syn_future **fp);
+
+/* As syn_iter_close_future(), completing aio instead (read it with
+ * syn_aio_result()); aio NULL: the close goes on, unwatched. Any thread. */
+SYN_API void syn_iter_close_aio(syn_iter *it, nng_aio *aio);
+
 #ifdef __cplusplus
 }
 #endif
