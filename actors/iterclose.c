@@ -46,8 +46,7 @@ complete(syn_future *f, int rc, const char *why)
 		syn_value nil = syn_nil();
 		sni_wbuf  w;
 		sni_wbuf_init(&w);
-		if (sni_msg_encode_return(&w, 0, &nil, &nil_limits) !=
-		        0 ||
+		if (sni_msg_encode_return(&w, 0, &nil, &nil_limits) != 0 ||
 		    sni_msg_put(&f->msg, &w) != 0) {
 			f->msg = NULL; /* (0 all the same: no value) */
 		}
@@ -117,12 +116,13 @@ watch_timer(close_watch *w, syn_duration timeout)
 }
 
 int
-sni_close_watch(syn_future *close, uint32_t actor_id, syn_duration timeout,
-    syn_future **fp)
+sni_close_watch(
+    syn_future *close, uint32_t actor_id, syn_duration timeout, syn_future **fp)
 {
 	close_watch *w    = NULL;
 	syn_future  *user = sni_future_alloc(actor_id, 0);
-	if (user == NULL || (close != NULL && (w = calloc(1, sizeof(*w))) == NULL)) {
+	if (user == NULL ||
+	    (close != NULL && (w = calloc(1, sizeof(*w))) == NULL)) {
 		if (user != NULL) {
 			sni_future_discard(user);
 		}

@@ -13,10 +13,12 @@
 #include "core/errors.h"
 #include "sync.h"
 
-/* One object a peer holds, and how many references. */
+/* One object a peer holds, and how many references; reserved: replies
+ * being built that will hand it over (see sni_peer_reserve). */
 typedef struct peer_ref {
 	uint64_t object;
 	uint64_t count;
+	uint64_t reserved;
 } peer_ref;
 
 struct sni_peer {
@@ -94,8 +96,10 @@ sni_peer_reserve(sni_sync *s, uint32_t pipe, sni_object *o)
 	if (sni_door_pipe_gone(sni_actor_self(), pipe)) {
 		return 0; /* (the reply goes nowhere: nothing to count) */
 	}
-	bool full = false;
-	if (ref_get(s, pipe, o, true, &full) != NULL) {
+	bool      full = false;
+	peer_ref *r    = ref_get(s, pipe, o, true, &full);
+	if (r != NULL) {
+		r->reserved++;
 		return 0;
 	}
 	if (full) {
@@ -120,9 +124,26 @@ sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o)
 	if (r == NULL) {
 		return SYN_ENOMEM;
 	}
+	if (r->reserved > 0) {
+		r->reserved--;
+	}
 	r->count++;
 	sni_object_export(o);
 	return 0;
+}
+
+void
+sni_peer_unreserve(sni_sync *s, uint32_t pipe, sni_object *o)
+{
+	uint64_t  id = sni_object_handle_of(o)->object;
+	sni_peer *p  = peer_find(s, pipe);
+	peer_ref *r =
+	    p != NULL ? sni_ptrmap_get(&p->refs, object_key(id)) : NULL;
+	if (r != NULL && r->reserved > 0 && --r->reserved == 0 &&
+	    r->count == 0) {
+		sni_ptrmap_del(&p->refs, object_key(id));
+		free(r);
+	}
 }
 
 bool
@@ -144,7 +165,7 @@ sni_peer_release(sni_sync *s, uint32_t pipe, uint64_t object, uint64_t count)
 		return; /* nothing of it held: a stale or forged release */
 	}
 	uint64_t n = count < r->count ? count : r->count;
-	if ((r->count -= n) == 0) {
+	if ((r->count -= n) == 0 && r->reserved == 0) {
 		sni_ptrmap_del(&p->refs, object_key(object));
 		free(r);
 	}

@@ -152,9 +152,22 @@ serve_on_actor(sni_actor *a, void *arg)
 		sa->why = "no memory for the exports";
 		return SYN_ENOMEM;
 	}
+	/* (asked before the listener starts: its first peers meet them) */
+	sni_door_asks asks = { sa->cfg->max_connections,
+		sa->cfg->max_connections_per_host,
+		(int32_t) sa->cfg->reply_timeout };
+	sni_door_asks before;
+	sni_door_ask(a->door, &asks, &before);
+	uint32_t objects_before = s->peer_objects_max;
+	uint32_t objects        = sa->cfg->max_objects_per_connection;
+	if (objects != 0 && (objects_before == 0 || objects < objects_before)) {
+		s->peer_objects_max = objects; /* (the smallest asked) */
+	}
 	int rc = sni_door_listen(a->door, sa->url, &o, sa->bound, sa->size);
 	if (rc != 0) {
-		exports_cut(s, had); /* (all or nothing) */
+		sni_door_unask(a->door, &before); /* (all or nothing) */
+		s->peer_objects_max = objects_before;
+		exports_cut(s, had);
 		sa->why = rc == SYN_ENOSPC ? "a synchronizer has 15 listeners "
 		                             "at most"
 		    : rc == SYN_EINVAL && sni_detail_get()[0] == '\0'
@@ -162,14 +175,6 @@ serve_on_actor(sni_actor *a, void *arg)
 		    : sni_detail_get()[0] != '\0' ? sni_detail_get()
 		                                  : NULL;
 		return rc;
-	}
-	sni_door_set_reply_timeout(a->door, (int32_t) sa->cfg->reply_timeout);
-	sni_door_limit_connections(a->door, sa->cfg->max_connections,
-	    sa->cfg->max_connections_per_host);
-	uint32_t objects = sa->cfg->max_objects_per_connection;
-	if (objects != 0 &&
-	    (s->peer_objects_max == 0 || objects < s->peer_objects_max)) {
-		s->peer_objects_max = objects; /* (the smallest asked) */
 	}
 	return 0;
 }

@@ -157,6 +157,10 @@ int sni_peer_reserve(sni_sync *s, uint32_t pipe, sni_object *o);
  */
 int sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o);
 
+/* A reply that reserved room for o (sni_peer_reserve) will not be sent:
+ * the room goes (and o's entry, when the peer holds none of it). */
+void sni_peer_unreserve(sni_sync *s, uint32_t pipe, sni_object *o);
+
 /* Whether the peer behind pipe holds a reference to object. */
 bool sni_peer_holds(sni_sync *s, uint32_t pipe, uint64_t object);
 
@@ -177,6 +181,7 @@ void sni_peers_fini(sni_sync *s);
 int  sni_translate_task_begin(void *arg, sni_task *t);
 int  sni_translate_out(void *arg, sni_task *t, const syn_value *v);
 void sni_translate_sent(void *arg, sni_task *t, const syn_value *v);
+void sni_translate_unsent(void *arg, sni_task *t, const syn_value *v);
 void sni_translate_task_end(void *arg, sni_task *t);
 int  sni_translate_value_in(void *arg, sni_task *t, syn_value *v);
 

@@ -75,17 +75,18 @@ sync_fini(void *arg)
 }
 
 static const sni_actor_ops sync_ops = {
-	.resolve    = resolve,
-	.task_begin = sni_translate_task_begin,
-	.value_out  = sni_translate_out,
-	.value_sent = sni_translate_sent,
-	.value_in   = sni_translate_value_in,
-	.task_end   = sni_translate_task_end,
-	.discard    = sni_translate_discard,
-	.value_drop = sni_translate_value_drop,
-	.release    = release,
-	.pipe_gone  = pipe_gone,
-	.fini       = sync_fini,
+	.resolve      = resolve,
+	.task_begin   = sni_translate_task_begin,
+	.value_out    = sni_translate_out,
+	.value_sent   = sni_translate_sent,
+	.value_unsent = sni_translate_unsent,
+	.value_in     = sni_translate_value_in,
+	.task_end     = sni_translate_task_end,
+	.discard      = sni_translate_discard,
+	.value_drop   = sni_translate_value_drop,
+	.release      = release,
+	.pipe_gone    = pipe_gone,
+	.fini         = sync_fini,
 };
 
 int

@@ -674,12 +674,20 @@ sni_translate_task_end(void *arg, sni_task *t)
 
 /* ---- out of a synchronizer -------------------------------------------- */
 
-/* What an OBJECT walk out of a synchronizer checks and counts. */
+/* What an OBJECT walk out of a synchronizer does with each. */
+enum {
+	OUT_CHECK,   /* checks it is live; makes room to count it for peer */
+	OUT_COUNT,   /* counts it as a reference handed out (to peer) */
+	OUT_UNCHECK, /* gives back the room OUT_CHECK made: not sent */
+};
+
 typedef struct out_ctx {
-	sni_sync *s;     /* the sending synchronizer, or NULL (no task) */
-	bool      count; /* count each as a reference handed out */
-	uint32_t  peer;  /* ... to the process behind this pipe (0: none) */
-	bool     *seen;  /* set when there is any */
+	sni_sync *s;    /* the sending synchronizer, or NULL (no task) */
+	int       mode; /* OUT_... */
+	uint32_t  peer; /* the process behind this pipe (0: none) */
+	bool     *seen; /* set when there is any */
+	size_t    done; /* objects walked so far (OUT_CHECK: that passed) */
+	size_t    most; /* OUT_UNCHECK: the walk stops after this many */
 } out_ctx;
 
 static int
@@ -693,30 +701,39 @@ object_out(syn_value *v, void *arg)
 		return SYN_EINVAL;
 	}
 	int rc = 0;
-	if (c->count && c->peer != 0) {
+	if (c->mode == OUT_UNCHECK && c->done == c->most) {
+		return 1; /* (not an error: the walk stops here) */
+	}
+	if (c->mode == OUT_COUNT && c->peer != 0) {
 		/* reserved by the check: fails only if the pipe went */
 		sni_peer_grant(c->s, c->peer, o);
-	} else if (c->count) {
+	} else if (c->mode == OUT_COUNT) {
 		sni_object_export(o);
-	} else if (c->peer != 0) {
+	} else if (c->mode == OUT_UNCHECK && c->peer != 0) {
+		sni_peer_unreserve(c->s, c->peer, o);
+	} else if (c->mode == OUT_CHECK && c->peer != 0) {
 		rc = sni_peer_reserve(c->s, c->peer, o); /* (its detail set) */
 	}
 	*c->seen = true;
+	c->done += rc == 0;
 	return rc;
 }
 
 /*
- * Checks that the objects in v are live objects of s, the sending
- * synchronizer, and (count) counts each as handed out, to peer (a pipe)
- * when not 0, or (not count) makes room to count each for peer; *seen
- * tells whether v holds any.
+ * Walks the objects in v, of s, the sending synchronizer, as mode says,
+ * for peer (a pipe, or 0); *seen tells whether v holds any. OUT_CHECK
+ * stops at the first that fails, and gives back what it did before.
  */
 static int
-value_out(
-    sni_sync *s, const syn_value *v, bool count, uint32_t peer, bool *seen)
+value_out(sni_sync *s, const syn_value *v, int mode, uint32_t peer, bool *seen)
 {
-	out_ctx c = { s, count, peer, seen };
-	return each((syn_value *) v, SYN_TYPE_OBJECT, object_out, &c);
+	out_ctx c  = { s, mode, peer, seen, 0, SIZE_MAX };
+	int     rc = each((syn_value *) v, SYN_TYPE_OBJECT, object_out, &c);
+	if (rc != 0 && mode == OUT_CHECK && peer != 0 && c.done > 0) {
+		out_ctx u = { s, OUT_UNCHECK, peer, seen, 0, c.done };
+		each((syn_value *) v, SYN_TYPE_OBJECT, object_out, &u);
+	}
+	return rc != 0 && mode == OUT_UNCHECK ? 0 : rc;
 }
 
 static int
@@ -757,7 +774,10 @@ sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 	           : 0;
 	if (rc == 0) { /* (room to count them made for a peer) */
 		rc = value_out(
-		    arg, v, false, t->remote ? t->gen.pipe : 0, &seen);
+		    arg, v, OUT_CHECK, t->remote ? t->gen.pipe : 0, &seen);
+		if (rc != 0) {
+			seen = false; /* (given back already) */
+		}
 	}
 	if (rc == 0 && t->remote &&
 	    each((syn_value *) v, SYN_TYPE_PROXY, proxy_found, NULL) != 0) {
@@ -773,7 +793,19 @@ sni_translate_out(void *arg, sni_task *t, const syn_value *v)
 		    t->call.name);
 		rc = SYN_EINVAL;
 	}
+	if (rc != 0 && seen) {
+		sni_translate_unsent(arg, t, v);
+	}
 	return rc != 0 ? syn_raise(t, rc, "%s", sni_detail_get()) : 0;
+}
+
+void
+sni_translate_unsent(void *arg, sni_task *t, const syn_value *v)
+{
+	bool seen;
+	if (t->remote) { /* (nothing was reserved for this process) */
+		value_out(arg, v, OUT_UNCHECK, t->gen.pipe, &seen);
+	}
 }
 
 /* A proxy encoded as a PROXY ext: the reference it carries. */
@@ -789,7 +821,7 @@ void
 sni_translate_sent(void *arg, sni_task *t, const syn_value *v)
 {
 	bool seen = false; /* checked by sni_translate_out */
-	value_out(arg, v, true, t->remote ? t->gen.pipe : 0, &seen);
+	value_out(arg, v, OUT_COUNT, t->remote ? t->gen.pipe : 0, &seen);
 	if (sni_task_limits(t).proxy_refs) { /* as the encoder wrote them */
 		each((syn_value *) v, SYN_TYPE_PROXY, carry_proxy, NULL);
 	}
@@ -816,8 +848,8 @@ sni_translate_call_check(const syn_value *args, size_t nargs, bool *seen)
 	}
 	sni_actor *a = sni_actor_self();
 	for (size_t i = 0; i < nargs && rc == 0; i++) {
-		rc = value_out(
-		    a != NULL ? a->ops_arg : NULL, &args[i], false, 0, seen);
+		rc = value_out(a != NULL ? a->ops_arg : NULL, &args[i],
+		    OUT_CHECK, 0, seen);
 	}
 	return rc;
 }
@@ -828,7 +860,7 @@ sni_translate_call_commit(const syn_value *args, size_t nargs)
 	sni_sync *s = sni_actor_self()->ops_arg;
 	bool      seen;
 	for (size_t i = 0; i < nargs; i++) {
-		value_out(s, &args[i], true, 0, &seen);
+		value_out(s, &args[i], OUT_COUNT, 0, &seen);
 	}
 }
 

@@ -68,6 +68,10 @@ typedef struct sni_actor_ops {
 	 * called for a plain value (sni_value_plain). */
 	int (*value_out)(void *arg, sni_task *t, const syn_value *v);
 	void (*value_sent)(void *arg, sni_task *t, const syn_value *v);
+	/* A value that value_out passed will not be sent after all (it did
+	 * not encode, or the task waits before it encodes it again): what
+	 * value_out made ready for it goes. */
+	void (*value_unsent)(void *arg, sni_task *t, const syn_value *v);
 	/* A value sent into generator t (syn_iter_send): translated as its
 	 * arguments are, held until t ends. On failure nothing is held. */
 	int (*value_in)(void *arg, sni_task *t, syn_value *v);

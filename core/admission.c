@@ -36,6 +36,20 @@ sni_admission_limit(sni_admission *ad, uint32_t max, uint32_t max_per_host)
 	ask_smaller(&ad->max_per_host, max_per_host);
 }
 
+void
+sni_admission_asked(sni_admission *ad, uint32_t *max, uint32_t *max_per_host)
+{
+	*max          = atomic_load(&ad->max);
+	*max_per_host = atomic_load(&ad->max_per_host);
+}
+
+void
+sni_admission_restore(sni_admission *ad, uint32_t max, uint32_t max_per_host)
+{
+	atomic_store(&ad->max, max);
+	atomic_store(&ad->max_per_host, max_per_host);
+}
+
 uint32_t
 sni_admission_max(sni_admission *ad)
 {

@@ -71,6 +71,13 @@ void sni_admission_fini(sni_admission *ad);
 void sni_admission_limit(
     sni_admission *ad, uint32_t max, uint32_t max_per_host);
 
+/* What was asked so far (0: nothing), and putting that back (the asks of
+ * a syn_serve() that failed). Any thread. */
+void sni_admission_asked(
+    sni_admission *ad, uint32_t *max, uint32_t *max_per_host);
+void sni_admission_restore(
+    sni_admission *ad, uint32_t max, uint32_t max_per_host);
+
 /* The limits that apply now. */
 uint32_t sni_admission_max(sni_admission *ad);
 uint32_t sni_admission_max_per_host(sni_admission *ad);

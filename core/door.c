@@ -858,15 +858,25 @@ sni_door_listen(sni_door *d, const char *url, const sni_listen_opts *o,
 }
 
 void
-sni_door_set_reply_timeout(sni_door *d, int32_t ms)
+sni_door_ask(sni_door *d, const sni_door_asks *asks, sni_door_asks *before)
 {
-	d->reply_timeout = sni_reply_timeout_asked(d->reply_timeout, ms);
+	if (before != NULL) {
+		sni_admission_asked(&d->admission, &before->max_connections,
+		    &before->max_per_host);
+		before->reply_timeout = d->reply_timeout;
+	}
+	d->reply_timeout =
+	    sni_reply_timeout_asked(d->reply_timeout, asks->reply_timeout);
+	sni_admission_limit(
+	    &d->admission, asks->max_connections, asks->max_per_host);
 }
 
 void
-sni_door_limit_connections(sni_door *d, uint32_t max, uint32_t max_per_host)
+sni_door_unask(sni_door *d, const sni_door_asks *before)
 {
-	sni_admission_limit(&d->admission, max, max_per_host);
+	d->reply_timeout = before->reply_timeout;
+	sni_admission_restore(
+	    &d->admission, before->max_connections, before->max_per_host);
 }
 
 int

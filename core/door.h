@@ -43,21 +43,32 @@ uint32_t sni_origin_pipe(int origin, const void *origin_ptr, bool *remote);
 #define SNI_REPLY_TIMEOUT_MS 10000
 
 /*
- * How long a reply may wait to be sent, asked by a syn_serve(): past it
- * the reply is dropped, the peer's connection is cut and the slot serves
- * the next request, so that a peer that stops reading cannot hold the
- * door's slots. The shortest positive ms asked applies (0 asks nothing:
- * SNI_REPLY_TIMEOUT_MS while nothing is asked). The loop.
+ * (The reply timeout: how long a reply may wait to be sent. Past it the
+ * reply is dropped, the peer's connection is cut and the slot serves the
+ * next request, so that a peer that stops reading cannot hold the door's
+ * slots. The shortest positive ms asked applies; SNI_REPLY_TIMEOUT_MS
+ * while nothing is asked. See sni_door_ask.)
  */
-void sni_door_set_reply_timeout(sni_door *d, int32_t ms);
+
+/* What a syn_serve() asks of a door, and what was asked before it. */
+typedef struct sni_door_asks {
+	uint32_t max_connections;
+	uint32_t max_per_host;
+	int32_t  reply_timeout;
+} sni_door_asks;
 
 /*
- * The most connections the door serves at once, and from one host, asked
- * by a syn_serve() (0 asks nothing): the smallest asked applies, from
- * the next connection on (see admission.h). Any thread.
+ * The most connections the door serves at once and from one host, and
+ * the reply timeout, asked by a syn_serve() (0 asks nothing): the
+ * smallest asked applies, from the next connection (or reply) on (see
+ * admission.h). *before (NULL: not wanted) receives what was asked
+ * until then, for sni_door_unask. Any thread.
  */
-void sni_door_limit_connections(
-    sni_door *d, uint32_t max, uint32_t max_per_host);
+void sni_door_ask(
+    sni_door *d, const sni_door_asks *asks, sni_door_asks *before);
+
+/* Puts back what was asked before a syn_serve() that failed. */
+void sni_door_unask(sni_door *d, const sni_door_asks *before);
 
 /* The reply timeout asked, after asked (0: nothing yet) and then ms. */
 static inline int32_t

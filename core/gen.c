@@ -443,6 +443,7 @@ deliver_item(sni_task *t, const syn_value *v)
 		char detail[200];
 		snprintf(detail, sizeof(detail), "%s", sni_detail_get());
 		sni_wbuf_fini(&w);
+		sni_task_value_unsent(t, v);
 		return syn_raise(t, rc, "item: %s", detail);
 	}
 	sni_task_value_sent(t, v);
@@ -517,11 +518,12 @@ yield_ahead(sni_task *t, const syn_value *v)
 	    mark > 0) { /* it does not fit beside the others: they go */
 		b->w.len = mark;
 		send_batch(t, 0); /* its request is pending: see above */
+		sni_task_value_unsent(t, v); /* (nothing is kept meanwhile) */
 		t->wait = SNI_WAIT_YIELD;
 		if ((rc = sni_task_suspend(t)) != 0 ||
 		    (rc = sni_task_value_out(t, v)) != 0) {
-			return rc; /* (checked again: a peer's RELEASE meanwhile
-			              may have taken the room made for v) */
+			return rc; /* (checked again: the objects in v may
+			              have gone meanwhile) */
 		}
 	}
 	if (rc == 0 && b->w.len > items_cap(&lim)) { /* (alone: mark 0) */
@@ -531,6 +533,7 @@ yield_ahead(sni_task *t, const syn_value *v)
 		rc       = SYN_EMSGSIZE;
 	}
 	if (rc != 0) {
+		sni_task_value_unsent(t, v);
 		char detail[200];
 		snprintf(detail, sizeof(detail), "%s", sni_detail_get());
 		return syn_raise(t, rc, "item: %s", detail);

@@ -224,6 +224,8 @@ encode_result(sni_task *t, int rc, sni_wbuf *w)
 		    : sni_msg_encode_return(w, t->call_id, &t->ret, &lim);
 		if (rc == 0 && w->err == 0) {
 			sni_task_value_sent(t, &t->ret);
+		} else {
+			sni_task_value_unsent(t, &t->ret);
 		}
 		if (rc != 0) {
 			char detail[200];
@@ -339,6 +341,15 @@ sni_task_value_sent(sni_task *t, const syn_value *v)
 	const sni_actor_ops *ops = t->actor->ops;
 	if (ops->value_sent != NULL && !sni_value_plain(v)) {
 		ops->value_sent(t->actor->ops_arg, t, v);
+	}
+}
+
+void
+sni_task_value_unsent(sni_task *t, const syn_value *v)
+{
+	const sni_actor_ops *ops = t->actor->ops;
+	if (ops->value_unsent != NULL && !sni_value_plain(v)) {
+		ops->value_unsent(t->actor->ops_arg, t, v);
 	}
 }
 

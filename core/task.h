@@ -179,10 +179,13 @@ void sni_task_deliver(sni_task *t, sni_wbuf *w, int rc);
 /*
  * Before v leaves t as a result or an item: the actors layer's check of
  * the objects in it (a raw callable may hand out none); once v is
- * encoded, sni_task_value_sent counts them as handed out.
+ * encoded, sni_task_value_sent counts them as handed out; when it is not
+ * sent after all (it does not encode, or t suspends before it encodes it
+ * again), sni_task_value_unsent gives back what the check made ready.
  */
 int  sni_task_value_out(sni_task *t, const syn_value *v);
 void sni_task_value_sent(sni_task *t, const syn_value *v);
+void sni_task_value_unsent(sni_task *t, const syn_value *v);
 
 /* rc, or SYN_EBADCODE (raised on t) when t returned an invalid code. */
 int sni_task_valid_code(sni_task *t, int rc);

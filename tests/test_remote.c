@@ -2144,6 +2144,63 @@ START_TEST(inproc_connect_is_a_connection)
 }
 END_TEST
 
+/* two_counters(): a list of two new LocalCounters. */
+static int
+two_counters(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args;
+	(void) nargs;
+	syn_value *items = syn_task_alloc(t, 2 * sizeof(*items));
+	for (int i = 0; items != NULL && i < 2; i++) {
+		void *o;
+		int   rc = syn_object_new(t, "LocalCounter", NULL, 0, &o);
+		if (rc != 0) {
+			return rc;
+		}
+		items[i] = syn_object(o);
+	}
+	*ret = items != NULL ? syn_list(items, 2) : syn_nil();
+	return items != NULL ? 0 : SYN_ENOMEM;
+}
+
+/* A reply refused halfway through its objects (the first fits the
+ * connection's bound, the second does not) keeps no room for either:
+ * once the client let go of what it held, it can hold the bound's worth
+ * again (found by review: the room made for the first stayed, for the
+ * connection's life). */
+START_TEST(refused_reply_keeps_no_room)
+{
+	static const char *const exports[] = { "LocalCounter", "two_counters",
+		NULL };
+	syn_synchronizer         s         = local_sync();
+	th_register(s, "two_counters", two_counters, NULL);
+	char             url[128];
+	syn_serve_config cfg = { .exports   = exports,
+		.max_objects_per_connection = 2 };
+	ck_assert_syn_ok(syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, 128));
+	syn_synchronizer r;
+	ck_assert_syn_ok(syn_connect(url, NULL, &r));
+	syn_proxy *p, *q[2];
+	ck_assert_syn_ok(syn_new(r, "LocalCounter", NULL, 0, &p));
+	ck_assert_syn_rc(syn_call(r, "two_counters", NULL, 0, NULL), SYN_EBUSY);
+	wait_finis(2); /* the two made for the refused reply */
+	syn_proxy_release(p);
+	int rc = SYN_EBUSY;
+	for (int i = 0; i < 200 && rc == SYN_EBUSY; i++) {
+		rc = syn_new(r, "LocalCounter", NULL, 0, &q[0]);
+		if (rc == SYN_EBUSY) {
+			usleep(10000); /* (the release is on its way) */
+		}
+	}
+	ck_assert_syn_ok(rc);
+	ck_assert_syn_ok(syn_new(r, "LocalCounter", NULL, 0, &q[1]));
+	syn_proxy_release(q[0]);
+	syn_proxy_release(q[1]);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* A thrown error crosses to the served generator, with its message, and
  * what the generator makes of it comes back. */
 START_TEST(throw_crosses)
@@ -2244,7 +2301,10 @@ START_TEST(objects_per_connection)
 	syn_synchronizer         s         = local_sync();
 	char                     url[128];
 	syn_serve_config         cfg = { .exports   = exports,
-		        .max_objects_per_connection = 3 };
+		        .max_objects_per_connection = 1 };
+	/* a syn_serve that fails asks nothing */
+	ck_assert_int_ne(syn_serve(s, "tcp://[::1", &cfg, url, 128), 0);
+	cfg.max_objects_per_connection = 3;
 	ck_assert_syn_ok(syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, 128));
 	syn_synchronizer r, r2;
 	ck_assert_syn_ok(syn_connect(url, NULL, &r));
@@ -3337,6 +3397,8 @@ suite(void)
 		TH_CASE("connection_limits", connection_limits),
 		TH_CASE("throw_crosses", throw_crosses),
 		TH_CASE("objects_per_connection", objects_per_connection),
+		TH_CASE(
+		    "refused_reply_keeps_no_room", refused_reply_keeps_no_room),
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),
 		TH_CASE("too_deep_gives_back", too_deep_gives_back),
 		TH_CASE("unsent_open_gives_back", unsent_open_gives_back),
