@@ -40,6 +40,12 @@ _Static_assert(PIPE_SLOTS_MAX == 768 && PIPE_WAITING_MAX == 768 &&
         BACKLOG_UNITS_MAX * WAIT_UNIT == 64 << 20,
     "sni_door_refusal's texts");
 #define SLOTS_CAP (SLOTS_MAX + 3 * PARKED_MAX) /* d->slots' size */
+/* Replies that wait in nng for a peer that reads slowly, or not at all,
+ * are counted per pipe in KiB: past 32 MiB the pipe's requests that make
+ * replies are refused (see unread_over). */
+#define PIPE_UNREAD_KIB (32u << 10)
+_Static_assert(
+    PIPE_UNREAD_KIB == 32768, "answer_busy's text in sni_door_handle");
 
 typedef struct slot {
 	sni_node  node; /* SNI_NODE_DOOR, posted with a request */
@@ -70,6 +76,7 @@ typedef struct slot {
 	uint64_t         queued_ns;
 	_Atomic uint32_t ended_pipe;
 	_Atomic uint64_t ended_ns;
+	uint32_t         unread_kib; /* its reply's, counted in unread_of */
 } slot;
 
 /*
@@ -119,6 +126,11 @@ struct sni_door {
 	nng_aio *recheck;          /* a sleep before cut_stalled again */
 	bool     recheck_armed;    /* the loop's */
 	uint64_t scanned_ns;       /* the loop's: cut_stalled's last scan */
+	/* The KiB of replies waiting in nng that did not go at once, each
+	 * pipe's (under unread_mu) and in all. */
+	pthread_mutex_t  unread_mu;
+	sni_ptrmap       unread_of;
+	_Atomic uint64_t unread_kib;
 	/* Each pipe's GONE event, made when it came, so that its going
 	 * (whose cleanup must run) needs no memory: under gone_mu. */
 	pthread_mutex_t gone_mu;
@@ -226,6 +238,49 @@ post_pipe(sni_door *d, int what, uint32_t pipe)
 	    post_pipe_event(d, pipe_event_new(what, pipe));
 }
 
+/* s's reply of len bytes waits in nng: counted for its pipe. Any
+ * thread, before the reply can finish. */
+static void
+unread_add(sni_door *d, slot *s, size_t len)
+{
+	uint32_t kib = (uint32_t) (len >> 10) + 1;
+	pthread_mutex_lock(&d->unread_mu);
+	if (sni_count_change(&d->unread_of, s->pipe, (int32_t) kib) == 0) {
+		s->unread_kib = kib; /* (no memory: not counted) */
+		atomic_fetch_add(&d->unread_kib, kib);
+	}
+	pthread_mutex_unlock(&d->unread_mu);
+}
+
+/* s's reply, if counted, no longer waits. Any thread. */
+static void
+unread_end(sni_door *d, slot *s)
+{
+	if (s->unread_kib == 0) {
+		return;
+	}
+	pthread_mutex_lock(&d->unread_mu);
+	sni_count_change(&d->unread_of, s->pipe, -(int32_t) s->unread_kib);
+	pthread_mutex_unlock(&d->unread_mu);
+	atomic_fetch_sub(&d->unread_kib, s->unread_kib);
+	s->unread_kib = 0;
+}
+
+/* Whether pipe leaves more than PIPE_UNREAD_KIB of replies unread (its
+ * requests that make more are refused). The loop. */
+static bool
+unread_over(sni_door *d, uint32_t pipe)
+{
+	if (atomic_load_explicit(&d->unread_kib, memory_order_relaxed) <=
+	    PIPE_UNREAD_KIB) {
+		return false; /* (the common case: no lock) */
+	}
+	pthread_mutex_lock(&d->unread_mu);
+	bool over = sni_count_of(&d->unread_of, pipe) > PIPE_UNREAD_KIB;
+	pthread_mutex_unlock(&d->unread_mu);
+	return over;
+}
+
 /*
  * The reply of s, sent with aio, went out (or not): receive the next
  * request. The loop (a reply nng took at once), the door's thread for
@@ -235,6 +290,7 @@ static void
 send_finished(slot *s, nng_aio *aio)
 {
 	int rc = nng_aio_result(aio);
+	unread_end(s->door, s);
 	atomic_store(&s->ended_pipe, s->pipe);
 	atomic_store(&s->ended_ns, sni_now_ns());
 	atomic_store(&s->in_nng, false);
@@ -900,6 +956,7 @@ sni_door_open(sni_actor *a, const char *url, size_t max_message, sni_door **dp)
 	pthread_mutex_init(&d->slow.mu, NULL);
 	pthread_cond_init(&d->slow.cv, NULL);
 	pthread_mutex_init(&d->gone_mu, NULL);
+	pthread_mutex_init(&d->unread_mu, NULL);
 	sni_admission_init(&d->admission);
 	int rc = nng_aio_alloc(&d->recheck, recheck_due, d);
 	if (rc == 0) {
@@ -1159,16 +1216,25 @@ sni_door_member_cancelled(void *member)
 	((slot *) member)->refuse = SYN_ECANCELED;
 }
 
+/* The loop: s's request is answered SYN_EBUSY, for why, unread. */
+static void
+answer_busy(sni_door *d, slot *s, const char *why)
+{
+	uint64_t id  = 0;
+	nng_msg *msg = s->msg;
+	s->msg       = NULL;
+	sni_msg_call_id(nng_msg_body(msg), nng_msg_len(msg), &id);
+	busy_begin(d, s);
+	sni_reply_error(
+	    SNI_ORIGIN_DOOR, s, msg, id, SYN_EBUSY, why, d->actor->name);
+}
+
 /* The loop: s's request came on a refused pipe (how: its SNI_ADMIT_
  * reason): it is answered SYN_EBUSY, whatever it asks. */
 static void
 answer_refused(sni_door *d, slot *s, int how)
 {
-	char     why[96];
-	uint64_t id  = 0;
-	nng_msg *msg = s->msg;
-	s->msg       = NULL;
-	sni_msg_call_id(nng_msg_body(msg), nng_msg_len(msg), &id);
+	char why[96];
 	if (how == SNI_ADMIT_HOST_FULL) {
 		snprintf(why, sizeof(why),
 		    "the server has its %u connections from this host",
@@ -1177,9 +1243,19 @@ answer_refused(sni_door *d, slot *s, int how)
 		snprintf(why, sizeof(why), "the server has its %u connections",
 		    sni_admission_max(&d->admission));
 	}
-	busy_begin(d, s);
-	sni_reply_error(
-	    SNI_ORIGIN_DOOR, s, msg, id, SYN_EBUSY, why, d->actor->name);
+	answer_busy(d, s, why);
+}
+
+/* Whether s holds a request that makes a reply of any size (a call, a
+ * generator's item, a batch), which a pipe that leaves its replies
+ * unread may not make more of. */
+static bool
+makes_replies(const slot *s)
+{
+	int kind = sni_msg_kind(nng_msg_body(s->msg), nng_msg_len(s->msg));
+	return kind == SNI_MSG_CALL || kind == SNI_MSG_OPEN ||
+	    kind == SNI_MSG_NEXT || kind == SNI_MSG_THROW ||
+	    kind == SNI_MSG_BATCH;
 }
 
 void
@@ -1194,6 +1270,12 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	    (uintptr_t) sni_ptrmap_get(&d->refused, pipe_key(s->pipe));
 	if (refused != 0) {
 		answer_refused(d, s, (int) refused);
+		return;
+	}
+	if (unread_over(d, s->pipe) && makes_replies(s)) {
+		answer_busy(d, s,
+		    "this connection leaves 32 MiB of replies unread: read "
+		    "them first");
 		return;
 	}
 	if (hold_back(d, s)) {
@@ -1264,9 +1346,13 @@ send_reply(slot *s, nng_msg *msg)
 	bool      queues =
 	    sni_ptrmap_get(&d->queued_pipes, pipe_key(s->pipe)) != NULL;
 	nng_aio *aio = queues ? s->send_cb : s->send;
+	size_t   len = nng_msg_len(msg) + nng_msg_header_len(msg);
 	atomic_fetch_add(&d->sending, 1);
 	s->queued_ns = sni_now_ns();
 	atomic_store(&s->in_nng, true);
+	if (queues) {
+		unread_add(d, s, len); /* (before send_done can run) */
+	}
 	/* A peer that stops reading must not keep the slot for good, by
 	 * address in this process or from another. */
 	nng_aio_set_timeout(aio, reply_timeout(d));
@@ -1281,6 +1367,7 @@ send_reply(slot *s, nng_msg *msg)
 		send_finished(s, aio);
 		return;
 	}
+	unread_add(d, s, len); /* (the slow replies' thread ends it) */
 	/* (out of memory, the pipe just stays unmarked) */
 	sni_ptrmap_put(&d->queued_pipes, pipe_key(s->pipe), (void *) 1);
 	open_if_full(d);
@@ -1398,6 +1485,8 @@ door_free_now(sni_door *d)
 	}
 	sni_ptrmap_fini(&d->gone);
 	sni_ptrmap_fini(&d->refused);
+	sni_ptrmap_fini(&d->unread_of);
+	pthread_mutex_destroy(&d->unread_mu);
 	sni_admission_fini(&d->admission);
 	pthread_mutex_destroy(&d->gone_mu);
 	if (d->recheck != NULL) {

@@ -1830,6 +1830,39 @@ stalled_peer(const server *sv, int max, size_t size, int *sent)
 	return bad;
 }
 
+/*
+ * A peer that leaves its replies unread holds at most 32 MiB of them
+ * (beyond what nng and the kernel took at once): its next calls are
+ * answered SYN_EBUSY, small, and it reads them all once it reads. (It
+ * held all it asked for, up to the door's 4,096 slots: 1 GB of 256 KiB
+ * replies, found by review.)
+ */
+START_TEST(unread_replies_bounded)
+{
+	server sv;
+	server_start_timing_out(&sv, "8000");
+	int        sent;
+	nng_socket bad = stalled_peer(&sv, 3000, 65000, &sent);
+	ck_assert_int_gt(sent, 2500);
+	usleep(500 * 1000); /* (the server answers them all) */
+	ck_assert_int_eq(nng_socket_set_ms(bad, NNG_OPT_RECVTIMEO, 5000), 0);
+	int returns = 0, busy = 0;
+	for (int i = 0; i < sent; i++) {
+		nng_msg *m;
+		ck_assert_int_eq(nng_recvmsg(bad, &m, 0), 0);
+		const uint8_t *b = nng_msg_body(m);
+		returns += b[2] == SNI_MSG_RETURN;
+		busy += b[2] == SNI_MSG_ERROR;
+		nng_msg_free(m);
+	}
+	ck_assert_int_eq(returns + busy, sent);
+	ck_assert_msg(returns < 1200 && busy > 1300,
+	    "%d replies of 65,000 bytes, %d refusals", returns, busy);
+	nng_close(bad);
+	server_stop(&sv);
+}
+END_TEST
+
 /* A stalled peer's replies time out (300 ms, see remote_server.c) and
  * the door's slots go back to serving the others. */
 START_TEST(stalled_reader)
@@ -3386,6 +3419,7 @@ suite(void)
 		TH_CASE("gone_client_objects", gone_client_objects),
 		TH_CASE("objects_guarded", objects_guarded),
 		TH_CASE("stalled_reader", stalled_reader),
+		TH_CASE("unread_replies_bounded", unread_replies_bounded),
 		TH_CASE(
 		    "stalled_reader_holds_no_one", stalled_reader_holds_no_one),
 		TH_CASE("stalled_peer_holding_the_door_is_cut",
