@@ -692,6 +692,7 @@ shutdown_actor(sni_actor *a)
 	sni_ptrmap_fini(&a->streams);
 	sni_ptrmap_fini(&a->door_tasks);
 	sni_ptrmap_fini(&a->stream_counts);
+	sni_ptrmap_fini(&a->host_streams);
 	sni_ptrmap_fini(&a->live_pipes);
 	sni_door_free(a->door);
 	a->door = NULL;
@@ -1421,7 +1422,8 @@ start_call(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 	if (rc == 0 &&
 	    (rc = sni_task_start(a, &c, &v, origin, origin_ptr, msg, stream,
 	         window, here)) != 0) {
-		where = c.name;
+		where  = c.name; /* (its detail, if any: a generator refused) */
+		detail = sni_detail_get()[0] != '\0' ? sni_detail_get() : NULL;
 	}
 	if (rc != 0) {
 		if (a->ops->discard != NULL) { /* before msg is overwritten */

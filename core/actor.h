@@ -154,6 +154,8 @@ struct sni_actor {
 	sni_ptrmap unfetched;          /* pipe -> bytes of its replies kept */
 	sni_ptrmap batch_waiting;      /* pipe -> bytes of its batches queued */
 	sni_ptrmap stream_counts;      /* pipe + 2 -> its open generators */
+	sni_ptrmap host_streams;       /* host -> its open generators */
+	uint32_t   peer_streams;       /* all of other processes' */
 	struct sni_batch *batch_queue; /* batches waiting to start */
 	bool              batch_starting;
 	bool batch_retry; /* a place freed where nothing may start: the loop

@@ -523,6 +523,16 @@ pipe_key(uint32_t pipe)
 	return (const void *) ((uintptr_t) pipe + 2);
 }
 
+uint32_t
+sni_door_pipe_host(sni_door *d, uint32_t pipe)
+{
+	pthread_mutex_lock(&d->gone_mu);
+	const pipe_event *e    = sni_ptrmap_get(&d->gone, pipe_key(pipe));
+	uint32_t          host = e != NULL ? e->admitted.host : 0;
+	pthread_mutex_unlock(&d->gone_mu);
+	return host;
+}
+
 /* Whether no slot is free to receive: each holds a request, is parked,
  * or waits for nng to send its reply. */
 static bool
@@ -1201,12 +1211,15 @@ int
 sni_door_refusal(const void *sp, const char **detail)
 {
 	const slot *s = sp;
-	*detail       = s->refuse != SYN_EBUSY ? "the call was cancelled"
-	          : s->refuse_pipe
-	          ? "this connection has its share of calls waiting (768, or "
-	            "48 MiB)"
-	          : "the server runs 1,024 calls, and 1,024 more (or 64 MiB) "
-	            "wait";
+	if (s->refuse == 0) {
+		return 0; /* (*detail left alone) */
+	}
+	*detail = s->refuse != SYN_EBUSY ? "the call was cancelled"
+	    : s->refuse_pipe
+	    ? "this connection has its share of calls waiting (768, or "
+	      "48 MiB)"
+	    : "the server runs 1,024 calls, and 1,024 more (or 64 MiB) "
+	      "wait";
 	return s->refuse;
 }
 

@@ -101,6 +101,11 @@ int sni_door_listen(sni_door *d, const char *url, const sni_listen_opts *o,
  */
 bool sni_door_pipe_gone(const sni_actor *a, uint32_t pipe);
 
+/* The host the peer behind pipe connected from, as the door counts
+ * connections (admission.h): 0 for none (inproc://, ipc://) or a pipe
+ * gone. Any thread. */
+uint32_t sni_door_pipe_host(sni_door *d, uint32_t pipe);
+
 /*
  * The largest reply the peer behind pipe takes, as its HELLO said (else
  * the synchronizer's own limit). The loop.

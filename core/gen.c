@@ -78,36 +78,81 @@ sni_gen_drop_pipe(sni_actor *a, uint32_t pipe)
 	free(gone);
 }
 
-/* t's stream ends (or never began): its peer has one fewer open. */
+/* t's stream ends (or never began): its peer has one fewer open, and
+ * its host, and all peers. */
 static void
 uncount_stream(sni_task *t)
 {
+	sni_actor *a = t->actor;
 	if (t->remote) {
-		sni_count_add(&t->actor->stream_counts, t->gen.pipe, false);
+		sni_count_add(&a->stream_counts, t->gen.pipe, false);
+		if (t->gen.host != 0) {
+			sni_count_add(&a->host_streams, t->gen.host, false);
+		}
+		a->peer_streams--;
 	}
 }
 
-/*
- * Whether another process's peer may open one more generator here: its
- * connection is still up (a request can come after its pipe's end was
- * handled: its stream would wait for nobody), and it keeps fewer than
- * SNI_PEER_STREAMS_MAX open.
- */
+/* Why one more generator of t's peer (from host) may not open: the
+ * count of its connection, its host, or all peers is full. 0: none. */
 static int
-peer_may_open(sni_task *t)
+streams_full(sni_task *t, uint32_t host)
 {
-	if (sni_door_pipe_gone(t->actor, t->gen.pipe)) {
-		sni_detail_set("the connection closed");
-		return SYN_ECONNRESET;
-	}
-	if (sni_count_of(&t->actor->stream_counts, t->gen.pipe) >=
+	sni_actor *a = t->actor;
+	if (sni_count_of(&a->stream_counts, t->gen.pipe) >=
 	    SNI_PEER_STREAMS_MAX) {
 		sni_detail_set("%d generators of this connection are open "
 		               "already",
 		    SNI_PEER_STREAMS_MAX);
 		return SYN_EBUSY;
 	}
-	return sni_count_add(&t->actor->stream_counts, t->gen.pipe, true);
+	if (host != 0 &&
+	    sni_count_of(&a->host_streams, host) >= SNI_HOST_STREAMS_MAX) {
+		sni_detail_set("%d generators of connections from this host "
+		               "are open already",
+		    SNI_HOST_STREAMS_MAX);
+		return SYN_EBUSY;
+	}
+	if (a->peer_streams >= SNI_STREAMS_MAX) {
+		sni_detail_set("%d generators of other processes are open "
+		               "already",
+		    SNI_STREAMS_MAX);
+		return SYN_EBUSY;
+	}
+	return 0;
+}
+
+/*
+ * Whether another process's peer may open one more generator here: its
+ * connection is still up (a request can come after its pipe's end was
+ * handled: its stream would wait for nobody), and it keeps fewer than
+ * SNI_PEER_STREAMS_MAX open, its host fewer than SNI_HOST_STREAMS_MAX
+ * and all peers fewer than SNI_STREAMS_MAX. Counted when it may.
+ */
+static int
+peer_may_open(sni_task *t)
+{
+	sni_actor *a = t->actor;
+	if (sni_door_pipe_gone(a, t->gen.pipe)) {
+		sni_detail_set("the connection closed");
+		return SYN_ECONNRESET;
+	}
+	uint32_t host =
+	    a->door != NULL ? sni_door_pipe_host(a->door, t->gen.pipe) : 0;
+	int rc = streams_full(t, host);
+	if (rc != 0) {
+		return rc;
+	}
+	if (sni_count_add(&a->stream_counts, t->gen.pipe, true) != 0) {
+		return SYN_ENOMEM;
+	}
+	if (host != 0 && sni_count_add(&a->host_streams, host, true) != 0) {
+		sni_count_add(&a->stream_counts, t->gen.pipe, false);
+		return SYN_ENOMEM;
+	}
+	t->gen.host = host;
+	a->peer_streams++;
+	return 0;
 }
 
 int

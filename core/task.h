@@ -58,6 +58,7 @@ typedef struct sni_gen {
 	uint8_t  close_origin;
 	bool     thrown;     /* the last request was a THROW: sent is its
 	                        error, which syn_yield returns */
+	uint32_t  host;      /* its peer's host, as the door counts it */
 	void     *close_ptr; /* where the CLOSE's answer goes, or NULL */
 	uint64_t  close_id;
 	nng_msg  *close_msg;

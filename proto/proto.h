@@ -361,6 +361,10 @@ enum sni_msg_kind {
  * suspended task and its stack): a server refuses more OPENs
  * (SYN_EBUSY). */
 #define SNI_PEER_STREAMS_MAX 1024
+/* And all the connections from one host (see core/admission.h), and all
+ * connections together. */
+#define SNI_HOST_STREAMS_MAX 4096
+#define SNI_STREAMS_MAX 16384
 
 /* What a bundle adds to the messages in it, at most: a BATCH or REPLIES
  * of messages each within a limit fits in the limit plus this. */

@@ -2699,6 +2699,69 @@ count_server(char *url)
 	return s;
 }
 
+/* Opens n streams of count on r, each asked for its first item; the
+ * code of the last. */
+static int
+open_streams(syn_synchronizer r, syn_iter **its, int n)
+{
+	syn_value  big = syn_int(1000);
+	syn_result res = SYN_RESULT_INIT;
+	int        rc  = 0;
+	for (int i = 0; i < n; i++) {
+		ck_assert_syn_ok(
+		    syn_iter_open(r, "count", &big, 1, NULL, &its[i]));
+		rc = syn_iter_next(its[i], &res);
+		syn_result_fini(&res);
+		ck_assert_msg(
+		    rc == 0 || i == n - 1, "stream %d: %s", i, syn_errname(rc));
+	}
+	return rc;
+}
+
+/*
+ * The connections from one host keep at most SNI_HOST_STREAMS_MAX
+ * generators open together: the fifth connection from 127.0.0.1, after
+ * four that opened SNI_PEER_STREAMS_MAX each, is refused its first, and
+ * a peer of this machine over inproc:// is not counted by host. (1,024
+ * connections of 1,024 streams each held 1 GB per host, found by the
+ * hostile-client review.)
+ */
+START_TEST(host_streams_bounded)
+{
+	enum { PER = SNI_PEER_STREAMS_MAX, CONNS = SNI_HOST_STREAMS_MAX / PER };
+	char             url[128], inproc[128];
+	syn_synchronizer s = count_server(url);
+	ck_assert_syn_ok(syn_synchronizer_url(s, inproc, sizeof(inproc)));
+	syn_synchronizer r[CONNS + 1], local;
+	syn_iter       **its = calloc((CONNS + 1) * PER, sizeof(*its));
+	for (int c = 0; c < CONNS; c++) {
+		ck_assert_syn_ok(syn_connect(url, NULL, &r[c]));
+		ck_assert_syn_ok(open_streams(r[c], its + c * PER, PER));
+	}
+	ck_assert_syn_ok(syn_connect(url, NULL, &r[CONNS]));
+	ck_assert_syn_rc(
+	    open_streams(r[CONNS], its + CONNS * PER, 1), SYN_EBUSY);
+	ck_assert_str_eq(syn_last_error()->message,
+	    "4096 generators of connections from this host are open already");
+	ck_assert_syn_ok(syn_iter_close(its[CONNS * PER]));
+	ck_assert_syn_ok(syn_connect(inproc, NULL, &local));
+	syn_iter *other;
+	ck_assert_syn_ok(open_streams(local, &other, 1));
+	ck_assert_syn_ok(syn_iter_close(other));
+	ck_assert_syn_ok(syn_iter_close(its[0])); /* room for one */
+	ck_assert_syn_ok(open_streams(r[CONNS], its, 1));
+	for (int i = 0; i < CONNS * PER; i++) {
+		ck_assert_syn_ok(syn_iter_close(its[i]));
+	}
+	free(its);
+	for (int c = 0; c <= CONNS; c++) {
+		ck_assert_syn_ok(syn_synchronizer_destroy(r[c]));
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(local));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /*
  * One connection keeps at most SNI_PEER_STREAMS_MAX generators open (each
  * holds a suspended task there): the next OPEN is refused with SYN_EBUSY,
@@ -2723,6 +2786,10 @@ START_TEST(open_streams_bounded)
 		ck_assert_msg(i < MAX ? rc == 0 : rc == SYN_EBUSY,
 		    "stream %d: %s", i, syn_errname(rc));
 	}
+	/* (its reason reaches the client: it read "the call was cancelled"
+	 * before) */
+	ck_assert_str_eq(syn_last_error()->message,
+	    "1024 generators of this connection are open already");
 	syn_iter *more;
 	ck_assert_syn_ok(syn_iter_open(other, "count", &n, 1, NULL, &more));
 	ck_assert_syn_ok(syn_iter_next(more, &res));
@@ -3441,6 +3508,7 @@ suite(void)
 		TH_CASE("late_answer_gives_back", late_answer_gives_back),
 		TH_CASE("exports_by_resolved_name", exports_by_resolved_name),
 		TH_CASE("open_streams_bounded", open_streams_bounded),
+		TH_CASE("host_streams_bounded", host_streams_bounded),
 		TH_CASE("close_with_request_unsent", close_with_request_unsent),
 		TH_CASE("callback_cancel", callback_cancel_crosses),
 		TH_CASE("own_proxy_goes_out", own_proxy_goes_out),
