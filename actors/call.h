@@ -81,9 +81,9 @@ int sni_post_body(sni_actor *a, sni_wbuf *w, syn_future **fp);
  * completes with 0 once close, the CLOSE's future (taken; NULL: nothing
  * to wait for, it completes at once), completes, or with SYN_ETIMEDOUT
  * once timeout ms (SYN_DURATION_INFINITE: never) have passed, whichever
- * comes first. actor_id is the synchronizer a cancel of it goes to
- * (which changes nothing). 0 or SYN_ENOMEM (close is let go: the
- * cleanup goes on, unwatched). Any thread.
+ * comes first; cancelled, at once with SYN_ECANCELED (the close goes
+ * on). actor_id: the synchronizer it reports to. 0 or SYN_ENOMEM (close
+ * is let go: the cleanup goes on, unwatched). Any thread.
  */
 int sni_close_watch(syn_future *close, uint32_t actor_id, syn_duration timeout,
     syn_future **fp);

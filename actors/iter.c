@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/errors.h"
 #include "core/future.h"
+#include "core/gen.h"
 #include "core/remote.h"
 #include "core/spinlock.h"
 #include "proto/proto.h"
@@ -810,14 +811,17 @@ syn_iter_next(syn_iter *it, syn_result *item)
 	return send_or_throw(it, NULL, NULL, item);
 }
 
-/* The error syn_iter_throw and its forms raise: 0, or SYN_EINVAL for code
- * 0. */
+/* The error syn_iter_throw and its forms raise: 0, or SYN_EINVAL for a
+ * code that cannot be thrown (sni_gen_throwable). */
 static int
 thrown_error(int code, const char *message, syn_error *e)
 {
-	if (code == 0) {
-		return sni_error_set(
-		    SYN_EINVAL, "code 0 is no error: nothing is thrown", "");
+	if (!sni_gen_throwable(code)) {
+		return sni_error_set(SYN_EINVAL,
+		    "that code cannot be thrown into a generator: 0, an "
+		    "invalid code, SYN_EEND, SYN_EITERCLOSED and SYN_ECANCELED "
+		    "are not",
+		    "");
 	}
 	e->code    = code;
 	e->message = message != NULL ? message : syn_strerror(code);
@@ -994,9 +998,11 @@ syn_iter_close_future(syn_iter *it, syn_future **fp)
 	return rc;
 }
 
-/* syn_iter_close_aio's request: the close's future, made already. */
+/* syn_iter_close_aio's request: the close's future, made already, or
+ * why there is none. */
 typedef struct close_args {
 	syn_future *f;
+	int         rc;
 	bool        taken;
 } close_args;
 
@@ -1004,24 +1010,18 @@ static int
 take_close(void *arg, syn_future **fp)
 {
 	close_args *c = arg;
-	c->taken      = true;
+	c->taken      = c->rc == 0;
 	*fp           = c->f;
-	return 0;
+	return c->rc;
 }
 
 void
 syn_iter_close_aio(syn_iter *it, nng_aio *aio)
 {
-	close_args c  = { NULL, false };
-	int        rc = syn_iter_close_future(it, &c.f);
-	if (rc != 0) {
-		if (aio != NULL && nng_aio_begin(aio)) {
-			nng_aio_finish(aio, rc);
-		}
-		return;
-	}
+	close_args c = { NULL, 0, false };
+	c.rc         = syn_iter_close_future(it, &c.f);
 	sni_request_aio(aio, take_close, &c);
-	if (!c.taken) { /* (aio NULL, or stopped: nobody waits) */
+	if (!c.taken && c.f != NULL) { /* (aio NULL, or stopped) */
 		syn_future_free(c.f);
 	}
 }

@@ -7,7 +7,9 @@
  * once the iterator's close timeout has passed, whichever comes first:
  * the close is bounded as syn_iter_close()'s wait is, and a task awaits
  * it without holding its thread. A watch joins the two: the CLOSE's
- * callback and an nng sleep, each ending the watch once.
+ * callback and an nng sleep; the first to come completes the future,
+ * unless the caller cancelled it first (it then completes at once with
+ * SYN_ECANCELED, and the close goes on: core/future.h's own futures).
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -25,34 +27,39 @@ static const sni_limits nil_limits = { 1, SIZE_MAX, false, false, false,
 	false };
 
 typedef struct close_watch {
-	syn_future *user;  /* the caller's */
+	syn_future *user;  /* the caller's: an own future (core/future.h) */
 	nng_aio    *timer; /* the close timeout's sleep; NULL: none */
-	atomic_bool ended; /* user completed */
 	atomic_int  refs;  /* the CLOSE's callback, and the timer's */
 } close_watch;
 
-/* Completes f, which nobody else completes, with rc and its reply: nil,
- * or the error (code only when no memory is left for the message). */
-static void
-complete(syn_future *f, int rc, const char *why)
+/* A nil reply (NULL without memory: the code alone tells). */
+static nng_msg *
+nil_reply(void)
 {
-	if (f->msg != NULL) { /* (an empty one, left to be reused) */
-		nng_msg_free(f->msg);
-		f->msg = NULL;
+	syn_value nil = syn_nil();
+	nng_msg  *m   = NULL;
+	sni_wbuf  w;
+	sni_wbuf_init(&w);
+	if (sni_msg_encode_return(&w, 0, &nil, &nil_limits) != 0 ||
+	    sni_msg_put(&m, &w) != 0) {
+		m = NULL;
 	}
-	if (rc != 0) {
-		f->msg = sni_reply_error_msg(0, rc, why, "");
-	} else {
-		syn_value nil = syn_nil();
-		sni_wbuf  w;
-		sni_wbuf_init(&w);
-		if (sni_msg_encode_return(&w, 0, &nil, &nil_limits) != 0 ||
-		    sni_msg_put(&f->msg, &w) != 0) {
-			f->msg = NULL; /* (0 all the same: no value) */
-		}
-		sni_wbuf_fini(&w);
+	sni_wbuf_fini(&w);
+	return m;
+}
+
+/* Completes f, unless a cancel (or the other end) did first. */
+static void
+complete(syn_future *f, int rc)
+{
+	if (sni_future_claim(f)) {
+		sni_future_complete_own(f, rc,
+		    rc == 0 ? nil_reply()
+		            : sni_reply_error_msg(0, rc,
+		                  "the generator's cleanup did not finish in "
+		                  "time; it goes on in the background",
+		                  ""));
 	}
-	sni_future_complete(f, rc);
 }
 
 static void
@@ -62,18 +69,8 @@ watch_unref(close_watch *w)
 		if (w->timer != NULL) {
 			nng_aio_reap(w->timer); /* (maybe from its callback) */
 		}
+		sni_future_cancel_done(w->user); /* (the watch's hold) */
 		free(w);
-	}
-}
-
-/* The first of the two ends the caller's future. */
-static void
-watch_end(close_watch *w, int rc)
-{
-	if (!atomic_exchange(&w->ended, true)) {
-		complete(w->user, rc,
-		    "the generator's cleanup did not finish in time; it goes "
-		    "on in the background");
 	}
 }
 
@@ -83,7 +80,7 @@ watch_timed_out(void *arg)
 {
 	close_watch *w = arg;
 	if (nng_aio_result(w->timer) == 0) {
-		watch_end(w, SYN_ETIMEDOUT);
+		complete(w->user, SYN_ETIMEDOUT);
 	}
 	watch_unref(w);
 }
@@ -94,25 +91,11 @@ watch_closed(syn_future *f, void *arg)
 {
 	(void) f;
 	close_watch *w = arg;
-	watch_end(w, 0);
+	complete(w->user, 0);
 	if (w->timer != NULL) {
 		nng_aio_cancel(w->timer);
 	}
 	watch_unref(w);
-}
-
-/* Starts w's timer for timeout ms: false when there is none to start
- * (no memory: then the caller's future waits for the CLOSE alone). */
-static bool
-watch_timer(close_watch *w, syn_duration timeout)
-{
-	if (timeout == SYN_DURATION_INFINITE ||
-	    nng_aio_alloc(&w->timer, watch_timed_out, w) != 0) {
-		w->timer = NULL;
-		return false;
-	}
-	nng_sleep_aio((nng_duration) timeout, w->timer);
-	return true;
 }
 
 int
@@ -122,10 +105,13 @@ sni_close_watch(
 	close_watch *w    = NULL;
 	syn_future  *user = sni_future_alloc(actor_id, 0);
 	if (user == NULL ||
-	    (close != NULL && (w = calloc(1, sizeof(*w))) == NULL)) {
+	    (close != NULL && (w = calloc(1, sizeof(*w))) == NULL) ||
+	    (close != NULL && timeout != SYN_DURATION_INFINITE &&
+	        nng_aio_alloc(&w->timer, watch_timed_out, w) != 0)) {
 		if (user != NULL) {
 			sni_future_discard(user);
 		}
+		free(w);
 		if (close != NULL) {
 			syn_future_free(close); /* (its cleanup goes on) */
 		}
@@ -133,13 +119,21 @@ sni_close_watch(
 	}
 	*fp = user;
 	if (close == NULL) { /* nothing to wait for */
-		complete(user, 0, NULL);
+		sni_future_complete_own(user, 0, nil_reply());
 		return 0;
 	}
+	sni_future_own(user);
 	w->user = user;
-	atomic_init(&w->refs, 1 + (int) watch_timer(w, timeout));
+	atomic_init(&w->refs, w->timer != NULL ? 2 : 1);
+	if (w->timer != NULL) { /* (refs counted first: it may end at once) */
+		nng_sleep_aio((nng_duration) timeout, w->timer);
+	}
 	if (syn_future_callback(close, watch_closed, w) != 0) {
-		watch_closed(close, w); /* (no memory: not waited for) */
+		complete(user, SYN_ENOMEM); /* not watched: nobody is told */
+		if (w->timer != NULL) {
+			nng_aio_cancel(w->timer);
+		}
+		watch_unref(w);
 	}
 	syn_future_free(close); /* freed once done, after its callback */
 	return 0;

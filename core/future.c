@@ -1043,6 +1043,40 @@ post_cancel(syn_future *f)
 	sni_registry_unpin(f->actor_id);
 }
 
+void
+sni_future_own(syn_future *f)
+{
+	update(f, SNI_F_OWN | SNI_F_CANCEL_NODE, 0);
+}
+
+bool
+sni_future_claim(syn_future *f)
+{
+	return (atomic_fetch_or(&f->state, SNI_F_CLAIMED) & SNI_F_CLAIMED) == 0;
+}
+
+void
+sni_future_complete_own(syn_future *f, int rc, nng_msg *reply)
+{
+	if (f->msg != NULL) { /* (an empty one, left to be reused) */
+		nng_msg_free(f->msg);
+	}
+	f->msg = reply;
+	sni_future_complete(f, rc);
+}
+
+/* A cancel of f: an actor's task is cancelled, or (an own future) f is
+ * completed at once. */
+static void
+cancel(syn_future *f, uint32_t old)
+{
+	if ((old & SNI_F_OWN) == 0) {
+		post_cancel(f);
+	} else if (sni_future_claim(f)) {
+		sni_future_complete_own(f, SYN_ECANCELED, NULL);
+	}
+}
+
 int
 syn_future_cancel(syn_future *f)
 {
@@ -1056,7 +1090,7 @@ syn_future_cancel(syn_future *f)
 	if (old & (SNI_F_CANCEL_REQ | SNI_F_DONE)) {
 		return 0;
 	}
-	post_cancel(f);
+	cancel(f, old);
 	return 0;
 }
 
@@ -1070,7 +1104,7 @@ sni_future_cancel_pending(syn_future *f)
 		}
 	} while (!atomic_compare_exchange_weak(
 	    &f->state, &old, old | SNI_F_CANCEL_REQ));
-	post_cancel(f);
+	cancel(f, old);
 }
 
 /* Under f->lock: the extension, made on first use; NULL without memory. */

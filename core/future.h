@@ -42,6 +42,8 @@ enum {
 	SNI_F_CANCEL_REQ  = 1u << 5,
 	SNI_F_CANCEL_NODE = 1u << 6,
 	SNI_F_HOOK        = 1u << 7,
+	SNI_F_OWN         = 1u << 8, /* completed by its owner's code */
+	SNI_F_CLAIMED     = 1u << 9, /* ... which is completing it */
 };
 
 /*
@@ -193,6 +195,22 @@ bool sni_future_listen(syn_future *f, sni_listener *l);
  * when the notification has run (it always has, once this returns).
  */
 bool sni_future_unlisten(syn_future *f, sni_listener *l);
+
+/*
+ * Makes f (allocated, never posted) one that its owner's code completes,
+ * not an actor: whoever sni_future_claim()s it first completes it, with
+ * sni_future_complete_own(); a cancel claims it and completes it at once
+ * with SYN_ECANCELED, on the cancelling thread. It stays allocated, even
+ * freed by its user, until sni_future_cancel_done(f).
+ */
+void sni_future_own(syn_future *f);
+
+/* For a future of sni_future_own: true for the first caller only, who
+ * then completes it. Any thread. */
+bool sni_future_claim(syn_future *f);
+
+/* Completes f, claimed, with rc and reply (taken; NULL: none). */
+void sni_future_complete_own(syn_future *f, int rc, nng_msg *reply);
 
 /* Drops the reference held by the cancel node (the actor, after it). */
 void sni_future_cancel_done(syn_future *f);

@@ -306,6 +306,13 @@ drop_sent(sni_actor *a, const syn_value *sent, void *mem)
 	free(mem);
 }
 
+bool
+sni_gen_throwable(int code)
+{
+	return code != 0 && code != SYN_EEND && code != SYN_EITERCLOSED &&
+	    code != SYN_ECANCELED && sni_code_valid(code);
+}
+
 void
 sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
     int origin, void *origin_ptr, const sni_limits *lim)
@@ -333,6 +340,13 @@ sni_gen_next(sni_actor *a, nng_msg *msg, const uint8_t *bytes, size_t len,
 		return;
 	}
 	bool thrown = sni_msg_kind(bytes, len) == SNI_MSG_THROW;
+	if (thrown && !sni_gen_throwable(sent.as.error->code)) {
+		drop_sent(a, &sent, mem);
+		sni_reply_error(origin, origin_ptr, msg, id, SYN_EINVAL,
+		    "that code cannot be thrown into a generator",
+		    t != NULL ? t->call.name : a->name);
+		return;
+	}
 	if (t != NULL && t->gen.batch != NULL && thrown) {
 		drop_sent(a, &sent, mem);
 		sni_reply_error(origin, origin_ptr, msg, id, SYN_ENOTSUP,
@@ -627,10 +641,9 @@ syn_yield(syn_task *t, const syn_value *v, syn_value *sent)
 	if (t->gen.thrown) { /* (a thrown error: the loop's last one, too) */
 		const syn_error *e = t->gen.sent.as.error;
 		t->gen.thrown      = false;
-		if (rc == e->code) { /* (returned, it is passed on) */
-			syn_raise(t, rc, "%s", e->message);
-			sni_error_set(rc, e->message, e->where);
-		}
+		/* (raised: a generator that returns rc passes it on) */
+		syn_raise(t, rc, "%s", e->message);
+		sni_error_set(rc, e->message, e->where);
 	} else if (rc == 0 && sent != NULL) {
 		*sent = t->gen.sent;
 	}

@@ -56,4 +56,12 @@ void sni_gen_finish(sni_task *t, int rc);
  */
 void sni_gen_drop_pipe(sni_actor *a, uint32_t pipe);
 
+/*
+ * Whether code may be thrown into a generator (syn_iter_throw): a valid
+ * code, not 0, and none of those its syn_yield() returns for the
+ * stream's own events (SYN_EEND, SYN_EITERCLOSED, SYN_ECANCELED), which
+ * a generator could not tell from the real ones.
+ */
+bool sni_gen_throwable(int code);
+
 #endif /* SNI_GEN_H */

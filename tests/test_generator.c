@@ -216,6 +216,13 @@ START_TEST(throw_reaches_the_generator)
 	ck_assert_syn_rc(syn_iter_throw(it, SYN_EUSER(1), "x", &r), SYN_EINVAL);
 	ck_assert_int_eq(next_int(it), 0);
 	ck_assert_syn_rc(syn_iter_throw(it, 0, "x", &r), SYN_EINVAL);
+	/* nor what the generator could not tell from its stream's events */
+	ck_assert_syn_rc(syn_iter_throw(it, SYN_EEND, "x", &r), SYN_EINVAL);
+	ck_assert_syn_rc(
+	    syn_iter_throw(it, SYN_EITERCLOSED, "x", &r), SYN_EINVAL);
+	ck_assert_syn_rc(
+	    syn_iter_throw(it, SYN_ECANCELED, "x", &r), SYN_EINVAL);
+	ck_assert_syn_rc(syn_iter_throw(it, 123456, "x", &r), SYN_EINVAL);
 	ck_assert_syn_ok(syn_iter_throw(it, SYN_EUSER(1), "hello", &r));
 	item_is_str(&r, "hello");
 	ck_assert_int_eq(next_int(it), 1);
@@ -457,6 +464,35 @@ START_TEST(close_without_waiting)
 	}
 	ck_assert_int_eq(atomic_load(&slow_cleanups), 2);
 
+	/* cancelled: it ends at once, and the close goes on */
+	cfg.close_timeout = 20 * D_MS;
+	ck_assert_syn_ok(syn_iter_open(s, "slow_cleanup", NULL, 0, &cfg, &it));
+	ck_assert_int_eq(next_int(it), 1);
+	ck_assert_syn_ok(syn_iter_close_future(it, &f));
+	t0 = th_now_ms();
+	ck_assert_syn_ok(syn_future_cancel(f));
+	ck_assert_syn_rc(syn_future_wait(f), SYN_ECANCELED);
+	ck_assert_msg(th_now_ms() - t0 < D_MS, "the cancel waited");
+	syn_future_free(f);
+	for (int i = 0; i < 200 && atomic_load(&slow_cleanups) == 2; i++) {
+		usleep(10000);
+	}
+	ck_assert_int_eq(atomic_load(&slow_cleanups), 3);
+	/* many short close timeouts: each watch ends once (ASan: no leak) */
+	cfg.close_timeout = 1;
+	for (int i = 0; i < 20; i++) {
+		ck_assert_syn_ok(
+		    syn_iter_open(s, "slow_cleanup", NULL, 0, &cfg, &it));
+		ck_assert_int_eq(next_int(it), 1);
+		ck_assert_syn_ok(syn_iter_close_future(it, &f));
+		ck_assert_syn_rc(syn_future_wait(f), SYN_ETIMEDOUT);
+		syn_future_free(f);
+	}
+	for (int i = 0; i < 300 && atomic_load(&slow_cleanups) < 23; i++) {
+		usleep(10000);
+	}
+	ck_assert_int_eq(atomic_load(&slow_cleanups), 23);
+
 	/* from a task of another synchronizer, whose thread goes on */
 	syn_synchronizer other = th_new();
 	th_register(other, "closer", closer, NULL);
@@ -474,7 +510,7 @@ START_TEST(close_without_waiting)
 	const syn_value *v;
 	ck_assert_syn_ok(syn_future_value(g, &v));
 	ck_assert_int_eq(v->as.i, 0);
-	ck_assert_int_eq(atomic_load(&slow_cleanups), 3);
+	ck_assert_int_eq(atomic_load(&slow_cleanups), 24);
 	syn_future_free(g);
 
 	nng_aio *aio; /* the aio form */
@@ -484,7 +520,7 @@ START_TEST(close_without_waiting)
 	syn_iter_close_aio(it, aio);
 	nng_aio_wait(aio);
 	ck_assert_syn_ok(syn_aio_result(aio, NULL));
-	ck_assert_int_eq(atomic_load(&slow_cleanups), 4);
+	ck_assert_int_eq(atomic_load(&slow_cleanups), 25);
 	nng_aio_free(aio);
 
 	/* nothing to close: done at once */

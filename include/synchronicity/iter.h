@@ -121,8 +121,10 @@ SYN_API void syn_iter_next_aio(syn_iter *it, const syn_value *v, nng_aio *aio);
  * error comes back here and the stream is over; a generator that returns
  * code passes the error on). Any thread but the synchronizer's own, as
  * syn_iter_next(). message is copied. Errors: as syn_iter_send(), and
- * SYN_EINVAL (code is 0; or the iterator's first request: the generator
- * has not reached a syn_yield() yet), SYN_ENOTSUP (an iterator with a
+ * SYN_EINVAL (code is 0, invalid, or SYN_EEND, SYN_EITERCLOSED or
+ * SYN_ECANCELED, which the generator could not tell from its stream's
+ * own events; or the iterator's first request: the generator has not
+ * reached a syn_yield() yet), SYN_ENOTSUP (an iterator with a
  * prefetch window: nothing can be thrown into a generator that runs
  * ahead).
  */
@@ -162,9 +164,11 @@ SYN_API int syn_iter_close(syn_iter *it);
  * to close), or with SYN_ETIMEDOUT once close_timeout has passed, the
  * cleanup going on in the background. In a task of another synchronizer
  * (where syn_iter_close() would hold the thread), syn_await() it: the
- * wait is bounded by close_timeout; cancelling the future changes
- * nothing. Any thread. Errors: SYN_EINVAL (fp NULL: it is not closed),
- * SYN_EFORK (as syn_iter_close()), SYN_ENOMEM (it is closed, unwatched).
+ * wait is bounded by close_timeout. Cancelling the future (or
+ * syn_await_timeout() running out) ends it at once with SYN_ECANCELED;
+ * the close goes on in the background. Any thread. Errors: SYN_EINVAL (fp NULL:
+ * it is not closed), SYN_EFORK (as syn_iter_close()), SYN_ENOMEM (it is closed,
+ * unwatched).
  */
 SYN_API int syn_iter_close_future(syn_iter *it, syn_future **fp);
 
