@@ -23,8 +23,12 @@ typedef struct peer_ref {
 
 struct sni_peer {
 	uint32_t   pipe;
+	uint32_t   host; /* the door's host key of its pipe, 0: none */
 	sni_ptrmap refs; /* object id + 1 -> peer_ref */
 };
+
+/* Why a peer may not hold one more object. */
+enum { HOLDS_PEER = 1, HOLDS_HOST, HOLDS_ALL };
 
 static const void *
 pipe_key(uint32_t pipe)
@@ -49,7 +53,11 @@ peer_get(sni_sync *s, uint32_t pipe)
 {
 	sni_peer *p = peer_find(s, pipe);
 	if (p == NULL && (p = calloc(1, sizeof(*p))) != NULL) {
-		p->pipe = pipe;
+		sni_actor *a = sni_actor_self();
+		p->pipe      = pipe;
+		p->host      = a != NULL && a->door != NULL
+		         ? sni_door_pipe_host(a->door, pipe)
+		         : 0;
 		if (sni_ptrmap_put(&s->peers, pipe_key(pipe), p) != 0) {
 			free(p);
 			p = NULL;
@@ -66,23 +74,62 @@ objects_max(const sni_sync *s)
 	                                : SNI_PEER_OBJECTS_MAX;
 }
 
-/* pipe's count of o (0 when new), or NULL: no memory, or (bounded) the
- * peer holds its most objects (*full set). */
+/* Why p may not hold one more object (HOLDS_...), or 0. */
+static int
+holds_most(const sni_sync *s, const sni_peer *p)
+{
+	uint32_t max = objects_max(s);
+	if (p->refs.len >= max) {
+		return HOLDS_PEER;
+	}
+	if (p->host != 0 &&
+	    sni_count_of(&s->host_objects, p->host) >= 4 * (uint64_t) max) {
+		return HOLDS_HOST;
+	}
+	return s->peer_objects >= 16 * (uint64_t) max ? HOLDS_ALL : 0;
+}
+
+/* p's entry r is made (counted for its host and in all: 0) or goes. */
+static int
+entry_count(sni_sync *s, const sni_peer *p, bool more)
+{
+	if (p->host != 0 &&
+	    sni_count_add(&s->host_objects, p->host, more) != 0) {
+		return SYN_ENOMEM;
+	}
+	s->peer_objects += more ? 1 : (uint32_t) -1;
+	return 0;
+}
+
+/* p's entry r goes: freed, and uncounted. */
+static void
+entry_drop(sni_sync *s, sni_peer *p, peer_ref *r)
+{
+	sni_ptrmap_del(&p->refs, object_key(r->object));
+	entry_count(s, p, false);
+	free(r);
+}
+
+/* pipe's count of o (0 when new), or NULL: no memory (*full 0), or
+ * (bounded) p, its host or all peers hold their most (*full: why). */
 static peer_ref *
-ref_get(sni_sync *s, uint32_t pipe, sni_object *o, bool bounded, bool *full)
+ref_get(sni_sync *s, uint32_t pipe, sni_object *o, bool bounded, int *full)
 {
 	uint64_t  id = sni_object_handle_of(o)->object;
 	sni_peer *p  = peer_get(s, pipe);
 	peer_ref *r =
 	    p != NULL ? sni_ptrmap_get(&p->refs, object_key(id)) : NULL;
 	if (p != NULL && r == NULL && bounded &&
-	    p->refs.len >= objects_max(s)) {
-		*full = true;
+	    (*full = holds_most(s, p)) != 0) {
 		return NULL;
 	}
 	if (p != NULL && r == NULL && (r = calloc(1, sizeof(*r))) != NULL) {
 		r->object = id;
-		if (sni_ptrmap_put(&p->refs, object_key(id), r) != 0) {
+		if (entry_count(s, p, true) != 0) {
+			free(r);
+			r = NULL;
+		} else if (sni_ptrmap_put(&p->refs, object_key(id), r) != 0) {
+			entry_count(s, p, false);
 			free(r);
 			r = NULL;
 		}
@@ -96,16 +143,28 @@ sni_peer_reserve(sni_sync *s, uint32_t pipe, sni_object *o)
 	if (sni_door_pipe_gone(sni_actor_self(), pipe)) {
 		return 0; /* (the reply goes nowhere: nothing to count) */
 	}
-	bool      full = false;
+	int       full = 0;
 	peer_ref *r    = ref_get(s, pipe, o, true, &full);
 	if (r != NULL) {
 		r->reserved++;
 		return 0;
 	}
-	if (full) {
-		sni_detail_set("this connection holds %u objects, its most: "
-		               "release some first",
-		    objects_max(s));
+	if (full != 0) {
+		uint32_t max = objects_max(s);
+		if (full == HOLDS_PEER) {
+			sni_detail_set("this connection holds %u objects, its "
+			               "most: release some first",
+			    max);
+		} else if (full == HOLDS_HOST) {
+			sni_detail_set(
+			    "the connections from this host hold %llu "
+			    "objects, their most: release some first",
+			    4 * (unsigned long long) max);
+		} else {
+			sni_detail_set("other processes hold %llu objects of "
+			               "this synchronizer, its most",
+			    16 * (unsigned long long) max);
+		}
 		return SYN_EBUSY;
 	}
 	sni_detail_set("no memory to count an object handed to another "
@@ -119,7 +178,7 @@ sni_peer_grant(sni_sync *s, uint32_t pipe, sni_object *o)
 	if (sni_door_pipe_gone(sni_actor_self(), pipe)) {
 		return SYN_ECONNRESET; /* nobody there to give it back */
 	}
-	bool      full = false;
+	int       full = 0;
 	peer_ref *r    = ref_get(s, pipe, o, false, &full);
 	if (r == NULL) {
 		return SYN_ENOMEM;
@@ -141,8 +200,7 @@ sni_peer_unreserve(sni_sync *s, uint32_t pipe, sni_object *o)
 	    p != NULL ? sni_ptrmap_get(&p->refs, object_key(id)) : NULL;
 	if (r != NULL && r->reserved > 0 && --r->reserved == 0 &&
 	    r->count == 0) {
-		sni_ptrmap_del(&p->refs, object_key(id));
-		free(r);
+		entry_drop(s, p, r);
 	}
 }
 
@@ -166,8 +224,7 @@ sni_peer_release(sni_sync *s, uint32_t pipe, uint64_t object, uint64_t count)
 	}
 	uint64_t n = count < r->count ? count : r->count;
 	if ((r->count -= n) == 0 && r->reserved == 0) {
-		sni_ptrmap_del(&p->refs, object_key(object));
-		free(r);
+		entry_drop(s, p, r);
 	}
 	sni_object *o = sni_object_find(s, object);
 	if (o != NULL) {
@@ -187,6 +244,7 @@ peer_drop(sni_sync *s, sni_peer *p)
 		if (o != NULL) {
 			sni_object_unexport(s, o, r->count);
 		}
+		entry_count(s, p, false);
 		free(r);
 	}
 	sni_ptrmap_fini(&p->refs);
@@ -217,4 +275,5 @@ sni_peers_fini(sni_sync *s)
 		free(p);
 	}
 	sni_ptrmap_fini(&s->peers);
+	sni_ptrmap_fini(&s->host_objects);
 }

@@ -32,6 +32,10 @@ typedef struct sni_sync {
 	uint32_t        nexports;
 	sni_ptrmap      peers;     /* pipe + 2 -> sni_peer: other processes */
 	uint32_t peer_objects_max; /* asked by syn_serve (0: nothing yet) */
+	/* The objects other processes hold (each peer's entries), by host
+	 * (the door's host key of their pipe) and in all. */
+	sni_ptrmap host_objects;
+	uint32_t   peer_objects;
 } sni_sync;
 
 /* ---- classes (class.c) ---- */
@@ -136,7 +140,8 @@ void sni_exports_fini(sni_sync *s);
 
 /* ---- peers: other processes' references (peer.c) ---- */
 
-/* How many objects one peer may hold at most, by default. */
+/* How many objects one peer may hold at most, by default; the peers of
+ * one host may hold 4 times that, and all peers together 16 times. */
 #define SNI_PEER_OBJECTS_MAX 65536
 
 /*

@@ -2177,6 +2177,62 @@ START_TEST(inproc_connect_is_a_connection)
 }
 END_TEST
 
+/* Makes two objects on each of n connections to url, and one on the
+ * last, asserting each succeeded but that one, whose code is returned. */
+static int
+two_each(const char *url, syn_synchronizer *r, syn_proxy **p, int n)
+{
+	int rc = 0;
+	for (int i = 0; i < 2 * n - 1; i++) {
+		if (i % 2 == 0) {
+			ck_assert_syn_ok(syn_connect(url, NULL, &r[i / 2]));
+		}
+		rc = syn_new(r[i / 2], "LocalCounter", NULL, 0, &p[i]);
+		ck_assert_msg(rc == 0 || i == 2 * n - 2, "object %d: %s", i,
+		    syn_errname(rc));
+	}
+	return rc;
+}
+
+/*
+ * The connections from one host hold at most 4 times
+ * max_objects_per_connection, and all connections 16 times: with 2,
+ * four connections from 127.0.0.1 hold 8 and a fifth is refused; peers
+ * of this machine over inproc:// are not counted by host, and fill the
+ * rest up to 32. (A host holding 65,536 objects per connection, times
+ * 256 connections, was found by the hostile-client review.)
+ */
+START_TEST(host_objects_bounded)
+{
+	static const char *const exports[] = { "LocalCounter", NULL };
+	syn_synchronizer         s         = local_sync();
+	char                     url[128], inproc[128];
+	syn_serve_config         cfg = { .exports   = exports,
+		        .max_objects_per_connection = 2 };
+	ck_assert_syn_ok(syn_serve(s, "tcp://127.0.0.1:0", &cfg, url, 128));
+	ck_assert_syn_ok(syn_synchronizer_url(s, inproc, sizeof(inproc)));
+	enum { TCP = 5, LOCAL = 13 };
+	syn_synchronizer r[TCP + LOCAL];
+	syn_proxy       *p[2 * (TCP + LOCAL)];
+	ck_assert_syn_rc(two_each(url, r, p, TCP), SYN_EBUSY);
+	ck_assert_str_eq(syn_last_error()->message,
+	    "the connections from this host hold 8 objects, their most: "
+	    "release some first");
+	ck_assert_syn_rc(
+	    two_each(inproc, r + TCP, p + 2 * TCP, LOCAL), SYN_EBUSY);
+	ck_assert_str_eq(syn_last_error()->message,
+	    "other processes hold 32 objects of this synchronizer, its most");
+	for (int i = 0; i < TCP + LOCAL; i++) { /* (all they hold goes) */
+		ck_assert_syn_ok(syn_synchronizer_destroy(r[i]));
+	}
+	ck_assert_syn_ok(syn_connect(url, NULL, &r[0]));
+	ck_assert_syn_ok(syn_new(r[0], "LocalCounter", NULL, 0, &p[0]));
+	syn_proxy_release(p[0]);
+	ck_assert_syn_ok(syn_synchronizer_destroy(r[0]));
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 /* two_counters(): a list of two new LocalCounters. */
 static int
 two_counters(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
@@ -3498,6 +3554,7 @@ suite(void)
 		TH_CASE("connection_limits", connection_limits),
 		TH_CASE("throw_crosses", throw_crosses),
 		TH_CASE("objects_per_connection", objects_per_connection),
+		TH_CASE("host_objects_bounded", host_objects_bounded),
 		TH_CASE(
 		    "refused_reply_keeps_no_room", refused_reply_keeps_no_room),
 		TH_CASE("lent_refs_come_back", lent_refs_come_back),

@@ -97,10 +97,12 @@ typedef struct syn_serve_config {
 	uint32_t max_connections_per_host;
 	/* The most objects one connection may hold at once (each object
 	 * handed to it counts once, however many proxies of it the client
-	 * has): a reply that would hand it one more fails with SYN_EBUSY
-	 * ("this connection holds N objects, its most: release some
-	 * first"), and the object is not handed over. 0: 65536. The
-	 * smallest asked by any syn_serve() of the synchronizer applies. */
+	 * has); the connections from one host may hold 4 times that, and
+	 * all connections 16 times: a reply that would hand one more fails
+	 * with SYN_EBUSY ("this connection holds N objects, its most:
+	 * release some first", or the host's, or all's), and the object is
+	 * not handed over. 0: 65536. The smallest asked by any syn_serve()
+	 * of the synchronizer applies. */
 	uint32_t max_objects_per_connection;
 } syn_serve_config;
 
