@@ -44,6 +44,11 @@ _Static_assert(PIPE_SLOTS_MAX == 768 && PIPE_WAITING_MAX == 768 &&
  * are counted per pipe in KiB: past 32 MiB the pipe's requests that make
  * replies are refused (see unread_over). */
 #define PIPE_UNREAD_KIB (32u << 10)
+#define UNREAD_TEXT \
+	"this connection leaves 32 MiB of replies unread: read them first"
+
+/* Why a call was refused with SYN_EBUSY (slot.refuse_why). */
+enum { REFUSE_FULL, REFUSE_SHARE, REFUSE_UNREAD };
 _Static_assert(
     PIPE_UNREAD_KIB == 32768, "answer_busy's text in sni_door_handle");
 
@@ -67,7 +72,7 @@ typedef struct slot {
 	               SYN_EBUSY (it came with the backlog full) or
 	               SYN_ECANCELED (cancelled, or its pipe went, while it
 	               waited) */
-	bool     refuse_pipe;   /* SYN_EBUSY: its pipe's share was full */
+	uint8_t  refuse_why;    /* SYN_EBUSY: why (REFUSE_...) */
 	bool     pipe_busy;     /* counted in busy_of */
 	uint32_t waiting_units; /* in the backlog: counted in waiting_of */
 	/* For cut_stalled: whether its reply waits in nng, since when (the
@@ -1081,8 +1086,8 @@ hold_back(sni_door *d, slot *s)
 	}
 	if (sni_count_of(&d->waiting_of, s->pipe) + units > PIPE_WAITING_MAX ||
 	    sni_count_change(&d->waiting_of, s->pipe, (int32_t) units) != 0) {
-		s->refuse      = SYN_EBUSY;
-		s->refuse_pipe = true;
+		s->refuse     = SYN_EBUSY;
+		s->refuse_why = REFUSE_SHARE;
 		return false;
 	}
 	s->waiting_units = units;
@@ -1118,6 +1123,9 @@ start_held(sni_door *d, slot *s, bool cancelled)
 	busy_begin(d, s);
 	if (cancelled || sni_door_pipe_gone(a, s->pipe)) {
 		s->refuse = SYN_ECANCELED; /* (whatever its call id, 0 too) */
+	} else if (unread_over(d, s->pipe)) { /* (it may have since) */
+		s->refuse     = SYN_EBUSY;
+		s->refuse_why = REFUSE_UNREAD;
 	}
 	dispatch(a, d, s, msg);
 }
@@ -1215,11 +1223,13 @@ sni_door_refusal(const void *sp, const char **detail)
 		return 0; /* (*detail left alone) */
 	}
 	*detail = s->refuse != SYN_EBUSY ? "the call was cancelled"
-	    : s->refuse_pipe
+	    : s->refuse_why == REFUSE_SHARE
 	    ? "this connection has its share of calls waiting (768, or "
 	      "48 MiB)"
-	    : "the server runs 1,024 calls, and 1,024 more (or 64 MiB) "
-	      "wait";
+	    : s->refuse_why == REFUSE_UNREAD ? UNREAD_TEXT
+	                                     : "the server runs 1,024 calls, "
+	                                       "and 1,024 more (or 64 MiB) "
+	                                       "wait";
 	return s->refuse;
 }
 
@@ -1277,8 +1287,8 @@ sni_door_handle(sni_actor *a, sni_node *n)
 	slot     *s = (slot *) n;
 	sni_door *d = s->door;
 	learn_pipe(d, s, s->msg); /* once: the loop asks sni_origin_pipe */
-	s->refuse      = 0;
-	s->refuse_pipe = false;
+	s->refuse     = 0;
+	s->refuse_why = REFUSE_FULL;
 	uintptr_t refused =
 	    (uintptr_t) sni_ptrmap_get(&d->refused, pipe_key(s->pipe));
 	if (refused != 0) {
@@ -1286,9 +1296,7 @@ sni_door_handle(sni_actor *a, sni_node *n)
 		return;
 	}
 	if (unread_over(d, s->pipe) && makes_replies(s)) {
-		answer_busy(d, s,
-		    "this connection leaves 32 MiB of replies unread: read "
-		    "them first");
+		answer_busy(d, s, UNREAD_TEXT);
 		return;
 	}
 	if (hold_back(d, s)) {

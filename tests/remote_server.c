@@ -49,6 +49,23 @@ sleep_ms(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
+/* nap_big(ms, n): sleeps ms, then returns n bytes (at most 65,000). */
+static int
+nap_big(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	static char big[65000];
+	int64_t     ms, n;
+	int         rc = syn_unpack(t, args, nargs, "ii", &ms, &n);
+	if (rc == 0 && (n < 0 || n > (int64_t) sizeof(big))) {
+		rc = syn_raise(t, SYN_EINVAL, "n is 0 to 65,000");
+	}
+	if (rc == 0 && (rc = syn_sleep(t, (syn_duration) ms)) == 0) {
+		memset(big, 'y', sizeof(big));
+		*ret = syn_bytes(big, (size_t) n);
+	}
+	return rc;
+}
+
 static int cleanups;
 
 /* guarded(ms): sleeps ms; counts its cleanup when cancelled. */
@@ -499,6 +516,7 @@ main(int argc, char **argv)
 		{ "count", SYN_KIND_GENERATOR, count },
 		{ "fail", SYN_KIND_FUNCTION, fail },
 		{ "echo", SYN_KIND_FUNCTION, echo },
+		{ "nap_big", SYN_KIND_FUNCTION, nap_big },
 		{ "pid", SYN_KIND_FUNCTION, pid },
 		{ "guarded", SYN_KIND_FUNCTION, guarded },
 		{ "counters", SYN_KIND_FUNCTION, counters },
@@ -532,7 +550,7 @@ main(int argc, char **argv)
 		"fail", "echo", "pid", "guarded", "counters", "slow_items",
 		"Counter", "make_counter", "sum", "foreign", "call_back",
 		"nap_back", "keep", "call_kept", "drop_kept",
-		"call_back_blocking", NULL };
+		"call_back_blocking", "nap_big", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .reply_timeout             = reply_timeout_ms(),
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0,

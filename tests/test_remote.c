@@ -1863,6 +1863,58 @@ START_TEST(unread_replies_bounded)
 }
 END_TEST
 
+/* Sends n calls nap_big(ms, 60000) on the raw socket bad, numbered on
+ * from *next. */
+static void
+send_nap_big(nng_socket bad, int n, uint32_t *next, int ms)
+{
+	const uint8_t frame[] = { 0xc1, 1, 1, 0x00, 0xc0, 0xa7, 'n', 'a', 'p',
+		'_', 'b', 'i', 'g', 0x92, 0xcd, (uint8_t) (ms >> 8),
+		(uint8_t) ms, 0xcd, 0xea, 0x60 };
+	for (int i = 0; i < n; i++) {
+		nng_msg *m;
+		ck_assert_int_eq(nng_msg_alloc(&m, 0), 0);
+		nng_msg_append(m, frame, sizeof(frame));
+		nng_msg_header_append_u32(m, 0x80000000u | ++*next);
+		ck_assert_int_eq(nng_sendmsg(bad, m, 0), 0);
+	}
+}
+
+/*
+ * Calls that waited in the backlog are refused as they start once their
+ * connection leaves 32 MiB of replies unread: 1,500 slow calls of 60,000
+ * bytes, 768 running and the rest waiting, read by nobody (found by
+ * review: those that waited were answered in full, 85.8 MiB).
+ */
+START_TEST(unread_replies_bound_the_backlog)
+{
+	server sv;
+	server_start_timing_out(&sv, "8000");
+	nng_socket bad;
+	ck_assert_int_eq(nng_req0_open_raw(&bad), 0);
+	ck_assert_int_eq(nng_dial(bad, sv.url, NULL, 0), 0);
+	ck_assert_int_eq(nng_socket_set_ms(bad, NNG_OPT_SENDTIMEO, 2000), 0);
+	uint32_t next = 0;
+	send_nap_big(bad, 1500, &next, 400);
+	usleep(2500 * 1000); /* (they run: 768 at once, the rest after) */
+	ck_assert_int_eq(nng_socket_set_ms(bad, NNG_OPT_RECVTIMEO, 5000), 0);
+	int returns = 0, busy = 0;
+	for (int i = 0; i < 1500; i++) {
+		nng_msg *m;
+		ck_assert_int_eq(nng_recvmsg(bad, &m, 0), 0);
+		const uint8_t *b = nng_msg_body(m);
+		returns += b[2] == SNI_MSG_RETURN;
+		busy += b[2] == SNI_MSG_ERROR;
+		nng_msg_free(m);
+	}
+	ck_assert_int_eq(returns + busy, 1500);
+	ck_assert_msg(busy > 10, "%d replies of 60,000 bytes, %d refusals",
+	    returns, busy);
+	nng_close(bad);
+	server_stop(&sv);
+}
+END_TEST
+
 /* A stalled peer's replies time out (300 ms, see remote_server.c) and
  * the door's slots go back to serving the others. */
 START_TEST(stalled_reader)
@@ -3543,6 +3595,8 @@ suite(void)
 		TH_CASE("objects_guarded", objects_guarded),
 		TH_CASE("stalled_reader", stalled_reader),
 		TH_CASE("unread_replies_bounded", unread_replies_bounded),
+		TH_CASE("unread_replies_bound_the_backlog",
+		    unread_replies_bound_the_backlog),
 		TH_CASE(
 		    "stalled_reader_holds_no_one", stalled_reader_holds_no_one),
 		TH_CASE("stalled_peer_holding_the_door_is_cut",
