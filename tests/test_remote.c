@@ -1830,6 +1830,24 @@ stalled_peer(const server *sv, int max, size_t size, int *sent)
 	return bad;
 }
 
+/* Reads n replies on the raw socket bad (within 5 s each), counting the
+ * RETURNs in *returns and the ERRORs in *errors: all are one or other. */
+static void
+read_replies_of(nng_socket bad, int n, int *returns, int *errors)
+{
+	ck_assert_int_eq(nng_socket_set_ms(bad, NNG_OPT_RECVTIMEO, 5000), 0);
+	*returns = *errors = 0;
+	for (int i = 0; i < n; i++) {
+		nng_msg *m;
+		ck_assert_int_eq(nng_recvmsg(bad, &m, 0), 0);
+		const uint8_t *b = nng_msg_body(m);
+		*returns += b[2] == SNI_MSG_RETURN;
+		*errors += b[2] == SNI_MSG_ERROR;
+		nng_msg_free(m);
+	}
+	ck_assert_int_eq(*returns + *errors, n);
+}
+
 /*
  * A peer that leaves its replies unread holds at most 32 MiB of them
  * (beyond what nng and the kernel took at once): its next calls are
@@ -1845,17 +1863,8 @@ START_TEST(unread_replies_bounded)
 	nng_socket bad = stalled_peer(&sv, 3000, 65000, &sent);
 	ck_assert_int_gt(sent, 2500);
 	usleep(500 * 1000); /* (the server answers them all) */
-	ck_assert_int_eq(nng_socket_set_ms(bad, NNG_OPT_RECVTIMEO, 5000), 0);
-	int returns = 0, busy = 0;
-	for (int i = 0; i < sent; i++) {
-		nng_msg *m;
-		ck_assert_int_eq(nng_recvmsg(bad, &m, 0), 0);
-		const uint8_t *b = nng_msg_body(m);
-		returns += b[2] == SNI_MSG_RETURN;
-		busy += b[2] == SNI_MSG_ERROR;
-		nng_msg_free(m);
-	}
-	ck_assert_int_eq(returns + busy, sent);
+	int returns, busy;
+	read_replies_of(bad, sent, &returns, &busy);
 	ck_assert_msg(returns < 1200 && busy > 1300,
 	    "%d replies of 65,000 bytes, %d refusals", returns, busy);
 	nng_close(bad);
@@ -1897,17 +1906,8 @@ START_TEST(unread_replies_bound_the_backlog)
 	uint32_t next = 0;
 	send_nap_big(bad, 1500, &next, 400);
 	usleep(2500 * 1000); /* (they run: 768 at once, the rest after) */
-	ck_assert_int_eq(nng_socket_set_ms(bad, NNG_OPT_RECVTIMEO, 5000), 0);
-	int returns = 0, busy = 0;
-	for (int i = 0; i < 1500; i++) {
-		nng_msg *m;
-		ck_assert_int_eq(nng_recvmsg(bad, &m, 0), 0);
-		const uint8_t *b = nng_msg_body(m);
-		returns += b[2] == SNI_MSG_RETURN;
-		busy += b[2] == SNI_MSG_ERROR;
-		nng_msg_free(m);
-	}
-	ck_assert_int_eq(returns + busy, 1500);
+	int returns, busy;
+	read_replies_of(bad, 1500, &returns, &busy);
 	ck_assert_msg(busy > 10, "%d replies of 60,000 bytes, %d refusals",
 	    returns, busy);
 	nng_close(bad);
