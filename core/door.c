@@ -49,8 +49,7 @@ _Static_assert(PIPE_SLOTS_MAX == 768 && PIPE_WAITING_MAX == 768 &&
 
 /* Why a call was refused with SYN_EBUSY (slot.refuse_why). */
 enum { REFUSE_FULL, REFUSE_SHARE, REFUSE_UNREAD };
-_Static_assert(
-    PIPE_UNREAD_KIB == 32768, "answer_busy's text in sni_door_handle");
+_Static_assert(PIPE_UNREAD_KIB == 32768, "UNREAD_TEXT");
 
 typedef struct slot {
 	sni_node  node; /* SNI_NODE_DOOR, posted with a request */
@@ -1063,8 +1062,9 @@ sni_door_pipe_members_fit(const void *sp, uint32_t n)
 static bool
 hold_back(sni_door *d, slot *s)
 {
-	if (d->busy < SLOTS_MAX &&
-	    sni_count_of(&d->busy_of, s->pipe) < PIPE_SLOTS_MAX) {
+	if (s->refuse != 0 ||
+	    (d->busy < SLOTS_MAX &&
+	        sni_count_of(&d->busy_of, s->pipe) < PIPE_SLOTS_MAX)) {
 		return false; /* (every request but under load: nothing read) */
 	}
 	const void *body = nng_msg_body(s->msg);
@@ -1239,7 +1239,7 @@ sni_door_member_cancelled(void *member)
 	((slot *) member)->refuse = SYN_ECANCELED;
 }
 
-/* The loop: s's request is answered SYN_EBUSY, for why, unread. */
+/* The loop: s's request is answered SYN_EBUSY, for why, not read. */
 static void
 answer_busy(sni_door *d, slot *s, const char *why)
 {
@@ -1269,16 +1269,13 @@ answer_refused(sni_door *d, slot *s, int how)
 	answer_busy(d, s, why);
 }
 
-/* Whether s holds a request that makes a reply of any size (a call, a
- * generator's item, a batch), which a pipe that leaves its replies
- * unread may not make more of. */
+/* Whether s holds a CALL or an OPEN: a call that makes a reply of any
+ * size, which a pipe that leaves its replies unread may not start. */
 static bool
-makes_replies(const slot *s)
+starts_a_call(const slot *s)
 {
 	int kind = sni_msg_kind(nng_msg_body(s->msg), nng_msg_len(s->msg));
-	return kind == SNI_MSG_CALL || kind == SNI_MSG_OPEN ||
-	    kind == SNI_MSG_NEXT || kind == SNI_MSG_THROW ||
-	    kind == SNI_MSG_BATCH;
+	return kind == SNI_MSG_CALL || kind == SNI_MSG_OPEN;
 }
 
 void
@@ -1295,9 +1292,11 @@ sni_door_handle(sni_actor *a, sni_node *n)
 		answer_refused(d, s, (int) refused);
 		return;
 	}
-	if (unread_over(d, s->pipe) && makes_replies(s)) {
-		answer_busy(d, s, UNREAD_TEXT);
-		return;
+	if (unread_over(d, s->pipe) && starts_a_call(s)) {
+		/* (refused as it is dispatched: what it lends is given
+		 * back, as for any refused call) */
+		s->refuse     = SYN_EBUSY;
+		s->refuse_why = REFUSE_UNREAD;
 	}
 	if (hold_back(d, s)) {
 		return;
