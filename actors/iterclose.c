@@ -56,8 +56,11 @@ complete(syn_future *f, int rc)
 		sni_future_complete_own(f, rc,
 		    rc == 0 ? nil_reply()
 		            : sni_reply_error_msg(0, rc,
-		                  "the generator's cleanup did not finish in "
-		                  "time; it goes on in the background",
+		                  rc == SYN_ETIMEDOUT
+		                      ? "the generator's cleanup did not "
+		                        "finish in time; it goes on in the "
+		                        "background"
+		                      : NULL,
 		                  ""));
 	}
 }
