@@ -22,31 +22,11 @@
 #include "core/reply.h"
 #include "proto/proto.h"
 
-/* What a nil reply is encoded under. */
-static const sni_limits nil_limits = { 1, SIZE_MAX, false, false, false,
-	false };
-
 typedef struct close_watch {
 	syn_future *user;  /* the caller's: an own future (core/future.h) */
 	nng_aio    *timer; /* the close timeout's sleep; NULL: none */
 	atomic_int  refs;  /* the CLOSE's callback, and the timer's */
 } close_watch;
-
-/* A nil reply (NULL without memory: the code alone tells). */
-static nng_msg *
-nil_reply(void)
-{
-	syn_value nil = syn_nil();
-	nng_msg  *m   = NULL;
-	sni_wbuf  w;
-	sni_wbuf_init(&w);
-	if (sni_msg_encode_return(&w, 0, &nil, &nil_limits) != 0 ||
-	    sni_msg_put(&m, &w) != 0) {
-		m = NULL;
-	}
-	sni_wbuf_fini(&w);
-	return m;
-}
 
 /* Completes f, unless a cancel (or the other end) did first. */
 static void
@@ -54,7 +34,7 @@ complete(syn_future *f, int rc)
 {
 	if (sni_future_claim(f)) {
 		sni_future_complete_own(f, rc,
-		    rc == 0 ? nil_reply()
+		    rc == 0 ? sni_reply_nil_msg(0)
 		            : sni_reply_error_msg(0, rc,
 		                  rc == SYN_ETIMEDOUT
 		                      ? "the generator's cleanup did not "
@@ -122,7 +102,7 @@ sni_close_watch(
 	}
 	*fp = user;
 	if (close == NULL) { /* nothing to wait for */
-		sni_future_complete_own(user, 0, nil_reply());
+		sni_future_complete_own(user, 0, sni_reply_nil_msg(0));
 		return 0;
 	}
 	sni_future_own(user);

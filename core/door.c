@@ -438,18 +438,27 @@ slot_open(sni_door *d)
 	return 0;
 }
 
-/* nng thread: the GONE event of a pipe that is not let in after all
- * (NULL: none) gives back what the pipe took. */
+/* nng thread: a pipe's GONE event (NULL: none) gives back what the pipe
+ * took of the admission's counts, and stops its expiry. */
 static void
-gone_unused(sni_door *d, pipe_event *gone)
+give_back(sni_door *d, pipe_event *gone)
 {
 	if (gone != NULL) {
 		sni_admission_gone(&d->admission, gone->admitted);
 		if (gone->expiry != NULL) {
 			nng_aio_reap(gone->expiry);
+			gone->expiry = NULL;
 		}
-		free(gone);
 	}
+}
+
+/* nng thread: the GONE event of a pipe that is not let in after all
+ * (NULL: none) gives back what the pipe took, and goes. */
+static void
+gone_unused(sni_door *d, pipe_event *gone)
+{
+	give_back(d, gone);
+	free(gone);
 }
 
 /*
@@ -511,13 +520,7 @@ pipe_changed(nng_pipe p, nng_pipe_ev ev, void *arg)
 	pthread_mutex_lock(&d->gone_mu);
 	gone = sni_ptrmap_del(&d->gone, pipe_key(id));
 	pthread_mutex_unlock(&d->gone_mu);
-	if (gone != NULL) { /* (none: it was not let in) */
-		sni_admission_gone(&d->admission, gone->admitted);
-		if (gone->expiry != NULL) {
-			nng_aio_reap(gone->expiry);
-			gone->expiry = NULL;
-		}
-	}
+	give_back(d, gone); /* (none: it was not let in) */
 	post_pipe_event(d, gone);
 }
 
@@ -1239,25 +1242,16 @@ sni_door_member_cancelled(void *member)
 	((slot *) member)->refuse = SYN_ECANCELED;
 }
 
-/* The loop: s's request is answered SYN_EBUSY, for why, not read. */
+/* The loop: s's request came on a refused pipe (how: its SNI_ADMIT_
+ * reason): it is answered SYN_EBUSY, whatever it asks, not read. */
 static void
-answer_busy(sni_door *d, slot *s, const char *why)
+answer_refused(sni_door *d, slot *s, int how)
 {
+	char     why[96];
 	uint64_t id  = 0;
 	nng_msg *msg = s->msg;
 	s->msg       = NULL;
 	sni_msg_call_id(nng_msg_body(msg), nng_msg_len(msg), &id);
-	busy_begin(d, s);
-	sni_reply_error(
-	    SNI_ORIGIN_DOOR, s, msg, id, SYN_EBUSY, why, d->actor->name);
-}
-
-/* The loop: s's request came on a refused pipe (how: its SNI_ADMIT_
- * reason): it is answered SYN_EBUSY, whatever it asks. */
-static void
-answer_refused(sni_door *d, slot *s, int how)
-{
-	char why[96];
 	if (how == SNI_ADMIT_HOST_FULL) {
 		snprintf(why, sizeof(why),
 		    "the server has its %u connections from this host",
@@ -1266,7 +1260,9 @@ answer_refused(sni_door *d, slot *s, int how)
 		snprintf(why, sizeof(why), "the server has its %u connections",
 		    sni_admission_max(&d->admission));
 	}
-	answer_busy(d, s, why);
+	busy_begin(d, s);
+	sni_reply_error(
+	    SNI_ORIGIN_DOOR, s, msg, id, SYN_EBUSY, why, d->actor->name);
 }
 
 /* Whether s holds a CALL or an OPEN: a call that makes a reply of any

@@ -81,14 +81,31 @@ sni_reply_oom(uint64_t call_id)
 	return sni_reply_error_msg(call_id, SYN_ENOMEM, "out of memory", "");
 }
 
+/* What a nil RETURN is encoded under. */
+static const sni_limits nil_limits = { 1, SIZE_MAX, false, false, false,
+	false };
+
+nng_msg *
+sni_reply_nil_msg(uint64_t call_id)
+{
+	syn_value nil = syn_nil();
+	nng_msg  *m   = NULL;
+	sni_wbuf  w;
+	sni_wbuf_init(&w);
+	if (sni_msg_encode_return(&w, call_id, &nil, &nil_limits) != 0 ||
+	    sni_msg_put(&m, &w) != 0) {
+		m = NULL;
+	}
+	sni_wbuf_fini(&w);
+	return m;
+}
+
 void
 sni_reply_nil(int origin, void *origin_ptr, nng_msg *msg, uint64_t call_id)
 {
-	static const sni_limits lim = { 1, SIZE_MAX, false, false, false,
-		false };
-	syn_value               nil = syn_nil();
-	sni_wbuf                w;
+	syn_value nil = syn_nil();
+	sni_wbuf  w;
 	sni_wbuf_init(&w);
-	sni_msg_encode_return(&w, call_id, &nil, &lim);
+	sni_msg_encode_return(&w, call_id, &nil, &nil_limits);
 	sni_reply_send(origin, origin_ptr, msg, &w, 0);
 }

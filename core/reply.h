@@ -39,6 +39,10 @@ void sni_reply_error(int origin, void *origin_ptr, nng_msg *msg,
 nng_msg *sni_reply_error_msg(
     uint64_t call_id, int code, const char *message, const char *where);
 
+/* A new RETURN nil message for call_id: NULL when it does not fit in
+ * memory. */
+nng_msg *sni_reply_nil_msg(uint64_t call_id);
+
 /* A bare SYN_ENOMEM ERROR for call_id, for when no reply could be
  * built: NULL when even that does not fit in memory. */
 nng_msg *sni_reply_oom(uint64_t call_id);
