@@ -12,6 +12,7 @@
 #include "core/actor.h"
 #include "core/cancel.h"
 #include "core/clock.h"
+#include "core/context.h"
 #include "core/door.h"
 #include "core/errors.h"
 #include "core/future.h"
@@ -67,12 +68,18 @@ static int
 encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held,
     bool *objects)
 {
+	const sni_context *cx = sni_context_current();
 	if (a->remote == NULL && a->back == NULL &&
 	    r->name != NULL) { /* the commonest call: straight into f */
 		size_t n = sni_msg_put_simple_call(f->inl, sizeof(f->inl),
 		    r->target, r->name, strlen(r->name), r->args, r->nargs);
-		if (n > 0) {
+		if (n > 0 && cx == NULL) {
 			return sni_request_put_inline(f, n);
+		}
+		if (n > 0 && cx->len <= sizeof(f->inl) - n) { /* and its
+			                                          context */
+			memcpy(f->inl + n, cx->bytes, cx->len);
+			return sni_request_put_inline(f, n + cx->len);
 		}
 	}
 	const char *name = r->name != NULL ? r->name : "";
@@ -90,6 +97,9 @@ encode_call(sni_actor *a, const sni_request *r, syn_future *f, void **held,
 	rc               = sni_msg_encode_call(&w, call_id, r->target, r->name,
             r->name != NULL ? strlen(r->name) : 0, r->args, r->nargs,
 	                  &a->limits);
+	if (rc == 0 && cx != NULL) {
+		rc = sni_msg_add_context(&w, cx->bytes, cx->len, &a->limits);
+	}
 	if (rc == 0 && w.err == 0) {
 		rc = sni_request_put(a, f, &w);
 	}

@@ -19,6 +19,7 @@
 #include "core/actor.h"
 #include "core/cancel.h"
 #include "core/clock.h"
+#include "core/context.h"
 #include "core/errors.h"
 #include "core/future.h"
 #include "core/gen.h"
@@ -179,6 +180,10 @@ encode_open(syn_iter *it, sni_actor *a, const sni_request *r)
 	rc = sni_msg_encode_open(&w, own_call_id(a), r->target, name,
 	    strlen(name), r->args, r->nargs, &a->limits, it->stream,
 	    it->prefetch);
+	const sni_context *cx = sni_context_current();
+	if (rc == 0 && cx != NULL) {
+		rc = sni_msg_add_context(&w, cx->bytes, cx->len, &a->limits);
+	}
 	if (rc != 0) {
 		sni_wbuf_fini(&w);
 		return sni_error_set_detail(rc, name);

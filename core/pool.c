@@ -170,6 +170,12 @@ sni_pool_job_actor(void)
 	return running_job != NULL ? running_job->actor : NULL;
 }
 
+void *
+sni_pool_job_task(void)
+{
+	return running_job != NULL ? running_job->task : NULL;
+}
+
 bool
 sni_pool_block_begin(void)
 {

@@ -38,6 +38,10 @@ int sni_pool_submit(sni_job *job);
  */
 void *sni_pool_job_actor(void);
 
+/* The task whose job the calling pool thread runs (a sni_task, waiting
+ * for the job), or NULL. */
+void *sni_pool_job_task(void);
+
 /*
  * Around a wait of a pool thread's job for a call (or any future): the
  * waiting thread stops counting towards the pool's limit, and another

@@ -143,10 +143,12 @@ run(sni_actor *a, sni_task *t)
 static void
 free_task_memory(sni_task *t)
 {
-	if (t->args_mem != NULL || t->err_msg != NULL || t->err_where != NULL) {
+	if (t->args_mem != NULL || t->err_msg != NULL || t->err_where != NULL ||
+	    t->context.len > 0) {
 		free(t->args_mem); /* (most calls have none of them) */
 		free(t->err_msg);
 		free(t->err_where);
+		sni_context_fini(&t->context);
 	}
 	while (t->blocks != NULL) {
 		void *next = *(void **) t->blocks;
@@ -444,7 +446,21 @@ place_args(sni_task *t, const sni_call_view *v)
 	}
 	t->args  = out;
 	t->nargs = v->nargs;
+	if (sni_context_copy(&t->context, v->context, v->context_len) != 0) {
+		free(t->args_mem);
+		t->args_mem = NULL;
+		return NULL;
+	}
 	return lo;
+}
+
+/* Undoes place_args, for a task that does not start after all. */
+static void
+unplace_args(sni_task *t)
+{
+	free(t->args_mem);
+	t->args_mem = NULL;
+	sni_context_fini(&t->context);
 }
 
 static void
@@ -614,7 +630,7 @@ start_shared(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 	run(a, t);
 	return 0;
 fail:
-	free(t->args_mem);
+	unplace_args(t);
 	free(mem);
 	return rc;
 }
@@ -647,13 +663,13 @@ sni_task_start(sni_actor *a, const sni_callable *c, const sni_call_view *v,
 	    sni_ctx_make(&s->ctx, s->lo,
 	        (size_t) ((char *) align_down(lo, 16) - (char *) s->lo),
 	        task_entry) != 0) {
-		free(t->args_mem);
+		unplace_args(t);
 		sni_stack_put(&a->stacks, s);
 		return SYN_ENOMEM;
 	}
 	set_origin(t, v, origin, origin_ptr, msg);
 	if (stream != 0 && (rc = sni_gen_register(t, stream, window)) != 0) {
-		free(t->args_mem);
+		unplace_args(t);
 		sni_stack_put(&a->stacks, s);
 		return rc;
 	}

@@ -23,6 +23,7 @@
 #include <synchronicity/task.h>
 
 #include "actor.h"
+#include "context.h"
 #include "future.h"
 #include "stack.h"
 #include "timer.h"
@@ -116,11 +117,12 @@ struct syn_task {
 
 	uint64_t started_ns; /* with measure_latency: when it started */
 
-	int   err_code; /* the detail of the error raised last */
-	char *err_msg;
-	char *err_where;
-	void *blocks; /* syn_task_alloc memory */
-	void *holds;  /* what translation holds for it (actors layer) */
+	int         err_code; /* the detail of the error raised last */
+	char       *err_msg;
+	char       *err_where;
+	void       *blocks;  /* syn_task_alloc memory */
+	void       *holds;   /* what translation holds for it (actors layer) */
+	sni_context context; /* its call context: its call's, then its own */
 
 	sni_gen gen;
 

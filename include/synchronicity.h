@@ -16,6 +16,7 @@
 
 #include <synchronicity/cancel.h>
 #include <synchronicity/class.h>
+#include <synchronicity/context.h>
 #include <synchronicity/error.h>
 #include <synchronicity/export.h>
 #include <synchronicity/function.h>

@@ -180,6 +180,14 @@ sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
 }
 
 int
+sni_msg_add_context(
+    sni_wbuf *w, const void *cx, size_t len, const sni_limits *lim)
+{
+	sni_wbuf_put(w, cx, len);
+	return w->err != 0 ? w->err : check_size(w, lim, "call");
+}
+
+int
 sni_msg_encode_open(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
     const char *method, size_t method_len, const syn_value *args, size_t nargs,
     const sni_limits *lim, uint64_t stream, uint32_t window)
@@ -455,8 +463,8 @@ read_target(sni_reader *r, sni_call_view *v)
 /*
  * The common call in one pass: a fixint id, no target or a handle, an
  * ASCII name of up to 31 bytes, and up to 15 arguments that are numbers,
- * nils or bools
- * (which take no memory beyond the argument array). Returns false, with
+ * nils or bools (which take no memory beyond the argument array), then a
+ * call context or nothing. Returns false, with
  * r untouched, for anything else: the general path then reads it and
  * reports what is wrong.
  */
@@ -501,8 +509,14 @@ decode_simple_call(const sni_reader *r, const sni_limits *lim, sni_call_view *v)
 			return false;
 		}
 	}
-	if (sni_reader_left(&c) != 0) {
-		return false;
+	v->context     = c.p;
+	v->context_len = 0;
+	if (sni_reader_left(&c) != 0) { /* a call context, or nothing */
+		if (sni_context_scan(&c, lim) != 0 ||
+		    sni_reader_left(&c) != 0) {
+			return false;
+		}
+		v->context_len = (uint32_t) (c.p - v->context);
 	}
 	v->call_id      = p[0];
 	v->method       = (const char *) p + at + 1;
@@ -535,6 +549,22 @@ read_call(sni_reader *r, const sni_limits *lim, sni_call_view *v)
 	return sni_scan_array(r, lim, &v->nargs, &v->args_need);
 }
 
+/* The call context after a CALL's or OPEN's last field, if any. */
+static int
+read_context(sni_reader *r, const sni_limits *lim, sni_call_view *v)
+{
+	v->context     = r->p;
+	v->context_len = 0;
+	if (sni_reader_left(r) == 0) {
+		return 0;
+	}
+	int rc = sni_context_scan(r, lim);
+	if (rc == 0) {
+		v->context_len = (uint32_t) (r->p - v->context);
+	}
+	return rc;
+}
+
 static int
 check_end(const sni_reader *r, const char *after)
 {
@@ -557,10 +587,11 @@ sni_msg_decode_call(
 	if (decode_simple_call(&r, lim, v)) {
 		return 0;
 	}
-	if ((rc = read_call(&r, lim, v)) != 0) {
+	if ((rc = read_call(&r, lim, v)) != 0 ||
+	    (rc = read_context(&r, lim, v)) != 0) {
 		return rc;
 	}
-	return check_end(&r, "arguments");
+	return check_end(&r, "call context");
 }
 
 /* A stream id: 2 and above (maps keyed by it reserve 0 and 1). */
@@ -593,7 +624,10 @@ sni_msg_decode_open(const void *body, size_t len, const sni_limits *lim,
 		return SYN_EPROTO;
 	}
 	*window = (uint32_t) w;
-	return check_end(&r, "stream id and window");
+	if ((rc = read_context(&r, lim, v)) != 0) {
+		return rc;
+	}
+	return check_end(&r, "call context");
 }
 
 int

@@ -15,6 +15,7 @@
 
 #include <nng/nng.h>
 
+#include <synchronicity/context.h>
 #include <synchronicity/error.h>
 #include <synchronicity/value.h>
 
@@ -255,6 +256,40 @@ int sni_decode_value_next(
     sni_reader *r, const sni_limits *lim, syn_value *out, void **memp);
 
 /* -------------------------------------------------------------------------
+ * Call contexts (proto/context.c). On the wire, a msgpack map of 1 or more
+ * entries, each a key (a string of 1 to SYN_CONTEXT_KEY_MAX bytes of
+ * UTF-8) and a value of plain data (no handles, objects, proxies or
+ * pointers), SYN_CONTEXT_MAX bytes in all. A context is made only by
+ * sni_context_with, or read from a message by sni_context_scan: the
+ * functions that take one as bytes take it checked.
+ */
+
+/*
+ * Checks the context at r against lim (its values one level less deep
+ * than lim allows: the map is a level), moving r past it: 0, or
+ * SYN_EPROTO / SYN_EMSGSIZE with a detail.
+ */
+int sni_context_scan(sni_reader *r, const sni_limits *lim);
+
+/*
+ * Finds key (klen bytes) in the context cx[0..len-1] (len 0: empty): 0
+ * with its value's msgpack bytes at *vp (*vlen of them), or SYN_ENOENT.
+ */
+int sni_context_find(const uint8_t *cx, size_t len, const char *key,
+    size_t klen, const uint8_t **vp, size_t *vlen);
+
+/*
+ * Writes into w the context cx[0..len-1] (len 0: empty) with key (klen
+ * bytes, checked by the caller) set to v, or removed when v is NULL;
+ * *count receives its entries (nothing is written for 0). SYN_EINVAL
+ * when v is not plain data (see above) or nests deeper than
+ * SNI_DEFAULT_MAX_DEPTH - 1 levels, SYN_EMSGSIZE when the context would
+ * be larger than SYN_CONTEXT_MAX, SYN_ENOMEM; with a detail.
+ */
+int sni_context_with(sni_wbuf *w, const uint8_t *cx, size_t len,
+    const char *key, size_t klen, const syn_value *v, uint32_t *count);
+
+/* -------------------------------------------------------------------------
  * Helpers shared by both directions.
  */
 
@@ -273,6 +308,8 @@ void sni_process_nonce_reset(void);
  * and, for generators (a stream is named by the id its consumer chose):
  *   OPEN    call id, target, method, [args], stream id, window: starts
  *           the generator and asks for its first item
+ * A CALL or an OPEN may end with one more field, its call context (see
+ * "Call contexts" below): none when the caller's context is empty.
  *   NEXT    call id, stream id, sent value: asks for the next item
  *   THROW   call id, stream id, error (ext): as NEXT, raising the error
  *           at the generator's pending yield instead of sending a value
@@ -376,18 +413,20 @@ enum sni_msg_kind {
 
 /* A call as the decoder sees it: the fields point into the message. */
 typedef struct sni_call_view {
-	uint64_t    call_id;
-	bool        has_target;
-	syn_handle  target;
-	const char *method; /* not NUL-terminated */
-	uint32_t    method_len;
-	sni_reader  args; /* positioned at the argument array */
-	uint32_t    nargs;
-	size_t      args_need;    /* memory the arguments take decoded */
-	uint32_t    pipe;         /* set by the actor: the nng pipe, or 0 */
-	bool        remote;       /* set by the actor: from another process */
-	bool        args_decoded; /* the arguments are in simple_args */
-	syn_value   simple_args[SNI_CALL_SIMPLE_MAX];
+	uint64_t       call_id;
+	bool           has_target;
+	syn_handle     target;
+	const char    *method; /* not NUL-terminated */
+	uint32_t       method_len;
+	sni_reader     args; /* positioned at the argument array */
+	uint32_t       nargs;
+	size_t         args_need; /* memory the arguments take decoded */
+	uint32_t       pipe;      /* set by the actor: the nng pipe, or 0 */
+	bool           remote;    /* set by the actor: from another process */
+	bool           args_decoded; /* the arguments are in simple_args */
+	const uint8_t *context;      /* its call context (checked), or NULL */
+	uint32_t       context_len;  /* its bytes; 0: none */
+	syn_value      simple_args[SNI_CALL_SIMPLE_MAX];
 } sni_call_view;
 
 /*
@@ -411,6 +450,14 @@ int sni_msg_encode_call(sni_wbuf *w, uint64_t call_id, const syn_handle *target,
 size_t sni_msg_put_simple_call(uint8_t *out, size_t cap,
     const syn_handle *target, const char *method, size_t method_len,
     const syn_value *args, size_t nargs);
+
+/*
+ * Appends the call context cx[0..len-1] (made by sni_context_with) to
+ * the CALL or OPEN just encoded into w, and checks the size of the whole
+ * against lim: SYN_EMSGSIZE (with a detail), SYN_ENOMEM, or 0.
+ */
+int sni_msg_add_context(
+    sni_wbuf *w, const void *cx, size_t len, const sni_limits *lim);
 
 /*
  * Encodes an OPEN into w: a CALL of a generator (see above) whose items

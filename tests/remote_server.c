@@ -162,6 +162,26 @@ echo(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return rc;
 }
 
+/* context(key): the string the call context holds under key; raises
+ * SYN_ENOENT when it holds none. */
+static int
+context(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	const char *key;
+	syn_result  res = SYN_RESULT_INIT;
+	int         rc  = syn_unpack(t, args, nargs, "s", &key);
+	if (rc == 0 && (rc = syn_context_get(key, &res)) != 0) {
+		return syn_raise(t, rc, "no %s in the context", key);
+	}
+	if (rc == 0) {
+		*ret = res.value.type == SYN_TYPE_STR
+		    ? syn_task_printf(t, "%s", res.value.as.str)
+		    : syn_nil();
+	}
+	syn_result_fini(&res);
+	return rc;
+}
+
 /* ---- callbacks: calls into objects of the client ---- */
 
 static syn_proxy *kept_cb; /* a client's object, kept by keep() */
@@ -516,6 +536,7 @@ main(int argc, char **argv)
 		{ "count", SYN_KIND_GENERATOR, count },
 		{ "fail", SYN_KIND_FUNCTION, fail },
 		{ "echo", SYN_KIND_FUNCTION, echo },
+		{ "context", SYN_KIND_FUNCTION, context },
 		{ "nap_big", SYN_KIND_FUNCTION, nap_big },
 		{ "pid", SYN_KIND_FUNCTION, pid },
 		{ "guarded", SYN_KIND_FUNCTION, guarded },
@@ -550,7 +571,7 @@ main(int argc, char **argv)
 		"fail", "echo", "pid", "guarded", "counters", "slow_items",
 		"Counter", "make_counter", "sum", "foreign", "call_back",
 		"nap_back", "keep", "call_kept", "drop_kept",
-		"call_back_blocking", "nap_big", NULL };
+		"call_back_blocking", "nap_big", "context", NULL };
 	syn_serve_config         scfg      = { .exports = exports,
 		             .reply_timeout             = reply_timeout_ms(),
 		             .ipc_mode = argc > 2 ? (int) strtol(argv[2], NULL, 8) : 0,

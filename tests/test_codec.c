@@ -1768,6 +1768,171 @@ START_TEST(simple_next_in_line)
 }
 END_TEST
 
+/* A CALL whose args [1] end at base bytes, followed by the bytes tail,
+ * decoded: the return code. */
+static int
+decode_call_with(const uint8_t *tail, size_t n, const sni_limits *lim)
+{
+	sni_wbuf      w;
+	sni_call_view v;
+	syn_value     one = syn_int(1);
+	sni_wbuf_init(&w);
+	ck_assert_syn_ok(
+	    sni_msg_encode_call(&w, 9, NULL, "f", 1, &one, 1, &lim_default));
+	sni_wbuf_put(&w, tail, n);
+	int rc = sni_msg_decode_call(w.buf, w.len, lim, &v);
+	sni_wbuf_fini(&w);
+	return rc;
+}
+
+/* A call context built by sni_context_with travels after a CALL's and an
+ * OPEN's last field: decoded as it was written, found by key; a cut in it
+ * is refused, and so is each malformed context. */
+START_TEST(context_round_trip)
+{
+	sni_wbuf  cx, w;
+	uint32_t  count;
+	syn_value one = syn_int(1), x = syn_str("x");
+	sni_wbuf_init(&cx);
+	ck_assert_syn_ok(sni_context_with(&cx, NULL, 0, "a", 1, &one, &count));
+	ck_assert_uint_eq(count, 1);
+	sni_wbuf two;
+	sni_wbuf_init(&two);
+	ck_assert_syn_ok(
+	    sni_context_with(&two, cx.buf, cx.len, "b", 1, &x, &count));
+	ck_assert_uint_eq(count, 2);
+	sni_wbuf_fini(&cx);
+
+	const uint8_t *vp;
+	size_t         vlen;
+	ck_assert_syn_ok(
+	    sni_context_find(two.buf, two.len, "b", 1, &vp, &vlen));
+	ck_assert(vlen == 2 && vp[0] == 0xa1 && vp[1] == 'x');
+	ck_assert_syn_rc(
+	    sni_context_find(two.buf, two.len, "c", 1, &vp, &vlen), SYN_ENOENT);
+	ck_assert_syn_rc(
+	    sni_context_find(NULL, 0, "b", 1, &vp, &vlen), SYN_ENOENT);
+
+	/* (replacing a key keeps the count; removing the last writes none) */
+	sni_wbuf again;
+	sni_wbuf_init(&again);
+	ck_assert_syn_ok(
+	    sni_context_with(&again, two.buf, two.len, "a", 1, &x, &count));
+	ck_assert_uint_eq(count, 2);
+	sni_wbuf_fini(&again);
+	sni_wbuf_init(&again);
+	ck_assert_syn_ok(
+	    sni_context_with(&again, NULL, 0, "a", 1, NULL, &count));
+	ck_assert(count == 0 && again.len == 0);
+	sni_wbuf_fini(&again);
+
+	for (int open = 0; open < 2; open++) {
+		sni_call_view v;
+		uint64_t      st;
+		uint32_t      win;
+		sni_wbuf_init(&w);
+		if (open) {
+			ck_assert_syn_ok(sni_msg_encode_open(&w, 3, NULL, "gen",
+			    3, &one, 1, &lim_default, 40, 2));
+		} else {
+			ck_assert_syn_ok(sni_msg_encode_call(
+			    &w, 3, NULL, "fn", 2, &one, 1, &lim_default));
+		}
+		size_t base = w.len;
+		ck_assert_syn_ok(
+		    sni_msg_add_context(&w, two.buf, two.len, &lim_default));
+		for (size_t p = SNI_HDR_LEN; p <= w.len; p++) {
+			int rc = open
+			    ? sni_msg_decode_open(
+			          w.buf, p, &lim_default, &v, &st, &win)
+			    : sni_msg_decode_call(w.buf, p, &lim_default, &v);
+			if (p == base || p == w.len) {
+				ck_assert_syn_ok(rc);
+				ck_assert_uint_eq(
+				    v.context_len, p == base ? 0 : two.len);
+			} else {
+				ck_assert_int_ne(rc, 0);
+			}
+		}
+		ck_assert(memcmp(v.context, two.buf, two.len) == 0);
+		int kind;
+		ck_assert_syn_ok(
+		    sni_msg_check(w.buf, w.len, &lim_default, &kind));
+		sni_wbuf_fini(&w);
+	}
+	sni_wbuf_fini(&two);
+
+	/* (each malformed context) */
+	static const uint8_t empty_map[] = { 0x80 };
+	static const uint8_t not_map[]   = { 0x91, 0x01 };
+	static const uint8_t int_key[]   = { 0x81, 0x01, 0x02 };
+	static const uint8_t empty_key[] = { 0x81, 0xa0, 0x02 };
+	static const uint8_t bad_utf8[]  = { 0x81, 0xa1, 0xff, 0x02 };
+	static const uint8_t trailing[]  = { 0x81, 0xa1, 'k', 0x02, 0xc0 };
+	static const uint8_t handle[] = { 0x81, 0xa1, 'k', 0xd8, SNI_EXT_HANDLE,
+		0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2 };
+	const struct {
+		const uint8_t *p;
+		size_t         n;
+	} bad[] = { { empty_map, sizeof(empty_map) },
+		{ not_map, sizeof(not_map) }, { int_key, sizeof(int_key) },
+		{ empty_key, sizeof(empty_key) },
+		{ bad_utf8, sizeof(bad_utf8) }, { trailing, sizeof(trailing) },
+		{ handle, sizeof(handle) } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_syn_rc(
+		    decode_call_with(bad[i].p, bad[i].n, &lim_default),
+		    SYN_EPROTO);
+	}
+	/* (a pointer, even where the message may carry pointers) */
+	int       here;
+	syn_value ptr = syn_ptr(&here);
+	sni_wbuf_init(&w);
+	sni_mp_map(&w, 1);
+	sni_encode_str(&w, "p", 1);
+	ck_assert_syn_ok(sni_encode_value(&w, &ptr, 4, SNI_ENCODE_PTR));
+	ck_assert_syn_rc(decode_call_with(w.buf, w.len, &lim_ptr), SYN_EPROTO);
+	sni_wbuf_fini(&w);
+	/* (a key of 256 bytes) */
+	char long_key[SYN_CONTEXT_KEY_MAX + 1];
+	memset(long_key, 'k', sizeof(long_key));
+	sni_wbuf_init(&w);
+	sni_mp_map(&w, 1);
+	sni_encode_str(&w, long_key, sizeof(long_key));
+	sni_encode_nil(&w);
+	ck_assert_syn_rc(
+	    decode_call_with(w.buf, w.len, &lim_default), SYN_EPROTO);
+	sni_wbuf_fini(&w);
+	/* (larger than SYN_CONTEXT_MAX) */
+	static uint8_t big[SYN_CONTEXT_MAX];
+	syn_value      bv = syn_bytes(big, sizeof(big));
+	sni_wbuf_init(&w);
+	sni_mp_map(&w, 1);
+	sni_encode_str(&w, "b", 1);
+	ck_assert_syn_ok(sni_encode_value(&w, &bv, 4, 0));
+	ck_assert_syn_rc(
+	    decode_call_with(w.buf, w.len, &lim_default), SYN_EMSGSIZE);
+	sni_wbuf_fini(&w);
+	/* (as deep as the limit allows: the map is a level of its own) */
+	syn_value deep[SNI_DEFAULT_MAX_DEPTH + 1];
+	deep[0] = syn_int(0);
+	for (int i = 1; i <= (int) SNI_DEFAULT_MAX_DEPTH; i++) {
+		deep[i] = syn_list(&deep[i - 1], 1);
+	}
+	for (uint32_t d = SNI_DEFAULT_MAX_DEPTH - 2;
+	     d <= SNI_DEFAULT_MAX_DEPTH - 1; d++) {
+		sni_wbuf_init(&w);
+		sni_mp_map(&w, 1);
+		sni_encode_str(&w, "d", 1);
+		ck_assert_syn_ok(
+		    sni_encode_value(&w, &deep[d], SNI_MAX_DEPTH, 0));
+		ck_assert_syn_rc(decode_call_with(w.buf, w.len, &lim_default),
+		    d == SNI_DEFAULT_MAX_DEPTH - 2 ? 0 : SYN_EPROTO);
+		sni_wbuf_fini(&w);
+	}
+}
+END_TEST
+
 /* A THROW: written and read back (as a NEXT whose sent value is the
  * error); every prefix refused; one holding no error, or code 0, refused;
  * the in-line NEXT reader leaves it alone. */
@@ -2136,6 +2301,7 @@ suite(void)
 		    simple_call_written_as_encoder_writes_it),
 		TH_CASE("simple_next", simple_next_in_line),
 		TH_CASE("throw_round_trip", throw_round_trip),
+		TH_CASE("context_round_trip", context_round_trip),
 		TH_CASE("reply_round_trip", reply_round_trip),
 		TH_CASE("error_reply", error_reply_needs_an_error),
 		TH_CASE("error_reply_utf8", error_reply_repairs_utf8),

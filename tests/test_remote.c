@@ -1059,6 +1059,48 @@ raw_frame(const char *url, const void *bytes, size_t len)
 	return rc;
 }
 
+/* The caller's call context reaches the task of a server in another
+ * process, blocking and as a future; a CALL whose context names an object
+ * is refused with an ERROR, and the server serves on. */
+START_TEST(context_crosses)
+{
+	server sv;
+	server_start(&sv, "tcp://127.0.0.1:0", NULL);
+	syn_synchronizer r   = connect_to(&sv);
+	syn_value        key = syn_str("request"), id = syn_str("r-42");
+	syn_result       res = SYN_RESULT_INIT;
+	ck_assert_syn_rc(syn_call(r, "context", &key, 1, &res), SYN_ENOENT);
+	ck_assert_str_eq(
+	    syn_last_error()->message, "no request in the context");
+	ck_assert_syn_ok(syn_context_set("request", &id));
+	ck_assert_syn_ok(syn_call(r, "context", &key, 1, &res));
+	ck_assert_str_eq(res.value.as.str, "r-42");
+	syn_result_fini(&res);
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(r, "context", &key, 1, &f));
+	ck_assert_syn_ok(syn_future_wait(f));
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_value(f, &v));
+	ck_assert_str_eq(v->as.str, "r-42");
+	syn_future_free(f);
+	syn_context_clear();
+	ck_assert_syn_rc(syn_call(r, "context", &key, 1, &res), SYN_ENOENT);
+
+	const uint8_t bad[] = { 0xc1, 1, 1, 0x05, 0xc0, 0xa7, 'c', 'o', 'n',
+		't', 'e', 'x', 't', 0x91, 0xa1, 'k', 0x81, 0xa1, 'k', 0xd8,
+		SNI_EXT_HANDLE, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+		2 };
+	ck_assert_int_eq(raw_frame(sv.url, bad, sizeof(bad)), SNI_MSG_ERROR);
+	ck_assert_syn_ok(syn_context_set("request", &id));
+	ck_assert_syn_ok(syn_call(r, "context", &key, 1, &res));
+	ck_assert_str_eq(res.value.as.str, "r-42");
+	syn_result_fini(&res);
+	syn_context_clear();
+	ck_assert_syn_ok(syn_synchronizer_destroy(r));
+	server_stop(&sv);
+}
+END_TEST
+
 /*
  * A peer that never fetches the replies of its batches: each batch stays
  * open while its slow call sleeps, and the server takes at most 256 open
@@ -3610,6 +3652,7 @@ suite(void)
 		TH_CASE("inproc_connect", inproc_connect_is_a_connection),
 		TH_CASE("connection_limits", connection_limits),
 		TH_CASE("throw_crosses", throw_crosses),
+		TH_CASE("context_crosses", context_crosses),
 		TH_CASE("objects_per_connection", objects_per_connection),
 		TH_CASE("host_objects_bounded", host_objects_bounded),
 		TH_CASE(

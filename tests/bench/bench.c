@@ -1186,6 +1186,20 @@ calls(void *arg, int n)
 	return blocking_calls_us(*(syn_synchronizer *) arg, n);
 }
 
+/* The same blocking calls, each carrying a call context of two keys. */
+static double
+context_calls(void *arg, int n)
+{
+	syn_value id = syn_str("r-4242"), tenant = syn_int(12);
+	if (syn_context_set("request", &id) != 0 ||
+	    syn_context_set("tenant", &tenant) != 0) {
+		die("syn_context_set", SYN_EINTERNAL);
+	}
+	double us = blocking_calls_us(*(syn_synchronizer *) arg, n);
+	syn_context_clear();
+	return us;
+}
+
 static double
 bare_rate(void *arg, int n)
 {
@@ -1339,6 +1353,12 @@ main(int argc, char **argv)
 		p = interleave(calls, method_calls, &spin, 1400000 / scale);
 		record("method_call_us", p.value, "us", "blocking, spinning");
 		note_ratio("ratio_method_vs_function", p.ratio, "goal <= 1.1");
+
+		p = interleave(calls, context_calls, &spin, 1400000 / scale);
+		record("call_with_context_us", p.value, "us",
+		    "a call context of 2 keys, spinning");
+		note_ratio("ratio_context_vs_none", p.ratio,
+		    "what a call context costs a call");
 
 		if (pinning) { /* the actor moves to the caller's CPU */
 			syn_value zero = syn_int(0);

@@ -35,6 +35,30 @@ fuzz_value(const uint8_t *data, size_t size, bool allow_ptr)
 	}
 }
 
+/* A call's context, checked by the decoder: each key the seeds use is
+ * looked up as syn_context_get does, and its value decoded. */
+static void
+fuzz_context(const sni_call_view *cv, const sni_limits *lim)
+{
+	static const char *const keys[] = { "request", "deep", "k" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const uint8_t *v;
+		size_t         vlen;
+		void          *vmem;
+		syn_value      value;
+		if (sni_context_find(cv->context, cv->context_len, keys[i],
+		        strlen(keys[i]), &v, &vlen) == 0) {
+			if (sni_decode_value(v, vlen, lim, &value, &vmem) !=
+			    0) {
+				abort(); /* the decoder passed what cannot be
+				            read */
+			}
+			walk(&value);
+			free(vmem);
+		}
+	}
+}
+
 /* Fills the arguments as place_args does: the array first, then the rest. */
 static void
 fuzz_call(const uint8_t *data, size_t size)
@@ -61,6 +85,7 @@ fuzz_call(const uint8_t *data, size_t size)
 		walk(&out[i]);
 	}
 	free(mem);
+	fuzz_context(&cv, &lim);
 }
 
 static void

@@ -43,6 +43,8 @@ SEEDS = {
     "msg_call": header(1) + b"\x01\xc0" + s("square") + b"\x92\x2a" + s("x"),
     "msg_call_target": header(1) + b"\xcc\xc8" + handle(1, 2) + s("m")
     + b"\x91" + MAP,
+    "msg_call_context": header(1) + b"\x01\xc0" + s("square") + b"\x91\x2a"
+    + b"\x82" + s("request") + s("r-42") + s("deep") + b"\x91" + MAP,
     "msg_return": header(2) + b"\x05" + LIST,
     "msg_error": header(3) + b"\x05" + error(20, "canceled", "f"),
 }
