@@ -130,7 +130,8 @@ change(const char *key, size_t klen, const syn_value *value)
 	sni_wbuf     w;
 	uint32_t     count;
 	sni_wbuf_init(&w);
-	int rc = sni_context_with(&w, c->bytes, c->len, key, klen, value, &count);
+	int rc =
+	    sni_context_with(&w, c->bytes, c->len, key, klen, value, &count);
 	uint8_t *bytes = NULL;
 	if (rc == 0 && count > 0 && (bytes = malloc(w.len)) == NULL) {
 		rc = SYN_ENOMEM;
@@ -197,9 +198,8 @@ syn_context_get(const char *key, syn_result *res)
 		return sni_error_set(
 		    SYN_ENOENT, "the call context has no such key", key);
 	}
-	static const sni_limits lim = {
-		.max_depth = SNI_MAX_DEPTH, .max_size = SYN_CONTEXT_MAX
-	};
+	static const sni_limits lim = { .max_depth = SNI_MAX_DEPTH,
+		.max_size                          = SYN_CONTEXT_MAX };
 	int rc = sni_decode_value(v, vlen, &lim, &res->value, &res->mem_);
 	return rc != 0 ? sni_error_set_detail(rc, key) : 0;
 }

@@ -17,7 +17,7 @@ static int
 lookup(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 {
 	const char *key;
-	int         rc = syn_unpack(t, args, nargs, "s", &key);
+	int         rc      = syn_unpack(t, args, nargs, "s", &key);
 	syn_result  request = SYN_RESULT_INIT, stage = SYN_RESULT_INIT;
 	if (rc == 0 && (rc = syn_context_get("request", &request)) == 0 &&
 	    (rc = syn_context_get("stage", &stage)) == 0) {

@@ -81,8 +81,8 @@ static const sni_limits walk_limits = {
 
 /* One entry of a checked context at r: its key, and its value's bytes. */
 static void
-next_entry(sni_reader *r, const char **key, uint32_t *klen,
-    const uint8_t **v, size_t *vlen)
+next_entry(sni_reader *r, const char **key, uint32_t *klen, const uint8_t **v,
+    size_t *vlen)
 {
 	size_t need = 0;
 	*key        = "";
@@ -94,8 +94,8 @@ next_entry(sni_reader *r, const char **key, uint32_t *klen,
 }
 
 int
-sni_context_find(const uint8_t *cx, size_t len, const char *key,
-    size_t klen, const uint8_t **vp, size_t *vlen)
+sni_context_find(const uint8_t *cx, size_t len, const char *key, size_t klen,
+    const uint8_t **vp, size_t *vlen)
 {
 	sni_reader r;
 	uint32_t   count;
@@ -151,8 +151,8 @@ plain_data(const syn_value *v, uint32_t depth)
 
 /* The entries of cx (checked) but key, into w; their count. */
 static uint32_t
-copy_others(sni_wbuf *w, const uint8_t *cx, size_t len, const char *key,
-    size_t klen)
+copy_others(
+    sni_wbuf *w, const uint8_t *cx, size_t len, const char *key, size_t klen)
 {
 	sni_reader r;
 	uint32_t   count, kept = 0;
@@ -191,7 +191,8 @@ sni_context_with(sni_wbuf *w, const uint8_t *cx, size_t len, const char *key,
 	int rc = 0;
 	if (v != NULL) {
 		sni_encode_str(&entries, key, klen);
-		rc = sni_encode_value(&entries, v, SNI_DEFAULT_MAX_DEPTH - 1, 0);
+		rc =
+		    sni_encode_value(&entries, v, SNI_DEFAULT_MAX_DEPTH - 1, 0);
 		++*count;
 	}
 	if (rc == 0 && *count > 0) {

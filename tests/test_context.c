@@ -77,8 +77,9 @@ relay(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	const char *key;
 	syn_future *f;
 	int         rc = syn_unpack(t, args, nargs, "is", &id, &key);
-	if (rc != 0 || (rc = syn_context_set("relay",
-	                    (syn_value[]) { syn_str("on") })) != 0) {
+	if (rc != 0 ||
+	    (rc = syn_context_set("relay", (syn_value[]) { syn_str("on") })) !=
+	        0) {
 		return rc;
 	}
 	syn_value a = syn_str(key);
@@ -160,8 +161,7 @@ in_job(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	if ((rc = context_str(t, "job", &n)) != 0) {
 		return rc;
 	}
-	*ret = syn_task_printf(
-	    t, "%s/%lld", seen->request, (long long) n.as.i);
+	*ret = syn_task_printf(t, "%s/%lld", seen->request, (long long) n.as.i);
 	return 0;
 }
 
@@ -197,7 +197,8 @@ call_get(syn_synchronizer s, const char *key, char *buf, size_t size)
 static void
 set_str(const char *key, const char *value)
 {
-	ck_assert_syn_ok(syn_context_set(key, (syn_value[]) { syn_str(value) }));
+	ck_assert_syn_ok(
+	    syn_context_set(key, (syn_value[]) { syn_str(value) }));
 }
 
 /* A thread's context reaches the task of each call it makes: blocking,
@@ -237,7 +238,8 @@ START_TEST(reaches_the_task)
 
 	ck_assert_syn_ok(syn_context_unset("request"));
 	ck_assert_syn_rc(call_get(s, "request", buf, sizeof(buf)), SYN_ENOENT);
-	ck_assert_str_eq(syn_last_error()->message, "no request in the context");
+	ck_assert_str_eq(
+	    syn_last_error()->message, "no request in the context");
 	ck_assert_syn_ok(call_get(s, "tenant", buf, sizeof(buf)));
 	syn_context_clear();
 	ck_assert_syn_rc(call_get(s, "tenant", buf, sizeof(buf)), SYN_ENOENT);
@@ -366,7 +368,8 @@ thread_calls(void *p)
 			    "who", (syn_value[]) { syn_str(ta->value) });
 		}
 		if (ta->rc == 0) {
-			ta->rc = call_get(ta->s, "who", ta->seen, sizeof(ta->seen));
+			ta->rc =
+			    call_get(ta->s, "who", ta->seen, sizeof(ta->seen));
 		}
 		if (ta->rc != 0 && ta->value != NULL) {
 			break;
@@ -404,7 +407,7 @@ END_TEST
  * the context as it was. */
 START_TEST(bad_inputs)
 {
-	syn_synchronizer s = context_sync();
+	syn_synchronizer s   = context_sync();
 	syn_value        one = syn_int(1);
 	char             key[SYN_CONTEXT_KEY_MAX + 2];
 	memset(key, 'k', sizeof(key) - 1);
@@ -494,8 +497,8 @@ suite(void)
 		TH_CASE("copied_when_called", copied_when_called),
 		TH_CASE("task_changes_stay_inside", task_changes_stay_inside),
 		TH_CASE("nested_calls_carry_it", nested_calls_carry_it),
-		TH_CASE("generator_keeps_it",
-		    generator_keeps_its_opening_context),
+		TH_CASE(
+		    "generator_keeps_it", generator_keeps_its_opening_context),
 		TH_CASE("pool_job_shares_it", pool_job_shares_the_task_context),
 		TH_CASE("threads_have_their_own", threads_have_their_own),
 		TH_CASE("bad_inputs", bad_inputs),

@@ -323,6 +323,22 @@ START_TEST(typed_async_forms)
 	}
 	ck_assert_syn_rc(calc_count_next(it, NULL), SYN_EEND);
 	ck_assert_syn_ok(calc_count_close(it));
+
+	/* (an error thrown in ends count with it; a close not waited for) */
+	int64_t item;
+	ck_assert_syn_ok(calc_count_open(s, 5, &it));
+	ck_assert_syn_ok(calc_count_next(it, &item));
+	ck_assert_syn_rc(
+	    calc_count_throw(it, SYN_EUSER(4), "stop", &item), SYN_EUSER(4));
+	ck_assert_str_eq(syn_last_error()->message, "stop");
+	ck_assert_syn_rc(calc_count_next(it, &item), SYN_EEND);
+	ck_assert_syn_ok(calc_count_close(it));
+	ck_assert_syn_ok(calc_count_open(s, 5, &it));
+	ck_assert_syn_ok(calc_count_next(it, &item));
+	syn_future *closed;
+	ck_assert_syn_ok(calc_count_close_future(it, &closed)); /* (it: gone) */
+	ck_assert_syn_ok(syn_future_wait(closed));
+	syn_future_free(closed);
 	ck_assert_syn_ok(syn_synchronizer_destroy(s));
 }
 END_TEST

@@ -109,6 +109,10 @@
 	                                 SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_iter **it_); \
 	int C##_##name##_next(C##_##name##_iter *it_, R *item_);                                   \
 	int C##_##name##_close(C##_##name##_iter *it_);                                            \
+	int C##_##name##_close_future(                                                             \
+	    C##_##name##_iter *it_, syn_future **fp_);                                             \
+	int C##_##name##_throw(C##_##name##_iter *it_, int code_,                                  \
+	    const char *message_, R *item_);                                                       \
 	typedef struct C##_##name##_next_t C##_##name##_next_t;                                    \
 	int                                C##_##name##_next_future(                               \
 	                                   C##_##name##_iter *it_, C##_##name##_next_t **fp_);     \
@@ -213,27 +217,39 @@
 	SNI_FREE_FORM(C##_##name##_free, C##_##name##_future_t) \
 	SNI_CALLER_FUTURE_AIO(X, C, name, P, A)
 
-#define SNI_CALLER_GEN(X, C, name, R, P, A)                                   \
-	int C##_##name##_open(                                                \
-	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_iter **it_)          \
-	{                                                                     \
-		SNI_ARGS_ARRAY(SNI_UNPAREN A);                                \
-		return SNI_DO_ITER_##X(C, name, (syn_iter **) it_);           \
-	}                                                                     \
-	int C##_##name##_next(C##_##name##_iter *it_, R *item_)               \
-	{                                                                     \
-		SNI_RETURN_TAKEN(syn_iter_next((syn_iter *) it_, &r_), item_) \
-	}                                                                     \
-	int C##_##name##_close(C##_##name##_iter *it_)                        \
-	{                                                                     \
-		return syn_iter_close((syn_iter *) it_);                      \
-	}                                                                     \
-	int C##_##name##_next_future(                                         \
-	    C##_##name##_iter *it_, C##_##name##_next_t **fp_)                \
-	{                                                                     \
-		return syn_iter_next_future(                                  \
-		    (syn_iter *) it_, NULL, (syn_future **) fp_);             \
-	}                                                                     \
+#define SNI_CALLER_GEN(X, C, name, R, P, A)                                    \
+	int C##_##name##_open(                                                 \
+	    SNI_FIRST_##X(C) SNI_UNPAREN P, C##_##name##_iter **it_)           \
+	{                                                                      \
+		SNI_ARGS_ARRAY(SNI_UNPAREN A);                                 \
+		return SNI_DO_ITER_##X(C, name, (syn_iter **) it_);            \
+	}                                                                      \
+	int C##_##name##_next(C##_##name##_iter *it_, R *item_)                \
+	{                                                                      \
+		SNI_RETURN_TAKEN(syn_iter_next((syn_iter *) it_, &r_), item_)  \
+	}                                                                      \
+	int C##_##name##_close(C##_##name##_iter *it_)                         \
+	{                                                                      \
+		return syn_iter_close((syn_iter *) it_);                       \
+	}                                                                      \
+	int C##_##name##_close_future(                                         \
+	    C##_##name##_iter *it_, syn_future **fp_)                          \
+	{                                                                      \
+		return syn_iter_close_future((syn_iter *) it_, fp_);           \
+	}                                                                      \
+	int C##_##name##_throw(                                                \
+	    C##_##name##_iter *it_, int code_, const char *message_, R *item_) \
+	{                                                                      \
+		SNI_RETURN_TAKEN(                                              \
+		    syn_iter_throw((syn_iter *) it_, code_, message_, &r_),    \
+		    item_)                                                     \
+	}                                                                      \
+	int C##_##name##_next_future(                                          \
+	    C##_##name##_iter *it_, C##_##name##_next_t **fp_)                 \
+	{                                                                      \
+		return syn_iter_next_future(                                   \
+		    (syn_iter *) it_, NULL, (syn_future **) fp_);              \
+	}                                                                      \
 	SNI_GET_FORM(C##_##name##_next, R)
 
 #define SNI_CALLER_INIT(X, C, name, R, P, A)                                   \
