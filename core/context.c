@@ -27,11 +27,29 @@ static _Thread_local sni_context thread_context;
 static pthread_key_t             thread_key;
 static pthread_once_t            thread_key_once = PTHREAD_ONCE_INIT;
 
+/* Completion callbacks running on this thread now (nested): they work
+ * on the thread's context, not on the task whose reply runs them. */
+static _Thread_local unsigned in_callback;
+
 static void
 thread_exits(void *bytes)
 {
+	/* (a destructor of a key made later may still use the context) */
+	thread_context = (sni_context) { NULL, 0 };
 	free(bytes);
 	atomic_fetch_sub_explicit(&contexts_set, 1, memory_order_relaxed);
+}
+
+void
+sni_context_callback_begin(void)
+{
+	in_callback++;
+}
+
+void
+sni_context_callback_end(void)
+{
+	in_callback--;
 }
 
 static void
@@ -46,8 +64,8 @@ make_thread_key(void)
 static sni_context *
 owned_here(bool *is_thread)
 {
-	sni_task *t = sni_task_current();
-	if (t == NULL && (t = sni_task_lent()) == NULL) {
+	sni_task *t = in_callback > 0 ? NULL : sni_task_current();
+	if (t == NULL && in_callback == 0 && (t = sni_task_lent()) == NULL) {
 		t = sni_pool_job_task();
 	}
 	*is_thread = t == NULL;

@@ -36,4 +36,12 @@ int sni_context_copy(sni_context *c, const uint8_t *bytes, size_t len);
 /* Frees c's bytes, leaving it empty. */
 void sni_context_fini(sni_context *c);
 
+/*
+ * Around a completion callback (syn_future_callback) that the calling
+ * thread runs: meanwhile the context functions work on the thread's own
+ * context, not on the task whose reply or await runs the callback.
+ */
+void sni_context_callback_begin(void);
+void sni_context_callback_end(void);
+
 #endif /* SNI_CONTEXT_H */

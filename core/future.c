@@ -13,6 +13,7 @@
 #include "actor.h"
 #include "cancel.h"
 #include "clock.h"
+#include "context.h"
 #include "errors.h"
 #include "futex.h"
 #include "future.h"
@@ -348,7 +349,9 @@ notify_all(syn_future *f)
 	}
 	sni_spin_unlock(&f->lock);
 	if (cb != NULL) {
+		sni_context_callback_begin();
 		cb(f, arg);
+		sni_context_callback_end();
 	}
 }
 
@@ -1166,7 +1169,9 @@ syn_future_callback(syn_future *f, void (*cb)(syn_future *, void *), void *arg)
 	do {
 		if (old & SNI_F_DONE) {
 			sni_spin_unlock(&f->lock);
+			sni_context_callback_begin();
 			cb(f, arg);
+			sni_context_callback_end();
 			return 0;
 		}
 	} while (!atomic_compare_exchange_weak_explicit(&f->state, &old,

@@ -48,18 +48,43 @@ read_count(sni_reader *r, uint32_t *count)
 	return 0;
 }
 
+/* Whether key (klen bytes) is one of the n keys in keys/lens. */
+static bool
+key_seen(const char *const *keys, const uint32_t *lens, uint32_t n,
+    const char *key, uint32_t klen)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (lens[i] == klen && memcmp(keys[i], key, klen) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 int
 sni_context_scan(sni_reader *r, const sni_limits *lim)
 {
 	const uint8_t *start = r->p;
 	sni_limits     vl    = value_limits(lim);
+	const char    *keys[SYN_CONTEXT_KEYS_MAX];
+	uint32_t       lens[SYN_CONTEXT_KEYS_MAX];
 	uint32_t       count;
 	int            rc = read_count(r, &count);
+	if (rc == 0 && count > SYN_CONTEXT_KEYS_MAX) {
+		sni_detail_set("a call context of %u keys, more than %d", count,
+		    SYN_CONTEXT_KEYS_MAX);
+		rc = SYN_EPROTO;
+	}
 	for (uint32_t i = 0; rc == 0 && i < count; i++) {
-		const char *key;
-		uint32_t    klen;
-		size_t      need = 0;
-		if ((rc = read_key(r, &key, &klen)) == 0) {
+		size_t need = 0;
+		if ((rc = read_key(r, &keys[i], &lens[i])) == 0 &&
+		    key_seen(keys, lens, i, keys[i], lens[i])) {
+			sni_detail_set(
+			    "a call context holds key \"%.*s\" twice",
+			    (int) lens[i], keys[i]);
+			rc = SYN_EPROTO;
+		}
+		if (rc == 0) {
 			rc = sni_scan_value(r, &vl, &need);
 		}
 	}
@@ -71,26 +96,46 @@ sni_context_scan(sni_reader *r, const sni_limits *lim)
 	return rc;
 }
 
-/* The limits a checked context is walked again with (it passed
- * sni_context_scan with stricter ones). */
-static const sni_limits walk_limits = {
-	.max_depth    = SNI_MAX_DEPTH,
-	.max_size     = SYN_CONTEXT_MAX,
-	.deny_handles = true,
-};
+/* Moves r past the next value, without recursion (a task may walk its
+ * context on a small stack); false if the bytes end first. */
+static bool
+skip_value(sni_reader *r)
+{
+	uint64_t left = 1; /* values still to pass */
+	while (left > 0) {
+		sni_head       h;
+		const uint8_t *p;
+		if (sni_read_head(r, &h) != 0) {
+			return false;
+		}
+		left--;
+		if (h.sh == SH_STR || h.sh == SH_BIN || h.sh == SH_EXT) {
+			if (!sni_take(r, h.num, &p)) {
+				return false;
+			}
+		} else if (h.sh == SH_ARRAY || h.sh == SH_MAP) {
+			left += h.sh == SH_MAP ? 2 * h.num : h.num;
+		}
+		if (left > sni_reader_left(r)) { /* (a value takes a byte) */
+			return false;
+		}
+	}
+	return true;
+}
 
-/* One entry of a checked context at r: its key, and its value's bytes. */
-static void
+/* One entry of a checked context at r: its key, and its value's bytes;
+ * false if the bytes are not a context after all. */
+static bool
 next_entry(sni_reader *r, const char **key, uint32_t *klen, const uint8_t **v,
     size_t *vlen)
 {
-	size_t need = 0;
-	*key        = "";
-	*klen       = 0;
-	(void) sni_read_str(r, key, klen);
-	*v = r->p;
-	(void) sni_scan_value(r, &walk_limits, &need);
-	*vlen = (size_t) (r->p - *v);
+	if (sni_read_str(r, key, klen) != 0) {
+		return false;
+	}
+	*v         = r->p;
+	bool whole = skip_value(r);
+	*vlen      = (size_t) (r->p - *v);
+	return whole;
 }
 
 int
@@ -106,7 +151,9 @@ sni_context_find(const uint8_t *cx, size_t len, const char *key, size_t klen,
 	for (uint32_t i = 0; i < count; i++) {
 		const char *k;
 		uint32_t    kl;
-		next_entry(&r, &k, &kl, vp, vlen);
+		if (!next_entry(&r, &k, &kl, vp, vlen)) {
+			break;
+		}
 		if (kl == klen && memcmp(k, key, klen) == 0) {
 			return 0;
 		}
@@ -149,29 +196,38 @@ plain_data(const syn_value *v, uint32_t depth)
 	}
 }
 
-/* The entries of cx (checked) but key, into w; their count. */
-static uint32_t
-copy_others(
-    sni_wbuf *w, const uint8_t *cx, size_t len, const char *key, size_t klen)
+/* The entries of cx (checked) but key, into w; their count in *kept.
+ * SYN_EINTERNAL if cx is no context (it cannot be). */
+static int
+copy_others(sni_wbuf *w, const uint8_t *cx, size_t len, const char *key,
+    size_t klen, uint32_t *kept)
 {
 	sni_reader r;
-	uint32_t   count, kept = 0;
+	uint32_t   count;
+	*kept = 0;
 	sni_reader_init(&r, cx, len);
-	if (len == 0 || read_count(&r, &count) != 0) {
+	if (len == 0) {
 		return 0;
 	}
-	for (uint32_t i = 0; i < count; i++) {
+	for (uint32_t i = 0, n = read_count(&r, &count) == 0 ? count : 0; i < n;
+	     i++) {
 		const uint8_t *entry = r.p, *v;
 		const char    *k;
 		uint32_t       kl;
 		size_t         vlen;
-		next_entry(&r, &k, &kl, &v, &vlen);
+		if (!next_entry(&r, &k, &kl, &v, &vlen)) {
+			break;
+		}
 		if (kl != klen || memcmp(k, key, klen) != 0) {
 			sni_wbuf_put(w, entry, (size_t) (r.p - entry));
-			kept++;
+			++*kept;
 		}
 	}
-	return kept;
+	if (r.p != r.end) {
+		sni_detail_set("the call context is damaged");
+		return SYN_EINTERNAL;
+	}
+	return 0;
 }
 
 int
@@ -187,9 +243,13 @@ sni_context_with(sni_wbuf *w, const uint8_t *cx, size_t len, const char *key,
 	}
 	sni_wbuf entries;
 	sni_wbuf_init(&entries);
-	*count = copy_others(&entries, cx, len, key, klen);
-	int rc = 0;
-	if (v != NULL) {
+	int rc = copy_others(&entries, cx, len, key, klen, count);
+	if (rc == 0 && v != NULL && *count >= SYN_CONTEXT_KEYS_MAX) {
+		sni_detail_set("a call context holds %d keys at most",
+		    SYN_CONTEXT_KEYS_MAX);
+		rc = SYN_EMSGSIZE;
+	}
+	if (rc == 0 && v != NULL) {
 		sni_encode_str(&entries, key, klen);
 		rc =
 		    sni_encode_value(&entries, v, SNI_DEFAULT_MAX_DEPTH - 1, 0);

@@ -184,7 +184,14 @@ sni_msg_add_context(
     sni_wbuf *w, const void *cx, size_t len, const sni_limits *lim)
 {
 	sni_wbuf_put(w, cx, len);
-	return w->err != 0 ? w->err : check_size(w, lim, "call");
+	if (w->err == 0 && w->len > lim->max_size) {
+		sni_detail_set(
+		    "a call of %zu bytes with its call context of %zu "
+		    "is larger than the limit",
+		    w->len - len, len);
+		return SYN_EMSGSIZE;
+	}
+	return w->err;
 }
 
 int

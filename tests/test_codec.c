@@ -1869,6 +1869,10 @@ START_TEST(context_round_trip)
 	static const uint8_t empty_key[] = { 0x81, 0xa0, 0x02 };
 	static const uint8_t bad_utf8[]  = { 0x81, 0xa1, 0xff, 0x02 };
 	static const uint8_t trailing[]  = { 0x81, 0xa1, 'k', 0x02, 0xc0 };
+	static const uint8_t twice[]     = { 0x82, 0xa1, 'k', 0x01, 0xa1, 'k',
+		    0x02 };
+	static const uint8_t too_many[]  = { 0xde, 0x00,
+		 SYN_CONTEXT_KEYS_MAX + 1 };
 	static const uint8_t handle[] = { 0x81, 0xa1, 'k', 0xd8, SNI_EXT_HANDLE,
 		0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2 };
 	const struct {
@@ -1878,7 +1882,8 @@ START_TEST(context_round_trip)
 		{ not_map, sizeof(not_map) }, { int_key, sizeof(int_key) },
 		{ empty_key, sizeof(empty_key) },
 		{ bad_utf8, sizeof(bad_utf8) }, { trailing, sizeof(trailing) },
-		{ handle, sizeof(handle) } };
+		{ handle, sizeof(handle) }, { twice, sizeof(twice) },
+		{ too_many, sizeof(too_many) } };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_syn_rc(
 		    decode_call_with(bad[i].p, bad[i].n, &lim_default),

@@ -4,6 +4,7 @@
  * library's contextvars do.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -447,6 +448,21 @@ START_TEST(bad_inputs)
 	bv = syn_bytes(big, SYN_CONTEXT_MAX / 2);
 	ck_assert_syn_ok(syn_context_set("big", &bv));
 	ck_assert_syn_rc(syn_context_set("big2", &bv), SYN_EMSGSIZE);
+	ck_assert_syn_ok(syn_context_unset("big"));
+	for (int i = 0; i < SYN_CONTEXT_KEYS_MAX + 1; i++) {
+		char many[16];
+		snprintf(many, sizeof(many), "key%d", i);
+		/* ("keep" and "deep" are set: 62 more fit) */
+		ck_assert_syn_rc(syn_context_set(many, &one),
+		    i < SYN_CONTEXT_KEYS_MAX - 2 ? 0 : SYN_EMSGSIZE);
+	}
+	ck_assert_syn_ok(syn_context_set("key0", &one)); /* (replaced) */
+	for (int i = 0; i < SYN_CONTEXT_KEYS_MAX; i++) {
+		char many[16];
+		snprintf(many, sizeof(many), "key%d", i);
+		ck_assert_syn_ok(syn_context_unset(many));
+	}
+	ck_assert_syn_ok(syn_context_set("big", &bv));
 
 	syn_result res = SYN_RESULT_INIT;
 	ck_assert_syn_rc(syn_context_get(NULL, &res), SYN_EINVAL);
@@ -489,6 +505,155 @@ START_TEST(large_context_travels)
 }
 END_TEST
 
+static syn_synchronizer deep_other;
+
+/* deep_walk(): with 7,000 bytes of its small stack taken, reads, sets
+ * and passes on a context whose first value is 31 levels deep; returns
+ * what the call on deep_other read of "b". */
+static int
+deep_walk(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	(void) args;
+	(void) nargs;
+	volatile char burn[7000];
+	burn[0] = 1;
+	syn_value b;
+	int       rc = context_str(t, "b", &b);
+	if (rc != 0 || strcmp(b.as.str, "x") != 0 ||
+	    (rc = syn_context_set("c", (syn_value[]) { syn_int(1) })) != 0 ||
+	    (rc = context_str(t, "b", &b)) != 0 || strcmp(b.as.str, "x") != 0) {
+		return syn_raise(t, rc != 0 ? rc : SYN_EUSER(3),
+		    "the context misread: %d", burn[0]);
+	}
+	syn_value   a = syn_str("b");
+	syn_future *f;
+	if ((rc = syn_call_future(deep_other, "get", &a, 1, &f)) != 0) {
+		return rc;
+	}
+	if ((rc = syn_await(t, f)) == 0) {
+		const syn_value *v;
+		syn_future_value(f, &v);
+		*ret = syn_task_printf(t, "%s", v->as.str);
+	} else {
+		rc = syn_raise(t, rc, "%s", syn_future_error(f)->message);
+	}
+	syn_future_free(f);
+	return rc;
+}
+
+/* A task on a small stack reads, changes and passes on a context as deep
+ * as contexts go (the walk over it does not recurse). */
+START_TEST(small_stack_deep_context)
+{
+	syn_config       cfg = { .stack_size = 16384 };
+	syn_synchronizer s   = th_new_cfg(&cfg);
+	deep_other           = context_sync();
+	th_register(s, "deep_walk", deep_walk, NULL);
+	syn_value deep[31];
+	deep[0] = syn_int(0);
+	for (int i = 1; i < 31; i++) {
+		deep[i] = syn_list(&deep[i - 1], 1);
+	}
+	ck_assert_syn_ok(syn_context_set("a", &deep[30]));
+	set_str("b", "x");
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_call(s, "deep_walk", NULL, 0, &res));
+	ck_assert_str_eq(res.value.as.str, "x");
+	syn_result_fini(&res);
+	syn_context_clear();
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_syn_ok(syn_synchronizer_destroy(deep_other));
+}
+END_TEST
+
+static pthread_key_t later_key;
+static int           later_get_rc, later_set_rc;
+
+/* The destructor of a key made after the thread's context: the context
+ * is empty by then, and still usable. */
+static void
+later_destructor(void *p)
+{
+	(void) p;
+	syn_result res = SYN_RESULT_INIT;
+	later_get_rc   = syn_context_get("k", &res);
+	later_set_rc   = syn_context_set("k", (syn_value[]) { syn_int(2) });
+	syn_context_clear();
+}
+
+static void *
+sets_then_makes_a_key(void *p)
+{
+	(void) p;
+	set_str("k", "one");
+	pthread_key_create(&later_key, later_destructor);
+	pthread_setspecific(later_key, &later_key);
+	return NULL;
+}
+
+/* A thread's context is freed as the thread exits, and a destructor that
+ * runs after that finds it empty (not freed memory). */
+START_TEST(thread_exit_frees_it)
+{
+	pthread_t th;
+	later_get_rc = later_set_rc = -1;
+	ck_assert_int_eq(
+	    pthread_create(&th, NULL, sets_then_makes_a_key, NULL), 0);
+	pthread_join(th, NULL);
+	ck_assert_syn_rc(later_get_rc, SYN_ENOENT);
+	ck_assert_syn_ok(later_set_rc);
+	pthread_key_delete(later_key);
+}
+END_TEST
+
+typedef struct callback_seen {
+	atomic_int done;
+	int        task_key_rc;
+	int        own_rc;
+} callback_seen;
+
+/* A completion callback: reads the key the task set, sets one of its
+ * own and reads it back, clears. */
+static void
+on_done(syn_future *f, void *arg)
+{
+	(void) f;
+	callback_seen *seen = arg;
+	syn_result     res  = SYN_RESULT_INIT;
+	seen->task_key_rc   = syn_context_get("k", &res);
+	syn_result_fini(&res);
+	seen->own_rc = syn_context_set("cb", (syn_value[]) { syn_int(1) });
+	if (seen->own_rc == 0) {
+		seen->own_rc = syn_context_get("cb", &res);
+		syn_result_fini(&res);
+	}
+	syn_context_clear();
+	atomic_store(&seen->done, 1);
+}
+
+/* A completion callback that a task's reply runs works on the thread's
+ * context, not on the task's. */
+START_TEST(callbacks_use_the_thread_context)
+{
+	syn_synchronizer s = context_sync();
+	for (int i = 0; i < 2; i++) {
+		callback_seen seen = { 0, -1, -1 };
+		syn_value     a[]  = { syn_str("k"), syn_str("task's") };
+		syn_future   *f;
+		ck_assert_syn_ok(syn_call_future(s, "set_get", a, 2, &f));
+		ck_assert_syn_ok(syn_future_callback(f, on_done, &seen));
+		ck_assert_syn_ok(syn_future_wait(f));
+		while (!atomic_load(&seen.done)) {
+			usleep(1000);
+		}
+		ck_assert_syn_rc(seen.task_key_rc, SYN_ENOENT);
+		ck_assert_syn_ok(seen.own_rc);
+		syn_future_free(f);
+	}
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -503,6 +668,10 @@ suite(void)
 		TH_CASE("threads_have_their_own", threads_have_their_own),
 		TH_CASE("bad_inputs", bad_inputs),
 		TH_CASE("large_context_travels", large_context_travels),
+		TH_CASE("small_stack_deep_context", small_stack_deep_context),
+		TH_CASE("thread_exit_frees_it", thread_exit_frees_it),
+		TH_CASE("callbacks_use_the_thread_context",
+		    callbacks_use_the_thread_context),
 	};
 	return TH_SUITE("context", cases);
 }

@@ -35,6 +35,9 @@
  *
  * The functions work on the calling thread's context, or the running
  * task's when called from a task (or from its syn_run_blocking job). A
+ * completion callback (syn_future_callback()) works on the context of the
+ * thread it runs on, whichever task's reply ran it: what it sets stays on
+ * that thread, which it does not own, so it should clear what it sets. A
  * thread's context is freed when the thread exits.
  */
 #ifndef SYNCHRONICITY_CONTEXT_H
@@ -50,6 +53,9 @@ extern "C" {
 /* The longest key, in bytes. */
 #define SYN_CONTEXT_KEY_MAX 255
 
+/* The most keys a context holds. */
+#define SYN_CONTEXT_KEYS_MAX 64
+
 /* The most bytes a context takes encoded (keys, values, and msgpack's
  * framing: a few bytes an entry). */
 #define SYN_CONTEXT_MAX 16384
@@ -60,7 +66,9 @@ extern "C" {
  * Calls made before keep what they carried. Errors, with nothing changed:
  * SYN_EINVAL (key NULL, empty, longer than SYN_CONTEXT_KEY_MAX or not
  * UTF-8; value NULL or not plain data, or nested too deep), SYN_EMSGSIZE
- * (the context would be larger than SYN_CONTEXT_MAX), SYN_ENOMEM.
+ * (the context would be larger than SYN_CONTEXT_MAX, or hold more than
+ * SYN_CONTEXT_KEYS_MAX keys), SYN_ENOMEM (also: the thread's stack is too
+ * short to encode value).
  */
 SYN_API int syn_context_set(const char *key, const syn_value *value);
 
@@ -68,7 +76,8 @@ SYN_API int syn_context_set(const char *key, const syn_value *value);
  * Looks key up in the current context: 0 with a copy of its value in
  * *res, which the caller frees with syn_result_fini() (res is overwritten,
  * not freed, first); SYN_ENOENT when the key is not set (*res is then
- * nil). Errors: SYN_EINVAL (key or res NULL), SYN_ENOMEM.
+ * nil). Errors: SYN_EINVAL (key or res NULL), SYN_ENOMEM (also: the
+ * thread's stack is too short to decode the value).
  */
 SYN_API int syn_context_get(const char *key, syn_result *res);
 
