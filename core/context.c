@@ -221,3 +221,55 @@ syn_context_get(const char *key, syn_result *res)
 	int rc = sni_decode_value(v, vlen, &lim, &res->value, &res->mem_);
 	return rc != 0 ? sni_error_set_detail(rc, key) : 0;
 }
+
+struct syn_context_snap {
+	uint32_t len;
+	uint8_t  bytes[];
+};
+
+int
+syn_context_capture(syn_context_snap **sp)
+{
+	if (sp == NULL) {
+		return sni_error_set(
+		    SYN_EINVAL, "snapshot pointer is NULL", "");
+	}
+	bool               is_thread;
+	const sni_context *c = owned_here(&is_thread);
+	*sp                  = malloc(sizeof(**sp) + c->len);
+	if (*sp == NULL) {
+		return sni_error_set(
+		    SYN_ENOMEM, "no memory for a context snapshot", "");
+	}
+	(*sp)->len = c->len;
+	if (c->len > 0) {
+		memcpy((*sp)->bytes, c->bytes, c->len);
+	}
+	return 0;
+}
+
+int
+syn_context_install(const syn_context_snap *snap)
+{
+	if (snap == NULL) {
+		return sni_error_set(SYN_EINVAL, "snapshot is NULL", "");
+	}
+	uint8_t *bytes = NULL;
+	if (snap->len > 0 && (bytes = malloc(snap->len)) == NULL) {
+		return sni_error_set(
+		    SYN_ENOMEM, "no memory for the call context", "");
+	}
+	if (bytes != NULL) {
+		memcpy(bytes, snap->bytes, snap->len);
+	}
+	bool         is_thread;
+	sni_context *c = owned_here(&is_thread);
+	replace(c, is_thread, bytes, snap->len);
+	return 0;
+}
+
+void
+syn_context_snap_free(syn_context_snap *snap)
+{
+	free(snap);
+}

@@ -654,6 +654,89 @@ START_TEST(callbacks_use_the_thread_context)
 }
 END_TEST
 
+typedef struct snap_job {
+	syn_synchronizer        s;
+	const syn_context_snap *snap;
+	int                     rc;
+	char                    seen[64];
+	atomic_int              done;
+} snap_job;
+
+/* A thread of the caller's own that runs with the snapshot it is handed. */
+static void *
+worker(void *p)
+{
+	snap_job *j = p;
+	j->rc       = syn_context_install(j->snap);
+	if (j->rc == 0) {
+		j->rc = call_get(j->s, "request", j->seen, sizeof(j->seen));
+	}
+	return NULL; /* (what it installed is freed as it exits) */
+}
+
+/* A completion callback that installs the snapshot it was given. */
+static void
+install_in_callback(syn_future *f, void *arg)
+{
+	(void) f;
+	snap_job  *j   = arg;
+	syn_result res = SYN_RESULT_INIT;
+	j->rc          = syn_context_install(j->snap);
+	if (j->rc == 0 && (j->rc = syn_context_get("request", &res)) == 0) {
+		syn_value_format(&res.value, j->seen, sizeof(j->seen));
+	}
+	syn_result_fini(&res);
+	syn_context_clear();
+	atomic_store(&j->done, 1);
+}
+
+/* A snapshot carries a context where no call carries it: to a thread of
+ * the caller's own, and into a completion callback; an empty one
+ * installed empties the context. */
+START_TEST(snapshot_carries_it)
+{
+	syn_synchronizer  s = context_sync();
+	syn_context_snap *snap, *empty;
+	ck_assert_syn_ok(syn_context_capture(&empty));
+	set_str("request", "r-1");
+	ck_assert_syn_ok(syn_context_capture(&snap));
+	syn_context_clear();
+
+	snap_job  j = { s, snap, -1, "", 0 };
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, worker, &j), 0);
+	pthread_join(th, NULL);
+	ck_assert_syn_ok(j.rc);
+	ck_assert_str_eq(j.seen, "\"r-1\"");
+
+	snap_job    k = { s, snap, -1, "", 0 };
+	syn_value   a = syn_str("request");
+	syn_future *f;
+	ck_assert_syn_ok(syn_call_future(s, "get", &a, 1, &f));
+	ck_assert_syn_ok(syn_future_callback(f, install_in_callback, &k));
+	ck_assert_syn_rc(syn_future_wait(f), SYN_ENOENT); /* (none here) */
+	while (!atomic_load(&k.done)) {
+		usleep(1000);
+	}
+	syn_future_free(f);
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+	ck_assert_syn_ok(k.rc);
+	ck_assert_str_eq(k.seen, "\"r-1\"");
+
+	ck_assert_syn_ok(syn_context_install(snap));
+	syn_result res = SYN_RESULT_INIT;
+	ck_assert_syn_ok(syn_context_get("request", &res));
+	syn_result_fini(&res);
+	ck_assert_syn_ok(syn_context_install(empty));
+	ck_assert_syn_rc(syn_context_get("request", &res), SYN_ENOENT);
+	ck_assert_syn_rc(syn_context_capture(NULL), SYN_EINVAL);
+	ck_assert_syn_rc(syn_context_install(NULL), SYN_EINVAL);
+	syn_context_snap_free(NULL);
+	syn_context_snap_free(snap);
+	syn_context_snap_free(empty);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -672,6 +755,7 @@ suite(void)
 		TH_CASE("thread_exit_frees_it", thread_exit_frees_it),
 		TH_CASE("callbacks_use_the_thread_context",
 		    callbacks_use_the_thread_context),
+		TH_CASE("snapshot_carries_it", snapshot_carries_it),
 	};
 	return TH_SUITE("context", cases);
 }

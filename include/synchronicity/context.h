@@ -91,6 +91,33 @@ SYN_API int syn_context_unset(const char *key);
 /* Empties the current context. Never fails. */
 SYN_API void syn_context_clear(void);
 
+/*
+ * A copy of a context, to carry it where no call carries it: to a thread
+ * of the caller's own (a work queue, a thread pool) or to a completion
+ * callback. Python's contextvars.copy_context(). It belongs to no thread:
+ * any thread may install it, any number of times, until it is freed.
+ */
+typedef struct syn_context_snap syn_context_snap;
+
+/*
+ * Copies the current context (empty or not) into a new snapshot in *sp,
+ * the caller's to free with syn_context_snap_free(). Any thread, and
+ * inside a task. Errors: SYN_EINVAL (sp NULL), SYN_ENOMEM; *sp is then
+ * NULL.
+ */
+SYN_API int syn_context_capture(syn_context_snap **sp);
+
+/*
+ * Makes the current context a copy of snap's, replacing all it held:
+ * calls made from here on carry it. snap stays the caller's. Any thread,
+ * and inside a task. Errors, with nothing changed: SYN_EINVAL (snap
+ * NULL), SYN_ENOMEM.
+ */
+SYN_API int syn_context_install(const syn_context_snap *snap);
+
+/* Frees snap; NULL is allowed. Any thread. */
+SYN_API void syn_context_snap_free(syn_context_snap *snap);
+
 #ifdef __cplusplus
 }
 #endif
