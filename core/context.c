@@ -52,6 +52,20 @@ sni_context_callback_end(void)
 	in_callback--;
 }
 
+unsigned
+sni_context_callback_suspend(void)
+{
+	unsigned n  = in_callback;
+	in_callback = 0;
+	return n;
+}
+
+void
+sni_context_callback_resume(unsigned n)
+{
+	in_callback = n;
+}
+
 static void
 make_thread_key(void)
 {

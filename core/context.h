@@ -44,4 +44,11 @@ void sni_context_fini(sni_context *c);
 void sni_context_callback_begin(void);
 void sni_context_callback_end(void);
 
+/* A task that suspends inside a callback (one it ran on a done future,
+ * which then awaits) takes the callback's mark along: the thread's other
+ * tasks run unmarked meanwhile. Suspend returns the mark and clears it;
+ * resume puts it back. */
+unsigned sni_context_callback_suspend(void);
+void     sni_context_callback_resume(unsigned n);
+
 #endif /* SNI_CONTEXT_H */

@@ -857,7 +857,8 @@ sni_task_suspend(sni_task *t)
 		t->msg = NULL;
 	}
 	sni_task_note_future(t);
-	sni_actor *a = t->actor;
+	sni_actor *a  = t->actor;
+	unsigned   cb = sni_context_callback_suspend();
 	sni_stat_add(a->stats.suspended, 1);
 	if (t->stack == NULL) {
 		take_loop_stack(t);
@@ -865,6 +866,7 @@ sni_task_suspend(sni_task *t)
 		sni_ctx_switch(t->ctx, a->sched, NULL);
 	}
 	sni_stat_add(a->stats.suspended, (uint64_t) -1);
+	sni_context_callback_resume(cb);
 	return t->wake_rc;
 }
 

@@ -627,7 +627,7 @@ on_done(syn_future *f, void *arg)
 		seen->own_rc = syn_context_get("cb", &res);
 		syn_result_fini(&res);
 	}
-	syn_context_clear();
+	syn_context_unset("cb");
 	atomic_store(&seen->done, 1);
 }
 
@@ -689,6 +689,75 @@ install_in_callback(syn_future *f, void *arg)
 	syn_context_clear();
 	atomic_store(&j->done, 1);
 }
+
+typedef struct cb_sleep {
+	syn_task *t;
+	int64_t   ms;
+	int       rc;
+} cb_sleep;
+
+/* A callback that makes the task that ran it sleep. */
+static void
+sleeping_callback(syn_future *f, void *arg)
+{
+	(void) f;
+	cb_sleep *c = arg;
+	c->rc       = syn_sleep(c->t, c->ms);
+}
+
+/* sleep_in_callback(ms): puts a callback that sleeps ms on a future
+ * that is done, so the callback runs at once, in this task. */
+static int
+sleep_in_callback(
+    syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	cb_sleep   *c = syn_task_alloc(t, sizeof(*c));
+	syn_value   a = syn_str("none");
+	syn_future *f;
+	int         rc;
+	if (c == NULL) {
+		return SYN_ENOMEM;
+	}
+	*c = (cb_sleep) { t, 0, -1 };
+	if ((rc = syn_unpack(t, args, nargs, "i", &c->ms)) != 0 ||
+	    (rc = syn_call_future(
+	         syn_task_synchronizer(t), "get", &a, 1, &f)) != 0) {
+		return rc;
+	}
+	(void) syn_await(t, f); /* (done: SYN_ENOENT) */
+	if ((rc = syn_future_callback(f, sleeping_callback, c)) == 0) {
+		rc = c->rc;
+	}
+	syn_future_free(f);
+	*ret = syn_int(c->ms);
+	return rc;
+}
+
+/* A task that waits inside a callback takes the callback's mark along:
+ * the synchronizer's other tasks keep their own contexts meanwhile. */
+START_TEST(await_in_callback_keeps_others)
+{
+	syn_synchronizer s = context_sync();
+	th_register(s, "sleep_in_callback", sleep_in_callback, NULL);
+	set_str("who", "A");
+	syn_value   ms = syn_int(6 * D_MS / 5);
+	syn_future *fa, *fb;
+	ck_assert_syn_ok(syn_call_future(s, "sleep_in_callback", &ms, 1, &fa));
+	usleep(D_MS * 1000 / 5); /* (A sleeps in its callback) */
+	set_str("who", "B");
+	syn_value b[] = { syn_int(D_MS / 5), syn_str("who") };
+	ck_assert_syn_ok(syn_call_future(s, "get_later", b, 2, &fb));
+	ck_assert_syn_ok(syn_future_wait(fb));
+	const syn_value *v;
+	ck_assert_syn_ok(syn_future_value(fb, &v));
+	ck_assert_str_eq(v->as.str, "B");
+	ck_assert_syn_ok(syn_future_wait(fa));
+	syn_future_free(fa);
+	syn_future_free(fb);
+	syn_context_clear();
+	ck_assert_syn_ok(syn_synchronizer_destroy(s));
+}
+END_TEST
 
 /* A snapshot carries a context where no call carries it: to a thread of
  * the caller's own, and into a completion callback; an empty one
@@ -756,6 +825,8 @@ suite(void)
 		TH_CASE("callbacks_use_the_thread_context",
 		    callbacks_use_the_thread_context),
 		TH_CASE("snapshot_carries_it", snapshot_carries_it),
+		TH_CASE("await_in_callback_keeps_others",
+		    await_in_callback_keeps_others),
 	};
 	return TH_SUITE("context", cases);
 }

@@ -37,8 +37,10 @@
  * task's when called from a task (or from its syn_run_blocking job). A
  * completion callback (syn_future_callback()) works on the context of the
  * thread it runs on, whichever task's reply ran it: what it sets stays on
- * that thread, which it does not own, so it should clear what it sets. A
- * thread's context is freed when the thread exits.
+ * that thread, which it may not own, so it should unset each key it set
+ * (syn_context_unset(), not syn_context_clear(), which would also remove
+ * what that thread had set itself). A thread's context is freed when the
+ * thread exits.
  */
 #ifndef SYNCHRONICITY_CONTEXT_H
 #define SYNCHRONICITY_CONTEXT_H
