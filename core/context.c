@@ -78,8 +78,9 @@ make_thread_key(void)
 static sni_context *
 owned_here(bool *is_thread)
 {
-	sni_task *t = in_callback > 0 ? NULL : sni_task_current();
-	if (t == NULL && in_callback == 0 && (t = sni_task_lent()) == NULL) {
+	sni_task *t = NULL;
+	if (in_callback == 0 && (t = sni_task_current()) == NULL &&
+	    (t = sni_task_lent()) == NULL) {
 		t = sni_pool_job_task();
 	}
 	*is_thread = t == NULL;
@@ -115,19 +116,27 @@ replace(sni_context *c, bool is_thread, uint8_t *bytes, size_t len)
 	}
 }
 
+/* c's bytes become a copy of src[0..len-1] (len 0: none); SYN_ENOMEM,
+ * c unchanged. */
+static int
+replace_with_copy(
+    sni_context *c, bool is_thread, const uint8_t *src, size_t len)
+{
+	uint8_t *mine = NULL;
+	if (len > 0 && (mine = malloc(len)) == NULL) {
+		return SYN_ENOMEM;
+	}
+	if (len > 0) {
+		memcpy(mine, src, len);
+	}
+	replace(c, is_thread, mine, len);
+	return 0;
+}
+
 int
 sni_context_copy(sni_context *c, const uint8_t *bytes, size_t len)
 {
-	if (len == 0) {
-		return 0;
-	}
-	uint8_t *mine = malloc(len);
-	if (mine == NULL) {
-		return SYN_ENOMEM;
-	}
-	memcpy(mine, bytes, len);
-	replace(c, false, mine, len);
-	return 0;
+	return replace_with_copy(c, false, bytes, len);
 }
 
 void
@@ -164,16 +173,10 @@ change(const char *key, size_t klen, const syn_value *value)
 	sni_wbuf_init(&w);
 	int rc =
 	    sni_context_with(&w, c->bytes, c->len, key, klen, value, &count);
-	uint8_t *bytes = NULL;
-	if (rc == 0 && count > 0 && (bytes = malloc(w.len)) == NULL) {
-		rc = SYN_ENOMEM;
+	if (rc == 0 &&
+	    (rc = replace_with_copy(
+	         c, is_thread, w.buf, count > 0 ? w.len : 0)) != 0) {
 		sni_detail_set("no memory for the call context");
-	}
-	if (rc == 0) {
-		if (bytes != NULL) {
-			memcpy(bytes, w.buf, w.len);
-		}
-		replace(c, is_thread, bytes, count > 0 ? w.len : 0);
 	}
 	sni_wbuf_fini(&w);
 	return rc != 0 ? sni_error_set_detail(rc, key) : 0;
@@ -268,18 +271,11 @@ syn_context_install(const syn_context_snap *snap)
 	if (snap == NULL) {
 		return sni_error_set(SYN_EINVAL, "snapshot is NULL", "");
 	}
-	uint8_t *bytes = NULL;
-	if (snap->len > 0 && (bytes = malloc(snap->len)) == NULL) {
-		return sni_error_set(
-		    SYN_ENOMEM, "no memory for the call context", "");
-	}
-	if (bytes != NULL) {
-		memcpy(bytes, snap->bytes, snap->len);
-	}
 	bool         is_thread;
 	sni_context *c = owned_here(&is_thread);
-	replace(c, is_thread, bytes, snap->len);
-	return 0;
+	return replace_with_copy(c, is_thread, snap->bytes, snap->len) != 0
+	    ? sni_error_set(SYN_ENOMEM, "no memory for the call context", "")
+	    : 0;
 }
 
 void

@@ -417,6 +417,15 @@ task_init(sni_task *t, sni_actor *a, sni_stack *s, const sni_callable *c)
 	sni_timer_init(&t->timer);
 }
 
+/* Undoes place_args, for a task that does not start after all. */
+static void
+unplace_args(sni_task *t)
+{
+	free(t->args_mem);
+	t->args_mem = NULL;
+	sni_context_fini(&t->context);
+}
+
 /* Decodes the arguments below t on its stack, or on the heap; returns the
  * lowest address used on the stack. */
 static char *
@@ -447,20 +456,10 @@ place_args(sni_task *t, const sni_call_view *v)
 	t->args  = out;
 	t->nargs = v->nargs;
 	if (sni_context_copy(&t->context, v->context, v->context_len) != 0) {
-		free(t->args_mem);
-		t->args_mem = NULL;
+		unplace_args(t);
 		return NULL;
 	}
 	return lo;
-}
-
-/* Undoes place_args, for a task that does not start after all. */
-static void
-unplace_args(sni_task *t)
-{
-	free(t->args_mem);
-	t->args_mem = NULL;
-	sni_context_fini(&t->context);
 }
 
 static void

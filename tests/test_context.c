@@ -69,23 +69,15 @@ set_get(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	return context_str(t, key, ret);
 }
 
-/* relay(id, key): sets "relay" to "on" in its own context, then calls
- * get(key) on synchronizer id and returns its answer. */
+/* Awaits get(key) on s from task t: its str or int answer into *ret
+ * (in t's memory), or its error, raised again. */
 static int
-relay(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+await_get(syn_task *t, syn_synchronizer s, const char *key, syn_value *ret)
 {
-	int64_t     id;
-	const char *key;
+	syn_value   a = syn_str(key);
 	syn_future *f;
-	int         rc = syn_unpack(t, args, nargs, "is", &id, &key);
-	if (rc != 0 ||
-	    (rc = syn_context_set("relay", (syn_value[]) { syn_str("on") })) !=
-	        0) {
-		return rc;
-	}
-	syn_value a = syn_str(key);
-	if ((rc = syn_call_future((syn_synchronizer) { (uint32_t) id }, "get",
-	         &a, 1, &f)) != 0) {
+	int         rc = syn_call_future(s, "get", &a, 1, &f);
+	if (rc != 0) {
 		return rc;
 	}
 	if ((rc = syn_await(t, f)) == 0) {
@@ -99,6 +91,22 @@ relay(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 	}
 	syn_future_free(f);
 	return rc;
+}
+
+/* relay(id, key): sets "relay" to "on" in its own context, then calls
+ * get(key) on synchronizer id and returns its answer. */
+static int
+relay(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
+{
+	int64_t     id;
+	const char *key;
+	int         rc = syn_unpack(t, args, nargs, "is", &id, &key);
+	if (rc != 0 ||
+	    (rc = syn_context_set("relay", (syn_value[]) { syn_str("on") })) !=
+	        0) {
+		return rc;
+	}
+	return await_get(t, (syn_synchronizer) { (uint32_t) id }, key, ret);
 }
 
 /* items(key, n): yields the context's value under key n times. */
@@ -525,20 +533,7 @@ deep_walk(syn_task *t, const syn_value *args, size_t nargs, syn_value *ret)
 		return syn_raise(t, rc != 0 ? rc : SYN_EUSER(3),
 		    "the context misread: %d", burn[0]);
 	}
-	syn_value   a = syn_str("b");
-	syn_future *f;
-	if ((rc = syn_call_future(deep_other, "get", &a, 1, &f)) != 0) {
-		return rc;
-	}
-	if ((rc = syn_await(t, f)) == 0) {
-		const syn_value *v;
-		syn_future_value(f, &v);
-		*ret = syn_task_printf(t, "%s", v->as.str);
-	} else {
-		rc = syn_raise(t, rc, "%s", syn_future_error(f)->message);
-	}
-	syn_future_free(f);
-	return rc;
+	return await_get(t, deep_other, "b", ret);
 }
 
 /* A task on a small stack reads, changes and passes on a context as deep
